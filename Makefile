@@ -1,0 +1,32 @@
+# Quick start: `make demo` (synthetic-speech recipe end to end) and `make test` (whole suite).
+# Both create .venv if missing, install the package and the Debian tools they need.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DEBS := espeak-ng flite sox
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup debs demo test lint bench
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+debs:
+	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
+	fi
+
+setup: debs $(VENV)/.installed
+
+demo: setup
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH bash recipes/synth_speech/run.sh --small
+
+test: setup
+	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check recog tests benchmarks recipes

@@ -1,0 +1,162 @@
+"""Audio in: file loading, resampling, log-mel features and SpecAugment.
+
+Everything here is plain PyTorch / numpy: torchaudio's PyPI wheels link CUDA and do not import
+beside the CPU torch, so the feature pipeline must not need it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile
+import soxr
+import torch
+from torch import nn
+
+SAMPLE_RATE = 16_000
+
+
+class AudioError(ValueError):
+    """A file that cannot be used as audio; the message names the file and the reason."""
+
+
+def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Read any soundfile-readable file (WAV/FLAC/OGG, 8/16/24/32-bit int or float, any rate,
+    any channel count) and return float32 mono samples at ``sample_rate`` in [-1, 1].
+
+    Raises AudioError naming the file for missing, unreadable, truncated or empty files.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AudioError(f"{path}: no such file")
+    try:
+        samples, file_rate = soundfile.read(str(path), dtype="float32", always_2d=True)  # (N, C)
+    except Exception as err:  # soundfile raises LibsndfileError, RuntimeError, TypeError...
+        reason = str(err).split("\n")[0] or type(err).__name__
+        raise AudioError(f"{path}: not readable as audio ({reason})") from None
+    if samples.shape[0] == 0:
+        raise AudioError(f"{path}: empty audio (0 samples)")
+    mono = samples.mean(axis=1) if samples.shape[1] > 1 else samples[:, 0]
+    if file_rate != sample_rate:
+        mono = soxr.resample(mono, file_rate, sample_rate, quality="HQ").astype(np.float32)
+    if not np.isfinite(mono).all():
+        raise AudioError(f"{path}: audio contains NaN or infinite samples")
+    return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+def mel_filterbank(n_mels: int, n_fft: int, sample_rate: int, f_min: float = 0.0,
+                   f_max: float | None = None) -> torch.Tensor:
+    """Slaney-normalised mel filterbank (as librosa / NeMo / Whisper), shape (n_mels, n_fft//2+1)."""
+    f_max = f_max or sample_rate / 2
+
+    def hz_to_mel(f: np.ndarray) -> np.ndarray:
+        # Slaney scale: linear below 1 kHz, logarithmic above.
+        f = np.asarray(f, dtype=np.float64)
+        mel = f / (200.0 / 3)
+        log_region = f >= 1000.0
+        mel = np.where(log_region, 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / (math.log(6.4) / 27.0), mel)
+        return mel
+
+    def mel_to_hz(m: np.ndarray) -> np.ndarray:
+        m = np.asarray(m, dtype=np.float64)
+        f = m * (200.0 / 3)
+        return np.where(m >= 15.0, 1000.0 * np.exp((math.log(6.4) / 27.0) * (m - 15.0)), f)
+
+    fft_freqs = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+    mel_points = mel_to_hz(np.linspace(hz_to_mel(f_min), hz_to_mel(f_max), n_mels + 2))
+    lower, center, upper = mel_points[:-2, None], mel_points[1:-1, None], mel_points[2:, None]
+    up = (fft_freqs[None, :] - lower) / (center - lower)
+    down = (upper - fft_freqs[None, :]) / (upper - center)
+    weights = np.maximum(0.0, np.minimum(up, down))
+    weights *= (2.0 / (mel_points[2:] - mel_points[:-2]))[:, None]
+    return torch.tensor(weights, dtype=torch.float32)
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Log-mel settings; they travel with every checkpoint and export."""
+
+    sample_rate: int = SAMPLE_RATE
+    n_mels: int = 80
+    window_ms: float = 25.0
+    hop_ms: float = 10.0
+    n_fft: int = 512
+    log_floor: float = 1e-6
+
+    @property
+    def win_length(self) -> int:
+        return int(round(self.sample_rate * self.window_ms / 1000))
+
+    @property
+    def hop_length(self) -> int:
+        return int(round(self.sample_rate * self.hop_ms / 1000))
+
+
+class LogMel(nn.Module):
+    """Waveforms (B, N) with lengths (B,) -> log-mel features (B, T, n_mels) with lengths (B,).
+
+    Frames are centred with zero padding (not reflection) so that a file's frames are the same
+    alone or padded inside a batch; frames past a file's length are set to 0.
+    """
+
+    def __init__(self, config: FeatureConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or FeatureConfig()
+        c = self.config
+        self.register_buffer("window", torch.hann_window(c.win_length, periodic=False), persistent=False)
+        self.register_buffer("filterbank", mel_filterbank(c.n_mels, c.n_fft, c.sample_rate), persistent=False)
+
+    def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
+        return lengths // self.config.hop_length + 1
+
+    def forward(self, waveforms: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        c = self.config
+        # Zero samples past each length so whatever fills the padding never reaches a frame.
+        waveforms = waveforms * (torch.arange(waveforms.shape[1], device=waveforms.device)[None, :] < lengths[:, None])
+        spec = torch.stft(waveforms, n_fft=c.n_fft, hop_length=c.hop_length, win_length=c.win_length,
+                          window=self.window, center=True, pad_mode="constant", return_complex=True)
+        power = spec.real.square() + spec.imag.square()  # (B, F, T)
+        mel = torch.matmul(self.filterbank, power)  # (B, n_mels, T)
+        feats = torch.log(mel + c.log_floor).transpose(1, 2)  # (B, T, n_mels)
+        feat_lengths = self.output_lengths(lengths)
+        valid = torch.arange(feats.shape[1], device=feats.device)[None, :] < feat_lengths[:, None]
+        return feats * valid.unsqueeze(-1), feat_lengths
+
+
+@dataclass(frozen=True)
+class SpecAugmentConfig:
+    freq_masks: int = 2
+    freq_width: int = 15
+    time_masks: int = 5
+    time_width: float = 0.05  # fraction of each utterance's length
+
+
+class SpecAugment(nn.Module):
+    """Frequency and time masking (Park et al. 2019) on (B, T, F) features; training only."""
+
+    def __init__(self, config: SpecAugmentConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or SpecAugmentConfig()
+
+    def forward(self, feats: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return feats
+        c = self.config
+        batch, frames, bins = feats.shape
+        keep = torch.ones_like(feats, dtype=torch.bool)
+        freq_idx = torch.arange(bins, device=feats.device)
+        time_idx = torch.arange(frames, device=feats.device)
+        for b in range(batch):
+            for _ in range(c.freq_masks):
+                width = int(torch.randint(0, c.freq_width + 1, ()))
+                start = int(torch.randint(0, max(1, bins - width), ()))
+                keep[b] &= ~((freq_idx >= start) & (freq_idx < start + width))[None, :]
+            max_width = max(1, int(c.time_width * int(lengths[b])))
+            for _ in range(c.time_masks):
+                width = int(torch.randint(0, max_width + 1, ()))
+                start = int(torch.randint(0, max(1, int(lengths[b]) - width), ()))
+                keep[b] &= ~((time_idx >= start) & (time_idx < start + width))[:, None]
+        return feats * keep

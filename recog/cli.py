@@ -1,0 +1,162 @@
+"""The ``recog`` command: train, transcribe, eval."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif", ".au"}
+
+
+def expand_inputs(items: Iterable[str], suffixes: set[str]) -> list[str]:
+    """Files as given; folders searched recursively for files with one of ``suffixes``."""
+    paths: list[str] = []
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            paths.extend(str(f) for f in sorted(p.rglob("*")) if f.suffix.lower() in suffixes and f.is_file())
+        else:
+            paths.append(item)
+    return paths
+
+
+def write_jsonl_atomic(path: str | Path, rows: Iterable[dict]) -> None:
+    """Write JSON lines to a temporary file beside ``path`` and rename it into place, so a crash
+    never leaves a half-written output."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            for row in rows:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _report_failures(failures: list[tuple[str, str]]) -> int:
+    if not failures:
+        return 0
+    print(f"{len(failures)} file(s) failed:", file=sys.stderr)
+    for _, message in failures:
+        print(f"  {message}", file=sys.stderr)
+    return 1
+
+
+def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
+    from recog.train import run_training
+
+    run_training(["--config", args.config, *rest])
+    return 0
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    from recog.data import ManifestError, read_manifest
+    from recog.inference import load
+
+    try:
+        paths = expand_inputs(args.inputs, AUDIO_SUFFIXES)
+        if args.manifest:
+            paths += [e.path for e in read_manifest(args.manifest, require_text=False, check_files=False)]
+    except ManifestError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if not paths:
+        print("error: no input files (give files, folders or --manifest)", file=sys.stderr)
+        return 2
+    model = load(args.model)
+    rows, failures = [], []
+    for path, result in model.transcribe_each(paths, head=args.head, beam=args.beam):
+        if isinstance(result, Exception):
+            failures.append((path, str(result)))
+            continue
+        rows.append(result.to_json())
+        if not args.output:
+            print(f"{path}\t{result.text}", flush=True)
+    if args.output:
+        write_jsonl_atomic(args.output, rows)
+        print(f"wrote {len(rows)} result(s) to {args.output}", file=sys.stderr)
+    return _report_failures(failures)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from recog.data import ManifestError, read_manifest
+    from recog.inference import load
+    from recog.metrics import char_error_rate, inverse_real_time_factor, word_error_rate
+
+    try:
+        entries = read_manifest(args.manifest, check_files=False)
+    except ManifestError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    model = load(args.model)
+    refs, hyps, rows, failures = [], [], [], []
+    start = time.perf_counter()
+    results = model.transcribe_each([e.path for e in entries], head=args.head, beam=args.beam)
+    for entry, (path, result) in zip(entries, results, strict=True):
+        if isinstance(result, Exception):
+            failures.append((path, f"line {entry.line}: {result}"))
+            continue
+        refs.append(entry.text)
+        hyps.append(result.text)
+        rows.append({**result.to_json(), "reference": entry.text})
+    elapsed = time.perf_counter() - start
+    if args.output:
+        write_jsonl_atomic(args.output, rows)
+    if refs:
+        seconds = sum(e.duration for e in entries)
+        print(f"utterances: {len(refs)}")
+        print(f"WER: {100 * word_error_rate(refs, hyps):.2f} %")
+        print(f"CER: {100 * char_error_rate(refs, hyps):.2f} %")
+        print(f"RTFx: {inverse_real_time_factor(seconds, elapsed):.1f} (including audio loading)")
+    return _report_failures(failures)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="recog", description="Speech and text-line recognition.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train from a YAML config (LightningCLI fit; extra flags pass through)")
+    train.add_argument("--config", required=True)
+
+    transcribe = sub.add_parser("transcribe", help="transcribe audio files")
+    transcribe.add_argument("inputs", nargs="*", help="audio files or folders")
+    transcribe.add_argument("--model", required=True, help="checkpoint from recog train")
+    transcribe.add_argument("--manifest", help="JSONL manifest whose audio_filepath entries to transcribe")
+    transcribe.add_argument("--head", help="head to decode with (default: the model's first head)")
+    transcribe.add_argument("--beam", type=int, default=1, help="beam width; 1 = greedy")
+    transcribe.add_argument("--output", help="write JSON lines here instead of printing path<TAB>text")
+
+    evaluate = sub.add_parser("eval", help="WER and CER of a model on a manifest")
+    evaluate.add_argument("--manifest", required=True)
+    evaluate.add_argument("--model", required=True)
+    evaluate.add_argument("--head")
+    evaluate.add_argument("--beam", type=int, default=1)
+    evaluate.add_argument("--output", help="per-utterance results as JSON lines")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "train":
+        return cmd_train(args, rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    try:
+        return {"transcribe": cmd_transcribe, "eval": cmd_eval}[args.command](args)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

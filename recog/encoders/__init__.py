@@ -1,0 +1,13 @@
+"""Encoders: ``forward(x, lengths) -> (h (B, T', D), h_lengths (B,))``, built by name from config."""
+
+from torch import nn
+
+from recog.encoders.conformer import ConformerEncoder
+
+ENCODERS: dict[str, type[nn.Module]] = {"conformer": ConformerEncoder}
+
+
+def build_encoder(name: str, **config: object) -> nn.Module:
+    if name not in ENCODERS:
+        raise ValueError(f"unknown encoder {name!r}; choose from {sorted(ENCODERS)}")
+    return ENCODERS[name](**config)

@@ -1,0 +1,103 @@
+"""CTC head: a linear layer to token log-probabilities, CTC loss, greedy and prefix beam search."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from recog.hypothesis import Hypothesis
+
+NEG_INF = float("-inf")
+
+
+class CTCHead(nn.Module):
+    """(B, T, D) encodings -> (B, T, V) log-probabilities; token 0 is the blank."""
+
+    def __init__(self, d_model: int, vocab_size: int) -> None:
+        super().__init__()
+        self.vocab_size = vocab_size
+        self.proj = nn.Linear(d_model, vocab_size)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return F.log_softmax(self.proj(h).float(), dim=-1)  # (B, T, V)
+
+    def loss(self, h: torch.Tensor, h_lengths: torch.Tensor, targets: torch.Tensor,
+             target_lengths: torch.Tensor) -> torch.Tensor:
+        """CTC loss summed over each utterance and averaged over the batch."""
+        log_probs = self(h).transpose(0, 1)  # (T, B, V)
+        total = F.ctc_loss(log_probs, targets, h_lengths, target_lengths, blank=0,
+                           reduction="sum", zero_infinity=True)
+        return total / h.shape[0]
+
+    @torch.no_grad()
+    def decode(self, h: torch.Tensor, h_lengths: torch.Tensor, beam: int = 1) -> list[Hypothesis]:
+        """Greedy (beam=1, batched) or prefix beam search (beam>1) per utterance."""
+        log_probs = self(h)
+        if beam <= 1:
+            return greedy_decode(log_probs, h_lengths)
+        lp = log_probs.cpu().numpy()
+        return [prefix_beam_search(lp[b, : int(n)], beam) for b, n in enumerate(h_lengths.tolist())]
+
+
+def greedy_decode(log_probs: torch.Tensor, lengths: torch.Tensor) -> list[Hypothesis]:
+    """Best path per frame, repeats collapsed, blanks removed. (B, T, V), (B,) -> B hypotheses.
+
+    A token's timestamp is the first frame of its run; its confidence the posterior there.
+    """
+    best_lp, best_ids = log_probs.max(dim=-1)  # (B, T)
+    previous = F.pad(best_ids, (1, 0), value=0)[:, :-1]
+    valid = torch.arange(best_ids.shape[1], device=best_ids.device)[None, :] < lengths[:, None]
+    emit = (best_ids != 0) & (best_ids != previous) & valid  # (B, T)
+    hyps = []
+    for b in range(best_ids.shape[0]):
+        frames = emit[b].nonzero().squeeze(1)
+        n = max(int(lengths[b]), 1)
+        score = float(best_lp[b, : int(lengths[b])].sum())
+        hyps.append(Hypothesis(
+            tokens=best_ids[b, frames].tolist(), score=score, confidence=float(np.exp(score / n)),
+            timestamps=frames.tolist(), token_confidences=best_lp[b, frames].exp().tolist()))
+    return hyps
+
+
+def prefix_beam_search(log_probs: np.ndarray, beam: int) -> Hypothesis:
+    """CTC prefix beam search over one utterance's (T, V) log-probabilities.
+
+    Each prefix keeps log P(ending in blank), log P(ending in its last token), and the frame at
+    which each of its tokens was first emitted. Per frame only the ``beam`` most likely tokens
+    extend prefixes.
+    """
+    frames, vocab = log_probs.shape
+    beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, NEG_INF)}
+    stamps: dict[tuple[int, ...], tuple[int, ...]] = {(): ()}
+    k = min(beam, vocab)
+    for t in range(frames):
+        lp = log_probs[t]
+        candidates = [int(c) for c in np.argpartition(-lp, k - 1)[:k] if c != 0]
+        nxt: dict[tuple[int, ...], list[float]] = defaultdict(lambda: [NEG_INF, NEG_INF])
+        for prefix, (p_blank, p_token) in beams.items():
+            total = np.logaddexp(p_blank, p_token)
+            stay = nxt[prefix]
+            stay[0] = np.logaddexp(stay[0], total + lp[0])
+            for c in candidates:
+                new = prefix + (c,)
+                if prefix and c == prefix[-1]:
+                    stay[1] = np.logaddexp(stay[1], p_token + lp[c])  # repeat collapses
+                    extend_from = p_blank  # a repeated token needs a blank between
+                else:
+                    extend_from = total
+                ext = nxt[new]
+                ext[1] = np.logaddexp(ext[1], extend_from + lp[c])
+                if new not in stamps:
+                    stamps[new] = stamps[prefix] + (t,)
+        ranked = sorted(nxt.items(), key=lambda kv: np.logaddexp(*kv[1]), reverse=True)[:beam]
+        beams = {p: (v[0], v[1]) for p, v in ranked}
+    best, (p_blank, p_token) = max(beams.items(), key=lambda kv: np.logaddexp(*kv[1]))
+    score = float(np.logaddexp(p_blank, p_token))
+    times = list(stamps[best])
+    return Hypothesis(tokens=list(best), score=score, confidence=float(np.exp(score / max(frames, 1))),
+                      timestamps=times,
+                      token_confidences=[float(np.exp(log_probs[t, c])) for t, c in zip(times, best, strict=True)])

@@ -1,0 +1,22 @@
+"""Error rates (jiwer) and real-time factors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import jiwer
+
+
+def word_error_rate(references: Sequence[str], hypotheses: Sequence[str]) -> float:
+    """Corpus WER: word edits / reference words (an empty hypothesis counts as all deletions)."""
+    return float(jiwer.wer(list(references), list(hypotheses)))
+
+
+def char_error_rate(references: Sequence[str], hypotheses: Sequence[str]) -> float:
+    """Corpus CER: character edits / reference characters."""
+    return float(jiwer.cer(list(references), list(hypotheses)))
+
+
+def inverse_real_time_factor(audio_seconds: float, processing_seconds: float) -> float:
+    """RTFx: seconds of audio processed per second of compute (higher is faster)."""
+    return audio_seconds / max(processing_seconds, 1e-9)

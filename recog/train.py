@@ -1,0 +1,138 @@
+"""Lightning glue: the training system around a Recognizer, the speech data module, and the CLI.
+
+``recog train --config configs/x.yaml [--ckpt_path last.ckpt] [--trainer.max_steps N ...]`` is
+LightningCLI's ``fit`` with these two classes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.cli import LightningCLI
+from torch.utils.data import DataLoader
+
+from recog.data import AudioDataset, BucketingBatchSampler, collate_audio, padding_fraction, read_manifest
+from recog.metrics import char_error_rate, word_error_rate
+from recog.model import Recognizer
+from recog.text import Tokenizer, build_tokenizer, tokenizer_from_state
+
+
+def tokenizer_from_spec(spec: dict[str, Any]) -> Tokenizer:
+    """Build a tokenizer from ``{"kind": "char"|"bpe", "manifest": train.jsonl, "vocab_size": N}``
+    by training on the manifest's texts (deterministic, so a resumed run rebuilds the same)."""
+    texts = [e.text for e in read_manifest(spec["manifest"], check_files=False)]
+    return build_tokenizer(spec["kind"], texts, int(spec.get("vocab_size", 256)))
+
+
+class RecognizerSystem(L.LightningModule):
+    """Trains a Recognizer: weighted head losses, AdamW with warm-up then inverse-sqrt decay,
+    validation WER/CER from the default head's greedy search.
+
+    Args:
+        model: Recognizer options (encoder, heads, features, spec_augment).
+        tokenizer: ``{"kind": "char"|"bpe", "manifest": path, "vocab_size": N}``.
+        lr: peak learning rate. weight_decay: AdamW decay. warmup_steps: linear warm-up length.
+    """
+
+    def __init__(self, model: dict[str, Any], tokenizer: dict[str, Any], lr: float = 2e-3,
+                 weight_decay: float = 1e-3, warmup_steps: int = 1000) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.model = Recognizer(tokenizer_from_spec(tokenizer), **model)
+        self._val_refs: list[str] = []
+        self._val_hyps: list[str] = []
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        return self.model.tokenizer
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        losses = self.model(batch["waveforms"], batch["wave_lengths"], batch["targets"], batch["target_lengths"])
+        size = len(batch["texts"])
+        self.log_dict({f"train/{k}": v for k, v in losses.items()}, prog_bar=True, batch_size=size)
+        self.log("train/padding", padding_fraction(batch["wave_lengths"]), batch_size=size)
+        self.log("train/batch_size", float(size), batch_size=size)
+        return losses["loss"]
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        losses = self.model(batch["waveforms"], batch["wave_lengths"], batch["targets"], batch["target_lengths"])
+        self.log("val/loss", losses["loss"], batch_size=len(batch["texts"]), sync_dist=True)
+        hyps = self.model.recognize(batch["waveforms"], batch["wave_lengths"])
+        self._val_refs.extend(batch["texts"])
+        self._val_hyps.extend(h.text for h in hyps)
+
+    def on_validation_epoch_end(self) -> None:
+        if self._val_refs:
+            self.log("val/wer", word_error_rate(self._val_refs, self._val_hyps), prog_bar=True)
+            self.log("val/cer", char_error_rate(self._val_refs, self._val_hyps), prog_bar=True)
+        self._val_refs.clear()
+        self._val_hyps.clear()
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        hp = self.hparams
+        decay = [p for n, p in self.named_parameters() if p.ndim > 1]
+        no_decay = [p for n, p in self.named_parameters() if p.ndim <= 1]
+        optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": hp.weight_decay},
+                                       {"params": no_decay, "weight_decay": 0.0}], lr=hp.lr, betas=(0.9, 0.98))
+        warmup = max(1, hp.warmup_steps)
+
+        def schedule(step: int) -> float:
+            step = step + 1
+            return min(step / warmup, (warmup / step) ** 0.5)
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # What recog.load needs, in plain types (loadable with weights_only=True).
+        checkpoint["recog"] = {"model": self.model.config, "tokenizer": self.tokenizer.state()}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.model.tokenizer = tokenizer_from_state(checkpoint["recog"]["tokenizer"])
+
+
+class SpeechDataModule(L.LightningDataModule):
+    """Train/validation manifests -> bucketed DataLoaders. The tokenizer comes from the model.
+
+    Args:
+        max_frames: padded 10 ms feature frames per batch (the bucketing budget).
+        max_batch_size: optional cap on utterances per batch.
+    """
+
+    def __init__(self, train_manifest: str, val_manifest: str, max_frames: int = 20_000,
+                 max_batch_size: int | None = None, num_workers: int = 2, seed: int = 0) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+
+    def _dataset(self, manifest: str) -> AudioDataset:
+        return AudioDataset(read_manifest(manifest), self.trainer.lightning_module.tokenizer)
+
+    def _loader(self, manifest: str, shuffle: bool) -> DataLoader:
+        hp = self.hparams
+        dataset = self._dataset(manifest)
+        sampler = BucketingBatchSampler(
+            [e.duration * 100 for e in dataset.entries], max_frames=hp.max_frames, shuffle=shuffle,
+            seed=hp.seed, max_batch_size=hp.max_batch_size,
+            rank=self.trainer.global_rank, world_size=self.trainer.world_size)
+        return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate_audio,
+                          num_workers=hp.num_workers, persistent_workers=hp.num_workers > 0)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.hparams.train_manifest, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.hparams.val_manifest, shuffle=False)
+
+
+class RecogCLI(LightningCLI):
+    def add_arguments_to_parser(self, parser: Any) -> None:
+        parser.set_defaults({"trainer.use_distributed_sampler": False})
+
+
+def run_training(args: list[str]) -> None:
+    """``recog train`` entry point: LightningCLI ``fit`` with our system and data module."""
+    Path("runs").mkdir(exist_ok=True)
+    RecogCLI(RecognizerSystem, SpeechDataModule, args=["fit", *args], save_config_kwargs={"overwrite": True})

@@ -1,0 +1,99 @@
+"""End to end: `recog train` overfits a few utterances, then `recog transcribe` / `recog eval` /
+`recog.load(...).transcribe` read them back exactly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+import recog
+from recog.cli import main
+from tests.conftest import OVERFIT_TEXTS
+
+
+def tiny_config(root: Path, manifest: Path) -> dict:
+    return {
+        "seed_everything": 0,
+        "trainer": {
+            "accelerator": "cpu", "devices": 1, "max_steps": 250, "max_epochs": 1000,
+            "check_val_every_n_epoch": 50, "log_every_n_steps": 10, "enable_progress_bar": False,
+            "default_root_dir": str(root),
+            "logger": {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": str(root)}},
+            "callbacks": [{"class_path": "lightning.pytorch.callbacks.ModelCheckpoint",
+                           "init_args": {"dirpath": str(root / "ckpt"), "save_last": True}}],
+        },
+        "model": {
+            "lr": 3e-3, "warmup_steps": 30,
+            "tokenizer": {"kind": "char", "manifest": str(manifest)},
+            "model": {
+                "encoder": {"name": "conformer", "d_model": 64, "n_layers": 2, "n_heads": 2,
+                            "subsampling_channels": 32, "dropout": 0.0, "dropout_att": 0.0,
+                            "conv_norm": "layer"},
+                "heads": {"ctc": {"weight": 1.0}},
+            },
+        },
+        "data": {"train_manifest": str(manifest), "val_manifest": str(manifest), "max_frames": 100_000,
+                 "num_workers": 0},
+    }
+
+
+@pytest.fixture(scope="module")
+def trained_model(speech_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("run")
+    config = root / "tiny.yaml"
+    config.write_text(yaml.safe_dump(tiny_config(root, speech_dir / "train.jsonl")))
+    assert main(["train", "--config", str(config)]) == 0
+    checkpoint = root / "ckpt" / "last.ckpt"
+    assert checkpoint.is_file()
+    return checkpoint
+
+
+def test_python_api_reads_back_the_training_texts(trained_model: Path, speech_dir: Path) -> None:
+    model = recog.load(trained_model)
+    files = [speech_dir / f"utt{i}.wav" for i in range(len(OVERFIT_TEXTS))]
+    results = model.transcribe(files)
+    assert [r.text for r in results] == OVERFIT_TEXTS
+    for r, path in zip(results, files, strict=True):
+        assert r.audio_filepath == str(path)
+        assert len(r.tokens) == len(r.timestamps) == len(r.text)
+        assert r.timestamps == sorted(r.timestamps)
+        assert 0 <= r.timestamps[0] and r.timestamps[-1] < 5.0
+        assert 0 < r.confidence <= 1
+
+
+def test_beam_search_agrees_with_greedy_on_a_confident_model(trained_model: Path, speech_dir: Path) -> None:
+    model = recog.load(trained_model)
+    files = [speech_dir / f"utt{i}.wav" for i in range(len(OVERFIT_TEXTS))]
+    assert [r.text for r in model.transcribe(files, beam=4)] == OVERFIT_TEXTS
+
+
+def test_cli_transcribe_skips_bad_files_and_writes_good_ones(trained_model: Path, speech_dir: Path,
+                                                             tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"RIFF\x00\x00")
+    out = tmp_path / "out.jsonl"
+    code = main(["transcribe", str(speech_dir / "utt0.wav"), str(bad), str(speech_dir / "utt2.wav"),
+                 "--model", str(trained_model), "--output", str(out)])
+    assert code == 1
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["text"] for r in rows] == [OVERFIT_TEXTS[0], OVERFIT_TEXTS[2]]
+    assert set(rows[0]) >= {"audio_filepath", "text", "tokens", "timestamps", "confidence"}
+    assert "broken.wav" in capsys.readouterr().err
+
+
+def test_cli_transcribe_prints_path_tab_text_for_a_manifest(trained_model: Path, speech_dir: Path,
+                                                            capsys: pytest.CaptureFixture) -> None:
+    assert main(["transcribe", "--manifest", str(speech_dir / "train.jsonl"), "--model", str(trained_model)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split("\t")[1] for line in lines] == OVERFIT_TEXTS
+    assert lines[0].split("\t")[0] == str(speech_dir / "utt0.wav")
+
+
+def test_cli_eval_prints_zero_error_rates(trained_model: Path, speech_dir: Path,
+                                          capsys: pytest.CaptureFixture) -> None:
+    assert main(["eval", "--manifest", str(speech_dir / "train.jsonl"), "--model", str(trained_model)]) == 0
+    out = capsys.readouterr().out
+    assert "WER: 0.00 %" in out and "CER: 0.00 %" in out
