@@ -83,7 +83,7 @@ class SpeechModel:
                 audio[i] = load_audio(path)
             except AudioError as err:
                 outcomes[i] = err
-        for batch in _batches(audio, int(batch_seconds * SAMPLE_RATE)):
+        for batch in batch_by_length(audio, int(batch_seconds * SAMPLE_RATE)):
             transcripts = self.transcribe_arrays([audio[i] for i in batch], [paths[i] for i in batch],
                                                  head=head, beam=beam)
             outcomes.update(zip(batch, transcripts, strict=True))
@@ -104,7 +104,7 @@ class SpeechModel:
                 for name, h in zip(names, hyps, strict=True)]
 
 
-def _batches(audio: dict[int, np.ndarray], max_samples: int) -> Iterator[list[int]]:
+def batch_by_length(audio: dict[int, np.ndarray], max_samples: int) -> Iterator[list[int]]:
     """Group indices by length under ``len(batch) * longest <= max_samples`` (at least one each)."""
     batch: list[int] = []
     for i in sorted(audio, key=lambda i: len(audio[i])):

@@ -128,8 +128,29 @@ class SpeechDataModule(L.LightningDataModule):
 
 
 class RecogCLI(LightningCLI):
+    """LightningCLI plus ``--run_dir``: one flag that places logs and checkpoints of a run."""
+
     def add_arguments_to_parser(self, parser: Any) -> None:
+        # Our bucketing sampler shards batches across ranks itself.
         parser.set_defaults({"trainer.use_distributed_sampler": False})
+        parser.add_argument("--run_dir", type=str | None, default=None,
+                            help="folder for this run: sets trainer.default_root_dir, every logger's "
+                                 "save_dir and ModelCheckpoint's dirpath (<run_dir>/checkpoints)")
+
+    def before_instantiate_classes(self) -> None:
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        run_dir = config.get("run_dir")
+        if not run_dir:
+            return
+        trainer = config.trainer
+        trainer.default_root_dir = run_dir
+        loggers = trainer.logger if isinstance(trainer.logger, list) else [trainer.logger]
+        for logger in loggers:
+            if hasattr(logger, "init_args") and "save_dir" in logger.init_args:
+                logger.init_args.save_dir = run_dir
+        for callback in trainer.callbacks or []:
+            if callback.class_path.endswith("ModelCheckpoint"):
+                callback.init_args.dirpath = f"{run_dir}/checkpoints"
 
 
 def run_training(args: list[str]) -> None:

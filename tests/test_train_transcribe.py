@@ -14,11 +14,11 @@ from recog.cli import main
 from tests.conftest import OVERFIT_TEXTS
 
 
-def tiny_config(root: Path, manifest: Path) -> dict:
+def tiny_config(root: Path, manifest: Path, heads: dict | None = None, steps: int = 250) -> dict:
     return {
         "seed_everything": 0,
         "trainer": {
-            "accelerator": "cpu", "devices": 1, "max_steps": 250, "max_epochs": 1000,
+            "accelerator": "cpu", "devices": 1, "max_steps": steps, "max_epochs": 1000,
             "check_val_every_n_epoch": 50, "log_every_n_steps": 10, "enable_progress_bar": False,
             "default_root_dir": str(root),
             "logger": {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": str(root)}},
@@ -32,7 +32,7 @@ def tiny_config(root: Path, manifest: Path) -> dict:
                 "encoder": {"name": "conformer", "d_model": 64, "n_layers": 2, "n_heads": 2,
                             "subsampling_channels": 32, "dropout": 0.0, "dropout_att": 0.0,
                             "conv_norm": "layer"},
-                "heads": {"ctc": {"weight": 1.0}},
+                "heads": heads or {"ctc": {"weight": 1.0}},
             },
         },
         "data": {"train_manifest": str(manifest), "val_manifest": str(manifest), "max_frames": 100_000,
@@ -40,15 +40,44 @@ def tiny_config(root: Path, manifest: Path) -> dict:
     }
 
 
-@pytest.fixture(scope="module")
-def trained_model(speech_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("run")
-    config = root / "tiny.yaml"
-    config.write_text(yaml.safe_dump(tiny_config(root, speech_dir / "train.jsonl")))
-    assert main(["train", "--config", str(config)]) == 0
+def train(root: Path, config: dict) -> Path:
+    path = root / "tiny.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["train", "--config", str(path)]) == 0
     checkpoint = root / "ckpt" / "last.ckpt"
     assert checkpoint.is_file()
     return checkpoint
+
+
+@pytest.fixture(scope="module")
+def trained_model(speech_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("run")
+    return train(root, tiny_config(root, speech_dir / "train.jsonl"))
+
+
+@pytest.fixture(scope="module")
+def hybrid_model(speech_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("hybrid")
+    heads = {"rnnt": {"weight": 0.7, "pred_dim": 64, "joint_dim": 64}, "ctc": {"weight": 0.3}}
+    return train(root, tiny_config(root, speech_dir / "train.jsonl", heads=heads, steps=300))
+
+
+@pytest.mark.parametrize("head", ["rnnt", "ctc"])
+@pytest.mark.parametrize("beam", [1, 4])
+def test_hybrid_model_reads_back_exact_text_with_both_heads(hybrid_model: Path, speech_dir: Path,
+                                                            head: str, beam: int) -> None:
+    model = recog.load(hybrid_model)
+    files = [speech_dir / f"utt{i}.wav" for i in range(len(OVERFIT_TEXTS))]
+    results = model.transcribe(files, head=head, beam=beam)
+    assert [r.text for r in results] == OVERFIT_TEXTS
+    for r in results:
+        assert r.timestamps == sorted(r.timestamps) and 0 <= r.timestamps[0] and r.timestamps[-1] < 5.0
+
+
+def test_cli_transcribe_picks_the_head(hybrid_model: Path, speech_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["transcribe", str(speech_dir / "utt1.wav"), "--model", str(hybrid_model), "--head", "rnnt"]) == 0
+    assert capsys.readouterr().out.strip().split("\t")[1] == OVERFIT_TEXTS[1]
+    assert main(["transcribe", str(speech_dir / "utt1.wav"), "--model", str(hybrid_model), "--head", "attention"]) == 2
 
 
 def test_python_api_reads_back_the_training_texts(trained_model: Path, speech_dir: Path) -> None:

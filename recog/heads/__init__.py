@@ -4,8 +4,9 @@ built by name from config; each takes any (B, T, D) encoder output."""
 from torch import nn
 
 from recog.heads.ctc import CTCHead
+from recog.heads.transducer import TransducerHead
 
-HEADS: dict[str, type[nn.Module]] = {"ctc": CTCHead}
+HEADS: dict[str, type[nn.Module]] = {"ctc": CTCHead, "rnnt": TransducerHead}
 
 
 def build_head(name: str, d_model: int, vocab_size: int, **config: object) -> nn.Module:

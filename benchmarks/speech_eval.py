@@ -1,0 +1,59 @@
+"""WER, CER and offline inverse real-time factor of a speech model on a manifest.
+
+    python benchmarks/speech_eval.py --model runs/synth_speech_ctc/checkpoints/last.ckpt \
+        --manifest data/synth_speech/test.jsonl --threads 1
+
+RTFx = audio seconds / processing seconds, with model load and file reading excluded
+(the audio is read first, then timed through frontend, encoder and search).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+import recog
+from recog.audio import SAMPLE_RATE, load_audio
+from recog.data import read_manifest
+from recog.inference import batch_by_length
+from recog.metrics import char_error_rate, inverse_real_time_factor, word_error_rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--manifest", required=True)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--beam", type=int, default=1)
+    parser.add_argument("--head")
+    parser.add_argument("--batch-seconds", type=float, default=120.0)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    model = recog.load(args.model)
+    entries = read_manifest(args.manifest)
+    audio = {i: load_audio(e.path) for i, e in enumerate(entries)}
+    seconds = sum(len(a) for a in audio.values()) / SAMPLE_RATE
+    batches = list(batch_by_length(audio, int(args.batch_seconds * SAMPLE_RATE)))
+    model.transcribe_arrays([audio[i] for i in batches[0]], ["warmup"] * len(batches[0]))
+    texts: dict[int, str] = {}
+    start = time.perf_counter()
+    for batch in batches:
+        results = model.transcribe_arrays([audio[i] for i in batch], [entries[i].path for i in batch],
+                                          head=args.head, beam=args.beam)
+        texts.update((i, r.text) for i, r in zip(batch, results, strict=True))
+    elapsed = time.perf_counter() - start
+    refs = [e.text for e in entries]
+    hyps = [texts[i] for i in range(len(entries))]
+    params = sum(p.numel() for p in model.model.parameters())
+    print(f"model: {args.model} ({params / 1e6:.2f} M parameters), head {args.head or model.model.default_head}, "
+          f"beam {args.beam}, threads {args.threads}")
+    print(f"utterances: {len(entries)}, audio: {seconds:.1f} s")
+    print(f"WER: {100 * word_error_rate(refs, hyps):.2f} %")
+    print(f"CER: {100 * char_error_rate(refs, hyps):.2f} %")
+    print(f"RTFx: {inverse_real_time_factor(seconds, elapsed):.1f}")
+
+
+if __name__ == "__main__":
+    main()

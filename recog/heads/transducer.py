@@ -1,0 +1,216 @@
+"""RNN-Transducer head: prediction network (LSTM or stateless), joiner, loss, greedy and
+modified beam search. Blank = 0, which also starts every prediction-network context.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from recog.heads.rnnt_loss import rnnt_loss
+from recog.hypothesis import Hypothesis
+
+State = tuple[torch.Tensor, ...]
+
+
+class LSTMPredictor(nn.Module):
+    """Embedding + LSTM over previous tokens. State: (h, c), each (layers, N, H)."""
+
+    def __init__(self, vocab_size: int, dim: int, layers: int = 1, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.dim, self.layers = dim, layers
+        self.embed = nn.Embedding(vocab_size, dim)
+        self.dropout = nn.Dropout(dropout)
+        self.lstm = nn.LSTM(dim, dim, layers, batch_first=True, dropout=dropout if layers > 1 else 0.0)
+
+    def initial_state(self, n: int, device: torch.device) -> State:
+        zeros = torch.zeros(self.layers, n, self.dim, device=device)
+        return zeros, zeros.clone()
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """(B, U+1) tokens starting with blank -> (B, U+1, H), teacher forcing."""
+        out, _ = self.lstm(self.dropout(self.embed(tokens)))
+        return out
+
+    def step(self, tokens: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """(N,) last tokens, state -> (N, H) output, new state."""
+        out, (h, c) = self.lstm(self.embed(tokens)[:, None, :], state)
+        return out[:, 0], (h, c)
+
+    @staticmethod
+    def select(state: State, index: torch.Tensor) -> State:
+        return tuple(s[:, index] for s in state)
+
+    @staticmethod
+    def merge(state: State, update: State, mask: torch.Tensor) -> State:
+        return tuple(torch.where(mask[None, :, None], u, s) for s, u in zip(state, update, strict=True))
+
+
+class StatelessPredictor(nn.Module):
+    """Embedding of the last ``context`` tokens mixed by a 1-D conv (icefall's stateless
+    decoder). State: the last ``context`` tokens, (N, context)."""
+
+    def __init__(self, vocab_size: int, dim: int, context: int = 2, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.context = context
+        self.embed = nn.Embedding(vocab_size, dim)
+        self.dropout = nn.Dropout(dropout)
+        self.conv = nn.Conv1d(dim, dim, context, groups=max(1, dim // 4)) if context > 1 else None
+
+    def initial_state(self, n: int, device: torch.device) -> State:
+        return (torch.zeros(n, self.context, dtype=torch.long, device=device),)
+
+    def _mix(self, embedded: torch.Tensor) -> torch.Tensor:
+        # embedded: (B, context-1 + L, E) -> (B, L, E)
+        if self.conv is None:
+            return F.relu(embedded)
+        return F.relu(self.conv(embedded.transpose(1, 2)).transpose(1, 2))
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        padded = F.pad(tokens, (self.context - 1, 0), value=0)
+        return self._mix(self.dropout(self.embed(padded)))
+
+    def step(self, tokens: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        history = torch.cat([state[0][:, 1:], tokens[:, None]], dim=1)  # (N, context)
+        return self._mix(self.embed(history))[:, -1], (history,)
+
+    @staticmethod
+    def select(state: State, index: torch.Tensor) -> State:
+        return (state[0][index],)
+
+    @staticmethod
+    def merge(state: State, update: State, mask: torch.Tensor) -> State:
+        return (torch.where(mask[:, None], update[0], state[0]),)
+
+
+class TransducerHead(nn.Module):
+    """Prediction network + joiner ``Linear(tanh(enc + pred))`` on any (B, T, D) encoder.
+
+    Args:
+        predictor: "lstm" or "stateless". pred_dim: its width. joint_dim: joiner width.
+        pred_layers: LSTM layers. context: stateless context size. max_symbols: greedy cap per frame.
+    """
+
+    def __init__(self, d_model: int, vocab_size: int, predictor: str = "lstm", pred_dim: int = 320,
+                 joint_dim: int = 320, pred_layers: int = 1, context: int = 2, dropout: float = 0.1,
+                 max_symbols: int = 5) -> None:
+        super().__init__()
+        self.vocab_size, self.max_symbols = vocab_size, max_symbols
+        if predictor == "lstm":
+            self.predictor: nn.Module = LSTMPredictor(vocab_size, pred_dim, pred_layers, dropout)
+        elif predictor == "stateless":
+            self.predictor = StatelessPredictor(vocab_size, pred_dim, context, dropout)
+        else:
+            raise ValueError(f"predictor must be 'lstm' or 'stateless', got {predictor!r}")
+        self.enc_proj = nn.Linear(d_model, joint_dim)
+        self.pred_proj = nn.Linear(pred_dim, joint_dim)
+        self.out = nn.Linear(joint_dim, vocab_size)
+
+    def joint(self, enc: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
+        """Projected encoder and predictor outputs, broadcastable -> logits (..., V)."""
+        return self.out(torch.tanh(enc + pred))
+
+    def loss(self, h: torch.Tensor, h_lengths: torch.Tensor, targets: torch.Tensor,
+             target_lengths: torch.Tensor) -> torch.Tensor:
+        """Transducer loss summed per utterance, averaged over the batch."""
+        u_max = int(target_lengths.max())
+        targets = targets[:, :u_max]
+        pred = self.predictor(F.pad(targets, (1, 0), value=0))  # (B, U+1, P)
+        logits = self.joint(self.enc_proj(h)[:, :, None], self.pred_proj(pred)[:, None])  # (B, T, U+1, V)
+        return rnnt_loss(logits.float(), targets, h_lengths, target_lengths)
+
+    @torch.no_grad()
+    def decode(self, h: torch.Tensor, h_lengths: torch.Tensor, beam: int = 1,
+               max_symbols: int | None = None) -> list[Hypothesis]:
+        """Batched greedy search (beam=1) or modified beam search per utterance (beam>1)."""
+        if beam <= 1:
+            return self.greedy_search(h, h_lengths, max_symbols or self.max_symbols)
+        return self.beam_search(h, h_lengths, beam)
+
+    @torch.no_grad()
+    def greedy_search(self, h: torch.Tensor, lengths: torch.Tensor, max_symbols: int) -> list[Hypothesis]:
+        """Batched greedy search emitting up to ``max_symbols`` tokens per frame."""
+        enc = self.enc_proj(h)  # (B, T, J)
+        batch, frames, _ = enc.shape
+        device = enc.device
+        state = self.predictor.initial_state(batch, device)
+        pred_out, state = self.predictor.step(torch.zeros(batch, dtype=torch.long, device=device), state)
+        pred = self.pred_proj(pred_out)  # (B, J)
+        tokens: list[list[int]] = [[] for _ in range(batch)]
+        stamps: list[list[int]] = [[] for _ in range(batch)]
+        probs: list[list[float]] = [[] for _ in range(batch)]
+        scores = torch.zeros(batch, device=device)
+        for t in range(frames):
+            active = t < lengths  # (B,)
+            for _ in range(max_symbols):
+                lp = F.log_softmax(self.joint(enc[:, t], pred), dim=-1)  # (B, V)
+                best_lp, best = lp.max(dim=-1)
+                emit = active & (best != 0)
+                scores += torch.where(active, best_lp, torch.zeros_like(best_lp))
+                if not bool(emit.any()):
+                    break
+                for b in emit.nonzero().squeeze(1).tolist():
+                    tokens[b].append(int(best[b]))
+                    stamps[b].append(t)
+                    probs[b].append(math.exp(float(best_lp[b])))
+                new_out, new_state = self.predictor.step(best, state)
+                state = self.predictor.merge(state, new_state, emit)
+                pred = torch.where(emit[:, None], self.pred_proj(new_out), pred)
+                active = emit  # only items that emitted may emit again at this frame
+        return [Hypothesis(tokens=tokens[b], score=float(scores[b]),
+                           confidence=math.exp(float(scores[b]) / max(int(lengths[b]), 1)),
+                           timestamps=stamps[b], token_confidences=probs[b]) for b in range(batch)]
+
+    @torch.no_grad()
+    def beam_search(self, h: torch.Tensor, lengths: torch.Tensor, beam: int) -> list[Hypothesis]:
+        """Modified beam search per utterance: at most one symbol per frame, ``beam`` active
+        hypotheses, equal token sequences merged (their probabilities added)."""
+        enc = self.enc_proj(h)
+        return [self._beam(enc[b, : int(n)], beam) for b, n in enumerate(lengths.tolist())]
+
+    def _beam(self, enc: torch.Tensor, beam: int) -> Hypothesis:
+        device = enc.device
+        hyps: list[dict[str, Any]] = [{"tokens": (), "score": 0.0, "stamps": (), "probs": ()}]
+        state = self.predictor.initial_state(1, device)
+        out, state = self.predictor.step(torch.zeros(1, dtype=torch.long, device=device), state)
+        pred = self.pred_proj(out)  # (H, J) for the current hypotheses
+        k = min(beam, self.vocab_size)
+        for t in range(enc.shape[0]):
+            lp = F.log_softmax(self.joint(enc[t][None, :], pred), dim=-1)  # (H, V)
+            base = torch.tensor([h["score"] for h in hyps], device=device)
+            top_lp, top_tok = (base[:, None] + lp).flatten().topk(min(k * len(hyps), lp.numel()))
+            merged: dict[tuple[int, ...], dict[str, Any]] = {}
+            for total, flat in zip(top_lp.tolist(), top_tok.tolist(), strict=True):
+                src, token = divmod(flat, self.vocab_size)
+                h = hyps[src]
+                if token == 0:
+                    new = {**h, "score": total, "src": src, "token": None}
+                else:
+                    new = {"tokens": h["tokens"] + (token,), "score": total, "src": src, "token": token,
+                           "stamps": h["stamps"] + (t,), "probs": h["probs"] + (math.exp(float(lp[src, token])),)}
+                old = merged.get(new["tokens"])
+                if old is None:
+                    merged[new["tokens"]] = new
+                else:  # same output by two routes: add probabilities, keep the likelier route's state
+                    keep = old if old["score"] >= total else new
+                    merged[new["tokens"]] = {**keep, "score": float(torch.logaddexp(
+                        torch.tensor(old["score"]), torch.tensor(total)))}
+            hyps = sorted(merged.values(), key=lambda h: h["score"], reverse=True)[:beam]
+            src = torch.tensor([h["src"] for h in hyps], device=device)
+            state = self.predictor.select(state, src)
+            pred = pred[src]
+            extend = torch.tensor([h["token"] is not None for h in hyps], device=device)
+            if bool(extend.any()):
+                tokens = torch.tensor([h["token"] or 0 for h in hyps], device=device)
+                new_out, new_state = self.predictor.step(tokens, state)
+                state = self.predictor.merge(state, new_state, extend)
+                pred = torch.where(extend[:, None], self.pred_proj(new_out), pred)
+        best = hyps[0]
+        frames = max(enc.shape[0], 1)
+        return Hypothesis(tokens=list(best["tokens"]), score=best["score"],
+                          confidence=math.exp(best["score"] / frames), timestamps=list(best["stamps"]),
+                          token_confidences=list(best["probs"]))
