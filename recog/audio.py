@@ -37,11 +37,11 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     except Exception as err:  # soundfile raises LibsndfileError, RuntimeError, TypeError...
         reason = str(err).split("\n")[0] or type(err).__name__
         raise AudioError(f"{path}: not readable as audio ({reason})") from None
-    if samples.shape[0] == 0:
-        raise AudioError(f"{path}: empty audio (0 samples)")
     mono = samples.mean(axis=1) if samples.shape[1] > 1 else samples[:, 0]
-    if file_rate != sample_rate:
+    if file_rate != sample_rate and len(mono):
         mono = soxr.resample(mono, file_rate, sample_rate, quality="HQ").astype(np.float32)
+    if len(mono) == 0:  # checked after resampling: a 1-sample file can resample to nothing
+        raise AudioError(f"{path}: empty audio (0 samples at {sample_rate} Hz)")
     if not np.isfinite(mono).all():
         raise AudioError(f"{path}: audio contains NaN or infinite samples")
     return np.ascontiguousarray(mono, dtype=np.float32)
@@ -152,11 +152,12 @@ class SpecAugment(nn.Module):
         for b in range(batch):
             for _ in range(c.freq_masks):
                 width = int(torch.randint(0, c.freq_width + 1, ()))
-                start = int(torch.randint(0, max(1, bins - width), ()))
+                start = int(torch.randint(0, bins - width + 1, ()))
                 keep[b] &= ~((freq_idx >= start) & (freq_idx < start + width))[None, :]
-            max_width = max(1, int(c.time_width * int(lengths[b])))
+            valid = int(lengths[b])
+            max_width = min(valid, max(1, int(c.time_width * valid)))
             for _ in range(c.time_masks):
                 width = int(torch.randint(0, max_width + 1, ()))
-                start = int(torch.randint(0, max(1, int(lengths[b]) - width), ()))
+                start = int(torch.randint(0, valid - width + 1, ()))
                 keep[b] &= ~((time_idx >= start) & (time_idx < start + width))[:, None]
         return feats * keep

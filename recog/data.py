@@ -45,11 +45,15 @@ def read_manifest(manifest: str | Path, require_text: bool = True, check_files: 
         raise ManifestError(f"{manifest}: no such manifest")
     root = manifest.parent
     entries = []
-    with manifest.open(encoding="utf-8") as f:
-        for number, raw in enumerate(f, start=1):
+    with manifest.open("rb") as f:
+        for number, raw_bytes in enumerate(f, start=1):
+            where = f"{manifest}:{number}"
+            try:
+                raw = raw_bytes.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ManifestError(f"{where}: not UTF-8 text") from None
             if not raw.strip():
                 continue
-            where = f"{manifest}:{number}"
             try:
                 row = json.loads(raw)
             except json.JSONDecodeError as err:
@@ -60,6 +64,11 @@ def read_manifest(manifest: str | Path, require_text: bool = True, check_files: 
             missing = [k for k in required if k not in row]
             if missing:
                 raise ManifestError(f"{where}: missing field(s) {', '.join(missing)}")
+            if not isinstance(row[AUDIO_KEY], str) or not row[AUDIO_KEY]:
+                raise ManifestError(f"{where}: {AUDIO_KEY} must be a non-empty string, got {row[AUDIO_KEY]!r}")
+            text = row.get("text", "")
+            if not isinstance(text, str):
+                raise ManifestError(f"{where}: text must be a string, got {text!r}")
             path = Path(row[AUDIO_KEY])
             path = path if path.is_absolute() else root / path
             if check_files and not path.is_file():
@@ -68,9 +77,9 @@ def read_manifest(manifest: str | Path, require_text: bool = True, check_files: 
                 duration = float(row["duration"])
             except (TypeError, ValueError):
                 raise ManifestError(f"{where}: duration {row['duration']!r} is not a number") from None
-            if not duration > 0:
-                raise ManifestError(f"{where}: duration must be positive, got {duration}")
-            entries.append(Entry(str(path), duration, str(row.get("text", "")), number))
+            if not (duration > 0 and math.isfinite(duration)):
+                raise ManifestError(f"{where}: duration must be a positive finite number, got {duration}")
+            entries.append(Entry(str(path), duration, text, number))
     if not entries:
         raise ManifestError(f"{manifest}: manifest has no entries")
     return entries

@@ -43,7 +43,7 @@ class RecognizerSystem(L.LightningModule):
         self.save_hyperparameters()
         self.model = Recognizer(tokenizer_from_spec(tokenizer), **model)
         self._val_refs: list[str] = []
-        self._val_hyps: list[str] = []
+        self._val_hyps: dict[str, list[str]] = {}
 
     @property
     def tokenizer(self) -> Tokenizer:
@@ -60,14 +60,20 @@ class RecognizerSystem(L.LightningModule):
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         losses = self.model(batch["waveforms"], batch["wave_lengths"], batch["targets"], batch["target_lengths"])
         self.log("val/loss", losses["loss"], batch_size=len(batch["texts"]), sync_dist=True)
-        hyps = self.model.recognize(batch["waveforms"], batch["wave_lengths"])
+        h, h_lengths = self.model.encode(batch["waveforms"], batch["wave_lengths"])
         self._val_refs.extend(batch["texts"])
-        self._val_hyps.extend(h.text for h in hyps)
+        for head in self.model.heads:
+            hyps = self.model.decode(h, h_lengths, head=head)
+            self._val_hyps.setdefault(head, []).extend(hyp.text for hyp in hyps)
 
     def on_validation_epoch_end(self) -> None:
-        if self._val_refs:
-            self.log("val/wer", word_error_rate(self._val_refs, self._val_hyps), prog_bar=True)
-            self.log("val/cer", char_error_rate(self._val_refs, self._val_hyps), prog_bar=True)
+        """val/wer and val/cer from the default head; val/wer_<head> for every head."""
+        for head, hyps in self._val_hyps.items():
+            wer = word_error_rate(self._val_refs, hyps)
+            self.log(f"val/wer_{head}", wer)
+            if head == self.model.default_head:
+                self.log("val/wer", wer, prog_bar=True)
+                self.log("val/cer", char_error_rate(self._val_refs, hyps), prog_bar=True)
         self._val_refs.clear()
         self._val_hyps.clear()
 

@@ -2,31 +2,36 @@
 # Synthetic-speech recipe, end to end: generate a corpus with espeak-ng / flite / sox, train a
 # FastConformer-CTC model, evaluate it on the test split (voices unseen in training).
 #
-#   bash recipes/synth_speech/run.sh            # full size: 8000 utterances, 50 min of training
-#   bash recipes/synth_speech/run.sh --small    # demo size: 1500 utterances, 6 min of training
+#   bash recipes/synth_speech/run.sh                 # full size: 8000 utterances, 50 min of training
+#   bash recipes/synth_speech/run.sh --small         # demo size: 1500 utterances, 6 min of training
+#   MODEL=hybrid bash recipes/synth_speech/run.sh    # RNNT + CTC heads (configs/synth_speech_hybrid.yaml)
 #
 # Run from the repository root with the recog package installed (`make demo` does all of it).
 set -euo pipefail
 
+model=${MODEL:-ctc}
 size=full
 [ "${1:-}" = "--small" ] && size=small
 if [ "$size" = small ]; then
-  data=data/synth_speech_small; run=runs/synth_speech_small
-  counts=(--num-train 1500 --num-dev 100 --num-test 200); max_time=00:00:06:00
+  data=data/synth_speech_small; run=runs/synth_speech_small_$model
+  counts=(--num-train 1500 --num-dev 100 --num-test 200); max_time=${MAX_TIME:-00:00:06:00}
 else
-  data=data/synth_speech; run=runs/synth_speech_ctc
-  counts=(--num-train 8000 --num-dev 300 --num-test 500); max_time=00:00:50:00
+  data=data/synth_speech; run=runs/synth_speech_$model
+  counts=(--num-train 8000 --num-dev 300 --num-test 500); max_time=${MAX_TIME:-00:00:50:00}
 fi
 
 echo "== 1/3 prepare data in $data"
 python recipes/synth_speech/prepare.py --out "$data" "${counts[@]}" --workers "$(nproc)"
 
 echo "== 2/3 train ($max_time) into $run"
-recog train --config configs/synth_speech_ctc.yaml \
+recog train --config configs/synth_speech_$model.yaml \
   --trainer.max_time "$max_time" --run_dir "$run" \
   --model.tokenizer.manifest "$data/train.jsonl" \
   --data.train_manifest "$data/train.jsonl" --data.val_manifest "$data/dev.jsonl"
 
 echo "== 3/3 evaluate on $data/test.jsonl (voices not seen in training)"
 best=$(ls -t "$run"/checkpoints/best-*.ckpt | head -n 1)
-python benchmarks/speech_eval.py --model "$best" --manifest "$data/test.jsonl" --threads 1
+heads=$(python -c "import sys, recog; print(' '.join(recog.load(sys.argv[1]).model.heads))" "$best")
+for head in $heads; do
+  python benchmarks/speech_eval.py --model "$best" --manifest "$data/test.jsonl" --threads 1 --head "$head"
+done

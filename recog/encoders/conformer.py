@@ -72,7 +72,7 @@ class ConvSubsampling(nn.Module):
         return x * lengths_to_mask(lengths, x.shape[2])[:, None, :, None], lengths
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = x.unsqueeze(1)  # (B, 1, T, F)
+        x = (x * lengths_to_mask(lengths, x.shape[1])[:, :, None]).unsqueeze(1)  # (B, 1, T, F)
         x, lengths = self._stride(x, lengths, self.conv1)
         x, lengths = self._stride(x, lengths, self.dw2, self.pw2)
         x, lengths = self._stride(x, lengths, self.dw3, self.pw3)

@@ -66,9 +66,10 @@ def greedy_decode(log_probs: torch.Tensor, lengths: torch.Tensor) -> list[Hypoth
 def prefix_beam_search(log_probs: np.ndarray, beam: int) -> Hypothesis:
     """CTC prefix beam search over one utterance's (T, V) log-probabilities.
 
-    Each prefix keeps log P(ending in blank), log P(ending in its last token), and the frame at
-    which each of its tokens was first emitted. Per frame only the ``beam`` most likely tokens
-    extend prefixes.
+    Each prefix keeps log P(ending in blank), log P(ending in its last token), and the frames at
+    which its tokens were emitted along its most probable contribution (so timestamps follow the
+    likely alignment, not the first path that happened to create the prefix). Per frame only the
+    ``beam`` most likely tokens extend prefixes.
     """
     frames, vocab = log_probs.shape
     beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, NEG_INF)}
@@ -78,26 +79,31 @@ def prefix_beam_search(log_probs: np.ndarray, beam: int) -> Hypothesis:
         lp = log_probs[t]
         candidates = [int(c) for c in np.argpartition(-lp, k - 1)[:k] if c != 0]
         nxt: dict[tuple[int, ...], list[float]] = defaultdict(lambda: [NEG_INF, NEG_INF])
+        best: dict[tuple[int, ...], tuple[float, tuple[int, ...]]] = {}
+
+        def add(prefix: tuple[int, ...], ends_in_blank: bool, logp: float, times: tuple[int, ...]) -> None:
+            slot = nxt[prefix]
+            slot[0 if ends_in_blank else 1] = np.logaddexp(slot[0 if ends_in_blank else 1], logp)
+            if prefix not in best or logp > best[prefix][0]:
+                best[prefix] = (logp, times)
+
         for prefix, (p_blank, p_token) in beams.items():
             total = np.logaddexp(p_blank, p_token)
-            stay = nxt[prefix]
-            stay[0] = np.logaddexp(stay[0], total + lp[0])
+            add(prefix, True, total + lp[0], stamps[prefix])
             for c in candidates:
-                new = prefix + (c,)
                 if prefix and c == prefix[-1]:
-                    stay[1] = np.logaddexp(stay[1], p_token + lp[c])  # repeat collapses
+                    add(prefix, False, p_token + lp[c], stamps[prefix])  # repeat collapses
                     extend_from = p_blank  # a repeated token needs a blank between
                 else:
                     extend_from = total
-                ext = nxt[new]
-                ext[1] = np.logaddexp(ext[1], extend_from + lp[c])
-                if new not in stamps:
-                    stamps[new] = stamps[prefix] + (t,)
+                add(prefix + (c,), False, extend_from + lp[c], stamps[prefix] + (t,))
         ranked = sorted(nxt.items(), key=lambda kv: np.logaddexp(*kv[1]), reverse=True)[:beam]
         beams = {p: (v[0], v[1]) for p, v in ranked}
-    best, (p_blank, p_token) = max(beams.items(), key=lambda kv: np.logaddexp(*kv[1]))
+        stamps = {p: best[p][1] for p in beams}
+    best_prefix, (p_blank, p_token) = max(beams.items(), key=lambda kv: np.logaddexp(*kv[1]))
     score = float(np.logaddexp(p_blank, p_token))
-    times = list(stamps[best])
-    return Hypothesis(tokens=list(best), score=score, confidence=float(np.exp(score / max(frames, 1))),
+    times = list(stamps[best_prefix])
+    return Hypothesis(tokens=list(best_prefix), score=score, confidence=float(np.exp(score / max(frames, 1))),
                       timestamps=times,
-                      token_confidences=[float(np.exp(log_probs[t, c])) for t, c in zip(times, best, strict=True)])
+                      token_confidences=[float(np.exp(log_probs[t, c]))
+                                         for t, c in zip(times, best_prefix, strict=True)])

@@ -1,0 +1,288 @@
+"""recog.data: manifests, collation and the length-bucketing batch sampler."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from recog.data import (
+    AudioDataset,
+    BucketingBatchSampler,
+    ManifestError,
+    collate_audio,
+    padding_fraction,
+    read_manifest,
+)
+from recog.text import CharTokenizer
+
+
+def write_wav(path: Path, seconds: float = 0.1) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    soundfile.write(str(path), np.zeros(int(16000 * seconds), dtype=np.float32), 16000, subtype="PCM_16")
+    return path
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def row(audio: str, duration: float = 0.1, text: str = "hi") -> str:
+    return json.dumps({"audio_filepath": audio, "duration": duration, "text": text})
+
+
+def assert_names_line(err: ManifestError, manifest: Path, line: int) -> None:
+    message = str(err)
+    assert str(manifest) in message
+    assert re.search(rf"(:{line}\b|line {line}\b)", message), message
+
+
+# ---------------------------------------------------------------- read_manifest
+
+
+def test_relative_paths_resolve_against_the_manifest_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "corpus"
+    nested = write_wav(root / "audio" / "a.wav")
+    absolute = write_wav(tmp_path / "elsewhere" / "b.wav")
+    manifest = write_lines(root / "train.jsonl", [row("audio/a.wav", 1.5, "one"), row(str(absolute), 2.0, "two")])
+    monkeypatch.chdir(tmp_path / "elsewhere")  # not the manifest's folder
+
+    entries = read_manifest(manifest)
+
+    assert [Path(e.path) for e in entries] == [nested, absolute]
+    assert all(Path(e.path).is_absolute() for e in entries)
+    assert [(e.duration, e.text, e.line) for e in entries] == [(1.5, "one", 1), (2.0, "two", 2)]
+
+
+def test_blank_lines_are_skipped_but_counted(tmp_path: Path) -> None:
+    write_wav(tmp_path / "a.wav")
+    manifest = write_lines(tmp_path / "m.jsonl", ["", row("a.wav", text="x"), "   ", row("a.wav", text="y")])
+
+    entries = read_manifest(manifest)
+
+    assert [(e.text, e.line) for e in entries] == [("x", 2), ("y", 4)]
+
+
+def test_text_is_optional_when_not_required(tmp_path: Path) -> None:
+    write_wav(tmp_path / "a.wav")
+    manifest = write_lines(tmp_path / "m.jsonl", [json.dumps({"audio_filepath": "a.wav", "duration": 0.1})])
+
+    assert read_manifest(manifest, require_text=False)[0].text == ""
+
+
+def test_missing_files_are_not_checked_when_told_not_to(tmp_path: Path) -> None:
+    manifest = write_lines(tmp_path / "m.jsonl", [row("gone.wav")])
+
+    assert read_manifest(manifest, check_files=False)[0].path == str(tmp_path / "gone.wav")
+
+
+BAD_LINES = {
+    "bad_json": '{"audio_filepath": "a.wav", "duration": 0.1, "text": "hi"',
+    "not_an_object": '["a.wav", 0.1, "hi"]',
+    "missing_text": json.dumps({"audio_filepath": "a.wav", "duration": 0.1}),
+    "missing_audio_filepath": json.dumps({"duration": 0.1, "text": "hi"}),
+    "missing_duration": json.dumps({"audio_filepath": "a.wav", "text": "hi"}),
+    "missing_audio_file": row("nowhere/b.wav"),
+    "zero_duration": row("a.wav", duration=0),
+    "negative_duration": row("a.wav", duration=-1.5),
+    "nan_duration": json.dumps({"audio_filepath": "a.wav", "duration": float("nan"), "text": "hi"}),
+    "text_duration": row("a.wav", duration="long"),  # type: ignore[arg-type]
+    "infinite_duration": json.dumps({"audio_filepath": "a.wav", "duration": float("inf"), "text": "hi"}),
+    "null_audio_filepath": json.dumps({"audio_filepath": None, "duration": 0.1, "text": "hi"}),
+    "numeric_audio_filepath": json.dumps({"audio_filepath": 17, "duration": 0.1, "text": "hi"}),
+    "null_text": json.dumps({"audio_filepath": "a.wav", "duration": 0.1, "text": None}),
+}
+EXPECTED_WORDS = {
+    "bad_json": "JSON", "not_an_object": "object", "missing_text": "text",
+    "missing_audio_filepath": "audio_filepath", "missing_duration": "duration", "missing_audio_file": "b.wav",
+    "zero_duration": "duration", "negative_duration": "duration", "nan_duration": "duration",
+    "text_duration": "duration", "infinite_duration": "duration", "null_audio_filepath": "audio_filepath",
+    "numeric_audio_filepath": "audio_filepath", "null_text": "text",
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_LINES))
+def test_bad_lines_raise_manifest_error_naming_manifest_and_line(tmp_path: Path, case: str) -> None:
+    write_wav(tmp_path / "a.wav")
+    manifest = write_lines(tmp_path / "data" / "dev.jsonl",
+                           [row("../a.wav"), "", row("../a.wav"), BAD_LINES[case].replace('"a.wav"', '"../a.wav"'),
+                            row("../a.wav")])
+
+    with pytest.raises(ManifestError) as info:
+        read_manifest(manifest)
+
+    assert_names_line(info.value, manifest, 4)
+    assert EXPECTED_WORDS[case] in str(info.value)
+
+
+def test_a_line_that_is_not_utf8_raises_manifest_error_naming_it(tmp_path: Path) -> None:
+    write_wav(tmp_path / "a.wav")
+    manifest = tmp_path / "latin1.jsonl"
+    latin1_row = json.dumps({"audio_filepath": "a.wav", "duration": 0.1, "text": "caf\u00e9"}, ensure_ascii=False)
+    manifest.write_bytes((row("a.wav") + "\n" + latin1_row + "\n").encode("latin-1"))
+    assert b"caf\xe9" in manifest.read_bytes()  # really not UTF-8
+
+    with pytest.raises(ManifestError) as info:
+        read_manifest(manifest)
+
+    assert_names_line(info.value, manifest, 2)
+
+
+@pytest.mark.parametrize("content", ["", "\n\n  \n"], ids=["empty_file", "only_blank_lines"])
+def test_a_manifest_without_entries_is_an_error(tmp_path: Path, content: str) -> None:
+    manifest = tmp_path / "empty.jsonl"
+    manifest.write_text(content)
+
+    with pytest.raises(ManifestError) as info:
+        read_manifest(manifest)
+
+    assert str(manifest) in str(info.value)
+
+
+def test_a_missing_manifest_is_an_error_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(ManifestError, match="nothere.jsonl"):
+        read_manifest(tmp_path / "nothere.jsonl")
+
+
+# ---------------------------------------------------------------- dataset and collation
+
+
+def test_dataset_and_collate_give_padded_batches_with_lengths(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    sizes, texts = [1600, 4000, 800], ["ab", "abc a", "b"]
+    rows = []
+    for i, n in enumerate(sizes):
+        samples = rng.uniform(-0.5, 0.5, n).astype(np.float32)
+        soundfile.write(str(tmp_path / f"{i}.wav"), samples, 16000, subtype="FLOAT")
+        rows.append(row(f"{i}.wav", n / 16000, texts[i]))
+    entries = read_manifest(write_lines(tmp_path / "m.jsonl", rows))
+    tokenizer = CharTokenizer.from_texts(texts)
+    dataset = AudioDataset(entries, tokenizer)
+
+    batch = collate_audio([dataset[i] for i in range(3)])
+
+    assert batch["waveforms"].shape == (3, 4000) and batch["waveforms"].dtype == torch.float32
+    assert batch["wave_lengths"].tolist() == sizes
+    assert batch["targets"].shape == (3, 5) and batch["targets"].dtype == torch.int64
+    assert batch["target_lengths"].tolist() == [2, 5, 1]
+    assert batch["texts"] == texts
+    assert batch["paths"] == [str(tmp_path / f"{i}.wav") for i in range(3)]
+    for b, (n, text) in enumerate(zip(sizes, texts, strict=True)):
+        assert torch.equal(batch["waveforms"][b, :n], dataset[b]["waveform"])
+        assert (batch["waveforms"][b, n:] == 0).all()
+        assert tokenizer.decode(batch["targets"][b, : len(text)].tolist()) == text
+        assert (batch["targets"][b, len(text):] == 0).all()  # padded with the blank id
+
+
+# ---------------------------------------------------------------- bucketing sampler
+
+
+def lognormal_lengths(n: int = 2000, seed: int = 0) -> list[int]:
+    rng = np.random.default_rng(seed)
+    return [int(x) + 1 for x in rng.lognormal(mean=5.5, sigma=0.6, size=n)]
+
+
+MAX_FRAMES = 8000
+
+
+def test_lengths_fixture_is_spread_out() -> None:
+    lengths = lognormal_lengths()
+    assert max(lengths) < MAX_FRAMES
+    assert max(lengths) > 8 * min(lengths)
+
+
+def test_every_index_appears_exactly_once_per_epoch() -> None:
+    lengths = lognormal_lengths()
+    sampler = BucketingBatchSampler(lengths, MAX_FRAMES, shuffle=True, seed=1)
+    for _ in range(3):
+        batches = list(sampler)
+        assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
+
+
+@pytest.mark.parametrize("max_batch_size", [None, 7])
+def test_every_batch_fits_the_padded_frame_budget(max_batch_size: int | None) -> None:
+    lengths = lognormal_lengths()
+    sampler = BucketingBatchSampler(lengths, MAX_FRAMES, seed=2, max_batch_size=max_batch_size)
+    batches = list(sampler)
+    for batch in batches:
+        assert batch
+        assert len(batch) * max(lengths[i] for i in batch) <= MAX_FRAMES
+        if max_batch_size is not None:
+            assert len(batch) <= max_batch_size
+    assert len(sampler) == len(batches)
+
+
+def test_an_item_longer_than_the_budget_is_refused() -> None:
+    with pytest.raises(ValueError, match="max_frames"):
+        BucketingBatchSampler([10, 500, 20], max_frames=400)
+
+
+def test_each_epoch_has_a_different_batch_order_when_shuffling() -> None:
+    sampler = BucketingBatchSampler(lognormal_lengths(), MAX_FRAMES, shuffle=True, seed=3)
+    epochs = [list(sampler) for _ in range(3)]  # iterating moves on to the next epoch
+    assert epochs[0] != epochs[1] and epochs[1] != epochs[2] and epochs[0] != epochs[2]
+    sampler.set_epoch(1)
+    assert list(sampler) == epochs[1]  # an epoch's batches can be reproduced
+
+
+def test_batches_are_deterministic_for_a_fixed_seed() -> None:
+    lengths = lognormal_lengths()
+    first = [list(BucketingBatchSampler(lengths, MAX_FRAMES, seed=5)) for _ in range(2)]
+    other = list(BucketingBatchSampler(lengths, MAX_FRAMES, seed=6))
+    assert first[0] == first[1]
+    assert first[0] != other
+
+
+def test_without_shuffle_batches_follow_length_order() -> None:
+    lengths = lognormal_lengths(300)
+    batches = list(BucketingBatchSampler(lengths, MAX_FRAMES, shuffle=False))
+    flat = [i for batch in batches for i in batch]
+    assert [lengths[i] for i in flat] == sorted(lengths)
+
+
+def test_bucketing_pads_far_less_than_random_batches_of_the_same_sizes() -> None:
+    lengths = lognormal_lengths()
+    batches = list(BucketingBatchSampler(lengths, MAX_FRAMES, seed=0))
+    shuffled = list(range(len(lengths)))
+    random.Random(0).shuffle(shuffled)
+    random_batches, start = [], 0
+    for batch in batches:
+        random_batches.append(shuffled[start: start + len(batch)])
+        start += len(batch)
+
+    bucketed = np.mean([padding_fraction([lengths[i] for i in b]) for b in batches])
+    unbucketed = np.mean([padding_fraction([lengths[i] for i in b]) for b in random_batches if len(b) > 1])
+
+    assert bucketed < 0.1
+    assert bucketed < unbucketed / 4
+
+
+def test_padding_fraction_is_the_share_of_padding() -> None:
+    assert padding_fraction([10, 10]) == 0.0
+    assert padding_fraction([10, 5]) == pytest.approx(0.25)
+    assert padding_fraction(torch.tensor([4, 1, 1, 2])) == pytest.approx(0.5)
+
+
+def test_two_ranks_get_disjoint_batches_of_equal_count() -> None:
+    lengths = lognormal_lengths()
+    ranks = [BucketingBatchSampler(lengths, MAX_FRAMES, seed=4, rank=r, world_size=2) for r in range(2)]
+    for epoch in range(2):
+        for sampler in ranks:
+            sampler.set_epoch(epoch)
+        batches = [list(sampler) for sampler in ranks]
+        assert len(batches[0]) == len(batches[1]) == len(ranks[0]) == len(ranks[1]) > 0
+        seen = [{i for batch in b for i in batch} for b in batches]
+        assert not seen[0] & seen[1]
+        assert sum(len(batch) for b in batches for batch in b) == len(seen[0]) + len(seen[1])  # no repeats
+        single = BucketingBatchSampler(lengths, MAX_FRAMES, seed=4)
+        single.set_epoch(epoch)
+        all_batches = single.batches()
+        assert len(batches[0]) + len(batches[1]) >= len(all_batches) - 1  # at most one batch left over
