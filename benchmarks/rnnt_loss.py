@@ -80,7 +80,7 @@ def measure(fn: Callable, logits: torch.Tensor, *rest: torch.Tensor, repeats: in
         high = [base]
         stop = threading.Event()
 
-        def watch() -> None:
+        def watch(stop: threading.Event = stop, high: list[int] = high) -> None:
             while not stop.is_set():
                 high[0] = max(high[0], rss_bytes())
                 time.sleep(0.002)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import partial
 
 import numpy as np
 import torch
@@ -63,6 +64,15 @@ def greedy_decode(log_probs: torch.Tensor, lengths: torch.Tensor) -> list[Hypoth
     return hyps
 
 
+def _add_path(nxt: dict[tuple[int, ...], list[float]], best: dict[tuple[int, ...], tuple[float, tuple[int, ...]]],
+              prefix: tuple[int, ...], ends_in_blank: bool, logp: float, times: tuple[int, ...]) -> None:
+    """Add one path's probability to ``prefix`` and keep the timestamps of its likeliest path."""
+    slot = nxt[prefix]
+    slot[0 if ends_in_blank else 1] = np.logaddexp(slot[0 if ends_in_blank else 1], logp)
+    if prefix not in best or logp > best[prefix][0]:
+        best[prefix] = (logp, times)
+
+
 def prefix_beam_search(log_probs: np.ndarray, beam: int) -> Hypothesis:
     """CTC prefix beam search over one utterance's (T, V) log-probabilities.
 
@@ -80,13 +90,7 @@ def prefix_beam_search(log_probs: np.ndarray, beam: int) -> Hypothesis:
         candidates = [int(c) for c in np.argpartition(-lp, k - 1)[:k] if c != 0]
         nxt: dict[tuple[int, ...], list[float]] = defaultdict(lambda: [NEG_INF, NEG_INF])
         best: dict[tuple[int, ...], tuple[float, tuple[int, ...]]] = {}
-
-        def add(prefix: tuple[int, ...], ends_in_blank: bool, logp: float, times: tuple[int, ...]) -> None:
-            slot = nxt[prefix]
-            slot[0 if ends_in_blank else 1] = np.logaddexp(slot[0 if ends_in_blank else 1], logp)
-            if prefix not in best or logp > best[prefix][0]:
-                best[prefix] = (logp, times)
-
+        add = partial(_add_path, nxt, best)
         for prefix, (p_blank, p_token) in beams.items():
             total = np.logaddexp(p_blank, p_token)
             add(prefix, True, total + lp[0], stamps[prefix])
