@@ -6,8 +6,10 @@ Sizes: B=8, T=200, U=50, V=256 and V=1024, float32 logits. Compared (where insta
   ours         recog.heads.rnnt_loss.rnnt_loss (fused gradient, float64 lattice over T)
   autograd     the textbook pure-PyTorch loss: log_softmax, then the alpha recursion over
                anti-diagonals with autograd (what a straightforward implementation does)
-  torchaudio   torchaudio.functional.rnnt_loss (fails to import beside the CPU torch wheel)
-  fast_rnnt    fast_rnnt.rnnt_loss (k2's; if installed)
+  torchaudio   torchaudio.functional.rnnt_loss (its PyPI wheels need their own torch: run this
+               script from a venv with torch 2.9.1 + torchaudio 2.9.*, recog on its path)
+  fast_rnnt    fast_rnnt.rnnt_loss (k2's; if installed; its sdist builds for CPU with
+               torch.utils.cpp_extension)
 Peak memory is the largest RSS growth seen while the step runs (CPU), or CUDA's peak allocation.
 """
 
@@ -47,7 +49,11 @@ def autograd_rnnt_loss(logits: torch.Tensor, targets: torch.Tensor, t_lengths: t
 def candidates() -> dict[str, Callable]:
     found: dict[str, Callable] = {"ours": lambda *a: rnnt_loss(*a), "autograd": autograd_rnnt_loss}
     try:
+        import warnings
+
         import torchaudio.functional as taf
+
+        warnings.filterwarnings("ignore", message=r".*_rnnt_loss has been deprecated", category=UserWarning)
 
         found["torchaudio"] = lambda x, y, t, u: taf.rnnt_loss(x, y.int(), t.int(), u.int(), blank=0,
                                                                 reduction="mean")

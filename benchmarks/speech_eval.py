@@ -17,7 +17,6 @@ import torch
 import recog
 from recog.audio import SAMPLE_RATE, load_audio
 from recog.data import read_manifest
-from recog.inference import batch_by_length
 from recog.metrics import char_error_rate, inverse_real_time_factor, word_error_rate
 
 
@@ -35,7 +34,7 @@ def main() -> None:
     entries = read_manifest(args.manifest)
     audio = {i: load_audio(e.path) for i, e in enumerate(entries)}
     seconds = sum(len(a) for a in audio.values()) / SAMPLE_RATE
-    batches = list(batch_by_length(audio, int(args.batch_seconds * SAMPLE_RATE)))
+    batches = model.plan_batches(audio, args.batch_seconds * SAMPLE_RATE)
     model.transcribe_arrays([audio[i] for i in batches[0]], ["warmup"] * len(batches[0]))
     texts: dict[int, str] = {}
     start = time.perf_counter()

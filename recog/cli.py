@@ -1,4 +1,4 @@
-"""The ``recog`` command: train, transcribe, eval."""
+"""The ``recog`` command: train, transcribe (speech), ocr (text-line images), eval."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif", ".au"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
 
 
 def expand_inputs(items: Iterable[str], suffixes: set[str]) -> list[str]:
@@ -58,12 +59,22 @@ def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
     return 0
 
 
-def cmd_transcribe(args: argparse.Namespace) -> int:
-    from recog.data import ManifestError, read_manifest
+def _load_for(args: argparse.Namespace, kind: str):
     from recog.inference import load
 
+    model = load(args.model)
+    if model.kind != kind:
+        what, command = ("speech", "transcribe") if model.kind == "logmel" else ("text-line (OCR)", "ocr")
+        raise ValueError(f"{args.model} is a {what} model; use `recog {command}`")
+    return model
+
+
+def cmd_transcribe(args: argparse.Namespace, kind: str = "logmel") -> int:
+    """Recognise files, folders and manifest entries; shared by `transcribe` and `ocr`."""
+    from recog.data import ManifestError, read_manifest
+
     try:
-        paths = expand_inputs(args.inputs, AUDIO_SUFFIXES)
+        paths = expand_inputs(args.inputs, AUDIO_SUFFIXES if kind == "logmel" else IMAGE_SUFFIXES)
         if args.manifest:
             paths += [e.path for e in read_manifest(args.manifest, require_text=False, check_files=False)]
     except ManifestError as err:
@@ -72,7 +83,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     if not paths:
         print("error: no input files (give files, folders or --manifest)", file=sys.stderr)
         return 2
-    model = load(args.model)
+    model = _load_for(args, kind)
     rows, failures = [], []
     for path, result in model.transcribe_each(paths, head=args.head, beam=args.beam):
         if isinstance(result, Exception):
@@ -87,10 +98,14 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     return _report_failures(failures)
 
 
+def cmd_ocr(args: argparse.Namespace) -> int:
+    return cmd_transcribe(args, kind="image")
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
-    from recog.data import ManifestError, read_manifest
+    from recog.data import AUDIO_KEY, ManifestError, read_manifest
     from recog.inference import load
-    from recog.metrics import char_error_rate, inverse_real_time_factor, word_error_rate
+    from recog.metrics import char_error_rate, exact_match_rate, inverse_real_time_factor, word_error_rate
 
     try:
         entries = read_manifest(args.manifest, check_files=False)
@@ -98,6 +113,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     model = load(args.model)
+    if (entries[0].key == AUDIO_KEY) != (model.kind == "logmel"):
+        raise ValueError(f"{args.manifest} has {entries[0].key} rows but {args.model} is a "
+                         f"{'speech' if model.kind == 'logmel' else 'text-line'} model")
     refs, hyps, rows, failures = [], [], [], []
     start = time.perf_counter()
     results = model.transcribe_each([e.path for e in entries], head=args.head, beam=args.beam)
@@ -112,11 +130,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.output:
         write_jsonl_atomic(args.output, rows)
     if refs:
-        seconds = sum(e.duration for e in entries)
-        print(f"utterances: {len(refs)}")
+        print(f"{'utterances' if model.kind == 'logmel' else 'lines'}: {len(refs)}")
         print(f"WER: {100 * word_error_rate(refs, hyps):.2f} %")
         print(f"CER: {100 * char_error_rate(refs, hyps):.2f} %")
-        print(f"RTFx: {inverse_real_time_factor(seconds, elapsed):.1f} (including audio loading)")
+        if model.kind == "logmel":
+            seconds = sum(e.duration for e in entries)
+            print(f"RTFx: {inverse_real_time_factor(seconds, elapsed):.1f} (including audio loading)")
+        else:
+            print(f"exact lines: {100 * exact_match_rate(refs, hyps):.2f} %")
+            print(f"lines/s: {len(refs) / elapsed:.1f} (including image loading)")
     return _report_failures(failures)
 
 
@@ -135,7 +157,15 @@ def build_parser() -> argparse.ArgumentParser:
     transcribe.add_argument("--beam", type=int, default=1, help="beam width; 1 = greedy")
     transcribe.add_argument("--output", help="write JSON lines here instead of printing path<TAB>text")
 
-    evaluate = sub.add_parser("eval", help="WER and CER of a model on a manifest")
+    ocr = sub.add_parser("ocr", help="recognise text-line images")
+    ocr.add_argument("inputs", nargs="*", help="image files or folders")
+    ocr.add_argument("--model", required=True, help="checkpoint from recog train")
+    ocr.add_argument("--manifest", help="JSONL manifest whose image_filepath entries to read")
+    ocr.add_argument("--head", help="head to decode with: ctc or parallel (default: the model's first)")
+    ocr.add_argument("--beam", type=int, default=1, help="beam width for CTC; 1 = greedy")
+    ocr.add_argument("--output", help="write JSON lines here instead of printing path<TAB>text")
+
+    evaluate = sub.add_parser("eval", help="WER and CER (and exact-line accuracy for OCR) on a manifest")
     evaluate.add_argument("--manifest", required=True)
     evaluate.add_argument("--model", required=True)
     evaluate.add_argument("--head")
@@ -152,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
-        return {"transcribe": cmd_transcribe, "eval": cmd_eval}[args.command](args)
+        return {"transcribe": cmd_transcribe, "ocr": cmd_ocr, "eval": cmd_eval}[args.command](args)
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -1,7 +1,8 @@
 """Manifests, datasets, collation and the length-bucketing batch sampler.
 
-Manifests are JSONL in NeMo's format: one object per line with ``audio_filepath``, ``duration``
-(seconds) and ``text``; relative paths resolve against the manifest's folder.
+Manifests are JSONL, one object per line, relative paths resolving against the manifest's
+folder. Speech rows follow NeMo: ``audio_filepath``, ``duration`` (seconds), ``text``. Text-line
+rows have ``image_filepath`` and ``text``.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from recog.audio import load_audio
+from recog.image import ImageConfig, ImageError, load_image, target_size
 from recog.text import Tokenizer
 
 AUDIO_KEY = "audio_filepath"
+IMAGE_KEY = "image_filepath"
 
 
 class ManifestError(ValueError):
@@ -29,17 +32,19 @@ class ManifestError(ValueError):
 
 @dataclass(frozen=True)
 class Entry:
-    """One manifest row; ``path`` is absolute, ``line`` is 1-based."""
+    """One manifest row; ``path`` is absolute, ``line`` is 1-based, ``duration`` is None for images."""
 
     path: str
-    duration: float
+    duration: float | None
     text: str
     line: int
+    key: str = AUDIO_KEY  # which path field the row had: AUDIO_KEY or IMAGE_KEY
 
 
 def read_manifest(manifest: str | Path, require_text: bool = True, check_files: bool = True) -> list[Entry]:
-    """Parse a JSONL manifest. Raises ManifestError naming the line for bad JSON, a missing
-    field, a non-positive duration or (with ``check_files``) a missing audio file."""
+    """Parse a JSONL manifest of audio or image rows (not mixed). Raises ManifestError naming
+    the line for bad JSON, a missing field, a non-positive duration or (with ``check_files``) a
+    missing file."""
     manifest = Path(manifest)
     if not manifest.is_file():
         raise ManifestError(f"{manifest}: no such manifest")
@@ -60,33 +65,41 @@ def read_manifest(manifest: str | Path, require_text: bool = True, check_files: 
                 raise ManifestError(f"{where}: not valid JSON ({err.msg})") from None
             if not isinstance(row, dict):
                 raise ManifestError(f"{where}: expected a JSON object")
-            required = [AUDIO_KEY, "duration"] + (["text"] if require_text else [])
+            key = IMAGE_KEY if IMAGE_KEY in row and AUDIO_KEY not in row else AUDIO_KEY
+            if entries and key != entries[0].key:
+                raise ManifestError(f"{where}: has {key} but earlier lines have {entries[0].key}")
+            required = [key] + (["duration"] if key == AUDIO_KEY else []) + (["text"] if require_text else [])
             missing = [k for k in required if k not in row]
             if missing:
+                if key not in row:
+                    missing[0] = f"{AUDIO_KEY} (or {IMAGE_KEY})"
                 raise ManifestError(f"{where}: missing field(s) {', '.join(missing)}")
-            if not isinstance(row[AUDIO_KEY], str) or not row[AUDIO_KEY]:
-                raise ManifestError(f"{where}: {AUDIO_KEY} must be a non-empty string, got {row[AUDIO_KEY]!r}")
+            if not isinstance(row[key], str) or not row[key]:
+                raise ManifestError(f"{where}: {key} must be a non-empty string, got {row[key]!r}")
             text = row.get("text", "")
             if not isinstance(text, str):
                 raise ManifestError(f"{where}: text must be a string, got {text!r}")
-            path = Path(row[AUDIO_KEY])
+            path = Path(row[key])
             path = path if path.is_absolute() else root / path
             if check_files and not path.is_file():
-                raise ManifestError(f"{where}: audio file {path} does not exist")
+                raise ManifestError(f"{where}: {'audio' if key == AUDIO_KEY else 'image'} file {path} does not exist")
+            if key == IMAGE_KEY:
+                entries.append(Entry(str(path), None, text, number, key))
+                continue
             try:
                 duration = float(row["duration"])
             except (TypeError, ValueError):
                 raise ManifestError(f"{where}: duration {row['duration']!r} is not a number") from None
             if not (duration > 0 and math.isfinite(duration)):
                 raise ManifestError(f"{where}: duration must be a positive finite number, got {duration}")
-            entries.append(Entry(str(path), duration, text, number))
+            entries.append(Entry(str(path), duration, text, number, key))
     if not entries:
         raise ManifestError(f"{manifest}: manifest has no entries")
     return entries
 
 
 class AudioDataset(Dataset):
-    """Manifest entries -> dicts of waveform (N,) float32 and token ids (U,) int64."""
+    """Manifest entries -> dicts of waveform "input" (N,) float32 and token ids (U,) int64."""
 
     def __init__(self, entries: Sequence[Entry], tokenizer: Tokenizer) -> None:
         self.entries = list(entries)
@@ -95,11 +108,62 @@ class AudioDataset(Dataset):
     def __len__(self) -> int:
         return len(self.entries)
 
+    def batch_lengths(self) -> tuple[list[float], None]:
+        """Per item: 10 ms feature frames for the bucketing budget; no size groups."""
+        return [e.duration * 100 for e in self.entries], None
+
     def __getitem__(self, index: int) -> dict[str, Any]:
         entry = self.entries[index]
         waveform = torch.from_numpy(load_audio(entry.path))
         tokens = torch.tensor(self.tokenizer.encode(entry.text), dtype=torch.long)
-        return {"waveform": waveform, "tokens": tokens, "text": entry.text, "path": entry.path}
+        return {"input": waveform, "tokens": tokens, "text": entry.text, "path": entry.path}
+
+
+class ImageDataset(Dataset):
+    """Manifest entries -> dicts of uint8 image "input" (H, W, 3) at the item's multi-size
+    target (decided from the file's own size, so augmentation never moves it to another batch
+    group) and token ids (U,) int64. ``augment(image, rng)`` is applied before resizing."""
+
+    def __init__(self, entries: Sequence[Entry], tokenizer: Tokenizer, config: ImageConfig | None = None,
+                 augment: Any = None, seed: int = 0) -> None:
+        from PIL import Image
+
+        self.entries = list(entries)
+        self.tokenizer = tokenizer
+        self.config = config or ImageConfig()
+        self.augment = augment
+        self.seed = seed
+        self.sizes = []
+        for entry in self.entries:  # headers only: PIL reads the size without decoding pixels
+            try:
+                with Image.open(entry.path) as img:
+                    self.sizes.append(target_size(*img.size, self.config))
+            except Exception as err:
+                raise ImageError(f"{entry.path}: not readable as an image ({err})") from None
+        self._calls = 0
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def batch_lengths(self) -> tuple[list[float], list[tuple[int, int]]]:
+        """Per item: pixels for the batch budget, and its (W, H) size group."""
+        return [float(w * h) for w, h in self.sizes], self.sizes
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        import cv2
+        import numpy as np
+
+        entry = self.entries[index]
+        image = load_image(entry.path)
+        if self.augment is not None:
+            self._calls += 1
+            image = self.augment(image, np.random.default_rng((self.seed, index, self._calls)))
+        width, height = self.sizes[index]
+        interpolation = cv2.INTER_AREA if height < image.shape[0] else cv2.INTER_CUBIC
+        image = cv2.resize(image, (width, height), interpolation=interpolation)
+        tokens = torch.tensor(self.tokenizer.encode(entry.text), dtype=torch.long)
+        return {"input": torch.from_numpy(np.ascontiguousarray(image)), "tokens": tokens, "text": entry.text,
+                "path": entry.path}
 
 
 def pad_sequences(items: Sequence[torch.Tensor], value: float = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -111,11 +175,24 @@ def pad_sequences(items: Sequence[torch.Tensor], value: float = 0) -> tuple[torc
     return out, lengths
 
 
-def collate_audio(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Batch AudioDataset items: padded waveforms and targets, each with lengths."""
-    waveforms, wave_lengths = pad_sequences([it["waveform"] for it in items])
+def pad_images(items: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 (H, W, 3) images of one height -> (B, H, max W, 3) right-padded, widths (B,)."""
+    heights = {int(x.shape[0]) for x in items}
+    if len(heights) != 1:
+        raise ValueError(f"a batch of images must share one height, got {sorted(heights)}")
+    widths = torch.tensor([int(x.shape[1]) for x in items], dtype=torch.long)
+    out = items[0].new_zeros((len(items), heights.pop(), int(widths.max()), items[0].shape[2]))
+    for i, x in enumerate(items):
+        out[i, :, : x.shape[1]] = x
+    return out, widths
+
+
+def collate(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Batch dataset items (audio or images): padded inputs and targets, each with lengths."""
+    pad = pad_sequences if items[0]["input"].dim() == 1 else pad_images
+    inputs, input_lengths = pad([it["input"] for it in items])
     targets, target_lengths = pad_sequences([it["tokens"] for it in items])
-    return {"waveforms": waveforms, "wave_lengths": wave_lengths, "targets": targets,
+    return {"inputs": inputs, "input_lengths": input_lengths, "targets": targets,
             "target_lengths": target_lengths, "texts": [it["text"] for it in items],
             "paths": [it["path"] for it in items]}
 
@@ -131,16 +208,18 @@ class BucketingBatchSampler(Sampler[list[int]]):
     (lhotse-style): each batch holds as many items as fit ``len(batch) * longest <= max_frames``.
 
     Every epoch, items are sorted by length with a small random jitter (so batches differ
-    between epochs), cut into batches greedily, and the batch order is shuffled. Under
-    distributed training each rank takes every ``world_size``-th batch.
+    between epochs), cut into batches greedily, and the batch order is shuffled. With
+    ``groups`` (e.g. image sizes), a batch never mixes two groups. Under distributed training
+    each rank takes every ``world_size``-th batch.
     """
 
     def __init__(self, lengths: Sequence[float], max_frames: float, shuffle: bool = True,
                  seed: int = 0, jitter: float = 0.05, max_batch_size: int | None = None,
-                 rank: int = 0, world_size: int = 1) -> None:
+                 rank: int = 0, world_size: int = 1, groups: Sequence[Any] | None = None) -> None:
         if max_frames < max(lengths):
             raise ValueError(f"max_frames={max_frames} is smaller than the longest item ({max(lengths)})")
         self.lengths = [float(x) for x in lengths]
+        self.groups = list(groups) if groups is not None else [0] * len(self.lengths)
         self.max_frames = max_frames
         self.shuffle = shuffle
         self.seed = seed
@@ -158,14 +237,15 @@ class BucketingBatchSampler(Sampler[list[int]]):
             keys = [n * (1 + rng.uniform(-self.jitter, self.jitter)) for n in self.lengths]
         else:
             keys = self.lengths
-        order = sorted(range(len(self.lengths)), key=keys.__getitem__)
+        order = sorted(range(len(self.lengths)), key=lambda i: (self.groups[i], keys[i]))
         batches: list[list[int]] = []
         current: list[int] = []
         longest = 0.0
         for index in order:
             longest_if_added = max(longest, self.lengths[index])
             full = self.max_batch_size is not None and len(current) >= self.max_batch_size
-            if current and (longest_if_added * (len(current) + 1) > self.max_frames or full):
+            new_group = bool(current) and self.groups[index] != self.groups[current[-1]]
+            if current and (longest_if_added * (len(current) + 1) > self.max_frames or full or new_group):
                 batches.append(current)
                 current, longest_if_added = [], self.lengths[index]
             current.append(index)

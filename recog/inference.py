@@ -1,7 +1,8 @@
-"""Using a trained model: ``recog.load(path).transcribe(files)``.
+"""Using a trained model: ``recog.load(path).transcribe(files)`` for speech and text lines alike.
 
-Files are read, sorted by length and batched under a budget of padded samples, so batch padding
-stays small; results come back in input order.
+Files are read first (a bad file becomes an error naming it, never a crash of the batch), then
+grouped by the bucketing sampler (speech: similar lengths under a sample budget; images: one
+multi-size shape per batch), decoded, and returned in input order.
 """
 
 from __future__ import annotations
@@ -15,14 +16,18 @@ import numpy as np
 import torch
 
 from recog.audio import SAMPLE_RATE, AudioError, load_audio
-from recog.data import pad_sequences
+from recog.data import AUDIO_KEY, IMAGE_KEY, BucketingBatchSampler, pad_images, pad_sequences
+from recog.hypothesis import Hypothesis
+from recog.image import ImageError, load_image, resize_line
 from recog.model import Recognizer
 from recog.text import tokenizer_from_state
+
+InputError = (AudioError, ImageError)
 
 
 @dataclass
 class Transcript:
-    """One file's result; the fields are those of ``recog transcribe``'s JSON lines."""
+    """One speech file's result; the fields are those of ``recog transcribe``'s JSON lines."""
 
     audio_filepath: str
     text: str
@@ -36,81 +41,136 @@ class Transcript:
         return asdict(self)
 
 
-def load(path: str | Path, device: str = "cpu") -> SpeechModel:
+@dataclass
+class LineReading:
+    """One text-line image's result; the fields are those of ``recog ocr``'s JSON lines."""
+
+    image_filepath: str
+    text: str
+    tokens: list[str]
+    x_positions: list[int]  # pixel column of each token in the original image
+    confidence: float
+    token_confidences: list[float]
+    score: float
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+Result = Transcript | LineReading
+
+
+def load(path: str | Path, device: str = "cpu") -> RecognitionModel:
     """Load a checkpoint written by ``recog train`` (read with ``weights_only=True``)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such model file")
-    checkpoint = torch.load(path, map_location=device, weights_only=True)
-    if "recog" not in checkpoint:
+    try:
+        checkpoint = torch.load(path, map_location=device, weights_only=True)
+    except Exception as err:
+        raise ValueError(f"{path}: not a readable checkpoint ({type(err).__name__})") from None
+    if not isinstance(checkpoint, dict) or "recog" not in checkpoint:
         raise ValueError(f"{path}: not a recog checkpoint (no 'recog' section)")
     info = checkpoint["recog"]
     model = Recognizer(tokenizer_from_state(info["tokenizer"]), **info["model"])
     weights = {k.removeprefix("model."): v for k, v in checkpoint["state_dict"].items()}
     model.load_state_dict(weights)
-    return SpeechModel(model.eval().to(device))
+    return RecognitionModel(model.eval().to(device))
 
 
-class SpeechModel:
-    """A trained speech Recognizer ready for inference."""
+class RecognitionModel:
+    """A trained Recognizer ready for inference on files or arrays.
+
+    Speech models take audio files (any rate, channels, WAV/FLAC/OGG) and give Transcripts;
+    text-line models take image files and give LineReadings.
+    """
 
     def __init__(self, model: Recognizer) -> None:
         self.model = model
+        self.kind = model.kind
+        self.path_key = AUDIO_KEY if self.kind == "logmel" else IMAGE_KEY
 
     @property
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
     def transcribe(self, files: Iterable[str | Path], head: str | None = None, beam: int = 1,
-                   batch_seconds: float = 120.0) -> list[Transcript]:
-        """Transcribe audio files; raises AudioError (naming the file) on the first bad one."""
+                   batch_size: float | None = None) -> list[Result]:
+        """Recognise every file; raises AudioError / ImageError (naming the file) on a bad one."""
         results = []
-        for _path, result in self.transcribe_each(files, head=head, beam=beam, batch_seconds=batch_seconds):
+        for _path, result in self.transcribe_each(files, head=head, beam=beam, batch_size=batch_size):
             if isinstance(result, Exception):
                 raise result
             results.append(result)
         return results
 
     def transcribe_each(self, files: Iterable[str | Path], head: str | None = None, beam: int = 1,
-                        batch_seconds: float = 120.0) -> Iterator[tuple[str, Transcript | AudioError]]:
-        """Yield ``(path, Transcript or AudioError)`` for every file in input order; a bad file
-        never stops the others."""
+                        batch_size: float | None = None) -> Iterator[tuple[str, Result | Exception]]:
+        """Yield ``(path, result or AudioError/ImageError)`` for every file in input order; a bad
+        file never stops the others. ``batch_size``: padded samples (speech, default 120 s) or
+        pixels (images, default 1M) per batch."""
         paths = [str(f) for f in files]
-        outcomes: dict[int, Transcript | AudioError] = {}
-        audio: dict[int, np.ndarray] = {}
+        outcomes: dict[int, Result | Exception] = {}
+        loaded: dict[int, np.ndarray] = {}
+        originals: dict[int, tuple[int, int]] = {}
         for i, path in enumerate(paths):
             try:
-                audio[i] = load_audio(path)
-            except AudioError as err:
+                if self.kind == "logmel":
+                    loaded[i] = load_audio(path)
+                else:
+                    image = load_image(path)
+                    originals[i] = (image.shape[1], image.shape[0])
+                    loaded[i] = resize_line(image, self.model.frontend.config)
+            except InputError as err:
                 outcomes[i] = err
-        for batch in batch_by_length(audio, int(batch_seconds * SAMPLE_RATE)):
-            transcripts = self.transcribe_arrays([audio[i] for i in batch], [paths[i] for i in batch],
-                                                 head=head, beam=beam)
-            outcomes.update(zip(batch, transcripts, strict=True))
+        for batch in self.plan_batches(loaded, batch_size):
+            results = self.transcribe_arrays([loaded[i] for i in batch], [paths[i] for i in batch], head=head,
+                                             beam=beam, original_widths=[originals.get(i, (0, 0))[0] for i in batch])
+            outcomes.update(zip(batch, results, strict=True))
         for i, path in enumerate(paths):
             yield path, outcomes[i]
 
+    def plan_batches(self, loaded: dict[int, np.ndarray], budget: float | None) -> list[list[int]]:
+        """Indices of loaded inputs grouped into batches (see ``transcribe_each``)."""
+        if not loaded:
+            return []
+        index = sorted(loaded)
+        if self.kind == "logmel":
+            lengths, groups = [float(len(loaded[i])) for i in index], None
+            budget = budget or 120 * SAMPLE_RATE
+        else:
+            lengths = [float(loaded[i].shape[0] * loaded[i].shape[1]) for i in index]
+            groups = [loaded[i].shape[:2] for i in index]
+            budget = budget or 1_000_000
+        sampler = BucketingBatchSampler(lengths, max_frames=max(budget, max(lengths)), shuffle=False, groups=groups)
+        return [[index[j] for j in batch] for batch in sampler.batches()]
+
     @torch.no_grad()
-    def transcribe_arrays(self, waveforms: list[np.ndarray], names: list[str], head: str | None = None,
-                          beam: int = 1) -> list[Transcript]:
-        """Transcribe one batch of 16 kHz mono float32 arrays."""
-        padded, lengths = pad_sequences([torch.from_numpy(w) for w in waveforms])
+    def transcribe_arrays(self, inputs: list[np.ndarray], names: list[str], head: str | None = None,
+                          beam: int = 1, original_widths: list[int] | None = None) -> list[Result]:
+        """Recognise one batch: 16 kHz mono float32 waveforms, or uint8 (H, W, 3) images already
+        at their multi-size target (``recog.image.resize_line``)."""
+        tensors = [torch.from_numpy(np.ascontiguousarray(x)) for x in inputs]
+        padded, lengths = (pad_sequences if self.kind == "logmel" else pad_images)(tensors)
         hyps = self.model.recognize(padded.to(self.device), lengths.to(self.device), head=head, beam=beam)
-        tokenizer, frame = self.model.tokenizer, self.model.frame_seconds
-        return [Transcript(audio_filepath=name, text=h.text, tokens=[tokenizer.id_to_piece(t) for t in h.tokens],
-                           timestamps=[round(t * frame, 3) for t in h.timestamps],
-                           confidence=round(h.confidence, 4),
-                           token_confidences=[round(c, 4) for c in h.token_confidences], score=round(h.score, 4))
-                for name, h in zip(names, hyps, strict=True)]
+        if self.kind == "logmel":
+            return [self._transcript(name, h) for name, h in zip(names, hyps, strict=True)]
+        widths = original_widths or [x.shape[1] for x in inputs]
+        return [self._reading(name, h, x.shape[1], w or x.shape[1])
+                for name, h, x, w in zip(names, hyps, inputs, widths, strict=True)]
 
+    def _common(self, h: Hypothesis) -> dict[str, Any]:
+        return {"text": h.text, "tokens": [self.model.tokenizer.id_to_piece(t) for t in h.tokens],
+                "confidence": round(h.confidence, 4), "token_confidences": [round(c, 4) for c in h.token_confidences],
+                "score": round(h.score, 4)}
 
-def batch_by_length(audio: dict[int, np.ndarray], max_samples: int) -> Iterator[list[int]]:
-    """Group indices by length under ``len(batch) * longest <= max_samples`` (at least one each)."""
-    batch: list[int] = []
-    for i in sorted(audio, key=lambda i: len(audio[i])):
-        if batch and (len(batch) + 1) * len(audio[i]) > max_samples:
-            yield batch
-            batch = []
-        batch.append(i)
-    if batch:
-        yield batch
+    def _transcript(self, name: str, h: Hypothesis) -> Transcript:
+        frame = self.model.frame_seconds
+        return Transcript(audio_filepath=name, timestamps=[round(t * frame, 3) for t in h.timestamps],
+                          **self._common(h))
+
+    def _reading(self, name: str, h: Hypothesis, resized_width: int, original_width: int) -> LineReading:
+        stride = self.model.encoder.stride
+        scale = original_width / resized_width
+        return LineReading(image_filepath=name, x_positions=[int(round((t + 0.5) * stride * scale))
+                                                             for t in h.timestamps], **self._common(h))

@@ -17,6 +17,11 @@ def char_error_rate(references: Sequence[str], hypotheses: Sequence[str]) -> flo
     return float(jiwer.cer(list(references), list(hypotheses)))
 
 
+def exact_match_rate(references: Sequence[str], hypotheses: Sequence[str]) -> float:
+    """Share of lines read exactly right."""
+    return sum(r == h for r, h in zip(references, hypotheses, strict=True)) / max(len(references), 1)
+
+
 def inverse_real_time_factor(audio_seconds: float, processing_seconds: float) -> float:
     """RTFx: seconds of audio processed per second of compute (higher is faster)."""
     return audio_seconds / max(processing_seconds, 1e-9)

@@ -1,5 +1,8 @@
 """Recognizer = frontend + encoder + named heads with loss weights, plus its tokenizer.
 
+The frontend is "logmel" (waveforms -> log-mel features, SpecAugment in training) or "image"
+(uint8 text-line images -> normalised pixels); everything after it is shared.
+
 It knows nothing of Lightning: ``recog.train`` wraps it for training, ``recog.inference`` for use.
 """
 
@@ -14,55 +17,73 @@ from recog.audio import FeatureConfig, LogMel, SpecAugment, SpecAugmentConfig
 from recog.encoders import build_encoder
 from recog.heads import build_head
 from recog.hypothesis import Hypothesis
+from recog.image import ImageConfig, ImageFrontend
 from recog.text import Tokenizer
+
+FRONTENDS = ("logmel", "image")
 
 
 class Recognizer(nn.Module):
-    """Waveforms in, hypotheses out.
+    """Waveforms or text-line images in, hypotheses out.
 
     Args:
         tokenizer: token ids <-> text (id 0 = blank); its size sets the heads' vocabulary.
-        encoder: ``{"name": "conformer", **encoder options}``.
-        heads: ``{head name: {"weight": loss weight, **head options}}``; the first is the default
-            head for decoding.
-        features: FeatureConfig fields. spec_augment: SpecAugmentConfig fields, or None for none.
+        encoder: ``{"name": "conformer" | "vision", **encoder options}``.
+        heads: ``{head name: {"weight": loss weight, **head options}}``; the first head that can
+            decode is the default for decoding (training-only heads such as "sgm" cannot).
+        frontend: "logmel" (speech) or "image" (text lines).
+        features: FeatureConfig fields (logmel) or ImageConfig fields (image).
+        spec_augment: SpecAugmentConfig fields, or None for none (logmel only).
     """
 
     def __init__(self, tokenizer: Tokenizer, encoder: dict[str, Any], heads: dict[str, dict[str, Any]],
-                 features: dict[str, Any] | None = None, spec_augment: dict[str, Any] | None = None) -> None:
+                 features: dict[str, Any] | None = None, spec_augment: dict[str, Any] | None = None,
+                 frontend: str = "logmel") -> None:
         super().__init__()
+        if frontend not in FRONTENDS:
+            raise ValueError(f"frontend must be one of {FRONTENDS}, got {frontend!r}")
         self.tokenizer = tokenizer
         self.config = {"encoder": dict(encoder), "heads": {k: dict(v) for k, v in heads.items()},
-                       "features": dict(features or {}), "spec_augment": spec_augment}
-        feature_config = FeatureConfig(**(features or {}))
-        self.frontend = LogMel(feature_config)
-        self.spec_augment = SpecAugment(SpecAugmentConfig(**spec_augment)) if spec_augment is not None else None
+                       "features": dict(features or {}), "spec_augment": spec_augment, "frontend": frontend}
         encoder = dict(encoder)
-        encoder.setdefault("feat_in", feature_config.n_mels)
+        self.spec_augment = None
+        if frontend == "logmel":
+            feature_config = FeatureConfig(**(features or {}))
+            self.frontend: nn.Module = LogMel(feature_config)
+            if spec_augment is not None:
+                self.spec_augment = SpecAugment(SpecAugmentConfig(**spec_augment))
+            encoder.setdefault("feat_in", feature_config.n_mels)
+        else:
+            self.frontend = ImageFrontend(ImageConfig(**(features or {})))
+        self.kind = frontend
         self.encoder = build_encoder(encoder.pop("name"), **encoder)
         self.loss_weights = {name: float(opts.get("weight", 1.0)) for name, opts in heads.items()}
         self.heads = nn.ModuleDict({
             name: build_head(name, self.encoder.d_model, tokenizer.vocab_size,
                              **{k: v for k, v in opts.items() if k != "weight"})
             for name, opts in heads.items()})
-        self.default_head = next(iter(heads))
+        self.decoding_heads = [name for name, head in self.heads.items() if getattr(head, "decodes", True)]
+        if not self.decoding_heads:
+            raise ValueError("a Recognizer needs at least one head that can decode (e.g. 'ctc')")
+        self.default_head = self.decoding_heads[0]
 
     @property
     def frame_seconds(self) -> float:
-        """Duration of one encoder frame in seconds."""
+        """Duration of one encoder frame in seconds (speech models)."""
         return self.frontend.config.hop_ms / 1000 * self.encoder.subsampling_factor
 
-    def encode(self, waveforms: torch.Tensor, wave_lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, N) samples, (B,) lengths -> encodings (B, T', D), lengths (B,)."""
-        feats, feat_lengths = self.frontend(waveforms, wave_lengths)
+    def encode(self, inputs: torch.Tensor, input_lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Waveforms (B, N) or uint8 images (B, H, W, 3), with lengths (samples or pixel widths)
+        (B,) -> encodings (B, T', D), lengths (B,)."""
+        x, lengths = self.frontend(inputs, input_lengths)
         if self.spec_augment is not None:
-            feats = self.spec_augment(feats, feat_lengths)
-        return self.encoder(feats, feat_lengths)
+            x = self.spec_augment(x, lengths)
+        return self.encoder(x, lengths)
 
-    def forward(self, waveforms: torch.Tensor, wave_lengths: torch.Tensor, targets: torch.Tensor,
+    def forward(self, inputs: torch.Tensor, input_lengths: torch.Tensor, targets: torch.Tensor,
                 target_lengths: torch.Tensor) -> dict[str, torch.Tensor]:
         """Weighted sum of head losses under "loss", each head's loss under "loss_<head>"."""
-        h, h_lengths = self.encode(waveforms, wave_lengths)
+        h, h_lengths = self.encode(inputs, input_lengths)
         losses = {f"loss_{name}": head.loss(h, h_lengths, targets, target_lengths)
                   for name, head in self.heads.items()}
         losses["loss"] = sum(self.loss_weights[name] * losses[f"loss_{name}"] for name in self.heads)
@@ -73,16 +94,16 @@ class Recognizer(nn.Module):
                **search_options: Any) -> list[Hypothesis]:
         """Search with one head (the default head if None) and attach text to each hypothesis."""
         name = head or self.default_head
-        if name not in self.heads:
-            raise ValueError(f"this model has no {name!r} head; it has {sorted(self.heads)}")
+        if name not in self.decoding_heads:
+            raise ValueError(f"this model has no {name!r} head to decode with; it has {self.decoding_heads}")
         hyps = self.heads[name].decode(h, h_lengths, **search_options)
         for hyp in hyps:
             hyp.text = self.tokenizer.decode(hyp.tokens)
         return hyps
 
     @torch.no_grad()
-    def recognize(self, waveforms: torch.Tensor, wave_lengths: torch.Tensor, head: str | None = None,
+    def recognize(self, inputs: torch.Tensor, input_lengths: torch.Tensor, head: str | None = None,
                   **search_options: Any) -> list[Hypothesis]:
-        """Encode and decode a padded batch of waveforms."""
-        h, h_lengths = self.encode(waveforms, wave_lengths)
+        """Encode and decode a padded batch of inputs."""
+        h, h_lengths = self.encode(inputs, input_lengths)
         return self.decode(h, h_lengths, head=head, **search_options)

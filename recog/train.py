@@ -1,4 +1,4 @@
-"""Lightning glue: the training system around a Recognizer, the speech data module, and the CLI.
+"""Lightning glue: the training system around a Recognizer, the manifest data module, and the CLI.
 
 ``recog train --config configs/x.yaml [--ckpt_path last.ckpt] [--trainer.max_steps N ...]`` is
 LightningCLI's ``fit`` with these two classes.
@@ -14,8 +14,17 @@ import torch
 from lightning.pytorch.cli import LightningCLI
 from torch.utils.data import DataLoader
 
-from recog.data import AudioDataset, BucketingBatchSampler, collate_audio, padding_fraction, read_manifest
-from recog.metrics import char_error_rate, word_error_rate
+from recog.data import (
+    IMAGE_KEY,
+    AudioDataset,
+    BucketingBatchSampler,
+    ImageDataset,
+    collate,
+    padding_fraction,
+    read_manifest,
+)
+from recog.image import ImageConfig
+from recog.metrics import char_error_rate, exact_match_rate, word_error_rate
 from recog.model import Recognizer
 from recog.text import Tokenizer, build_tokenizer, tokenizer_from_state
 
@@ -50,17 +59,17 @@ class RecognizerSystem(L.LightningModule):
         return self.model.tokenizer
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
-        losses = self.model(batch["waveforms"], batch["wave_lengths"], batch["targets"], batch["target_lengths"])
+        losses = self.model(batch["inputs"], batch["input_lengths"], batch["targets"], batch["target_lengths"])
         size = len(batch["texts"])
         self.log_dict({f"train/{k}": v for k, v in losses.items()}, prog_bar=True, batch_size=size)
-        self.log("train/padding", padding_fraction(batch["wave_lengths"]), batch_size=size)
+        self.log("train/padding", padding_fraction(batch["input_lengths"]), batch_size=size)
         self.log("train/batch_size", float(size), batch_size=size)
         return losses["loss"]
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        losses = self.model(batch["waveforms"], batch["wave_lengths"], batch["targets"], batch["target_lengths"])
+        losses = self.model(batch["inputs"], batch["input_lengths"], batch["targets"], batch["target_lengths"])
         self.log("val/loss", losses["loss"], batch_size=len(batch["texts"]), sync_dist=True)
-        h, h_lengths = self.model.encode(batch["waveforms"], batch["wave_lengths"])
+        h, h_lengths = self.model.encode(batch["inputs"], batch["input_lengths"])
         self._val_refs.extend(batch["texts"])
         for head in self.model.heads:
             hyps = self.model.decode(h, h_lengths, head=head)
@@ -74,6 +83,7 @@ class RecognizerSystem(L.LightningModule):
             if head == self.model.default_head:
                 self.log("val/wer", wer, prog_bar=True)
                 self.log("val/cer", char_error_rate(self._val_refs, hyps), prog_bar=True)
+                self.log("val/exact", exact_match_rate(self._val_refs, hyps))
         self._val_refs.clear()
         self._val_hyps.clear()
 
@@ -100,37 +110,51 @@ class RecognizerSystem(L.LightningModule):
         self.model.tokenizer = tokenizer_from_state(checkpoint["recog"]["tokenizer"])
 
 
-class SpeechDataModule(L.LightningDataModule):
-    """Train/validation manifests -> bucketed DataLoaders. The tokenizer comes from the model.
+class ManifestDataModule(L.LightningDataModule):
+    """Train/validation manifests (speech or text-line images, told apart by their path field)
+    -> bucketed DataLoaders. The tokenizer comes from the model; for images, the image
+    settings too.
 
     Args:
-        max_frames: padded 10 ms feature frames per batch (the bucketing budget).
-        max_batch_size: optional cap on utterances per batch.
+        max_frames: batch budget: padded 10 ms feature frames (speech) or pixels (images).
+        max_batch_size: optional cap on items per batch.
+        augment: apply recog.augment.TextLineAugment to training images.
     """
 
     def __init__(self, train_manifest: str, val_manifest: str, max_frames: int = 20_000,
-                 max_batch_size: int | None = None, num_workers: int = 2, seed: int = 0) -> None:
+                 max_batch_size: int | None = None, num_workers: int = 2, seed: int = 0,
+                 augment: bool = True) -> None:
         super().__init__()
         self.save_hyperparameters()
 
-    def _dataset(self, manifest: str) -> AudioDataset:
-        return AudioDataset(read_manifest(manifest), self.trainer.lightning_module.tokenizer)
+    def _dataset(self, manifest: str, train: bool) -> AudioDataset | ImageDataset:
+        model = self.trainer.lightning_module.model
+        entries = read_manifest(manifest)
+        if entries[0].key == IMAGE_KEY:
+            augment = None
+            if train and self.hparams.augment:
+                from recog.augment import TextLineAugment
 
-    def _loader(self, manifest: str, shuffle: bool) -> DataLoader:
+                augment = TextLineAugment()
+            return ImageDataset(entries, model.tokenizer, ImageConfig(**model.config["features"]), augment,
+                                seed=self.hparams.seed)
+        return AudioDataset(entries, model.tokenizer)
+
+    def _loader(self, manifest: str, train: bool) -> DataLoader:
         hp = self.hparams
-        dataset = self._dataset(manifest)
+        dataset = self._dataset(manifest, train)
+        lengths, groups = dataset.batch_lengths()
         sampler = BucketingBatchSampler(
-            [e.duration * 100 for e in dataset.entries], max_frames=hp.max_frames, shuffle=shuffle,
-            seed=hp.seed, max_batch_size=hp.max_batch_size,
-            rank=self.trainer.global_rank, world_size=self.trainer.world_size)
-        return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate_audio,
+            lengths, max_frames=hp.max_frames, shuffle=train, seed=hp.seed, max_batch_size=hp.max_batch_size,
+            rank=self.trainer.global_rank, world_size=self.trainer.world_size, groups=groups)
+        return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate,
                           num_workers=hp.num_workers, persistent_workers=hp.num_workers > 0)
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.hparams.train_manifest, shuffle=True)
+        return self._loader(self.hparams.train_manifest, train=True)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader(self.hparams.val_manifest, shuffle=False)
+        return self._loader(self.hparams.val_manifest, train=False)
 
 
 class RecogCLI(LightningCLI):
@@ -162,4 +186,4 @@ class RecogCLI(LightningCLI):
 def run_training(args: list[str]) -> None:
     """``recog train`` entry point: LightningCLI ``fit`` with our system and data module."""
     Path("runs").mkdir(exist_ok=True)
-    RecogCLI(RecognizerSystem, SpeechDataModule, args=["fit", *args], save_config_kwargs={"overwrite": True})
+    RecogCLI(RecognizerSystem, ManifestDataModule, args=["fit", *args], save_config_kwargs={"overwrite": True})

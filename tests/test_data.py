@@ -16,7 +16,7 @@ from recog.data import (
     AudioDataset,
     BucketingBatchSampler,
     ManifestError,
-    collate_audio,
+    collate,
     padding_fraction,
     read_manifest,
 )
@@ -167,17 +167,17 @@ def test_dataset_and_collate_give_padded_batches_with_lengths(tmp_path: Path) ->
     tokenizer = CharTokenizer.from_texts(texts)
     dataset = AudioDataset(entries, tokenizer)
 
-    batch = collate_audio([dataset[i] for i in range(3)])
+    batch = collate([dataset[i] for i in range(3)])
 
-    assert batch["waveforms"].shape == (3, 4000) and batch["waveforms"].dtype == torch.float32
-    assert batch["wave_lengths"].tolist() == sizes
+    assert batch["inputs"].shape == (3, 4000) and batch["inputs"].dtype == torch.float32
+    assert batch["input_lengths"].tolist() == sizes
     assert batch["targets"].shape == (3, 5) and batch["targets"].dtype == torch.int64
     assert batch["target_lengths"].tolist() == [2, 5, 1]
     assert batch["texts"] == texts
     assert batch["paths"] == [str(tmp_path / f"{i}.wav") for i in range(3)]
     for b, (n, text) in enumerate(zip(sizes, texts, strict=True)):
-        assert torch.equal(batch["waveforms"][b, :n], dataset[b]["waveform"])
-        assert (batch["waveforms"][b, n:] == 0).all()
+        assert torch.equal(batch["inputs"][b, :n], dataset[b]["input"])
+        assert (batch["inputs"][b, n:] == 0).all()
         assert tokenizer.decode(batch["targets"][b, : len(text)].tolist()) == text
         assert (batch["targets"][b, len(text):] == 0).all()  # padded with the blank id
 

@@ -3,8 +3,9 @@
 from torch import nn
 
 from recog.encoders.conformer import ConformerEncoder
+from recog.encoders.vision import VisionEncoder
 
-ENCODERS: dict[str, type[nn.Module]] = {"conformer": ConformerEncoder}
+ENCODERS: dict[str, type[nn.Module]] = {"conformer": ConformerEncoder, "vision": VisionEncoder}
 
 
 def build_encoder(name: str, **config: object) -> nn.Module:

@@ -4,9 +4,16 @@ built by name from config; each takes any (B, T, D) encoder output."""
 from torch import nn
 
 from recog.heads.ctc import CTCHead
+from recog.heads.guidance import SemanticGuidanceHead
+from recog.heads.parallel import ParallelHead
 from recog.heads.transducer import TransducerHead
 
-HEADS: dict[str, type[nn.Module]] = {"ctc": CTCHead, "rnnt": TransducerHead}
+HEADS: dict[str, type[nn.Module]] = {
+    "ctc": CTCHead,
+    "rnnt": TransducerHead,
+    "parallel": ParallelHead,
+    "sgm": SemanticGuidanceHead,
+}
 
 
 def build_head(name: str, d_model: int, vocab_size: int, **config: object) -> nn.Module:

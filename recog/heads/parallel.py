@@ -1,0 +1,130 @@
+"""CPPD head (Du et al. 2023, "Context Perception Parallel Decoder for Scene Text Recognition"):
+all characters predicted in one pass, no autoregression.
+
+Queries are character nodes (one per vocabulary entry) and position nodes (one per output slot,
+``max_len`` + 1 for the end). Both self-attend (so positions see which characters are present),
+then cross-attend to the encoder output. Training has two tasks:
+- character counting (CC): each character node predicts how often its character occurs;
+- character ordering (CO): each position node predicts the character at its position, id 0
+  (the blank) standing for "end of text".
+At inference only CO is read: argmax per position, cut at the first end.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from recog.hypothesis import Hypothesis
+
+IGNORE = -100
+
+
+def counting_targets(targets: torch.Tensor, target_lengths: torch.Tensor, vocab_size: int,
+                     max_count: int) -> torch.Tensor:
+    """(B, U) padded ids -> (B, V) occurrence counts of each id, capped at ``max_count``;
+    the end id 0 counts once."""
+    valid = torch.arange(targets.shape[1], device=targets.device)[None, :] < target_lengths[:, None]
+    counts = torch.zeros(targets.shape[0], vocab_size, dtype=torch.long, device=targets.device)
+    counts.scatter_add_(1, targets * valid, valid.long())
+    counts[:, 0] = 1
+    return counts.clamp(max=max_count)
+
+
+def ordering_targets(targets: torch.Tensor, target_lengths: torch.Tensor, max_len: int) -> torch.Tensor:
+    """(B, U) padded ids -> (B, max_len + 1): the ids, then 0 (end) at each length, then IGNORE."""
+    batch = targets.shape[0]
+    out = torch.full((batch, max_len + 1), IGNORE, dtype=torch.long, device=targets.device)
+    u = min(targets.shape[1], max_len)
+    positions = torch.arange(max_len + 1, device=targets.device)[None, :]
+    out[:, :u] = targets[:, :u]
+    out = torch.where(positions == target_lengths[:, None], torch.zeros_like(out), out)
+    return torch.where(positions > target_lengths[:, None], torch.full_like(out, IGNORE), out)
+
+
+class DecoderLayer(nn.Module):
+    """Pre-norm self-attention, cross-attention (weights returned), feed-forward."""
+
+    def __init__(self, dim: int, heads: int, dropout: float) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.self_attention = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
+        self.norm2 = nn.LayerNorm(dim)
+        self.cross_attention = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
+        self.norm3 = nn.LayerNorm(dim)
+        self.ff = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(4 * dim, dim))
+
+    def forward(self, q: torch.Tensor, memory: torch.Tensor, memory_pad: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        x = self.norm1(q)
+        q = q + self.self_attention(x, x, x, need_weights=False)[0]
+        x = self.norm2(q)
+        attended, weights = self.cross_attention(x, memory, memory, key_padding_mask=memory_pad)
+        q = q + attended
+        return q + self.ff(self.norm3(q)), weights  # weights: (B, Q, T) averaged over heads
+
+
+class ParallelHead(nn.Module):
+    """CPPD on any (B, T, D) encoder output.
+
+    Args:
+        max_len: longest text it can output (tokens). max_count: counting classes 0..max_count.
+        layers, heads: decoder size. count_weight: weight of the counting loss.
+    """
+
+    def __init__(self, d_model: int, vocab_size: int, max_len: int = 64, max_count: int = 8, layers: int = 2,
+                 heads: int = 4, dropout: float = 0.1, count_weight: float = 0.5) -> None:
+        super().__init__()
+        self.vocab_size, self.max_len, self.max_count = vocab_size, max_len, max_count
+        self.count_weight = count_weight
+        self.char_nodes = nn.Parameter(torch.randn(vocab_size, d_model) * 0.02)
+        self.position_nodes = nn.Parameter(torch.randn(max_len + 1, d_model) * 0.02)
+        self.layers = nn.ModuleList(DecoderLayer(d_model, heads, dropout) for _ in range(layers))
+        self.norm = nn.LayerNorm(d_model)
+        self.count_out = nn.Linear(d_model, max_count + 1)
+        self.order_out = nn.Linear(d_model, vocab_size)
+
+    def forward(self, h: torch.Tensor, h_lengths: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """-> count logits (B, V, max_count+1), order logits (B, max_len+1, V), and the last
+        layer's cross-attention of each position node over encoder frames (B, max_len+1, T)."""
+        batch = h.shape[0]
+        queries = torch.cat([self.char_nodes, self.position_nodes])[None].expand(batch, -1, -1)
+        pad = torch.arange(h.shape[1], device=h.device)[None, :] >= h_lengths[:, None]
+        weights = None
+        for layer in self.layers:
+            queries, weights = layer(queries, h, pad)
+        queries = self.norm(queries)
+        chars, positions = queries[:, : self.vocab_size], queries[:, self.vocab_size:]
+        return self.count_out(chars), self.order_out(positions), weights[:, self.vocab_size:]
+
+    def loss(self, h: torch.Tensor, h_lengths: torch.Tensor, targets: torch.Tensor,
+             target_lengths: torch.Tensor) -> torch.Tensor:
+        """Ordering cross-entropy + count_weight * counting cross-entropy (per-token means)."""
+        count_logits, order_logits, _ = self(h, h_lengths)
+        order = ordering_targets(targets, target_lengths, self.max_len)
+        counts = counting_targets(targets, target_lengths, self.vocab_size, self.max_count)
+        order_loss = F.cross_entropy(order_logits.flatten(0, 1).float(), order.flatten(), ignore_index=IGNORE)
+        count_loss = F.cross_entropy(count_logits.flatten(0, 1).float(), counts.flatten())
+        return order_loss + self.count_weight * count_loss
+
+    @torch.no_grad()
+    def decode(self, h: torch.Tensor, h_lengths: torch.Tensor, **_: object) -> list[Hypothesis]:
+        """Argmax at every position in one pass; the text ends at the first end id (0). A token's
+        timestamp is the encoder frame its position node attends to most."""
+        _, order_logits, weights = self(h, h_lengths)
+        log_probs = F.log_softmax(order_logits.float(), dim=-1)
+        best_lp, best = log_probs.max(dim=-1)  # (B, L+1)
+        frames = weights.argmax(dim=-1)  # (B, L+1)
+        hyps = []
+        for b in range(h.shape[0]):
+            ids = best[b].tolist()
+            n = ids.index(0) if 0 in ids else len(ids)
+            score = float(best_lp[b, : n + 1].sum())
+            hyps.append(Hypothesis(tokens=ids[:n], score=score, confidence=math.exp(score / (n + 1)),
+                                   timestamps=frames[b, :n].tolist(),
+                                   token_confidences=best_lp[b, :n].exp().tolist()))
+        return hyps

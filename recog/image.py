@@ -1,0 +1,109 @@
+"""Images in: loading any common file into RGB, and SVTRv2's multi-size resizing.
+
+A text line of aspect ratio r = round(w / h) goes to one of a few fixed sizes (W x H):
+1 -> 64x64, 2 -> 96x48, 3 -> 112x40, 4 -> 128x32, r > 4 -> 32r x 32, so glyphs keep their
+shape and batches can group images of one size without padding.
+
+Long lines: SVTRv2 caps r (at 25 in its configs) and squashes longer lines. We choose a larger
+cap instead: 32r x 32 up to ``max_width`` = 4096 px (r = 128, ~250 characters of ordinary
+type), so every real text line keeps its glyph shapes; the encoder's cost grows linearly in
+width for its conv stages and it masks nothing (one size per batch). Only absurd strips wider
+than that (e.g. 20000 x 20) are squashed to max_width, which also bounds memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+from torch import nn
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
+MAX_PIXELS = 64_000_000  # refuse decompression bombs before decoding
+
+
+class ImageError(ValueError):
+    """An image that cannot be used; the message names the file and the reason."""
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    """Read an image file as uint8 RGB (H, W, 3): EXIF orientation applied; modes 1, L, LA, P,
+    RGB, RGBA, I;16 / I, F and CMYK converted (alpha composited on white, 16-bit scaled to 8);
+    animated files use their first frame."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImageError(f"{path}: no such file")
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+            if width == 0 or height == 0:
+                raise ImageError(f"{path}: empty image ({width}x{height})")
+            if width * height > MAX_PIXELS:
+                raise ImageError(f"{path}: image too large ({width}x{height} > {MAX_PIXELS} pixels)")
+            img.seek(0)
+            img = ImageOps.exif_transpose(img)
+            return _to_rgb(img)
+    except ImageError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        reason = str(err).split("\n")[0] or type(err).__name__
+        raise ImageError(f"{path}: not readable as an image ({reason})") from None
+
+
+def _to_rgb(img: Image.Image) -> np.ndarray:
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        values = np.asarray(img, dtype=np.float64)
+        low, high = float(values.min()), float(values.max())
+        scaled = (values - low) / (high - low) * 255 if high > low else np.zeros_like(values)
+        gray = scaled.astype(np.uint8)
+        return np.repeat(gray[:, :, None], 3, axis=2)
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return np.asarray(Image.alpha_composite(background, rgba).convert("RGB"))
+    return np.asarray(img.convert("RGB"))
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    """Multi-size resizing settings; they travel with every checkpoint."""
+
+    height: int = 32
+    max_width: int = 4096  # widest line kept unsquashed (ratio 128)
+
+
+SIZES = {1: (64, 64), 2: (96, 48), 3: (112, 40), 4: (128, 32)}
+
+
+def target_size(width: int, height: int, config: ImageConfig = ImageConfig()) -> tuple[int, int]:
+    """(W, H) an image of this size is resized to."""
+    ratio = max(1, round(width / height))
+    if ratio in SIZES:
+        return SIZES[ratio]
+    return min(config.height * ratio, config.max_width), config.height
+
+
+def resize_line(image: np.ndarray, config: ImageConfig = ImageConfig()) -> np.ndarray:
+    """uint8 (H, W, 3) -> uint8 (h, w, 3) at the multi-size target for its aspect ratio."""
+    import cv2
+
+    height, width = image.shape[:2]
+    w, h = target_size(width, height, config)
+    interpolation = cv2.INTER_AREA if h < height else cv2.INTER_CUBIC
+    return cv2.resize(image, (w, h), interpolation=interpolation)
+
+
+class ImageFrontend(nn.Module):
+    """uint8 images (B, H, W, 3) with valid widths (B,) -> float (B, 3, H, W) in [-1, 1]."""
+
+    def __init__(self, config: ImageConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or ImageConfig()
+
+    def forward(self, images: torch.Tensor, widths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = images.permute(0, 3, 1, 2).float() / 127.5 - 1.0
+        valid = torch.arange(x.shape[-1], device=x.device)[None, :] < widths[:, None]  # (B, W)
+        return x * valid[:, None, None, :], widths
