@@ -71,7 +71,7 @@ class RecognizerSystem(L.LightningModule):
         self.log("val/loss", losses["loss"], batch_size=len(batch["texts"]), sync_dist=True)
         h, h_lengths = self.model.encode(batch["inputs"], batch["input_lengths"])
         self._val_refs.extend(batch["texts"])
-        for head in self.model.heads:
+        for head in self.model.decoding_heads:
             hyps = self.model.decode(h, h_lengths, head=head)
             self._val_hyps.setdefault(head, []).extend(hyp.text for hyp in hyps)
 
