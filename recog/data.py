@@ -137,7 +137,10 @@ class ImageDataset(Dataset):
         for entry in self.entries:  # headers only: PIL reads the size without decoding pixels
             try:
                 with Image.open(entry.path) as img:
-                    self.sizes.append(target_size(*img.size, self.config))
+                    width, height = img.size
+                    if img.getexif().get(0x0112) in (5, 6, 7, 8):  # EXIF orientation: turned 90 degrees
+                        width, height = height, width
+                    self.sizes.append(target_size(width, height, self.config))
             except Exception as err:
                 raise ImageError(f"{entry.path}: not readable as an image ({err})") from None
         self._calls = 0

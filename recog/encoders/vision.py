@@ -138,7 +138,12 @@ class VisionEncoder(nn.Module):
         return torch.div(widths + self.stride - 1, self.stride, rounding_mode="floor")
 
     def forward(self, x: torch.Tensor, widths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = self.patch_embed(x)  # (B, C0, H/4, W/4)
+        # Zero columns past each width before every stride-2 conv, so an image reads the same alone
+        # or padded inside a batch of wider ones.
+        x = x * column_mask(widths, x.shape[-1], 1)[:, None, None, :]
+        x = self.patch_embed[:3](x)  # (B, C0/2, H/2, W/2)
+        x = x * column_mask(widths, x.shape[-1], 2)[:, None, None, :]
+        x = self.patch_embed[3:](x)  # (B, C0, H/4, W/4)
         mask = column_mask(widths, x.shape[-1], self.stride)[:, None, None, :]  # (B, 1, 1, W/4)
         for i, blocks in enumerate(self.stages):
             for block in blocks:

@@ -56,6 +56,8 @@ class SemanticGuidanceHead(nn.Module):
     def loss(self, h: torch.Tensor, h_lengths: torch.Tensor, targets: torch.Tensor,
              target_lengths: torch.Tensor) -> torch.Tensor:
         """Mean cross-entropy of predicting each character from its left and its right context."""
+        if not bool((target_lengths > 0).any()):
+            return h.sum() * 0.0  # nothing to predict; keep the graph connected for distributed training
         left, right = context_windows(targets, target_lengths, self.window, self.pad_id)
         pad = torch.arange(h.shape[1], device=h.device)[None, :] >= h_lengths[:, None]
         valid = torch.arange(targets.shape[1], device=h.device)[None, :] < target_lengths[:, None]

@@ -122,9 +122,11 @@ class ParallelHead(nn.Module):
         hyps = []
         for b in range(h.shape[0]):
             ids = best[b].tolist()
-            n = ids.index(0) if 0 in ids else len(ids)
-            score = float(best_lp[b, : n + 1].sum())
-            hyps.append(Hypothesis(tokens=ids[:n], score=score, confidence=math.exp(score / (n + 1)),
+            ended = 0 in ids
+            n = ids.index(0) if ended else self.max_len  # the last slot only ever holds the end
+            terms = n + 1 if ended else n
+            score = float(best_lp[b, :terms].sum())
+            hyps.append(Hypothesis(tokens=ids[:n], score=score, confidence=math.exp(score / max(terms, 1)),
                                    timestamps=frames[b, :n].tolist(),
                                    token_confidences=best_lp[b, :n].exp().tolist()))
         return hyps

@@ -14,6 +14,22 @@ from torch import nn
 from recog.heads.rnnt_loss import rnnt_loss
 from recog.hypothesis import Hypothesis
 
+LOSS_IMPLEMENTATIONS = ("auto", "recog", "torchaudio")
+
+
+def torchaudio_rnnt_loss():
+    """torchaudio.functional.rnnt_loss where torchaudio imports (its PyPI wheels do not import
+    beside the CPU torch), else None."""
+    try:
+        import warnings
+
+        import torchaudio.functional as taf
+
+        warnings.filterwarnings("ignore", message=r".*rnnt_loss has been deprecated", category=UserWarning)
+        return taf.rnnt_loss
+    except Exception:  # noqa: BLE001 - OSError / ImportError / RuntimeError all mean "not usable"
+        return None
+
 State = tuple[torch.Tensor, ...]
 
 
@@ -93,12 +109,20 @@ class TransducerHead(nn.Module):
     Args:
         predictor: "lstm" or "stateless". pred_dim: its width. joint_dim: joiner width.
         pred_layers: LSTM layers. context: stateless context size. max_symbols: greedy cap per frame.
+        loss_impl: "recog" (our pure-PyTorch loss), "torchaudio" (requires it), or "auto": torchaudio's
+            fused loss on CUDA where it imports, ours otherwise. Both give the same value.
     """
 
     def __init__(self, d_model: int, vocab_size: int, predictor: str = "lstm", pred_dim: int = 320,
                  joint_dim: int = 320, pred_layers: int = 1, context: int = 2, dropout: float = 0.1,
-                 max_symbols: int = 5) -> None:
+                 max_symbols: int = 5, loss_impl: str = "auto") -> None:
         super().__init__()
+        if loss_impl not in LOSS_IMPLEMENTATIONS:
+            raise ValueError(f"loss_impl must be one of {LOSS_IMPLEMENTATIONS}, got {loss_impl!r}")
+        self.torchaudio_loss = torchaudio_rnnt_loss() if loss_impl != "recog" else None
+        if loss_impl == "torchaudio" and self.torchaudio_loss is None:
+            raise ValueError("loss_impl='torchaudio' but torchaudio does not import here")
+        self.loss_impl = loss_impl
         self.vocab_size, self.max_symbols = vocab_size, max_symbols
         if predictor == "lstm":
             self.predictor: nn.Module = LSTMPredictor(vocab_size, pred_dim, pred_layers, dropout)
@@ -121,6 +145,11 @@ class TransducerHead(nn.Module):
         targets = targets[:, :u_max]
         pred = self.predictor(F.pad(targets, (1, 0), value=0))  # (B, U+1, P)
         logits = self.joint(self.enc_proj(h)[:, :, None], self.pred_proj(pred)[:, None])  # (B, T, U+1, V)
+        use_torchaudio = self.torchaudio_loss is not None and (self.loss_impl == "torchaudio" or logits.is_cuda)
+        if use_torchaudio:
+            per_item = self.torchaudio_loss(logits.float(), targets.int(), h_lengths.int(), target_lengths.int(),
+                                            blank=0, reduction="none")
+            return per_item.sum() / h.shape[0]
         return rnnt_loss(logits.float(), targets, h_lengths, target_lengths)
 
     @torch.no_grad()

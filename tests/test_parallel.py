@@ -1,0 +1,339 @@
+"""recog.heads.parallel (CPPD): counting and ordering targets, shapes, learning, decoding; and
+recog.heads.guidance (SGM): context windows, a loss that trains the encoder, no decoding, and a
+Recognizer that never runs it at inference."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import pytest
+import torch
+
+from recog.heads.guidance import SemanticGuidanceHead, context_windows
+from recog.heads.parallel import IGNORE, ParallelHead, counting_targets, ordering_targets
+from recog.model import Recognizer
+from recog.text import CharTokenizer
+
+TOKENIZER = CharTokenizer("abcehlo")  # 0 blank, 1 unk, a=2 b=3 c=4 e=5 h=6 l=7 o=8
+V = TOKENIZER.vocab_size
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    """Tiny models run faster on one thread, above all on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def batch_of(*texts: str) -> tuple[torch.Tensor, torch.Tensor]:
+    ids = [TOKENIZER.encode(t) for t in texts]
+    longest = max(len(x) for x in ids)
+    targets = torch.tensor([x + [0] * (longest - len(x)) for x in ids], dtype=torch.long)
+    return targets, torch.tensor([len(x) for x in ids])
+
+
+def test_tokenizer_ids_used_below() -> None:
+    assert V == 9
+    assert TOKENIZER.encode("hello") == [6, 5, 7, 7, 8]
+    assert TOKENIZER.encode("abc") == [2, 3, 4]
+
+
+# ---------------------------------------------------------------- targets
+
+
+def test_counting_targets_count_each_character_and_the_end_once() -> None:
+    targets, lengths = batch_of("hello", "abc")
+
+    counts = counting_targets(targets, lengths, V, max_count=8)
+
+    assert counts.shape == (2, V)
+    #                         0  unk a  b  c  e  h  l  o
+    assert counts.tolist() == [[1, 0, 0, 0, 0, 1, 1, 2, 1],
+                               [1, 0, 1, 1, 1, 0, 0, 0, 0]]  # padding adds nothing to id 0
+
+
+def test_counting_targets_are_capped_at_max_count() -> None:
+    targets, lengths = batch_of("hello", "lllll")
+    counts = counting_targets(targets, lengths, V, max_count=2)
+    assert counts[0].tolist() == [1, 0, 0, 0, 0, 1, 1, 2, 1]
+    assert counts[1, 7] == 2
+    assert counts.max() <= 2
+
+
+def test_ordering_targets_are_the_ids_then_the_end_then_ignore() -> None:
+    targets, lengths = batch_of("hello", "abc", "")
+
+    order = ordering_targets(targets, lengths, max_len=7)
+
+    assert order.tolist() == [[6, 5, 7, 7, 8, 0, IGNORE, IGNORE],
+                              [2, 3, 4, 0, IGNORE, IGNORE, IGNORE, IGNORE],
+                              [0, IGNORE, IGNORE, IGNORE, IGNORE, IGNORE, IGNORE, IGNORE]]
+
+
+def test_ordering_targets_of_a_text_of_exactly_max_len_end_at_the_last_slot() -> None:
+    targets, lengths = batch_of("hello")
+    assert ordering_targets(targets, lengths, max_len=5).tolist() == [[6, 5, 7, 7, 8, 0]]
+
+
+# ---------------------------------------------------------------- ParallelHead
+
+
+def tiny_head(seed: int = 0, **overrides: object) -> ParallelHead:
+    torch.manual_seed(seed)
+    options = {"d_model": 32, "vocab_size": V, "max_len": 8, "max_count": 4, "layers": 1, "heads": 2, "dropout": 0.0}
+    return ParallelHead(**{**options, **overrides})
+
+
+def encoder_output(batch: int = 2, frames: int = 12, dim: int = 32, seed: int = 1) -> torch.Tensor:
+    return torch.randn(batch, frames, dim, generator=torch.Generator().manual_seed(seed))
+
+
+def test_forward_shapes() -> None:
+    head = tiny_head().eval()
+    h = encoder_output(3, 12)
+
+    count_logits, order_logits, attention = head(h, torch.tensor([12, 7, 1]))
+
+    assert count_logits.shape == (3, V, 5)
+    assert order_logits.shape == (3, 9, V)
+    assert attention.shape == (3, 9, 12)
+    torch.testing.assert_close(attention.sum(-1), torch.ones(3, 9))
+    assert (attention[1, :, 7:] == 0).all() and (attention[2, :, 1:] == 0).all()  # padded frames unseen
+
+
+def train(head: ParallelHead, h: torch.Tensor, h_lengths: torch.Tensor, targets: torch.Tensor,
+          target_lengths: torch.Tensor, steps: int) -> list[float]:
+    optimizer = torch.optim.Adam(head.parameters(), lr=3e-3)
+    losses = []
+    head.train()
+    for _ in range(steps):
+        loss = head.loss(h, h_lengths, targets, target_lengths)
+        assert torch.isfinite(loss)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
+def test_loss_is_finite_and_falls_over_30_adam_steps() -> None:
+    head = tiny_head()
+    targets, target_lengths = batch_of("hello", "abc")
+
+    losses = train(head, encoder_output(), torch.tensor([12, 7]), targets, target_lengths, steps=30)
+
+    assert losses[0] > 0
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_loss_ignores_padded_encoder_frames() -> None:
+    head = tiny_head().eval()
+    targets, target_lengths = batch_of("hello", "abc")
+    h = encoder_output()
+    dirty = h.clone()
+    dirty[1, 7:] = 100.0
+    lengths = torch.tensor([12, 7])
+    torch.testing.assert_close(head.loss(dirty, lengths, targets, target_lengths),
+                               head.loss(h, lengths, targets, target_lengths))
+
+
+def test_an_overfit_head_decodes_exactly_the_targets_with_timestamps_inside_each_input() -> None:
+    head = tiny_head()
+    targets, target_lengths = batch_of("hello", "abc")
+    h, h_lengths = encoder_output(), torch.tensor([12, 7])
+    train(head, h, h_lengths, targets, target_lengths, steps=120)
+
+    hyps = head.eval().decode(h, h_lengths)
+
+    assert [hyp.tokens for hyp in hyps] == [TOKENIZER.encode("hello"), TOKENIZER.encode("abc")]
+    for hyp, frames in zip(hyps, h_lengths.tolist(), strict=True):
+        assert len(hyp.timestamps) == len(hyp.tokens) == len(hyp.token_confidences)
+        assert all(0 <= t < frames for t in hyp.timestamps)
+        assert all(0 < c <= 1 for c in hyp.token_confidences)
+        assert 0 < hyp.confidence <= 1 and hyp.score <= 0
+
+
+def scripted_head(order_ids: list[int], frames: list[int], total_frames: int = 10) -> ParallelHead:
+    """A head whose forward returns confident order logits for ``order_ids`` (one per position) and
+    attention peaking at ``frames``."""
+    head = tiny_head(max_len=len(order_ids) - 1).eval()
+    order = torch.zeros(1, len(order_ids), V)
+    order[0, torch.arange(len(order_ids)), torch.tensor(order_ids)] = 3.0
+    weights = torch.full((1, len(order_ids), total_frames), 0.01)
+    weights[0, torch.arange(len(order_ids)), torch.tensor(frames)] = 0.9
+
+    def forward(h: torch.Tensor, h_lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return torch.zeros(1, V, head.max_count + 1), order, weights
+
+    head.forward = forward  # type: ignore[method-assign]
+    return head
+
+
+def test_decode_stops_at_the_first_end_and_scores_the_tokens_and_that_end() -> None:
+    head = scripted_head([3, 4, 0, 5, 0, 6], frames=[2, 5, 7, 1, 1, 1])
+
+    [hyp] = head.decode(torch.zeros(1, 10, 32), torch.tensor([10]))
+
+    p = math.exp(3) / (math.exp(3) + V - 1)  # about 0.72
+    assert hyp.tokens == [3, 4]
+    assert hyp.timestamps == [2, 5]
+    assert hyp.token_confidences == pytest.approx([p, p])
+    assert hyp.score == pytest.approx(3 * math.log(p), abs=1e-5)  # two tokens and the end
+    assert hyp.confidence == pytest.approx(p, abs=1e-5)
+
+
+def test_decode_of_an_immediate_end_is_empty() -> None:
+    head = scripted_head([0, 3, 4], frames=[0, 0, 0])
+    [hyp] = head.decode(torch.zeros(1, 10, 32), torch.tensor([10]))
+    assert hyp.tokens == [] and hyp.timestamps == [] and hyp.token_confidences == []
+
+
+def test_decode_never_outputs_more_than_max_len_tokens() -> None:
+    """max_len is the longest text the head can output. When no position predicts the end, the
+    last slot (which exists only to hold the end of a max_len-long text) must not become a token."""
+    head = tiny_head(max_len=4).eval()
+    with torch.no_grad():
+        head.order_out.bias[0] = -1e4  # the end is never the argmax
+
+    [hyp] = head.decode(encoder_output(1, 6), torch.tensor([6]))
+
+    assert len(hyp.tokens) <= 4
+    assert len(hyp.timestamps) == len(hyp.token_confidences) == len(hyp.tokens)
+    assert hyp.confidence == pytest.approx(math.exp(sum(math.log(c) for c in hyp.token_confidences)
+                                                    / len(hyp.token_confidences)), rel=1e-5)
+
+
+def test_batched_decode_equals_decoding_each_input_alone() -> None:
+    head = tiny_head(seed=3).eval()
+    with torch.no_grad():  # sharper, more varied outputs than a fresh init gives
+        for p in head.parameters():
+            p.normal_(0, 0.3)
+    h = encoder_output(3, 12, seed=4) * 3
+    lengths = torch.tensor([12, 5, 9])
+    h[1, 5:] = 50.0  # junk in padded frames
+
+    batched = head.decode(h, lengths)
+
+    assert {len(hyp.tokens) for hyp in batched} != {0}  # something to compare
+    for b, n in enumerate(lengths.tolist()):
+        [alone] = head.decode(h[b: b + 1, :n], torch.tensor([n]))
+        assert batched[b].tokens == alone.tokens
+        assert batched[b].timestamps == alone.timestamps
+        assert batched[b].score == pytest.approx(alone.score, abs=1e-4)
+
+
+# ---------------------------------------------------------------- SGM
+
+
+def test_context_windows_hold_the_neighbours_with_pad_outside_the_text() -> None:
+    targets = torch.tensor([[1, 2, 3, 4], [5, 6, 7, 7]])  # item 1 has length 2: its 7s are padding
+    left, right = context_windows(targets, torch.tensor([4, 2]), window=2, pad_id=9)
+
+    assert left.shape == right.shape == (2, 4, 2)
+    assert left[0].tolist() == [[9, 9], [9, 1], [1, 2], [2, 3]]
+    assert right[0].tolist() == [[2, 3], [3, 4], [4, 9], [9, 9]]
+    assert left[1, :2].tolist() == [[9, 9], [9, 5]]
+    assert right[1, :2].tolist() == [[6, 9], [9, 9]]  # the padding never shows up as context
+
+
+def tiny_sgm() -> SemanticGuidanceHead:
+    torch.manual_seed(0)
+    return SemanticGuidanceHead(d_model=32, vocab_size=V, window=3, heads=2, dropout=0.0)
+
+
+def test_sgm_loss_is_finite_and_trains_the_encoder_output_but_not_its_padding() -> None:
+    head = tiny_sgm()
+    targets, target_lengths = batch_of("hello", "abc")
+    h = encoder_output().requires_grad_(True)
+
+    loss = head.loss(h, torch.tensor([12, 7]), targets, target_lengths)
+    loss.backward()
+
+    assert torch.isfinite(loss) and loss > 0
+    assert h.grad is not None
+    assert h.grad[0].abs().sum() > 0 and h.grad[1, :7].abs().sum() > 0
+    assert (h.grad[1, 7:] == 0).all()
+
+
+def test_sgm_loss_of_a_batch_with_only_empty_texts_is_finite() -> None:
+    """Text lines may have empty transcripts (blank images); a batch of only those must not crash
+    or poison training with NaN."""
+    head = tiny_sgm()
+    h = encoder_output()
+    empty, empty_lengths = torch.zeros(2, 0, dtype=torch.long), torch.tensor([0, 0])
+
+    loss = head.loss(h, torch.tensor([12, 7]), empty, empty_lengths)
+
+    assert torch.isfinite(loss)
+
+
+def test_sgm_cannot_decode() -> None:
+    with pytest.raises(ValueError, match="training only"):
+        tiny_sgm().decode(encoder_output(), torch.tensor([12, 7]))
+
+
+VISION = {"name": "vision", "dims": [16, 32, 48], "depths": [1, 1, 1], "local_blocks": [1, 0, 0], "n_heads": [1, 2, 2]}
+SGM = {"weight": 0.1, "window": 2, "heads": 2, "dropout": 0.0}
+
+
+def ocr_recognizer(heads: dict[str, dict]) -> Recognizer:
+    torch.manual_seed(0)
+    return Recognizer(CharTokenizer("abc"), encoder=VISION, heads=heads, frontend="image")
+
+
+def line_batch() -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    return torch.randint(0, 256, (2, 32, 64, 3), dtype=torch.uint8, generator=generator), torch.tensor([64, 40])
+
+
+@pytest.mark.parametrize("order", [["ctc", "sgm"], ["sgm", "ctc"]])
+def test_recognizer_decodes_with_ctc_and_never_runs_the_sgm(order: list[str], monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    heads = {"ctc": {"weight": 1.0}, "sgm": SGM}
+    model = ocr_recognizer({name: heads[name] for name in order}).eval()
+    assert model.default_head == "ctc"
+    assert model.decoding_heads == ["ctc"]
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the SGM ran at inference")
+
+    monkeypatch.setattr(SemanticGuidanceHead, "forward", fail)
+    monkeypatch.setattr(SemanticGuidanceHead, "loss", fail)
+    monkeypatch.setattr(SemanticGuidanceHead, "_query", fail)
+    images, widths = line_batch()
+
+    hyps = model.recognize(images, widths)
+
+    assert len(hyps) == 2
+    assert all(isinstance(hyp.text, str) for hyp in hyps)
+    assert all(0 <= t < math.ceil(w / 4) for hyp, w in zip(hyps, widths.tolist(), strict=True)
+               for t in hyp.timestamps)
+
+
+def test_recognizer_refuses_to_decode_with_the_sgm() -> None:
+    model = ocr_recognizer({"ctc": {}, "sgm": SGM}).eval()
+    images, widths = line_batch()
+    with pytest.raises(ValueError, match="sgm"):
+        model.recognize(images, widths, head="sgm")
+
+
+def test_recognizer_training_loss_includes_the_weighted_sgm_loss() -> None:
+    model = ocr_recognizer({"ctc": {"weight": 1.0}, "sgm": SGM}).train()
+    images, widths = line_batch()
+    targets, target_lengths = torch.tensor([[2, 3, 4], [4, 4, 0]]), torch.tensor([3, 2])
+
+    losses = model(images, widths, targets, target_lengths)
+
+    assert set(losses) == {"loss", "loss_ctc", "loss_sgm"}
+    assert all(torch.isfinite(v) for v in losses.values())
+    torch.testing.assert_close(losses["loss"], losses["loss_ctc"] + 0.1 * losses["loss_sgm"])
+    losses["loss"].backward()
+    assert model.heads["sgm"].out.weight.grad is not None
+
+
+def test_a_recognizer_with_only_the_sgm_is_refused() -> None:
+    with pytest.raises(ValueError, match="decode"):
+        ocr_recognizer({"sgm": SGM})
