@@ -85,6 +85,12 @@ class FeatureConfig:
     hop_ms: float = 10.0
     n_fft: int = 512
     log_floor: float = 1e-6
+    # Fixed global normalisation of the log-mel values, (x - mean) / std: no statistic of the
+    # utterance itself, so streaming sees the same features as offline. The defaults were
+    # measured on the synthetic-speech corpus (mean -8.6, std 4.0 over all bins and frames) and
+    # put padding (0) at the average level; set them per corpus in the model config.
+    norm_mean: float = -8.6
+    norm_std: float = 4.0
 
     @property
     def win_length(self) -> int:
@@ -96,7 +102,7 @@ class FeatureConfig:
 
 
 class LogMel(nn.Module):
-    """Waveforms (B, N) with lengths (B,) -> log-mel features (B, T, n_mels) with lengths (B,).
+    """Waveforms (B, N) with lengths (B,) -> normalised log-mel features (B, T, n_mels), lengths (B,).
 
     Frames are centred with zero padding (not reflection) so that a file's frames are the same
     alone or padded inside a batch; frames past a file's length are set to 0.
@@ -120,7 +126,7 @@ class LogMel(nn.Module):
                           window=self.window, center=True, pad_mode="constant", return_complex=True)
         power = spec.real.square() + spec.imag.square()  # (B, F, T)
         mel = torch.matmul(self.filterbank, power)  # (B, n_mels, T)
-        feats = torch.log(mel + c.log_floor).transpose(1, 2)  # (B, T, n_mels)
+        feats = ((torch.log(mel + c.log_floor) - c.norm_mean) / c.norm_std).transpose(1, 2)  # (B, T, n_mels)
         feat_lengths = self.output_lengths(lengths)
         valid = torch.arange(feats.shape[1], device=feats.device)[None, :] < feat_lengths[:, None]
         return feats * valid.unsqueeze(-1), feat_lengths

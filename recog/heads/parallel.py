@@ -45,6 +45,14 @@ def ordering_targets(targets: torch.Tensor, target_lengths: torch.Tensor, max_le
     return torch.where(positions > target_lengths[:, None], torch.full_like(out, IGNORE), out)
 
 
+def sinusoids(length: int, dim: int, device: torch.device) -> torch.Tensor:
+    """Absolute sinusoidal position encodings (length, dim), as in "Attention Is All You Need"."""
+    position = torch.arange(length, device=device, dtype=torch.float32)[:, None]
+    inv_freq = torch.exp(torch.arange(0, dim, 2, device=device, dtype=torch.float32) * (-math.log(10000.0) / dim))
+    angles = position * inv_freq[None, :]
+    return torch.stack([angles.sin(), angles.cos()], dim=-1).flatten(1)[:, :dim]
+
+
 class DecoderLayer(nn.Module):
     """Pre-norm self-attention, cross-attention (weights returned), feed-forward."""
 
@@ -94,6 +102,9 @@ class ParallelHead(nn.Module):
         batch = h.shape[0]
         queries = torch.cat([self.char_nodes, self.position_nodes])[None].expand(batch, -1, -1)
         pad = torch.arange(h.shape[1], device=h.device)[None, :] >= h_lengths[:, None]
+        # Position nodes must find "the k-th character": give every encoder frame its absolute
+        # position, which encoders built for CTC (conv + relative attention) need not carry.
+        h = h + sinusoids(h.shape[1], h.shape[2], h.device).to(h.dtype)
         weights = None
         for layer in self.layers:
             queries, weights = layer(queries, h, pad)
