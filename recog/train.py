@@ -180,7 +180,8 @@ class RecogCLI(LightningCLI):
                 logger.init_args.save_dir = run_dir
         for callback in trainer.callbacks or []:
             if callback.class_path.endswith("ModelCheckpoint"):
-                callback.init_args.dirpath = f"{run_dir}/checkpoints"
+                keep_all = callback.init_args.get("save_top_k") == -1
+                callback.init_args.dirpath = f"{run_dir}/checkpoints" + ("/epochs" if keep_all else "")
 
 
 def run_training(args: list[str]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,3 +34,15 @@ def speech_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         rows.append({"audio_filepath": wav.name, "duration": soundfile.info(str(wav)).duration, "text": text})
     write_manifest(root / "train.jsonl", rows)
     return root
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """Tiny models run faster on one thread, above all on a busy machine. Use it with
+    ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    import torch  # only the tests that use it pay for the import
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

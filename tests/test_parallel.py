@@ -5,7 +5,6 @@ Recognizer that never runs it at inference."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import pytest
 import torch
@@ -19,13 +18,7 @@ TOKENIZER = CharTokenizer("abcehlo")  # 0 blank, 1 unk, a=2 b=3 c=4 e=5 h=6 l=7 
 V = TOKENIZER.vocab_size
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """Tiny models run faster on one thread, above all on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def batch_of(*texts: str) -> tuple[torch.Tensor, torch.Tensor]:

@@ -3,17 +3,17 @@ voice split, and prepare.py end to end on a tiny corpus."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import soundfile
+
+from tests.helpers import check_prefix_stable, recipe_modules
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "synth_speech"
 PREPARE = RECIPE / "prepare.py"
@@ -25,17 +25,8 @@ FIELDS = {"audio_filepath", "duration", "text", "voice"}
 
 @pytest.fixture(scope="module")
 def recipe():
-    """The recipe's modules; they are scripts in a folder, not a package, so import them from it
-    and undo the sys.path and sys.modules changes afterwards."""
-    sys.path.insert(0, str(RECIPE))
-    try:
-        yield SimpleNamespace(
-            sentences=importlib.import_module("sentences"), prepare=importlib.import_module("prepare")
-        )
-    finally:
-        sys.path.remove(str(RECIPE))
-        for name in ("sentences", "prepare"):
-            sys.modules.pop(name, None)
+    with recipe_modules(RECIPE, "sentences", "prepare") as modules:
+        yield modules
 
 
 def variant(voice: str) -> str | None:
@@ -44,12 +35,7 @@ def variant(voice: str) -> str | None:
 
 
 def test_make_sentences_deterministic_and_clean(recipe):
-    make = recipe.sentences.make_sentences
-    first = make(300, seed=7)
-    assert first == make(300, seed=7)
-    assert first != make(300, seed=8)
-    assert make(100, seed=7) == first[:100]  # prefix-stable, so splits carved from it stay fixed
-    assert len(set(first)) == len(first)
+    first = check_prefix_stable(recipe.sentences.make_sentences, 300, 100)
     for text in first:
         assert TEXT_RE.fullmatch(text), text
         assert 3 <= len(text.split()) <= 12, text

@@ -3,16 +3,16 @@ and prepare.py end to end on a tiny corpus."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import string
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from PIL import Image
+
+from tests.helpers import check_prefix_stable, recipe_modules
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "synth_ocr"
 PREPARE = RECIPE / "prepare.py"
@@ -22,15 +22,8 @@ COUNTS = {"train": 8, "dev": 2, "test": 2}
 
 @pytest.fixture(scope="module")
 def recipe():
-    """The recipe's modules; they are scripts in a folder, not a package, so import them from it
-    and undo the sys.path and sys.modules changes afterwards."""
-    sys.path.insert(0, str(RECIPE))
-    try:
-        yield SimpleNamespace(texts=importlib.import_module("texts"), fonts=importlib.import_module("fonts"))
-    finally:
-        sys.path.remove(str(RECIPE))
-        for name in ("texts", "fonts"):
-            sys.modules.pop(name, None)
+    with recipe_modules(RECIPE, "texts", "fonts") as modules:
+        yield modules
 
 
 @pytest.fixture(scope="module")
@@ -53,16 +46,11 @@ def valid_text(text: str) -> bool:
 
 
 def test_make_texts_deterministic_prefix_stable_and_valid(recipe):
-    make = recipe.texts.make_texts
-    texts = make(3000, seed=7)
-    assert texts == make(3000, seed=7)
-    assert texts != make(3000, seed=8)
-    assert make(500, seed=7) == texts[:500]  # prefix-stable, so splits carved from it stay fixed
-    assert len(set(texts)) == len(texts)
+    texts = check_prefix_stable(recipe.texts.make_texts, 3000, 500)
     bad = [t for t in texts if not valid_text(t)]
     assert not bad, bad[:5]
     with pytest.raises(ValueError):
-        make(-1, seed=0)
+        recipe.texts.make_texts(-1, seed=0)
 
 
 def test_make_texts_mixes_categories(recipe):

@@ -4,7 +4,6 @@ invariance, the column mask, and the Feature Rearrangement Module's left-to-righ
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import pytest
 import torch
@@ -13,15 +12,7 @@ from recog.encoders.vision import FeatureRearrangement, VisionEncoder, column_ma
 from recog.model import Recognizer
 from recog.text import CharTokenizer
 
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """Tiny models run faster on one thread, above all on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 TINY = {"dims": [16, 32, 48], "depths": [1, 1, 1], "local_blocks": [1, 0, 0], "n_heads": [1, 2, 2]}
 

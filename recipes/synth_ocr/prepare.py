@@ -21,28 +21,31 @@ from __future__ import annotations
 import argparse
 import colorsys
 import functools
-import hashlib
-import json
-import multiprocessing
-import os
 import sys
 import time
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
-from fonts import SPLITS, Face, face_split
+from fonts import Face, face_split
 from PIL import Image, ImageDraw, ImageFont
 from texts import make_texts
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # recog, when it is not installed
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # recipes.common; recog when not installed
+from recipes.common import (  # noqa: E402
+    SPLIT_CODES,
+    SPLITS,
+    atomic_write,
+    check_config,
+    report,
+    run_jobs,
+    split_texts,
+    texts_fingerprint,
+    write_manifests,
+)
 from recog.augment import TextLineAugment  # noqa: E402
 
-# Part of every per-line seed so the three splits never share random streams.
-SPLIT_CODES = {"train": 0, "dev": 1, "test": 2}
-CONFIG_NAME = "prepare_config.json"
 CONFIG_VERSION = 1  # bump when the rendering recipe changes so old images are not silently reused
 MIN_CONTRAST = 4.5  # WCAG contrast ratio between ink and every background colour
 MIN_IMAGE_HEIGHT = 8
@@ -246,9 +249,8 @@ def process(job: Job) -> Result:
         if image.shape[0] < MIN_IMAGE_HEIGHT:
             raise RuntimeError(f"image too small {image.shape}")
         out.parent.mkdir(parents=True, exist_ok=True)
-        part = out.with_name(f".{out.name}.part")  # atomic: a killed run leaves no half file
-        to_pil(image).save(part, format="PNG")
-        os.replace(part, out)
+        with atomic_write(out) as part:
+            to_pil(image).save(part, format="PNG")
         result.status = "made"
     except (RuntimeError, OSError, ValueError, cv2.error) as err:
         result.status, result.error = "failed", str(err) or type(err).__name__
@@ -297,73 +299,9 @@ def make_job(split: str, index: int, text: str, faces: list[Face], args: argpars
     )
 
 
-def split_texts(args: argparse.Namespace) -> dict[str, list[str]]:
-    """Disjoint texts per split from one pool of distinct texts. Test and dev come first so they
-    stay the same when --num-train changes (make_texts is prefix-stable)."""
-    pool = make_texts(args.num_test + args.num_dev + args.num_train, args.seed)
-    return {
-        "test": pool[: args.num_test],
-        "dev": pool[args.num_test : args.num_test + args.num_dev],
-        "train": pool[args.num_test + args.num_dev :],
-    }
-
-
-def check_config(out: Path, config: dict) -> None:
-    """Refuse to reuse images made with different settings; record the settings otherwise."""
-    path = out / CONFIG_NAME
-    if path.is_file():
-        old = json.loads(path.read_text())
-        if old != config:
-            diff = sorted(k for k in set(old) | set(config) if old.get(k) != config.get(k))
-            sys.exit(
-                f"error: {out} was prepared with different settings ({', '.join(diff)}); "
-                "use a new --out folder or delete it"
-            )
-    out.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(f".{path.name}.part")
-    part.write_text(json.dumps(config, indent=1) + "\n")
-    os.replace(part, path)
-
-
-def run_jobs(jobs: list[Job], workers: int) -> list[Result]:
-    """Process ``jobs`` on a Pool of ``workers``, printing progress; returns all results."""
-    results: list[Result] = []
-    step = max(50, len(jobs) // 20)  # about 20 progress lines for a big run
-    start = time.monotonic()
-    with multiprocessing.Pool(workers, initializer=_init_worker) as pool:
-        for result in pool.imap_unordered(process, jobs, chunksize=16):
-            results.append(result)
-            if len(results) % step == 0 or len(results) == len(jobs):
-                rate = len(results) / max(time.monotonic() - start, 1e-9)
-                failed = sum(r.status == "failed" for r in results)
-                print(f"  {len(results)}/{len(jobs)} files, {rate:.1f} files/s, {failed} failed", flush=True)
-    return results
-
-
-def write_manifest(path: Path, results: list[Result]) -> int:
-    """Write successful results, in index order, as JSONL; returns the row count."""
-    rows = [r for r in sorted(results, key=lambda r: r.index) if r.status != "failed"]
-    part = path.with_name(f".{path.name}.part")
-    with part.open("w", encoding="utf-8") as f:
-        for r in rows:
-            row = {"image_filepath": r.rel_path, "text": r.text, "font": r.font, "degraded": r.degraded}
-            f.write(json.dumps(row) + "\n")
-    os.replace(part, path)
-    return len(rows)
-
-
-def report(results: list[Result], elapsed: float) -> None:
-    """Print totals, speed and the failures."""
-    status = Counter(r.status for r in results)
-    print(
-        f"done: {status['made']} made, {status['reused']} reused, {status['failed']} failed "
-        f"in {elapsed:.1f} s ({len(results) / max(elapsed, 1e-9):.1f} files/s)"
-    )
-    failures = [r for r in results if r.status == "failed"]
-    for r in sorted(failures, key=lambda r: (r.split, r.index))[:20]:
-        print(f"  failed {r.rel_path} [{r.font}] {r.text!r}: {r.error}", file=sys.stderr)
-    if len(failures) > 20:
-        print(f"  ... and {len(failures) - 20} more failures", file=sys.stderr)
+def manifest_row(r: Result) -> dict:
+    """One manifest line."""
+    return {"image_filepath": r.rel_path, "text": r.text, "font": r.font, "degraded": r.degraded}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -401,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         "min_size": args.min_size,
         "max_size": args.max_size,
         # Catches a changed text generator, whose new texts would not match reused images.
-        "texts_sha256": hashlib.sha256("\n".join(make_texts(64, args.seed)).encode()).hexdigest(),
+        "texts_sha256": texts_fingerprint(make_texts, args.seed),
         "fonts": {split: sorted(f.name for f in faces[split]) for split in SPLITS},
     }
     check_config(out, config)
@@ -409,16 +347,14 @@ def main(argv: list[str] | None = None) -> int:
         groups = sorted({f.group for f in faces[split]})
         print(f"{split} fonts: {len(faces[split])} faces in {len(groups)} design groups ({', '.join(groups)})")
 
-    texts = split_texts(args)
+    texts = split_texts(make_texts, args)
     width = max(6, len(str(max(args.num_train, args.num_dev, args.num_test))))
     jobs = [make_job(s, i, t, faces[s], args, width) for s in SPLITS for i, t in enumerate(texts[s])]
     print(f"rendering {len(jobs)} lines with {args.workers} workers")
     start = time.monotonic()
-    results = run_jobs(jobs, args.workers)
-    report(results, time.monotonic() - start)
-    for split in SPLITS:
-        rows = write_manifest(out / f"{split}.jsonl", [r for r in results if r.split == split])
-        print(f"{out / f'{split}.jsonl'}: {rows} rows")
+    results = run_jobs(jobs, process, args.workers, min_step=50, chunksize=16, initializer=_init_worker)
+    report(results, time.monotonic() - start, lambda r: r.font)
+    write_manifests(out, results, manifest_row)
     return 0 if not jobs or any(r.status != "failed" for r in results) else 1
 
 

@@ -18,7 +18,12 @@ from __future__ import annotations
 import random
 import re
 import string
+import sys
 from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root, for recipes.common
+from recipes.common import unique_texts  # noqa: E402
 
 MIN_CHARS = 1
 MAX_CHARS = 60
@@ -669,44 +674,18 @@ CATEGORIES: tuple[tuple[Callable[[random.Random], str], int], ...] = (
 )
 
 
-def normalise(text: str) -> str:
-    """Collapse runs of whitespace to one space and strip the ends."""
-    return " ".join(text.split())
-
-
 def is_valid(text: str) -> bool:
     """True for printable ASCII of MIN_CHARS..MAX_CHARS characters, no space at either end and no
     double space."""
     return MIN_CHARS <= len(text) <= MAX_CHARS and bool(VALID_TEXT.fullmatch(text))
 
 
-def make_text(rng: random.Random) -> str:
-    """One normalised line from a category picked by weight (may fall outside the limits)."""
-    funcs, weights = zip(*CATEGORIES, strict=True)
-    return normalise(rng.choices(funcs, weights=weights)[0](rng))
-
-
 def make_texts(n: int, seed: int) -> list[str]:
-    """``n`` distinct valid lines, deterministic for ``seed`` and prefix-stable in ``n``."""
-    if n < 0:
-        raise ValueError(f"n must be >= 0, got {n}")
-    rng = random.Random(seed)
-    seen: set[str] = set()
-    out: list[str] = []
-    attempts = 0
-    while len(out) < n:
-        attempts += 1
-        if attempts > 50 * n + 1000:  # the templates can produce many millions; this guards bugs only
-            raise RuntimeError(f"could only make {len(out)} distinct texts out of {n}")
-        text = make_text(rng)
-        if is_valid(text) and text not in seen:
-            seen.add(text)
-            out.append(text)
-    return out
+    """``n`` distinct valid lines, each from a category picked by weight, deterministic for
+    ``seed`` and prefix-stable in ``n``."""
+    return unique_texts(n, seed, CATEGORIES, is_valid, "texts")
 
 
 if __name__ == "__main__":
-    import sys
-
     for line in make_texts(int(sys.argv[1]) if len(sys.argv) > 1 else 40, int(sys.argv[2]) if len(sys.argv) > 2 else 0):
         print(line)

@@ -16,16 +16,12 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
-import multiprocessing
-import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,11 +29,20 @@ import numpy as np
 import soundfile as sf
 from sentences import make_sentences
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root, for recipes.common
+from recipes.common import (  # noqa: E402
+    SPLIT_CODES,
+    SPLITS,
+    atomic_write,
+    check_config,
+    report,
+    run_jobs,
+    split_texts,
+    texts_fingerprint,
+    write_manifests,
+)
+
 SAMPLE_RATE = 16000
-SPLITS = ("train", "dev", "test")
-# Part of every per-utterance seed so the three splits never share random streams.
-SPLIT_CODES = {"train": 0, "dev": 1, "test": 2}
-CONFIG_NAME = "prepare_config.json"
 CONFIG_VERSION = 1  # bump when the audio recipe changes so old wavs are not silently reused
 TOOL_TIMEOUT_S = 60
 
@@ -295,17 +300,6 @@ def make_job(split: str, index: int, text: str, voices: list[str], args: argpars
     )
 
 
-def split_texts(args: argparse.Namespace) -> dict[str, list[str]]:
-    """Disjoint texts per split from one pool of distinct sentences. Test and dev come first so
-    they stay the same when --num-train changes (make_sentences is prefix-stable)."""
-    pool = make_sentences(args.num_test + args.num_dev + args.num_train, args.seed)
-    return {
-        "test": pool[: args.num_test],
-        "dev": pool[args.num_test : args.num_test + args.num_dev],
-        "train": pool[args.num_test + args.num_dev :],
-    }
-
-
 # ---------------------------------------------------------------------------------------------
 # Audio (runs in the workers)
 # ---------------------------------------------------------------------------------------------
@@ -417,9 +411,8 @@ def process(job: Job) -> Result:
             if len(audio) > job.max_duration * SAMPLE_RATE:
                 raise RuntimeError(f"too long ({len(audio) / SAMPLE_RATE:.2f} s)")
             out.parent.mkdir(parents=True, exist_ok=True)
-            part = out.with_name(f".{out.name}.part")  # atomic: a killed run leaves no half file
-            sf.write(str(part), audio, SAMPLE_RATE, subtype="PCM_16", format="WAV")
-            os.replace(part, out)
+            with atomic_write(out) as part:
+                sf.write(str(part), audio, SAMPLE_RATE, subtype="PCM_16", format="WAV")
             result.status = "made"
         result.duration = sf.info(str(out)).frames / SAMPLE_RATE
     except (RuntimeError, OSError, subprocess.SubprocessError, ValueError) as err:
@@ -432,60 +425,9 @@ def process(job: Job) -> Result:
 # ---------------------------------------------------------------------------------------------
 
 
-def check_config(out: Path, config: dict) -> None:
-    """Refuse to reuse wavs made with different settings; record the settings otherwise."""
-    path = out / CONFIG_NAME
-    if path.is_file():
-        old = json.loads(path.read_text())
-        if old != config:
-            diff = sorted(k for k in set(old) | set(config) if old.get(k) != config.get(k))
-            sys.exit(
-                f"error: {out} was prepared with different settings ({', '.join(diff)}); "
-                "use a new --out folder or delete it"
-            )
-    out.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(config, indent=1) + "\n")
-
-
-def run_jobs(jobs: list[Job], workers: int) -> list[Result]:
-    """Process ``jobs`` on a Pool of ``workers``, printing progress; returns all results."""
-    results: list[Result] = []
-    step = max(25, len(jobs) // 20)  # about 20 progress lines for a big run
-    start = time.monotonic()
-    with multiprocessing.Pool(workers) as pool:
-        for result in pool.imap_unordered(process, jobs, chunksize=4):
-            results.append(result)
-            if len(results) % step == 0 or len(results) == len(jobs):
-                rate = len(results) / max(time.monotonic() - start, 1e-9)
-                failed = sum(r.status == "failed" for r in results)
-                print(f"  {len(results)}/{len(jobs)} files, {rate:.1f} files/s, {failed} failed", flush=True)
-    return results
-
-
-def write_manifest(path: Path, results: list[Result]) -> int:
-    """Write successful results, in index order, as a NeMo JSONL manifest; returns the row count."""
-    rows = [r for r in sorted(results, key=lambda r: r.index) if r.status != "failed"]
-    part = path.with_name(f".{path.name}.part")
-    with part.open("w", encoding="utf-8") as f:
-        for r in rows:
-            row = {"audio_filepath": r.rel_path, "duration": round(r.duration, 6), "text": r.text, "voice": r.voice}
-            f.write(json.dumps(row) + "\n")
-    os.replace(part, path)
-    return len(rows)
-
-
-def report(results: list[Result], elapsed: float) -> None:
-    """Print totals, speed and the failures."""
-    status = Counter(r.status for r in results)
-    print(
-        f"done: {status['made']} made, {status['reused']} reused, {status['failed']} failed "
-        f"in {elapsed:.1f} s ({len(results) / max(elapsed, 1e-9):.1f} files/s)"
-    )
-    failures = [r for r in results if r.status == "failed"]
-    for r in sorted(failures, key=lambda r: (r.split, r.index))[:20]:
-        print(f"  failed {r.rel_path} [{r.voice}] {r.text!r}: {r.error}", file=sys.stderr)
-    if len(failures) > 20:
-        print(f"  ... and {len(failures) - 20} more failures", file=sys.stderr)
+def manifest_row(r: Result) -> dict:
+    """One NeMo manifest line."""
+    return {"audio_filepath": r.rel_path, "duration": round(r.duration, 6), "text": r.text, "voice": r.voice}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -524,22 +466,20 @@ def main(argv: list[str] | None = None) -> int:
         "reverb_prob": args.reverb_prob,
         "max_duration": args.max_duration,
         # Catches a changed sentence generator, whose new texts would not match reused wavs.
-        "sentences_sha256": hashlib.sha256("\n".join(make_sentences(64, args.seed)).encode()).hexdigest(),
+        "sentences_sha256": texts_fingerprint(make_sentences, args.seed),
         "voices": voices,
     }
     check_config(out, config)
     print("voices: " + ", ".join(f"{s} {len(voices[s])}" for s in SPLITS))
 
-    texts = split_texts(args)
+    texts = split_texts(make_sentences, args)
     width = max(6, len(str(max(args.num_train, args.num_dev, args.num_test))))
     jobs = [make_job(s, i, t, voices[s], args, width) for s in SPLITS for i, t in enumerate(texts[s])]
     print(f"synthesising {len(jobs)} utterances with {args.workers} workers")
     start = time.monotonic()
-    results = run_jobs(jobs, args.workers)
-    report(results, time.monotonic() - start)
-    for split in SPLITS:
-        rows = write_manifest(out / f"{split}.jsonl", [r for r in results if r.split == split])
-        print(f"{out / f'{split}.jsonl'}: {rows} rows")
+    results = run_jobs(jobs, process, args.workers, min_step=25, chunksize=4)
+    report(results, time.monotonic() - start, lambda r: r.voice)
+    write_manifests(out, results, manifest_row)
     return 0 if not jobs or any(r.status != "failed" for r in results) else 1
 
 

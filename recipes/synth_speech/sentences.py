@@ -16,8 +16,13 @@ from __future__ import annotations
 
 import random
 import re
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root, for recipes.common
+from recipes.common import unique_texts  # noqa: E402
 
 MIN_WORDS = 3
 MAX_WORDS = 12
@@ -1092,41 +1097,16 @@ TEMPLATES: tuple[tuple[Callable[[random.Random], str], int], ...] = (
 )
 
 
-def normalise(text: str) -> str:
-    """Collapse whitespace; the grammar already produces lowercase words."""
-    return " ".join(text.split())
-
-
 def is_valid(text: str) -> bool:
     """True if ``text`` uses only lowercase letters, apostrophes and single spaces and has
     MIN_WORDS..MAX_WORDS words."""
     return bool(VALID_TEXT.fullmatch(text)) and MIN_WORDS <= len(text.split()) <= MAX_WORDS
 
 
-def make_sentence(rng: random.Random) -> str:
-    """One sentence from a template picked by weight (may fall outside the length limits)."""
-    templates, weights = zip(*TEMPLATES, strict=True)
-    template = rng.choices(templates, weights=weights)[0]
-    return normalise(template(rng))
-
-
 def make_sentences(n: int, seed: int) -> list[str]:
-    """``n`` distinct valid sentences, deterministic for ``seed`` and prefix-stable in ``n``."""
-    if n < 0:
-        raise ValueError(f"n must be >= 0, got {n}")
-    rng = random.Random(seed)
-    seen: set[str] = set()
-    out: list[str] = []
-    attempts = 0
-    while len(out) < n:
-        attempts += 1
-        if attempts > 50 * n + 1000:  # the grammar can produce millions; this guards bugs only
-            raise RuntimeError(f"could only make {len(out)} distinct sentences out of {n}")
-        text = make_sentence(rng)
-        if is_valid(text) and text not in seen:
-            seen.add(text)
-            out.append(text)
-    return out
+    """``n`` distinct valid sentences, each from a template picked by weight, deterministic for
+    ``seed`` and prefix-stable in ``n``."""
+    return unique_texts(n, seed, TEMPLATES, is_valid, "sentences")
 
 
 def vocabulary() -> list[str]:
@@ -1180,8 +1160,6 @@ def vocabulary() -> list[str]:
 
 
 if __name__ == "__main__":
-    import sys
-
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     for sentence in make_sentences(count, seed=int(sys.argv[2]) if len(sys.argv) > 2 else 0):
         print(sentence)

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from recog.positions import sinusoids
+
 
 @dataclass(frozen=True)
 class ConformerConfig:
@@ -82,11 +84,7 @@ class ConvSubsampling(nn.Module):
 
 def relative_positions(length: int, d_model: int, device: torch.device) -> torch.Tensor:
     """Sinusoidal encodings of relative distances length-1 ... -(length-1): (2*length-1, D)."""
-    distances = torch.arange(length - 1, -length, -1, device=device, dtype=torch.float32)
-    inv_freq = torch.exp(torch.arange(0, d_model, 2, device=device, dtype=torch.float32)
-                         * (-math.log(10000.0) / d_model))
-    angles = distances[:, None] * inv_freq[None, :]
-    return torch.stack([angles.sin(), angles.cos()], dim=-1).flatten(1)  # interleaved sin/cos
+    return sinusoids(torch.arange(length - 1, -length, -1, device=device), d_model)
 
 
 def rel_shift(scores: torch.Tensor) -> torch.Tensor:

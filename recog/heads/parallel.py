@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from recog.hypothesis import Hypothesis
+from recog.positions import sinusoids
 
 IGNORE = -100
 
@@ -43,14 +44,6 @@ def ordering_targets(targets: torch.Tensor, target_lengths: torch.Tensor, max_le
     out[:, :u] = targets[:, :u]
     out = torch.where(positions == target_lengths[:, None], torch.zeros_like(out), out)
     return torch.where(positions > target_lengths[:, None], torch.full_like(out, IGNORE), out)
-
-
-def sinusoids(length: int, dim: int, device: torch.device) -> torch.Tensor:
-    """Absolute sinusoidal position encodings (length, dim), as in "Attention Is All You Need"."""
-    position = torch.arange(length, device=device, dtype=torch.float32)[:, None]
-    inv_freq = torch.exp(torch.arange(0, dim, 2, device=device, dtype=torch.float32) * (-math.log(10000.0) / dim))
-    angles = position * inv_freq[None, :]
-    return torch.stack([angles.sin(), angles.cos()], dim=-1).flatten(1)[:, :dim]
 
 
 class DecoderLayer(nn.Module):
@@ -104,7 +97,7 @@ class ParallelHead(nn.Module):
         pad = torch.arange(h.shape[1], device=h.device)[None, :] >= h_lengths[:, None]
         # Position nodes must find "the k-th character": give every encoder frame its absolute
         # position, which encoders built for CTC (conv + relative attention) need not carry.
-        h = h + sinusoids(h.shape[1], h.shape[2], h.device).to(h.dtype)
+        h = h + sinusoids(torch.arange(h.shape[1], device=h.device), h.shape[2]).to(h.dtype)
         weights = None
         for layer in self.layers:
             queries, weights = layer(queries, h, pad)

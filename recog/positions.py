@@ -1,0 +1,15 @@
+"""Sinusoidal position encodings ("Attention Is All You Need"), shared by encoders and heads."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+def sinusoids(positions: torch.Tensor, dim: int) -> torch.Tensor:
+    """(N,) positions (absolute or relative, any sign) -> (N, dim) interleaved sin/cos encodings."""
+    inv_freq = torch.exp(torch.arange(0, dim, 2, device=positions.device, dtype=torch.float32)
+                         * (-math.log(10000.0) / dim))
+    angles = positions.float()[:, None] * inv_freq[None, :]
+    return torch.stack([angles.sin(), angles.cos()], dim=-1).flatten(1)[:, :dim]

@@ -1,0 +1,34 @@
+"""Helpers shared by the recipe tests (tests/test_synth_corpus.py, tests/test_synth_ocr.py)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
+
+
+@contextmanager
+def recipe_modules(folder: Path, *names: str) -> Iterator[SimpleNamespace]:
+    """The recipe's modules ``names``; they are scripts in a folder, not a package, so import them
+    from it and undo the sys.path and sys.modules changes afterwards."""
+    sys.path.insert(0, str(folder))
+    try:
+        yield SimpleNamespace(**{name: importlib.import_module(name) for name in names})
+    finally:
+        sys.path.remove(str(folder))
+        for name in names:
+            sys.modules.pop(name, None)
+
+
+def check_prefix_stable(make: Callable[..., list[str]], n: int, prefix: int) -> list[str]:
+    """Assert that ``make(n, seed=7)`` is deterministic, depends on the seed, is prefix-stable and
+    holds distinct texts; returns it."""
+    first = make(n, seed=7)
+    assert first == make(n, seed=7)
+    assert first != make(n, seed=8)
+    assert make(prefix, seed=7) == first[:prefix]  # prefix-stable, so splits carved from it stay fixed
+    assert len(set(first)) == len(first)
+    return first
