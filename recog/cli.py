@@ -149,21 +149,15 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train from a YAML config (LightningCLI fit; extra flags pass through)")
     train.add_argument("--config", required=True)
 
-    transcribe = sub.add_parser("transcribe", help="transcribe audio files")
-    transcribe.add_argument("inputs", nargs="*", help="audio files or folders")
-    transcribe.add_argument("--model", required=True, help="checkpoint from recog train")
-    transcribe.add_argument("--manifest", help="JSONL manifest whose audio_filepath entries to transcribe")
-    transcribe.add_argument("--head", help="head to decode with (default: the model's first head)")
-    transcribe.add_argument("--beam", type=int, default=1, help="beam width; 1 = greedy")
-    transcribe.add_argument("--output", help="write JSON lines here instead of printing path<TAB>text")
-
-    ocr = sub.add_parser("ocr", help="recognise text-line images")
-    ocr.add_argument("inputs", nargs="*", help="image files or folders")
-    ocr.add_argument("--model", required=True, help="checkpoint from recog train")
-    ocr.add_argument("--manifest", help="JSONL manifest whose image_filepath entries to read")
-    ocr.add_argument("--head", help="head to decode with: ctc or parallel (default: the model's first)")
-    ocr.add_argument("--beam", type=int, default=1, help="beam width for CTC; 1 = greedy")
-    ocr.add_argument("--output", help="write JSON lines here instead of printing path<TAB>text")
+    for command, what, key, heads in (("transcribe", "audio files", "audio_filepath", "ctc or rnnt"),
+                                      ("ocr", "text-line images", "image_filepath", "ctc or parallel")):
+        recognise = sub.add_parser(command, help=f"recognise {what}")
+        recognise.add_argument("inputs", nargs="*", help=f"{what} or folders of them")
+        recognise.add_argument("--model", required=True, help="checkpoint from recog train")
+        recognise.add_argument("--manifest", help=f"JSONL manifest whose {key} entries to read")
+        recognise.add_argument("--head", help=f"head to decode with: {heads} (default: the model's first)")
+        recognise.add_argument("--beam", type=int, default=1, help="beam width; 1 = greedy")
+        recognise.add_argument("--output", help="write JSON lines here instead of printing path<TAB>text")
 
     evaluate = sub.add_parser("eval", help="WER and CER (and exact-line accuracy for OCR) on a manifest")
     evaluate.add_argument("--manifest", required=True)
