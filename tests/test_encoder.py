@@ -127,15 +127,18 @@ def conv_module(causal: bool, norm: str = "layer", kernel: int = 9) -> ConvModul
     return module
 
 
-def test_causal_conv_module_outputs_do_not_depend_on_later_frames() -> None:
-    module = conv_module(causal=True)
+def outputs_before_and_after_changing_the_tail(module: torch.nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+    """The module's outputs on 30 random frames, and on the same frames with the last 5 changed."""
     x = torch.randn(2, 30, 16)
     changed = x.clone()
     changed[:, 25:] = torch.randn(2, 5, 16) * 3
     mask = torch.ones(2, 30, dtype=torch.bool)
-
     with torch.no_grad():
-        before, after = module(x, mask), module(changed, mask)
+        return module(x, mask), module(changed, mask)
+
+
+def test_causal_conv_module_outputs_do_not_depend_on_later_frames() -> None:
+    before, after = outputs_before_and_after_changing_the_tail(conv_module(causal=True))
 
     assert torch.equal(before[:, :25], after[:, :25])
     assert not torch.allclose(before[:, 25:], after[:, 25:])
@@ -143,14 +146,7 @@ def test_causal_conv_module_outputs_do_not_depend_on_later_frames() -> None:
 
 def test_non_causal_conv_module_looks_ahead_half_a_kernel() -> None:
     """The counterpart of the causal test: the same change does reach earlier outputs here."""
-    module = conv_module(causal=False)
-    x = torch.randn(2, 30, 16)
-    changed = x.clone()
-    changed[:, 25:] = torch.randn(2, 5, 16) * 3
-    mask = torch.ones(2, 30, dtype=torch.bool)
-
-    with torch.no_grad():
-        before, after = module(x, mask), module(changed, mask)
+    before, after = outputs_before_and_after_changing_the_tail(conv_module(causal=False))
 
     assert torch.equal(before[:, :21], after[:, :21])  # kernel 9 reaches 4 frames ahead
     assert not torch.allclose(before[:, 21:25], after[:, 21:25])
