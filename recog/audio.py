@@ -14,6 +14,7 @@ import numpy as np
 import soundfile
 import soxr
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 SAMPLE_RATE = 16_000
@@ -118,15 +119,22 @@ class LogMel(nn.Module):
     def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
         return lengths // self.config.hop_length + 1
 
-    def forward(self, waveforms: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def frames(self, padded: torch.Tensor) -> torch.Tensor:
+        """Waveforms already padded by ``n_fft // 2`` on the left (B, N) -> every whole frame's
+        normalised log-mel (B, 1 + (N - n_fft) // hop, n_mels); frame k covers samples
+        [k*hop, k*hop + n_fft) of ``padded``. The one feature computation of offline and streaming."""
         c = self.config
-        # Zero samples past each length so whatever fills the padding never reaches a frame.
-        waveforms = waveforms * (torch.arange(waveforms.shape[1], device=waveforms.device)[None, :] < lengths[:, None])
-        spec = torch.stft(waveforms, n_fft=c.n_fft, hop_length=c.hop_length, win_length=c.win_length,
-                          window=self.window, center=True, pad_mode="constant", return_complex=True)
+        spec = torch.stft(padded, n_fft=c.n_fft, hop_length=c.hop_length, win_length=c.win_length,
+                          window=self.window, center=False, return_complex=True)
         power = spec.real.square() + spec.imag.square()  # (B, F, T)
         mel = torch.matmul(self.filterbank, power)  # (B, n_mels, T)
-        feats = ((torch.log(mel + c.log_floor) - c.norm_mean) / c.norm_std).transpose(1, 2)  # (B, T, n_mels)
+        return ((torch.log(mel + c.log_floor) - c.norm_mean) / c.norm_std).transpose(1, 2)  # (B, T, n_mels)
+
+    def forward(self, waveforms: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        half = self.config.n_fft // 2
+        # Zero samples past each length so whatever fills the padding never reaches a frame.
+        waveforms = waveforms * (torch.arange(waveforms.shape[1], device=waveforms.device)[None, :] < lengths[:, None])
+        feats = self.frames(F.pad(waveforms, (half, half)))  # centred frames, zero padding
         feat_lengths = self.output_lengths(lengths)
         valid = torch.arange(feats.shape[1], device=feats.device)[None, :] < feat_lengths[:, None]
         return feats * valid.unsqueeze(-1), feat_lengths

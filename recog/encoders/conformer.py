@@ -3,13 +3,20 @@ Conformer blocks (macaron feed-forward, relative-position self-attention, conv m
 
 Masks always come from lengths. Every op that mixes frames (subsampling convs, depthwise conv,
 attention) sees padded frames as zeros or masked keys, so a file's outputs are the same alone or
-padded inside a batch. ``causal=True`` pads convolutions on the left only, for streaming.
+padded inside a batch.
+
+Cache-aware streaming (Noroozi et al. 2024, "Stateful Conformer with Cache-based Inference"):
+``causal=True`` pads every convolution on the left only, and ``att_context_size=[left, right]``
+limits attention to chunks of ``right + 1`` frames that see ``left`` frames of the past
+(chunked-limited masking). ``forward_chunk`` then runs one chunk with explicit, fixed-shape
+caches and gives exactly the frames ``forward`` gives with the same context.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -31,6 +38,12 @@ class ConformerConfig:
     dropout: float = 0.1
     dropout_att: float = 0.1
     causal: bool = False
+    subsampling_factor: int = 8  # 8 (FastConformer) or 4 (for character targets: ~2x frames per char)
+    # [left, right] attention context in encoder frames ([-1, -1] = full), or a list of such
+    # pairs to train one model for several look-aheads (one drawn per batch, with
+    # att_context_probs); the first pair is the default at inference.
+    att_context_size: tuple | list = (-1, -1)
+    att_context_probs: tuple | list | None = None
 
 
 def lengths_to_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
@@ -39,19 +52,23 @@ def lengths_to_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
 
 
 class ConvSubsampling(nn.Module):
-    """(B, T, F) -> (B, ceil(T/8), d_model): three stride-2 3x3 convs, the last two depthwise
-    separable (NeMo's ``dw_striding``). Time steps past each length are zeroed between convs."""
+    """(B, T, F) -> (B, ceil(T/factor), d_model), factor 4 or 8: stride-2 3x3 convs, all but the
+    first depthwise separable (NeMo's ``dw_striding``). Time steps past each length are zeroed
+    between convs."""
 
-    def __init__(self, feat_in: int, d_model: int, channels: int, causal: bool = False) -> None:
+    def __init__(self, feat_in: int, d_model: int, channels: int, causal: bool = False, factor: int = 8) -> None:
         super().__init__()
+        if factor not in (4, 8):
+            raise ValueError(f"subsampling factor must be 4 or 8, got {factor}")
         self.causal = causal
-        self.conv1 = nn.Conv2d(1, channels, 3, stride=2)
-        self.dw2 = nn.Conv2d(channels, channels, 3, stride=2, groups=channels)
-        self.pw2 = nn.Conv2d(channels, channels, 1)
-        self.dw3 = nn.Conv2d(channels, channels, 3, stride=2, groups=channels)
-        self.pw3 = nn.Conv2d(channels, channels, 1)
+        self._feat_in = feat_in
+        self.n_stages = int(math.log2(factor))
+        self.stages = nn.ModuleList([nn.Conv2d(1, channels, 3, stride=2)])
+        for _ in range(self.n_stages - 1):
+            self.stages.append(nn.Sequential(nn.Conv2d(channels, channels, 3, stride=2, groups=channels),
+                                             nn.Conv2d(channels, channels, 1)))
         freq = feat_in
-        for _ in range(3):
+        for _ in range(self.n_stages):
             freq = (freq - 1) // 2 + 1
         self.out = nn.Linear(channels * freq, d_model)
 
@@ -60,43 +77,81 @@ class ConvSubsampling(nn.Module):
         return torch.div(lengths - 1, 2, rounding_mode="floor") + 1
 
     def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
-        for _ in range(3):
+        for _ in range(self.n_stages):
             lengths = self.conv_lengths(lengths)
         return lengths
 
-    def _stride(self, x: torch.Tensor, lengths: torch.Tensor, *convs: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
-        # x: (B, C, T, F); pad time (left-only when causal) and frequency symmetrically.
-        x = F.pad(x, (1, 1, 2, 0) if self.causal else (1, 1, 1, 1))
-        for conv in convs:
-            x = conv(x)
-        x = F.relu(x)
-        lengths = self.conv_lengths(lengths)
-        return x * lengths_to_mask(lengths, x.shape[2])[:, None, :, None], lengths
-
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = (x * lengths_to_mask(lengths, x.shape[1])[:, :, None]).unsqueeze(1)  # (B, 1, T, F)
-        x, lengths = self._stride(x, lengths, self.conv1)
-        x, lengths = self._stride(x, lengths, self.dw2, self.pw2)
-        x, lengths = self._stride(x, lengths, self.dw3, self.pw3)
+        for stage in self.stages:
+            # Pad time (left-only when causal) and frequency symmetrically.
+            x = F.relu(stage(F.pad(x, (1, 1, 2, 0) if self.causal else (1, 1, 1, 1))))
+            lengths = self.conv_lengths(lengths)
+            x = x * lengths_to_mask(lengths, x.shape[2])[:, None, :, None]
+        return self._project(x), lengths
+
+    def _project(self, x: torch.Tensor) -> torch.Tensor:
         b, c, t, f = x.shape
-        return self.out(x.transpose(1, 2).reshape(b, t, c * f)), lengths  # (B, T/8, D)
+        return self.out(x.transpose(1, 2).reshape(b, t, c * f))  # (B, T/factor, D)
+
+    def cache_shapes(self, batch: int) -> list[tuple[int, ...]]:
+        """Shapes of the per-stage caches: the last 2 input frames of every stride-2 conv."""
+        shapes, freq = [], self._feat_in
+        for i, stage in enumerate(self.stages):
+            in_channels = stage.in_channels if i == 0 else stage[0].in_channels
+            shapes.append((batch, in_channels, 2, freq))
+            freq = (freq - 1) // 2 + 1
+        return shapes
+
+    def forward_chunk(self, x: torch.Tensor, lengths: torch.Tensor, caches: list[torch.Tensor]
+                      ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+        """One chunk of ``factor * n`` feature frames (B, factor*n, F) with valid lengths (B,) and
+        the per-stage caches -> (B, n, D), lengths (B,), new caches. Each stage sees its cached 2
+        frames where the offline forward sees left padding (zeros at the start), so chunk by
+        chunk equals ``forward`` exactly (needs ``causal=True``)."""
+        x = (x * lengths_to_mask(lengths, x.shape[1])[:, :, None]).unsqueeze(1)  # (B, 1, T, F)
+        new_caches = []
+        for stage, cache in zip(self.stages, caches, strict=True):
+            x = torch.cat([cache, x], dim=2)  # (B, C, 2 + T, F)
+            new_caches.append(x[:, :, x.shape[2] - 2:])
+            x = F.relu(stage(F.pad(x, (1, 1, 0, 0))))
+            lengths = self.conv_lengths(lengths).clamp(min=0)
+            x = x * lengths_to_mask(lengths, x.shape[2])[:, None, :, None]
+        return self._project(x), lengths, new_caches
 
 
-def relative_positions(length: int, d_model: int, device: torch.device) -> torch.Tensor:
-    """Sinusoidal encodings of relative distances length-1 ... -(length-1): (2*length-1, D)."""
-    return sinusoids(torch.arange(length - 1, -length, -1, device=device), d_model)
+def relative_positions(keys: int, d_model: int, device: torch.device, queries: int | None = None) -> torch.Tensor:
+    """Sinusoidal encodings of the relative distances ``keys-1 ... -(queries-1)``, shape
+    (keys + queries - 1, D); ``queries`` defaults to ``keys`` (self-attention without a cache)."""
+    queries = keys if queries is None else queries
+    return sinusoids(torch.arange(keys - 1, -queries, -1, device=device), d_model)
 
 
 def rel_shift(scores: torch.Tensor) -> torch.Tensor:
-    """(B, H, T, 2T-1) scores over distances T-1..-(T-1) -> (B, H, T, T) with [i, j] = distance i-j
-    (Transformer-XL's pad-and-reshape trick)."""
-    b, h, t, p = scores.shape
-    scores = F.pad(scores, (1, 0)).view(b, h, p + 1, t)
-    return scores[:, :, 1:].reshape(b, h, t, p)[..., :t]
+    """(B, H, Q, K+Q-1) scores over distances K-1..-(Q-1) -> (B, H, Q, K) with [i, j] = distance
+    (K-Q+i) - j: query i sits at key position K-Q+i, after K-Q cached keys (Transformer-XL's
+    pad-and-reshape trick)."""
+    b, h, q, p = scores.shape
+    scores = F.pad(scores, (1, 0)).view(b, h, p + 1, q)
+    return scores[:, :, 1:].reshape(b, h, q, p)[..., : p - q + 1]
+
+
+def context_mask(frames: int, left: int, right: int, device: torch.device) -> torch.Tensor | None:
+    """(T, T) bool, True where query i may attend key j under chunked-limited context: chunks of
+    ``right + 1`` frames see themselves and ``left`` frames before; None for full context."""
+    if left < 0 and right < 0:
+        return None
+    chunk = torch.arange(frames, device=device) // (right + 1)
+    diff = chunk[:, None] - chunk[None, :]
+    allowed = diff >= 0
+    if left >= 0:
+        allowed &= diff <= left // (right + 1)
+    return allowed
 
 
 class RelPositionAttention(nn.Module):
-    """Multi-head self-attention with Transformer-XL relative positions (u, v biases)."""
+    """Multi-head self-attention with Transformer-XL relative positions (u, v biases); keys may
+    start with cached frames of earlier chunks."""
 
     def __init__(self, d_model: int, n_heads: int, dropout: float) -> None:
         super().__init__()
@@ -109,18 +164,25 @@ class RelPositionAttention(nn.Module):
         self.out = nn.Linear(d_model, d_model)
         self.dropout = dropout
 
-    def forward(self, x: torch.Tensor, pos_emb: torch.Tensor, key_mask: torch.Tensor) -> torch.Tensor:
-        # x: (B, T, D); pos_emb: (2T-1, D); key_mask: (B, T) True on valid frames.
-        b, t, _ = x.shape
-        q, k, v = self.qkv(x).view(b, t, 3, self.n_heads, self.d_head).permute(2, 0, 3, 1, 4)  # (B, H, T, d)
-        p = self.pos(pos_emb).view(-1, self.n_heads, self.d_head).transpose(0, 1)  # (H, 2T-1, d)
+    def forward(self, x: torch.Tensor, pos_emb: torch.Tensor, allowed: torch.Tensor,
+                cache: torch.Tensor | None = None) -> torch.Tensor:
+        """x: (B, Q, D) queries (and keys); cache: (B, C, D) earlier keys or None; pos_emb:
+        (K+Q-1, D) for K = C + Q keys; allowed: (B, Q, K) True where attention may look."""
+        b, q_len, d = x.shape
+        keys = x if cache is None else torch.cat([cache, x], dim=1)  # (B, K, D)
+        k_len = keys.shape[1]
+        weight, bias = self.qkv.weight, self.qkv.bias
+        q = F.linear(x, weight[:d], bias[:d]).view(b, q_len, self.n_heads, self.d_head).transpose(1, 2)
+        k, v = F.linear(keys, weight[d:], bias[d:]).view(b, k_len, 2, self.n_heads, self.d_head).permute(
+            2, 0, 3, 1, 4)  # (B, H, K, d) each
+        p = self.pos(pos_emb).view(-1, self.n_heads, self.d_head).transpose(0, 1)  # (H, K+Q-1, d)
         q_u = q + self.pos_bias_u[:, None, :]
         q_v = q + self.pos_bias_v[:, None, :]
         position_scores = rel_shift(torch.matmul(q_v, p.transpose(-1, -2))) / math.sqrt(self.d_head)
-        bias = position_scores.masked_fill(~key_mask[:, None, None, :], -1e4)  # (B, H, T, T)
+        bias = position_scores.masked_fill(~allowed[:, None], -1e4)  # (B, H, Q, K)
         context = F.scaled_dot_product_attention(q_u, k, v, attn_mask=bias,
                                                  dropout_p=self.dropout if self.training else 0.0)
-        return self.out(context.transpose(1, 2).reshape(b, t, -1))
+        return self.out(context.transpose(1, 2).reshape(b, q_len, -1))
 
 
 class ConvModule(nn.Module):
@@ -139,14 +201,22 @@ class ConvModule(nn.Module):
             raise ValueError(f"conv_norm must be 'batch' or 'layer', got {norm!r}")
         self.pointwise2 = nn.Linear(d_model, d_model)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        # x: (B, T, D); mask: (B, T) True on valid frames.
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, cache: torch.Tensor | None = None
+                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """x: (B, T, D); mask: (B, T) True on valid frames. With ``cache`` (B, D, kernel-1), the
+        depthwise conv's last inputs from the previous chunk (causal only), returns the output
+        and the new cache."""
         x = F.glu(self.pointwise1(x), dim=-1) * mask[..., None]
         x = x.transpose(1, 2)  # (B, D, T)
-        left = self.kernel - 1 if self.causal else (self.kernel - 1) // 2
-        x = self.depthwise(F.pad(x, (left, self.kernel - 1 - left)))
-        x = F.silu(self.norm(x))
-        return self.pointwise2(x.transpose(1, 2))
+        if cache is None:
+            left = self.kernel - 1 if self.causal else (self.kernel - 1) // 2
+            x = self.depthwise(F.pad(x, (left, self.kernel - 1 - left)))
+        else:
+            x = torch.cat([cache, x], dim=2)  # (B, D, kernel-1 + T)
+            cache = x[:, :, x.shape[2] - (self.kernel - 1):]
+            x = self.depthwise(x)
+        x = self.pointwise2(F.silu(self.norm(x)).transpose(1, 2))
+        return x if cache is None else (x, cache)
 
 
 class _ChannelLayerNorm(nn.LayerNorm):
@@ -176,35 +246,153 @@ class ConformerBlock(nn.Module):
         self.norm_out = nn.LayerNorm(c.d_model)
         self.dropout = nn.Dropout(c.dropout)
 
-    def forward(self, x: torch.Tensor, pos_emb: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, pos_emb: torch.Tensor, allowed: torch.Tensor, mask: torch.Tensor
+                ) -> torch.Tensor:
+        """x: (B, T, D); allowed: (B, T, T) attention mask; mask: (B, T) valid frames."""
         x = x + 0.5 * self.ff1(x)
-        x = x + self.dropout(self.att(self.norm_att(x), pos_emb, mask))
+        x = x + self.dropout(self.att(self.norm_att(x), pos_emb, allowed))
         x = x + self.dropout(self.conv(self.norm_conv(x), mask))
         x = x + 0.5 * self.ff2(x)
         return self.norm_out(x)
 
+    def forward_chunk(self, x: torch.Tensor, pos_emb: torch.Tensor, allowed: torch.Tensor, mask: torch.Tensor,
+                      att_cache: torch.Tensor, conv_cache: torch.Tensor
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One chunk x: (B, Q, D) with caches att_cache (B, left, D) and conv_cache (B, D, k-1)
+        -> output, new att_cache, new conv_cache."""
+        x = x + 0.5 * self.ff1(x)
+        att_in = self.norm_att(x)
+        x = x + self.att(att_in, pos_emb, allowed, cache=att_cache)
+        keep = att_cache.shape[1]
+        att_cache = torch.cat([att_cache, att_in], dim=1)
+        att_cache = att_cache[:, att_cache.shape[1] - keep:]
+        conv_out, conv_cache = self.conv(self.norm_conv(x), mask, cache=conv_cache)
+        x = x + conv_out
+        x = x + 0.5 * self.ff2(x)
+        return self.norm_out(x), att_cache, conv_cache
+
+
+class StreamingCache(NamedTuple):
+    """Fixed-shape state of a stream (one row per stream in the batch).
+
+    subsampling: per stride-2 stage, its last 2 input frames, (B, C_s, 2, F_s);
+    last_channel: per layer, the last ``left`` attention inputs, (L, B, left, D);
+    last_time: per layer, the last ``kernel-1`` depthwise-conv inputs, (L, B, D, kernel-1);
+    length: encoder frames seen so far, capped at ``left``, (B,) int64.
+    """
+
+    subsampling: list[torch.Tensor]
+    last_channel: torch.Tensor
+    last_time: torch.Tensor
+    length: torch.Tensor
+
+
+def _context_pairs(value: object) -> list[tuple[int, int]]:
+    """[l, r] or [[l, r], ...] -> list of (l, r) pairs, checked."""
+    pairs = [value] if len(value) == 2 and all(isinstance(v, int) for v in value) else list(value)
+    out = []
+    for pair in pairs:
+        left, right = (int(v) for v in pair)
+        if left < -1 or right < -1 or (right == -1 and left != -1):
+            raise ValueError(f"att_context_size pair must be [left >= -1, right >= 0] or [-1, -1], got {pair}")
+        if left > 0 and left % (right + 1):
+            raise ValueError(f"att_context_size {pair}: left ({left}) must be a multiple of the chunk "
+                             f"right + 1 = {right + 1}")
+        out.append((left, right))
+    return out
+
 
 class ConformerEncoder(nn.Module):
-    """Features (B, T, F) with lengths (B,) -> encodings (B, T', D) with lengths (B,), T' = ceil(T/8)."""
-
-    subsampling_factor = 8
+    """Features (B, T, F) with lengths (B,) -> encodings (B, T', D) with lengths (B,),
+    T' = ceil(T / subsampling_factor)."""
 
     def __init__(self, **config: object) -> None:
         super().__init__()
         self.config = c = ConformerConfig(**config)  # type: ignore[arg-type]
         self.d_model = c.d_model
-        self.subsampling = ConvSubsampling(c.feat_in, c.d_model, c.subsampling_channels, c.causal)
+        self.subsampling_factor = c.subsampling_factor
+        self.subsampling = ConvSubsampling(c.feat_in, c.d_model, c.subsampling_channels, c.causal,
+                                           c.subsampling_factor)
         self.dropout = nn.Dropout(c.dropout)
         self.layers = nn.ModuleList(ConformerBlock(c) for _ in range(c.n_layers))
+        self.att_contexts = _context_pairs(c.att_context_size)
+        probs = c.att_context_probs or [1.0] * len(self.att_contexts)
+        if len(probs) != len(self.att_contexts):
+            raise ValueError("att_context_probs needs one probability per att_context_size pair")
+        self.att_context_probs = torch.tensor(probs, dtype=torch.float)
+        self.att_context = self.att_contexts[0]
+
+    def set_att_context(self, left: int, right: int) -> None:
+        """Choose the attention context used outside training (e.g. at load time)."""
+        self.att_context = _context_pairs([int(left), int(right)])[0]
 
     def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
         return self.subsampling.output_lengths(lengths)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x, lengths = self.subsampling(x, lengths)
-        mask = lengths_to_mask(lengths, x.shape[1])
+        mask = lengths_to_mask(lengths, x.shape[1])  # (B, T')
+        context = self.att_context
+        if self.training and len(self.att_contexts) > 1:
+            context = self.att_contexts[int(torch.multinomial(self.att_context_probs, 1))]
+        allowed = mask[:, None, :].expand(-1, x.shape[1], -1)  # (B, T', T')
+        limit = context_mask(x.shape[1], *context, x.device)
+        if limit is not None:
+            allowed = allowed & limit
         pos_emb = self.dropout(relative_positions(x.shape[1], self.d_model, x.device))
         x = self.dropout(x)
         for layer in self.layers:
-            x = layer(x, pos_emb, mask)
+            x = layer(x, pos_emb, allowed, mask)
         return x, lengths
+
+    # ------------------------------------------------------------------ streaming
+
+    @property
+    def chunk_frames(self) -> int:
+        """Encoder frames per streaming chunk under the current context (right + 1)."""
+        return self.att_context[1] + 1
+
+    @property
+    def chunk_features(self) -> int:
+        """Feature frames per streaming chunk."""
+        return self.chunk_frames * self.subsampling_factor
+
+    def _check_streamable(self) -> None:
+        left, right = self.att_context
+        if not self.config.causal or left < 0 or right < 0:
+            raise ValueError("streaming needs causal=True and a limited context [left>=0, right>=0]; this "
+                             f"encoder has causal={self.config.causal}, att_context={list(self.att_context)}")
+
+    def init_cache(self, batch: int = 1, device: torch.device | str = "cpu") -> StreamingCache:
+        """Zero caches for ``batch`` new streams (zeros = the offline forward's left padding)."""
+        self._check_streamable()
+        c, left = self.config, self.att_context[0]
+        return StreamingCache(
+            subsampling=[torch.zeros(shape, device=device) for shape in self.subsampling.cache_shapes(batch)],
+            last_channel=torch.zeros(c.n_layers, batch, left, c.d_model, device=device),
+            last_time=torch.zeros(c.n_layers, batch, c.d_model, c.conv_kernel - 1, device=device),
+            length=torch.zeros(batch, dtype=torch.long, device=device),
+        )
+
+    def forward_chunk(self, chunk: torch.Tensor, chunk_lengths: torch.Tensor, cache: StreamingCache
+                      ) -> tuple[torch.Tensor, torch.Tensor, StreamingCache]:
+        """One chunk of features (B, chunk_features, F) with valid lengths (B,) -> encodings
+        (B, chunk_frames, D), valid lengths (B,), new cache. Feeding a stream chunk by chunk gives
+        the frames ``forward`` gives on the whole input with the same context (eval mode)."""
+        x, lengths, sub_cache = self.subsampling.forward_chunk(chunk, chunk_lengths, list(cache.subsampling))
+        left = cache.last_channel.shape[2]
+        q_len = x.shape[1]
+        mask = lengths_to_mask(lengths, q_len)  # (B, Q)
+        # Cache slot s holds the frame ``left - s`` before this chunk: valid once that many were seen.
+        cached = torch.arange(left, device=x.device)[None, :] >= (left - cache.length)[:, None]  # (B, left)
+        allowed = torch.cat([cached, mask], dim=1)[:, None, :].expand(-1, q_len, -1)  # (B, Q, left + Q)
+        pos_emb = relative_positions(left + q_len, self.d_model, x.device, queries=q_len)
+        last_channel, last_time = [], []
+        for i, layer in enumerate(self.layers):
+            x, att_cache, conv_cache = layer.forward_chunk(x, pos_emb, allowed, mask,
+                                                           cache.last_channel[i], cache.last_time[i])
+            last_channel.append(att_cache)
+            last_time.append(conv_cache)
+        new_cache = StreamingCache(sub_cache, torch.stack(last_channel), torch.stack(last_time),
+                                   torch.clamp(cache.length + lengths, max=left))
+        return x, lengths, new_cache

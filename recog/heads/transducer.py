@@ -5,6 +5,7 @@ modified beam search. Blank = 0, which also starts every prediction-network cont
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -163,53 +164,73 @@ class TransducerHead(nn.Module):
     @torch.no_grad()
     def greedy_search(self, h: torch.Tensor, lengths: torch.Tensor, max_symbols: int) -> list[Hypothesis]:
         """Batched greedy search emitting up to ``max_symbols`` tokens per frame."""
-        enc = self.enc_proj(h)  # (B, T, J)
-        batch, frames, _ = enc.shape
-        device = enc.device
+        search = self.greedy_start(h.shape[0], h.device)
+        self.greedy_advance(search, h, lengths, max_symbols)
+        return search.hypotheses()
+
+    def greedy_start(self, batch: int, device: torch.device) -> GreedySearch:
+        """Fresh greedy-search state for ``batch`` utterances (or streams)."""
         state = self.predictor.initial_state(batch, device)
         pred_out, state = self.predictor.step(torch.zeros(batch, dtype=torch.long, device=device), state)
-        pred = self.pred_proj(pred_out)  # (B, J)
-        tokens: list[list[int]] = [[] for _ in range(batch)]
-        stamps: list[list[int]] = [[] for _ in range(batch)]
-        probs: list[list[float]] = [[] for _ in range(batch)]
-        scores = torch.zeros(batch, device=device)
-        for t in range(frames):
-            active = t < lengths  # (B,)
+        return GreedySearch(state=state, pred=self.pred_proj(pred_out), scores=torch.zeros(batch, device=device),
+                            frames=torch.zeros(batch, dtype=torch.long), tokens=[[] for _ in range(batch)],
+                            stamps=[[] for _ in range(batch)], probs=[[] for _ in range(batch)])
+
+    @torch.no_grad()
+    def greedy_advance(self, search: GreedySearch, h: torch.Tensor, lengths: torch.Tensor, max_symbols: int) -> None:
+        """Run greedy search over more frames h (B, T, D) with valid lengths (B,), continuing
+        ``search`` (timestamps count from the first frame ever given to it)."""
+        enc = self.enc_proj(h)  # (B, T, J)
+        state, pred = search.state, search.pred
+        offset = search.frames.clone()
+        for t in range(enc.shape[1]):
+            active = t < lengths.to(enc.device)  # (B,)
             for _ in range(max_symbols):
                 lp = F.log_softmax(self.joint(enc[:, t], pred), dim=-1)  # (B, V)
                 best_lp, best = lp.max(dim=-1)
                 emit = active & (best != 0)
-                scores += torch.where(active, best_lp, torch.zeros_like(best_lp))
+                search.scores += torch.where(active, best_lp, torch.zeros_like(best_lp))
                 if not bool(emit.any()):
                     break
                 for b in emit.nonzero().squeeze(1).tolist():
-                    tokens[b].append(int(best[b]))
-                    stamps[b].append(t)
-                    probs[b].append(math.exp(float(best_lp[b])))
+                    search.tokens[b].append(int(best[b]))
+                    search.stamps[b].append(int(offset[b]) + t)
+                    search.probs[b].append(math.exp(float(best_lp[b])))
                 new_out, new_state = self.predictor.step(best, state)
                 state = self.predictor.merge(state, new_state, emit)
                 pred = torch.where(emit[:, None], self.pred_proj(new_out), pred)
                 active = emit  # only items that emitted may emit again at this frame
-        return [Hypothesis(tokens=tokens[b], score=float(scores[b]),
-                           confidence=math.exp(float(scores[b]) / max(int(lengths[b]), 1)),
-                           timestamps=stamps[b], token_confidences=probs[b]) for b in range(batch)]
+        search.state, search.pred = state, pred
+        search.frames += lengths.cpu()
 
     @torch.no_grad()
     def beam_search(self, h: torch.Tensor, lengths: torch.Tensor, beam: int) -> list[Hypothesis]:
         """Modified beam search per utterance: at most one symbol per frame, ``beam`` active
         hypotheses, equal token sequences merged (their probabilities added)."""
-        enc = self.enc_proj(h)
-        return [self._beam(enc[b, : int(n)], beam) for b, n in enumerate(lengths.tolist())]
+        results = []
+        for b, n in enumerate(lengths.tolist()):
+            search = self.beam_start(h.device)
+            self.beam_advance(search, h[b, : int(n)], beam)
+            results.append(search.best())
+        return results
 
-    def _beam(self, enc: torch.Tensor, beam: int) -> Hypothesis:
-        device = enc.device
-        hyps: list[dict[str, Any]] = [{"tokens": (), "score": 0.0, "stamps": (), "probs": ()}]
+    def beam_start(self, device: torch.device) -> BeamSearch:
+        """Fresh beam-search state for one utterance (or stream)."""
         state = self.predictor.initial_state(1, device)
         out, state = self.predictor.step(torch.zeros(1, dtype=torch.long, device=device), state)
-        pred = self.pred_proj(out)  # (H, J) for the current hypotheses
+        return BeamSearch(hyps=[{"tokens": (), "score": 0.0, "stamps": (), "probs": ()}], state=state,
+                          pred=self.pred_proj(out), frames=0)
+
+    @torch.no_grad()
+    def beam_advance(self, search: BeamSearch, h: torch.Tensor, beam: int) -> None:
+        """Continue ``search`` over the valid frames h (T, D) of its utterance."""
+        enc = self.enc_proj(h)
+        device = enc.device
+        hyps, state, pred = search.hyps, search.state, search.pred  # pred: (H, J) for the hypotheses
         k = min(beam, self.vocab_size)
-        for t in range(enc.shape[0]):
-            lp = F.log_softmax(self.joint(enc[t][None, :], pred), dim=-1)  # (H, V)
+        for i in range(enc.shape[0]):
+            t = search.frames + i
+            lp = F.log_softmax(self.joint(enc[i][None, :], pred), dim=-1)  # (H, V)
             base = torch.tensor([h["score"] for h in hyps], device=device)
             top_lp, top_tok = (base[:, None] + lp).flatten().topk(min(k * len(hyps), lp.numel()))
             merged: dict[tuple[int, ...], dict[str, Any]] = {}
@@ -238,8 +259,50 @@ class TransducerHead(nn.Module):
                 new_out, new_state = self.predictor.step(tokens, state)
                 state = self.predictor.merge(state, new_state, extend)
                 pred = torch.where(extend[:, None], self.pred_proj(new_out), pred)
-        best = hyps[0]
-        frames = max(enc.shape[0], 1)
+        search.hyps, search.state, search.pred = hyps, state, pred
+        search.frames += enc.shape[0]
+
+
+@dataclass
+class GreedySearch:
+    """Batched transducer greedy search in progress (carried across chunks when streaming)."""
+
+    state: State
+    pred: torch.Tensor  # (B, J) projected predictor output after each item's last token
+    scores: torch.Tensor  # (B,)
+    frames: torch.Tensor  # (B,) frames consumed
+    tokens: list[list[int]]
+    stamps: list[list[int]]
+    probs: list[list[float]]
+
+    def hypotheses(self) -> list[Hypothesis]:
+        return [Hypothesis(tokens=list(self.tokens[b]), score=float(self.scores[b]),
+                           confidence=math.exp(float(self.scores[b]) / max(int(self.frames[b]), 1)),
+                           timestamps=list(self.stamps[b]), token_confidences=list(self.probs[b]))
+                for b in range(len(self.tokens))]
+
+
+@dataclass
+class BeamSearch:
+    """One utterance's transducer beam search in progress (carried across chunks when streaming)."""
+
+    hyps: list[dict[str, Any]]
+    state: State
+    pred: torch.Tensor  # (H, J)
+    frames: int
+
+    def best(self) -> Hypothesis:
+        best = self.hyps[0]
         return Hypothesis(tokens=list(best["tokens"]), score=best["score"],
-                          confidence=math.exp(best["score"] / frames), timestamps=list(best["stamps"]),
+                          confidence=math.exp(best["score"] / max(self.frames, 1)), timestamps=list(best["stamps"]),
                           token_confidences=list(best["probs"]))
+
+    def stable_tokens(self) -> list[int]:
+        """The longest token prefix every live hypothesis shares: it can no longer change."""
+        prefix = list(self.hyps[0]["tokens"])
+        for h in self.hyps[1:]:
+            n = 0
+            while n < min(len(prefix), len(h["tokens"])) and prefix[n] == h["tokens"][n]:
+                n += 1
+            prefix = prefix[:n]
+        return prefix

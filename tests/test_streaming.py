@@ -1,0 +1,254 @@
+"""Cache-aware streaming: chunk-by-chunk encoder == offline encoder with the same context,
+incremental log-mel == offline log-mel, streaming sessions == offline decoding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from recog.audio import LogMel, load_audio
+from recog.encoders.conformer import ConformerEncoder, context_mask
+from recog.model import Recognizer
+from recog.streaming import EndpointConfig, FeatureStream, StreamingRecognizer
+from recog.text import CharTokenizer
+from tests.conftest import speak
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+TINY = {"feat_in": 20, "d_model": 32, "n_layers": 2, "n_heads": 4, "subsampling_channels": 8, "conv_kernel": 5,
+        "causal": True, "conv_norm": "layer"}
+
+
+def stream_encoder(encoder: ConformerEncoder, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Feed (B, T, F) features through forward_chunk, chunk by chunk; concatenated outputs."""
+    cache, outputs, n = encoder.init_cache(x.shape[0]), [], encoder.chunk_features
+    for start in range(0, x.shape[1], n):
+        chunk = x[:, start: start + n]
+        chunk = torch.nn.functional.pad(chunk, (0, 0, 0, n - chunk.shape[1]))
+        h, _, cache = encoder.forward_chunk(chunk, (lengths - start).clamp(0, n), cache)
+        outputs.append(h)
+    return torch.cat(outputs, dim=1)
+
+
+@pytest.mark.parametrize("factor", [4, 8])
+@pytest.mark.parametrize("context", [[8, 3], [6, 1], [4, 0], [0, 2], [16, 7]])
+def test_chunk_by_chunk_encoding_equals_the_offline_forward_with_the_same_context(factor: int, context: list) -> None:
+    torch.manual_seed(0)
+    encoder = ConformerEncoder(**TINY, subsampling_factor=factor, att_context_size=context).eval()
+    x, lengths = torch.randn(3, 203, 20), torch.tensor([203, 150, 37])  # a batch of unequal lengths
+    with torch.no_grad():
+        offline, h_lengths = encoder(x, lengths)
+        streamed = stream_encoder(encoder, x, lengths)
+    for b, n in enumerate(h_lengths.tolist()):
+        torch.testing.assert_close(streamed[b, :n], offline[b, :n], rtol=0, atol=1e-4)
+
+
+def test_streaming_differs_from_full_context_so_the_parity_test_can_fail() -> None:
+    torch.manual_seed(0)
+    encoder = ConformerEncoder(**TINY, subsampling_factor=4, att_context_size=[8, 3]).eval()
+    x, lengths = torch.randn(1, 120, 20), torch.tensor([120])
+    with torch.no_grad():
+        streamed = stream_encoder(encoder, x, lengths)
+        encoder.set_att_context(-1, -1)
+        full, _ = encoder(x, lengths)
+    assert (streamed[:, : full.shape[1]] - full).abs().max() > 1e-3
+
+
+def test_the_cache_keeps_its_shape_however_long_the_stream() -> None:
+    encoder = ConformerEncoder(**TINY, subsampling_factor=4, att_context_size=[8, 1]).eval()
+    cache = encoder.init_cache(2)
+    shapes = [tuple(t.shape) for t in [*cache.subsampling, cache.last_channel, cache.last_time, cache.length]]
+    with torch.no_grad():
+        for _ in range(20):
+            _, _, cache = encoder.forward_chunk(torch.randn(2, encoder.chunk_features, 20), torch.tensor([8, 8]), cache)
+    assert [tuple(t.shape) for t in [*cache.subsampling, cache.last_channel, cache.last_time, cache.length]] == shapes
+    assert cache.length.tolist() == [8, 8]  # the valid-length counter stops at `left`
+
+
+def test_context_mask_is_chunked_with_a_limited_left_context() -> None:
+    allowed = context_mask(6, left=2, right=1, device=torch.device("cpu")).int()
+    expected = torch.tensor([[1, 1, 0, 0, 0, 0],
+                             [1, 1, 0, 0, 0, 0],
+                             [1, 1, 1, 1, 0, 0],
+                             [1, 1, 1, 1, 0, 0],
+                             [0, 0, 1, 1, 1, 1],
+                             [0, 0, 1, 1, 1, 1]])
+    assert torch.equal(allowed, expected)
+    assert context_mask(6, -1, -1, torch.device("cpu")) is None
+
+
+def test_a_multi_latency_encoder_draws_contexts_in_training_and_uses_the_first_at_inference() -> None:
+    torch.manual_seed(0)
+    contexts = [[8, 3], [8, 1], [8, 0]]
+    encoder = ConformerEncoder(**TINY, subsampling_factor=4, att_context_size=contexts, att_context_probs=[1, 1, 1])
+    assert encoder.att_context == (8, 3)
+    original = ConformerEncoder.forward
+    x, lengths = torch.randn(1, 64, 20), torch.tensor([64])
+    calls = []
+    import recog.encoders.conformer as conformer
+
+    real = conformer.context_mask
+
+    def spy(frames, left, right, device):  # noqa: ANN001, ANN202
+        calls.append((left, right))
+        return real(frames, left, right, device)
+
+    conformer.context_mask = spy
+    try:
+        encoder.train()
+        for _ in range(30):
+            original(encoder, x, lengths)
+        drawn = set(calls)
+    finally:
+        conformer.context_mask = real
+    assert drawn == {(8, 3), (8, 1), (8, 0)}
+
+
+@pytest.mark.parametrize("bad", [[5, 1], [-2, 0], [4, -1]])
+def test_an_impossible_context_is_refused(bad: list) -> None:
+    with pytest.raises(ValueError, match="att_context_size"):
+        ConformerEncoder(**TINY, att_context_size=bad)
+
+
+def test_streaming_refuses_an_encoder_that_looks_at_the_future() -> None:
+    encoder = ConformerEncoder(**{**TINY, "causal": False}, att_context_size=[8, 1])
+    with pytest.raises(ValueError, match="causal"):
+        encoder.init_cache(1)
+    with pytest.raises(ValueError, match="limited context"):
+        ConformerEncoder(**TINY).init_cache(1)  # full context by default
+
+
+@pytest.mark.parametrize("sizes", [[160], [1], [37, 4000, 5], [16000]])
+def test_incremental_log_mel_equals_the_offline_frames(sizes: list) -> None:
+    rng = np.random.default_rng(0)
+    signal = (rng.standard_normal(12345) * 0.1).astype(np.float32)
+    logmel = LogMel()
+    offline, n = logmel(torch.from_numpy(signal)[None], torch.tensor([len(signal)]))
+    stream, pieces, start, i = FeatureStream(logmel), [], 0, 0
+    while start < len(signal):
+        size = sizes[i % len(sizes)]
+        pieces.append(stream.accept(signal[start: start + size]))
+        start, i = start + size, i + 1
+    pieces.append(stream.finish())
+    streamed = torch.cat(pieces)
+    assert streamed.shape[0] == int(n[0])
+    torch.testing.assert_close(streamed, offline[0, : int(n[0])], rtol=0, atol=1e-4)
+
+
+# ------------------------------------------------------------------ sessions
+
+
+def tiny_recognizer(context: list, heads: dict | None = None) -> Recognizer:
+    torch.manual_seed(0)
+    tokenizer = CharTokenizer("abcdefghijklmnopqrstuvwxyz '")
+    encoder = {"name": "conformer", **{**TINY, "feat_in": 80}, "subsampling_factor": 4, "att_context_size": context}
+    heads = heads or {"ctc": {}, "rnnt": {"pred_dim": 32, "joint_dim": 32}}
+    return Recognizer(tokenizer, encoder, heads).eval()
+
+
+@pytest.fixture(scope="module")
+def utterances(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    root = tmp_path_factory.mktemp("stream")
+    return [speak("open the door please", root / "a.wav"), speak("blue sky", root / "b.wav", speed=160),
+            speak("one two three four five", root / "c.wav", speed=140)]
+
+
+def offline_texts(model: Recognizer, paths: list[Path], head: str, beam: int) -> list[str]:
+    texts = []
+    for path in paths:
+        wave = torch.from_numpy(load_audio(path))[None]
+        texts.append(model.recognize(wave, torch.tensor([wave.shape[1]]), head=head, beam=beam)[0].text)
+    return texts
+
+
+@pytest.mark.parametrize(("head", "beam"), [("ctc", 1), ("rnnt", 1), ("rnnt", 3)])
+def test_a_stream_reads_the_same_text_as_offline_decoding(utterances: list[Path], head: str, beam: int) -> None:
+    # Random weights emit many tokens, so equal texts mean equal posteriors frame by frame.
+    model = tiny_recognizer([8, 3])
+    recognizer = StreamingRecognizer(model, head=head, beam=beam, endpoint=EndpointConfig(enabled=False))
+    expected = offline_texts(model, utterances, head, beam)
+    assert all(expected)
+    for path, text in zip(utterances, expected, strict=True):
+        stream = recognizer.create_stream()
+        samples = load_audio(path)
+        for start in range(0, len(samples), 1234):  # arbitrary pieces, not aligned to chunks
+            stream.accept_waveform(16000, samples[start: start + 1234])
+            recognizer.decode(stream)
+        stream.input_finished()
+        recognizer.decode(stream)
+        assert stream.result.text == text
+        assert stream.result.stable_text == text or beam > 1
+        assert stream.result.timestamps == sorted(stream.result.timestamps)
+
+
+def test_streams_decoded_together_read_what_they_read_alone(utterances: list[Path]) -> None:
+    model = tiny_recognizer([8, 1])
+    recognizer = StreamingRecognizer(model, endpoint=EndpointConfig(enabled=False))
+    expected = offline_texts(model, utterances, "ctc", 1)
+    streams = [recognizer.create_stream() for _ in utterances]
+    signals = [load_audio(p) for p in utterances]
+    for step in range(0, max(len(s) for s in signals), 3000):
+        for stream, signal in zip(streams, signals, strict=True):
+            if step < len(signal):
+                stream.accept_waveform(16000, signal[step: step + 3000])
+            elif not stream.finished:
+                stream.input_finished()
+        recognizer.decode_streams(streams)  # unequal lengths, in one batch
+    for stream in streams:
+        stream.input_finished()
+    recognizer.decode_streams(streams)
+    assert [s.result.text for s in streams] == expected
+
+
+def test_a_stream_at_another_sample_rate_is_resampled(utterances: list[Path]) -> None:
+    import soundfile
+
+    model = tiny_recognizer([8, 3])
+    recognizer = StreamingRecognizer(model, endpoint=EndpointConfig(enabled=False))
+    native, rate = soundfile.read(str(utterances[0]), dtype="float32")  # espeak: 22.05 kHz
+    assert rate != 16000
+    stream = recognizer.create_stream()
+    stream.accept_waveform(rate, native)
+    stream.input_finished()
+    recognizer.decode(stream)
+    assert stream.result.text == offline_texts(model, utterances[:1], "ctc", 1)[0]
+    with pytest.raises(ValueError, match="sample rate changed"):
+        other = recognizer.create_stream()
+        other.accept_waveform(rate, native[:100])
+        other.accept_waveform(16000, native[:100])
+
+
+def test_the_maximum_utterance_length_ends_an_utterance_and_restarts_the_search(utterances: list[Path]) -> None:
+    model = tiny_recognizer([8, 3])
+    recognizer = StreamingRecognizer(model, endpoint=EndpointConfig(max_utterance=0.5))
+    stream = recognizer.create_stream()
+    stream.accept_waveform(16000, load_audio(utterances[2]))
+    stream.input_finished()
+    recognizer.decode(stream)
+    assert len(stream.result.segments) >= 2
+    assert stream.final_text().startswith(stream.result.segments[0])
+    assert all(t >= 0.5 * (len(stream.result.segments)) - 0.2 for t in stream.result.timestamps)
+
+
+def test_trailing_silence_after_speech_ends_an_utterance() -> None:
+    model = tiny_recognizer([8, 3], heads={"ctc": {}})
+    recognizer = StreamingRecognizer(model, endpoint=EndpointConfig(trailing_silence=0.4))
+    stream = recognizer.create_stream()
+    search = stream._search
+    search.last_emit, search.frames = 2, 2 + int(0.4 / model.frame_seconds) + 1
+    stream.result.text = "hello"
+    stream._endpoint()
+    assert stream.result.segments == ["hello"]
+    assert search.frames == 0 and search.last_emit == -1
+    stream._endpoint()  # no speech yet: silence alone never ends an utterance
+    assert stream.result.segments == ["hello"]
+
+
+def test_streaming_refuses_a_non_streaming_model_with_a_clear_error() -> None:
+    tokenizer = CharTokenizer("ab")
+    model = Recognizer(tokenizer, {"name": "conformer", **{**TINY, "feat_in": 80}}, {"ctc": {}})
+    with pytest.raises(ValueError, match="limited context"):
+        StreamingRecognizer(model)
