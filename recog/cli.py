@@ -69,6 +69,18 @@ def _load_for(args: argparse.Namespace, kind: str):
     return model
 
 
+def search_options(args: argparse.Namespace) -> dict[str, object]:
+    """The search flags given on the command line, as DecodingOptions fields (the rest default);
+    raises ValueError on a combination that cannot be searched."""
+    from recog.heads.search import DecodingOptions
+
+    flags = {"search": args.search, "beam": args.beam, "groups": args.groups, "diversity": args.diversity,
+             "nbest": args.nbest, "ctc_weight": args.ctc_weight}
+    given = {name: value for name, value in flags.items() if value is not None}
+    DecodingOptions(**given)
+    return given
+
+
 def cmd_transcribe(args: argparse.Namespace, kind: str = "logmel") -> int:
     """Recognise files, folders and manifest entries; shared by `transcribe` and `ocr`."""
     from recog.data import ManifestError, read_manifest
@@ -83,9 +95,10 @@ def cmd_transcribe(args: argparse.Namespace, kind: str = "logmel") -> int:
     if not paths:
         print("error: no input files (give files, folders or --manifest)", file=sys.stderr)
         return 2
+    options = search_options(args)
     model = _load_for(args, kind)
     rows, failures = [], []
-    for path, result in model.transcribe_each(paths, head=args.head, beam=args.beam):
+    for path, result in model.transcribe_each(paths, head=args.head, **options):
         if isinstance(result, Exception):
             failures.append((path, str(result)))
             continue
@@ -112,13 +125,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     except ManifestError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    options = search_options(args)
     model = load(args.model)
     if (entries[0].key == AUDIO_KEY) != (model.kind == "logmel"):
         raise ValueError(f"{args.manifest} has {entries[0].key} rows but {args.model} is a "
                          f"{'speech' if model.kind == 'logmel' else 'text-line'} model")
     refs, hyps, rows, failures = [], [], [], []
     start = time.perf_counter()
-    results = model.transcribe_each([e.path for e in entries], head=args.head, beam=args.beam)
+    results = model.transcribe_each([e.path for e in entries], head=args.head, **options)
     for entry, (path, result) in zip(entries, results, strict=True):
         if isinstance(result, Exception):
             failures.append((path, f"line {entry.line}: {result}"))
@@ -149,23 +163,35 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train from a YAML config (LightningCLI fit; extra flags pass through)")
     train.add_argument("--config", required=True)
 
-    for command, what, key, heads in (("transcribe", "audio files", "audio_filepath", "ctc or rnnt"),
-                                      ("ocr", "text-line images", "image_filepath", "ctc or parallel")):
+    for command, what, key, heads in (("transcribe", "audio files", "audio_filepath", "ctc, rnnt or attention"),
+                                      ("ocr", "text-line images", "image_filepath", "ctc, parallel or attention")):
         recognise = sub.add_parser(command, help=f"recognise {what}")
         recognise.add_argument("inputs", nargs="*", help=f"{what} or folders of them")
         recognise.add_argument("--model", required=True, help="checkpoint from recog train")
         recognise.add_argument("--manifest", help=f"JSONL manifest whose {key} entries to read")
         recognise.add_argument("--head", help=f"head to decode with: {heads} (default: the model's first)")
-        recognise.add_argument("--beam", type=int, default=1, help="beam width; 1 = greedy")
+        add_search_flags(recognise)
         recognise.add_argument("--output", help="write JSON lines here instead of printing path<TAB>text")
 
     evaluate = sub.add_parser("eval", help="WER and CER (and exact-line accuracy for OCR) on a manifest")
     evaluate.add_argument("--manifest", required=True)
     evaluate.add_argument("--model", required=True)
     evaluate.add_argument("--head")
-    evaluate.add_argument("--beam", type=int, default=1)
+    add_search_flags(evaluate)
     evaluate.add_argument("--output", help="per-utterance results as JSON lines")
     return parser
+
+
+def add_search_flags(parser: argparse.ArgumentParser) -> None:
+    """--search, --beam, --groups, --diversity, --nbest, --ctc-weight (recog.heads.search.DecodingOptions)."""
+    parser.add_argument("--search", choices=["greedy", "beam", "diverse", "rescore"],
+                        help="greedy; beam; diverse (diverse beam search, attention head); rescore (CTC prefix "
+                             "beam search n-best reranked by the attention head). Default: beam if --beam > 1")
+    parser.add_argument("--beam", type=int, help="beam width, all groups together (default 1 for greedy, else 4)")
+    parser.add_argument("--groups", type=int, help="diverse beam search groups (default 2)")
+    parser.add_argument("--diversity", type=float, help="diverse beam search penalty between groups (default 0.5)")
+    parser.add_argument("--nbest", type=int, help="hypotheses per input in the JSON nbest list (default 1: none)")
+    parser.add_argument("--ctc-weight", type=float, help="rescoring: weight of the CTC score (default 0.3)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,7 @@ multi-size shape per batch), decoded, and returned in input order.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import torch
 
 from recog.audio import SAMPLE_RATE, AudioError, load_audio
 from recog.data import AUDIO_KEY, IMAGE_KEY, BucketingBatchSampler, pad_images, pad_sequences
+from recog.heads.search import DecodingOptions
 from recog.hypothesis import Hypothesis
 from recog.image import ImageError, load_image, resize_line
 from recog.model import Recognizer
@@ -36,9 +37,10 @@ class Transcript:
     confidence: float
     token_confidences: list[float]
     score: float
+    nbest: list[dict[str, Any]] = field(default_factory=list)  # text, tokens, score, confidence; best first
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return _json_row(self)
 
 
 @dataclass
@@ -52,12 +54,21 @@ class LineReading:
     confidence: float
     token_confidences: list[float]
     score: float
+    nbest: list[dict[str, Any]] = field(default_factory=list)  # text, tokens, score, confidence; best first
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return _json_row(self)
 
 
 Result = Transcript | LineReading
+
+
+def _json_row(result: Result) -> dict[str, Any]:
+    """The result's fields; ``nbest`` only where an n-best list was asked for."""
+    row = asdict(result)
+    if not row["nbest"]:
+        del row["nbest"]
+    return row
 
 
 def load(path: str | Path, device: str = "cpu") -> RecognitionModel:
@@ -94,21 +105,23 @@ class RecognitionModel:
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
-    def transcribe(self, files: Iterable[str | Path], head: str | None = None, beam: int = 1,
-                   batch_size: float | None = None) -> list[Result]:
-        """Recognise every file; raises AudioError / ImageError (naming the file) on a bad one."""
+    def transcribe(self, files: Iterable[str | Path], head: str | None = None, batch_size: float | None = None,
+                   **search_options: Any) -> list[Result]:
+        """Recognise every file; raises AudioError / ImageError (naming the file) on a bad one.
+        ``search_options``: DecodingOptions fields, e.g. ``beam=4`` or ``search="diverse", nbest=4``."""
         results = []
-        for _path, result in self.transcribe_each(files, head=head, beam=beam, batch_size=batch_size):
+        for _path, result in self.transcribe_each(files, head=head, batch_size=batch_size, **search_options):
             if isinstance(result, Exception):
                 raise result
             results.append(result)
         return results
 
-    def transcribe_each(self, files: Iterable[str | Path], head: str | None = None, beam: int = 1,
-                        batch_size: float | None = None) -> Iterator[tuple[str, Result | Exception]]:
+    def transcribe_each(self, files: Iterable[str | Path], head: str | None = None, batch_size: float | None = None,
+                        **search_options: Any) -> Iterator[tuple[str, Result | Exception]]:
         """Yield ``(path, result or AudioError/ImageError)`` for every file in input order; a bad
         file never stops the others. ``batch_size``: padded samples (speech, default 120 s) or
-        pixels (images, default 1M) per batch."""
+        pixels (images, default 1M) per batch. ``search_options``: DecodingOptions fields."""
+        DecodingOptions(**search_options)  # bad options fail before any file is read
         paths = [str(f) for f in files]
         outcomes: dict[int, Result | Exception] = {}
         loaded: dict[int, np.ndarray] = {}
@@ -125,7 +138,8 @@ class RecognitionModel:
                 outcomes[i] = err
         for batch in self.plan_batches(loaded, batch_size):
             results = self.transcribe_arrays([loaded[i] for i in batch], [paths[i] for i in batch], head=head,
-                                             beam=beam, original_widths=[originals.get(i, (0, 0))[0] for i in batch])
+                                             original_widths=[originals.get(i, (0, 0))[0] for i in batch],
+                                             **search_options)
             outcomes.update(zip(batch, results, strict=True))
         for i, path in enumerate(paths):
             yield path, outcomes[i]
@@ -147,22 +161,26 @@ class RecognitionModel:
 
     @torch.no_grad()
     def transcribe_arrays(self, inputs: list[np.ndarray], names: list[str], head: str | None = None,
-                          beam: int = 1, original_widths: list[int] | None = None) -> list[Result]:
+                          original_widths: list[int] | None = None, **search_options: Any) -> list[Result]:
         """Recognise one batch: 16 kHz mono float32 waveforms, or uint8 (H, W, 3) images already
-        at their multi-size target (``recog.image.resize_line``)."""
+        at their multi-size target (``recog.image.resize_line``). ``search_options``: DecodingOptions fields."""
         tensors = [torch.from_numpy(np.ascontiguousarray(x)) for x in inputs]
         padded, lengths = (pad_sequences if self.kind == "logmel" else pad_images)(tensors)
-        hyps = self.model.recognize(padded.to(self.device), lengths.to(self.device), head=head, beam=beam)
+        hyps = self.model.recognize(padded.to(self.device), lengths.to(self.device), head=head, **search_options)
         if self.kind == "logmel":
             return [self._transcript(name, h) for name, h in zip(names, hyps, strict=True)]
         widths = original_widths or [x.shape[1] for x in inputs]
         return [self._reading(name, h, x.shape[1], w or x.shape[1])
                 for name, h, x, w in zip(names, hyps, inputs, widths, strict=True)]
 
+    def _pieces(self, h: Hypothesis) -> list[str]:
+        return [self.model.tokenizer.id_to_piece(t) for t in h.tokens]
+
     def _common(self, h: Hypothesis) -> dict[str, Any]:
-        return {"text": h.text, "tokens": [self.model.tokenizer.id_to_piece(t) for t in h.tokens],
-                "confidence": round(h.confidence, 4), "token_confidences": [round(c, 4) for c in h.token_confidences],
-                "score": round(h.score, 4)}
+        return {"text": h.text, "tokens": self._pieces(h), "confidence": round(h.confidence, 4),
+                "token_confidences": [round(c, 4) for c in h.token_confidences], "score": round(h.score, 4),
+                "nbest": [{"text": alt.text, "tokens": self._pieces(alt), "score": round(alt.score, 4),
+                           "confidence": round(alt.confidence, 4)} for alt in h.nbest]}
 
     def _transcript(self, name: str, h: Hypothesis) -> Transcript:
         frame = self.model.frame_seconds

@@ -8,6 +8,7 @@ It knows nothing of Lightning: ``recog.train`` wraps it for training, ``recog.in
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import torch
@@ -16,6 +17,8 @@ from torch import nn
 from recog.audio import FeatureConfig, LogMel, SpecAugment, SpecAugmentConfig
 from recog.encoders import build_encoder
 from recog.heads import build_head
+from recog.heads.attention import AttentionHead
+from recog.heads.search import DecodingOptions, attention_rescoring
 from recog.hypothesis import Hypothesis
 from recog.image import ImageConfig, ImageFrontend
 from recog.text import Tokenizer
@@ -92,14 +95,41 @@ class Recognizer(nn.Module):
     @torch.no_grad()
     def decode(self, h: torch.Tensor, h_lengths: torch.Tensor, head: str | None = None,
                **search_options: Any) -> list[Hypothesis]:
-        """Search with one head (the default head if None) and attach text to each hypothesis."""
+        """Search with one head (the default head if None) and attach text to each hypothesis and
+        its n-best. ``search_options`` are DecodingOptions fields (search, beam, groups, diversity,
+        nbest, ...): the CTC and transducer heads take greedy or beam search, the attention head
+        every search; "rescore" reranks the CTC head's n-best with the attention head."""
+        options = DecodingOptions(**search_options)
         name = head or self.default_head
         if name not in self.decoding_heads:
             raise ValueError(f"this model has no {name!r} head to decode with; it has {self.decoding_heads}")
-        hyps = self.heads[name].decode(h, h_lengths, **search_options)
+        decoder = self.heads[name]
+        if options.search == "rescore":
+            hyps = self._rescore(h, h_lengths, name, options)
+        elif isinstance(decoder, AttentionHead):
+            hyps = decoder.decode(h, h_lengths, **asdict(options))
+        elif options.search == "diverse":
+            raise ValueError(f"diverse beam search needs the attention head, not {name!r}")
+        else:
+            hyps = decoder.decode(h, h_lengths, beam=options.beam)
+        if options.nbest > 1 and hyps and not any(hyp.nbest for hyp in hyps):
+            raise ValueError(f"the {name!r} head keeps no n-best list; use beam search with the ctc or attention head")
         for hyp in hyps:
-            hyp.text = self.tokenizer.decode(hyp.tokens)
+            hyp.nbest = hyp.nbest[: options.nbest] if options.nbest > 1 else []
+            for each in (hyp, *hyp.nbest):
+                each.text = self.tokenizer.decode(each.tokens)
         return hyps
+
+    def _rescore(self, h: torch.Tensor, h_lengths: torch.Tensor, head: str, options: DecodingOptions
+                 ) -> list[Hypothesis]:
+        """Attention rescoring (WeNet): the CTC head's prefix beam search n-best, reranked with the
+        attention head."""
+        if head not in ("ctc", "attention") or not {"ctc", "attention"} <= set(self.heads):
+            raise ValueError(f"rescoring needs a model with 'ctc' and 'attention' heads (it has {list(self.heads)}) "
+                             f"and the head 'attention' or 'ctc' (got {head!r})")
+        ctc_hyps = self.heads["ctc"].decode(h, h_lengths, beam=options.beam)
+        return attention_rescoring(self.heads["attention"], h, h_lengths, [hyp.nbest or [hyp] for hyp in ctc_hyps],
+                                   options)
 
     @torch.no_grad()
     def recognize(self, inputs: torch.Tensor, input_lengths: torch.Tensor, head: str | None = None,

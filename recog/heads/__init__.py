@@ -3,6 +3,7 @@ built by name from config; each takes any (B, T, D) encoder output."""
 
 from torch import nn
 
+from recog.heads.attention import AttentionHead
 from recog.heads.ctc import CTCHead
 from recog.heads.guidance import SemanticGuidanceHead
 from recog.heads.parallel import ParallelHead
@@ -13,6 +14,7 @@ HEADS: dict[str, type[nn.Module]] = {
     "rnnt": TransducerHead,
     "parallel": ParallelHead,
     "sgm": SemanticGuidanceHead,
+    "attention": AttentionHead,
 }
 
 

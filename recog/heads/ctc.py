@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from functools import partial
 
 import numpy as np
@@ -44,13 +45,17 @@ class CTCHead(nn.Module):
         return [prefix_beam_search(lp[b, : int(n)], beam) for b, n in enumerate(h_lengths.tolist())]
 
 
-def greedy_decode(log_probs: torch.Tensor, lengths: torch.Tensor) -> list[Hypothesis]:
+def greedy_decode(log_probs: torch.Tensor, lengths: torch.Tensor, last: torch.Tensor | None = None
+                  ) -> list[Hypothesis]:
     """Best path per frame, repeats collapsed, blanks removed. (B, T, V), (B,) -> B hypotheses.
 
     A token's timestamp is the first frame of its run; its confidence the posterior there.
+    ``last`` (B,): for streaming, each item's best id on the frame before these (0 = blank, the
+    default), so a token run that crosses a chunk boundary is emitted once.
     """
     best_lp, best_ids = log_probs.max(dim=-1)  # (B, T)
-    previous = F.pad(best_ids, (1, 0), value=0)[:, :-1]
+    before = torch.zeros_like(best_ids[:, :1]) if last is None else last[:, None].to(best_ids)
+    previous = torch.cat([before, best_ids[:, :-1]], dim=1)
     valid = torch.arange(best_ids.shape[1], device=best_ids.device)[None, :] < lengths[:, None]
     emit = (best_ids != 0) & (best_ids != previous) & valid  # (B, T)
     hyps = []
@@ -79,7 +84,8 @@ def prefix_beam_search(log_probs: np.ndarray, beam: int) -> Hypothesis:
     Each prefix keeps log P(ending in blank), log P(ending in its last token), and the frames at
     which its tokens were emitted along its most probable contribution (so timestamps follow the
     likely alignment, not the first path that happened to create the prefix). Per frame only the
-    ``beam`` most likely tokens extend prefixes.
+    ``beam`` most likely tokens extend prefixes. The result's ``nbest`` holds every final prefix,
+    best first (the n-best that attention rescoring reranks).
     """
     frames, vocab = log_probs.shape
     beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, NEG_INF)}
@@ -104,10 +110,13 @@ def prefix_beam_search(log_probs: np.ndarray, beam: int) -> Hypothesis:
         ranked = sorted(nxt.items(), key=lambda kv: np.logaddexp(*kv[1]), reverse=True)[:beam]
         beams = {p: (v[0], v[1]) for p, v in ranked}
         stamps = {p: best[p][1] for p in beams}
-    best_prefix, (p_blank, p_token) = max(beams.items(), key=lambda kv: np.logaddexp(*kv[1]))
-    score = float(np.logaddexp(p_blank, p_token))
-    times = list(stamps[best_prefix])
-    return Hypothesis(tokens=list(best_prefix), score=score, confidence=float(np.exp(score / max(frames, 1))),
+    ranked = sorted(beams.items(), key=lambda kv: np.logaddexp(*kv[1]), reverse=True)  # stable: ties keep order
+    nbest = [_prefix_hypothesis(prefix, float(np.logaddexp(*p)), list(stamps[prefix]), log_probs)
+             for prefix, p in ranked]
+    return replace(nbest[0], nbest=nbest)
+
+
+def _prefix_hypothesis(prefix: tuple[int, ...], score: float, times: list[int], log_probs: np.ndarray) -> Hypothesis:
+    return Hypothesis(tokens=list(prefix), score=score, confidence=float(np.exp(score / max(len(log_probs), 1))),
                       timestamps=times,
-                      token_confidences=[float(np.exp(log_probs[t, c]))
-                                         for t, c in zip(times, best_prefix, strict=True)])
+                      token_confidences=[float(np.exp(log_probs[t, c])) for t, c in zip(times, prefix, strict=True)])

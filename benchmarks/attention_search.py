@@ -1,0 +1,165 @@
+"""Attention decoder search: the cost of a decoding step, and accuracy, speed and n-best diversity
+of each search.
+
+    python benchmarks/attention_search.py                       # (a) only: random weights
+    python benchmarks/attention_search.py --model CKPT --manifest data/synth_speech/test.jsonl
+
+(a) ms per output token when decoding 10 vs 100 tokens of one long utterance (random weights, a
+    fixed random encoder output), with the key/value cache and without it (every step re-runs the
+    whole prefix), and the 100/10 ratio: with the cache a step costs one new token, so the ratio
+    stays near 1 (target <= 1.3); without it the cost per token grows with the prefix. The
+    cross-attention memory is computed once per utterance and timed apart.
+(b) with a checkpoint (attention + CTC heads) and a manifest: WER, CER and RTFx (speech) or
+    lines/s (text lines) of greedy, beam 4, diverse beam (4 beams, 2 groups) and attention
+    rescoring, and the distinct-n-gram ratio of the beam and diverse beam n-best lists (distinct
+    n-grams / all n-grams over an input's n-best hypotheses, averaged over inputs). Inputs are
+    read before timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+import recog
+from recog.audio import SAMPLE_RATE, load_audio
+from recog.data import read_manifest
+from recog.heads.attention import AttentionHead
+from recog.image import load_image, resize_line
+from recog.metrics import char_error_rate, inverse_real_time_factor, word_error_rate
+
+SEARCHES = {
+    "greedy": {"search": "greedy"},
+    "beam 4": {"search": "beam", "beam": 4, "nbest": 4},
+    "diverse 4x2": {"search": "diverse", "beam": 4, "groups": 2, "nbest": 4},
+    "rescore 4": {"search": "rescore", "beam": 4},
+}
+
+
+# ---------------------------------------------------------------- (a) step cost
+
+
+@torch.no_grad()
+def cached_decode(head: AttentionHead, memory: object, tokens: int) -> None:
+    """``tokens`` steps through the cache, never stopping at eos."""
+    cache = head.initial_cache(1, torch.device("cpu"))
+    last = torch.full((1,), head.sos, dtype=torch.long)
+    for _ in range(tokens):
+        log_probs, _, cache = head.step(last, memory, cache)
+        last = log_probs[:, : head.eos].argmax(dim=-1)
+
+
+@torch.no_grad()
+def uncached_decode(head: AttentionHead, memory: object, tokens: int) -> None:
+    """``tokens`` steps, each re-running the decoder over the whole prefix."""
+    prefix = torch.full((1, 1), head.sos, dtype=torch.long)
+    for _ in range(tokens):
+        logits = head(prefix, memory)[:, -1]
+        prefix = torch.cat([prefix, logits[:, : head.eos].argmax(dim=-1, keepdim=True)], dim=1)
+
+
+def ms_per_token(decode: object, head: AttentionHead, memory: object, tokens: int, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        decode(head, memory, tokens)  # type: ignore[operator]
+        times.append((time.perf_counter() - start) * 1000 / tokens)
+    return statistics.median(times)
+
+
+def step_cost(args: argparse.Namespace) -> None:
+    torch.manual_seed(0)
+    head = AttentionHead(d_model=args.dim, vocab_size=args.vocab, layers=args.layers, heads=args.heads,
+                         dropout=0.0).eval()
+    h = torch.randn(1, args.frames, args.dim)  # (1, T, D): a long utterance's encoder output
+    lengths = torch.tensor([args.frames])
+    with torch.no_grad():
+        start = time.perf_counter()
+        memory = head.memory(h, lengths)
+        memory_ms = (time.perf_counter() - start) * 1000
+    cached_decode(head, memory, 10)  # warm-up
+    uncached_decode(head, memory, 10)
+    print(f"(a) decoder: {args.layers} layers, dim {args.dim}, {args.heads} heads, {args.vocab + 1} classes; "
+          f"encoder output {args.frames} frames; {args.threads} thread(s); median of {args.repeats}")
+    print(f"    cross-attention memory, once per utterance: {memory_ms:.2f} ms")
+    for name, decode in (("with KV cache", cached_decode), ("without cache", uncached_decode)):
+        short = ms_per_token(decode, head, memory, 10, args.repeats)
+        long = ms_per_token(decode, head, memory, 100, args.repeats)
+        print(f"    {name}: {short:.3f} ms/token at 10 tokens, {long:.3f} ms/token at 100 tokens, "
+              f"ratio {long / short:.2f}")
+
+
+# ---------------------------------------------------------------- (b) searches on a real model
+
+
+def distinct_ngram_ratio(nbest_lists: list[list[list[str]]], n: int) -> float:
+    """Distinct n-grams / all n-grams over each input's n-best token lists, averaged over inputs."""
+    ratios = []
+    for hyps in nbest_lists:
+        grams = [tuple(tokens[i: i + n]) for tokens in hyps for i in range(len(tokens) - n + 1)]
+        if grams:
+            ratios.append(len(set(grams)) / len(grams))
+    return statistics.mean(ratios) if ratios else float("nan")
+
+
+def searches(args: argparse.Namespace) -> None:
+    model = recog.load(args.model)
+    entries = read_manifest(args.manifest)
+    speech = model.kind == "logmel"
+    if speech:
+        inputs = {i: load_audio(e.path) for i, e in enumerate(entries)}
+        widths: dict[int, int] = {}
+        seconds = sum(len(x) for x in inputs.values()) / SAMPLE_RATE
+    else:
+        images = {i: load_image(e.path) for i, e in enumerate(entries)}
+        inputs = {i: resize_line(image, model.model.frontend.config) for i, image in images.items()}
+        widths = {i: image.shape[1] for i, image in images.items()}
+    batches = model.plan_batches(inputs, args.batch_size)
+    refs = [e.text for e in entries]
+    print(f"(b) {args.model}, head {args.head}: {len(entries)} {'utterances' if speech else 'lines'}")
+    model.transcribe_arrays([inputs[i] for i in batches[0]], ["warm-up"] * len(batches[0]), head=args.head)
+    for name, options in SEARCHES.items():
+        results: dict[int, recog.Transcript | recog.LineReading] = {}
+        start = time.perf_counter()
+        for batch in batches:
+            out = model.transcribe_arrays([inputs[i] for i in batch], [entries[i].path for i in batch],
+                                          head=args.head, original_widths=[widths.get(i, 0) for i in batch],
+                                          **options)
+            results.update(zip(batch, out, strict=True))
+        elapsed = time.perf_counter() - start
+        hyps = [results[i].text for i in range(len(entries))]
+        speed = (f"RTFx {inverse_real_time_factor(seconds, elapsed):.1f}" if speech
+                 else f"{len(entries) / elapsed:.1f} lines/s")
+        line = (f"    {name:12s} WER {100 * word_error_rate(refs, hyps):6.2f} %  "
+                f"CER {100 * char_error_rate(refs, hyps):6.2f} %  {speed}")
+        if options.get("nbest", 1) > 1:
+            nbest = [[x["tokens"] for x in results[i].nbest] for i in range(len(entries))]
+            line += "  distinct n-grams " + ", ".join(f"{n}: {distinct_ngram_ratio(nbest, n):.3f}" for n in (1, 2, 3))
+        print(line)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--dim", type=int, default=144, help="(a) decoder width")
+    parser.add_argument("--layers", type=int, default=3, help="(a) decoder layers")
+    parser.add_argument("--heads", type=int, default=4, help="(a) attention heads")
+    parser.add_argument("--vocab", type=int, default=40, help="(a) tokenizer vocabulary size")
+    parser.add_argument("--frames", type=int, default=750, help="(a) encoder frames (30 s at 40 ms)")
+    parser.add_argument("--repeats", type=int, default=5, help="(a) timed runs per figure (median)")
+    parser.add_argument("--model", help="(b) checkpoint with attention and CTC heads")
+    parser.add_argument("--manifest", help="(b) JSONL manifest with reference texts")
+    parser.add_argument("--head", default="attention", help="(b) head for greedy/beam/diverse")
+    parser.add_argument("--batch-size", type=float, help="(b) padded samples or pixels per batch (default as recog)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    step_cost(args)
+    if args.model and args.manifest:
+        searches(args)
+
+
+if __name__ == "__main__":
+    main()
