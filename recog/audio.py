@@ -6,7 +6,6 @@ beside the CPU torch, so the feature pipeline must not need it.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +15,8 @@ import soxr
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from recog_edge.features import mel_filterbank
 
 SAMPLE_RATE = 16_000
 
@@ -46,34 +47,6 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     if not np.isfinite(mono).all():
         raise AudioError(f"{path}: audio contains NaN or infinite samples")
     return np.ascontiguousarray(mono, dtype=np.float32)
-
-
-def mel_filterbank(n_mels: int, n_fft: int, sample_rate: int, f_min: float = 0.0,
-                   f_max: float | None = None) -> torch.Tensor:
-    """Slaney-normalised mel filterbank (as librosa / NeMo / Whisper), shape (n_mels, n_fft//2+1)."""
-    f_max = f_max or sample_rate / 2
-
-    def hz_to_mel(f: np.ndarray) -> np.ndarray:
-        # Slaney scale: linear below 1 kHz, logarithmic above.
-        f = np.asarray(f, dtype=np.float64)
-        mel = f / (200.0 / 3)
-        log_region = f >= 1000.0
-        mel = np.where(log_region, 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / (math.log(6.4) / 27.0), mel)
-        return mel
-
-    def mel_to_hz(m: np.ndarray) -> np.ndarray:
-        m = np.asarray(m, dtype=np.float64)
-        f = m * (200.0 / 3)
-        return np.where(m >= 15.0, 1000.0 * np.exp((math.log(6.4) / 27.0) * (m - 15.0)), f)
-
-    fft_freqs = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
-    mel_points = mel_to_hz(np.linspace(hz_to_mel(f_min), hz_to_mel(f_max), n_mels + 2))
-    lower, center, upper = mel_points[:-2, None], mel_points[1:-1, None], mel_points[2:, None]
-    up = (fft_freqs[None, :] - lower) / (center - lower)
-    down = (upper - fft_freqs[None, :]) / (upper - center)
-    weights = np.maximum(0.0, np.minimum(up, down))
-    weights *= (2.0 / (mel_points[2:] - mel_points[:-2]))[:, None]
-    return torch.tensor(weights, dtype=torch.float32)
 
 
 @dataclass(frozen=True)
@@ -114,7 +87,8 @@ class LogMel(nn.Module):
         self.config = config or FeatureConfig()
         c = self.config
         self.register_buffer("window", torch.hann_window(c.win_length, periodic=False), persistent=False)
-        self.register_buffer("filterbank", mel_filterbank(c.n_mels, c.n_fft, c.sample_rate), persistent=False)
+        self.register_buffer("filterbank", torch.tensor(mel_filterbank(c.n_mels, c.n_fft, c.sample_rate),
+                                                    dtype=torch.float32), persistent=False)
 
     def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
         return lengths // self.config.hop_length + 1

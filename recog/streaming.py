@@ -28,6 +28,7 @@ from recog.audio import SAMPLE_RATE, LogMel
 from recog.encoders.conformer import StreamingCache
 from recog.heads.ctc import greedy_decode
 from recog.model import Recognizer
+from recog_edge.features import FeatureStream
 
 
 @dataclass(frozen=True)
@@ -58,42 +59,19 @@ class StreamResult:
     segments: list[str] = field(default_factory=list)
 
 
-class FeatureStream:
-    """Samples in, log-mel frames out: exactly the frames ``LogMel`` gives the whole signal
-    (centred frames, zero padding at both ends), computed as soon as their window is complete.
-    Holds at most one window of samples."""
+class TorchFrames:
+    """recog's torch ``LogMel`` as a ``recog_edge.features.FrameSource``: one buffering code
+    (``FeatureStream``) serves the torch and the edge runtimes."""
 
     def __init__(self, logmel: LogMel) -> None:
         self.logmel = logmel
         c = logmel.config
-        self.n_fft, self.hop = c.n_fft, c.hop_length
-        self.buffer = np.zeros(self.n_fft // 2, dtype=np.float32)  # the centring pad
-        self.samples = 0
-        self.frames = 0
+        self.n_fft, self.hop, self.n_mels = c.n_fft, c.hop_length, c.n_mels
 
-    def accept(self, samples: np.ndarray) -> torch.Tensor:
-        """Append 16 kHz samples -> the newly complete frames (T, n_mels)."""
-        self.buffer = np.concatenate([self.buffer, samples.astype(np.float32, copy=False)])
-        self.samples += len(samples)
-        return self._take(None)
-
-    def finish(self) -> torch.Tensor:
-        """No more audio: the remaining frames, up to the offline count ``samples // hop + 1``."""
-        self.buffer = np.concatenate([self.buffer, np.zeros(self.n_fft // 2 + self.hop, dtype=np.float32)])
-        return self._take(self.samples // self.hop + 1)
-
-    def _take(self, total: int | None) -> torch.Tensor:
-        n = (len(self.buffer) - self.n_fft) // self.hop + 1 if len(self.buffer) >= self.n_fft else 0
-        if total is not None:
-            n = min(n, total - self.frames)
-        if n <= 0:
-            return torch.zeros(0, self.logmel.config.n_mels)
-        window = torch.from_numpy(self.buffer[: (n - 1) * self.hop + self.n_fft])[None]
-        with torch.no_grad():
-            feats = self.logmel.frames(window.to(self.logmel.window.device))[0]  # (n, n_mels)
-        self.buffer = self.buffer[n * self.hop:]
-        self.frames += n
-        return feats
+    @torch.no_grad()
+    def frames(self, padded: np.ndarray) -> np.ndarray:
+        window = torch.from_numpy(np.ascontiguousarray(padded, dtype=np.float32))[None]
+        return self.logmel.frames(window.to(self.logmel.window.device))[0].cpu().numpy()
 
 
 class _Search:
@@ -154,7 +132,7 @@ class Stream:
     def __init__(self, recognizer: StreamingRecognizer) -> None:
         self._recognizer = recognizer
         model = recognizer.model
-        self._features = FeatureStream(model.frontend)
+        self._features = FeatureStream(TorchFrames(model.frontend))
         self._pending = torch.zeros(0, model.frontend.config.n_mels)  # (T, n_mels) not yet encoded
         self.cache: StreamingCache = model.encoder.init_cache(1, device=recognizer.device)
         self._search = _Search(model, recognizer.head, recognizer.beam)
@@ -181,16 +159,16 @@ class Stream:
         samples = samples.astype(np.float32, copy=False).reshape(-1)
         if self._resampler is not None:
             samples = self._resampler.resample_chunk(samples)
-        self._pending = torch.cat([self._pending, self._features.accept(samples)])
+        self._pending = torch.cat([self._pending, torch.from_numpy(self._features.accept(samples))])
 
     def input_finished(self) -> None:
         """No more audio will come: the last partial chunk is decoded by the next ``decode``."""
         if self.finished:
             return
         if self._resampler is not None:
-            self._pending = torch.cat([self._pending, self._features.accept(
-                self._resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True))])
-        self._pending = torch.cat([self._pending, self._features.finish()])
+            tail = self._resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+            self._pending = torch.cat([self._pending, torch.from_numpy(self._features.accept(tail))])
+        self._pending = torch.cat([self._pending, torch.from_numpy(self._features.finish())])
         self.finished = True
 
     def ready(self, chunk: int) -> bool:

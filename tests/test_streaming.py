@@ -3,6 +3,7 @@ incremental log-mel == offline log-mel, streaming sessions == offline decoding."
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +13,9 @@ import torch
 from recog.audio import LogMel, load_audio
 from recog.encoders.conformer import ConformerEncoder, context_mask
 from recog.model import Recognizer
-from recog.streaming import EndpointConfig, FeatureStream, StreamingRecognizer
+from recog.streaming import EndpointConfig, StreamingRecognizer, TorchFrames
 from recog.text import CharTokenizer
+from recog_edge.features import FeatureStream, NumpyLogMel
 from tests.conftest import speak
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -121,19 +123,21 @@ def test_streaming_refuses_an_encoder_that_looks_at_the_future() -> None:
         ConformerEncoder(**TINY).init_cache(1)  # full context by default
 
 
+@pytest.mark.parametrize("numpy_frontend", [False, True])
 @pytest.mark.parametrize("sizes", [[160], [1], [37, 4000, 5], [16000]])
-def test_incremental_log_mel_equals_the_offline_frames(sizes: list) -> None:
+def test_incremental_log_mel_equals_the_offline_frames(sizes: list, numpy_frontend: bool) -> None:
     rng = np.random.default_rng(0)
     signal = (rng.standard_normal(12345) * 0.1).astype(np.float32)
     logmel = LogMel()
     offline, n = logmel(torch.from_numpy(signal)[None], torch.tensor([len(signal)]))
-    stream, pieces, start, i = FeatureStream(logmel), [], 0, 0
+    source = NumpyLogMel(asdict(logmel.config)) if numpy_frontend else TorchFrames(logmel)
+    stream, pieces, start, i = FeatureStream(source), [], 0, 0
     while start < len(signal):
         size = sizes[i % len(sizes)]
         pieces.append(stream.accept(signal[start: start + size]))
         start, i = start + size, i + 1
     pieces.append(stream.finish())
-    streamed = torch.cat(pieces)
+    streamed = torch.from_numpy(np.concatenate(pieces))
     assert streamed.shape[0] == int(n[0])
     torch.testing.assert_close(streamed, offline[0, : int(n[0])], rtol=0, atol=1e-4)
 

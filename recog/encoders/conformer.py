@@ -178,10 +178,13 @@ class RelPositionAttention(nn.Module):
         p = self.pos(pos_emb).view(-1, self.n_heads, self.d_head).transpose(0, 1)  # (H, K+Q-1, d)
         q_u = q + self.pos_bias_u[:, None, :]
         q_v = q + self.pos_bias_v[:, None, :]
-        position_scores = rel_shift(torch.matmul(q_v, p.transpose(-1, -2))) / math.sqrt(self.d_head)
-        bias = position_scores.masked_fill(~allowed[:, None], -1e4)  # (B, H, Q, K)
-        context = F.scaled_dot_product_attention(q_u, k, v, attn_mask=bias,
-                                                 dropout_p=self.dropout if self.training else 0.0)
+        scores = (torch.matmul(q_u, k.transpose(-1, -2)) + rel_shift(torch.matmul(q_v, p.transpose(-1, -2)))
+                  ) / math.sqrt(self.d_head)  # (B, H, Q, K)
+        # Written out rather than F.scaled_dot_product_attention: as fast on CPU at these sizes,
+        # and torch.export mis-tracks the strides of SDPA's output (ONNX export fails).
+        weights = F.dropout(torch.softmax(scores.masked_fill(~allowed[:, None], -1e4), dim=-1),
+                            self.dropout, self.training)
+        context = torch.matmul(weights, v)  # (B, H, Q, d)
         return self.out(context.transpose(1, 2).reshape(b, q_len, -1))
 
 

@@ -1,0 +1,9 @@
+"""recog_edge: run models exported by ``recog export`` with numpy and onnxruntime only.
+
+Importing this package never imports torch (a test checks it), so it runs where PyTorch is not
+installed: ``EdgeModel(folder).transcribe(samples)`` or the streaming API of ``runtime``.
+"""
+
+from recog_edge.runtime import EdgeModel, EdgeStream
+
+__all__ = ["EdgeModel", "EdgeStream"]

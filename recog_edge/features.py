@@ -1,0 +1,110 @@
+"""Log-mel features in numpy: the same frames as ``recog.audio.LogMel`` (which builds its mel
+filterbank from here), computed without torch for the edge runtime."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Protocol
+
+import numpy as np
+
+
+def mel_filterbank(n_mels: int, n_fft: int, sample_rate: int, f_min: float = 0.0,
+                   f_max: float | None = None) -> np.ndarray:
+    """Slaney-normalised mel filterbank (as librosa / NeMo / Whisper), (n_mels, n_fft//2+1) float64."""
+    f_max = f_max or sample_rate / 2
+
+    def hz_to_mel(f: np.ndarray) -> np.ndarray:
+        # Slaney scale: linear below 1 kHz, logarithmic above.
+        f = np.asarray(f, dtype=np.float64)
+        return np.where(f >= 1000.0, 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / (math.log(6.4) / 27.0),
+                        f / (200.0 / 3))
+
+    def mel_to_hz(m: np.ndarray) -> np.ndarray:
+        m = np.asarray(m, dtype=np.float64)
+        return np.where(m >= 15.0, 1000.0 * np.exp((math.log(6.4) / 27.0) * (m - 15.0)), m * (200.0 / 3))
+
+    fft_freqs = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+    mel_points = mel_to_hz(np.linspace(hz_to_mel(f_min), hz_to_mel(f_max), n_mels + 2))
+    lower, center, upper = mel_points[:-2, None], mel_points[1:-1, None], mel_points[2:, None]
+    up = (fft_freqs[None, :] - lower) / (center - lower)
+    down = (upper - fft_freqs[None, :]) / (upper - center)
+    weights = np.maximum(0.0, np.minimum(up, down))
+    return weights * (2.0 / (mel_points[2:] - mel_points[:-2]))[:, None]
+
+
+class NumpyLogMel:
+    """Normalised log-mel frames from a ``recog.audio.FeatureConfig`` given as a dict (as the
+    ONNX metadata carries it)."""
+
+    def __init__(self, config: Mapping[str, float]) -> None:
+        self.sample_rate = int(config["sample_rate"])
+        self.n_fft, self.n_mels = int(config["n_fft"]), int(config["n_mels"])
+        self.hop = int(round(self.sample_rate * config["hop_ms"] / 1000))
+        win = int(round(self.sample_rate * config["window_ms"] / 1000))
+        self.floor, self.mean, self.std = config["log_floor"], config["norm_mean"], config["norm_std"]
+        window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(win) / (win - 1))  # symmetric Hann
+        left = (self.n_fft - win) // 2
+        self.window = np.zeros(self.n_fft)
+        self.window[left: left + win] = window  # centred in the FFT frame, as torch.stft does
+        self.filterbank = mel_filterbank(self.n_mels, self.n_fft, self.sample_rate)
+
+    def frames(self, padded: np.ndarray) -> np.ndarray:
+        """Samples already padded by ``n_fft // 2`` on the left (N,) -> (1 + (N - n_fft) // hop,
+        n_mels) float32; frame k covers ``padded[k*hop : k*hop + n_fft]``."""
+        count = (len(padded) - self.n_fft) // self.hop + 1
+        if count <= 0:
+            return np.zeros((0, self.n_mels), dtype=np.float32)
+        index = np.arange(self.n_fft)[None, :] + self.hop * np.arange(count)[:, None]
+        spectrum = np.fft.rfft(padded.astype(np.float64)[index] * self.window, axis=1)
+        power = spectrum.real**2 + spectrum.imag**2  # (T, F)
+        mel = power @ self.filterbank.T  # (T, n_mels)
+        return ((np.log(mel + self.floor) - self.mean) / self.std).astype(np.float32)
+
+
+class FrameSource(Protocol):
+    """What FeatureStream needs of a frontend: ``NumpyLogMel``, or recog's torch ``LogMel`` behind
+    an adapter."""
+
+    n_fft: int
+    hop: int
+    n_mels: int
+
+    def frames(self, padded: np.ndarray) -> np.ndarray: ...
+
+
+class FeatureStream:
+    """Samples in, frames out, as soon as each frame's window is complete; the same frames as
+    the offline frontend on the whole signal (centred, zero padding at both ends). Holds less
+    than one window of samples."""
+
+    def __init__(self, logmel: FrameSource) -> None:
+        self.logmel = logmel
+        self.buffer = np.zeros(logmel.n_fft // 2, dtype=np.float32)
+        self.samples = 0
+        self.frames = 0
+
+    def accept(self, samples: np.ndarray) -> np.ndarray:
+        """Append samples at the frontend's rate -> the newly complete frames (T, n_mels)."""
+        self.buffer = np.concatenate([self.buffer, samples.astype(np.float32, copy=False)])
+        self.samples += len(samples)
+        return self._take(None)
+
+    def finish(self) -> np.ndarray:
+        """No more audio: the remaining frames, up to the offline count ``samples // hop + 1``."""
+        lm = self.logmel
+        self.buffer = np.concatenate([self.buffer, np.zeros(lm.n_fft // 2 + lm.hop, dtype=np.float32)])
+        return self._take(self.samples // lm.hop + 1)
+
+    def _take(self, total: int | None) -> np.ndarray:
+        lm = self.logmel
+        n = (len(self.buffer) - lm.n_fft) // lm.hop + 1 if len(self.buffer) >= lm.n_fft else 0
+        if total is not None:
+            n = min(n, total - self.frames)
+        if n <= 0:
+            return np.zeros((0, lm.n_mels), dtype=np.float32)
+        feats = lm.frames(self.buffer[: (n - 1) * lm.hop + lm.n_fft])
+        self.buffer = self.buffer[n * lm.hop:]
+        self.frames += n
+        return feats

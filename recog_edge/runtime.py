@@ -1,0 +1,165 @@
+"""Streaming speech recognition with an exported recog model, on numpy + onnxruntime only.
+
+    model = EdgeModel("exported/")            # the folder `recog export --streaming` wrote
+    stream = model.create_stream()
+    stream.accept_waveform(16000, samples)
+    model.decode(stream)
+    print(stream.text)
+
+The loop is the one ``recog.streaming`` runs in PyTorch: log-mel frames as their windows
+complete, encoder chunks through ``encoder.onnx`` with its caches fed back, greedy CTC (from the
+encoder's ``ctc_log_probs``) or greedy transducer search (``predictor.onnx`` + ``joiner.onnx``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from recog_edge.features import FeatureStream, NumpyLogMel
+
+SPACE = "\u2581"  # SentencePiece's word-boundary mark
+
+
+def _session(path: Path, threads: int) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+class EdgeModel:
+    """An exported streaming model. ``head``: "ctc" or "rnnt" (default: the model's)."""
+
+    def __init__(self, folder: str | Path, head: str | None = None, threads: int = 1) -> None:
+        folder = Path(folder)
+        if not (folder / "encoder.onnx").is_file():
+            raise FileNotFoundError(f"{folder}: no encoder.onnx (write one with `recog export --streaming`)")
+        self.encoder = _session(folder / "encoder.onnx", threads)
+        self.meta: dict[str, Any] = json.loads(self.encoder.get_modelmeta().custom_metadata_map["recog"])
+        self.head = head or self.meta["default_head"]
+        if self.head not in self.meta["heads"]:
+            raise ValueError(f"{folder}: no {self.head!r} head exported (it has {self.meta['heads']})")
+        if self.head == "rnnt":
+            self.predictor = _session(folder / "predictor.onnx", threads)
+            self.joiner = _session(folder / "joiner.onnx", threads)
+        self.vocabulary: list[str] = self.meta["vocabulary"]
+        self.logmel = NumpyLogMel(self.meta["features"])
+        self.sample_rate = int(self.meta["sample_rate"])
+        self.chunk_features = int(self.meta["chunk_features"])
+        self.output_names = [o.name for o in self.encoder.get_outputs()]
+
+    def detokenize(self, tokens: list[int]) -> str:
+        pieces = "".join(self.vocabulary[t] for t in tokens)
+        return pieces.replace(SPACE, " ").strip() if self.meta["tokenizer"] == "bpe" else pieces
+
+    def create_stream(self) -> EdgeStream:
+        return EdgeStream(self)
+
+    def decode(self, stream: EdgeStream) -> None:
+        """Run every complete chunk of ``stream`` (all that is left once its input is finished)."""
+        while stream.ready():
+            chunk, n = stream.next_chunk()
+            feeds = {"chunk": chunk[None], "chunk_lengths": np.array([n], dtype=np.int64), **stream.cache}
+            outputs = dict(zip(self.output_names, self.encoder.run(None, feeds), strict=True))
+            stream.cache = {name: outputs["new_" + name] for name in stream.cache}
+            frames = int(outputs["encoded_lengths"][0])
+            if self.head == "ctc":
+                self._ctc(stream, outputs["ctc_log_probs"][0, :frames])
+            else:
+                self._transducer(stream, outputs["encoded"][0, :frames])
+            stream.frames += frames
+
+    def _ctc(self, stream: EdgeStream, log_probs: np.ndarray) -> None:
+        for t, best in enumerate(log_probs.argmax(axis=-1).tolist()):
+            if best != 0 and best != stream.last_id:
+                stream.tokens.append(best)
+                stream.stamps.append(stream.frames + t)
+            stream.last_id = best
+
+    def _transducer(self, stream: EdgeStream, encoded: np.ndarray) -> None:
+        if stream.pred is None:
+            self._predict(stream, 0)
+        for t in range(len(encoded)):
+            for _ in range(int(self.meta["predictor"]["max_symbols"])):
+                log_probs = self.joiner.run(None, {"encoded": encoded[t: t + 1], "pred": stream.pred})[0][0]
+                best = int(log_probs.argmax())
+                if best == 0:
+                    break
+                stream.tokens.append(best)
+                stream.stamps.append(stream.frames + t)
+                self._predict(stream, best)
+
+    def _predict(self, stream: EdgeStream, token: int) -> None:
+        feeds = {"tokens": np.array([token], dtype=np.int64), **stream.pred_state}
+        pred, *state = self.predictor.run(None, feeds)
+        stream.pred, stream.pred_state = pred, dict(zip(stream.pred_state, state, strict=True))
+
+    def transcribe(self, samples: np.ndarray, sample_rate: int | None = None) -> str:
+        """Stream a whole signal through and return its text."""
+        stream = self.create_stream()
+        stream.accept_waveform(sample_rate or self.sample_rate, samples)
+        stream.input_finished()
+        self.decode(stream)
+        return stream.text
+
+
+class EdgeStream:
+    """One audio stream of an EdgeModel."""
+
+    def __init__(self, model: EdgeModel) -> None:
+        self.model = model
+        self.features = FeatureStream(model.logmel)
+        self.pending = np.zeros((0, model.logmel.n_mels), dtype=np.float32)
+        self.cache = {name: np.zeros(spec["shape"][: spec["batch_axis"]] + [1] + spec["shape"][spec["batch_axis"] + 1:],
+                                     dtype=spec["dtype"]) for name, spec in model.meta["cache"].items()}
+        predictor = model.meta.get("predictor")
+        self.pred_state = {f"state_{i}": np.zeros(s["shape"][: s["batch_axis"]] + [1] + s["shape"][s["batch_axis"] + 1:],
+                                                  dtype=s["dtype"])
+                           for i, s in enumerate(predictor["state"])} if predictor else {}
+        self.pred: np.ndarray | None = None
+        self.tokens: list[int] = []
+        self.stamps: list[int] = []
+        self.last_id = 0
+        self.frames = 0
+        self.finished = False
+
+    def accept_waveform(self, sample_rate: int, samples: np.ndarray) -> None:
+        """Append mono audio (float in [-1, 1] or int16) at the model's sample rate."""
+        if sample_rate != self.model.sample_rate:
+            raise ValueError(f"the edge runtime takes {self.model.sample_rate} Hz audio, got {sample_rate} Hz")
+        samples = np.asarray(samples)
+        if samples.dtype == np.int16:
+            samples = samples.astype(np.float32) / 32768.0
+        new = self.features.accept(samples.astype(np.float32, copy=False).reshape(-1))
+        self.pending = np.concatenate([self.pending, new])
+
+    def input_finished(self) -> None:
+        if not self.finished:
+            self.pending = np.concatenate([self.pending, self.features.finish()])
+            self.finished = True
+
+    def ready(self) -> bool:
+        n = self.model.chunk_features
+        return len(self.pending) >= n or (self.finished and len(self.pending) > 0)
+
+    def next_chunk(self) -> tuple[np.ndarray, int]:
+        n = self.model.chunk_features
+        real = min(n, len(self.pending))
+        chunk = np.zeros((n, self.pending.shape[1]), dtype=np.float32)
+        chunk[:real] = self.pending[:real]
+        self.pending = self.pending[real:]
+        return chunk, real
+
+    @property
+    def text(self) -> str:
+        return self.model.detokenize(self.tokens)
+
+    @property
+    def timestamps(self) -> list[float]:
+        """Start of each token, seconds from the start of the stream."""
+        return [round(t * self.model.meta["frame_seconds"], 3) for t in self.stamps]
