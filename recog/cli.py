@@ -62,7 +62,7 @@ def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
 def _load_for(args: argparse.Namespace, kind: str):
     from recog.inference import load
 
-    model = load(args.model)
+    model = load(args.model, att_context=getattr(args, "context", None))
     if model.kind != kind:
         what, command = ("speech", "transcribe") if model.kind == "logmel" else ("text-line (OCR)", "ocr")
         raise ValueError(f"{args.model} is a {what} model; use `recog {command}`")
@@ -126,7 +126,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     options = search_options(args)
-    model = load(args.model)
+    model = load(args.model, att_context=args.context)
     if (entries[0].key == AUDIO_KEY) != (model.kind == "logmel"):
         raise ValueError(f"{args.manifest} has {entries[0].key} rows but {args.model} is a "
                          f"{'speech' if model.kind == 'logmel' else 'text-line'} model")
@@ -156,6 +156,90 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return _report_failures(failures)
 
 
+def parse_context(value: str) -> tuple[int, int]:
+    """"64,3" -> (64, 3): attention context [left, right] in encoder frames."""
+    try:
+        left, right = (int(v) for v in value.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LEFT,RIGHT (e.g. 64,3), got {value!r}") from None
+    return left, right
+
+
+def cmd_stream(args: argparse.Namespace) -> int:
+    """Stream a file (or the microphone) through a cache-aware model, printing partial results."""
+    import numpy as np
+
+    from recog.audio import load_audio
+    from recog.inference import load
+    from recog.streaming import EndpointConfig, StreamingRecognizer
+
+    model = load(args.model, att_context=args.context)
+    recognizer = StreamingRecognizer(model, head=args.head, beam=args.beam or 1,
+                                     endpoint=EndpointConfig(enabled=not args.no_endpoint))
+    print(f"chunk {recognizer.chunk_seconds * 1000:.0f} ms of audio per encoder step "
+          f"(context {list(recognizer.model.encoder.att_context)})", file=sys.stderr)
+    stream = recognizer.create_stream()
+    shown = ["", 0]
+
+    def show() -> None:
+        result = stream.result
+        if (result.text, len(result.segments)) != tuple(shown):
+            for segment in result.segments[shown[1]:]:
+                print(f"final: {segment}", flush=True)
+            if result.text:
+                print(f"partial: {result.text}", flush=True)
+            shown[:] = [result.text, len(result.segments)]
+
+    if args.mic:
+        try:
+            import sounddevice
+        except ImportError:
+            print("error: --mic needs the optional package sounddevice (pip install sounddevice)", file=sys.stderr)
+            return 2
+        block = int(16000 * args.chunk_ms / 1000)
+        print("listening; Ctrl-C to stop", file=sys.stderr)
+        try:
+            with sounddevice.InputStream(samplerate=16000, channels=1, dtype="float32", blocksize=block) as mic:
+                while True:
+                    samples, _ = mic.read(block)
+                    stream.accept_waveform(16000, samples[:, 0])
+                    recognizer.decode(stream)
+                    show()
+        except KeyboardInterrupt:
+            pass
+    else:
+        if not args.file:
+            print("error: give an audio FILE or --mic", file=sys.stderr)
+            return 2
+        samples = load_audio(args.file)
+        block = max(1, int(16000 * args.chunk_ms / 1000))
+        start_time = time.perf_counter()
+        for start in range(0, len(samples), block):
+            if args.realtime:
+                time.sleep(max(0.0, start / 16000 - (time.perf_counter() - start_time)))
+            stream.accept_waveform(16000, np.asarray(samples[start: start + block]))
+            recognizer.decode(stream)
+            show()
+    stream.input_finished()
+    recognizer.decode(stream)
+    show()
+    print(f"text: {stream.final_text()}", flush=True)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from recog.export import export_streaming
+    from recog.inference import load
+
+    if not args.streaming:
+        print("error: only the streaming export exists so far; pass --streaming", file=sys.stderr)
+        return 2
+    model = load(args.model, att_context=args.context)
+    for path in export_streaming(model.model, args.out):
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="recog", description="Speech and text-line recognition.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -172,6 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
         recognise.add_argument("--head", help=f"head to decode with: {heads} (default: the model's first)")
         add_search_flags(recognise)
         recognise.add_argument("--output", help="write JSON lines here instead of printing path<TAB>text")
+        if command == "transcribe":
+            recognise.add_argument("--context", type=parse_context,
+                                   help="attention context LEFT,RIGHT (limited-context models)")
 
     evaluate = sub.add_parser("eval", help="WER and CER (and exact-line accuracy for OCR) on a manifest")
     evaluate.add_argument("--manifest", required=True)
@@ -179,6 +266,25 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--head")
     add_search_flags(evaluate)
     evaluate.add_argument("--output", help="per-utterance results as JSON lines")
+    evaluate.add_argument("--context", type=parse_context, help="attention context LEFT,RIGHT (limited-context models)")
+
+    stream = sub.add_parser("stream", help="streaming recognition of a file or the microphone (cache-aware models)")
+    stream.add_argument("file", nargs="?", help="audio file (any rate; read whole, fed in --chunk-ms pieces)")
+    stream.add_argument("--model", required=True)
+    stream.add_argument("--chunk-ms", type=float, default=100.0, help="audio fed per call, in ms (default 100)")
+    stream.add_argument("--context", type=parse_context, help="attention context LEFT,RIGHT (default: the model's "
+                        "first); the encoder step is RIGHT+1 frames")
+    stream.add_argument("--head", choices=["ctc", "rnnt"])
+    stream.add_argument("--beam", type=int, help="transducer beam width (default 1: greedy)")
+    stream.add_argument("--realtime", action="store_true", help="feed the file at its real speed")
+    stream.add_argument("--no-endpoint", action="store_true", help="one utterance: no endpoint detection")
+    stream.add_argument("--mic", action="store_true", help="read the microphone (needs sounddevice)")
+
+    export = sub.add_parser("export", help="export to ONNX for recog_edge (numpy + onnxruntime)")
+    export.add_argument("--model", required=True)
+    export.add_argument("--out", required=True, help="output folder")
+    export.add_argument("--streaming", action="store_true", help="the streaming encoder step with caches")
+    export.add_argument("--context", type=parse_context, help="attention context LEFT,RIGHT to export")
     return parser
 
 
@@ -202,7 +308,9 @@ def main(argv: list[str] | None = None) -> int:
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
-        return {"transcribe": cmd_transcribe, "ocr": cmd_ocr, "eval": cmd_eval}[args.command](args)
+        commands = {"transcribe": cmd_transcribe, "ocr": cmd_ocr, "eval": cmd_eval, "stream": cmd_stream,
+                    "export": cmd_export}
+        return commands[args.command](args)
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

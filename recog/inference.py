@@ -71,8 +71,12 @@ def _json_row(result: Result) -> dict[str, Any]:
     return row
 
 
-def load(path: str | Path, device: str = "cpu") -> RecognitionModel:
-    """Load a checkpoint written by ``recog train`` (read with ``weights_only=True``)."""
+def load(path: str | Path, device: str = "cpu", att_context: tuple[int, int] | None = None) -> RecognitionModel:
+    """Load a checkpoint written by ``recog train`` (read with ``weights_only=True``).
+
+    ``att_context``: (left, right) attention context for a conformer trained with limited
+    context (e.g. one of the look-aheads of a multi-latency model); default: its first.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such model file")
@@ -86,6 +90,10 @@ def load(path: str | Path, device: str = "cpu") -> RecognitionModel:
     model = Recognizer(tokenizer_from_state(info["tokenizer"]), **info["model"])
     weights = {k.removeprefix("model."): v for k, v in checkpoint["state_dict"].items()}
     model.load_state_dict(weights)
+    if att_context is not None:
+        if not hasattr(model.encoder, "set_att_context"):
+            raise ValueError(f"{path}: this model's encoder has no attention context to set")
+        model.encoder.set_att_context(*att_context)
     return RecognitionModel(model.eval().to(device))
 
 

@@ -108,6 +108,13 @@ class EdgeModel:
         return stream.text
 
 
+def _zeros_for_one(spec: dict[str, Any]) -> np.ndarray:
+    """Zeros of an exported state's shape with its batch axis set to 1."""
+    shape = list(spec["shape"])
+    shape[spec["batch_axis"]] = 1
+    return np.zeros(shape, dtype=spec["dtype"])
+
+
 class EdgeStream:
     """One audio stream of an EdgeModel."""
 
@@ -115,12 +122,10 @@ class EdgeStream:
         self.model = model
         self.features = FeatureStream(model.logmel)
         self.pending = np.zeros((0, model.logmel.n_mels), dtype=np.float32)
-        self.cache = {name: np.zeros(spec["shape"][: spec["batch_axis"]] + [1] + spec["shape"][spec["batch_axis"] + 1:],
-                                     dtype=spec["dtype"]) for name, spec in model.meta["cache"].items()}
+        self.cache = {name: _zeros_for_one(spec) for name, spec in model.meta["cache"].items()}
         predictor = model.meta.get("predictor")
-        self.pred_state = {f"state_{i}": np.zeros(s["shape"][: s["batch_axis"]] + [1] + s["shape"][s["batch_axis"] + 1:],
-                                                  dtype=s["dtype"])
-                           for i, s in enumerate(predictor["state"])} if predictor else {}
+        self.pred_state = {f"state_{i}": _zeros_for_one(spec)
+                           for i, spec in enumerate(predictor["state"])} if predictor else {}
         self.pred: np.ndarray | None = None
         self.tokens: list[int] = []
         self.stamps: list[int] = []

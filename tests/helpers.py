@@ -1,4 +1,4 @@
-"""Helpers shared by the recipe tests (tests/test_synth_corpus.py, tests/test_synth_ocr.py)."""
+"""Helpers shared by several test modules."""
 
 from __future__ import annotations
 
@@ -32,3 +32,12 @@ def check_prefix_stable(make: Callable[..., list[str]], n: int, prefix: int) -> 
     assert make(prefix, seed=7) == first[:prefix]  # prefix-stable, so splits carved from it stay fixed
     assert len(set(first)) == len(first)
     return first
+
+
+def save_checkpoint(model, path: Path) -> Path:  # noqa: ANN001 (a recog.model.Recognizer; torch imported lazily)
+    """What `recog train` writes, as far as recog.load reads it."""
+    import torch
+
+    torch.save({"recog": {"model": model.config, "tokenizer": model.tokenizer.state()},
+                "state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}}, path)
+    return path

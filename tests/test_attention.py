@@ -24,6 +24,7 @@ from recog.heads.search import DecodingOptions, attention_rescoring, beam_search
 from recog.hypothesis import Hypothesis
 from recog.model import Recognizer
 from recog.text import CharTokenizer
+from tests.helpers import save_checkpoint
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
@@ -474,13 +475,6 @@ def test_search_flags_parse_into_decoding_options() -> None:
                                         "ctc_weight": 0.5}
     plain = build_parser().parse_args(["transcribe", "a.wav", "--model", "m.ckpt", "--beam", "4"])
     assert DecodingOptions(**search_options(plain)) == DecodingOptions(search="beam", beam=4, groups=1)
-
-
-def save_checkpoint(model: Recognizer, path: Path) -> Path:
-    """What `recog train` writes, as far as recog.load reads it."""
-    torch.save({"recog": {"model": model.config, "tokenizer": model.tokenizer.state()},
-                "state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}}, path)
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,155 @@
+"""ONNX export of the streaming model and the torch-free runtime in recog_edge: the same text as
+PyTorch, caches as explicit inputs/outputs, metadata, no torch import; `recog stream` / `recog export`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from recog.audio import load_audio
+from recog.cli import main
+from recog.streaming import EndpointConfig, StreamingRecognizer
+from recog_edge import EdgeModel
+from tests.conftest import speak
+from tests.helpers import save_checkpoint
+from tests.test_streaming import tiny_recognizer
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[Path]]:
+    """A random-weight streaming model with ctc + rnnt heads: checkpoint, `recog export` folder, wavs."""
+    root = tmp_path_factory.mktemp("export")
+    checkpoint = save_checkpoint(tiny_recognizer([8, 3]), root / "model.ckpt")
+    torch.set_num_threads(1)
+    assert main(["export", "--model", str(checkpoint), "--out", str(root / "onnx"), "--streaming"]) == 0
+    wavs = [speak("open the door please", root / "a.wav"), speak("blue sky", root / "b.wav", speed=170)]
+    return checkpoint, root / "onnx", wavs
+
+
+def test_export_writes_the_encoder_step_predictor_and_joiner_with_metadata(exported: tuple) -> None:
+    _, folder, _ = exported
+    assert sorted(p.name for p in folder.iterdir()) == ["encoder.onnx", "joiner.onnx", "predictor.onnx"]
+    encoder = onnx.load(str(folder / "encoder.onnx"))
+    names = [i.name for i in encoder.graph.input]
+    assert names[:2] == ["chunk", "chunk_lengths"]
+    assert {"cache_last_channel", "cache_last_time", "cache_length", "sub_cache_0", "sub_cache_1"} <= set(names)
+    outputs = [o.name for o in encoder.graph.output]
+    assert {"encoded", "encoded_lengths", "ctc_log_probs", "new_cache_last_channel"} <= set(outputs)
+    meta = json.loads({p.key: p.value for p in encoder.metadata_props}["recog"])
+    assert meta["chunk_frames"] == 4 and meta["chunk_features"] == 16 and meta["att_context"] == [8, 3]
+    assert meta["sample_rate"] == 16000 and meta["features"]["n_mels"] == 80
+    assert meta["vocabulary"][:3] == ["<blank>", "<unk>", "a"] and len(meta["vocabulary"]) == 30
+    assert meta["cache"]["cache_last_channel"]["shape"][2] == 8  # left context frames
+
+
+@pytest.mark.parametrize("head", ["ctc", "rnnt"])
+def test_the_edge_runtime_reads_what_pytorch_streaming_reads(exported: tuple, head: str) -> None:
+    checkpoint, folder, wavs = exported
+    import recog
+
+    model = recog.load(checkpoint)
+    torch_stream = StreamingRecognizer(model, head=head, endpoint=EndpointConfig(enabled=False))
+    edge = EdgeModel(folder, head=head)
+    for wav in wavs:
+        samples = load_audio(wav)
+        stream = torch_stream.create_stream()
+        edge_stream = edge.create_stream()
+        for start in range(0, len(samples), 2000):
+            stream.accept_waveform(16000, samples[start: start + 2000])
+            edge_stream.accept_waveform(16000, samples[start: start + 2000])
+            torch_stream.decode(stream)
+            edge.decode(edge_stream)
+        stream.input_finished()
+        edge_stream.input_finished()
+        torch_stream.decode(stream)
+        edge.decode(edge_stream)
+        assert stream.result.text  # random weights say a lot: equal texts mean equal posteriors
+        assert edge_stream.text == stream.result.text
+        assert edge_stream.timestamps == stream.result.timestamps
+
+
+def test_the_edge_encoder_step_matches_pytorch_for_a_batch_of_unequal_lengths(exported: tuple) -> None:
+    import onnxruntime as ort
+
+    checkpoint, folder, _ = exported
+    import recog
+
+    encoder = recog.load(checkpoint).model.encoder
+    session = ort.InferenceSession(str(folder / "encoder.onnx"), providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    cache = encoder.init_cache(3)
+    feeds_cache = {"sub_cache_0": cache.subsampling[0], "sub_cache_1": cache.subsampling[1],
+                   "cache_last_channel": cache.last_channel, "cache_last_time": cache.last_time,
+                   "cache_length": cache.length}
+    feeds_cache = {k: v.numpy() for k, v in feeds_cache.items()}
+    generator = torch.Generator().manual_seed(1)
+    for step in range(4):
+        chunk = torch.randn(3, 16, 80, generator=generator)
+        lengths = torch.tensor([16, 16 if step < 2 else 5, 16 if step < 3 else 0])
+        with torch.no_grad():
+            h, h_lengths, cache = encoder.forward_chunk(chunk, lengths, cache)
+        out = dict(zip(names, session.run(None, {"chunk": chunk.numpy(), "chunk_lengths": lengths.numpy(),
+                                                 **feeds_cache}), strict=True))
+        feeds_cache = {k: out["new_" + k] for k in feeds_cache}
+        assert out["encoded_lengths"].tolist() == h_lengths.tolist()
+        for b, n in enumerate(h_lengths.tolist()):
+            np.testing.assert_allclose(out["encoded"][b, :n], h[b, :n].numpy(), rtol=0, atol=1e-4)
+
+
+def test_importing_and_running_the_edge_runtime_never_imports_torch(exported: tuple) -> None:
+    _, folder, wavs = exported
+    code = ("import sys, soundfile, recog_edge\n"
+            f"samples, rate = soundfile.read({str(wavs[1])!r}, dtype='float32')\n"
+            "import soxr\n"
+            "samples = soxr.resample(samples, rate, 16000)\n"
+            f"text = recog_edge.EdgeModel({str(folder)!r}).transcribe(samples, 16000)\n"
+            "assert text, 'no text'\n"
+            "print('torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_the_edge_runtime_refuses_a_missing_model_and_a_wrong_rate(exported: tuple, tmp_path: Path) -> None:
+    _, folder, _ = exported
+    with pytest.raises(FileNotFoundError, match="encoder.onnx"):
+        EdgeModel(tmp_path)
+    with pytest.raises(ValueError, match="16000 Hz"):
+        EdgeModel(folder).create_stream().accept_waveform(8000, np.zeros(100, dtype=np.float32))
+
+
+def test_recog_stream_prints_partials_and_the_offline_text(exported: tuple, capsys: pytest.CaptureFixture) -> None:
+    checkpoint, _, wavs = exported
+    import recog
+
+    model = recog.load(checkpoint)
+    wave = torch.from_numpy(load_audio(wavs[0]))[None]
+    offline = model.model.recognize(wave, torch.tensor([wave.shape[1]]))[0].text
+    assert main(["stream", str(wavs[0]), "--model", str(checkpoint), "--chunk-ms", "80", "--no-endpoint"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    partials = [line for line in lines if line.startswith("partial: ")]
+    assert len(partials) > 1
+    assert lines[-1] == f"text: {offline}"
+
+
+def test_recog_stream_and_export_refuse_a_model_that_cannot_stream(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture) -> None:
+    from recog.model import Recognizer
+    from recog.text import CharTokenizer
+
+    encoder = {"name": "conformer", "feat_in": 80, "d_model": 16, "n_layers": 1, "n_heads": 2,
+               "subsampling_channels": 4}
+    checkpoint = save_checkpoint(Recognizer(CharTokenizer("ab"), encoder, {"ctc": {}}), tmp_path / "full.ckpt")
+    wav = speak("hi", tmp_path / "hi.wav")
+    assert main(["stream", str(wav), "--model", str(checkpoint)]) == 2
+    assert "causal" in capsys.readouterr().err
+    assert main(["export", "--model", str(checkpoint), "--out", str(tmp_path / "x"), "--streaming"]) == 2
+    assert not (tmp_path / "x").exists()
