@@ -28,9 +28,12 @@ def main() -> None:
     parser.add_argument("--beam", type=int, default=1)
     parser.add_argument("--head")
     parser.add_argument("--batch-seconds", type=float, default=120.0)
+    parser.add_argument("--context", help="LEFT,RIGHT attention context (limited-context models); "
+                        "by the streaming parity, the WER streaming gets at that look-ahead")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    model = recog.load(args.model)
+    context = tuple(int(v) for v in args.context.split(",")) if args.context else None
+    model = recog.load(args.model, att_context=context)
     entries = read_manifest(args.manifest)
     audio = {i: load_audio(e.path) for i, e in enumerate(entries)}
     seconds = sum(len(a) for a in audio.values()) / SAMPLE_RATE
@@ -47,7 +50,7 @@ def main() -> None:
     hyps = [texts[i] for i in range(len(entries))]
     params = sum(p.numel() for p in model.model.parameters())
     print(f"model: {args.model} ({params / 1e6:.2f} M parameters), head {args.head or model.model.default_head}, "
-          f"beam {args.beam}, threads {args.threads}")
+          f"beam {args.beam}, threads {args.threads}, context {getattr(model.model.encoder, 'att_context', None)}")
     print(f"utterances: {len(entries)}, audio: {seconds:.1f} s")
     print(f"WER: {100 * word_error_rate(refs, hyps):.2f} %")
     print(f"CER: {100 * char_error_rate(refs, hyps):.2f} %")
