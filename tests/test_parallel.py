@@ -97,6 +97,19 @@ def test_forward_shapes() -> None:
     assert (attention[1, :, 7:] == 0).all() and (attention[2, :, 1:] == 0).all()  # padded frames unseen
 
 
+def test_decoding_skips_the_character_nodes_in_the_last_layer_without_changing_the_positions() -> None:
+    head = tiny_head().eval()
+    with torch.no_grad():
+        for p in head.parameters():  # larger weights, so a wrong shortcut shows
+            p.add_(torch.randn_like(p) * 0.2)
+    h, lengths = encoder_output(3, 12), torch.tensor([12, 7, 1])
+    counts, full, full_attention = head(h, lengths)
+    none, short, short_attention = head(h, lengths, count=False)
+    assert none is None and counts is not None
+    torch.testing.assert_close(short, full, rtol=0, atol=1e-5)
+    torch.testing.assert_close(short_attention, full_attention, rtol=0, atol=1e-6)
+
+
 def train(head: ParallelHead, h: torch.Tensor, h_lengths: torch.Tensor, targets: torch.Tensor,
           target_lengths: torch.Tensor, steps: int) -> list[float]:
     optimizer = torch.optim.Adam(head.parameters(), lr=3e-3)
@@ -158,8 +171,9 @@ def scripted_head(order_ids: list[int], frames: list[int], total_frames: int = 1
     weights = torch.full((1, len(order_ids), total_frames), 0.01)
     weights[0, torch.arange(len(order_ids)), torch.tensor(frames)] = 0.9
 
-    def forward(h: torch.Tensor, h_lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        return torch.zeros(1, V, head.max_count + 1), order, weights
+    def forward(h: torch.Tensor, h_lengths: torch.Tensor, count: bool = True
+                ) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]:
+        return (torch.zeros(1, V, head.max_count + 1) if count else None), order, weights
 
     head.forward = forward  # type: ignore[method-assign]
     return head

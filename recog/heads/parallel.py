@@ -58,10 +58,11 @@ class DecoderLayer(nn.Module):
         self.norm3 = nn.LayerNorm(dim)
         self.ff = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(4 * dim, dim))
 
-    def forward(self, q: torch.Tensor, memory: torch.Tensor, memory_pad: torch.Tensor
+    def forward(self, q: torch.Tensor, memory: torch.Tensor, memory_pad: torch.Tensor, first: int = 0
                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Queries q (B, Q, D) -> the updated queries ``first:`` (all queries still serve as keys)."""
         x = self.norm1(q)
-        q = q + self.self_attention(x, x, x, need_weights=False)[0]
+        q = q[:, first:] + self.self_attention(x[:, first:], x, x, need_weights=False)[0]
         x = self.norm2(q)
         attended, weights = self.cross_attention(x, memory, memory, key_padding_mask=memory_pad)
         q = q + attended
@@ -88,10 +89,12 @@ class ParallelHead(nn.Module):
         self.count_out = nn.Linear(d_model, max_count + 1)
         self.order_out = nn.Linear(d_model, vocab_size)
 
-    def forward(self, h: torch.Tensor, h_lengths: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """-> count logits (B, V, max_count+1), order logits (B, max_len+1, V), and the last
-        layer's cross-attention of each position node over encoder frames (B, max_len+1, T)."""
+    def forward(self, h: torch.Tensor, h_lengths: torch.Tensor, count: bool = True
+                ) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]:
+        """-> count logits (B, V, max_count+1) (None with ``count=False``: then the last layer
+        updates only the position nodes, which is all decoding reads), order logits
+        (B, max_len+1, V), and the last layer's cross-attention of each position node over
+        encoder frames (B, max_len+1, T)."""
         batch = h.shape[0]
         queries = torch.cat([self.char_nodes, self.position_nodes])[None].expand(batch, -1, -1)
         pad = torch.arange(h.shape[1], device=h.device)[None, :] >= h_lengths[:, None]
@@ -99,11 +102,13 @@ class ParallelHead(nn.Module):
         # position, which encoders built for CTC (conv + relative attention) need not carry.
         h = h + sinusoids(torch.arange(h.shape[1], device=h.device), h.shape[2]).to(h.dtype)
         weights = None
-        for layer in self.layers:
-            queries, weights = layer(queries, h, pad)
+        for i, layer in enumerate(self.layers):
+            last = i == len(self.layers) - 1
+            queries, weights = layer(queries, h, pad, first=self.vocab_size if last and not count else 0)
         queries = self.norm(queries)
-        chars, positions = queries[:, : self.vocab_size], queries[:, self.vocab_size:]
-        return self.count_out(chars), self.order_out(positions), weights[:, self.vocab_size:]
+        positions = queries[:, queries.shape[1] - (self.max_len + 1):]
+        counts = self.count_out(queries[:, : self.vocab_size]) if count else None
+        return counts, self.order_out(positions), weights[:, weights.shape[1] - (self.max_len + 1):]
 
     def loss(self, h: torch.Tensor, h_lengths: torch.Tensor, targets: torch.Tensor,
              target_lengths: torch.Tensor) -> torch.Tensor:
@@ -119,7 +124,7 @@ class ParallelHead(nn.Module):
     def decode(self, h: torch.Tensor, h_lengths: torch.Tensor, **_: object) -> list[Hypothesis]:
         """Argmax at every position in one pass; the text ends at the first end id (0). A token's
         timestamp is the encoder frame its position node attends to most."""
-        _, order_logits, weights = self(h, h_lengths)
+        _, order_logits, weights = self(h, h_lengths, count=False)
         log_probs = F.log_softmax(order_logits.float(), dim=-1)
         best_lp, best = log_probs.max(dim=-1)  # (B, L+1)
         frames = weights.argmax(dim=-1)  # (B, L+1)
