@@ -58,13 +58,15 @@ class DecoderLayer(nn.Module):
         self.norm3 = nn.LayerNorm(dim)
         self.ff = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(4 * dim, dim))
 
-    def forward(self, q: torch.Tensor, memory: torch.Tensor, memory_pad: torch.Tensor, first: int = 0
-                ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Queries q (B, Q, D) -> the updated queries ``first:`` (all queries still serve as keys)."""
+    def forward(self, q: torch.Tensor, memory: torch.Tensor, memory_pad: torch.Tensor, first: int = 0,
+                need_weights: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Queries q (B, Q, D) -> the updated queries ``first:`` (all queries still serve as keys)
+        and, with ``need_weights``, their cross-attention weights."""
         x = self.norm1(q)
         q = q[:, first:] + self.self_attention(x[:, first:], x, x, need_weights=False)[0]
         x = self.norm2(q)
-        attended, weights = self.cross_attention(x, memory, memory, key_padding_mask=memory_pad)
+        attended, weights = self.cross_attention(x, memory, memory, key_padding_mask=memory_pad,
+                                                 need_weights=need_weights)
         q = q + attended
         return q + self.ff(self.norm3(q)), weights  # weights: (B, Q, T) averaged over heads
 
@@ -104,7 +106,8 @@ class ParallelHead(nn.Module):
         weights = None
         for i, layer in enumerate(self.layers):
             last = i == len(self.layers) - 1
-            queries, weights = layer(queries, h, pad, first=self.vocab_size if last and not count else 0)
+            queries, weights = layer(queries, h, pad, first=self.vocab_size if last and not count else 0,
+                                     need_weights=last)
         queries = self.norm(queries)
         positions = queries[:, queries.shape[1] - (self.max_len + 1):]
         counts = self.count_out(queries[:, : self.vocab_size]) if count else None
