@@ -28,7 +28,7 @@ from recog.audio import SAMPLE_RATE, LogMel
 from recog.encoders.conformer import StreamingCache
 from recog.heads.ctc import greedy_decode
 from recog.model import Recognizer
-from recog_edge.features import FeatureStream
+from recog_edge.features import ChunkQueue, FeatureStream, as_float_samples
 
 
 @dataclass(frozen=True)
@@ -133,12 +133,11 @@ class Stream:
         self._recognizer = recognizer
         model = recognizer.model
         self._features = FeatureStream(TorchFrames(model.frontend))
-        self._pending = torch.zeros(0, model.frontend.config.n_mels)  # (T, n_mels) not yet encoded
+        self._queue = ChunkQueue(model.frontend.config.n_mels)
         self.cache: StreamingCache = model.encoder.init_cache(1, device=recognizer.device)
         self._search = _Search(model, recognizer.head, recognizer.beam)
         self._resampler: soxr.ResampleStream | None = None
         self._rate: int | None = None
-        self.finished = False
         self.frames = 0  # encoder frames decoded since the stream started
         self._segment_start = 0
         self.result = StreamResult()
@@ -153,34 +152,24 @@ class Stream:
                 self._resampler = soxr.ResampleStream(self._rate, SAMPLE_RATE, 1, dtype="float32")
         elif int(sample_rate) != self._rate:
             raise ValueError(f"sample rate changed mid-stream from {self._rate} to {sample_rate} Hz")
-        samples = np.asarray(samples)
-        if samples.dtype == np.int16:
-            samples = samples.astype(np.float32) / 32768.0
-        samples = samples.astype(np.float32, copy=False).reshape(-1)
+        samples = as_float_samples(samples)
         if self._resampler is not None:
             samples = self._resampler.resample_chunk(samples)
-        self._pending = torch.cat([self._pending, torch.from_numpy(self._features.accept(samples))])
+        self._queue.push(self._features.accept(samples))
 
     def input_finished(self) -> None:
         """No more audio will come: the last partial chunk is decoded by the next ``decode``."""
         if self.finished:
             return
         if self._resampler is not None:
-            tail = self._resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
-            self._pending = torch.cat([self._pending, torch.from_numpy(self._features.accept(tail))])
-        self._pending = torch.cat([self._pending, torch.from_numpy(self._features.finish())])
-        self.finished = True
+            self._queue.push(self._features.accept(
+                self._resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)))
+        self._queue.push(self._features.finish())
+        self._queue.finished = True
 
-    def ready(self, chunk: int) -> bool:
-        return len(self._pending) >= chunk or (self.finished and len(self._pending) > 0)
-
-    def _next_chunk(self, chunk: int) -> tuple[torch.Tensor, int]:
-        """(chunk, n_mels) features (zero-padded when the stream has ended) and how many are real."""
-        n = min(chunk, len(self._pending))
-        feats = torch.zeros(chunk, self._pending.shape[1])
-        feats[:n] = self._pending[:n]
-        self._pending = self._pending[n:]
-        return feats, n
+    @property
+    def finished(self) -> bool:
+        return self._queue.finished
 
     def _update_result(self) -> None:
         tokenizer = self._recognizer.model.tokenizer
@@ -252,7 +241,7 @@ class StreamingRecognizer:
         return Stream(self)
 
     def is_ready(self, stream: Stream) -> bool:
-        return stream.ready(self.model.encoder.chunk_features)
+        return stream._queue.ready(self.model.encoder.chunk_features)
 
     def decode(self, stream: Stream) -> None:
         """Decode every complete chunk of ``stream`` (and, once its input is finished, the rest)."""
@@ -263,13 +252,13 @@ class StreamingRecognizer:
         """Decode all ready chunks of several streams, batching their chunks through the encoder."""
         chunk = self.model.encoder.chunk_features
         while True:
-            ready = [s for s in streams if s.ready(chunk)]
+            ready = [s for s in streams if s._queue.ready(chunk)]
             if not ready:
                 return
-            chunks, lengths = zip(*(s._next_chunk(chunk) for s in ready), strict=True)
+            chunks, lengths = zip(*(s._queue.pop(chunk) for s in ready), strict=True)
             cache = stack_caches([s.cache for s in ready])
             h, h_lengths, cache = self.model.encoder.forward_chunk(
-                torch.stack(chunks).to(self.device), torch.tensor(lengths, device=self.device), cache)
+                torch.from_numpy(np.stack(chunks)).to(self.device), torch.tensor(lengths, device=self.device), cache)
             for i, (stream, own) in enumerate(zip(ready, split_cache(cache), strict=True)):
                 n = int(h_lengths[i])
                 stream.cache = own

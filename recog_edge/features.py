@@ -108,3 +108,34 @@ class FeatureStream:
         self.buffer = self.buffer[n * lm.hop:]
         self.frames += n
         return feats
+
+
+def as_float_samples(samples: np.ndarray) -> np.ndarray:
+    """Mono samples as float32 in [-1, 1]; int16 input is scaled by 1/32768."""
+    samples = np.asarray(samples)
+    if samples.dtype == np.int16:
+        samples = samples.astype(np.float32) / 32768.0
+    return samples.astype(np.float32, copy=False).reshape(-1)
+
+
+class ChunkQueue:
+    """Feature frames waiting for the encoder, handed out in chunks of a fixed size; the last
+    chunk of a finished stream is zero-padded. Shared by the torch and the edge streams."""
+
+    def __init__(self, n_mels: int) -> None:
+        self.frames = np.zeros((0, n_mels), dtype=np.float32)  # (T, n_mels)
+        self.finished = False
+
+    def push(self, frames: np.ndarray) -> None:
+        self.frames = np.concatenate([self.frames, frames])
+
+    def ready(self, chunk: int) -> bool:
+        return len(self.frames) >= chunk or (self.finished and len(self.frames) > 0)
+
+    def pop(self, chunk: int) -> tuple[np.ndarray, int]:
+        """-> (chunk, n_mels) features and how many of them are real."""
+        real = min(chunk, len(self.frames))
+        out = np.zeros((chunk, self.frames.shape[1]), dtype=np.float32)
+        out[:real] = self.frames[:real]
+        self.frames = self.frames[real:]
+        return out, real

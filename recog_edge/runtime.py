@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from recog_edge.features import FeatureStream, NumpyLogMel
+from recog_edge.features import ChunkQueue, FeatureStream, NumpyLogMel, as_float_samples
 
 SPACE = "\u2581"  # SentencePiece's word-boundary mark
 
@@ -62,8 +62,8 @@ class EdgeModel:
 
     def decode(self, stream: EdgeStream) -> None:
         """Run every complete chunk of ``stream`` (all that is left once its input is finished)."""
-        while stream.ready():
-            chunk, n = stream.next_chunk()
+        while stream.queue.ready(self.chunk_features):
+            chunk, n = stream.queue.pop(self.chunk_features)
             feeds = {"chunk": chunk[None], "chunk_lengths": np.array([n], dtype=np.int64), **stream.cache}
             outputs = dict(zip(self.output_names, self.encoder.run(None, feeds), strict=True))
             stream.cache = {name: outputs["new_" + name] for name in stream.cache}
@@ -121,7 +121,7 @@ class EdgeStream:
     def __init__(self, model: EdgeModel) -> None:
         self.model = model
         self.features = FeatureStream(model.logmel)
-        self.pending = np.zeros((0, model.logmel.n_mels), dtype=np.float32)
+        self.queue = ChunkQueue(model.logmel.n_mels)
         self.cache = {name: _zeros_for_one(spec) for name, spec in model.meta["cache"].items()}
         predictor = model.meta.get("predictor")
         self.pred_state = {f"state_{i}": _zeros_for_one(spec)
@@ -131,34 +131,17 @@ class EdgeStream:
         self.stamps: list[int] = []
         self.last_id = 0
         self.frames = 0
-        self.finished = False
 
     def accept_waveform(self, sample_rate: int, samples: np.ndarray) -> None:
         """Append mono audio (float in [-1, 1] or int16) at the model's sample rate."""
         if sample_rate != self.model.sample_rate:
             raise ValueError(f"the edge runtime takes {self.model.sample_rate} Hz audio, got {sample_rate} Hz")
-        samples = np.asarray(samples)
-        if samples.dtype == np.int16:
-            samples = samples.astype(np.float32) / 32768.0
-        new = self.features.accept(samples.astype(np.float32, copy=False).reshape(-1))
-        self.pending = np.concatenate([self.pending, new])
+        self.queue.push(self.features.accept(as_float_samples(samples)))
 
     def input_finished(self) -> None:
-        if not self.finished:
-            self.pending = np.concatenate([self.pending, self.features.finish()])
-            self.finished = True
-
-    def ready(self) -> bool:
-        n = self.model.chunk_features
-        return len(self.pending) >= n or (self.finished and len(self.pending) > 0)
-
-    def next_chunk(self) -> tuple[np.ndarray, int]:
-        n = self.model.chunk_features
-        real = min(n, len(self.pending))
-        chunk = np.zeros((n, self.pending.shape[1]), dtype=np.float32)
-        chunk[:real] = self.pending[:real]
-        self.pending = self.pending[real:]
-        return chunk, real
+        if not self.queue.finished:
+            self.queue.push(self.features.finish())
+            self.queue.finished = True
 
     @property
     def text(self) -> str:
