@@ -48,34 +48,24 @@ def features(model: recog.RecognitionModel, samples: np.ndarray) -> torch.Tensor
     return feats
 
 
-def stream_features(encoder: torch.nn.Module, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """Encode (B, T, F) chunk by chunk with forward_chunk; (B, T', D)."""
-    n, cache, outs = encoder.chunk_features, encoder.init_cache(x.shape[0]), []
-    for start in range(0, x.shape[1], n):
-        chunk = torch.nn.functional.pad(x[:, start: start + n], (0, 0, 0, max(0, start + n - x.shape[1])))
-        h, _, cache = encoder.forward_chunk(chunk, (lengths - start).clamp(0, n), cache)
-        outs.append(h)
-    return torch.cat(outs, dim=1)
-
-
-def stream_text(recognizer: StreamingRecognizer, samples: np.ndarray, piece: int = 1600) -> str:
-    stream = recognizer.create_stream()
+def streamed(runtime: StreamingRecognizer | EdgeModel, samples: np.ndarray, piece: int = 1600):  # noqa: ANN201
+    """Feed ``samples`` to a new stream of ``runtime`` (PyTorch or recog_edge: the same calls) in
+    ``piece``-sample steps, decoding as it goes; the finished stream."""
+    stream = runtime.create_stream()
     for start in range(0, len(samples), piece):
         stream.accept_waveform(SAMPLE_RATE, samples[start: start + piece])
-        recognizer.decode(stream)
+        runtime.decode(stream)
     stream.input_finished()
-    recognizer.decode(stream)
-    return stream.result.text
+    runtime.decode(stream)
+    return stream
 
 
-def edge_text(edge: EdgeModel, samples: np.ndarray, piece: int = 1600) -> str:
-    stream = edge.create_stream()
-    for start in range(0, len(samples), piece):
-        stream.accept_waveform(SAMPLE_RATE, samples[start: start + piece])
-        edge.decode(stream)
-    stream.input_finished()
-    edge.decode(stream)
-    return stream.text
+def stream_text(recognizer: StreamingRecognizer, samples: np.ndarray) -> str:
+    return streamed(recognizer, samples).result.text
+
+
+def edge_text(edge: EdgeModel, samples: np.ndarray) -> str:
+    return streamed(edge, samples).text
 
 
 def part_parity(model: recog.RecognitionModel, audio: list[np.ndarray], head: str, workdir: Path) -> None:
@@ -88,16 +78,16 @@ def part_parity(model: recog.RecognitionModel, audio: list[np.ndarray], head: st
         with torch.no_grad():
             for f in feats:
                 offline, n = encoder(f[None], torch.tensor([len(f)]))
-                streamed = stream_features(encoder, f[None], torch.tensor([len(f)]))
-                worst_single = max(worst_single, float((streamed[0, : n[0]] - offline[0, : n[0]]).abs().max()))
+                chunked = encoder.forward_streaming(f[None], torch.tensor([len(f)]))[0]
+                worst_single = max(worst_single, float((chunked[0, : n[0]] - offline[0, : n[0]]).abs().max()))
             for i in range(0, len(feats) - 3, 4):  # batches of 4 unequal lengths
                 group = feats[i: i + 4]
                 lengths = torch.tensor([len(f) for f in group])
                 x = torch.nn.utils.rnn.pad_sequence(group, batch_first=True)
                 offline, n = encoder(x, lengths)
-                streamed = stream_features(encoder, x, lengths)
+                chunked, _ = encoder.forward_streaming(x, lengths)
                 for b in range(len(group)):
-                    worst_batch = max(worst_batch, float((streamed[b, : n[b]] - offline[b, : n[b]]).abs().max()))
+                    worst_batch = max(worst_batch, float((chunked[b, : n[b]] - offline[b, : n[b]]).abs().max()))
         recognizer = StreamingRecognizer(model, head=head, endpoint=EndpointConfig(enabled=False))
         offline_texts = [model.transcribe_arrays([a], ["-"], head=head)[0].text for a in audio]
         torch_diff = sum(stream_text(recognizer, a) != t for a, t in zip(audio, offline_texts, strict=True))
@@ -174,7 +164,7 @@ def part_buffered(model: recog.RecognitionModel, audio: list[np.ndarray], refs: 
         length = torch.tensor([f.shape[1]])
         with torch.no_grad():
             begin = time.perf_counter()
-            h = stream_features(encoder, f, length)
+            h, _ = encoder.forward_streaming(f, length)
             cached_time += time.perf_counter() - begin
             n = encoder.output_lengths(length)
             cached_hyps.append(model.model.tokenizer.decode(greedy_decode(ctc(h[:, : n[0]]), n)[0].tokens))
@@ -261,7 +251,7 @@ def buffered_flops(encoder: torch.nn.Module, f: torch.Tensor) -> tuple[float, fl
     window = (left // (right + 1)) * chunk + chunk
     with torch.no_grad():
         with FlopCounterMode(display=False) as cached:
-            stream_features(encoder, f, torch.tensor([f.shape[1]]))
+            encoder.forward_streaming(f, torch.tensor([f.shape[1]]))
         with FlopCounterMode(display=False) as buffered:
             for start in range(0, f.shape[1], chunk):
                 piece = f[:, max(0, start + chunk - window): start + chunk]

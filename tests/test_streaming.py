@@ -24,17 +24,6 @@ TINY = {"feat_in": 20, "d_model": 32, "n_layers": 2, "n_heads": 4, "subsampling_
         "causal": True, "conv_norm": "layer"}
 
 
-def stream_encoder(encoder: ConformerEncoder, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """Feed (B, T, F) features through forward_chunk, chunk by chunk; concatenated outputs."""
-    cache, outputs, n = encoder.init_cache(x.shape[0]), [], encoder.chunk_features
-    for start in range(0, x.shape[1], n):
-        chunk = x[:, start: start + n]
-        chunk = torch.nn.functional.pad(chunk, (0, 0, 0, n - chunk.shape[1]))
-        h, _, cache = encoder.forward_chunk(chunk, (lengths - start).clamp(0, n), cache)
-        outputs.append(h)
-    return torch.cat(outputs, dim=1)
-
-
 @pytest.mark.parametrize("factor", [4, 8])
 @pytest.mark.parametrize("context", [[8, 3], [6, 1], [4, 0], [0, 2], [16, 7]])
 def test_chunk_by_chunk_encoding_equals_the_offline_forward_with_the_same_context(factor: int, context: list) -> None:
@@ -43,7 +32,7 @@ def test_chunk_by_chunk_encoding_equals_the_offline_forward_with_the_same_contex
     x, lengths = torch.randn(3, 203, 20), torch.tensor([203, 150, 37])  # a batch of unequal lengths
     with torch.no_grad():
         offline, h_lengths = encoder(x, lengths)
-        streamed = stream_encoder(encoder, x, lengths)
+        streamed = encoder.forward_streaming(x, lengths)[0]
     for b, n in enumerate(h_lengths.tolist()):
         torch.testing.assert_close(streamed[b, :n], offline[b, :n], rtol=0, atol=1e-4)
 
@@ -53,7 +42,7 @@ def test_streaming_differs_from_full_context_so_the_parity_test_can_fail() -> No
     encoder = ConformerEncoder(**TINY, subsampling_factor=4, att_context_size=[8, 3]).eval()
     x, lengths = torch.randn(1, 120, 20), torch.tensor([120])
     with torch.no_grad():
-        streamed = stream_encoder(encoder, x, lengths)
+        streamed = encoder.forward_streaming(x, lengths)[0]
         encoder.set_att_context(-1, -1)
         full, _ = encoder(x, lengths)
     assert (streamed[:, : full.shape[1]] - full).abs().max() > 1e-3

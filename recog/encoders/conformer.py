@@ -399,3 +399,13 @@ class ConformerEncoder(nn.Module):
         new_cache = StreamingCache(sub_cache, torch.stack(last_channel), torch.stack(last_time),
                                    torch.clamp(cache.length + lengths, max=left))
         return x, lengths, new_cache
+
+    def forward_streaming(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """A whole input (B, T, F) fed through ``forward_chunk`` chunk by chunk, as a stream sees
+        it -> (B, T', D), lengths (B,): what ``forward`` gives with the same context."""
+        n, cache, outputs = self.chunk_features, self.init_cache(x.shape[0], device=x.device), []
+        for start in range(0, x.shape[1], n):
+            chunk = F.pad(x[:, start: start + n], (0, 0, 0, max(0, start + n - x.shape[1])))
+            h, _, cache = self.forward_chunk(chunk, (lengths - start).clamp(0, n), cache)
+            outputs.append(h)
+        return torch.cat(outputs, dim=1), self.output_lengths(lengths)
