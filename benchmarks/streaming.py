@@ -154,9 +154,7 @@ def part_buffered(model: recog.RecognitionModel, audio: list[np.ndarray], refs: 
           f"{len(audio)} streams of ~{sum(len(a) for a in audio) / SAMPLE_RATE / len(audio):.0f} s")
     encoder = model.model.encoder
     ctc = model.model.heads["ctc"]
-    left, right = encoder.att_context
-    chunk = encoder.chunk_features
-    window = (left // (right + 1)) * chunk + chunk  # features: left context + chunk
+    chunk, window = encoder.chunk_features, buffered_window(encoder)
     cached_time = buffered_time = 0.0
     cached_hyps, buffered_hyps = [], []
     for samples in audio:
@@ -210,9 +208,7 @@ def onnx_ratio(model: recog.RecognitionModel, f: torch.Tensor, workdir: Path) ->
     import onnxruntime as ort
 
     encoder = model.model.encoder
-    left, right = encoder.att_context
-    chunk = encoder.chunk_features
-    window = (left // (right + 1)) * chunk + chunk
+    chunk, window = encoder.chunk_features, buffered_window(encoder)
     folder = workdir / "default"
     if not (folder / "encoder.onnx").exists():
         export_streaming(model.model, folder)
@@ -242,13 +238,18 @@ def onnx_ratio(model: recog.RecognitionModel, f: torch.Tensor, workdir: Path) ->
           f"{1000 * buffered / seconds:.1f} ms; buffered / cache-aware {buffered / cached:.2f}x")
 
 
+def buffered_window(encoder: torch.nn.Module) -> int:
+    """Feature frames a buffered step re-encodes: the left context the cache-aware model keeps,
+    plus the chunk."""
+    left, right = encoder.att_context
+    return (left // (right + 1) + 1) * encoder.chunk_features
+
+
 def buffered_flops(encoder: torch.nn.Module, f: torch.Tensor) -> tuple[float, float]:
     """(cache-aware, buffered) floating-point operations to encode features f (1, T, F)."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    left, right = encoder.att_context
-    chunk = encoder.chunk_features
-    window = (left // (right + 1)) * chunk + chunk
+    chunk, window = encoder.chunk_features, buffered_window(encoder)
     with torch.no_grad():
         with FlopCounterMode(display=False) as cached:
             encoder.forward_streaming(f, torch.tensor([f.shape[1]]))
