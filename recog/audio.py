@@ -49,6 +49,18 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     return np.ascontiguousarray(mono, dtype=np.float32)
 
 
+def change_speed(samples: np.ndarray, factor: float) -> np.ndarray:
+    """Speed perturbation (Ko et al. 2015): play ``samples`` ``factor`` times faster, shifting
+    tempo, pitch and formants together, as sox's ``speed`` does. (N,) -> (~N / factor,) float32."""
+    if factor <= 0:
+        raise ValueError(f"speed factor must be positive, got {factor}")
+    if factor == 1.0 or len(samples) == 0:
+        return samples
+    # Read as if recorded at factor * rate, then resample back to rate.
+    out = soxr.resample(samples, round(SAMPLE_RATE * factor), SAMPLE_RATE, quality="HQ")
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
 @dataclass(frozen=True)
 class FeatureConfig:
     """Log-mel settings; they travel with every checkpoint and export."""

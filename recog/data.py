@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from recog.audio import load_audio
+from recog.audio import change_speed, load_audio
 from recog.image import ImageConfig, ImageError, load_image, target_size
 from recog.text import Tokenizer
 
@@ -99,11 +99,22 @@ def read_manifest(manifest: str | Path, require_text: bool = True, check_files: 
 
 
 class AudioDataset(Dataset):
-    """Manifest entries -> dicts of waveform "input" (N,) float32 and token ids (U,) int64."""
+    """Manifest entries -> dicts of waveform "input" (N,) float32 and token ids (U,) int64.
 
-    def __init__(self, entries: Sequence[Entry], tokenizer: Tokenizer) -> None:
+    ``speed_perturb=(low, high)``: play each item at a speed drawn uniformly from [low, high]
+    (training augmentation against unseen speakers: shifts pitch and formants), drawn from a
+    generator seeded by (seed, index, call count), so runs repeat.
+    """
+
+    def __init__(self, entries: Sequence[Entry], tokenizer: Tokenizer,
+                 speed_perturb: tuple[float, float] | None = None, seed: int = 0) -> None:
+        if speed_perturb is not None and not 0 < speed_perturb[0] <= speed_perturb[1]:
+            raise ValueError(f"speed_perturb must be (low, high) with 0 < low <= high, got {speed_perturb}")
         self.entries = list(entries)
         self.tokenizer = tokenizer
+        self.speed_perturb = speed_perturb
+        self.seed = seed
+        self._calls = 0
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -114,7 +125,14 @@ class AudioDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         entry = self.entries[index]
-        waveform = torch.from_numpy(load_audio(entry.path))
+        samples = load_audio(entry.path)
+        if self.speed_perturb is not None:
+            import numpy as np
+
+            self._calls += 1
+            rng = np.random.default_rng((self.seed, index, self._calls))
+            samples = change_speed(samples, float(rng.uniform(*self.speed_perturb)))
+        waveform = torch.from_numpy(samples)
         tokens = torch.tensor(self.tokenizer.encode(entry.text), dtype=torch.long)
         return {"input": waveform, "tokens": tokens, "text": entry.text, "path": entry.path}
 

@@ -6,11 +6,13 @@ LightningCLI's ``fit`` with these two classes.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.callbacks import Timer
 from lightning.pytorch.cli import LightningCLI
 from torch.utils.data import DataLoader
 
@@ -36,19 +38,27 @@ def tokenizer_from_spec(spec: dict[str, Any]) -> Tokenizer:
     return build_tokenizer(spec["kind"], texts, int(spec.get("vocab_size", 256)))
 
 
+SCHEDULES = ("inverse_sqrt", "cosine")
+
+
 class RecognizerSystem(L.LightningModule):
-    """Trains a Recognizer: weighted head losses, AdamW with warm-up then inverse-sqrt decay,
+    """Trains a Recognizer: weighted head losses, AdamW with linear warm-up then a decay,
     validation WER/CER from the default head's greedy search.
 
     Args:
         model: Recognizer options (encoder, heads, features, spec_augment).
         tokenizer: ``{"kind": "char"|"bpe", "manifest": path, "vocab_size": N}``.
         lr: peak learning rate. weight_decay: AdamW decay. warmup_steps: linear warm-up length.
+        schedule: after warm-up, "inverse_sqrt" (Noam) or "cosine": cosine decay to zero over the
+            run's budget, whichever of ``trainer.max_time`` and the step/epoch limit ends it first
+            (so a run limited by wall-clock time still ends annealed).
     """
 
     def __init__(self, model: dict[str, Any], tokenizer: dict[str, Any], lr: float = 2e-3,
-                 weight_decay: float = 1e-3, warmup_steps: int = 1000) -> None:
+                 weight_decay: float = 1e-3, warmup_steps: int = 1000, schedule: str = "inverse_sqrt") -> None:
         super().__init__()
+        if schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
         self.save_hyperparameters()
         self.model = Recognizer(tokenizer_from_spec(tokenizer), **model)
         self._val_refs: list[str] = []
@@ -97,10 +107,29 @@ class RecognizerSystem(L.LightningModule):
 
         def schedule(step: int) -> float:
             step = step + 1
+            if hp.schedule == "cosine":
+                return step / warmup if step < warmup else 0.5 * (1 + math.cos(math.pi * self.budget_used()))
             return min(step / warmup, (warmup / step) ** 0.5)
 
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def budget_used(self) -> float:
+        """Fraction in [0, 1] of the training budget spent: the larger of steps / total steps (from
+        max_steps or max_epochs) and elapsed / max_time."""
+        trainer = self._trainer
+        if trainer is None:
+            return 0.0
+        used = 0.0
+        total_steps = trainer.estimated_stepping_batches
+        if math.isfinite(total_steps) and total_steps > 0:
+            used = trainer.global_step / total_steps
+        timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)
+        remaining = timer.time_remaining("train") if timer is not None else None
+        if remaining is not None:
+            elapsed = timer.time_elapsed("train")
+            used = max(used, elapsed / max(elapsed + remaining, 1e-9))
+        return min(1.0, used)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # What recog.load needs, in plain types (loadable with weights_only=True).
@@ -119,11 +148,12 @@ class ManifestDataModule(L.LightningDataModule):
         max_frames: batch budget: padded 10 ms feature frames (speech) or pixels (images).
         max_batch_size: optional cap on items per batch.
         augment: apply recog.augment.TextLineAugment to training images.
+        speed_perturb: ``[low, high]``: random speed of training audio (e.g. [0.85, 1.15]).
     """
 
     def __init__(self, train_manifest: str, val_manifest: str, max_frames: int = 20_000,
                  max_batch_size: int | None = None, num_workers: int = 2, seed: int = 0,
-                 augment: bool = True) -> None:
+                 augment: bool = True, speed_perturb: tuple[float, float] | None = None) -> None:
         super().__init__()
         self.save_hyperparameters()
 
@@ -138,7 +168,8 @@ class ManifestDataModule(L.LightningDataModule):
                 augment = TextLineAugment()
             return ImageDataset(entries, model.tokenizer, ImageConfig(**model.config["features"]), augment,
                                 seed=self.hparams.seed)
-        return AudioDataset(entries, model.tokenizer)
+        speed = self.hparams.speed_perturb if train else None
+        return AudioDataset(entries, model.tokenizer, tuple(speed) if speed else None, seed=self.hparams.seed)
 
     def _loader(self, manifest: str, train: bool) -> DataLoader:
         hp = self.hparams

@@ -9,7 +9,7 @@ import pytest
 import soundfile
 import torch
 
-from recog.audio import SAMPLE_RATE, AudioError, LogMel, SpecAugment, SpecAugmentConfig, load_audio
+from recog.audio import SAMPLE_RATE, AudioError, LogMel, SpecAugment, SpecAugmentConfig, change_speed, load_audio
 
 DURATION = 0.75  # seconds; not a round number of frames
 AMPLITUDE = 0.5
@@ -275,3 +275,19 @@ def test_spec_augment_can_mask_every_frequency_bin_and_every_valid_frame() -> No
         assert (frames[n:] == 0).all()  # no time mask outside the utterance
         never = torch.nonzero(frames[:n] == 0).flatten().tolist()
         assert not never, f"length {n}: frames {never} are never masked"
+
+
+@pytest.mark.parametrize("factor", [0.85, 1.15])
+def test_change_speed_scales_length_down_and_pitch_up_by_the_factor(factor: float) -> None:
+    samples = sine(500.0, SAMPLE_RATE, duration=1.0).astype(np.float32)
+    out = change_speed(samples, factor)
+    assert out.dtype == np.float32
+    assert len(out) == pytest.approx(len(samples) / factor, abs=2)
+    assert peak_frequency(out) == pytest.approx(500.0 * factor, abs=3.0)
+
+
+def test_change_speed_at_one_is_identity_and_refuses_nonpositive_factors() -> None:
+    samples = sine(500.0, SAMPLE_RATE).astype(np.float32)
+    assert change_speed(samples, 1.0) is samples
+    with pytest.raises(ValueError, match="positive"):
+        change_speed(samples, 0.0)

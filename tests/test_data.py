@@ -182,6 +182,22 @@ def test_dataset_and_collate_give_padded_batches_with_lengths(tmp_path: Path) ->
         assert (batch["targets"][b, len(text):] == 0).all()  # padded with the blank id
 
 
+def test_speed_perturbation_changes_lengths_within_its_range_and_repeats_per_seed(tmp_path: Path) -> None:
+    n = 16000
+    soundfile.write(str(tmp_path / "a.wav"), np.zeros(n, dtype=np.float32) + 0.1, 16000, subtype="FLOAT")
+    entries = read_manifest(write_lines(tmp_path / "m.jsonl", [row("a.wav", 1.0, "ab")]))
+    tokenizer = CharTokenizer.from_texts(["ab"])
+    plain = AudioDataset(entries, tokenizer)
+    assert len(plain[0]["input"]) == n
+    lengths = [len(AudioDataset(entries, tokenizer, (0.8, 1.25), seed=s)[0]["input"]) for s in range(8)]
+    assert all(n / 1.25 - 2 <= length <= n / 0.8 + 2 for length in lengths)
+    assert len(set(lengths)) > 1  # different speeds for different seeds
+    again = [len(AudioDataset(entries, tokenizer, (0.8, 1.25), seed=s)[0]["input"]) for s in range(8)]
+    assert again == lengths
+    with pytest.raises(ValueError, match="speed_perturb"):
+        AudioDataset(entries, tokenizer, (1.2, 0.9))
+
+
 # ---------------------------------------------------------------- bucketing sampler
 
 

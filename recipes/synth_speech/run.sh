@@ -2,7 +2,7 @@
 # Synthetic-speech recipe, end to end: generate a corpus with espeak-ng / flite / sox, train a
 # FastConformer-CTC model, evaluate it on the test split (voices unseen in training).
 #
-#   bash recipes/synth_speech/run.sh                 # full size: 8000 utterances, 58 min of training
+#   bash recipes/synth_speech/run.sh                 # full size: 16000 utterances, 58 min of training
 #   bash recipes/synth_speech/run.sh --small         # demo size: 1500 utterances, 6 min of training
 #   MODEL=hybrid bash recipes/synth_speech/run.sh    # RNNT + CTC heads (configs/synth_speech_hybrid.yaml)
 #   MODEL=streaming bash recipes/synth_speech/run.sh # cache-aware, four look-aheads (synth_speech_streaming.yaml)
@@ -19,7 +19,7 @@ if [ "$size" = small ]; then
   counts=(--num-train 1500 --num-dev 100 --num-test 200); max_time=${MAX_TIME:-00:00:06:00}
 else
   data=data/synth_speech; run=runs/synth_speech_$model
-  counts=(--num-train 8000 --num-dev 300 --num-test 500); max_time=${MAX_TIME:-00:00:58:00}
+  counts=(--num-train 16000 --num-dev 300 --num-test 500); max_time=${MAX_TIME:-00:00:58:00}
 fi
 
 echo "== 1/3 prepare data in $data"
