@@ -5,12 +5,18 @@
 
 RTFx = audio seconds / processing seconds, with model load and file reading excluded
 (the audio is read first, then timed through frontend, encoder and search).
+
+``--by voice`` adds WER and CER per group of a manifest field, grouped by the part before its
+first ":" (the synthetic recipe's ``voice`` is "espeak:ACCENT+VARIANT" or "flite:NAME", so this
+separates the held-out espeak-ng variants from the held-out flite speaker).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
+from collections import defaultdict
 
 import torch
 
@@ -30,6 +36,7 @@ def main() -> None:
     parser.add_argument("--batch-seconds", type=float, default=120.0)
     parser.add_argument("--context", help="LEFT,RIGHT attention context (limited-context models); "
                         "by the streaming parity, the WER streaming gets at that look-ahead")
+    parser.add_argument("--by", help="manifest field to break WER/CER down by (its part before the first ':')")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     context = tuple(int(v) for v in args.context.split(",")) if args.context else None
@@ -55,6 +62,16 @@ def main() -> None:
     print(f"WER: {100 * word_error_rate(refs, hyps):.2f} %")
     print(f"CER: {100 * char_error_rate(refs, hyps):.2f} %")
     print(f"RTFx: {inverse_real_time_factor(seconds, elapsed):.1f}")
+    if args.by:
+        with open(args.manifest, encoding="utf-8") as f:  # read_manifest keeps only the fields it needs
+            rows = [json.loads(line) for line in f if line.strip()]
+        groups: dict[str, list[int]] = defaultdict(list)
+        for i, row in enumerate(rows):
+            groups[str(row.get(args.by, "?")).split(":")[0]].append(i)
+        for name, items in sorted(groups.items()):
+            r, h = [refs[i] for i in items], [hyps[i] for i in items]
+            print(f"  {args.by} {name}: {len(items)} utterances, WER {100 * word_error_rate(r, h):.2f} %, "
+                  f"CER {100 * char_error_rate(r, h):.2f} %")
 
 
 if __name__ == "__main__":

@@ -35,5 +35,5 @@ echo "== 3/3 evaluate on $data/test.jsonl (voices not seen in training)"
 best=$(ls -t "$run"/checkpoints/best-*.ckpt | head -n 1)
 heads=$(python -c "import sys, recog; print(' '.join(recog.load(sys.argv[1]).model.heads))" "$best")
 for head in $heads; do
-  python benchmarks/speech_eval.py --model "$best" --manifest "$data/test.jsonl" --threads 1 --head "$head"
+  python benchmarks/speech_eval.py --model "$best" --manifest "$data/test.jsonl" --threads 1 --head "$head" --by voice
 done
