@@ -7,8 +7,9 @@ Builds the encoder of ``configs/synth_ocr.yaml`` with all three heads (random we
 how long the autoregressive decoder runs, so its end-of-sequence output is disabled and every
 batch decodes for as many steps as its longest reference line has characters (+1 for the eos a
 trained model would emit) -- the cost a trained model pays. Images are loaded and resized
-first; the timing covers frontend, encoder and search, batched as ``recog ocr`` batches them.
-Prints lines/s per head and the ratios the OCR issue asks for.
+first; the timing covers frontend, encoder and search, batched as ``recog ocr`` batches them, or
+one line at a time with ``--one-by-one`` (latency: where an autoregressive decoder pays a whole
+step per character). Prints lines/s per head and the ratios the OCR issue asks for.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=500)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2, help="timed passes per head (best is kept)")
+    parser.add_argument("--one-by-one", action="store_true", help="batches of one line (latency)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     recognizer = recog.load(args.model).model if args.model else build(args.config, args.manifest)
@@ -55,7 +57,7 @@ def main() -> None:
         attention.out.bias[attention.eos] = -1e9  # never stop early: decode the reference length
     entries = read_manifest(args.manifest)[: args.lines]
     images = {i: resize_line(load_image(e.path), recognizer.frontend.config) for i, e in enumerate(entries)}
-    batches = model.plan_batches(images, None)
+    batches = [[i] for i in images] if args.one_by_one else model.plan_batches(images, None)
     params = sum(p.numel() for p in recognizer.encoder.parameters()) / 1e6
     print(f"{len(entries)} lines, {len(batches)} batches, encoder {params:.2f} M parameters, threads {args.threads}")
     speed = {}
