@@ -12,7 +12,7 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import Timer
+from lightning.pytorch.callbacks import ModelCheckpoint, Timer
 from lightning.pytorch.cli import LightningCLI
 from torch.utils.data import DataLoader
 
@@ -63,6 +63,7 @@ class RecognizerSystem(L.LightningModule):
         self.model = Recognizer(tokenizer_from_spec(tokenizer), **model)
         self._val_refs: list[str] = []
         self._val_hyps: dict[str, list[str]] = {}
+        self.validated_step = -1  # global step of the last finished validation
 
     @property
     def tokenizer(self) -> Tokenizer:
@@ -96,6 +97,8 @@ class RecognizerSystem(L.LightningModule):
                 self.log("val/exact", exact_match_rate(self._val_refs, hyps))
         self._val_refs.clear()
         self._val_hyps.clear()
+        if not self.trainer.sanity_checking:
+            self.validated_step = self.global_step
 
     def configure_optimizers(self) -> dict[str, Any]:
         hp = self.hparams
@@ -215,7 +218,32 @@ class RecogCLI(LightningCLI):
                 callback.init_args.dirpath = f"{run_dir}/checkpoints" + ("/epochs" if keep_all else "")
 
 
+def finish_interrupted_epoch(trainer: L.Trainer, system: RecognizerSystem, datamodule: L.LightningDataModule) -> None:
+    """A run that ``max_time`` (or ``max_steps``) stopped inside an epoch has trained past its last
+    validation and checkpoint -- with the cosine schedule, its most annealed steps. Validate those weights, save
+    them as ``last.ckpt``, and as a ``best-*`` checkpoint where they beat the best so far."""
+    if system.validated_step == trainer.global_step or trainer.global_step == 0 or trainer.interrupted:
+        return
+    metrics = trainer.validate(system, datamodule=datamodule, verbose=False)[0]
+    candidates = {"epoch": trainer.current_epoch, "step": trainer.global_step, **metrics}
+    for callback in trainer.checkpoint_callbacks:
+        if not isinstance(callback, ModelCheckpoint) or callback.dirpath is None:
+            continue
+        if callback.save_last:
+            trainer.save_checkpoint(str(Path(callback.dirpath) / f"{callback.CHECKPOINT_NAME_LAST}.ckpt"))
+        monitor, best = callback.monitor, callback.best_model_score
+        if monitor in metrics:
+            score = float(metrics[monitor])
+            better = best is None or (score < float(best) if callback.mode == "min" else score > float(best))
+            if better:
+                trainer.save_checkpoint(callback.format_checkpoint_name(candidates))
+    scores = ", ".join(f"{k} {float(v):.4f}" for k, v in metrics.items())
+    print(f"final weights (step {trainer.global_step}): {scores}")
+
+
 def run_training(args: list[str]) -> None:
-    """``recog train`` entry point: LightningCLI ``fit`` with our system and data module."""
+    """``recog train`` entry point: LightningCLI ``fit`` with our system and data module, then
+    :func:`finish_interrupted_epoch`."""
     Path("runs").mkdir(exist_ok=True)
-    RecogCLI(RecognizerSystem, ManifestDataModule, args=["fit", *args], save_config_kwargs={"overwrite": True})
+    cli = RecogCLI(RecognizerSystem, ManifestDataModule, args=["fit", *args], save_config_kwargs={"overwrite": True})
+    finish_interrupted_epoch(cli.trainer, cli.model, cli.datamodule)

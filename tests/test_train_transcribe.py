@@ -126,3 +126,19 @@ def test_cli_eval_prints_zero_error_rates(trained_model: Path, speech_dir: Path,
     assert main(["eval", "--manifest", str(speech_dir / "train.jsonl"), "--model", str(trained_model)]) == 0
     out = capsys.readouterr().out
     assert "WER: 0.00 %" in out and "CER: 0.00 %" in out
+
+
+def test_a_run_stopped_by_max_time_validates_and_saves_its_final_weights(speech_dir: Path, tmp_path: Path) -> None:
+    import torch
+
+    config = tiny_config(tmp_path, speech_dir / "train.jsonl", steps=100_000)
+    config["trainer"]["max_time"] = "00:00:00:06"
+    config["trainer"]["check_val_every_n_epoch"] = 10_000  # no validation inside the run
+    config["trainer"]["callbacks"][0]["init_args"].update(
+        {"monitor": "val/wer", "mode": "min", "filename": "best-{epoch}-{step}"})
+    config["model"]["schedule"] = "cosine"
+    last = train(tmp_path, config)
+    step = torch.load(last, map_location="cpu", weights_only=False)["global_step"]
+    assert step > 0
+    best = list((tmp_path / "ckpt").glob("best-*.ckpt"))
+    assert [p.name for p in best] == [f"best-epoch={best[0].name.split('=')[1].split('-')[0]}-step={step}.ckpt"]
