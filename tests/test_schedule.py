@@ -71,3 +71,17 @@ def test_inverse_sqrt_ignores_the_budget(tmp_path: Path) -> None:
 def test_an_unknown_schedule_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="schedule"):
         system(tmp_path, "linear")
+
+
+def test_training_precision_is_bf16_only_where_it_is_native(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from recog import train
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    flags = {"text": ""}
+    monkeypatch.setattr(train.Path, "read_text", lambda self, *a, **k: flags["text"])
+    flags["text"] = "flags\t: fpu sse avx2 avx512f avx512bw"
+    assert train.training_precision() == "32"
+    flags["text"] = "flags\t: fpu sse avx2 avx512f avx512_bf16 amx_tile amx_bf16"
+    assert train.training_precision() == "bf16-mixed"

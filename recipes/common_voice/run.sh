@@ -8,14 +8,13 @@
 #   COMMON_VOICE=... bash recipes/common_voice/run.sh --trainer.max_epochs 50   # extra flags go to `recog train`
 #
 # Other settings: DATA (manifest folder, data/common_voice), RUN (run folder,
-# runs/common_voice_ctc), PRECISION (default bf16-mixed on GPUs that have bfloat16, else 32).
+# runs/common_voice_ctc), PRECISION (default bf16-mixed where bfloat16 is native: GPUs with bf16, CPUs with AMX/AVX512-BF16; else 32).
 # Run from the repository root with recog installed.
 set -euo pipefail
 
 : "${COMMON_VOICE:?set COMMON_VOICE to a Common Voice language folder (the one holding clips/ and train.tsv)}"
 data=${DATA:-data/common_voice}; run=${RUN:-runs/common_voice_ctc}
-precision=${PRECISION:-$(python -c "import torch
-print('bf16-mixed' if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else '32')")}
+precision=${PRECISION:-$(python -c "from recog.train import training_precision; print(training_precision())")}
 
 echo "== 1/3 manifests for train dev test in $data"
 python recipes/common_voice/prepare.py --root "$COMMON_VOICE" --out "$data" --splits train dev test \

@@ -8,7 +8,7 @@
 #       bash recipes/librispeech/run.sh --trainer.max_epochs 30   # extra flags go to `recog train`
 #
 # Other settings: DATA (manifest folder, data/librispeech), RUN (run folder, runs/librispeech_ctc),
-# PRECISION (default bf16-mixed on GPUs that have bfloat16, else 32), MAX_DURATION (seconds,
+# PRECISION (default bf16-mixed where bfloat16 is native: GPUs with bf16, CPUs with AMX/AVX512-BF16; else 32), MAX_DURATION (seconds,
 # longest training utterance, 20). Run from the repository root with recog installed.
 set -euo pipefail
 
@@ -16,8 +16,7 @@ set -euo pipefail
 read -ra train_subsets <<< "${TRAIN_SUBSETS:-train-clean-100}"
 eval_subsets=(dev-clean test-clean test-other)
 data=${DATA:-data/librispeech}; run=${RUN:-runs/librispeech_ctc}
-precision=${PRECISION:-$(python -c "import torch
-print('bf16-mixed' if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else '32')")}
+precision=${PRECISION:-$(python -c "from recog.train import training_precision; print(training_precision())")}
 
 echo "== 1/3 manifests for ${train_subsets[*]} ${eval_subsets[*]} in $data"
 python recipes/librispeech/prepare.py --root "$LIBRISPEECH" --out "$data" \

@@ -13,8 +13,8 @@
 # TRAIN, VAL and TEST each hold one or more sources separated by spaces: a label file or an LMDB
 # folder (or a folder of LMDB folders). DATA_DIR: the folder label-file paths are relative to
 # (default: each label file's folder). Other settings: DATA (manifest folder, data/text_lines),
-# RUN (run folder, runs/text_lines_ctc), PRECISION (default bf16-mixed on GPUs that have
-# bfloat16, else 32). Extra flags go to `recog train`. Run from the repository root.
+# RUN (run folder, runs/text_lines_ctc), PRECISION (default: recog.train.training_precision,
+# bf16-mixed where bfloat16 is native, else 32). Extra flags go to `recog train`. Run from the repository root.
 set -euo pipefail
 
 : "${TRAIN:?set TRAIN to the training label file(s) or LMDB folder(s)}"
@@ -22,8 +22,7 @@ set -euo pipefail
 : "${TEST:?set TEST to the test label file(s) or LMDB folder(s)}"
 read -ra train <<< "$TRAIN"; read -ra val <<< "$VAL"; read -ra test <<< "$TEST"
 data=${DATA:-data/text_lines}; run=${RUN:-runs/text_lines_ctc}
-precision=${PRECISION:-$(python -c "import torch
-print('bf16-mixed' if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else '32')")}
+precision=${PRECISION:-$(python -c "from recog.train import training_precision; print(training_precision())")}
 
 echo "== 1/3 manifests in $data"
 python recipes/text_lines/prepare.py --out "$data" --train "${train[@]}" --dev "${val[@]}" --test "${test[@]}" \
