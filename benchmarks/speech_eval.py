@@ -6,6 +6,9 @@
 RTFx = audio seconds / processing seconds, with model load and file reading excluded
 (the audio is read first, then timed through frontend, encoder and search).
 
+``--lm FILE`` (from ``recog lm``) fuses a character n-gram LM into CTC prefix beam search
+(``--beam`` > 1; weights from ``benchmarks/lm_tune.py``).
+
 ``--by voice`` adds WER and CER per group of a manifest field, grouped by the part before its
 first ":" (the synthetic recipe's ``voice`` is "espeak:ACCENT+VARIANT" or "flite:NAME", so this
 separates the held-out espeak-ng variants from the held-out flite speaker).
@@ -36,28 +39,34 @@ def main() -> None:
     parser.add_argument("--batch-seconds", type=float, default=120.0)
     parser.add_argument("--context", help="LEFT,RIGHT attention context (limited-context models); "
                         "by the streaming parity, the WER streaming gets at that look-ahead")
+    parser.add_argument("--lm", help="character LM fused into CTC prefix beam search")
+    parser.add_argument("--lm-weight", type=float, default=0.5)
+    parser.add_argument("--lm-bonus", type=float, default=1.0)
     parser.add_argument("--by", help="manifest field to break WER/CER down by (its part before the first ':')")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     context = tuple(int(v) for v in args.context.split(",")) if args.context else None
-    model = recog.load(args.model, att_context=context)
+    model = recog.load(args.model, att_context=context, lm=args.lm)
+    search = {"beam": args.beam, **({"lm_weight": args.lm_weight, "lm_bonus": args.lm_bonus} if args.lm else {})}
     entries = read_manifest(args.manifest)
     audio = {i: load_audio(e.path) for i, e in enumerate(entries)}
     seconds = sum(len(a) for a in audio.values()) / SAMPLE_RATE
     batches = model.plan_batches(audio, args.batch_seconds * SAMPLE_RATE)
-    model.transcribe_arrays([audio[i] for i in batches[0]], ["warmup"] * len(batches[0]))
+    model.transcribe_arrays([audio[i] for i in batches[0]], ["warmup"] * len(batches[0]), head=args.head, **search)
     texts: dict[int, str] = {}
     start = time.perf_counter()
     for batch in batches:
         results = model.transcribe_arrays([audio[i] for i in batch], [entries[i].path for i in batch],
-                                          head=args.head, beam=args.beam)
+                                          head=args.head, **search)
         texts.update((i, r.text) for i, r in zip(batch, results, strict=True))
     elapsed = time.perf_counter() - start
     refs = [e.text for e in entries]
     hyps = [texts[i] for i in range(len(entries))]
     params = sum(p.numel() for p in model.model.parameters())
+    lm = f"{args.lm} (weight {args.lm_weight}, bonus {args.lm_bonus})" if args.lm else "none"
     print(f"model: {args.model} ({params / 1e6:.2f} M parameters), head {args.head or model.model.default_head}, "
-          f"beam {args.beam}, threads {args.threads}, context {getattr(model.model.encoder, 'att_context', None)}")
+          f"beam {args.beam}, LM {lm}, threads {args.threads}, "
+          f"context {getattr(model.model.encoder, 'att_context', None)}")
     print(f"utterances: {len(entries)}, audio: {seconds:.1f} s")
     print(f"WER: {100 * word_error_rate(refs, hyps):.2f} %")
     print(f"CER: {100 * char_error_rate(refs, hyps):.2f} %")

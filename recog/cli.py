@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif", ".au"}
+LM_BEAM = 8  # prefix beam width when --lm is given without --beam
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
 
 
@@ -62,7 +63,7 @@ def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
 def _load_for(args: argparse.Namespace, kind: str):
     from recog.inference import load
 
-    model = load(args.model, att_context=getattr(args, "context", None))
+    model = load(args.model, att_context=getattr(args, "context", None), lm=args.lm)
     if model.kind != kind:
         what, command = ("speech", "transcribe") if model.kind == "logmel" else ("text-line (OCR)", "ocr")
         raise ValueError(f"{args.model} is a {what} model; use `recog {command}`")
@@ -75,8 +76,11 @@ def search_options(args: argparse.Namespace) -> dict[str, object]:
     from recog.heads.search import DecodingOptions
 
     flags = {"search": args.search, "beam": args.beam, "groups": args.groups, "diversity": args.diversity,
-             "nbest": args.nbest, "ctc_weight": args.ctc_weight}
+             "nbest": args.nbest, "ctc_weight": args.ctc_weight, "lm_weight": args.lm_weight,
+             "lm_bonus": args.lm_bonus}
     given = {name: value for name, value in flags.items() if value is not None}
+    if args.lm and args.beam is None and args.search in (None, "beam", "rescore"):
+        given["beam"] = LM_BEAM  # fusion works inside prefix beam search
     DecodingOptions(**given)
     return given
 
@@ -126,7 +130,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     options = search_options(args)
-    model = load(args.model, att_context=args.context)
+    model = load(args.model, att_context=args.context, lm=args.lm)
     if (entries[0].key == AUDIO_KEY) != (model.kind == "logmel"):
         raise ValueError(f"{args.manifest} has {entries[0].key} rows but {args.model} is a "
                          f"{'speech' if model.kind == 'logmel' else 'text-line'} model")
@@ -154,6 +158,27 @@ def cmd_eval(args: argparse.Namespace) -> int:
             print(f"exact lines: {100 * exact_match_rate(refs, hyps):.2f} %")
             print(f"lines/s: {len(refs) / elapsed:.1f} (including image loading)")
     return _report_failures(failures)
+
+
+def cmd_lm(args: argparse.Namespace) -> int:
+    """Train a character n-gram language model on the texts of manifests."""
+    from recog.data import ManifestError, read_manifest
+    from recog.lm import CharNgramLM
+
+    texts: list[str] = []
+    try:
+        for manifest in args.manifest:
+            texts += [e.text for e in read_manifest(manifest, check_files=False)]
+    except ManifestError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    lm = CharNgramLM.train(texts, order=args.order)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    lm.save(args.out)
+    contexts = sum(len(t) for t in lm.tables)
+    print(f"order-{lm.order} character LM from {len(texts)} texts ({len(lm.vocab)} characters, "
+          f"{contexts} contexts) -> {args.out}")
+    return 0
 
 
 def parse_context(value: str) -> tuple[int, int]:
@@ -280,6 +305,11 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_argument("--no-endpoint", action="store_true", help="one utterance: no endpoint detection")
     stream.add_argument("--mic", action="store_true", help="read the microphone (needs sounddevice)")
 
+    lm = sub.add_parser("lm", help="train a character n-gram language model (for --lm) on manifest texts")
+    lm.add_argument("--manifest", required=True, nargs="+", help="JSONL manifests whose text fields to learn")
+    lm.add_argument("--order", type=int, default=6, help="n-gram order in characters (default 6)")
+    lm.add_argument("--out", required=True, help="output file, e.g. lm.json.gz")
+
     export = sub.add_parser("export", help="export to ONNX for recog_edge (numpy + onnxruntime)")
     export.add_argument("--model", required=True)
     export.add_argument("--out", required=True, help="output folder")
@@ -298,6 +328,10 @@ def add_search_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--diversity", type=float, help="diverse beam search penalty between groups (default 0.5)")
     parser.add_argument("--nbest", type=int, help="hypotheses per input in the JSON nbest list (default 1: none)")
     parser.add_argument("--ctc-weight", type=float, help="rescoring: weight of the CTC score (default 0.3)")
+    parser.add_argument("--lm", help="character n-gram LM (from `recog lm`) fused into CTC prefix beam search "
+                        f"(ctc head or --search rescore; default beam {LM_BEAM})")
+    parser.add_argument("--lm-weight", type=float, help="LM weight (default 0.5)")
+    parser.add_argument("--lm-bonus", type=float, help="LM insertion bonus per token (default 1.0)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -309,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         commands = {"transcribe": cmd_transcribe, "ocr": cmd_ocr, "eval": cmd_eval, "stream": cmd_stream,
-                    "export": cmd_export}
+                    "export": cmd_export, "lm": cmd_lm}
         return commands[args.command](args)
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -20,6 +20,7 @@ from recog.data import AUDIO_KEY, IMAGE_KEY, BucketingBatchSampler, pad_images, 
 from recog.heads.search import DecodingOptions
 from recog.hypothesis import Hypothesis
 from recog.image import ImageError, load_image, resize_line
+from recog.lm import CharNgramLM
 from recog.model import Recognizer
 from recog.text import tokenizer_from_state
 
@@ -71,12 +72,17 @@ def _json_row(result: Result) -> dict[str, Any]:
     return row
 
 
-def load(path: str | Path, device: str = "cpu", att_context: tuple[int, int] | None = None) -> RecognitionModel:
+def load(path: str | Path, device: str = "cpu", att_context: tuple[int, int] | None = None,
+         lm: str | Path | CharNgramLM | None = None) -> RecognitionModel:
     """Load a checkpoint written by ``recog train`` (read with ``weights_only=True``).
 
     ``att_context``: (left, right) attention context for a conformer trained with limited
     context (e.g. one of the look-aheads of a multi-latency model); default: its first.
+    ``lm``: a character language model (or its file, from ``recog lm``) that CTC prefix beam
+    search then fuses (``beam`` > 1; ``lm_weight`` and ``lm_bonus`` search options).
     """
+    if lm is not None and not isinstance(lm, CharNgramLM):
+        lm = CharNgramLM.load(lm)
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such model file")
@@ -94,7 +100,7 @@ def load(path: str | Path, device: str = "cpu", att_context: tuple[int, int] | N
         if not hasattr(model.encoder, "set_att_context"):
             raise ValueError(f"{path}: this model's encoder has no attention context to set")
         model.encoder.set_att_context(*att_context)
-    return RecognitionModel(model.eval().to(device))
+    return RecognitionModel(model.eval().to(device), lm=lm)
 
 
 class RecognitionModel:
@@ -104,8 +110,9 @@ class RecognitionModel:
     text-line models take image files and give LineReadings.
     """
 
-    def __init__(self, model: Recognizer) -> None:
+    def __init__(self, model: Recognizer, lm: CharNgramLM | None = None) -> None:
         self.model = model
+        self.lm = lm
         self.kind = model.kind
         self.path_key = AUDIO_KEY if self.kind == "logmel" else IMAGE_KEY
 
@@ -129,7 +136,10 @@ class RecognitionModel:
         """Yield ``(path, result or AudioError/ImageError)`` for every file in input order; a bad
         file never stops the others. ``batch_size``: padded samples (speech, default 120 s) or
         pixels (images, default 1M) per batch. ``search_options``: DecodingOptions fields."""
-        DecodingOptions(**search_options)  # bad options fail before any file is read
+        options = DecodingOptions(**search_options)  # bad options fail before any file is read
+        if self.lm is not None and options.search not in ("beam", "rescore"):
+            raise ValueError(f"a language model is fused into CTC prefix beam search; {options.search} search "
+                             "cannot use it (give beam > 1)")
         paths = [str(f) for f in files]
         outcomes: dict[int, Result | Exception] = {}
         loaded: dict[int, np.ndarray] = {}
@@ -174,7 +184,8 @@ class RecognitionModel:
         at their multi-size target (``recog.image.resize_line``). ``search_options``: DecodingOptions fields."""
         tensors = [torch.from_numpy(np.ascontiguousarray(x)) for x in inputs]
         padded, lengths = (pad_sequences if self.kind == "logmel" else pad_images)(tensors)
-        hyps = self.model.recognize(padded.to(self.device), lengths.to(self.device), head=head, **search_options)
+        hyps = self.model.recognize(padded.to(self.device), lengths.to(self.device), head=head, lm=self.lm,
+                                    **search_options)
         if self.kind == "logmel":
             return [self._transcript(name, h) for name, h in zip(names, hyps, strict=True)]
         widths = original_widths or [x.shape[1] for x in inputs]

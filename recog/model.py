@@ -21,6 +21,7 @@ from recog.heads.attention import AttentionHead
 from recog.heads.search import DecodingOptions, attention_rescoring
 from recog.hypothesis import Hypothesis
 from recog.image import ImageConfig, ImageFrontend
+from recog.lm import CharNgramLM, LMFusion
 from recog.text import Tokenizer
 
 FRONTENDS = ("logmel", "image")
@@ -94,18 +95,29 @@ class Recognizer(nn.Module):
 
     @torch.no_grad()
     def decode(self, h: torch.Tensor, h_lengths: torch.Tensor, head: str | None = None,
-               **search_options: Any) -> list[Hypothesis]:
+               lm: CharNgramLM | None = None, **search_options: Any) -> list[Hypothesis]:
         """Search with one head (the default head if None) and attach text to each hypothesis and
         its n-best. ``search_options`` are DecodingOptions fields (search, beam, groups, diversity,
         nbest, ...): the CTC and transducer heads take greedy or beam search, the attention head
-        every search; "rescore" reranks the CTC head's n-best with the attention head."""
+        every search; "rescore" reranks the CTC head's n-best with the attention head. ``lm``: a
+        character language model fused into the CTC head's prefix beam search (also the n-best
+        that rescoring reranks)."""
         options = DecodingOptions(**search_options)
         name = head or self.default_head
         if name not in self.decoding_heads:
             raise ValueError(f"this model has no {name!r} head to decode with; it has {self.decoding_heads}")
         decoder = self.heads[name]
+        fusion = None
+        if lm is not None:
+            if name != "ctc" and options.search != "rescore":
+                raise ValueError(f"a language model is fused into the CTC head's prefix beam search, not the {name!r} "
+                                 "head's search: use head 'ctc' or search 'rescore'")
+            pieces = [self.tokenizer.id_to_piece(i) for i in range(self.tokenizer.vocab_size)]
+            fusion = LMFusion(lm, pieces, options.lm_weight, options.lm_bonus)
         if options.search == "rescore":
-            hyps = self._rescore(h, h_lengths, name, options)
+            hyps = self._rescore(h, h_lengths, name, options, fusion)
+        elif fusion is not None:
+            hyps = decoder.decode(h, h_lengths, beam=options.beam, fusion=fusion)
         elif isinstance(decoder, AttentionHead):
             hyps = decoder.decode(h, h_lengths, **asdict(options))
         elif options.search == "diverse":
@@ -120,14 +132,14 @@ class Recognizer(nn.Module):
                 each.text = self.tokenizer.decode(each.tokens)
         return hyps
 
-    def _rescore(self, h: torch.Tensor, h_lengths: torch.Tensor, head: str, options: DecodingOptions
-                 ) -> list[Hypothesis]:
+    def _rescore(self, h: torch.Tensor, h_lengths: torch.Tensor, head: str, options: DecodingOptions,
+                 fusion: LMFusion | None = None) -> list[Hypothesis]:
         """Attention rescoring (WeNet): the CTC head's prefix beam search n-best, reranked with the
         attention head."""
         if head not in ("ctc", "attention") or not {"ctc", "attention"} <= set(self.heads):
             raise ValueError(f"rescoring needs a model with 'ctc' and 'attention' heads (it has {list(self.heads)}) "
                              f"and the head 'attention' or 'ctc' (got {head!r})")
-        ctc_hyps = self.heads["ctc"].decode(h, h_lengths, beam=options.beam)
+        ctc_hyps = self.heads["ctc"].decode(h, h_lengths, beam=options.beam, fusion=fusion)
         return attention_rescoring(self.heads["attention"], h, h_lengths, [hyp.nbest or [hyp] for hyp in ctc_hyps],
                                    options)
 

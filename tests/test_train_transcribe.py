@@ -142,3 +142,24 @@ def test_a_run_stopped_by_max_time_validates_and_saves_its_final_weights(speech_
     assert step > 0
     best = list((tmp_path / "ckpt").glob("best-*.ckpt"))
     assert [p.name for p in best] == [f"best-epoch={best[0].name.split('=')[1].split('-')[0]}-step={step}.ckpt"]
+
+
+def test_a_character_lm_built_by_the_cli_is_fused_into_ctc_beam_search(trained_model: Path, speech_dir: Path,
+                                                                      tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture) -> None:
+    lm = tmp_path / "lm.json.gz"
+    assert main(["lm", "--manifest", str(speech_dir / "train.jsonl"), "--order", "5", "--out", str(lm)]) == 0
+    assert f"order-5 character LM from {len(OVERFIT_TEXTS)} texts" in capsys.readouterr().out
+    assert main(["eval", "--manifest", str(speech_dir / "train.jsonl"), "--model", str(trained_model),
+                 "--lm", str(lm), "--lm-weight", "0.5"]) == 0  # --lm alone turns prefix beam search on
+    assert "WER: 0.00 %" in capsys.readouterr().out
+    model = recog.load(trained_model, lm=lm)
+    files = [speech_dir / f"utt{i}.wav" for i in range(len(OVERFIT_TEXTS))]
+    results = model.transcribe(files, beam=4, lm_weight=0.5, lm_bonus=1.0)
+    assert [r.text for r in results] == OVERFIT_TEXTS
+    plain = recog.load(trained_model).transcribe(files, beam=4)
+    assert [r.confidence for r in results] == pytest.approx([r.confidence for r in plain], rel=0.2)
+    with pytest.raises(ValueError, match="beam"):
+        model.transcribe(files)  # greedy search cannot use the LM
+    assert main(["transcribe", str(files[0]), "--model", str(trained_model), "--lm", str(tmp_path / "none.gz")]) == 2
+    assert "none.gz" in capsys.readouterr().err

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from recog.hypothesis import Hypothesis
+from recog.lm import LMFusion
 
 NEG_INF = float("-inf")
 
@@ -36,13 +37,17 @@ class CTCHead(nn.Module):
         return total / h.shape[0]
 
     @torch.no_grad()
-    def decode(self, h: torch.Tensor, h_lengths: torch.Tensor, beam: int = 1) -> list[Hypothesis]:
-        """Greedy (beam=1, batched) or prefix beam search (beam>1) per utterance."""
+    def decode(self, h: torch.Tensor, h_lengths: torch.Tensor, beam: int = 1, fusion: LMFusion | None = None
+               ) -> list[Hypothesis]:
+        """Greedy (beam=1, batched) or prefix beam search (beam>1) per utterance, the latter
+        with an optional language model (``fusion``)."""
         log_probs = self(h)
         if beam <= 1:
+            if fusion is not None:
+                raise ValueError("a language model needs prefix beam search: use a beam above 1")
             return greedy_decode(log_probs, h_lengths)
         lp = log_probs.cpu().numpy()
-        return [prefix_beam_search(lp[b, : int(n)], beam) for b, n in enumerate(h_lengths.tolist())]
+        return [prefix_beam_search(lp[b, : int(n)], beam, fusion) for b, n in enumerate(h_lengths.tolist())]
 
 
 def greedy_decode(log_probs: torch.Tensor, lengths: torch.Tensor, last: torch.Tensor | None = None
@@ -78,7 +83,7 @@ def _add_path(nxt: dict[tuple[int, ...], list[float]], best: dict[tuple[int, ...
         best[prefix] = (logp, times)
 
 
-def prefix_beam_search(log_probs: np.ndarray, beam: int) -> Hypothesis:
+def prefix_beam_search(log_probs: np.ndarray, beam: int, fusion: LMFusion | None = None) -> Hypothesis:
     """CTC prefix beam search over one utterance's (T, V) log-probabilities.
 
     Each prefix keeps log P(ending in blank), log P(ending in its last token), and the frames at
@@ -86,7 +91,16 @@ def prefix_beam_search(log_probs: np.ndarray, beam: int) -> Hypothesis:
     likely alignment, not the first path that happened to create the prefix). Per frame only the
     ``beam`` most likely tokens extend prefixes. The result's ``nbest`` holds every final prefix,
     best first (the n-best that attention rescoring reranks).
+
+    ``fusion``: a language model whose prefix score is added when prefixes are ranked (shallow
+    fusion); hypothesis scores then include it, and finished prefixes are ranked with its
+    end-of-text probability.
     """
+    def rank_key(kv: tuple[tuple[int, ...], list[float] | tuple[float, float]], final: bool = False) -> float:
+        prefix, (p_blank, p_token) = kv
+        lm = 0.0 if fusion is None else (fusion.final_score if final else fusion.prefix_score)(prefix)
+        return float(np.logaddexp(p_blank, p_token)) + lm
+
     frames, vocab = log_probs.shape
     beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, NEG_INF)}
     stamps: dict[tuple[int, ...], tuple[int, ...]] = {(): ()}
@@ -107,16 +121,19 @@ def prefix_beam_search(log_probs: np.ndarray, beam: int) -> Hypothesis:
                 else:
                     extend_from = total
                 add(prefix + (c,), False, extend_from + lp[c], stamps[prefix] + (t,))
-        ranked = sorted(nxt.items(), key=lambda kv: np.logaddexp(*kv[1]), reverse=True)[:beam]
+        ranked = sorted(nxt.items(), key=rank_key, reverse=True)[:beam]
         beams = {p: (v[0], v[1]) for p, v in ranked}
         stamps = {p: best[p][1] for p in beams}
-    ranked = sorted(beams.items(), key=lambda kv: np.logaddexp(*kv[1]), reverse=True)  # stable: ties keep order
-    nbest = [_prefix_hypothesis(prefix, float(np.logaddexp(*p)), list(stamps[prefix]), log_probs)
-             for prefix, p in ranked]
+    final = partial(rank_key, final=True)
+    ranked = sorted(beams.items(), key=final, reverse=True)  # stable: ties keep order
+    nbest = [_prefix_hypothesis(prefix, final((prefix, p)), list(stamps[prefix]), log_probs,
+                                acoustic=float(np.logaddexp(*p))) for prefix, p in ranked]
     return replace(nbest[0], nbest=nbest)
 
 
-def _prefix_hypothesis(prefix: tuple[int, ...], score: float, times: list[int], log_probs: np.ndarray) -> Hypothesis:
-    return Hypothesis(tokens=list(prefix), score=score, confidence=float(np.exp(score / max(len(log_probs), 1))),
+def _prefix_hypothesis(prefix: tuple[int, ...], score: float, times: list[int], log_probs: np.ndarray,
+                       acoustic: float) -> Hypothesis:
+    """A finished prefix; its confidence comes from the CTC (acoustic) log-probability alone."""
+    return Hypothesis(tokens=list(prefix), score=score, confidence=float(np.exp(acoustic / max(len(log_probs), 1))),
                       timestamps=times,
                       token_confidences=[float(np.exp(log_probs[t, c])) for t, c in zip(times, prefix, strict=True)])

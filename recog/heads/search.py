@@ -38,6 +38,8 @@ class DecodingOptions:
         nbest: hypotheses kept in ``Hypothesis.nbest`` (at most the beam); 1 keeps none.
         length_penalty: beams rank by score / (tokens + 1) ** length_penalty; 0 ranks by score.
         ctc_weight: rescoring ranks by attention log-prob + ctc_weight * CTC log-prob.
+        lm_weight, lm_bonus: shallow fusion of a language model into CTC prefix beam search (where
+            the model has one, see ``recog.lm``): weight of its log-probability, and a bonus per token.
         max_len: longest attention output in tokens; None: the input's number of encoder frames.
     """
 
@@ -48,6 +50,8 @@ class DecodingOptions:
     nbest: int = 1
     length_penalty: float = 1.0
     ctc_weight: float = 0.3
+    lm_weight: float = 0.5
+    lm_bonus: float = 1.0
     max_len: int | None = None
 
     def __post_init__(self) -> None:

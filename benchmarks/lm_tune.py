@@ -1,0 +1,83 @@
+"""Tune the shallow-fusion weights of a character LM for a CTC model on a dev manifest.
+
+    python benchmarks/lm_tune.py --model runs/synth_speech_ctc/checkpoints/last.ckpt \
+        --lm runs/lm/synth_speech_char8.json.gz --manifest data/synth_speech/dev.jsonl
+
+The encoder runs once per utterance; prefix beam search then runs for every (weight, bonus) pair
+of the grid on the cached CTC log-probabilities. Prints WER and CER of greedy search, of beam
+search without the LM, and of each pair, then the best pair by WER (ties: CER). Use the best pair
+on the test split with ``benchmarks/speech_eval.py --lm ... --lm-weight W --lm-bonus B``.
+Works for text-line models too (give an OCR manifest).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+
+import torch
+
+import recog
+from recog.audio import load_audio
+from recog.data import AUDIO_KEY, pad_images, pad_sequences, read_manifest
+from recog.heads.ctc import greedy_decode, prefix_beam_search
+from recog.image import load_image, resize_line
+from recog.lm import LMFusion
+from recog.metrics import char_error_rate, word_error_rate
+
+
+def floats(text: str) -> list[float]:
+    return [float(v) for v in text.split(",")]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--lm", required=True, help="character LM from `recog lm`")
+    parser.add_argument("--manifest", required=True, help="dev manifest (not the test split)")
+    parser.add_argument("--beam", type=int, default=8)
+    parser.add_argument("--weights", type=floats, default=floats("0.2,0.35,0.5,0.7,0.9"))
+    parser.add_argument("--bonuses", type=floats, default=floats("0,0.5,1,1.5,2,3"))
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    model = recog.load(args.model, lm=args.lm)
+    recognizer, lm = model.model, model.lm
+    entries = read_manifest(args.manifest)
+    speech = entries[0].key == AUDIO_KEY
+    inputs = {i: load_audio(e.path) if speech else resize_line(load_image(e.path), recognizer.frontend.config)
+              for i, e in enumerate(entries)}
+    log_probs = {}
+    for batch in model.plan_batches(inputs, None):
+        tensors = [torch.from_numpy(inputs[i].copy()) for i in batch]
+        padded, lengths = (pad_sequences if speech else pad_images)(tensors)
+        with torch.no_grad():
+            h, h_lengths = recognizer.encode(padded, lengths)
+            lp = recognizer.heads["ctc"](h).numpy()
+        log_probs.update((i, lp[k, : int(n)]) for k, (i, n) in enumerate(zip(batch, h_lengths.tolist(), strict=True)))
+    refs = [e.text for e in entries]
+    pieces = [recognizer.tokenizer.id_to_piece(i) for i in range(recognizer.tokenizer.vocab_size)]
+
+    def run(fusion: LMFusion | None, beam: int) -> tuple[float, float]:
+        hyps = []
+        for i in range(len(entries)):
+            lp = log_probs[i]
+            tokens = (prefix_beam_search(lp, beam, fusion).tokens if beam > 1
+                      else greedy_decode(torch.from_numpy(lp)[None], torch.tensor([len(lp)]))[0].tokens)
+            hyps.append(recognizer.tokenizer.decode(tokens))
+        return 100 * word_error_rate(refs, hyps), 100 * char_error_rate(refs, hyps)
+
+    print(f"{args.manifest}: {len(entries)} inputs; model {args.model}; LM {args.lm} (order {lm.order})")
+    for name, (wer, cer) in (("greedy", run(None, 1)), (f"beam {args.beam} no LM", run(None, args.beam))):
+        print(f"{name:<22}WER {wer:6.2f} %  CER {cer:6.2f} %", flush=True)
+    results = {}
+    for weight, bonus in itertools.product(args.weights, args.bonuses):
+        results[weight, bonus] = run(LMFusion(lm, pieces, weight, bonus), args.beam)
+        print(f"weight {weight:<4} bonus {bonus:<4}  WER {results[weight, bonus][0]:6.2f} %  "
+              f"CER {results[weight, bonus][1]:6.2f} %", flush=True)
+    (weight, bonus), (wer, cer) = min(results.items(), key=lambda kv: kv[1])
+    print(f"best: --lm-weight {weight} --lm-bonus {bonus} (WER {wer:.2f} %, CER {cer:.2f} %)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""recog.lm: the Kneser-Ney character n-gram model, its file format, and shallow fusion into CTC
+prefix beam search."""
+
+from __future__ import annotations
+
+import gzip
+import math
+
+import numpy as np
+import pytest
+
+from recog.heads.ctc import prefix_beam_search
+from recog.lm import EOS, CharNgramLM, LMFusion
+
+TEXTS = ["the cat sat on the mat", "a cat and a hat", "the hat is on the cat", "that cat sat"]
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 5])
+@pytest.mark.parametrize("context", ["", "th", "the c", "zzz", "cat sat on the"])
+def test_probabilities_sum_to_one_with_the_unseen_character_mass(order: int, context: str) -> None:
+    lm = CharNgramLM.train(TEXTS, order=order)
+    seen = sum(math.exp(lm.log_prob(context, c)) for c in lm.vocab)
+    unseen = math.exp(lm.log_prob(context, "\u00e9"))  # never in training: the rest of the mass
+    assert EOS in lm.vocab
+    assert seen + unseen == pytest.approx(1.0, abs=1e-9)
+    assert 0 < unseen < 0.2
+
+
+def test_the_model_prefers_seen_spellings_and_uses_its_context() -> None:
+    lm = CharNgramLM.train(TEXTS, order=4)
+    assert lm.score("the cat") > lm.score("teh cat")
+    assert lm.score("the hat") > lm.score("the hta")
+    assert lm.log_prob("the c", "a") > lm.log_prob("the c", "o")
+    assert lm.log_prob("a cat and a ha", "t") > lm.log_prob("", "t")  # context sharpens the prediction
+    assert lm.score("the cat", eos=True) < lm.score("the cat", eos=False)
+
+
+def test_only_the_last_order_minus_one_characters_count() -> None:
+    lm = CharNgramLM.train(TEXTS, order=3)
+    assert lm.log_prob("zzzz the c", "a") == lm.log_prob("the c", "a") == lm.log_prob(" c", "a")
+    assert lm.log_prob("c", "a") != lm.log_prob(" c", "a")  # a short context is the start of a text
+
+
+def test_save_and_load_give_the_same_scores(tmp_path) -> None:
+    lm = CharNgramLM.train(TEXTS, order=5)
+    path = tmp_path / "lm.json.gz"
+    lm.save(path)
+    again = CharNgramLM.load(path)
+    for text in ("the cat", "a hat on the mat", "xyz"):
+        assert again.score(text) == pytest.approx(lm.score(text), abs=1e-12)
+
+
+def test_bad_files_are_refused_with_their_name(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError, match="missing.json.gz"):
+        CharNgramLM.load(tmp_path / "missing.json.gz")
+    junk = tmp_path / "junk.json.gz"
+    junk.write_bytes(b"not gzip at all")
+    with pytest.raises(ValueError, match="junk.json.gz"):
+        CharNgramLM.load(junk)
+    other = tmp_path / "other.json.gz"
+    with gzip.open(other, "wt") as f:
+        f.write('{"format": "something-else"}')
+    with pytest.raises(ValueError, match="other.json.gz"):
+        CharNgramLM.load(other)
+    with pytest.raises(ValueError, match="no text"):
+        CharNgramLM.train([], order=3)
+
+
+# CTC posteriors over blank + the characters of "cta ": the acoustics hesitate between "cat" and
+# "cta" (the second and third letters each half a/t), and slightly favour the misspelling.
+PIECES = ["<b>", "<unk>", "c", "t", "a", " "]
+BLANK, C, T, A = 0, 2, 3, 4
+
+
+def hesitant_posteriors() -> np.ndarray:
+    frames = [{C: 0.9}, {BLANK: 0.9}, {T: 0.52, A: 0.46}, {BLANK: 0.9}, {A: 0.52, T: 0.46}, {BLANK: 0.9}]
+    probs = np.full((len(frames), len(PIECES)), 1e-3)
+    for t, frame in enumerate(frames):
+        for token, p in frame.items():
+            probs[t, token] = p
+    probs /= probs.sum(axis=1, keepdims=True)
+    return np.log(probs)
+
+
+def test_fusion_lets_the_language_model_pick_between_acoustically_close_spellings() -> None:
+    lp = hesitant_posteriors()
+    assert prefix_beam_search(lp, beam=4).tokens == [C, T, A]  # acoustics alone: "cta"
+    lm = CharNgramLM.train(TEXTS, order=4)
+    fused = prefix_beam_search(lp, beam=4, fusion=LMFusion(lm, PIECES, weight=0.5, bonus=0.0))
+    assert fused.tokens == [C, A, T]  # "cat"
+    assert fused.nbest[0].tokens == [C, A, T] and [C, T, A] in [h.tokens for h in fused.nbest]
+
+
+def test_fusion_with_zero_weight_and_bonus_changes_nothing() -> None:
+    lp = hesitant_posteriors()
+    plain = prefix_beam_search(lp, beam=4)
+    neutral = prefix_beam_search(lp, beam=4, fusion=LMFusion(CharNgramLM.train(TEXTS, 3), PIECES, 0.0, 0.0))
+    assert [h.tokens for h in neutral.nbest] == [h.tokens for h in plain.nbest]
+    assert neutral.score == pytest.approx(plain.score)
+    assert neutral.timestamps == plain.timestamps and neutral.confidence == plain.confidence
+
+
+def test_fusion_scores_are_the_lm_score_of_the_text_plus_the_bonus() -> None:
+    lm = CharNgramLM.train(TEXTS, order=4)
+    fusion = LMFusion(lm, ["<b>", "<unk>", "\u2581the", "\u2581cat", "s"], weight=0.7, bonus=0.25)
+    prefix = (2, 3, 4)  # BPE pieces: "the cats", the first word's space dropped
+    expected = 0.7 * lm.score("the cats", eos=False) + 0.25 * 3
+    assert fusion.prefix_score(prefix) == pytest.approx(expected)
+    assert fusion.final_score(prefix) == pytest.approx(expected + 0.7 * lm.log_prob("the cats", EOS))
