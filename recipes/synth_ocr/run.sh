@@ -12,7 +12,9 @@ echo "== 1/3 render lines into $data"
 python recipes/synth_ocr/prepare.py --out "$data" --workers "$(nproc)"
 
 echo "== 2/3 train ($max_time) into $run"
-recog train --config configs/synth_ocr.yaml --trainer.max_time "$max_time" --run_dir "$run"
+precision=${PRECISION:-$(python -c "from recog.train import training_precision; print(training_precision())")}
+recog train --config configs/synth_ocr.yaml --trainer.max_time "$max_time" --trainer.precision "$precision" \
+  --run_dir "$run"
 
 echo "== 3/3 evaluate on $data/test.jsonl (fonts not seen in training)"
 best=$(ls -t "$run"/checkpoints/best-*.ckpt | head -n 1)

@@ -26,8 +26,9 @@ echo "== 1/3 prepare data in $data"
 python recipes/synth_speech/prepare.py --out "$data" "${counts[@]}" --workers "$(nproc)"
 
 echo "== 2/3 train ($max_time) into $run"
+precision=$(python -c "from recog.train import training_precision; print(training_precision())")
 recog train --config configs/synth_speech_$model.yaml \
-  --trainer.max_time "$max_time" --run_dir "$run" \
+  --trainer.max_time "$max_time" --trainer.precision "$precision" --run_dir "$run" \
   --model.tokenizer.manifest "$data/train.jsonl" \
   --data.train_manifest "$data/train.jsonl" --data.val_manifest "$data/dev.jsonl"
 
