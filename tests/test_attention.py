@@ -410,7 +410,7 @@ def test_joint_ctc_attention_model_trains_one_encoder_with_the_weighted_losses(k
 def test_attention_configs_build_a_joint_ctc_attention_model(config: str) -> None:
     spec = yaml.safe_load((ROOT / "configs" / config).read_text())["model"]["model"]
     model = Recognizer(TOKENIZER, **spec)
-    assert model.loss_weights == {"attention": 0.7, "ctc": 0.3}
+    assert set(model.loss_weights) == {"attention", "ctc"} and sum(model.loss_weights.values()) == 1.0
     assert model.default_head == "attention"
     assert isinstance(model.heads["attention"], AttentionHead)
     assert model.heads["attention"].label_smoothing > 0
