@@ -138,24 +138,28 @@ class LMFusion:
     def __init__(self, lm: CharNgramLM, pieces: Sequence[str], weight: float = 0.5, bonus: float = 0.0) -> None:
         self.lm, self.weight, self.bonus = lm, weight, bonus
         self.pieces = [p.replace("\u2581", " ") for p in pieces]
-        self._cache: dict[tuple[int, ...], tuple[str, float]] = {(): ("", 0.0)}
+        self.keep = max(lm.order - 1, 1)
+        self._cache: dict[tuple[int, ...], tuple[str, float]] = {(): ("", 0.0)}  # prefix -> (text tail, score)
 
     def _state(self, prefix: tuple[int, ...]) -> tuple[str, float]:
-        """(text, fusion score) of a prefix, built on its parent's (cached: beams share parents)."""
-        state = self._cache.get(prefix)
-        if state is None:
-            text, score = self._state(prefix[:-1])
-            piece = self.pieces[prefix[-1]]
+        """(the end of its text, fusion score) of a prefix, built on its longest cached ancestor (beams share
+        parents, so usually its parent); iterative, so any length works."""
+        known = len(prefix)
+        while prefix[:known] not in self._cache:
+            known -= 1
+        text, score = self._cache[prefix[:known]]
+        for end in range(known + 1, len(prefix) + 1):
+            piece = self.pieces[prefix[end - 1]]
             if not text:
                 piece = piece.lstrip(" ")
             for c in piece:
                 score += self.weight * self.lm.log_prob(text, c)
-                text += c
-            state = (text, score + self.bonus)
-            if len(self._cache) > 200_000:
+                text = (text + c)[-self.keep:]  # the LM reads only the last order - 1 characters
+            score += self.bonus
+            if len(self._cache) > 200_000:  # a long search: start over (the LM's own cache stays)
                 self._cache = {(): ("", 0.0)}
-            self._cache[prefix] = state
-        return state
+            self._cache[prefix[:end]] = (text, score)
+        return text, score
 
     def prefix_score(self, prefix: tuple[int, ...]) -> float:
         """Fusion score of an unfinished prefix."""

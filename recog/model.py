@@ -22,7 +22,7 @@ from recog.heads.search import DecodingOptions, attention_rescoring
 from recog.hypothesis import Hypothesis
 from recog.image import ImageConfig, ImageFrontend
 from recog.lm import CharNgramLM, LMFusion
-from recog.text import Tokenizer
+from recog.text import BLANK, UNK, Tokenizer
 
 FRONTENDS = ("logmel", "image")
 
@@ -113,6 +113,7 @@ class Recognizer(nn.Module):
                 raise ValueError(f"a language model is fused into the CTC head's prefix beam search, not the {name!r} "
                                  "head's search: use head 'ctc' or search 'rescore'")
             pieces = [self.tokenizer.id_to_piece(i) for i in range(self.tokenizer.vocab_size)]
+            pieces = ["" if piece in (BLANK, UNK) else piece for piece in pieces]  # no text to score
             fusion = LMFusion(lm, pieces, options.lm_weight, options.lm_bonus)
         if options.search == "rescore":
             hyps = self._rescore(h, h_lengths, name, options, fusion)

@@ -107,3 +107,10 @@ def test_fusion_scores_are_the_lm_score_of_the_text_plus_the_bonus() -> None:
     expected = 0.7 * lm.score("the cats", eos=False) + 0.25 * 3
     assert fusion.prefix_score(prefix) == pytest.approx(expected)
     assert fusion.final_score(prefix) == pytest.approx(expected + 0.7 * lm.log_prob("the cats", EOS))
+
+
+def test_fusion_scores_prefixes_longer_than_the_recursion_limit() -> None:
+    lm = CharNgramLM.train(TEXTS, order=3)
+    fusion = LMFusion(lm, PIECES, weight=1.0, bonus=0.0)
+    prefix = (C, A, T, 5) * 1500  # 6000 tokens
+    assert fusion.prefix_score(prefix) == pytest.approx(lm.score("cat " * 1500, eos=False))
