@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Synthetic-speech recipe, end to end: generate a corpus with espeak-ng / flite / sox, train a
-# FastConformer-CTC model, evaluate it on the test split (voices unseen in training).
+# FastConformer-CTC model, evaluate it on the test split (voices unseen in training), also with a
+# character n-gram LM fused into CTC beam search.
 #
 #   bash recipes/synth_speech/run.sh                 # full size: 16000 utterances, 58 min of training
 #   bash recipes/synth_speech/run.sh --small         # demo size: 1500 utterances, 6 min of training
@@ -38,3 +39,14 @@ heads=$(python -c "import sys, recog; print(' '.join(recog.load(sys.argv[1]).mod
 for head in $heads; do
   python benchmarks/speech_eval.py --model "$best" --manifest "$data/test.jsonl" --threads 1 --head "$head" --by voice
 done
+
+case " $heads " in *" ctc "*)
+  echo "== and with a character 8-gram LM from the training texts (weights tuned on dev)"
+  lm="$run/lm_char8.json.gz"
+  recog lm --manifest "$data/train.jsonl" --order 8 --out "$lm"
+  best_pair=$(python benchmarks/lm_tune.py --model "$best" --lm "$lm" --manifest "$data/dev.jsonl" \
+    --threads "$(nproc)" | tee /dev/stderr | sed -n 's/^best: \(--lm-weight [0-9.]* --lm-bonus [0-9.]*\).*/\1/p')
+  # shellcheck disable=SC2086  # the pair is two flags and their values
+  python benchmarks/speech_eval.py --model "$best" --manifest "$data/test.jsonl" --threads 1 --head ctc \
+    --beam 8 --lm "$lm" $best_pair --by voice
+esac
