@@ -80,6 +80,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model", help="recog checkpoint of an image model (recog is skipped without it)")
     parser.add_argument("--heads", "--head", dest="heads",
                         help="comma-separated recog heads to decode with, e.g. ctc,parallel (default: model's)")
+    parser.add_argument("--lm", help="character LM (recog lm): adds a run of the CTC head with it fused")
+    parser.add_argument("--lm-weight", type=float, default=0.5)
+    parser.add_argument("--lm-bonus", type=float, default=1.0)
     parser.add_argument("--limit", type=int, help="use only the first N lines")
     parser.add_argument("--threads", type=int, default=2, help="torch and onnxruntime threads; Tesseract shards")
     parser.add_argument("--skip", default="", help=f"comma-separated peers to skip: {','.join(PEERS)}")
@@ -125,7 +128,10 @@ def block_network() -> None:
 # recog ----------------------------------------------------------------------------------------------------------
 
 
-def run_recog(model_path: str, heads: list[str | None], paths: list[str], threads: int) -> list[Run]:
+def run_recog(model_path: str, heads: list[str | None], paths: list[str], threads: int,
+              lm: tuple[str, float, float] | None = None) -> list[Run]:
+    """One run per head, and with ``lm`` = (file, weight, bonus) one more: the CTC head's prefix
+    beam search (width 8) with the character LM fused."""
     import torch
 
     import recog
@@ -141,6 +147,14 @@ def run_recog(model_path: str, heads: list[str | None], paths: list[str], thread
         results, seconds = timed(lambda head=head: model.transcribe(paths, head=head))
         runs.append(Run(name, [r.text for r in results], {"batched": seconds},
                         [f"torch threads {threads}, default batching (1M pixels per batch)"]))
+    if lm:
+        path, weight, bonus = lm
+        model = recog.load(model_path, lm=path)
+        search = {"head": "ctc", "beam": 8, "lm_weight": weight, "lm_bonus": bonus}
+        model.transcribe(paths[:8], **search)  # warm-up
+        results, seconds = timed(lambda: model.transcribe(paths, **search))
+        runs.append(Run("recog [ctc + LM]", [r.text for r in results], {"batched": seconds},
+                        [f"torch threads {threads}, prefix beam 8, LM {path} (weight {weight}, bonus {bonus})"]))
     return runs
 
 
@@ -290,7 +304,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     runs: list[Run] = []
     if args.model:
         heads: list[str | None] = [h.strip() for h in args.heads.split(",") if h.strip()] if args.heads else [None]
-        runs += run_recog(args.model, heads, paths, args.threads)
+        lm = (args.lm, args.lm_weight, args.lm_bonus) if args.lm else None
+        runs += run_recog(args.model, heads, paths, args.threads, lm)
     if "tesseract" not in args.skip:
         runs.append(run_tesseract(paths, args.threads))
     if "rapidocr" not in args.skip:
