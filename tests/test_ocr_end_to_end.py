@@ -123,3 +123,16 @@ def test_the_sgm_head_cannot_be_chosen_for_decoding(ocr_model: Path, line_dir: P
     model = recog.load(ocr_model)
     with pytest.raises(ValueError, match="sgm"):
         model.transcribe([line_dir / "line0.png"], head="sgm")
+
+
+def test_cli_ocr_with_a_character_lm_reads_the_lines(ocr_model: Path, line_dir: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    lm = tmp_path / "lm.json.gz"
+    assert main(["lm", "--manifest", str(line_dir / "train.jsonl"), "--order", "4", "--out", str(lm)]) == 0
+    assert main(["ocr", "--manifest", str(line_dir / "train.jsonl"), "--model", str(ocr_model),
+                 "--lm", str(lm)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split("\t")[1] for line in lines[-len(LINES):]] == LINES
+    assert main(["ocr", str(line_dir / "line0.png"), "--model", str(ocr_model), "--head", "parallel",
+                 "--lm", str(lm)]) == 2  # the LM is for CTC search
+    assert "CTC" in capsys.readouterr().err
