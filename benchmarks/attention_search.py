@@ -10,10 +10,11 @@ of each search.
     stays near 1 (target <= 1.3); without it the cost per token grows with the prefix. The
     cross-attention memory is computed once per utterance and timed apart.
 (b) with a checkpoint (attention + CTC heads) and a manifest: WER, CER and RTFx (speech) or
-    lines/s (text lines) of greedy, beam 4, diverse beam (4 beams, 2 groups) and attention
-    rescoring, and the distinct-n-gram ratio of the beam and diverse beam n-best lists (distinct
-    n-grams / all n-grams over an input's n-best hypotheses, averaged over inputs). Inputs are
-    read before timing.
+    lines/s (text lines) of greedy, beam 4, diverse beam (4 beams, 2 groups), attention rescoring
+    and joint rescoring (beam 4), and the distinct-n-gram ratio of the beam and diverse beam n-best
+    lists (distinct n-grams / all n-grams over an input's n-best hypotheses, averaged over inputs)
+    with the number of distinct hypotheses per list. Inputs are read before timing. Choose the
+    diversity and the CTC weights on dev with benchmarks/search_tune.py.
 """
 
 from __future__ import annotations
@@ -31,12 +32,16 @@ from recog.heads.attention import AttentionHead
 from recog.image import load_image, resize_line
 from recog.metrics import char_error_rate, inverse_real_time_factor, word_error_rate
 
-SEARCHES = {
-    "greedy": {"search": "greedy"},
-    "beam 4": {"search": "beam", "beam": 4, "nbest": 4},
-    "diverse 4x2": {"search": "diverse", "beam": 4, "groups": 2, "nbest": 4},
-    "rescore 4": {"search": "rescore", "beam": 4},
-}
+
+def search_table(args: argparse.Namespace) -> dict[str, dict[str, object]]:
+    """The searches of (b), with the diversity and CTC weight chosen on dev (benchmarks/search_tune.py)."""
+    return {
+        "greedy": {"search": "greedy"},
+        "beam 4": {"search": "beam", "beam": 4, "nbest": 4},
+        "diverse 4x2": {"search": "diverse", "beam": 4, "groups": 2, "nbest": 4, "diversity": args.diversity},
+        f"rescore {args.rescore_beam}": {"search": "rescore", "beam": args.rescore_beam, "ctc_weight": args.ctc_weight},
+        "joint 4": {"search": "joint", "beam": 4, "ctc_weight": args.joint_ctc_weight},
+    }
 
 
 # ---------------------------------------------------------------- (a) step cost
@@ -121,7 +126,7 @@ def searches(args: argparse.Namespace) -> None:
     refs = [e.text for e in entries]
     print(f"(b) {args.model}, head {args.head}: {len(entries)} {'utterances' if speech else 'lines'}")
     model.transcribe_arrays([inputs[i] for i in batches[0]], ["warm-up"] * len(batches[0]), head=args.head)
-    for name, options in SEARCHES.items():
+    for name, options in search_table(args).items():
         results: dict[int, recog.Transcript | recog.LineReading] = {}
         start = time.perf_counter()
         for batch in batches:
@@ -138,6 +143,7 @@ def searches(args: argparse.Namespace) -> None:
         if options.get("nbest", 1) > 1:
             nbest = [[x["tokens"] for x in results[i].nbest] for i in range(len(entries))]
             line += "  distinct n-grams " + ", ".join(f"{n}: {distinct_ngram_ratio(nbest, n):.3f}" for n in (1, 2, 3))
+            line += f"; {sum(map(len, nbest)) / len(nbest):.2f} hypotheses per list"
         print(line)
 
 
@@ -154,6 +160,10 @@ def main() -> None:
     parser.add_argument("--manifest", help="(b) JSONL manifest with reference texts")
     parser.add_argument("--head", default="attention", help="(b) head for greedy/beam/diverse")
     parser.add_argument("--batch-size", type=float, help="(b) padded samples or pixels per batch (default as recog)")
+    parser.add_argument("--diversity", type=float, default=0.5, help="(b) diverse beam search penalty")
+    parser.add_argument("--rescore-beam", type=int, default=4, help="(b) CTC n-best size for rescoring")
+    parser.add_argument("--ctc-weight", type=float, default=0.3, help="(b) rescoring's CTC weight")
+    parser.add_argument("--joint-ctc-weight", type=float, default=0.3, help="(b) joint rescoring's CTC weight")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     step_cost(args)

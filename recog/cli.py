@@ -320,14 +320,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_search_flags(parser: argparse.ArgumentParser) -> None:
     """--search, --beam, --groups, --diversity, --nbest, --ctc-weight (recog.heads.search.DecodingOptions)."""
-    parser.add_argument("--search", choices=["greedy", "beam", "diverse", "rescore"],
+    parser.add_argument("--search", choices=["greedy", "beam", "diverse", "rescore", "joint"],  # search.SEARCHES
                         help="greedy; beam; diverse (diverse beam search, attention head); rescore (CTC prefix "
-                             "beam search n-best reranked by the attention head). Default: beam if --beam > 1")
+                             "beam search n-best reranked by the attention head); joint (the CTC and attention "
+                             "n-best pooled, ranked by both heads). Default: beam if --beam > 1")
     parser.add_argument("--beam", type=int, help="beam width, all groups together (default 1 for greedy, else 4)")
     parser.add_argument("--groups", type=int, help="diverse beam search groups (default 2)")
     parser.add_argument("--diversity", type=float, help="diverse beam search penalty between groups (default 0.5)")
     parser.add_argument("--nbest", type=int, help="hypotheses per input in the JSON nbest list (default 1: none)")
-    parser.add_argument("--ctc-weight", type=float, help="rescoring: weight of the CTC score (default 0.3)")
+    parser.add_argument("--ctc-weight", type=float, help="rescore/joint: weight of the CTC score (default 0.3)")
     parser.add_argument("--lm", help="character n-gram LM (from `recog lm`) fused into CTC prefix beam search "
                         f"(ctc head or --search rescore; default beam {LM_BEAM})")
     parser.add_argument("--lm-weight", type=float, help="LM weight (default 0.5)")

@@ -18,7 +18,7 @@ from recog.audio import FeatureConfig, LogMel, SpecAugment, SpecAugmentConfig
 from recog.encoders import build_encoder
 from recog.heads import build_head
 from recog.heads.attention import AttentionHead
-from recog.heads.search import DecodingOptions, attention_rescoring
+from recog.heads.search import DecodingOptions, attention_rescoring, ctc_log_likelihood
 from recog.hypothesis import Hypothesis
 from recog.image import ImageConfig, ImageFrontend
 from recog.lm import CharNgramLM, LMFusion
@@ -99,7 +99,8 @@ class Recognizer(nn.Module):
         """Search with one head (the default head if None) and attach text to each hypothesis and
         its n-best. ``search_options`` are DecodingOptions fields (search, beam, groups, diversity,
         nbest, ...): the CTC and transducer heads take greedy or beam search, the attention head
-        every search; "rescore" reranks the CTC head's n-best with the attention head. ``lm``: a
+        every search; "rescore" reranks the CTC head's n-best with the attention head, "joint" the
+        CTC and attention n-best lists pooled, with both heads. ``lm``: a
         character language model fused into the CTC head's prefix beam search (also the n-best
         that rescoring reranks)."""
         options = DecodingOptions(**search_options)
@@ -109,13 +110,13 @@ class Recognizer(nn.Module):
         decoder = self.heads[name]
         fusion = None
         if lm is not None:
-            if name != "ctc" and options.search != "rescore":
-                raise ValueError(f"a language model is fused into the CTC head's prefix beam search, not the {name!r} "
-                                 "head's search: use head 'ctc' or search 'rescore'")
+            if options.search == "joint" or (name != "ctc" and options.search != "rescore"):
+                raise ValueError(f"a language model is fused into the CTC head's prefix beam search, not into the "
+                                 f"{name!r} head's {options.search} search: use head 'ctc' or search 'rescore'")
             pieces = [self.tokenizer.id_to_piece(i) for i in range(self.tokenizer.vocab_size)]
             pieces = ["" if piece in (BLANK, UNK) else piece for piece in pieces]  # no text to score
             fusion = LMFusion(lm, pieces, options.lm_weight, options.lm_bonus)
-        if options.search == "rescore":
+        if options.search in ("rescore", "joint"):
             hyps = self._rescore(h, h_lengths, name, options, fusion)
         elif fusion is not None:
             hyps = decoder.decode(h, h_lengths, beam=options.beam, fusion=fusion)
@@ -136,13 +137,24 @@ class Recognizer(nn.Module):
     def _rescore(self, h: torch.Tensor, h_lengths: torch.Tensor, head: str, options: DecodingOptions,
                  fusion: LMFusion | None = None) -> list[Hypothesis]:
         """Attention rescoring (WeNet): the CTC head's prefix beam search n-best, reranked with the
-        attention head."""
+        attention head. Joint rescoring: that n-best and the attention head's beam search n-best
+        pooled, each ranked by attention log-prob + ctc_weight * CTC log-likelihood."""
         if head not in ("ctc", "attention") or not {"ctc", "attention"} <= set(self.heads):
             raise ValueError(f"rescoring needs a model with 'ctc' and 'attention' heads (it has {list(self.heads)}) "
                              f"and the head 'attention' or 'ctc' (got {head!r})")
-        ctc_hyps = self.heads["ctc"].decode(h, h_lengths, beam=options.beam, fusion=fusion)
-        return attention_rescoring(self.heads["attention"], h, h_lengths, [hyp.nbest or [hyp] for hyp in ctc_hyps],
-                                   options)
+        ctc, attention = self.heads["ctc"], self.heads["attention"]
+        candidates = [hyp.nbest or [hyp] for hyp in ctc.decode(h, h_lengths, beam=options.beam, fusion=fusion)]
+        if options.search == "rescore":
+            return attention_rescoring(attention, h, h_lengths, candidates, options)
+        beams = attention.decode(h, h_lengths, search="beam", beam=options.beam, nbest=options.beam,
+                                 length_penalty=options.length_penalty, max_len=options.max_len)
+        pooled = []
+        for ctc_nbest, beam in zip(candidates, beams, strict=True):
+            unique = {tuple(hyp.tokens): hyp for hyp in [*(beam.nbest or [beam]), *ctc_nbest]}
+            pooled.append(list(unique.values()))  # a CTC hypothesis keeps its CTC timestamps
+        owner = [b for b, hyps in enumerate(pooled) for _ in hyps]
+        ctc_scores = ctc_log_likelihood(ctc(h), h_lengths, owner, [hyp.tokens for hyps in pooled for hyp in hyps])
+        return attention_rescoring(attention, h, h_lengths, pooled, options, ctc_scores)
 
     @torch.no_grad()
     def recognize(self, inputs: torch.Tensor, input_lengths: torch.Tensor, head: str | None = None,

@@ -4,6 +4,7 @@ and the search flags of `recog transcribe` / `recog ocr` / `recog eval`."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from pathlib import Path
@@ -20,8 +21,16 @@ import recog
 from recog.cli import build_parser, main, search_options
 from recog.heads.attention import AttentionHead
 from recog.heads.ctc import CTCHead
-from recog.heads.search import DecodingOptions, attention_rescoring, beam_search, greedy_search, normalised
+from recog.heads.search import (
+    DecodingOptions,
+    attention_rescoring,
+    beam_search,
+    ctc_log_likelihood,
+    greedy_search,
+    normalised,
+)
 from recog.hypothesis import Hypothesis
+from recog.lm import CharNgramLM
 from recog.model import Recognizer
 from recog.text import CharTokenizer
 from tests.helpers import save_checkpoint
@@ -286,8 +295,10 @@ def scripted_search(table: dict, **options: object) -> Hypothesis:
 
 
 #  a (.5)  -> x (.5), y (.45)   both likelier than anything after b, so plain beam search keeps
-#  b (.4)  -> z (.5)            only a-prefixes; diverse beam search keeps b z in its second group.
-TWO_BRANCHES = {(): {A: 0.5, B: 0.4, EOS: 0.1}, (A,): {X: 0.5, Y: 0.45, EOS: 0.05}, (B,): {Z: 0.5, X: 0.2, EOS: 0.3}}
+#  b (.4)  -> x (.5), z (.45)   only a-prefixes; diverse beam search keeps b in its second group (a
+#                               group may not hold what an earlier one holds), and the Hamming
+#                               penalty on x, chosen by the first group at that step, makes it b z.
+TWO_BRANCHES = {(): {A: 0.5, B: 0.4, EOS: 0.1}, (A,): {X: 0.5, Y: 0.45, EOS: 0.05}, (B,): {X: 0.5, Z: 0.45, EOS: 0.05}}
 
 
 def test_plain_beam_search_keeps_only_the_likeliest_branch() -> None:
@@ -299,10 +310,19 @@ def test_plain_beam_search_keeps_only_the_likeliest_branch() -> None:
 def test_diverse_beam_search_keeps_a_second_branch_through_the_hamming_penalty() -> None:
     hyp = scripted_search(TWO_BRANCHES, search="diverse", beam=2, groups=2, diversity=0.5, nbest=2)
     assert [x.tokens for x in hyp.nbest] == [[A, X], [B, Z]]
-    assert [x.score for x in hyp.nbest] == pytest.approx([math.log(0.25), math.log(0.2)])  # raw log-probs
+    assert [x.score for x in hyp.nbest] == pytest.approx([math.log(0.25), math.log(0.18)])  # raw log-probs
 
     without_penalty = scripted_search(TWO_BRANCHES, search="diverse", beam=2, groups=2, diversity=0.0, nbest=2)
-    assert [x.tokens for x in without_penalty.nbest] == [[A, X]]  # both groups found the same
+    assert [x.tokens for x in without_penalty.nbest] == [[A, X], [B, X]]
+
+
+def test_diverse_beam_search_groups_never_hold_the_same_hypothesis() -> None:
+    # One likely path: without the rule both groups would follow "a x" and the n-best would hold
+    # it once; with it the second group keeps the next distinct path, like plain beam search.
+    one_path = {(): {A: 0.9, B: 0.1}, (A,): {X: 0.9, Y: 0.1}, (B,): {Z: 1.0}}
+    for diversity in (0.0, 0.5):
+        hyp = scripted_search(one_path, search="diverse", beam=2, groups=2, diversity=diversity, nbest=2)
+        assert len(hyp.nbest) == 2 and hyp.nbest[0].tokens == [A, X]
 
 
 #  Ending at once (.5) beats "a b" (.45 * .9 * .95 = .38) in log-probability, not per token.
@@ -358,6 +378,50 @@ def test_ctc_prefix_beam_search_keeps_its_final_prefixes_as_the_nbest_for_rescor
         assert [x.score for x in hyp.nbest] == sorted((x.score for x in hyp.nbest), reverse=True)
         assert len({tuple(x.tokens) for x in hyp.nbest}) == len(hyp.nbest)
         assert all(len(x.timestamps) == len(x.tokens) == len(x.token_confidences) for x in hyp.nbest)
+
+
+def test_ctc_log_likelihood_sums_every_alignment() -> None:
+    torch.manual_seed(0)
+    log_probs = torch.randn(2, 4, 3).log_softmax(-1)  # (B, T, C), blank 0
+    lengths = torch.tensor([4, 3])
+    sequences, owner = [[1], [1, 2], [2, 2], [], [1, 1, 1], [2, 1]], [0, 0, 0, 0, 0, 1]
+
+    def enumerated(b: int, target: list[int]) -> float:
+        total = 0.0
+        for path in itertools.product(range(3), repeat=int(lengths[b])):
+            collapsed = [t for i, t in enumerate(path) if t != 0 and (i == 0 or t != path[i - 1])]
+            if collapsed == target:
+                total += math.exp(sum(float(log_probs[b, i, t]) for i, t in enumerate(path)))
+        return math.log(total) if total else float("-inf")
+
+    got = ctc_log_likelihood(log_probs, lengths, owner, sequences)
+    expected = [enumerated(b, seq) for b, seq in zip(owner, sequences, strict=True)]
+    assert got[:4] + got[5:] == pytest.approx(expected[:4] + expected[5:], abs=1e-5)
+    assert got[4] == expected[4] == float("-inf")  # "a a a" needs 5 frames (blanks between repeats)
+
+
+@torch.no_grad()
+def test_joint_rescoring_ranks_the_pooled_ctc_and_attention_nbest_by_both_heads() -> None:
+    model = joint_model("speech").eval()
+    h, lengths = encoder_output(2, 12, seed=3) * 3, torch.tensor([12, 9])
+    ctc, attention = model.heads["ctc"], model.heads["attention"]
+    ctc_nbest = [hyp.nbest or [hyp] for hyp in ctc.decode(h, lengths, beam=3)]
+    attention_nbest = [hyp.nbest or [hyp] for hyp in attention.decode(h, lengths, search="beam", beam=3, nbest=3)]
+
+    for weight in (0.0, 0.3, 50.0):
+        hyps = model.decode(h, lengths, search="joint", beam=3, ctc_weight=weight, nbest=3)
+        for b, hyp in enumerate(hyps):
+            pool = list({tuple(x.tokens): x.tokens for x in [*attention_nbest[b], *ctc_nbest[b]]}.values())
+            ctc_scores = ctc_log_likelihood(ctc(h), lengths, [b] * len(pool), pool)
+            memory = attention.memory(h[b: b + 1], lengths[b: b + 1]).repeat(len(pool))
+            attention_scores = [sum(lps) for lps in attention.token_log_probs(memory, pool)]
+            combined = [a + (weight * c if weight else 0.0) for a, c in zip(attention_scores, ctc_scores, strict=True)]
+            assert hyp.tokens == pool[int(np.argmax(combined))]
+            assert hyp.score == pytest.approx(max(combined), abs=1e-4)
+    assert any(tuple(x.tokens) not in {tuple(y.tokens) for y in ctc_nbest[b]}
+               for b in range(2) for x in attention_nbest[b])  # the pool really is larger than the CTC n-best
+    with pytest.raises(ValueError, match="language model"):
+        model.decode(h, lengths, head="ctc", search="joint", beam=3, lm=CharNgramLM.train(["ab"], order=2))
 
 
 # ---------------------------------------------------------------- joint models and overfitting
@@ -431,7 +495,8 @@ def overfit_joint_heads(model: Recognizer, h: torch.Tensor, lengths: torch.Tenso
 
 
 SEARCHES = [{}, {"search": "beam", "beam": 4, "nbest": 2}, {"search": "diverse", "beam": 4, "groups": 2, "nbest": 3},
-            {"search": "rescore", "beam": 4, "nbest": 2}, {"head": "ctc", "beam": 4, "nbest": 2}]
+            {"search": "rescore", "beam": 4, "nbest": 2}, {"search": "joint", "beam": 4, "nbest": 2},
+            {"head": "ctc", "beam": 4, "nbest": 2}]
 
 
 def test_an_overfit_joint_model_reads_back_the_texts_with_every_search() -> None:
@@ -500,7 +565,7 @@ def inputs_and_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tup
 
 @pytest.mark.parametrize("kind", ["speech", "vision"])
 @pytest.mark.parametrize("flags", [["--search", "beam", "--beam", "3"], ["--search", "diverse", "--beam", "4"],
-                                   ["--search", "rescore", "--beam", "4"]])
+                                   ["--search", "rescore", "--beam", "4"], ["--search", "joint", "--beam", "4"]])
 def test_cli_writes_nbest_lists_with_scores(inputs_and_models: dict, kind: str, flags: list[str],
                                             tmp_path: Path) -> None:
     checkpoint, files = inputs_and_models[kind]
@@ -518,7 +583,7 @@ def test_cli_writes_nbest_lists_with_scores(inputs_and_models: dict, kind: str, 
         assert row["nbest"][0]["text"] == row["text"] and row["nbest"][0]["score"] == row["score"]
         assert len({tuple(x["tokens"]) for x in row["nbest"]}) == len(row["nbest"])
         assert all(set(x) == {"text", "tokens", "score", "confidence"} for x in row["nbest"])
-        rank_by = "score" if "rescore" in flags else "confidence"  # confidence: the per-token mean
+        rank_by = "score" if {"rescore", "joint"} & set(flags) else "confidence"  # confidence: the per-token mean
         assert [x[rank_by] for x in row["nbest"]] == sorted((x[rank_by] for x in row["nbest"]), reverse=True)
 
 

@@ -1,7 +1,8 @@
 """Searches over a step-by-step decoder (the attention head): batched greedy search, batched beam
 search with length normalisation and an n-best list, diverse beam search (Vijayakumar et al.,
-"Diverse Beam Search", 2018: groups of beams, a Hamming diversity penalty between groups), and
-WeNet's attention rescoring of a CTC prefix beam search n-best.
+"Diverse Beam Search", 2018: groups of beams, a Hamming diversity penalty between groups),
+WeNet's attention rescoring of a CTC prefix beam search n-best, and joint rescoring of the CTC
+and attention n-best lists pooled together.
 
 Every search takes its settings as one frozen ``DecodingOptions``, the fields of which are the
 ``recog transcribe`` flags of the same names. Scores are model log-probabilities, the eos
@@ -18,7 +19,7 @@ import torch
 
 from recog.hypothesis import Hypothesis
 
-SEARCHES = ("greedy", "beam", "diverse", "rescore")
+SEARCHES = ("greedy", "beam", "diverse", "rescore", "joint")
 NEG_INF = float("-inf")
 
 
@@ -28,8 +29,10 @@ class DecodingOptions:
 
     Args:
         search: "greedy"; "beam"; "diverse" (diverse beam search); "rescore" (CTC prefix beam
-            search, its n-best rescored by the attention decoder). None: "beam" if beam > 1, else
-            "greedy".
+            search, its n-best rescored by the attention decoder); "joint" (the CTC prefix beam search
+            n-best and the attention beam search n-best pooled, each hypothesis ranked by its
+            attention log-prob + ctc_weight * its CTC log-likelihood). None: "beam" if beam > 1,
+            else "greedy".
         beam: beam width, all groups together. None: 1 for greedy search, 4 otherwise.
         groups: diverse beam search groups; the beam splits evenly into them. None: 2 for diverse
             beam search, 1 otherwise.
@@ -37,7 +40,8 @@ class DecodingOptions:
             earlier group costs this much log-probability per choice.
         nbest: hypotheses kept in ``Hypothesis.nbest`` (at most the beam); 1 keeps none.
         length_penalty: beams rank by score / (tokens + 1) ** length_penalty; 0 ranks by score.
-        ctc_weight: rescoring ranks by attention log-prob + ctc_weight * CTC log-prob.
+        ctc_weight: rescoring and joint rescoring rank by attention log-prob + ctc_weight * CTC
+            log-prob.
         lm_weight, lm_bonus: shallow fusion of a language model into CTC prefix beam search (where
             the model has one, see ``recog.lm``): weight of its log-probability, and a bonus per token.
         max_len: longest attention output in tokens; None: the input's number of encoder frames.
@@ -208,10 +212,12 @@ def beam_search(decoder: StepDecoder, h: torch.Tensor, h_lengths: torch.Tensor,
     All B inputs x ``beam`` rows step together. Row b * beam + g * k + j is beam j of group g of
     input b, k = beam / groups. Each group is a beam search of width k; at each step, group g
     ranks its candidates by score minus ``diversity`` times how often earlier groups chose the same
-    token at this step. An eos among a group's k best candidates finishes that hypothesis; a group
-    stops once it has k finished and no live beam promises better (Hugging Face's rule), or at the
-    length limit, where only eos is allowed. The result is the best finished hypothesis by
-    length-normalised score, with its n-best.
+    token at this step, and may not hold a hypothesis an earlier group holds (Vijayakumar et al.
+    allow it: the groups then often finish the same text and the n-best holds fewer distinct
+    hypotheses than plain beam search of the same width). An eos among a group's k best candidates
+    finishes that hypothesis; a group stops once it has k finished and no live beam promises better
+    (Hugging Face's rule), or at the length limit, where only eos is allowed. The result is the
+    best finished hypothesis by length-normalised score, with its n-best.
     """
     groups = options.groups if options.search == "diverse" else 1
     width, batch, device = options.beam, h.shape[0], h.device
@@ -233,13 +239,18 @@ def beam_search(decoder: StepDecoder, h: torch.Tensor, h_lengths: torch.Tensor,
         source, next_tokens, next_beams = list(range(rows)), [decoder.eos] * rows, list(beams)
         for b in range(batch):
             chosen = torch.zeros(log_probs.shape[1], dtype=torch.float64, device=device)  # earlier groups' choices
+            taken: dict[tuple[int, ...], list[int]] = {}  # earlier groups' choices: prefix -> next tokens
             for g in range(groups):
                 if done[b][g]:
                     continue
                 first = b * width + g * k
-                ranked = (totals[first: first + k] - options.diversity * chosen).flatten()
-                live, ending = _choose(ranked, k, decoder.eos)
+                ranked = totals[first: first + k] - options.diversity * chosen
+                for j in range(k):  # no two groups extend (or end) the same prefix the same way
+                    ranked[j, taken.get(beams[first + j].tokens, [])] = NEG_INF
+                live, ending = _choose(ranked.flatten(), k, decoder.eos)
                 live = [(first + j, token) for j, token in live]
+                for src, token in [*live, *((first + j, decoder.eos) for j in ending)]:
+                    taken.setdefault(beams[src].tokens, []).append(token)
                 for src in (first + j for j in ending):
                     old = beams[src]
                     finished[b][g].append(_hypothesis(old.tokens, float(totals[src, decoder.eos]), old.stamps,
@@ -272,25 +283,45 @@ def beam_search(decoder: StepDecoder, h: torch.Tensor, h_lengths: torch.Tensor,
 
 @torch.no_grad()
 def attention_rescoring(decoder: StepDecoder, h: torch.Tensor, h_lengths: torch.Tensor,
-                        candidates: list[list[Hypothesis]], options: DecodingOptions) -> list[Hypothesis]:
+                        candidates: list[list[Hypothesis]], options: DecodingOptions,
+                        ctc_scores: list[float] | None = None) -> list[Hypothesis]:
     """WeNet's attention rescoring: score each input's CTC n-best ``candidates`` (from prefix beam
     search, with CTC log-probabilities as scores) with the attention decoder in one teacher-forced
-    batch, and keep the best by attention log-prob + ctc_weight * CTC log-prob.
+    batch, and keep the best by attention log-prob + ctc_weight * CTC log-prob. ``ctc_scores``
+    (one per candidate, in order) replace the candidates' own scores: joint rescoring passes the
+    CTC log-likelihood of every pooled hypothesis (``ctc_log_likelihood``).
 
     A result keeps its CTC timestamps; its token confidences and confidence are the decoder's.
     """
     owner = torch.tensor([b for b, hyps in enumerate(candidates) for _ in hyps], device=h.device)
     sequences = [hyp.tokens for hyps in candidates for hyp in hyps]
     token_lps = iter(decoder.token_log_probs(decoder.memory(h, h_lengths).select(owner), sequences))
+    ctc_scores = iter(ctc_scores if ctc_scores is not None else [hyp.score for hyps in candidates for hyp in hyps])
     results = []
     for hyps in candidates:
         rescored = []
         for hyp in hyps:
             lps = next(token_lps)  # the tokens', then the eos's
-            attention_score = sum(lps)
+            attention_score, ctc_score = sum(lps), next(ctc_scores)  # ctc_score may be -inf (no alignment)
+            weighted = options.ctc_weight * ctc_score if options.ctc_weight else 0.0  # never 0 * -inf
             rescored.append(Hypothesis(
-                tokens=list(hyp.tokens), score=attention_score + options.ctc_weight * hyp.score,
+                tokens=list(hyp.tokens), score=attention_score + weighted,
                 confidence=math.exp(attention_score / len(lps)), timestamps=list(hyp.timestamps),
                 token_confidences=[math.exp(lp) for lp in lps[:-1]]))
         results.append(rank(rescored, lambda hyp: hyp.score, options.nbest))
     return results
+
+
+def ctc_log_likelihood(log_probs: torch.Tensor, lengths: torch.Tensor, owner: list[int],
+                       sequences: list[list[int]]) -> list[float]:
+    """log P_CTC(sequence | input) over all alignments, for each sequence of its ``owner`` input;
+    ``log_probs`` (B, T, C) from the CTC head (blank 0), ``lengths`` (B,). -inf where the sequence
+    cannot be aligned to the frames."""
+    if not sequences:
+        return []
+    index = torch.tensor(owner, device=log_probs.device)
+    targets = torch.tensor([token for seq in sequences for token in seq], dtype=torch.long, device=log_probs.device)
+    target_lengths = torch.tensor([len(seq) for seq in sequences], dtype=torch.long, device=log_probs.device)
+    nll = torch.nn.functional.ctc_loss(log_probs.float()[index].transpose(0, 1), targets, lengths[index],
+                                       target_lengths, blank=0, reduction="none", zero_infinity=False)
+    return (-nll).tolist()

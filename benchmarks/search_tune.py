@@ -1,0 +1,120 @@
+"""Tune the attention searches of a joint CTC/attention model on a dev manifest.
+
+    python benchmarks/search_tune.py --model runs/synth_speech_attention/checkpoints/best.ckpt \
+        --manifest data/synth_speech/dev.jsonl [--lm LM --lm-weight W --lm-bonus B]
+
+The encoder runs once per batch; the searches then run on the cached encoder output:
+- attention rescoring of the CTC prefix beam search n-best (search "rescore") and joint rescoring
+  of the CTC and attention n-best lists pooled (search "joint"), for each beam width and CTC
+  weight of the grid, with the oracle WER of the CTC n-best (the best any reranking of it could
+  do) beside them;
+- diverse beam search (beam 4, 2 groups) for each diversity penalty, with plain beam 4 as the
+  reference: top-1 WER and the distinct-n-gram ratios of the n-best lists.
+Prints the best beam and weight of each by WER (``--search S --beam B --ctc-weight W``) and the largest
+diversity whose top-1 WER stays within 0.5 absolute of beam's. Pick on dev, report on test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+import recog
+from recog.audio import load_audio
+from recog.data import AUDIO_KEY, pad_images, pad_sequences, read_manifest
+from recog.image import load_image, resize_line
+from recog.lm import CharNgramLM
+from recog.metrics import char_error_rate, word_error_rate
+
+sys.path.insert(0, str(Path(__file__).parent))
+from attention_search import distinct_ngram_ratio  # noqa: E402
+from lm_tune import floats  # noqa: E402
+
+
+def ints(text: str) -> list[int]:
+    return [int(v) for v in text.split(",")]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", required=True, help="checkpoint with attention and CTC heads")
+    parser.add_argument("--manifest", required=True, help="dev manifest (not the test split)")
+    parser.add_argument("--beams", type=ints, default=ints("4,8,16"), help="rescoring: CTC beam widths")
+    parser.add_argument("--ctc-weights", type=floats, default=floats("0,0.1,0.3,0.5,1"))
+    parser.add_argument("--diversities", type=floats, default=floats("0.1,0.25,0.5,1"))
+    parser.add_argument("--lm", help="character LM fused into the CTC n-best (rescoring only)")
+    parser.add_argument("--lm-weight", type=float, default=0.5)
+    parser.add_argument("--lm-bonus", type=float, default=1.0)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    model = recog.load(args.model)
+    recognizer = model.model
+    lm = CharNgramLM.load(args.lm) if args.lm else None
+    entries = read_manifest(args.manifest)
+    speech = entries[0].key == AUDIO_KEY
+    inputs = {i: load_audio(e.path) if speech else resize_line(load_image(e.path), recognizer.frontend.config)
+              for i, e in enumerate(entries)}
+    encoded = []  # (batch indices, h (B, T, D), h_lengths (B,))
+    for batch in model.plan_batches(inputs, None):
+        tensors = [torch.from_numpy(inputs[i].copy()) for i in batch]
+        padded, lengths = (pad_sequences if speech else pad_images)(tensors)
+        with torch.no_grad():
+            encoded.append((batch, *recognizer.encode(padded, lengths)))
+    refs = [e.text for e in entries]
+
+    def run(**options: object) -> tuple[float, float, list]:
+        hyps: dict[int, object] = {}
+        for batch, h, h_lengths in encoded:
+            hyps.update(zip(batch, recognizer.decode(h, h_lengths, head="attention", **options), strict=True))
+        ordered = [hyps[i] for i in range(len(entries))]
+        texts = [hyp.text for hyp in ordered]
+        return 100 * word_error_rate(refs, texts), 100 * char_error_rate(refs, texts), ordered
+
+    print(f"{args.manifest}: {len(entries)} inputs; model {args.model}"
+          + (f"; LM {args.lm} (weight {args.lm_weight}, bonus {args.lm_bonus})" if lm else ""))
+    lm_options = {"lm": lm, "lm_weight": args.lm_weight, "lm_bonus": args.lm_bonus} if lm else {}
+    rescored = {}
+    for beam in args.beams:
+        _, _, nbest = run(search="rescore", beam=beam, nbest=beam, ctc_weight=1.0, **lm_options)
+        oracle = [min((x.text for x in hyp.nbest or [hyp]), key=lambda t, ref=ref: word_error_rate([ref], [t]))
+                  for ref, hyp in zip(refs, nbest, strict=True)]
+        oracle_wer = 100 * word_error_rate(refs, oracle)
+        print(f"rescore beam {beam:<3} n-best oracle       WER {oracle_wer:6.2f} %", flush=True)
+        for search in ("rescore", "joint") if not lm else ("rescore",):
+            for weight in args.ctc_weights:
+                wer, cer, _ = run(search=search, beam=beam, ctc_weight=weight, **lm_options)
+                rescored[search, beam, weight] = wer, cer
+                print(f"{search:<7} beam {beam:<3} ctc weight {weight:<4}  WER {wer:6.2f} %  CER {cer:6.2f} %",
+                      flush=True)
+    for search in ("rescore", "joint"):
+        tried = {key: value for key, value in rescored.items() if key[0] == search}
+        if tried:
+            (_, beam, weight), (wer, cer) = min(tried.items(), key=lambda kv: kv[1])
+            print(f"best {search}: --search {search} --beam {beam} --ctc-weight {weight} "
+                  f"(WER {wer:.2f} %, CER {cer:.2f} %)")
+
+    def ratios(hyps: list) -> str:
+        lists = [[x.tokens for x in hyp.nbest or [hyp]] for hyp in hyps]  # the n-best starts with the best
+        per_list = sum(len(hyps) for hyps in lists) / len(lists)
+        return (", ".join(f"{n}: {distinct_ngram_ratio(lists, n):.3f}" for n in (1, 2, 3))
+                + f"; {per_list:.2f} distinct hypotheses per list")
+
+    beam_wer, beam_cer, beam_hyps = run(search="beam", beam=4, nbest=4)
+    print(f"beam 4                          WER {beam_wer:6.2f} %  CER {beam_cer:6.2f} %  "
+          f"distinct n-grams {ratios(beam_hyps)}", flush=True)
+    chosen = None
+    for diversity in args.diversities:
+        wer, cer, hyps = run(search="diverse", beam=4, groups=2, nbest=4, diversity=diversity)
+        print(f"diverse 4x2 diversity {diversity:<4}      WER {wer:6.2f} %  CER {cer:6.2f} %  "
+              f"distinct n-grams {ratios(hyps)}", flush=True)
+        if wer <= beam_wer + 0.5:
+            chosen = diversity if chosen is None else max(chosen, diversity)
+    print(f"largest diversity within beam's WER + 0.5: {chosen}")
+
+
+if __name__ == "__main__":
+    main()
