@@ -41,6 +41,16 @@ def tokenizer_from_spec(spec: dict[str, Any]) -> Tokenizer:
 SCHEDULES = ("inverse_sqrt", "cosine")
 
 
+def copy_matching_weights(model: torch.nn.Module, state_dict: dict[str, torch.Tensor], prefix: str = "model.") -> int:
+    """Copy into ``model`` every tensor of a training checkpoint's ``state_dict`` (keys
+    ``prefix`` + the model's own) whose name and shape match; returns how many were copied."""
+    own = model.state_dict()
+    matched = {name: state_dict[prefix + name] for name, tensor in own.items()
+               if prefix + name in state_dict and state_dict[prefix + name].shape == tensor.shape}
+    model.load_state_dict({**own, **matched})
+    return len(matched)
+
+
 def training_precision() -> str:
     """Lightning precision for this machine: "bf16-mixed" where bfloat16 matmuls run natively (a
     CUDA GPU with bf16, or a CPU with AMX or AVX512-BF16: ~1.4x faster training steps on the
@@ -66,15 +76,26 @@ class RecognizerSystem(L.LightningModule):
         schedule: after warm-up, "inverse_sqrt" (Noam) or "cosine": cosine decay to zero over the
             run's budget, whichever of ``trainer.max_time`` and the step/epoch limit ends it first
             (so a run limited by wall-clock time still ends annealed).
+        init_from: a recog checkpoint to fine-tune (NeMo's ``init_from_nemo_model``): its tokenizer
+            replaces ``tokenizer``, and every weight whose name and shape match is copied; the rest
+            (a new head, a resized layer) keep their fresh initialisation. Optimizer, schedule and
+            step count start anew, unlike resuming with ``--ckpt_path``.
     """
 
     def __init__(self, model: dict[str, Any], tokenizer: dict[str, Any], lr: float = 2e-3,
-                 weight_decay: float = 1e-3, warmup_steps: int = 1000, schedule: str = "inverse_sqrt") -> None:
+                 weight_decay: float = 1e-3, warmup_steps: int = 1000, schedule: str = "inverse_sqrt",
+                 init_from: str | None = None) -> None:
         super().__init__()
         if schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
         self.save_hyperparameters()
-        self.model = Recognizer(tokenizer_from_spec(tokenizer), **model)
+        if init_from:
+            checkpoint = torch.load(init_from, map_location="cpu", weights_only=True)
+            self.model = Recognizer(tokenizer_from_state(checkpoint["recog"]["tokenizer"]), **model)
+            copied = copy_matching_weights(self.model, checkpoint["state_dict"])
+            print(f"init_from {init_from}: {copied} of {len(self.model.state_dict())} tensors copied")
+        else:
+            self.model = Recognizer(tokenizer_from_spec(tokenizer), **model)
         self._val_refs: list[str] = []
         self._val_hyps: dict[str, list[str]] = {}
         self.validated_step = -1  # global step of the last finished validation

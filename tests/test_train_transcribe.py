@@ -163,3 +163,32 @@ def test_a_character_lm_built_by_the_cli_is_fused_into_ctc_beam_search(trained_m
         model.transcribe(files)  # greedy search cannot use the LM
     assert main(["transcribe", str(files[0]), "--model", str(trained_model), "--lm", str(tmp_path / "none.gz")]) == 2
     assert "none.gz" in capsys.readouterr().err
+
+
+def test_init_from_fine_tunes_a_trained_model_and_keeps_its_tokenizer(trained_model: Path, speech_dir: Path,
+                                                                       tmp_path: Path) -> None:
+    import torch
+
+    from recog.train import RecognizerSystem
+
+    other = tmp_path / "other.jsonl"  # a manifest whose characters differ: its tokenizer would too
+    other.write_text(json.dumps({"audio_filepath": "x.wav", "duration": 1.0, "text": "qqq zzz"}) + "\n")
+    config = tiny_config(tmp_path, speech_dir / "train.jsonl")["model"]
+    heads = {"ctc": {"weight": 1.0}, "attention": {"weight": 0.5, "layers": 1, "heads": 2}}
+    system = RecognizerSystem({**config["model"], "heads": heads}, {"kind": "char", "manifest": str(other)},
+                              init_from=str(trained_model))
+    checkpoint = torch.load(trained_model, map_location="cpu", weights_only=True)
+    assert system.tokenizer.state() == checkpoint["recog"]["tokenizer"]
+    for name, tensor in system.model.state_dict().items():
+        if name.startswith(("encoder.", "heads.ctc.")):
+            torch.testing.assert_close(tensor, checkpoint["state_dict"][f"model.{name}"])
+    assert any(name.startswith("heads.attention.") for name in system.model.state_dict())  # new, fresh
+
+    # From the CLI: a few more steps at a low rate, and the model still reads the texts back.
+    root = tmp_path / "finetune"
+    root.mkdir()
+    config = tiny_config(root, speech_dir / "train.jsonl", steps=20)
+    config["model"].update({"lr": 1e-4, "warmup_steps": 1, "init_from": str(trained_model)})
+    tuned = train(root, config)
+    results = recog.load(tuned).transcribe(sorted(speech_dir.glob("utt*.wav")))
+    assert sorted(r.text for r in results) == sorted(OVERFIT_TEXTS)

@@ -5,8 +5,13 @@
 #
 #   bash recipes/synth_ocr/run.sh            # 20000 train lines, 35 min of training on 2 CPU cores
 #   MAX_TIME=00:00:05:00 bash recipes/synth_ocr/run.sh
+#   # more training: fine-tune a finished run's best weights with a new warm-up and cosine (half the peak LR)
+#   INIT_FROM=runs/synth_ocr/checkpoints/best-....ckpt RUN=runs/synth_ocr_more MAX_TIME=00:00:55:00 \
+#     bash recipes/synth_ocr/run.sh
 set -euo pipefail
-data=data/synth_ocr; run=runs/synth_ocr; max_time=${MAX_TIME:-00:00:35:00}
+data=data/synth_ocr; run=${RUN:-runs/synth_ocr}; max_time=${MAX_TIME:-00:00:35:00}
+init=()
+[ -n "${INIT_FROM:-}" ] && init=(--model.init_from "$INIT_FROM" --model.lr 5.0e-4 --model.warmup_steps 100)
 
 echo "== 1/3 render lines into $data"
 python recipes/synth_ocr/prepare.py --out "$data" --workers "$(nproc)"
@@ -15,7 +20,7 @@ echo "== 2/3 train ($max_time) into $run"
 # float32: under CPU bf16 autocast this model's losses turned NaN after ~80 steps (speech trains fine)
 precision=${PRECISION:-32}
 recog train --config configs/synth_ocr.yaml --trainer.max_time "$max_time" --trainer.precision "$precision" \
-  --run_dir "$run"
+  --run_dir "$run" "${init[@]}"
 
 echo "== 3/3 evaluate on $data/test.jsonl (fonts not seen in training)"
 best=$(ls -t "$run"/checkpoints/best-*.ckpt | head -n 1)
