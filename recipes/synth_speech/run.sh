@@ -44,8 +44,11 @@ case " $heads " in *" ctc "*)
   echo "== and with a character 8-gram LM from the training texts (weights tuned on dev)"
   lm="$run/lm_char8.json.gz"
   recog lm --manifest "$data/train.jsonl" --order 8 --out "$lm"
-  best_pair=$(python benchmarks/lm_tune.py --model "$best" --lm "$lm" --manifest "$data/dev.jsonl" \
-    --threads "$(nproc)" | tee /dev/stderr | sed -n 's/^best: \(--lm-weight [0-9.]* --lm-bonus [0-9.]*\).*/\1/p')
+  # (to a file, not `tee /dev/stderr`: with stderr redirected to a log, tee would reopen and truncate it)
+  python benchmarks/lm_tune.py --model "$best" --lm "$lm" --manifest "$data/dev.jsonl" --threads "$(nproc)" \
+    > "$run/lm_tune.txt"
+  cat "$run/lm_tune.txt"
+  best_pair=$(sed -n 's/^best: \(--lm-weight [0-9.]* --lm-bonus [0-9.]*\).*/\1/p' "$run/lm_tune.txt")
   # shellcheck disable=SC2086  # the pair is two flags and their values
   python benchmarks/speech_eval.py --model "$best" --manifest "$data/test.jsonl" --threads 1 --head ctc \
     --beam 8 --lm "$lm" $best_pair --by voice
