@@ -139,7 +139,7 @@ class RecognitionModel:
         options = DecodingOptions(**search_options)  # bad options fail before any file is read
         if self.lm is not None and options.search not in ("beam", "rescore"):
             raise ValueError(f"a language model is fused into CTC prefix beam search; {options.search} search "
-                             "cannot use it (give beam > 1)")
+                             "cannot use it (use beam search, beam > 1, or search 'rescore')")
         paths = [str(f) for f in files]
         outcomes: dict[int, Result | Exception] = {}
         loaded: dict[int, np.ndarray] = {}
