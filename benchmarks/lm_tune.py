@@ -4,8 +4,8 @@
         --lm runs/lm/synth_speech_char8.json.gz --manifest data/synth_speech/dev.jsonl
 
 The encoder runs once per utterance; prefix beam search then runs for every (weight, bonus) pair
-of the grid on the cached CTC log-probabilities. Prints WER and CER of greedy search, of beam
-search without the LM, and of each pair, then the best pair by WER (ties: CER). Use the best pair
+of the grid on the cached CTC log-probabilities. Prints WER, CER and exact-line accuracy of greedy
+search, of beam search without the LM, and of each pair, then the best pair by WER (ties: CER). Use the best pair
 on the test split with ``benchmarks/speech_eval.py --lm ... --lm-weight W --lm-bonus B``.
 Works for text-line models too (give an OCR manifest).
 """
@@ -23,7 +23,7 @@ from recog.data import AUDIO_KEY, pad_images, pad_sequences, read_manifest
 from recog.heads.ctc import greedy_decode, prefix_beam_search
 from recog.image import load_image, resize_line
 from recog.lm import LMFusion
-from recog.metrics import char_error_rate, word_error_rate
+from recog.metrics import char_error_rate, exact_match_rate, word_error_rate
 
 
 def floats(text: str) -> list[float]:
@@ -58,24 +58,25 @@ def main() -> None:
     refs = [e.text for e in entries]
     pieces = [recognizer.tokenizer.id_to_piece(i) for i in range(recognizer.tokenizer.vocab_size)]
 
-    def run(fusion: LMFusion | None, beam: int) -> tuple[float, float]:
+    def run(fusion: LMFusion | None, beam: int) -> tuple[float, float, float]:
         hyps = []
         for i in range(len(entries)):
             lp = log_probs[i]
             tokens = (prefix_beam_search(lp, beam, fusion).tokens if beam > 1
                       else greedy_decode(torch.from_numpy(lp)[None], torch.tensor([len(lp)]))[0].tokens)
             hyps.append(recognizer.tokenizer.decode(tokens))
-        return 100 * word_error_rate(refs, hyps), 100 * char_error_rate(refs, hyps)
+        return 100 * word_error_rate(refs, hyps), 100 * char_error_rate(refs, hyps), 100 * exact_match_rate(refs, hyps)
 
     print(f"{args.manifest}: {len(entries)} inputs; model {args.model}; LM {args.lm} (order {lm.order})")
-    for name, (wer, cer) in (("greedy", run(None, 1)), (f"beam {args.beam} no LM", run(None, args.beam))):
-        print(f"{name:<22}WER {wer:6.2f} %  CER {cer:6.2f} %", flush=True)
+    for name, (wer, cer, exact) in (("greedy", run(None, 1)), (f"beam {args.beam} no LM", run(None, args.beam))):
+        print(f"{name:<22}WER {wer:6.2f} %  CER {cer:6.2f} %  exact {exact:6.2f} %", flush=True)
     results = {}
     for weight, bonus in itertools.product(args.weights, args.bonuses):
         results[weight, bonus] = run(LMFusion(lm, pieces, weight, bonus), args.beam)
-        print(f"weight {weight:<4} bonus {bonus:<4}  WER {results[weight, bonus][0]:6.2f} %  "
-              f"CER {results[weight, bonus][1]:6.2f} %", flush=True)
-    (weight, bonus), (wer, cer) = min(results.items(), key=lambda kv: kv[1])
+        wer, cer, exact = results[weight, bonus]
+        print(f"weight {weight:<4} bonus {bonus:<4}  WER {wer:6.2f} %  CER {cer:6.2f} %  exact {exact:6.2f} %",
+              flush=True)
+    (weight, bonus), (wer, cer, _) = min(results.items(), key=lambda kv: kv[1][:2])
     print(f"best: --lm-weight {weight} --lm-bonus {bonus} (WER {wer:.2f} %, CER {cer:.2f} %)")
 
 
