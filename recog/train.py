@@ -255,17 +255,20 @@ class RecogCLI(LightningCLI):
 
 def finish_interrupted_epoch(trainer: L.Trainer, system: RecognizerSystem, datamodule: L.LightningDataModule) -> None:
     """A run that ``max_time`` (or ``max_steps``) stopped inside an epoch has trained past its last
-    validation and checkpoint -- with the cosine schedule, its most annealed steps. Validate those weights, save
-    them as ``last.ckpt``, and as a ``best-*`` checkpoint where they beat the best so far."""
-    if system.validated_step == trainer.global_step or trainer.global_step == 0 or trainer.interrupted:
+    validation and checkpoint -- with the cosine schedule, its most annealed steps. Validate those weights and
+    save them as a ``best-*`` checkpoint where they beat the best so far. In every case the final weights go
+    to ``last.ckpt`` (Lightning leaves it at the last validation before ``max_time``)."""
+    if trainer.global_step == 0 or trainer.interrupted:
+        return
+    callbacks = [c for c in trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint) and c.dirpath is not None]
+    for callback in callbacks:  # Lightning leaves last.ckpt at the last validation before max_time
+        if callback.save_last:
+            trainer.save_checkpoint(str(Path(callback.dirpath) / f"{callback.CHECKPOINT_NAME_LAST}.ckpt"))
+    if system.validated_step == trainer.global_step:
         return
     metrics = trainer.validate(system, datamodule=datamodule, verbose=False)[0]
     candidates = {"epoch": trainer.current_epoch, "step": trainer.global_step, **metrics}
-    for callback in trainer.checkpoint_callbacks:
-        if not isinstance(callback, ModelCheckpoint) or callback.dirpath is None:
-            continue
-        if callback.save_last:
-            trainer.save_checkpoint(str(Path(callback.dirpath) / f"{callback.CHECKPOINT_NAME_LAST}.ckpt"))
+    for callback in callbacks:
         monitor, best = callback.monitor, callback.best_model_score
         if monitor in metrics:
             score = float(metrics[monitor])
