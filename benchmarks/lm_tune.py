@@ -19,11 +19,23 @@ import torch
 
 import recog
 from recog.audio import load_audio
-from recog.data import AUDIO_KEY, pad_images, pad_sequences, read_manifest
+from recog.data import AUDIO_KEY, Entry, read_manifest
 from recog.heads.ctc import greedy_decode, prefix_beam_search
 from recog.image import load_image, resize_line
+from recog.inference import RecognitionModel
 from recog.lm import LMFusion
 from recog.metrics import char_error_rate, exact_match_rate, word_error_rate
+
+
+def encode_manifest(model: RecognitionModel, entries: list[Entry]
+                    ) -> list[tuple[list[int], torch.Tensor, torch.Tensor]]:
+    """Read every input of a manifest (speech or text lines) and encode it once, batched as recog
+    batches: (entry indices, h (B, T, D), h_lengths (B,)) per batch."""
+    speech = entries[0].key == AUDIO_KEY
+    config = model.model.frontend.config
+    inputs = {i: load_audio(e.path) if speech else resize_line(load_image(e.path), config)
+              for i, e in enumerate(entries)}
+    return [(batch, *model.encode_arrays([inputs[i] for i in batch])) for batch in model.plan_batches(inputs, None)]
 
 
 def floats(text: str) -> list[float]:
@@ -44,15 +56,9 @@ def main() -> None:
     model = recog.load(args.model, lm=args.lm)
     recognizer, lm = model.model, model.lm
     entries = read_manifest(args.manifest)
-    speech = entries[0].key == AUDIO_KEY
-    inputs = {i: load_audio(e.path) if speech else resize_line(load_image(e.path), recognizer.frontend.config)
-              for i, e in enumerate(entries)}
     log_probs = {}
-    for batch in model.plan_batches(inputs, None):
-        tensors = [torch.from_numpy(inputs[i].copy()) for i in batch]
-        padded, lengths = (pad_sequences if speech else pad_images)(tensors)
+    for batch, h, h_lengths in encode_manifest(model, entries):
         with torch.no_grad():
-            h, h_lengths = recognizer.encode(padded, lengths)
             lp = recognizer.heads["ctc"](h).numpy()
         log_probs.update((i, lp[k, : int(n)]) for k, (i, n) in enumerate(zip(batch, h_lengths.tolist(), strict=True)))
     refs = [e.text for e in entries]

@@ -24,7 +24,7 @@ import torch
 import yaml
 
 import recog
-from recog.data import pad_images, read_manifest
+from recog.data import read_manifest
 from recog.image import load_image, resize_line
 from recog.inference import RecognitionModel
 from recog.model import Recognizer
@@ -79,11 +79,7 @@ def main() -> None:
     print(f"attention / CPPD time: {speed['parallel'] / speed['attention']:.2f}x (target >= 4)")
 
     # The decoders alone, on encoder outputs computed once: what differs between the heads.
-    encoded = []
-    with torch.no_grad():
-        for batch in batches:
-            padded, widths = pad_images([torch.from_numpy(images[i].copy()) for i in batch])
-            encoded.append((batch, *recognizer.encode(padded, widths)))
+    encoded = [(batch, *model.encode_arrays([images[i] for i in batch])) for batch in batches]
     decoder_ms = {}
     for head in ("ctc", "parallel", "attention"):
         best = float("inf")

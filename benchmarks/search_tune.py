@@ -23,15 +23,13 @@ from pathlib import Path
 import torch
 
 import recog
-from recog.audio import load_audio
-from recog.data import AUDIO_KEY, pad_images, pad_sequences, read_manifest
-from recog.image import load_image, resize_line
+from recog.data import read_manifest
 from recog.lm import CharNgramLM
 from recog.metrics import char_error_rate, word_error_rate
 
 sys.path.insert(0, str(Path(__file__).parent))
 from attention_search import distinct_ngram_ratio  # noqa: E402
-from lm_tune import floats  # noqa: E402
+from lm_tune import encode_manifest, floats  # noqa: E402
 
 
 def ints(text: str) -> list[int]:
@@ -55,15 +53,7 @@ def main() -> None:
     recognizer = model.model
     lm = CharNgramLM.load(args.lm) if args.lm else None
     entries = read_manifest(args.manifest)
-    speech = entries[0].key == AUDIO_KEY
-    inputs = {i: load_audio(e.path) if speech else resize_line(load_image(e.path), recognizer.frontend.config)
-              for i, e in enumerate(entries)}
-    encoded = []  # (batch indices, h (B, T, D), h_lengths (B,))
-    for batch in model.plan_batches(inputs, None):
-        tensors = [torch.from_numpy(inputs[i].copy()) for i in batch]
-        padded, lengths = (pad_sequences if speech else pad_images)(tensors)
-        with torch.no_grad():
-            encoded.append((batch, *recognizer.encode(padded, lengths)))
+    encoded = encode_manifest(model, entries)
     refs = [e.text for e in entries]
 
     def run(**options: object) -> tuple[float, float, list]:

@@ -72,6 +72,12 @@ def _json_row(result: Result) -> dict[str, Any]:
     return row
 
 
+def recognizer_weights(checkpoint: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The Recognizer's state dict inside a ``recog train`` checkpoint (whose keys carry the
+    training module's ``model.`` prefix)."""
+    return {k.removeprefix("model."): v for k, v in checkpoint["state_dict"].items()}
+
+
 def load(path: str | Path, device: str = "cpu", att_context: tuple[int, int] | None = None,
          lm: str | Path | CharNgramLM | None = None) -> RecognitionModel:
     """Load a checkpoint written by ``recog train`` (read with ``weights_only=True``).
@@ -94,8 +100,7 @@ def load(path: str | Path, device: str = "cpu", att_context: tuple[int, int] | N
         raise ValueError(f"{path}: not a recog checkpoint (no 'recog' section)")
     info = checkpoint["recog"]
     model = Recognizer(tokenizer_from_state(info["tokenizer"]), **info["model"])
-    weights = {k.removeprefix("model."): v for k, v in checkpoint["state_dict"].items()}
-    model.load_state_dict(weights)
+    model.load_state_dict(recognizer_weights(checkpoint))
     if att_context is not None:
         if not hasattr(model.encoder, "set_att_context"):
             raise ValueError(f"{path}: this model's encoder has no attention context to set")
@@ -178,14 +183,20 @@ class RecognitionModel:
         return [[index[j] for j in batch] for batch in sampler.batches()]
 
     @torch.no_grad()
+    def encode_arrays(self, inputs: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pad one batch (the inputs of ``transcribe_arrays``) and run the frontend and encoder:
+        h (B, T, D) and h_lengths (B,), ready for ``self.model.decode``."""
+        tensors = [torch.from_numpy(np.ascontiguousarray(x)) for x in inputs]
+        padded, lengths = (pad_sequences if self.kind == "logmel" else pad_images)(tensors)
+        return self.model.encode(padded.to(self.device), lengths.to(self.device))
+
+    @torch.no_grad()
     def transcribe_arrays(self, inputs: list[np.ndarray], names: list[str], head: str | None = None,
                           original_widths: list[int] | None = None, **search_options: Any) -> list[Result]:
         """Recognise one batch: 16 kHz mono float32 waveforms, or uint8 (H, W, 3) images already
         at their multi-size target (``recog.image.resize_line``). ``search_options``: DecodingOptions fields."""
-        tensors = [torch.from_numpy(np.ascontiguousarray(x)) for x in inputs]
-        padded, lengths = (pad_sequences if self.kind == "logmel" else pad_images)(tensors)
-        hyps = self.model.recognize(padded.to(self.device), lengths.to(self.device), head=head, lm=self.lm,
-                                    **search_options)
+        h, h_lengths = self.encode_arrays(inputs)
+        hyps = self.model.decode(h, h_lengths, head=head, lm=self.lm, **search_options)
         if self.kind == "logmel":
             return [self._transcript(name, h) for name, h in zip(names, hyps, strict=True)]
         widths = original_widths or [x.shape[1] for x in inputs]

@@ -26,6 +26,7 @@ from recog.data import (
     read_manifest,
 )
 from recog.image import ImageConfig
+from recog.inference import recognizer_weights
 from recog.metrics import char_error_rate, exact_match_rate, word_error_rate
 from recog.model import Recognizer
 from recog.text import Tokenizer, build_tokenizer, tokenizer_from_state
@@ -41,12 +42,12 @@ def tokenizer_from_spec(spec: dict[str, Any]) -> Tokenizer:
 SCHEDULES = ("inverse_sqrt", "cosine")
 
 
-def copy_matching_weights(model: torch.nn.Module, state_dict: dict[str, torch.Tensor], prefix: str = "model.") -> int:
-    """Copy into ``model`` every tensor of a training checkpoint's ``state_dict`` (keys
-    ``prefix`` + the model's own) whose name and shape match; returns how many were copied."""
+def copy_matching_weights(model: torch.nn.Module, weights: dict[str, torch.Tensor]) -> int:
+    """Copy into ``model`` every tensor of ``weights`` whose name and shape match its own; returns
+    how many were copied."""
     own = model.state_dict()
-    matched = {name: state_dict[prefix + name] for name, tensor in own.items()
-               if prefix + name in state_dict and state_dict[prefix + name].shape == tensor.shape}
+    matched = {name: weights[name] for name, tensor in own.items()
+               if name in weights and weights[name].shape == tensor.shape}
     model.load_state_dict({**own, **matched})
     return len(matched)
 
@@ -92,7 +93,7 @@ class RecognizerSystem(L.LightningModule):
         if init_from:
             checkpoint = torch.load(init_from, map_location="cpu", weights_only=True)
             self.model = Recognizer(tokenizer_from_state(checkpoint["recog"]["tokenizer"]), **model)
-            copied = copy_matching_weights(self.model, checkpoint["state_dict"])
+            copied = copy_matching_weights(self.model, recognizer_weights(checkpoint))
             print(f"init_from {init_from}: {copied} of {len(self.model.state_dict())} tensors copied")
         else:
             self.model = Recognizer(tokenizer_from_spec(tokenizer), **model)
