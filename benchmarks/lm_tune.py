@@ -1,10 +1,13 @@
-"""Tune the shallow-fusion weights of a character LM for a CTC model on a dev manifest.
+"""Tune the shallow-fusion weights of a character LM for a CTC or transducer head on a dev manifest.
 
     python benchmarks/lm_tune.py --model runs/synth_speech_ctc/checkpoints/last.ckpt \
         --lm runs/lm/synth_speech_char8.json.gz --manifest data/synth_speech/dev.jsonl
+    python benchmarks/lm_tune.py --model runs/synth_speech_hybrid/checkpoints/last.ckpt --head rnnt \
+        --beam 4 --lm runs/lm/synth_speech_char8.json.gz --manifest data/synth_speech/dev.jsonl
 
-The encoder runs once per utterance; prefix beam search then runs for every (weight, bonus) pair
-of the grid on the cached CTC log-probabilities. Prints WER, CER and exact-line accuracy of greedy
+The encoder runs once per utterance; prefix beam search (CTC) or modified beam search (RNNT) then
+runs for every (weight, bonus) pair of the grid on the cached CTC log-probabilities or encoder
+outputs. Prints WER, CER and exact-line accuracy of greedy
 search, of beam search without the LM, and of each pair, then the best pair by WER (ties: CER). Use the best pair
 on the test split with ``benchmarks/speech_eval.py --lm ... --lm-weight W --lm-bonus B``.
 Works for text-line models too (give an OCR manifest).
@@ -47,6 +50,7 @@ def main() -> None:
     parser.add_argument("--model", required=True)
     parser.add_argument("--lm", required=True, help="character LM from `recog lm`")
     parser.add_argument("--manifest", required=True, help="dev manifest (not the test split)")
+    parser.add_argument("--head", default="ctc", choices=("ctc", "rnnt"))
     parser.add_argument("--beam", type=int, default=8)
     parser.add_argument("--weights", type=floats, default=floats("0.2,0.35,0.5,0.7,0.9"))
     parser.add_argument("--bonuses", type=floats, default=floats("0,0.5,1,1.5,2,3"))
@@ -56,29 +60,33 @@ def main() -> None:
     model = recog.load(args.model, lm=args.lm)
     recognizer, lm = model.model, model.lm
     entries = read_manifest(args.manifest)
-    log_probs = {}
+    head = recognizer.heads[args.head]
+    cached = {}  # per input: CTC log-probs (T, V) or encoder output (T, D)
     for batch, h, h_lengths in encode_manifest(model, entries):
         with torch.no_grad():
-            lp = recognizer.heads["ctc"](h).numpy()
-        log_probs.update((i, lp[k, : int(n)]) for k, (i, n) in enumerate(zip(batch, h_lengths.tolist(), strict=True)))
+            out = head(h).numpy() if args.head == "ctc" else h
+        cached.update((i, out[k, : int(n)]) for k, (i, n) in enumerate(zip(batch, h_lengths.tolist(), strict=True)))
     refs = [e.text for e in entries]
-    pieces = [recognizer.tokenizer.id_to_piece(i) for i in range(recognizer.tokenizer.vocab_size)]
+
+    def tokens(i: int, fusion: LMFusion | None, beam: int) -> list[int]:
+        if args.head == "rnnt":
+            h = cached[i]
+            return head.decode(h[None], torch.tensor([len(h)]), beam=beam, fusion=fusion)[0].tokens
+        lp = cached[i]
+        return (prefix_beam_search(lp, beam, fusion).tokens if beam > 1
+                else greedy_decode(torch.from_numpy(lp)[None], torch.tensor([len(lp)]))[0].tokens)
 
     def run(fusion: LMFusion | None, beam: int) -> tuple[float, float, float]:
-        hyps = []
-        for i in range(len(entries)):
-            lp = log_probs[i]
-            tokens = (prefix_beam_search(lp, beam, fusion).tokens if beam > 1
-                      else greedy_decode(torch.from_numpy(lp)[None], torch.tensor([len(lp)]))[0].tokens)
-            hyps.append(recognizer.tokenizer.decode(tokens))
+        hyps = [recognizer.tokenizer.decode(tokens(i, fusion, beam)) for i in range(len(entries))]
         return 100 * word_error_rate(refs, hyps), 100 * char_error_rate(refs, hyps), 100 * exact_match_rate(refs, hyps)
 
-    print(f"{args.manifest}: {len(entries)} inputs; model {args.model}; LM {args.lm} (order {lm.order})")
+    print(f"{args.manifest}: {len(entries)} inputs; model {args.model}, head {args.head}; "
+          f"LM {args.lm} (order {lm.order})")
     for name, (wer, cer, exact) in (("greedy", run(None, 1)), (f"beam {args.beam} no LM", run(None, args.beam))):
         print(f"{name:<22}WER {wer:6.2f} %  CER {cer:6.2f} %  exact {exact:6.2f} %", flush=True)
     results = {}
     for weight, bonus in itertools.product(args.weights, args.bonuses):
-        results[weight, bonus] = run(LMFusion(lm, pieces, weight, bonus), args.beam)
+        results[weight, bonus] = run(recognizer.lm_fusion(lm, weight, bonus), args.beam)
         wer, cer, exact = results[weight, bonus]
         print(f"weight {weight:<4} bonus {bonus:<4}  WER {wer:6.2f} %  CER {cer:6.2f} %  exact {exact:6.2f} %",
               flush=True)

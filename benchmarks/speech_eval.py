@@ -6,8 +6,8 @@
 RTFx = audio seconds / processing seconds, with model load and file reading excluded
 (the audio is read first, then timed through frontend, encoder and search).
 
-``--lm FILE`` (from ``recog lm``) fuses a character n-gram LM into CTC prefix beam search
-(``--beam`` > 1; weights from ``benchmarks/lm_tune.py``).
+``--lm FILE`` (from ``recog lm``) fuses a character n-gram LM into CTC prefix beam search or
+transducer beam search (``--beam`` > 1; weights from ``benchmarks/lm_tune.py``).
 
 ``--by voice`` adds WER and CER per group of a manifest field, grouped by the part before its
 first ":" (the synthetic recipe's ``voice`` is "espeak:ACCENT+VARIANT" or "flite:NAME", so this
@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--batch-seconds", type=float, default=120.0)
     parser.add_argument("--context", help="LEFT,RIGHT attention context (limited-context models); "
                         "by the streaming parity, the WER streaming gets at that look-ahead")
-    parser.add_argument("--lm", help="character LM fused into CTC prefix beam search")
+    parser.add_argument("--lm", help="character LM fused into beam search (ctc or rnnt head)")
     parser.add_argument("--lm-weight", type=float, default=0.5)
     parser.add_argument("--lm-bonus", type=float, default=1.0)
     parser.add_argument("--by", help="manifest field to break WER/CER down by (its part before the first ':')")

@@ -329,8 +329,8 @@ def add_search_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--diversity", type=float, help="diverse beam search penalty between groups (default 0.5)")
     parser.add_argument("--nbest", type=int, help="hypotheses per input in the JSON nbest list (default 1: none)")
     parser.add_argument("--ctc-weight", type=float, help="rescore/joint: weight of the CTC score (default 0.3)")
-    parser.add_argument("--lm", help="character n-gram LM (from `recog lm`) fused into CTC prefix beam search "
-                        f"(ctc head or --search rescore; default beam {LM_BEAM})")
+    parser.add_argument("--lm", help="character n-gram LM (from `recog lm`) fused into beam search "
+                        f"(ctc or rnnt head, or --search rescore; default beam {LM_BEAM})")
     parser.add_argument("--lm-weight", type=float, help="LM weight (default 0.5)")
     parser.add_argument("--lm-bonus", type=float, help="LM insertion bonus per token (default 1.0)")
 

@@ -85,7 +85,8 @@ def load(path: str | Path, device: str = "cpu", att_context: tuple[int, int] | N
     ``att_context``: (left, right) attention context for a conformer trained with limited
     context (e.g. one of the look-aheads of a multi-latency model); default: its first.
     ``lm``: a character language model (or its file, from ``recog lm``) that CTC prefix beam
-    search then fuses (``beam`` > 1; ``lm_weight`` and ``lm_bonus`` search options).
+    search and transducer beam search then fuse (``beam`` > 1; ``lm_weight`` and ``lm_bonus``
+    search options).
     """
     if lm is not None and not isinstance(lm, CharNgramLM):
         lm = CharNgramLM.load(lm)
@@ -143,7 +144,7 @@ class RecognitionModel:
         pixels (images, default 1M) per batch. ``search_options``: DecodingOptions fields."""
         options = DecodingOptions(**search_options)  # bad options fail before any file is read
         if self.lm is not None and options.search not in ("beam", "rescore"):
-            raise ValueError(f"a language model is fused into CTC prefix beam search; {options.search} search "
+            raise ValueError(f"a language model is fused into beam search; {options.search} search "
                              "cannot use it (use beam search, beam > 1, or search 'rescore')")
         paths = [str(f) for f in files]
         outcomes: dict[int, Result | Exception] = {}

@@ -125,8 +125,9 @@ def _discount(table: dict[str, dict[str, int]]) -> float:
 
 
 class LMFusion:
-    """Shallow fusion for CTC prefix beam search: a token prefix scores
-    ``weight * log P_LM(its text) + bonus * len(prefix)`` on top of its CTC log-probability.
+    """Shallow fusion for CTC prefix beam search and transducer beam search: a token prefix scores
+    ``weight * log P_LM(its text) + bonus * len(prefix)`` on top of its CTC (or transducer)
+    log-probability.
 
     Args:
         lm: the character model.

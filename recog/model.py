@@ -19,6 +19,7 @@ from recog.encoders import build_encoder
 from recog.heads import build_head
 from recog.heads.attention import AttentionHead
 from recog.heads.search import DecodingOptions, attention_rescoring, ctc_log_likelihood
+from recog.heads.transducer import TransducerHead
 from recog.hypothesis import Hypothesis
 from recog.image import ImageConfig, ImageFrontend
 from recog.lm import CharNgramLM, LMFusion
@@ -100,9 +101,9 @@ class Recognizer(nn.Module):
         its n-best. ``search_options`` are DecodingOptions fields (search, beam, groups, diversity,
         nbest, ...): the CTC and transducer heads take greedy or beam search, the attention head
         every search; "rescore" reranks the CTC head's n-best with the attention head, "joint" the
-        CTC and attention n-best lists pooled, with both heads. ``lm``: a
-        character language model fused into the CTC head's prefix beam search (also the n-best
-        that rescoring reranks)."""
+        CTC and attention n-best lists pooled, with both heads. ``lm``: a character language model
+        fused into the CTC head's prefix beam search (also the n-best that rescoring reranks) or
+        the transducer head's beam search."""
         options = DecodingOptions(**search_options)
         name = head or self.default_head
         if name not in self.decoding_heads:
@@ -110,12 +111,13 @@ class Recognizer(nn.Module):
         decoder = self.heads[name]
         fusion = None
         if lm is not None:
-            if options.search == "joint" or (name != "ctc" and options.search != "rescore"):
-                raise ValueError(f"a language model is fused into the CTC head's prefix beam search, not into the "
-                                 f"{name!r} head's {options.search} search: use head 'ctc' or search 'rescore'")
-            pieces = [self.tokenizer.id_to_piece(i) for i in range(self.tokenizer.vocab_size)]
-            pieces = ["" if piece in (BLANK, UNK) else piece for piece in pieces]  # no text to score
-            fusion = LMFusion(lm, pieces, options.lm_weight, options.lm_bonus)
+            fusable = options.search == "rescore" or (
+                options.search == "beam" and (name == "ctc" or isinstance(decoder, TransducerHead)))
+            if not fusable:
+                raise ValueError(f"a language model is fused into CTC prefix beam search or transducer beam search, "
+                                 f"not into the {name!r} head's {options.search} search: use head 'ctc' or 'rnnt' "
+                                 f"with search 'beam', or search 'rescore'")
+            fusion = self.lm_fusion(lm, options.lm_weight, options.lm_bonus)
         if options.search in ("rescore", "joint"):
             hyps = self._rescore(h, h_lengths, name, options, fusion)
         elif fusion is not None:
@@ -133,6 +135,11 @@ class Recognizer(nn.Module):
             for each in (hyp, *hyp.nbest):
                 each.text = self.tokenizer.decode(each.tokens)
         return hyps
+
+    def lm_fusion(self, lm: CharNgramLM, weight: float, bonus: float) -> LMFusion:
+        """Shallow fusion of ``lm`` over this model's tokens (blank and unknown carry no text)."""
+        pieces = [self.tokenizer.id_to_piece(i) for i in range(self.tokenizer.vocab_size)]
+        return LMFusion(lm, ["" if piece in (BLANK, UNK) else piece for piece in pieces], weight, bonus)
 
     def _rescore(self, h: torch.Tensor, h_lengths: torch.Tensor, head: str, options: DecodingOptions,
                  fusion: LMFusion | None = None) -> list[Hypothesis]:

@@ -1,5 +1,5 @@
 """recog.lm: the Kneser-Ney character n-gram model, its file format, and shallow fusion into CTC
-prefix beam search."""
+prefix beam search and transducer beam search."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ import math
 
 import numpy as np
 import pytest
+import torch
+from torch import nn
 
 from recog.heads.ctc import prefix_beam_search
+from recog.heads.transducer import TransducerHead
 from recog.lm import EOS, CharNgramLM, LMFusion
 
 TEXTS = ["the cat sat on the mat", "a cat and a hat", "the hat is on the cat", "that cat sat"]
@@ -114,3 +117,35 @@ def test_fusion_scores_prefixes_longer_than_the_recursion_limit() -> None:
     fusion = LMFusion(lm, PIECES, weight=1.0, bonus=0.0)
     prefix = (C, A, T, 5) * 1500  # 6000 tokens
     assert fusion.prefix_score(prefix) == pytest.approx(lm.score("cat " * 1500, eos=False))
+
+
+def frame_transducer(log_probs: np.ndarray) -> tuple[TransducerHead, torch.Tensor]:
+    """A transducer head whose joiner ignores the prediction network and returns each frame's
+    ``log_probs`` row (T, V), with the encoder output (1, T, V) that makes it do so."""
+    head = TransducerHead(log_probs.shape[1], log_probs.shape[1], pred_dim=8, joint_dim=8).eval()
+    head.enc_proj = nn.Identity()
+    head.joint = lambda enc, pred: enc.expand(pred.shape[0], -1)  # type: ignore[method-assign]
+    return head, torch.from_numpy(log_probs).float()[None]
+
+
+def test_fusion_lets_the_language_model_pick_in_transducer_beam_search() -> None:
+    head, h = frame_transducer(hesitant_posteriors())
+    lengths = torch.tensor([h.shape[1]])
+    assert head.beam_search(h, lengths, beam=4)[0].tokens == [C, T, A]  # acoustics alone: "cta"
+    fusion = LMFusion(CharNgramLM.train(TEXTS, order=4), PIECES, weight=0.5, bonus=0.0)
+    fused = head.decode(h, lengths, beam=4, fusion=fusion)[0]
+    assert fused.tokens == [C, A, T]  # "cat"
+    assert fused.timestamps == [0, 2, 4]
+    with pytest.raises(ValueError, match="beam"):
+        head.decode(h, lengths, beam=1, fusion=fusion)
+
+
+def test_transducer_fusion_with_zero_weight_and_bonus_changes_nothing() -> None:
+    torch.manual_seed(0)
+    head = TransducerHead(16, len(PIECES), pred_dim=8, joint_dim=8).eval()
+    h, lengths = torch.randn(2, 12, 16), torch.tensor([12, 9])
+    plain = head.beam_search(h, lengths, beam=4)
+    neutral = head.beam_search(h, lengths, beam=4, fusion=LMFusion(CharNgramLM.train(TEXTS, 3), PIECES, 0.0, 0.0))
+    for p, n in zip(plain, neutral, strict=True):
+        assert (n.tokens, n.timestamps) == (p.tokens, p.timestamps)
+        assert n.score == pytest.approx(p.score) and n.confidence == pytest.approx(p.confidence)

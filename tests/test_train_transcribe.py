@@ -74,6 +74,23 @@ def test_hybrid_model_reads_back_exact_text_with_both_heads(hybrid_model: Path, 
         assert r.timestamps == sorted(r.timestamps) and 0 <= r.timestamps[0] and r.timestamps[-1] < 5.0
 
 
+def test_a_character_lm_is_fused_into_the_transducer_heads_beam_search(hybrid_model: Path, speech_dir: Path,
+                                                                       tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture) -> None:
+    lm = tmp_path / "lm.json.gz"
+    assert main(["lm", "--manifest", str(speech_dir / "train.jsonl"), "--order", "5", "--out", str(lm)]) == 0
+    files = [speech_dir / f"utt{i}.wav" for i in range(len(OVERFIT_TEXTS))]
+    fused = recog.load(hybrid_model, lm=lm).transcribe(files, head="rnnt", beam=4, lm_weight=0.5, lm_bonus=1.0)
+    plain = recog.load(hybrid_model).transcribe(files, head="rnnt", beam=4)
+    assert [r.text for r in fused] == OVERFIT_TEXTS
+    # confidences stay acoustic (the LM changes which routes survive, so they differ a little)
+    assert [r.confidence for r in fused] == pytest.approx([r.confidence for r in plain], rel=0.1)
+    with pytest.raises(ValueError, match="beam"):
+        recog.load(hybrid_model, lm=lm).transcribe(files, head="rnnt")  # greedy search cannot use the LM
+    assert main(["transcribe", str(files[1]), "--model", str(hybrid_model), "--head", "rnnt", "--lm", str(lm)]) == 0
+    assert capsys.readouterr().out.strip().split("\t")[1] == OVERFIT_TEXTS[1]
+
+
 def test_cli_transcribe_picks_the_head(hybrid_model: Path, speech_dir: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["transcribe", str(speech_dir / "utt1.wav"), "--model", str(hybrid_model), "--head", "rnnt"]) == 0
     assert capsys.readouterr().out.strip().split("\t")[1] == OVERFIT_TEXTS[1]

@@ -14,6 +14,7 @@ from torch import nn
 
 from recog.heads.rnnt_loss import rnnt_loss
 from recog.hypothesis import Hypothesis
+from recog.lm import LMFusion
 
 LOSS_IMPLEMENTATIONS = ("auto", "recog", "torchaudio")
 
@@ -155,11 +156,14 @@ class TransducerHead(nn.Module):
 
     @torch.no_grad()
     def decode(self, h: torch.Tensor, h_lengths: torch.Tensor, beam: int = 1,
-               max_symbols: int | None = None) -> list[Hypothesis]:
-        """Batched greedy search (beam=1) or modified beam search per utterance (beam>1)."""
+               max_symbols: int | None = None, fusion: LMFusion | None = None) -> list[Hypothesis]:
+        """Batched greedy search (beam=1) or modified beam search per utterance (beam>1), the
+        latter with an optional language model (``fusion``)."""
         if beam <= 1:
+            if fusion is not None:
+                raise ValueError("a language model needs beam search: use a beam above 1")
             return self.greedy_search(h, h_lengths, max_symbols or self.max_symbols)
-        return self.beam_search(h, h_lengths, beam)
+        return self.beam_search(h, h_lengths, beam, fusion)
 
     @torch.no_grad()
     def greedy_search(self, h: torch.Tensor, lengths: torch.Tensor, max_symbols: int) -> list[Hypothesis]:
@@ -204,26 +208,32 @@ class TransducerHead(nn.Module):
         search.frames += lengths.cpu()
 
     @torch.no_grad()
-    def beam_search(self, h: torch.Tensor, lengths: torch.Tensor, beam: int) -> list[Hypothesis]:
+    def beam_search(self, h: torch.Tensor, lengths: torch.Tensor, beam: int,
+                    fusion: LMFusion | None = None) -> list[Hypothesis]:
         """Modified beam search per utterance: at most one symbol per frame, ``beam`` active
-        hypotheses, equal token sequences merged (their probabilities added)."""
+        hypotheses, equal token sequences merged (their probabilities added). ``fusion``: a
+        language model whose score for each hypothesis's tokens is added where hypotheses are
+        ranked (shallow fusion, as icefall's modified beam search with an LM); the final ranking
+        adds its end-of-text score."""
         results = []
         for b, n in enumerate(lengths.tolist()):
             search = self.beam_start(h.device)
-            self.beam_advance(search, h[b, : int(n)], beam)
-            results.append(search.best())
+            self.beam_advance(search, h[b, : int(n)], beam, fusion)
+            results.append(search.best(fusion))
         return results
 
     def beam_start(self, device: torch.device) -> BeamSearch:
         """Fresh beam-search state for one utterance (or stream)."""
         state = self.predictor.initial_state(1, device)
         out, state = self.predictor.step(torch.zeros(1, dtype=torch.long, device=device), state)
-        return BeamSearch(hyps=[{"tokens": (), "score": 0.0, "stamps": (), "probs": ()}], state=state,
+        return BeamSearch(hyps=[{"tokens": (), "score": 0.0, "lm": 0.0, "stamps": (), "probs": ()}], state=state,
                           pred=self.pred_proj(out), frames=0)
 
     @torch.no_grad()
-    def beam_advance(self, search: BeamSearch, h: torch.Tensor, beam: int) -> None:
-        """Continue ``search`` over the valid frames h (T, D) of its utterance."""
+    def beam_advance(self, search: BeamSearch, h: torch.Tensor, beam: int, fusion: LMFusion | None = None) -> None:
+        """Continue ``search`` over the valid frames h (T, D) of its utterance. A hypothesis's
+        ``score`` is its transducer log-probability, ``lm`` its fusion score (0 without ``fusion``);
+        hypotheses rank by their sum."""
         enc = self.enc_proj(h)
         device = enc.device
         hyps, state, pred = search.hyps, search.state, search.pred  # pred: (H, J) for the hypotheses
@@ -231,25 +241,29 @@ class TransducerHead(nn.Module):
         for i in range(enc.shape[0]):
             t = search.frames + i
             lp = F.log_softmax(self.joint(enc[i][None, :], pred), dim=-1)  # (H, V)
-            base = torch.tensor([h["score"] for h in hyps], device=device)
-            top_lp, top_tok = (base[:, None] + lp).flatten().topk(min(k * len(hyps), lp.numel()))
+            lp_rows = lp.tolist()
+            ranked = torch.tensor([h["score"] + h["lm"] for h in hyps], device=device)
+            # candidates by fused score, before the LM scores their new token
+            _, top_tok = (ranked[:, None] + lp).flatten().topk(min(k * len(hyps), lp.numel()))
             merged: dict[tuple[int, ...], dict[str, Any]] = {}
-            for total, flat in zip(top_lp.tolist(), top_tok.tolist(), strict=True):
+            for flat in top_tok.tolist():
                 src, token = divmod(flat, self.vocab_size)
                 h = hyps[src]
+                score = h["score"] + lp_rows[src][token]
                 if token == 0:
-                    new = {**h, "score": total, "src": src, "token": None}
+                    new = {**h, "score": score, "src": src, "token": None}
                 else:
-                    new = {"tokens": h["tokens"] + (token,), "score": total, "src": src, "token": token,
-                           "stamps": h["stamps"] + (t,), "probs": h["probs"] + (math.exp(float(lp[src, token])),)}
+                    tokens = h["tokens"] + (token,)
+                    new = {"tokens": tokens, "score": score, "lm": fusion.prefix_score(tokens) if fusion else 0.0,
+                           "src": src, "token": token, "stamps": h["stamps"] + (t,),
+                           "probs": h["probs"] + (math.exp(lp_rows[src][token]),)}
                 old = merged.get(new["tokens"])
                 if old is None:
                     merged[new["tokens"]] = new
                 else:  # same output by two routes: add probabilities, keep the likelier route's state
-                    keep = old if old["score"] >= total else new
-                    merged[new["tokens"]] = {**keep, "score": float(torch.logaddexp(
-                        torch.tensor(old["score"]), torch.tensor(total)))}
-            hyps = sorted(merged.values(), key=lambda h: h["score"], reverse=True)[:beam]
+                    keep = old if old["score"] >= score else new
+                    merged[new["tokens"]] = {**keep, "score": log_add(old["score"], score)}
+            hyps = sorted(merged.values(), key=lambda h: h["score"] + h["lm"], reverse=True)[:beam]
             src = torch.tensor([h["src"] for h in hyps], device=device)
             state = self.predictor.select(state, src)
             pred = pred[src]
@@ -261,6 +275,12 @@ class TransducerHead(nn.Module):
                 pred = torch.where(extend[:, None], self.pred_proj(new_out), pred)
         search.hyps, search.state, search.pred = hyps, state, pred
         search.frames += enc.shape[0]
+
+
+def log_add(a: float, b: float) -> float:
+    """log(exp(a) + exp(b)) without overflow."""
+    high, low = (a, b) if a >= b else (b, a)
+    return high if low == -math.inf else high + math.log1p(math.exp(low - high))
 
 
 @dataclass
@@ -291,9 +311,14 @@ class BeamSearch:
     pred: torch.Tensor  # (H, J)
     frames: int
 
-    def best(self) -> Hypothesis:
-        best = self.hyps[0]
-        return Hypothesis(tokens=list(best["tokens"]), score=best["score"],
+    def best(self, fusion: LMFusion | None = None) -> Hypothesis:
+        """The best hypothesis so far; with ``fusion``, ranked as finished texts (the LM's
+        end-of-text score added). Its score includes the fusion score, its confidence is the
+        transducer's alone."""
+        final = [h["score"] + (fusion.final_score(h["tokens"]) if fusion else h["lm"]) for h in self.hyps]
+        index = max(range(len(final)), key=final.__getitem__)
+        best = self.hyps[index]
+        return Hypothesis(tokens=list(best["tokens"]), score=final[index],
                           confidence=math.exp(best["score"] / max(self.frames, 1)), timestamps=list(best["stamps"]),
                           token_confidences=list(best["probs"]))
 
