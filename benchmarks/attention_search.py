@@ -10,7 +10,8 @@ of each search.
     stays near 1 (target <= 1.3); without it the cost per token grows with the prefix. The
     cross-attention memory is computed once per utterance and timed apart.
 (b) with a checkpoint (attention + CTC heads) and a manifest: WER, CER and RTFx (speech) or
-    lines/s (text lines) of greedy, beam 4, diverse beam (4 beams, 2 groups), attention rescoring
+    lines/s (text lines) of greedy, beam 4, diverse beam (4 beams, 2 groups; --beam sets the width of
+    both), attention rescoring
     and joint rescoring (beam 4), and the distinct-n-gram ratio of the beam and diverse beam n-best
     lists (distinct n-grams / all n-grams over an input's n-best hypotheses, averaged over inputs)
     with the number of distinct hypotheses per list. Inputs are read before timing. Choose the
@@ -37,8 +38,9 @@ def search_table(args: argparse.Namespace) -> dict[str, dict[str, object]]:
     """The searches of (b), with the diversity and CTC weight chosen on dev (benchmarks/search_tune.py)."""
     return {
         "greedy": {"search": "greedy"},
-        "beam 4": {"search": "beam", "beam": 4, "nbest": 4},
-        "diverse 4x2": {"search": "diverse", "beam": 4, "groups": 2, "nbest": 4, "diversity": args.diversity},
+        f"beam {args.beam}": {"search": "beam", "beam": args.beam, "nbest": args.beam},
+        f"diverse {args.beam}x2": {"search": "diverse", "beam": args.beam, "groups": 2, "nbest": args.beam,
+                                   "diversity": args.diversity},
         f"rescore {args.rescore_beam}": {"search": "rescore", "beam": args.rescore_beam, "ctc_weight": args.ctc_weight},
         "joint 4": {"search": "joint", "beam": 4, "ctc_weight": args.joint_ctc_weight},
     }
@@ -161,6 +163,7 @@ def main() -> None:
     parser.add_argument("--head", default="attention", help="(b) head for greedy/beam/diverse")
     parser.add_argument("--batch-size", type=float, help="(b) padded samples or pixels per batch (default as recog)")
     parser.add_argument("--diversity", type=float, default=0.5, help="(b) diverse beam search penalty")
+    parser.add_argument("--beam", type=int, default=4, help="(b) width of beam and diverse beam search (2 groups)")
     parser.add_argument("--rescore-beam", type=int, default=4, help="(b) CTC n-best size for rescoring")
     parser.add_argument("--ctc-weight", type=float, default=0.3, help="(b) rescoring's CTC weight")
     parser.add_argument("--joint-ctc-weight", type=float, default=0.3, help="(b) joint rescoring's CTC weight")

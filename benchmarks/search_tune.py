@@ -8,8 +8,8 @@ The encoder runs once per batch; the searches then run on the cached encoder out
   of the CTC and attention n-best lists pooled (search "joint"), for each beam width and CTC
   weight of the grid, with the oracle WER of the CTC n-best (the best any reranking of it could
   do) beside them;
-- diverse beam search (beam 4, 2 groups) for each diversity penalty, with plain beam 4 as the
-  reference: top-1 WER and the distinct-n-gram ratios of the n-best lists.
+- diverse beam search (--diverse-beam wide, default 4, in 2 groups) for each diversity penalty,
+  with plain beam search of the same width as the reference: top-1 WER and the distinct-n-gram ratios of the n-best lists.
 Prints the best beam and weight of each by WER (``--search S --beam B --ctc-weight W``) and the largest
 diversity whose top-1 WER stays within 0.5 absolute of beam's. Pick on dev, report on test.
 """
@@ -46,6 +46,7 @@ def main() -> None:
     parser.add_argument("--lm", help="character LM fused into the CTC n-best (rescoring only)")
     parser.add_argument("--lm-weight", type=float, default=0.5)
     parser.add_argument("--lm-bonus", type=float, default=1.0)
+    parser.add_argument("--diverse-beam", type=int, default=4, help="width of beam and diverse beam search")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -93,13 +94,14 @@ def main() -> None:
         return (", ".join(f"{n}: {distinct_ngram_ratio(lists, n):.3f}" for n in (1, 2, 3))
                 + f"; {per_list:.2f} distinct hypotheses per list")
 
-    beam_wer, beam_cer, beam_hyps = run(search="beam", beam=4, nbest=4)
-    print(f"beam 4                          WER {beam_wer:6.2f} %  CER {beam_cer:6.2f} %  "
+    width = args.diverse_beam
+    beam_wer, beam_cer, beam_hyps = run(search="beam", beam=width, nbest=width)
+    print(f"beam {width:<3}                        WER {beam_wer:6.2f} %  CER {beam_cer:6.2f} %  "
           f"distinct n-grams {ratios(beam_hyps)}", flush=True)
     chosen = None
     for diversity in args.diversities:
-        wer, cer, hyps = run(search="diverse", beam=4, groups=2, nbest=4, diversity=diversity)
-        print(f"diverse 4x2 diversity {diversity:<4}      WER {wer:6.2f} %  CER {cer:6.2f} %  "
+        wer, cer, hyps = run(search="diverse", beam=width, groups=2, nbest=width, diversity=diversity)
+        print(f"diverse {width}x2 diversity {diversity:<4}      WER {wer:6.2f} %  CER {cer:6.2f} %  "
               f"distinct n-grams {ratios(hyps)}", flush=True)
         if wer <= beam_wer + 0.5:
             chosen = diversity if chosen is None else max(chosen, diversity)

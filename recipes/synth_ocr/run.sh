@@ -5,13 +5,14 @@
 #
 #   bash recipes/synth_ocr/run.sh            # 20000 train lines, 35 min of training on 2 CPU cores
 #   MAX_TIME=00:00:05:00 bash recipes/synth_ocr/run.sh
-#   # more training: fine-tune a finished run's best weights with a new warm-up and cosine (half the peak LR)
+#   # more training: fine-tune a finished run's best weights with a new warm-up and cosine (peak LR
+#   # $LR, default 5e-4: half the first run's)
 #   INIT_FROM=runs/synth_ocr/checkpoints/best-....ckpt RUN=runs/synth_ocr_more MAX_TIME=00:00:55:00 \
 #     bash recipes/synth_ocr/run.sh
 set -euo pipefail
 data=data/synth_ocr; run=${RUN:-runs/synth_ocr}; max_time=${MAX_TIME:-00:00:35:00}
 init=()
-[ -n "${INIT_FROM:-}" ] && init=(--model.init_from "$INIT_FROM" --model.lr 5.0e-4 --model.warmup_steps 100)
+[ -n "${INIT_FROM:-}" ] && init=(--model.init_from "$INIT_FROM" --model.lr "${LR:-5.0e-4}" --model.warmup_steps 100)
 
 echo "== 1/3 render lines into $data"
 python recipes/synth_ocr/prepare.py --out "$data" --workers "$(nproc)"
