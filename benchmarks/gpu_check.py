@@ -254,11 +254,15 @@ NO_SGM_HEADS = '{"ctc": {"weight": 1.0}, "parallel": {"weight": 0.5, "max_len": 
 # The YAML's callbacks, except save_top_k=-1: ModelCheckpoint then saves at every validation, and with
 # it last.ckpt, so last.ckpt holds the weights of the final step (a validation falls on it). With
 # save_top_k=1, Lightning 2.6 rewrites last.ckpt only when val/cer improves.
-CALLBACKS = json.dumps([
-    {"class_path": "lightning.pytorch.callbacks.ModelCheckpoint",
-     "init_args": {"dirpath": "runs/synth_ocr/checkpoints", "filename": "val-{epoch}-{step}", "monitor": "val/cer",
-                   "mode": "min", "save_last": True, "save_top_k": -1}},
-    {"class_path": "lightning.pytorch.callbacks.LearningRateMonitor", "init_args": {"logging_interval": "step"}}])
+def callbacks(run_dir: str) -> str:
+    """The runs' callbacks as a --trainer.callbacks value; each run checkpoints into its own
+    run_dir (an explicit dirpath is not moved by --run_dir: two runs sharing the config's path
+    overwrote each other's checkpoints)."""
+    return json.dumps([
+        {"class_path": "lightning.pytorch.callbacks.ModelCheckpoint",
+         "init_args": {"dirpath": f"{run_dir}/checkpoints", "filename": "val-{epoch}-{step}", "monitor": "val/cer",
+                       "mode": "min", "save_last": True, "save_top_k": -1}},
+        {"class_path": "lightning.pytorch.callbacks.LearningRateMonitor", "init_args": {"logging_interval": "step"}}])
 
 
 def train_command(data: Path, run_dir: str, steps: int, val_every: int, max_time: str, workers: int,
@@ -267,7 +271,7 @@ def train_command(data: Path, run_dir: str, steps: int, val_every: int, max_time
            "--trainer.accelerator", "gpu", "--trainer.precision", "bf16-mixed",
            "--trainer.max_steps", str(steps), "--trainer.max_time", max_time,
            "--trainer.check_val_every_n_epoch", "null", "--trainer.val_check_interval", str(val_every),
-           "--trainer.enable_progress_bar", "false", "--trainer.callbacks", CALLBACKS,
+           "--trainer.enable_progress_bar", "false", "--trainer.callbacks", callbacks(run_dir),
            "--data.train_manifest", str(data / "train.jsonl"), "--data.val_manifest", str(data / "dev.jsonl"),
            "--model.tokenizer.manifest", str(data / "train.jsonl"), "--data.num_workers", str(workers),
            "--run_dir", run_dir]
