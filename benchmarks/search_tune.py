@@ -9,7 +9,8 @@ The encoder runs once per batch; the searches then run on the cached encoder out
   weight of the grid, with the oracle WER of the CTC n-best (the best any reranking of it could
   do) beside them;
 - diverse beam search (--diverse-beam wide, default 4, in 2 groups) for each diversity penalty,
-  with plain beam search of the same width as the reference: top-1 WER and the distinct-n-gram ratios of the n-best lists.
+  with plain beam search of the same width as the reference: top-1 WER and the distinct-n-gram
+  ratios of the n-best lists.
 Prints the best beam and weight of each by WER (``--search S --beam B --ctc-weight W``) and the largest
 diversity whose top-1 WER stays within 0.5 absolute of beam's. Pick on dev, report on test.
 """

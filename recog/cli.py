@@ -198,9 +198,10 @@ def cmd_stream(args: argparse.Namespace) -> int:
     from recog.inference import load
     from recog.streaming import EndpointConfig, StreamingRecognizer
 
-    model = load(args.model, att_context=args.context)
-    recognizer = StreamingRecognizer(model, head=args.head, beam=args.beam or 1,
-                                     endpoint=EndpointConfig(enabled=not args.no_endpoint))
+    model = load(args.model, att_context=args.context, lm=args.lm)
+    weights = {k: v for k, v in (("lm_weight", args.lm_weight), ("lm_bonus", args.lm_bonus)) if v is not None}
+    recognizer = StreamingRecognizer(model, head=args.head, beam=args.beam or (LM_BEAM if args.lm else 1),
+                                     endpoint=EndpointConfig(enabled=not args.no_endpoint), **weights)
     print(f"chunk {recognizer.chunk_seconds * 1000:.0f} ms of audio per encoder step "
           f"(context {list(recognizer.model.encoder.att_context)})", file=sys.stderr)
     stream = recognizer.create_stream()
@@ -304,6 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_argument("--realtime", action="store_true", help="feed the file at its real speed")
     stream.add_argument("--no-endpoint", action="store_true", help="one utterance: no endpoint detection")
     stream.add_argument("--mic", action="store_true", help="read the microphone (needs sounddevice)")
+    stream.add_argument("--lm", help=f"character n-gram LM fused into transducer beam search (default beam {LM_BEAM})")
+    stream.add_argument("--lm-weight", type=float, help="LM weight (default 0.5)")
+    stream.add_argument("--lm-bonus", type=float, help="LM insertion bonus per token (default 1.0)")
 
     lm = sub.add_parser("lm", help="train a character n-gram language model (for --lm) on manifest texts")
     lm.add_argument("--manifest", required=True, nargs="+", help="JSONL manifests whose text fields to learn")

@@ -27,6 +27,7 @@ import torch
 from recog.audio import SAMPLE_RATE, LogMel
 from recog.encoders.conformer import StreamingCache
 from recog.heads.ctc import greedy_decode
+from recog.lm import CharNgramLM, LMFusion
 from recog.model import Recognizer
 from recog_edge.features import ChunkQueue, FeatureStream, as_float_samples
 
@@ -77,8 +78,8 @@ class TorchFrames:
 class _Search:
     """One stream's search state for the current utterance; frame indices count from its start."""
 
-    def __init__(self, model: Recognizer, head: str, beam: int) -> None:
-        self.head_name, self.head, self.beam = head, model.heads[head], beam
+    def __init__(self, model: Recognizer, head: str, beam: int, fusion: LMFusion | None = None) -> None:
+        self.head_name, self.head, self.beam, self.fusion = head, model.heads[head], beam, fusion
         self.reset()
 
     def reset(self) -> None:
@@ -105,7 +106,7 @@ class _Search:
             if n:
                 self.last_id = int(log_probs[0, n - 1].argmax())
         elif self.beam > 1:
-            self.head.beam_advance(self.state, h[0, :n], self.beam)
+            self.head.beam_advance(self.state, h[0, :n], self.beam, self.fusion)
         else:
             self.head.greedy_advance(self.state, h[:, :n], lengths, self.head.max_symbols)
         self.frames += n
@@ -113,12 +114,13 @@ class _Search:
         if stamps:
             self.last_emit = stamps[-1]
 
-    def output(self) -> tuple[list[int], list[int], list[int]]:
-        """(tokens, timestamps, stable tokens) of the best hypothesis so far."""
+    def output(self, final: bool = False) -> tuple[list[int], list[int], list[int]]:
+        """(tokens, timestamps, stable tokens) of the best hypothesis so far; ``final``: the
+        utterance ends here (a fused LM then also scores the end of its text, as offline)."""
         if self.head_name == "ctc":
             return self.tokens, self.stamps, self.tokens
         if self.beam > 1:
-            best = self.state.best()
+            best = self.state.best(self.fusion if final else None)
             return best.tokens, best.timestamps, self.state.stable_tokens()
         return self.state.tokens[0], self.state.stamps[0], self.state.tokens[0]
 
@@ -135,7 +137,7 @@ class Stream:
         self._features = FeatureStream(TorchFrames(model.frontend))
         self._queue = ChunkQueue(model.frontend.config.n_mels)
         self.cache: StreamingCache = model.encoder.init_cache(1, device=recognizer.device)
-        self._search = _Search(model, recognizer.head, recognizer.beam)
+        self._search = _Search(model, recognizer.head, recognizer.beam, recognizer.fusion)
         self._resampler: soxr.ResampleStream | None = None
         self._rate: int | None = None
         self.frames = 0  # encoder frames decoded since the stream started
@@ -171,9 +173,9 @@ class Stream:
     def finished(self) -> bool:
         return self._queue.finished
 
-    def _update_result(self) -> None:
+    def _update_result(self, final: bool = False) -> None:
         tokenizer = self._recognizer.model.tokenizer
-        tokens, stamps, stable = self._search.output()
+        tokens, stamps, stable = self._search.output(final or self.finished)
         seconds = self._recognizer.model.frame_seconds
         self.result.text = tokenizer.decode(tokens)
         self.result.stable_text = tokenizer.decode(stable)
@@ -190,6 +192,8 @@ class Stream:
         silence = (search.frames - 1 - search.last_emit) * seconds
         spoke = search.last_emit >= 0
         if (spoke and silence >= rule.trailing_silence) or search.frames * seconds >= rule.max_utterance:
+            if search.fusion is not None:  # the utterance ends: rank its hypotheses as finished texts
+                self._update_result(final=True)
             if self.result.text:
                 self.result.segments.append(self.result.text)
             self._segment_start = self.frames
@@ -211,10 +215,15 @@ class StreamingRecognizer:
         att_context: (left, right) to use instead of the encoder's current context; the chunk is
             ``right + 1`` encoder frames.
         endpoint: the endpoint rule (``EndpointConfig(enabled=False)`` for one utterance).
+        lm, lm_weight, lm_bonus: a character language model fused into transducer beam search
+            (``beam`` > 1), as offline (``recog.lm``); default: the LM ``recog.load(..., lm=...)``
+            attached to ``model``, if any.
     """
 
     def __init__(self, model: object, head: str | None = None, beam: int = 1,
-                 att_context: tuple[int, int] | None = None, endpoint: EndpointConfig | None = None) -> None:
+                 att_context: tuple[int, int] | None = None, endpoint: EndpointConfig | None = None,
+                 lm: CharNgramLM | None = None, lm_weight: float = 0.5, lm_bonus: float = 1.0) -> None:
+        lm = lm if lm is not None else getattr(model, "lm", None)
         self.model: Recognizer = getattr(model, "model", model)
         if self.model.kind != "logmel":
             raise ValueError("streaming needs a speech model")
@@ -228,7 +237,11 @@ class StreamingRecognizer:
                              f"(the model has {list(self.model.heads)})")
         if beam > 1 and self.head == "ctc":
             raise ValueError("streaming CTC decoding is greedy; beam search streams with the rnnt head")
+        if lm is not None and (self.head != "rnnt" or beam <= 1):
+            raise ValueError("a language model streams with transducer beam search: "
+                             "use the rnnt head and a beam above 1")
         self.beam = beam
+        self.fusion = self.model.lm_fusion(lm, lm_weight, lm_bonus) if lm is not None else None
         self.endpoint = endpoint or EndpointConfig()
         self.device = next(self.model.parameters()).device
 

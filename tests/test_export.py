@@ -140,6 +140,25 @@ def test_recog_stream_prints_partials_and_the_offline_text(exported: tuple, caps
     assert lines[-1] == f"text: {offline}"
 
 
+def test_recog_stream_with_a_language_model_prints_the_offline_fused_text(exported: tuple, tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture) -> None:
+    checkpoint, _, wavs = exported
+    import recog
+    from recog.lm import CharNgramLM
+
+    lm_path = tmp_path / "lm.json.gz"
+    CharNgramLM.train(["open the door", "a blue sky"], order=3).save(lm_path)
+    model = recog.load(checkpoint, lm=lm_path)
+    wave = torch.from_numpy(load_audio(wavs[0]))[None]
+    offline = model.model.recognize(wave, torch.tensor([wave.shape[1]]), head="rnnt", beam=3, lm=model.lm,
+                                    lm_weight=1.5, lm_bonus=0.5)[0].text
+    assert main(["stream", str(wavs[0]), "--model", str(checkpoint), "--head", "rnnt", "--beam", "3",
+                 "--lm", str(lm_path), "--lm-weight", "1.5", "--lm-bonus", "0.5", "--no-endpoint"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == f"text: {offline}"
+    assert main(["stream", str(wavs[0]), "--model", str(checkpoint), "--head", "ctc", "--lm", str(lm_path)]) == 2
+    assert "rnnt head" in capsys.readouterr().err
+
+
 def test_recog_stream_and_export_refuse_a_model_that_cannot_stream(tmp_path: Path,
                                                                    capsys: pytest.CaptureFixture) -> None:
     from recog.model import Recognizer

@@ -177,6 +177,35 @@ def test_a_stream_reads_the_same_text_as_offline_decoding(utterances: list[Path]
         assert stream.result.timestamps == sorted(stream.result.timestamps)
 
 
+def test_a_stream_with_a_language_model_reads_the_same_text_as_offline_decoding_with_it(
+        utterances: list[Path]) -> None:
+    from recog.lm import CharNgramLM
+
+    model = tiny_recognizer([8, 3])
+    lm = CharNgramLM.train(["open the door please", "blue sky", "one two three four five"], order=4)
+    fused = {"lm": lm, "lm_weight": 2.0, "lm_bonus": 0.5}  # a heavy LM: it must change the texts
+    plain = offline_texts(model, utterances, "rnnt", 3)
+    expected = []
+    for path in utterances:
+        wave = torch.from_numpy(load_audio(path))[None]
+        expected.append(model.recognize(wave, torch.tensor([wave.shape[1]]), head="rnnt", beam=3, **fused)[0].text)
+    assert expected != plain
+    recognizer = StreamingRecognizer(model, head="rnnt", beam=3, endpoint=EndpointConfig(enabled=False), **fused)
+    for path, text in zip(utterances, expected, strict=True):
+        stream = recognizer.create_stream()
+        samples = load_audio(path)
+        for start in range(0, len(samples), 2345):
+            stream.accept_waveform(16000, samples[start: start + 2345])
+            recognizer.decode(stream)
+        stream.input_finished()
+        recognizer.decode(stream)
+        assert stream.result.text == text
+    with pytest.raises(ValueError, match="transducer beam search"):
+        StreamingRecognizer(model, head="rnnt", beam=1, lm=lm)
+    with pytest.raises(ValueError, match="transducer beam search"):
+        StreamingRecognizer(model, head="ctc", lm=lm)
+
+
 def test_streams_decoded_together_read_what_they_read_alone(utterances: list[Path]) -> None:
     model = tiny_recognizer([8, 1])
     recognizer = StreamingRecognizer(model, endpoint=EndpointConfig(enabled=False))
