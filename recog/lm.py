@@ -136,19 +136,23 @@ class LMFusion:
             pull towards shorter outputs.
     """
 
+    CACHE_TOKENS = 4_000_000  # the prefix cache starts over beyond this many key tokens (tens of MB)
+
     def __init__(self, lm: CharNgramLM, pieces: Sequence[str], weight: float = 0.5, bonus: float = 0.0) -> None:
         self.lm, self.weight, self.bonus = lm, weight, bonus
         self.pieces = [p.replace("\u2581", " ") for p in pieces]
         self.keep = max(lm.order - 1, 1)
         self._cache: dict[tuple[int, ...], tuple[str, float]] = {(): ("", 0.0)}  # prefix -> (text tail, score)
+        self._cached_tokens = 0  # summed key lengths: a long stream's prefixes are long
 
     def _state(self, prefix: tuple[int, ...]) -> tuple[str, float]:
         """(the end of its text, fusion score) of a prefix, built on its longest cached ancestor (beams share
         parents, so usually its parent); iterative, so any length works."""
+        cache = self._cache  # one read: another thread may start the cache over meanwhile
         known = len(prefix)
-        while prefix[:known] not in self._cache:
+        while prefix[:known] not in cache:
             known -= 1
-        text, score = self._cache[prefix[:known]]
+        text, score = cache[prefix[:known]]
         for end in range(known + 1, len(prefix) + 1):
             piece = self.pieces[prefix[end - 1]]
             if not text:
@@ -157,9 +161,10 @@ class LMFusion:
                 score += self.weight * self.lm.log_prob(text, c)
                 text = (text + c)[-self.keep:]  # the LM reads only the last order - 1 characters
             score += self.bonus
-            if len(self._cache) > 200_000:  # a long search: start over (the LM's own cache stays)
-                self._cache = {(): ("", 0.0)}
+            if self._cached_tokens > self.CACHE_TOKENS:  # a long search: start over (the LM's own cache stays)
+                self._cache, self._cached_tokens = {(): ("", 0.0)}, 0
             self._cache[prefix[:end]] = (text, score)
+            self._cached_tokens += end
         return text, score
 
     def prefix_score(self, prefix: tuple[int, ...]) -> float:

@@ -217,7 +217,8 @@ class StreamingRecognizer:
         endpoint: the endpoint rule (``EndpointConfig(enabled=False)`` for one utterance).
         lm, lm_weight, lm_bonus: a character language model fused into transducer beam search
             (``beam`` > 1), as offline (``recog.lm``); default: the LM ``recog.load(..., lm=...)``
-            attached to ``model``, if any.
+            attached to ``model``, if any (pass ``model.model``, the bare Recognizer, to stream
+            without it).
     """
 
     def __init__(self, model: object, head: str | None = None, beam: int = 1,

@@ -152,6 +152,7 @@ def test_recog_stream_with_a_language_model_prints_the_offline_fused_text(export
     wave = torch.from_numpy(load_audio(wavs[0]))[None]
     offline = model.model.recognize(wave, torch.tensor([wave.shape[1]]), head="rnnt", beam=3, lm=model.lm,
                                     lm_weight=1.5, lm_bonus=0.5)[0].text
+    assert offline != model.model.recognize(wave, torch.tensor([wave.shape[1]]), head="rnnt", beam=3)[0].text
     assert main(["stream", str(wavs[0]), "--model", str(checkpoint), "--head", "rnnt", "--beam", "3",
                  "--lm", str(lm_path), "--lm-weight", "1.5", "--lm-bonus", "0.5", "--no-endpoint"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == f"text: {offline}"

@@ -149,3 +149,31 @@ def test_transducer_fusion_with_zero_weight_and_bonus_changes_nothing() -> None:
     for p, n in zip(plain, neutral, strict=True):
         assert (n.tokens, n.timestamps) == (p.tokens, p.timestamps)
         assert n.score == pytest.approx(p.score) and n.confidence == pytest.approx(p.confidence)
+
+
+def test_a_finished_transducer_search_ranks_by_the_lms_end_of_text_score() -> None:
+    from recog.heads.transducer import BeamSearch
+
+    fusion = LMFusion(CharNgramLM.train(TEXTS, order=4), PIECES, weight=1.0, bonus=0.0)
+    short, long = (C, A), (C, A, T)  # "ca" never ends a training text; "cat" does
+    eos = {t: fusion.final_score(t) - fusion.prefix_score(t) for t in (short, long)}
+    assert eos[long] > eos[short]
+    margin = (eos[long] - eos[short]) / 2  # "ca" leads by this before the end, trails by as much after
+    score = {short: 0.0, long: fusion.prefix_score(short) - fusion.prefix_score(long) - margin}
+    hyps = [{"tokens": t, "score": score[t], "lm": fusion.prefix_score(t), "stamps": tuple(range(len(t))),
+             "probs": (1.0,) * len(t)} for t in (short, long)]
+    search = BeamSearch(hyps=hyps, state=(), pred=torch.zeros(2, 1), frames=6)
+    assert search.best().tokens == [C, A]  # a partial result: no end of text yet
+    final = search.best(fusion)
+    assert final.tokens == [C, A, T]
+    assert final.score == pytest.approx(score[long] + fusion.final_score(long))
+
+
+def test_the_fusion_cache_starts_over_when_it_holds_too_many_tokens_and_scores_stay_exact() -> None:
+    lm = CharNgramLM.train(TEXTS, order=3)
+    fusion = LMFusion(lm, PIECES, weight=1.0, bonus=0.0)
+    fusion.CACHE_TOKENS = 50
+    for n in range(1, 40):
+        prefix = (C, A, T, 5) * n
+        assert fusion.prefix_score(prefix) == pytest.approx(lm.score("cat " * n, eos=False))
+        assert fusion._cached_tokens <= fusion.CACHE_TOKENS + len(prefix)

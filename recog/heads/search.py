@@ -42,8 +42,9 @@ class DecodingOptions:
         length_penalty: beams rank by score / (tokens + 1) ** length_penalty; 0 ranks by score.
         ctc_weight: rescoring and joint rescoring rank by attention log-prob + ctc_weight * CTC
             log-prob.
-        lm_weight, lm_bonus: shallow fusion of a language model into CTC prefix beam search (where
-            the model has one, see ``recog.lm``): weight of its log-probability, and a bonus per token.
+        lm_weight, lm_bonus: shallow fusion of a language model into CTC prefix beam search or
+            transducer beam search (where the model has one, see ``recog.lm``): weight of its
+            log-probability, and a bonus per token.
         max_len: longest attention output in tokens; None: the input's number of encoder frames.
     """
 

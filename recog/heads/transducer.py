@@ -213,8 +213,10 @@ class TransducerHead(nn.Module):
         """Modified beam search per utterance: at most one symbol per frame, ``beam`` active
         hypotheses, equal token sequences merged (their probabilities added). ``fusion``: a
         language model whose score for each hypothesis's tokens is added where hypotheses are
-        ranked (shallow fusion, as icefall's modified beam search with an LM); the final ranking
-        adds its end-of-text score."""
+        ranked (shallow fusion); the final ranking adds its end-of-text score. Each frame's
+        candidates (beam x beam) are picked by their parents' fused score plus their transducer
+        log-probability, then ranked with the LM score of their new token (icefall scores the
+        new token before picking: the same where the pool holds the LM's favourites)."""
         results = []
         for b, n in enumerate(lengths.tolist()):
             search = self.beam_start(h.device)
