@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -264,7 +265,7 @@ class TransducerHead(nn.Module):
                     merged[new["tokens"]] = new
                 else:  # same output by two routes: add probabilities, keep the likelier route's state
                     keep = old if old["score"] >= score else new
-                    merged[new["tokens"]] = {**keep, "score": log_add(old["score"], score)}
+                    merged[new["tokens"]] = {**keep, "score": float(np.logaddexp(old["score"], score))}
             hyps = sorted(merged.values(), key=lambda h: h["score"] + h["lm"], reverse=True)[:beam]
             src = torch.tensor([h["src"] for h in hyps], device=device)
             state = self.predictor.select(state, src)
@@ -277,12 +278,6 @@ class TransducerHead(nn.Module):
                 pred = torch.where(extend[:, None], self.pred_proj(new_out), pred)
         search.hyps, search.state, search.pred = hyps, state, pred
         search.frames += enc.shape[0]
-
-
-def log_add(a: float, b: float) -> float:
-    """log(exp(a) + exp(b)) without overflow."""
-    high, low = (a, b) if a >= b else (b, a)
-    return high if low == -math.inf else high + math.log1p(math.exp(low - high))
 
 
 @dataclass
