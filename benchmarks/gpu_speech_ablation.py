@@ -6,7 +6,8 @@ scored on a test manifest: an ablation at equal steps that would take one CPU ho
         --variant stream=configs/synth_speech_streaming.yaml \
         --variant stream_big=configs/synth_speech_streaming.yaml:56,27/56,13/56,6/56,0
 
-A variant is NAME=CONFIG[:CONTEXTS]; CONTEXTS (LEFT,RIGHT pairs joined by '/') replace the config's
+DATA is made by benchmarks/gpu_speech_data.py (Opus copies that fit the device's 64 MiB). A
+variant is NAME=CONFIG[:CONTEXTS]; CONTEXTS (LEFT,RIGHT pairs joined by '/') replace the config's
 ``att_context_size`` (sampled uniformly). Every run gets the config's schedule over ``--steps``
 steps (the cosine follows steps; ``--train-cap-s`` is only a guard), validates every
 ``--val-every`` steps, and keeps its last checkpoint, stripped to what ``recog.load`` reads, in
