@@ -232,6 +232,13 @@ class BucketingBatchSampler(Sampler[list[int]]):
     between epochs), cut into batches greedily, and the batch order is shuffled. With
     ``groups`` (e.g. image sizes), a batch never mixes two groups. Under distributed training
     each rank takes every ``world_size``-th batch.
+
+    When shuffling, every epoch has the same number of batches, ``len(sampler)``: Lightning reads
+    the length once and validates after that many batches, so an epoch one batch short would skip
+    its validation (the jittered cut varies by a batch or two). The count is the largest of the
+    first four epochs' cuts plus 0.5 % (rounded); an epoch whose cut is shorter splits its fullest
+    batches in two, one whose cut is longer (rare) leaves out its smallest batches' items for that
+    epoch. Without shuffling (evaluation) every item is kept and the count is that of the plain cut.
     """
 
     def __init__(self, lengths: Sequence[float], max_frames: float, shuffle: bool = True,
@@ -248,12 +255,43 @@ class BucketingBatchSampler(Sampler[list[int]]):
         self.max_batch_size = max_batch_size
         self.rank, self.world_size = rank, world_size
         self.epoch = 0
+        self._count: int | None = None
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def batches(self) -> list[list[int]]:
         rng = random.Random(self.seed + self.epoch)
+        batches = self._cut(rng)
+        if self.shuffle:
+            batches = self._to_count(batches, self._fixed_count())
+            rng.shuffle(batches)
+        if self.world_size > 1:
+            usable = len(batches) - len(batches) % self.world_size
+            batches = batches[self.rank:usable:self.world_size]
+        return batches
+
+    def _fixed_count(self) -> int:
+        if self._count is None:
+            most = max(len(self._cut(random.Random(self.seed + epoch))) for epoch in range(4))
+            self._count = most + round(0.005 * most)
+        return self._count
+
+    @staticmethod
+    def _to_count(batches: list[list[int]], count: int) -> list[list[int]]:
+        """Split the fullest batches in two (each half fits the budget) or drop the smallest until
+        there are ``count``."""
+        batches = list(batches)
+        while len(batches) < count and max(len(b) for b in batches) > 1:
+            fullest = max(range(len(batches)), key=lambda i: len(batches[i]))
+            batch = batches[fullest]
+            batches[fullest:fullest + 1] = [batch[: len(batch) // 2], batch[len(batch) // 2:]]
+        while len(batches) > count:
+            del batches[min(range(len(batches)), key=lambda i: len(batches[i]))]
+        return batches
+
+    def _cut(self, rng: random.Random) -> list[list[int]]:
+        """Items sorted by (group, jittered length when shuffling), cut greedily under the budget."""
         if self.shuffle:
             keys = [n * (1 + rng.uniform(-self.jitter, self.jitter)) for n in self.lengths]
         else:
@@ -273,11 +311,6 @@ class BucketingBatchSampler(Sampler[list[int]]):
             longest = longest_if_added
         if current:
             batches.append(current)
-        if self.shuffle:
-            rng.shuffle(batches)
-        if self.world_size > 1:
-            usable = len(batches) - len(batches) % self.world_size
-            batches = batches[self.rank:usable:self.world_size]
         return batches
 
     def __iter__(self) -> Iterator[list[int]]:
