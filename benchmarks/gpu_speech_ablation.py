@@ -1,10 +1,10 @@
 """Speech model variants trained side by side on one GPU for the same number of steps, then
 scored on a test manifest: an ablation at equal steps that would take one CPU hour per variant.
 
-    python3 benchmarks/gpu_speech_ablation.py --out OUT --data .gpudata/synth_speech --steps 3100 \
+    python3 benchmarks/gpu_speech_ablation.py --out OUT --data .gpudata/synth_speech --steps 3000 \
         --variant offline=configs/synth_speech_hybrid.yaml \
         --variant stream=configs/synth_speech_streaming.yaml \
-        --variant stream_big=configs/synth_speech_streaming.yaml:56,27/56,13/56,6/56,0
+        --variant stream_one=configs/synth_speech_streaming.yaml:56,27
 
 DATA is made by benchmarks/gpu_speech_data.py (Opus copies that fit the device's 64 MiB). A
 variant is NAME=CONFIG[:CONTEXTS]; CONTEXTS (LEFT,RIGHT pairs joined by '/') replace the config's
