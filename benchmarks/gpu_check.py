@@ -253,31 +253,38 @@ def part2(res: dict) -> dict:
 NO_SGM_HEADS = '{"ctc": {"weight": 1.0}, "parallel": {"weight": 0.5, "max_len": 64, "layers": 2, "heads": 4}}'
 # The YAML's callbacks, except save_top_k=-1: ModelCheckpoint then saves at every validation, and with
 # it last.ckpt, so last.ckpt holds the weights of the final step (a validation falls on it). With
-# save_top_k=1, Lightning 2.6 rewrites last.ckpt only when val/cer improves.
-def callbacks(run_dir: str) -> str:
-    """The runs' callbacks as a --trainer.callbacks value; each run checkpoints into its own
-    run_dir (an explicit dirpath is not moved by --run_dir: two runs sharing the config's path
-    overwrote each other's checkpoints)."""
-    return json.dumps([
-        {"class_path": "lightning.pytorch.callbacks.ModelCheckpoint",
-         "init_args": {"dirpath": f"{run_dir}/checkpoints", "filename": "val-{epoch}-{step}", "monitor": "val/cer",
-                       "mode": "min", "save_last": True, "save_top_k": -1}},
-        {"class_path": "lightning.pytorch.callbacks.LearningRateMonitor", "init_args": {"logging_interval": "step"}}])
+# save_top_k=1, Lightning 2.6 rewrites last.ckpt only when val/cer improves. --run_dir places it in
+# RUN_DIR/checkpoints/epochs (RecogCLI: the folder of a keep-all checkpoint callback).
+CALLBACKS = json.dumps([
+    {"class_path": "lightning.pytorch.callbacks.ModelCheckpoint",
+     "init_args": {"filename": "val-{epoch}-{step}", "monitor": "val/cer", "mode": "min", "save_last": True,
+                   "save_top_k": -1}},
+    {"class_path": "lightning.pytorch.callbacks.LearningRateMonitor", "init_args": {"logging_interval": "step"}}])
 
 
-def train_command(data: Path, run_dir: str, steps: int, val_every: int, max_time: str, workers: int,
-                  no_sgm: bool) -> list[str]:
-    cmd = [sys.executable, "-m", "recog.cli", "train", "--config", "configs/synth_ocr.yaml",
-           "--trainer.accelerator", "gpu", "--trainer.precision", "bf16-mixed",
-           "--trainer.max_steps", str(steps), "--trainer.max_time", max_time,
-           "--trainer.check_val_every_n_epoch", "null", "--trainer.val_check_interval", str(val_every),
-           "--trainer.enable_progress_bar", "false", "--trainer.callbacks", callbacks(run_dir),
-           "--data.train_manifest", str(data / "train.jsonl"), "--data.val_manifest", str(data / "dev.jsonl"),
-           "--model.tokenizer.manifest", str(data / "train.jsonl"), "--data.num_workers", str(workers),
-           "--run_dir", run_dir]
-    if no_sgm:
-        cmd += ["--model.model.heads", NO_SGM_HEADS]
-    return cmd
+def guard(seconds: int) -> str:
+    """Seconds as a --trainer.max_time value."""
+    return f"00:00:{seconds // 60:02d}:{seconds % 60:02d}"
+
+
+def train_command(config: str | Path, data: Path, run_dir: str, steps: int, val_every: int, max_time: str,
+                  workers: int, accelerator: str = "gpu", extra: tuple[str, ...] = ()) -> list[str]:
+    """`recog train` of CONFIG on DATA/{train,dev}.jsonl for ``steps`` steps (the cosine follows
+    steps; ``max_time`` is a guard), validated every ``val_every`` steps, into ``run_dir``."""
+    return [sys.executable, "-m", "recog.cli", "train", "--config", str(config),
+            "--trainer.accelerator", accelerator, "--trainer.precision", "bf16-mixed",
+            "--trainer.max_steps", str(steps), "--trainer.max_epochs", "-1", "--trainer.max_time", max_time,
+            "--trainer.check_val_every_n_epoch", "null", "--trainer.val_check_interval", str(val_every),
+            "--trainer.enable_progress_bar", "false", "--trainer.callbacks", CALLBACKS,
+            "--data.train_manifest", str(data / "train.jsonl"), "--data.val_manifest", str(data / "dev.jsonl"),
+            "--model.tokenizer.manifest", str(data / "train.jsonl"), "--data.num_workers", str(workers),
+            "--run_dir", run_dir, *extra]
+
+
+def last_checkpoint(run_dir: Path) -> Path | None:
+    """The last.ckpt a train_command run left (None if none)."""
+    found = sorted(run_dir.glob("checkpoints/**/last.ckpt"))
+    return found[0] if found else None
 
 
 def read_val_curve(run_dir: Path) -> list[dict]:
@@ -373,7 +380,7 @@ def part3(res: dict, args: argparse.Namespace) -> dict:
     elapsed = time.monotonic() - START
     # leave ~150 s for evaluation and timing after training, whatever came before
     cap_s = int(max(60, min(args.train_cap_s, args.deadline_s - 150 - elapsed)))
-    max_time = f"00:00:{cap_s // 60:02d}:{cap_s % 60:02d}"
+    max_time = guard(cap_s)
     res["steps_requested"] = args.steps
     res["note"] = ("both runs train at the same time on the one GPU (separate processes, 8 loader workers "
                    "each); validation every val_every steps so the final step is validated and saved "
@@ -387,7 +394,8 @@ def part3(res: dict, args: argparse.Namespace) -> dict:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     start = time.monotonic()
     for name, no_sgm in runs.items():
-        cmd = train_command(data, f"/tmp/runs/{name}", args.steps, args.val_every, max_time, args.workers, no_sgm)
+        cmd = train_command("configs/synth_ocr.yaml", data, f"/tmp/runs/{name}", args.steps, args.val_every,
+                            max_time, args.workers, extra=("--model.model.heads", NO_SGM_HEADS) if no_sgm else ())
         res[f"cmd_{name}"] = " ".join(cmd)
         logs[name] = open(Path(args.out) / f"train_{name}.log", "w")
         procs[name] = subprocess.Popen(cmd, stdout=logs[name], stderr=subprocess.STDOUT, env=env)
@@ -404,9 +412,9 @@ def part3(res: dict, args: argparse.Namespace) -> dict:
     ckpts = {}
     for name in runs:
         run_dir = Path(f"/tmp/runs/{name}")
-        ckpt = run_dir / "checkpoints" / "last.ckpt"
+        ckpt = last_checkpoint(run_dir)
         info: dict = {"wall_s": walls[name], "val_curve": read_val_curve(run_dir)}
-        if ckpt.is_file():
+        if ckpt is not None:
             state = torch.load(ckpt, map_location="cpu", weights_only=True)
             info["last_ckpt_global_step"] = int(state["global_step"])
             info["last_ckpt_epoch"] = int(state["epoch"])

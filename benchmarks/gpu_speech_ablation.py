@@ -34,7 +34,7 @@ import torch
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gpu_check import log, read_val_curve  # noqa: E402
+from gpu_check import guard, last_checkpoint, log, read_val_curve, train_command  # noqa: E402
 
 
 def parse_variant(text: str) -> tuple[str, str, list[list[int]] | None]:
@@ -56,23 +56,6 @@ def write_config(config: str, pairs: list[list[int]] | None, path: Path) -> list
     if not size or size == [-1, -1]:
         return None
     return size if isinstance(size[0], list) else [size]
-
-
-def train_command(config: Path, data: Path, run_dir: str, steps: int, val_every: int, cap_s: int,
-                  workers: int, accelerator: str) -> list[str]:
-    callbacks = json.dumps([
-        {"class_path": "lightning.pytorch.callbacks.ModelCheckpoint",
-         "init_args": {"dirpath": f"{run_dir}/checkpoints", "filename": "val-{step}", "save_last": True,
-                       "save_top_k": -1}}])
-    return [sys.executable, "-m", "recog.cli", "train", "--config", str(config),
-            "--trainer.accelerator", accelerator, "--trainer.precision", "bf16-mixed",
-            "--trainer.max_steps", str(steps), "--trainer.max_epochs", "-1",
-            "--trainer.max_time", f"00:00:{cap_s // 60:02d}:{cap_s % 60:02d}",
-            "--trainer.check_val_every_n_epoch", "null", "--trainer.val_check_interval", str(val_every),
-            "--trainer.enable_progress_bar", "false", "--trainer.callbacks", callbacks,
-            "--data.train_manifest", str(data / "train.jsonl"), "--data.val_manifest", str(data / "dev.jsonl"),
-            "--model.tokenizer.manifest", str(data / "train.jsonl"), "--data.num_workers", str(workers),
-            "--run_dir", run_dir]
 
 
 def strip(ckpt: Path, out: Path) -> dict:
@@ -105,7 +88,7 @@ def main() -> int:
     for name, config, pairs in variants:
         cfg = Path(f"/tmp/ablation_{name}.yaml")
         contexts[name] = write_config(config, pairs, cfg)
-        cmd = train_command(cfg, data, f"/tmp/runs/{name}", args.steps, args.val_every, args.train_cap_s,
+        cmd = train_command(cfg, data, f"/tmp/runs/{name}", args.steps, args.val_every, guard(args.train_cap_s),
                             args.workers, args.accelerator)
         logs[name] = open(f"/tmp/ablation_{name}.log", "w")  # OUT brings back 8 files at most
         procs[name] = subprocess.Popen(cmd, stdout=logs[name], stderr=subprocess.STDOUT, env=env)
@@ -121,9 +104,9 @@ def main() -> int:
                 del procs[name]
                 run_dir = Path(f"/tmp/runs/{name}")
                 info["val_curve"] = [(r["csv_step"], round(r["val_cer"], 4)) for r in read_val_curve(run_dir)]
-                last = sorted(run_dir.glob("checkpoints/**/last.ckpt"))  # --run_dir places the folder
-                if last:
-                    info.update(strip(last[0], out / f"{name}.ckpt"))
+                last = last_checkpoint(run_dir)
+                if last is not None:
+                    info.update(strip(last, out / f"{name}.ckpt"))
                 log(f"{name}: rc {info['rc']} after {info['train_wall_s']:.0f} s, step {info.get('global_step')}, "
                     f"val CER {info['val_curve']}")
         time.sleep(1)
