@@ -267,7 +267,10 @@ def finish_interrupted_epoch(trainer: L.Trainer, system: RecognizerSystem, datam
             trainer.save_checkpoint(str(Path(callback.dirpath) / f"{callback.CHECKPOINT_NAME_LAST}.ckpt"))
     if system.validated_step == trainer.global_step:
         return
-    metrics = trainer.validate(system, datamodule=datamodule, verbose=False)[0]
+    results = trainer.validate(system, datamodule=datamodule, verbose=False)
+    if not results:  # validation switched off (limit_val_batches=0): nothing to compare
+        return
+    metrics = results[0]
     candidates = {"epoch": trainer.current_epoch, "step": trainer.global_step, **metrics}
     for callback in callbacks:
         monitor, best = callback.monitor, callback.best_model_score

@@ -161,6 +161,15 @@ def test_a_run_stopped_by_max_time_validates_and_saves_its_final_weights(speech_
     assert [p.name for p in best] == [f"best-epoch={best[0].name.split('=')[1].split('-')[0]}-step={step}.ckpt"]
 
 
+def test_a_run_with_validation_switched_off_still_saves_its_final_weights(speech_dir: Path, tmp_path: Path) -> None:
+    import torch
+
+    config = tiny_config(tmp_path, speech_dir / "train.jsonl", steps=3)
+    config["trainer"]["limit_val_batches"] = 0  # e.g. a throughput check: no validation at all
+    last = train(tmp_path, config)
+    assert torch.load(last, map_location="cpu", weights_only=False)["global_step"] == 3
+
+
 def test_a_character_lm_built_by_the_cli_is_fused_into_ctc_beam_search(trained_model: Path, speech_dir: Path,
                                                                       tmp_path: Path,
                                                                       capsys: pytest.CaptureFixture) -> None:
