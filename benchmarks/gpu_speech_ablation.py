@@ -76,12 +76,14 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--train-cap-s", type=int, default=360)
     parser.add_argument("--accelerator", default="gpu")
+    parser.add_argument("--extra", action="append", default=[],
+                        help="a `recog train` argument given to every variant, e.g. --extra=--data.max_frames=16000")
     args = parser.parse_args()
     out, data = Path(args.out), Path(args.data)
     out.mkdir(parents=True, exist_ok=True)
     variants = [parse_variant(v) for v in args.variant]
     summary: dict = {"device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no CUDA",
-                     "steps": args.steps, "variants": {}}
+                     "steps": args.steps, "extra": args.extra, "variants": {}}
     procs, logs, contexts = {}, {}, {}
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     start = time.monotonic()
@@ -89,7 +91,7 @@ def main() -> int:
         cfg = Path(f"/tmp/ablation_{name}.yaml")
         contexts[name] = write_config(config, pairs, cfg)
         cmd = train_command(cfg, data, f"/tmp/runs/{name}", args.steps, args.val_every, guard(args.train_cap_s),
-                            args.workers, args.accelerator)
+                            args.workers, args.accelerator, tuple(args.extra))
         logs[name] = open(f"/tmp/ablation_{name}.log", "w")  # OUT brings back 8 files at most
         procs[name] = subprocess.Popen(cmd, stdout=logs[name], stderr=subprocess.STDOUT, env=env)
         summary["variants"][name] = {"config": config, "contexts": contexts[name]}
@@ -110,6 +112,7 @@ def main() -> int:
                 log(f"{name}: rc {info['rc']} after {info['train_wall_s']:.0f} s, step {info.get('global_step')}, "
                     f"val CER {info['val_curve']}")
         time.sleep(1)
+    (out / "ablation.json").write_text(json.dumps(summary, indent=1))  # kept if scoring runs out of time
     jobs = {}
     for name, info in summary["variants"].items():
         if "global_step" not in info:
