@@ -172,12 +172,27 @@ def cmd_lm(args: argparse.Namespace) -> int:
     except ManifestError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    lm = CharNgramLM.train(texts, order=args.order)
+    lexicon: set[str] | None = None
+    if args.lexicon:
+        lexicon = {w for t in texts for w in t.split()}
+    if args.lexicon_file:
+        try:
+            lines = Path(args.lexicon_file).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as err:
+            print(f"error: {args.lexicon_file}: cannot read the lexicon ({type(err).__name__})", file=sys.stderr)
+            return 2
+        lexicon = (lexicon or set()) | {line.split()[0] for line in lines if line.strip()}
+    try:
+        lm = CharNgramLM.train(texts, order=args.order, lexicon=lexicon)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     lm.save(args.out)
     contexts = sum(len(t) for t in lm.tables)
+    words = f", lexicon of {len(lm.lexicon)} words" if lm.lexicon else ""
     print(f"order-{lm.order} character LM from {len(texts)} texts ({len(lm.vocab)} characters, "
-          f"{contexts} contexts) -> {args.out}")
+          f"{contexts} contexts{words}) -> {args.out}")
     return 0
 
 
@@ -313,6 +328,10 @@ def build_parser() -> argparse.ArgumentParser:
     lm.add_argument("--manifest", required=True, nargs="+", help="JSONL manifests whose text fields to learn")
     lm.add_argument("--order", type=int, default=6, help="n-gram order in characters (default 6)")
     lm.add_argument("--out", required=True, help="output file, e.g. lm.json.gz")
+    lm.add_argument("--lexicon", action="store_true",
+                    help="restrict decoding to the words of the manifests' texts (a closed vocabulary)")
+    lm.add_argument("--lexicon-file", help="restrict decoding to these words (first column of each line, "
+                    "e.g. a pronunciation lexicon), with --lexicon also the texts' words")
 
     export = sub.add_parser("export", help="export to ONNX for recog_edge (numpy + onnxruntime)")
     export.add_argument("--model", required=True)

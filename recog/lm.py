@@ -10,6 +10,13 @@ Modeling", 1998), interpolated, one discount per order estimated as D = n1 / (n1
 counts-of-counts: the highest order uses raw counts, lower orders the number of distinct
 characters seen before the n-gram (continuation counts), and the bottom is uniform over the
 characters seen in training plus one for all unseen ones.
+
+An optional lexicon (a closed word list, as the lexicon of a Kaldi/WFST or flashlight decoder)
+restricts the model to texts of lexicon words separated by single spaces: a character that would
+leave the lexicon gets ``FORBIDDEN`` (a finite floor, so a beam of nothing else still ranks), and
+the Kneser-Ney probabilities of the characters still allowed after a context are renormalised.
+Fused into beam search, this turns a character LM into a word-constrained one without a word
+n-gram: every hypothesis spells known words.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from pathlib import Path
 BOS = "\x02"  # pads the context at the start of a text
 EOS = "\x03"  # ends every text
 FORMAT = "recog-char-ngram-v1"
+FORBIDDEN = -1.0e4  # log-probability of a character that leaves the lexicon
 
 
 class CharNgramLM:
@@ -34,11 +42,16 @@ class CharNgramLM:
         order: n (context of n - 1 characters).
         tables: per order k = 1..n, context (k - 1 characters) -> {character: count}; raw counts
             at order n, continuation counts below (see ``train``).
+        lexicon: optional closed word list (words without spaces) that every text must be made of.
     """
 
-    def __init__(self, order: int, tables: Sequence[dict[str, dict[str, int]]]) -> None:
+    def __init__(self, order: int, tables: Sequence[dict[str, dict[str, int]]],
+                 lexicon: Iterable[str] | None = None) -> None:
         if order < 1 or len(tables) != order:
             raise ValueError(f"an order-{order} model needs {order} count tables, got {len(tables)}")
+        self.lexicon = None if lexicon is None else frozenset(lexicon)
+        if self.lexicon is not None and (not self.lexicon or any(not w or " " in w or EOS in w for w in self.lexicon)):
+            raise ValueError("a lexicon must be a non-empty list of words without spaces")
         self.order = order
         self.tables = [dict(t) for t in tables]
         self.vocab = sorted({w for table in self.tables for counts in table.values() for w in counts})
@@ -46,17 +59,42 @@ class CharNgramLM:
         # per context: (total count, distinct characters) for the interpolation weight
         self.totals = [{h: (sum(c.values()), len(c)) for h, c in table.items()} for table in self.tables]
         self.uniform = 1.0 / (len(self.vocab) + 1)
-        self._cached_log_prob = lru_cache(maxsize=1 << 20)(self._log_prob)
+        # characters of context that decide a probability: with a lexicon, also the word being spelt
+        self.context_chars = self.order - 1
+        if self.lexicon is None:
+            self._cached_log_prob = lru_cache(maxsize=1 << 20)(self._log_prob)
+        else:
+            self.context_chars = max(self.context_chars, max(len(w) for w in self.lexicon) + 1)
+            self._prefixes = frozenset(w[:i] for w in self.lexicon for i in range(1, len(w) + 1))
+            self._candidates = sorted({c for w in self.lexicon for c in w} | {" ", EOS})
+            self._cached_log_prob = lru_cache(maxsize=1 << 20)(self._lexicon_log_prob)
+            self._allowed_mass = lru_cache(maxsize=1 << 18)(self._allowed_mass_of)
 
     def log_prob(self, context: str, char: str) -> float:
-        """log P(char | the last order - 1 characters of ``context``) (natural log); a context
-        shorter than that is the start of a text."""
-        keep = self.order - 1
+        """log P(char | the last ``context_chars`` characters of ``context``) (natural log); a
+        context shorter than that is the start of a text."""
+        keep = self.context_chars
         return self._cached_log_prob(context[len(context) - keep:] if len(context) > keep else context, char)
 
+    def _allowed(self, context: str, char: str) -> bool:
+        """Whether ``char`` after ``context`` keeps the text inside the lexicon."""
+        word = context[context.rfind(" ") + 1:]
+        if char == " " or char == EOS:
+            return word in self.lexicon or (char == EOS and not context)  # EOS at the start: the empty text
+        return word + char in self._prefixes
+
+    def _allowed_mass_of(self, context: str) -> float:
+        return sum(math.exp(self._log_prob(context, c)) for c in self._candidates if self._allowed(context, c))
+
+    def _lexicon_log_prob(self, context: str, char: str) -> float:
+        if not self._allowed(context, char):
+            return FORBIDDEN
+        return self._log_prob(context, char) - math.log(self._allowed_mass(context))
+
     @classmethod
-    def train(cls, texts: Iterable[str], order: int = 6) -> CharNgramLM:
-        """Count the n-grams of ``texts`` (each padded with BOS and ended with EOS)."""
+    def train(cls, texts: Iterable[str], order: int = 6, lexicon: Iterable[str] | None = None) -> CharNgramLM:
+        """Count the n-grams of ``texts`` (each padded with BOS and ended with EOS); ``lexicon``
+        as in the class."""
         if order < 1:
             raise ValueError(f"order must be at least 1, got {order}")
         top: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -73,7 +111,7 @@ class CharNgramLM:
             tables.insert(0, lower)
         if not top:
             raise ValueError("no text to train a language model on")
-        return cls(order, [{h: dict(c) for h, c in t.items()} for t in tables])
+        return cls(order, [{h: dict(c) for h, c in t.items()} for t in tables], lexicon)
 
     def _log_prob(self, context: str, char: str) -> float:
         context = (BOS * (self.order - 1) + context)[len(context):]  # exactly order - 1 characters
@@ -97,7 +135,10 @@ class CharNgramLM:
     def save(self, path: str | Path) -> None:
         """Write the model as gzip-compressed JSON."""
         with gzip.open(path, "wt", encoding="utf-8") as f:
-            json.dump({"format": FORMAT, "order": self.order, "tables": self.tables}, f)
+            data = {"format": FORMAT, "order": self.order, "tables": self.tables}
+            if self.lexicon is not None:
+                data["lexicon"] = sorted(self.lexicon)
+            json.dump(data, f)
 
     @classmethod
     def load(cls, path: str | Path) -> CharNgramLM:
@@ -112,7 +153,7 @@ class CharNgramLM:
             raise ValueError(f"{path}: not a recog language model ({type(err).__name__})") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ValueError(f"{path}: not a recog language model (format {FORMAT} expected)")
-        return cls(int(data["order"]), data["tables"])
+        return cls(int(data["order"]), data["tables"], data.get("lexicon"))
 
 
 def _discount(table: dict[str, dict[str, int]]) -> float:
@@ -141,7 +182,7 @@ class LMFusion:
     def __init__(self, lm: CharNgramLM, pieces: Sequence[str], weight: float = 0.5, bonus: float = 0.0) -> None:
         self.lm, self.weight, self.bonus = lm, weight, bonus
         self.pieces = [p.replace("\u2581", " ") for p in pieces]
-        self.keep = max(lm.order - 1, 1)
+        self.keep = max(lm.context_chars, 1)
         self._cache: dict[tuple[int, ...], tuple[str, float]] = {(): ("", 0.0)}  # prefix -> (text tail, score)
         self._cached_tokens = 0  # summed key lengths: a long stream's prefixes are long
 
@@ -159,7 +200,7 @@ class LMFusion:
                 piece = piece.lstrip(" ")
             for c in piece:
                 score += self.weight * self.lm.log_prob(text, c)
-                text = (text + c)[-self.keep:]  # the LM reads only the last order - 1 characters
+                text = (text + c)[-self.keep:]  # the LM reads only the last context_chars characters
             score += self.bonus
             if self._cached_tokens > self.CACHE_TOKENS:  # a long search: start over (the LM's own cache stays)
                 self._cache, self._cached_tokens = {(): ("", 0.0)}, 0

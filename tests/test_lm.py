@@ -13,7 +13,7 @@ from torch import nn
 
 from recog.heads.ctc import prefix_beam_search
 from recog.heads.transducer import TransducerHead
-from recog.lm import EOS, CharNgramLM, LMFusion
+from recog.lm import EOS, FORBIDDEN, CharNgramLM, LMFusion
 
 TEXTS = ["the cat sat on the mat", "a cat and a hat", "the hat is on the cat", "that cat sat"]
 
@@ -69,20 +69,72 @@ def test_bad_files_are_refused_with_their_name(tmp_path) -> None:
         CharNgramLM.train([], order=3)
 
 
+WORDS = sorted({w for t in TEXTS for w in t.split()})
+
+
+@pytest.mark.parametrize("context", ["", "th", "the", "the c", "cat sat on the m", "a cat and a ha"])
+def test_a_lexicon_renormalises_over_the_characters_that_stay_inside_it(context: str) -> None:
+    lm = CharNgramLM.train(TEXTS, order=4, lexicon=WORDS)
+    allowed = [c for c in lm.vocab if lm.log_prob(context, c) > FORBIDDEN]
+    assert allowed and sum(math.exp(lm.log_prob(context, c)) for c in allowed) == pytest.approx(1.0, abs=1e-9)
+    for c in set(lm.vocab) - set(allowed):
+        assert lm.log_prob(context, c) == FORBIDDEN
+
+
+def test_a_lexicon_allows_only_its_words_separated_by_single_spaces() -> None:
+    lm = CharNgramLM.train(TEXTS, order=4, lexicon=WORDS)
+    assert lm.log_prob("th", "x") == FORBIDDEN  # no word starts "thx"
+    assert lm.log_prob("th", " ") == FORBIDDEN and lm.log_prob("the c", EOS) == FORBIDDEN  # "th", "c": no words
+    assert lm.log_prob("the", " ") > FORBIDDEN and lm.log_prob("the cat", EOS) > FORBIDDEN
+    assert lm.log_prob("the ", " ") == FORBIDDEN  # no empty word
+    assert lm.log_prob("", EOS) > FORBIDDEN  # the empty text
+    # the word being spelt decides even when it reaches back past the n-gram's context
+    long = CharNgramLM.train(TEXTS + ["extraordinary"], order=2, lexicon=WORDS + ["extraordinary"])
+    assert long.context_chars == len("extraordinary") + 1
+    assert long.log_prob("a extraordinar", "y") > FORBIDDEN and long.log_prob("a extraordinar", "i") == FORBIDDEN
+    assert long.log_prob("the ordinar", "y") == FORBIDDEN  # "ordinary" is not a word of this lexicon
+    with pytest.raises(ValueError, match="lexicon"):
+        CharNgramLM.train(TEXTS, order=3, lexicon=["two words"])
+    with pytest.raises(ValueError, match="lexicon"):
+        CharNgramLM.train(TEXTS, order=3, lexicon=[])
+
+
+def test_the_lexicon_is_saved_with_the_model(tmp_path) -> None:
+    lm = CharNgramLM.train(TEXTS, order=4, lexicon=WORDS)
+    lm.save(tmp_path / "lm.json.gz")
+    again = CharNgramLM.load(tmp_path / "lm.json.gz")
+    assert again.lexicon == frozenset(WORDS) and again.context_chars == lm.context_chars
+    for text in ("the cat", "a hat on the mat", "teh cat"):
+        assert again.score(text) == pytest.approx(lm.score(text), abs=1e-12)
+    CharNgramLM.train(TEXTS, order=4).save(tmp_path / "plain.json.gz")
+    assert CharNgramLM.load(tmp_path / "plain.json.gz").lexicon is None
+
+
 # CTC posteriors over blank + the characters of "cta ": the acoustics hesitate between "cat" and
 # "cta" (the second and third letters each half a/t), and slightly favour the misspelling.
 PIECES = ["<b>", "<unk>", "c", "t", "a", " "]
 BLANK, C, T, A = 0, 2, 3, 4
 
 
-def hesitant_posteriors() -> np.ndarray:
-    frames = [{C: 0.9}, {BLANK: 0.9}, {T: 0.52, A: 0.46}, {BLANK: 0.9}, {A: 0.52, T: 0.46}, {BLANK: 0.9}]
+def posteriors(second: float, third: float) -> np.ndarray:
+    """Log-posteriors (T, V) of "c", then t (prob ``second``) or a, then a (prob ``third``) or t."""
+    frames = [{C: 0.9}, {BLANK: 0.9}, {T: second, A: 0.98 - second}, {BLANK: 0.9}, {A: third, T: 0.98 - third},
+              {BLANK: 0.9}]
     probs = np.full((len(frames), len(PIECES)), 1e-3)
     for t, frame in enumerate(frames):
         for token, p in frame.items():
             probs[t, token] = p
     probs /= probs.sum(axis=1, keepdims=True)
     return np.log(probs)
+
+
+def hesitant_posteriors() -> np.ndarray:
+    return posteriors(0.52, 0.52)
+
+
+def sure_posteriors() -> np.ndarray:
+    """The acoustics clearly favour the misspelling "cta"."""
+    return posteriors(0.8, 0.8)
 
 
 def test_fusion_lets_the_language_model_pick_between_acoustically_close_spellings() -> None:
@@ -92,6 +144,15 @@ def test_fusion_lets_the_language_model_pick_between_acoustically_close_spelling
     fused = prefix_beam_search(lp, beam=4, fusion=LMFusion(lm, PIECES, weight=0.5, bonus=0.0))
     assert fused.tokens == [C, A, T]  # "cat"
     assert fused.nbest[0].tokens == [C, A, T] and [C, T, A] in [h.tokens for h in fused.nbest]
+
+
+def test_a_lexicon_corrects_a_misspelling_the_character_lm_alone_keeps() -> None:
+    lp = sure_posteriors()
+    lm = CharNgramLM.train(TEXTS, order=4)
+    assert prefix_beam_search(lp, beam=4, fusion=LMFusion(lm, PIECES, weight=0.3, bonus=0.0)).tokens == [C, T, A]
+    constrained = CharNgramLM.train(TEXTS, order=4, lexicon=WORDS)
+    fused = prefix_beam_search(lp, beam=4, fusion=LMFusion(constrained, PIECES, weight=0.3, bonus=0.0))
+    assert fused.tokens == [C, A, T]  # "cta" is no word of the lexicon
 
 
 def test_fusion_with_zero_weight_and_bonus_changes_nothing() -> None:

@@ -11,6 +11,7 @@ import yaml
 
 import recog
 from recog.cli import main
+from recog.lm import CharNgramLM
 from tests.conftest import OVERFIT_TEXTS
 
 
@@ -189,6 +190,25 @@ def test_a_character_lm_built_by_the_cli_is_fused_into_ctc_beam_search(trained_m
         model.transcribe(files)  # greedy search cannot use the LM
     assert main(["transcribe", str(files[0]), "--model", str(trained_model), "--lm", str(tmp_path / "none.gz")]) == 2
     assert "none.gz" in capsys.readouterr().err
+
+
+def test_a_lexicon_lm_built_by_the_cli_keeps_decoding_to_known_words(trained_model: Path, speech_dir: Path,
+                                                                    tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture) -> None:
+    words = tmp_path / "words.txt"
+    words.write_text("zebra Z IY B R AH\n\nyak Y AE K\n")  # a pronunciation lexicon: the first column counts
+    lm = tmp_path / "lexicon.json.gz"
+    assert main(["lm", "--manifest", str(speech_dir / "train.jsonl"), "--order", "5", "--lexicon",
+                 "--lexicon-file", str(words), "--out", str(lm)]) == 0
+    vocabulary = {w for t in OVERFIT_TEXTS for w in t.split()} | {"zebra", "yak"}
+    assert f"lexicon of {len(vocabulary)} words" in capsys.readouterr().out
+    assert CharNgramLM.load(lm).lexicon == vocabulary
+    files = [speech_dir / f"utt{i}.wav" for i in range(len(OVERFIT_TEXTS))]
+    results = recog.load(trained_model, lm=lm).transcribe(files, beam=4, lm_weight=0.5, lm_bonus=1.0)
+    assert [r.text for r in results] == OVERFIT_TEXTS
+    assert main(["lm", "--manifest", str(speech_dir / "train.jsonl"), "--lexicon-file", str(tmp_path / "no.txt"),
+                 "--out", str(lm)]) == 2
+    assert "no.txt" in capsys.readouterr().err
 
 
 def test_init_from_fine_tunes_a_trained_model_and_keeps_its_tokenizer(trained_model: Path, speech_dir: Path,
