@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from recog.audio import change_speed, load_audio
+from recog.audio import SAMPLE_RATE, change_speed, load_audio
 from recog.image import ImageConfig, ImageError, load_image, target_size
 from recog.text import Tokenizer
 
@@ -104,15 +104,23 @@ class AudioDataset(Dataset):
     ``speed_perturb=(low, high)``: play each item at a speed drawn uniformly from [low, high]
     (training augmentation against unseen speakers: shifts pitch and formants), drawn from a
     generator seeded by (seed, index, call count), so runs repeat.
+    ``leading_silence=(low, high)``: put a silence of a length drawn uniformly from [low, high]
+    seconds before each item (after the speed change), so that a limited-context streaming model
+    also learns speech that does not begin at the start of its input, as in a live stream.
     """
 
     def __init__(self, entries: Sequence[Entry], tokenizer: Tokenizer,
-                 speed_perturb: tuple[float, float] | None = None, seed: int = 0) -> None:
+                 speed_perturb: tuple[float, float] | None = None, seed: int = 0,
+                 leading_silence: tuple[float, float] | None = None) -> None:
         if speed_perturb is not None and not 0 < speed_perturb[0] <= speed_perturb[1]:
             raise ValueError(f"speed_perturb must be (low, high) with 0 < low <= high, got {speed_perturb}")
+        if leading_silence is not None and not 0 <= leading_silence[0] <= leading_silence[1]:
+            raise ValueError(f"leading_silence must be (low, high) seconds with 0 <= low <= high, "
+                             f"got {leading_silence}")
         self.entries = list(entries)
         self.tokenizer = tokenizer
         self.speed_perturb = speed_perturb
+        self.leading_silence = leading_silence
         self.seed = seed
         self._calls = 0
 
@@ -120,18 +128,24 @@ class AudioDataset(Dataset):
         return len(self.entries)
 
     def batch_lengths(self) -> tuple[list[float], None]:
-        """Per item: 10 ms feature frames for the bucketing budget; no size groups."""
-        return [e.duration * 100 for e in self.entries], None
+        """Per item: 10 ms feature frames for the bucketing budget (with the longest leading
+        silence, if any); no size groups."""
+        extra = self.leading_silence[1] if self.leading_silence is not None else 0.0
+        return [(e.duration + extra) * 100 for e in self.entries], None
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         entry = self.entries[index]
         samples = load_audio(entry.path)
-        if self.speed_perturb is not None:
+        if self.speed_perturb is not None or self.leading_silence is not None:
             import numpy as np
 
             self._calls += 1
             rng = np.random.default_rng((self.seed, index, self._calls))
-            samples = change_speed(samples, float(rng.uniform(*self.speed_perturb)))
+            if self.speed_perturb is not None:
+                samples = change_speed(samples, float(rng.uniform(*self.speed_perturb)))
+            if self.leading_silence is not None:
+                pad = int(round(float(rng.uniform(*self.leading_silence)) * SAMPLE_RATE))
+                samples = np.concatenate([np.zeros(pad, dtype=samples.dtype), samples])
         waveform = torch.from_numpy(samples)
         tokens = torch.tensor(self.tokenizer.encode(entry.text), dtype=torch.long)
         return {"input": waveform, "tokens": tokens, "text": entry.text, "path": entry.path}

@@ -188,11 +188,14 @@ class ManifestDataModule(L.LightningDataModule):
         max_batch_size: optional cap on items per batch.
         augment: apply recog.augment.TextLineAugment to training images.
         speed_perturb: ``[low, high]``: random speed of training audio (e.g. [0.85, 1.15]).
+        leading_silence: ``[low, high]`` seconds of silence put before each training utterance
+            (e.g. [0, 1.5]; for streaming models trained on utterances shorter than their window).
     """
 
     def __init__(self, train_manifest: str, val_manifest: str, max_frames: int = 20_000,
                  max_batch_size: int | None = None, num_workers: int = 2, seed: int = 0,
-                 augment: bool = True, speed_perturb: tuple[float, float] | None = None) -> None:
+                 augment: bool = True, speed_perturb: tuple[float, float] | None = None,
+                 leading_silence: tuple[float, float] | None = None) -> None:
         super().__init__()
         self.save_hyperparameters()
 
@@ -208,7 +211,9 @@ class ManifestDataModule(L.LightningDataModule):
             return ImageDataset(entries, model.tokenizer, ImageConfig(**model.config["features"]), augment,
                                 seed=self.hparams.seed)
         speed = self.hparams.speed_perturb if train else None
-        return AudioDataset(entries, model.tokenizer, tuple(speed) if speed else None, seed=self.hparams.seed)
+        silence = self.hparams.leading_silence if train else None
+        return AudioDataset(entries, model.tokenizer, tuple(speed) if speed else None, seed=self.hparams.seed,
+                            leading_silence=tuple(silence) if silence else None)
 
     def _loader(self, manifest: str, train: bool) -> DataLoader:
         hp = self.hparams

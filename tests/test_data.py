@@ -328,3 +328,22 @@ def test_two_ranks_get_disjoint_batches_of_equal_count() -> None:
         single.set_epoch(epoch)
         all_batches = single.batches()
         assert len(batches[0]) + len(batches[1]) >= len(all_batches) - 1  # at most one batch left over
+
+
+def test_leading_silence_puts_a_seeded_silence_of_bounded_length_before_the_audio(tmp_path: Path) -> None:
+    n = 16000
+    soundfile.write(str(tmp_path / "a.wav"), np.zeros(n, dtype=np.float32) + 0.1, 16000, subtype="FLOAT")
+    entries = read_manifest(write_lines(tmp_path / "m.jsonl", [row("a.wav", 1.0, "ab")]))
+    tokenizer = CharTokenizer.from_texts(["ab"])
+    fixed = AudioDataset(entries, tokenizer, leading_silence=(0.5, 0.5))[0]["input"]
+    assert len(fixed) == n + 8000 and (fixed[:8000] == 0).all() and (fixed[8000:] != 0).all()
+    lengths = [len(AudioDataset(entries, tokenizer, seed=s, leading_silence=(0.0, 1.5))[0]["input"]) for s in range(8)]
+    assert all(n <= length <= n + 24000 for length in lengths) and len(set(lengths)) > 1
+    assert lengths == [len(AudioDataset(entries, tokenizer, seed=s, leading_silence=(0.0, 1.5))[0]["input"])
+                       for s in range(8)]
+    # the bucketing budget counts the longest silence; the speed draws stay those of speed_perturb alone
+    assert AudioDataset(entries, tokenizer, leading_silence=(0.0, 1.5)).batch_lengths()[0] == [250.0]
+    both = AudioDataset(entries, tokenizer, (0.8, 1.25), seed=3, leading_silence=(0.0, 0.0))[0]["input"]
+    assert len(both) == len(AudioDataset(entries, tokenizer, (0.8, 1.25), seed=3)[0]["input"])
+    with pytest.raises(ValueError, match="leading_silence"):
+        AudioDataset(entries, tokenizer, leading_silence=(1.0, 0.5))
