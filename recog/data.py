@@ -105,8 +105,9 @@ class AudioDataset(Dataset):
     (training augmentation against unseen speakers: shifts pitch and formants), drawn from a
     generator seeded by (seed, index, call count), so runs repeat.
     ``leading_silence=(low, high)``: put a silence of a length drawn uniformly from [low, high]
-    seconds before each item (after the speed change), so that a limited-context streaming model
-    also learns speech that does not begin at the start of its input, as in a live stream.
+    seconds before each item (after the speed change), so that a model (a limited-context
+    streaming one above all) also learns speech that does not begin where its input begins, as in
+    a live stream or a recording with a quiet start.
     """
 
     def __init__(self, entries: Sequence[Entry], tokenizer: Tokenizer,

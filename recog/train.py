@@ -189,7 +189,7 @@ class ManifestDataModule(L.LightningDataModule):
         augment: apply recog.augment.TextLineAugment to training images.
         speed_perturb: ``[low, high]``: random speed of training audio (e.g. [0.85, 1.15]).
         leading_silence: ``[low, high]`` seconds of silence put before each training utterance
-            (e.g. [0, 1.5]; for streaming models trained on utterances shorter than their window).
+            (e.g. [0, 1.5]; for corpora whose utterances start at once, streaming models above all).
     """
 
     def __init__(self, train_manifest: str, val_manifest: str, max_frames: int = 20_000,
