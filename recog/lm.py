@@ -67,8 +67,8 @@ class CharNgramLM:
             self.context_chars = max(self.context_chars, max(len(w) for w in self.lexicon) + 1)
             self._prefixes = frozenset(w[:i] for w in self.lexicon for i in range(1, len(w) + 1))
             self._candidates = sorted({c for w in self.lexicon for c in w} | {" ", EOS})
-            self._cached_log_prob = lru_cache(maxsize=1 << 20)(self._lexicon_log_prob)
-            self._allowed_mass = lru_cache(maxsize=1 << 18)(self._allowed_mass_of)
+            self._distribution = lru_cache(maxsize=1 << 18)(self._lexicon_distribution)
+            self._cached_log_prob = self._lexicon_log_prob
 
     def log_prob(self, context: str, char: str) -> float:
         """log P(char | the last ``context_chars`` characters of ``context``) (natural log); a
@@ -83,13 +83,17 @@ class CharNgramLM:
             return word in self.lexicon or (char == EOS and not context)  # EOS at the start: the empty text
         return word + char in self._prefixes
 
-    def _allowed_mass_of(self, context: str) -> float:
-        return sum(math.exp(self._log_prob(context, c)) for c in self._candidates if self._allowed(context, c))
+    def _lexicon_distribution(self, context: str) -> dict[str, float]:
+        """log P of each character allowed after ``context``, renormalised over those (none after a
+        context that has already left the lexicon)."""
+        allowed = {c: self._log_prob(context, c) for c in self._candidates if self._allowed(context, c)}
+        if not allowed:
+            return {}
+        norm = math.log(sum(math.exp(v) for v in allowed.values()))
+        return {c: v - norm for c, v in allowed.items()}
 
     def _lexicon_log_prob(self, context: str, char: str) -> float:
-        if not self._allowed(context, char):
-            return FORBIDDEN
-        return self._log_prob(context, char) - math.log(self._allowed_mass(context))
+        return self._distribution(context).get(char, FORBIDDEN)
 
     @classmethod
     def train(cls, texts: Iterable[str], order: int = 6, lexicon: Iterable[str] | None = None) -> CharNgramLM:
