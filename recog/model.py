@@ -67,6 +67,13 @@ class Recognizer(nn.Module):
             name: build_head(name, self.encoder.d_model, tokenizer.vocab_size,
                              **{k: v for k, v in opts.items() if k != "weight"})
             for name, opts in heads.items()})
+        ctc = self.heads["ctc"] if "ctc" in self.heads else None
+        if ctc is not None and ctc.inter_layers:
+            layers = len(getattr(self.encoder, "layers", ()))
+            if not hasattr(self.encoder, "layer_hook") or not all(0 <= i < layers - 1 for i in ctc.inter_layers):
+                raise ValueError(f"ctc inter_layers {list(ctc.inter_layers)} must name layers below the last of a "
+                                 f"conformer encoder (it has {layers} layers, indices from 0)")
+            self.encoder.layer_hook = ctc.layer_hook  # intermediate (self-conditioned) CTC
         self.decoding_heads = [name for name, head in self.heads.items() if getattr(head, "decodes", True)]
         if not self.decoding_heads:
             raise ValueError("a Recognizer needs at least one head that can decode (e.g. 'ctc')")

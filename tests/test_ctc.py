@@ -215,3 +215,40 @@ def test_an_impossible_target_adds_zero_instead_of_infinity() -> None:
     alone = head.loss(h[:1], torch.tensor([3]), torch.tensor([[1, 2]]), torch.tensor([2]))
     assert torch.isfinite(loss)
     torch.testing.assert_close(loss, alone / 2)
+
+
+# ------------------------------------------------------------------ intermediate, self-conditioned CTC
+
+
+def test_intermediate_ctc_mixes_the_layer_losses_into_the_head_loss_and_conditions_the_layer() -> None:
+    torch.manual_seed(3)
+    head = CTCHead(d_model=8, vocab_size=6, inter_layers=[1], inter_weight=0.25).train()
+    x, h = torch.randn(2, 10, 8), torch.randn(2, 10, 8)
+    h_lengths, target_lengths = torch.tensor([10, 7]), torch.tensor([3, 2])
+    targets = torch.tensor([[1, 2, 3], [4, 5, 0]])
+
+    assert head.layer_hook(0, x) is x  # not an intermediate layer: untouched
+    conditioned = head.layer_hook(1, x)
+    loss = head.loss(h, h_lengths, targets, target_lengths)
+
+    plain = CTCHead(d_model=8, vocab_size=6)
+    plain.load_state_dict({k: v for k, v in head.state_dict().items() if k.startswith("proj.")})
+    expected = 0.75 * plain.loss(h, h_lengths, targets, target_lengths) + 0.25 * plain.loss(
+        x, h_lengths, targets, target_lengths)
+    torch.testing.assert_close(loss, expected)
+    torch.testing.assert_close(conditioned, x + head.condition(torch.softmax(head.proj(x), dim=-1)))
+    # The intermediate loss is used once: the next loss (no encoder pass between) is the plain one.
+    torch.testing.assert_close(head.loss(h, h_lengths, targets, target_lengths),
+                               plain.loss(h, h_lengths, targets, target_lengths))
+
+
+def test_intermediate_ctc_keeps_nothing_outside_training_and_can_skip_the_conditioning() -> None:
+    head = CTCHead(d_model=8, vocab_size=6, inter_layers=[0], self_condition=False).eval()
+    x = torch.randn(1, 5, 8)
+    assert head.layer_hook(0, x) is x and head.condition is None
+    head.train()
+    with torch.no_grad():
+        head.layer_hook(0, x)
+    assert head._intermediate == []  # no graph, nothing to learn from
+    with pytest.raises(ValueError, match="inter_weight"):
+        CTCHead(d_model=8, vocab_size=6, inter_layers=[0], inter_weight=1.5)

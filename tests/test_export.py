@@ -26,9 +26,11 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[Path]]:
-    """A random-weight streaming model with ctc + rnnt heads: checkpoint, `recog export` folder, wavs."""
+    """A random-weight streaming model (self-conditioned ctc + rnnt): checkpoint, `recog export` folder, wavs."""
     root = tmp_path_factory.mktemp("export")
-    checkpoint = save_checkpoint(tiny_recognizer([8, 3]), root / "model.ckpt")
+    # Self-conditioned CTC, so the exported encoder step carries the intermediate conditioning too.
+    model = tiny_recognizer([8, 3], heads={"ctc": {"inter_layers": [0]}, "rnnt": {"pred_dim": 32, "joint_dim": 32}})
+    checkpoint = save_checkpoint(model, root / "model.ckpt")
     torch.set_num_threads(1)
     assert main(["export", "--model", str(checkpoint), "--out", str(root / "onnx"), "--streaming"]) == 0
     wavs = [speak("open the door please", root / "a.wav"), speak("blue sky", root / "b.wav", speed=170)]

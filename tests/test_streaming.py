@@ -274,3 +274,31 @@ def test_streaming_refuses_a_non_streaming_model_with_a_clear_error() -> None:
     model = Recognizer(tokenizer, {"name": "conformer", **{**TINY, "feat_in": 80}}, {"ctc": {}})
     with pytest.raises(ValueError, match="limited context"):
         StreamingRecognizer(model)
+
+
+def test_a_self_conditioned_ctc_model_streams_exactly_and_trains_its_intermediate_loss() -> None:
+    model = tiny_recognizer([8, 3], heads={"ctc": {"inter_layers": [0], "inter_weight": 0.5}})
+    assert model.encoder.layer_hook == model.heads["ctc"].layer_hook
+    x, lengths = torch.randn(2, 203, 80), torch.tensor([203, 90])
+    with torch.no_grad():
+        offline, h_lengths = model.encoder(x, lengths)
+        streamed = model.encoder.forward_streaming(x, lengths)[0]
+        model.encoder.layer_hook = None
+        unconditioned, _ = model.encoder(x, lengths)
+    for b, n in enumerate(h_lengths.tolist()):
+        torch.testing.assert_close(streamed[b, :n], offline[b, :n], rtol=0, atol=1e-4)
+    assert (unconditioned - offline).abs().max() > 1e-3  # the conditioning is in the encoder's path
+
+    model = tiny_recognizer([8, 3], heads={"ctc": {"inter_layers": [0], "inter_weight": 0.5}}).train()
+    waves = torch.randn(2, 16000) * 0.1
+    targets, target_lengths = torch.tensor([[1, 2, 3], [4, 0, 0]]), torch.tensor([3, 1])
+    losses = model(waves, torch.tensor([16000, 12000]), targets, target_lengths)
+    losses["loss"].backward()
+    assert model.heads["ctc"].condition.weight.grad.abs().sum() > 0  # the conditioning layer learns
+
+
+@pytest.mark.parametrize("heads", [{"ctc": {"inter_layers": [1]}},  # the last of 2 layers
+                                   {"ctc": {"inter_layers": [-1]}}])
+def test_intermediate_ctc_on_a_layer_that_is_not_below_the_last_is_refused(heads: dict) -> None:
+    with pytest.raises(ValueError, match="inter_layers"):
+        tiny_recognizer([8, 3], heads=heads)

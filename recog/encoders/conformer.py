@@ -15,6 +15,7 @@ caches and gives exactly the frames ``forward`` gives with the same context.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -324,6 +325,9 @@ class ConformerEncoder(nn.Module):
             raise ValueError("att_context_probs needs one probability per att_context_size pair")
         self.att_context_probs = torch.tensor(probs, dtype=torch.float)
         self.att_context = self.att_contexts[0]
+        # (layer index, (B, T, D) layer output) -> (B, T, D), called after every layer; the
+        # Recognizer sets it for a CTC head with intermediate layers (self-conditioned CTC).
+        self.layer_hook: Callable[[int, torch.Tensor], torch.Tensor] | None = None
 
     def set_att_context(self, left: int, right: int) -> None:
         """Choose the attention context used outside training (e.g. at load time)."""
@@ -344,8 +348,10 @@ class ConformerEncoder(nn.Module):
             allowed = allowed & limit
         pos_emb = self.dropout(relative_positions(x.shape[1], self.d_model, x.device))
         x = self.dropout(x)
-        for layer in self.layers:
+        for i, layer in enumerate(self.layers):
             x = layer(x, pos_emb, allowed, mask)
+            if self.layer_hook is not None:
+                x = self.layer_hook(i, x)
         return x, lengths
 
     # ------------------------------------------------------------------ streaming
@@ -394,6 +400,8 @@ class ConformerEncoder(nn.Module):
         for i, layer in enumerate(self.layers):
             x, att_cache, conv_cache = layer.forward_chunk(x, pos_emb, allowed, mask,
                                                            cache.last_channel[i], cache.last_time[i])
+            if self.layer_hook is not None:
+                x = self.layer_hook(i, x)
             last_channel.append(att_cache)
             last_time.append(conv_cache)
         new_cache = StreamingCache(sub_cache, torch.stack(last_channel), torch.stack(last_time),

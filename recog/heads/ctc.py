@@ -18,23 +18,63 @@ NEG_INF = float("-inf")
 
 
 class CTCHead(nn.Module):
-    """(B, T, D) encodings -> (B, T, V) log-probabilities; token 0 is the blank."""
+    """(B, T, D) encodings -> (B, T, V) log-probabilities; token 0 is the blank.
 
-    def __init__(self, d_model: int, vocab_size: int) -> None:
+    ``inter_layers``: intermediate CTC (Lee & Watanabe 2021) on the outputs of these encoder
+    layers (0-based), through this head's own projection; the head's loss becomes
+    ``(1 - inter_weight) * final + inter_weight * mean(intermediate)``. With ``self_condition``
+    (Nozaki & Komatsu 2021) each intermediate posterior is projected back and added to that
+    layer's output, so the layers above see a first guess of the text and can correct its
+    spelling: the conditional independence of CTC is relaxed inside the encoder. The encoder
+    calls :meth:`layer_hook` after every layer (the Recognizer wires it), in training, inference,
+    streaming and ONNX export alike; it acts frame by frame, so streaming stays exact.
+    """
+
+    def __init__(self, d_model: int, vocab_size: int, inter_layers: list[int] | tuple[int, ...] = (),
+                 inter_weight: float = 0.3, self_condition: bool = True) -> None:
         super().__init__()
         self.vocab_size = vocab_size
         self.proj = nn.Linear(d_model, vocab_size)
+        self.inter_layers = tuple(int(i) for i in inter_layers)
+        if not 0.0 <= inter_weight <= 1.0:
+            raise ValueError(f"inter_weight must be within [0, 1], got {inter_weight}")
+        self.inter_weight = float(inter_weight)
+        self.condition = nn.Linear(vocab_size, d_model) if self.inter_layers and self_condition else None
+        self._intermediate: list[torch.Tensor] = []  # training only: log-probs of each inter layer
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         return F.log_softmax(self.proj(h).float(), dim=-1)  # (B, T, V)
 
+    def layer_hook(self, index: int, x: torch.Tensor) -> torch.Tensor:
+        """Called by the encoder with layer ``index``'s output x (B, T, D): at an intermediate
+        layer, keep its CTC log-probs for the loss (training) and add the self-conditioning."""
+        if index not in self.inter_layers:
+            return x
+        if index == min(self.inter_layers):
+            self._intermediate = []  # a new encoder pass
+        log_probs = self(x)  # (B, T, V)
+        if self.training and torch.is_grad_enabled():
+            self._intermediate.append(log_probs)
+        if self.condition is not None:
+            x = x + self.condition(log_probs.exp().to(x.dtype))
+        return x
+
+    def _ctc(self, log_probs: torch.Tensor, h_lengths: torch.Tensor, targets: torch.Tensor,
+             target_lengths: torch.Tensor) -> torch.Tensor:
+        total = F.ctc_loss(log_probs.transpose(0, 1), targets, h_lengths, target_lengths, blank=0,
+                           reduction="sum", zero_infinity=True)  # log_probs (T, B, V)
+        return total / log_probs.shape[0]
+
     def loss(self, h: torch.Tensor, h_lengths: torch.Tensor, targets: torch.Tensor,
              target_lengths: torch.Tensor) -> torch.Tensor:
-        """CTC loss summed over each utterance and averaged over the batch."""
-        log_probs = self(h).transpose(0, 1)  # (T, B, V)
-        total = F.ctc_loss(log_probs, targets, h_lengths, target_lengths, blank=0,
-                           reduction="sum", zero_infinity=True)
-        return total / h.shape[0]
+        """CTC loss summed over each utterance and averaged over the batch, mixed with the
+        intermediate CTC losses of the encoder pass that produced ``h`` (when configured)."""
+        final = self._ctc(self(h), h_lengths, targets, target_lengths)
+        intermediate, self._intermediate = self._intermediate, []
+        if not intermediate:
+            return final
+        inter = torch.stack([self._ctc(lp, h_lengths, targets, target_lengths) for lp in intermediate]).mean()
+        return (1.0 - self.inter_weight) * final + self.inter_weight * inter
 
     @torch.no_grad()
     def decode(self, h: torch.Tensor, h_lengths: torch.Tensor, beam: int = 1, fusion: LMFusion | None = None
