@@ -48,12 +48,13 @@ class CTCHead(nn.Module):
     def layer_hook(self, index: int, x: torch.Tensor) -> torch.Tensor:
         """Called by the encoder with layer ``index``'s output x (B, T, D): at an intermediate
         layer, keep its CTC log-probs for the loss (training) and add the self-conditioning."""
-        if index not in self.inter_layers:
+        record = self.training and torch.is_grad_enabled()
+        if index not in self.inter_layers or not (record or self.condition is not None):
             return x
         if index == min(self.inter_layers):
             self._intermediate = []  # a new encoder pass
         log_probs = self(x)  # (B, T, V)
-        if self.training and torch.is_grad_enabled():
+        if record:
             self._intermediate.append(log_probs)
         if self.condition is not None:
             x = x + self.condition(log_probs.exp().to(x.dtype))
@@ -68,11 +69,14 @@ class CTCHead(nn.Module):
     def loss(self, h: torch.Tensor, h_lengths: torch.Tensor, targets: torch.Tensor,
              target_lengths: torch.Tensor) -> torch.Tensor:
         """CTC loss summed over each utterance and averaged over the batch, mixed with the
-        intermediate CTC losses of the encoder pass that produced ``h`` (when configured)."""
+        intermediate CTC losses of the encoder pass that produced ``h`` (when configured; they
+        are kept in training only, so a validation loss is the final layer's alone)."""
         final = self._ctc(self(h), h_lengths, targets, target_lengths)
         intermediate, self._intermediate = self._intermediate, []
         if not intermediate:
             return final
+        if any(lp.shape[:2] != h.shape[:2] for lp in intermediate):
+            raise RuntimeError("the intermediate CTC outputs kept by the CTC head come from another encoder pass")
         inter = torch.stack([self._ctc(lp, h_lengths, targets, target_lengths) for lp in intermediate]).mean()
         return (1.0 - self.inter_weight) * final + self.inter_weight * inter
 
