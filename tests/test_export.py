@@ -80,9 +80,22 @@ def test_the_edge_runtime_reads_what_pytorch_streaming_reads(exported: tuple, he
 
 
 def test_the_edge_encoder_step_matches_pytorch_for_a_batch_of_unequal_lengths(exported: tuple) -> None:
+    checkpoint, folder, _ = exported
+    assert_encoder_step_matches_pytorch(checkpoint, folder)
+
+
+def test_a_chunked_conv_encoder_step_matches_pytorch(tmp_path: Path) -> None:
+    model = tiny_recognizer([8, 3], heads={"ctc": {}}, chunked_conv=True)
+    checkpoint = save_checkpoint(model, tmp_path / "model.ckpt")
+    assert main(["export", "--model", str(checkpoint), "--out", str(tmp_path / "onnx"), "--streaming"]) == 0
+    assert_encoder_step_matches_pytorch(checkpoint, tmp_path / "onnx")
+
+
+def assert_encoder_step_matches_pytorch(checkpoint: Path, folder: Path) -> None:
+    """Four chunks of a batch of three streams that end at different chunks, through encoder.onnx
+    and through ``forward_chunk``: the same frames and lengths."""
     import onnxruntime as ort
 
-    checkpoint, folder, _ = exported
     import recog
 
     encoder = recog.load(checkpoint).model.encoder

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from recog.audio import LogMel, load_audio
-from recog.encoders.conformer import ConformerEncoder, context_mask
+from recog.encoders.conformer import ConformerEncoder, ConvModule, context_mask
 from recog.model import Recognizer
 from recog.streaming import EndpointConfig, StreamingRecognizer, TorchFrames
 from recog.text import CharTokenizer
@@ -24,11 +24,14 @@ TINY = {"feat_in": 20, "d_model": 32, "n_layers": 2, "n_heads": 4, "subsampling_
         "causal": True, "conv_norm": "layer"}
 
 
+@pytest.mark.parametrize("chunked_conv", [False, True])
 @pytest.mark.parametrize("factor", [4, 8])
 @pytest.mark.parametrize("context", [[8, 3], [6, 1], [4, 0], [0, 2], [16, 7]])
-def test_chunk_by_chunk_encoding_equals_the_offline_forward_with_the_same_context(factor: int, context: list) -> None:
+def test_chunk_by_chunk_encoding_equals_the_offline_forward_with_the_same_context(factor: int, context: list,
+                                                                                  chunked_conv: bool) -> None:
     torch.manual_seed(0)
-    encoder = ConformerEncoder(**TINY, subsampling_factor=factor, att_context_size=context).eval()
+    encoder = ConformerEncoder(**TINY, subsampling_factor=factor, att_context_size=context,
+                               chunked_conv=chunked_conv).eval()
     x, lengths = torch.randn(3, 203, 20), torch.tensor([203, 150, 37])  # a batch of unequal lengths
     with torch.no_grad():
         offline, h_lengths = encoder(x, lengths)
@@ -46,6 +49,39 @@ def test_streaming_differs_from_full_context_so_the_parity_test_can_fail() -> No
         encoder.set_att_context(-1, -1)
         full, _ = encoder(x, lengths)
     assert (streamed[:, : full.shape[1]] - full).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 4, 10])
+def test_the_chunked_conv_sees_its_own_chunk_and_never_the_next(chunk: int) -> None:
+    torch.manual_seed(0)
+    conv = ConvModule(16, 5, "layer", causal=True, chunked=True).eval()
+    x, mask = torch.randn(1, 20, 16), torch.ones(1, 20, dtype=torch.bool)
+    base = conv(x, mask, chunk=chunk)
+    for t in range(20):
+        bumped = x.clone()
+        bumped[:, t] += 1.0
+        changed = ((conv(bumped, mask, chunk=chunk) - base).abs().amax(dim=2) > 1e-6)[0]
+        start = t // chunk * chunk  # the first frame of t's chunk
+        expected = torch.zeros(20, dtype=torch.bool)
+        expected[max(start, t - 2): t + 3] = True  # within the kernel's reach, and not in an earlier chunk
+        assert torch.equal(changed, expected), (t, changed.nonzero().flatten().tolist())
+
+
+def test_the_chunked_conv_with_full_context_is_the_centred_conv() -> None:
+    torch.manual_seed(0)
+    chunked = ConvModule(16, 5, "layer", causal=True, chunked=True).eval()
+    centred = ConvModule(16, 5, "layer", causal=False).eval()
+    centred.load_state_dict(chunked.state_dict())
+    x, mask = torch.randn(2, 20, 16), torch.tensor([[True] * 20, [True] * 13 + [False] * 7])
+    torch.testing.assert_close(chunked(x, mask), centred(x, mask))
+    torch.testing.assert_close(chunked(x, mask, chunk=20), centred(x, mask))
+
+
+def test_a_chunked_conv_is_refused_without_causal_or_with_an_even_kernel() -> None:
+    with pytest.raises(ValueError, match="causal"):
+        ConformerEncoder(**{**TINY, "causal": False}, chunked_conv=True)
+    with pytest.raises(ValueError, match="odd"):
+        ConformerEncoder(**{**TINY, "conv_kernel": 4}, chunked_conv=True)
 
 
 def test_the_cache_keeps_its_shape_however_long_the_stream() -> None:
@@ -134,10 +170,11 @@ def test_incremental_log_mel_equals_the_offline_frames(sizes: list, numpy_fronte
 # ------------------------------------------------------------------ sessions
 
 
-def tiny_recognizer(context: list, heads: dict | None = None) -> Recognizer:
+def tiny_recognizer(context: list, heads: dict | None = None, **encoder_options: object) -> Recognizer:
     torch.manual_seed(0)
     tokenizer = CharTokenizer("abcdefghijklmnopqrstuvwxyz '")
-    encoder = {"name": "conformer", **{**TINY, "feat_in": 80}, "subsampling_factor": 4, "att_context_size": context}
+    encoder = {"name": "conformer", **{**TINY, "feat_in": 80}, "subsampling_factor": 4, "att_context_size": context,
+               **encoder_options}
     heads = heads or {"ctc": {}, "rnnt": {"pred_dim": 32, "joint_dim": 32}}
     return Recognizer(tokenizer, encoder, heads).eval()
 

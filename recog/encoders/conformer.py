@@ -10,6 +10,13 @@ Cache-aware streaming (Noroozi et al. 2024, "Stateful Conformer with Cache-based
 limits attention to chunks of ``right + 1`` frames that see ``left`` frames of the past
 (chunked-limited masking). ``forward_chunk`` then runs one chunk with explicit, fixed-shape
 caches and gives exactly the frames ``forward`` gives with the same context.
+
+``chunked_conv=True`` (dynamic chunk convolution, Li et al. 2023, "Dynamic Chunk Convolution for
+Unified Streaming and Non-streaming Conformer ASR") replaces the causal depthwise conv by a
+centred one that sees the past and the rest of its own chunk, never the next chunk: a frame reads
+the (k-1)/2 frames before it and those after it up to its chunk's end (zeros beyond). The chunk is
+the attention's, so the conv looks ahead exactly as far as the attention does, and with full
+context it is the ordinary centred conv.
 """
 
 from __future__ import annotations
@@ -39,6 +46,8 @@ class ConformerConfig:
     dropout: float = 0.1
     dropout_att: float = 0.1
     causal: bool = False
+    # Depthwise conv that sees the rest of its attention chunk (needs causal=True); see above.
+    chunked_conv: bool = False
     subsampling_factor: int = 8  # 8 (FastConformer) or 4 (for character targets: ~2x frames per char)
     # [left, right] attention context in encoder frames ([-1, -1] = full), or a list of such
     # pairs to train one model for several look-aheads (one drawn per batch, with
@@ -190,11 +199,16 @@ class RelPositionAttention(nn.Module):
 
 
 class ConvModule(nn.Module):
-    """Pointwise conv + GLU, depthwise conv (kernel k), norm, SiLU, pointwise conv."""
+    """Pointwise conv + GLU, depthwise conv (kernel k), norm, SiLU, pointwise conv.
 
-    def __init__(self, d_model: int, kernel: int, norm: str, causal: bool) -> None:
+    The depthwise conv is centred, causal (k-1 past frames), or chunked (``chunked=True``: (k-1)/2
+    past frames and the future only inside the frame's attention chunk)."""
+
+    def __init__(self, d_model: int, kernel: int, norm: str, causal: bool, chunked: bool = False) -> None:
         super().__init__()
-        self.kernel, self.causal = kernel, causal
+        if chunked and kernel % 2 == 0:
+            raise ValueError(f"chunked_conv needs an odd conv_kernel, got {kernel}")
+        self.kernel, self.causal, self.chunked = kernel, causal, chunked
         self.pointwise1 = nn.Linear(d_model, 2 * d_model)
         self.depthwise = nn.Conv1d(d_model, d_model, kernel, groups=d_model)
         if norm == "batch":
@@ -205,22 +219,42 @@ class ConvModule(nn.Module):
             raise ValueError(f"conv_norm must be 'batch' or 'layer', got {norm!r}")
         self.pointwise2 = nn.Linear(d_model, d_model)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor, cache: torch.Tensor | None = None
-                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """x: (B, T, D); mask: (B, T) True on valid frames. With ``cache`` (B, D, kernel-1), the
-        depthwise conv's last inputs from the previous chunk (causal only), returns the output
-        and the new cache."""
+    @property
+    def cache_frames(self) -> int:
+        """Past depthwise-conv inputs a stream must keep between chunks."""
+        return (self.kernel - 1) // 2 if self.chunked else self.kernel - 1
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, cache: torch.Tensor | None = None,
+                chunk: int | None = None) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """x: (B, T, D); mask: (B, T) True on valid frames; chunk: the attention chunk in frames
+        (None for full context), used by the chunked conv. With ``cache`` (B, D, cache_frames),
+        the depthwise conv's last inputs from the previous chunk (x is then one whole chunk),
+        returns the output and the new cache."""
         x = F.glu(self.pointwise1(x), dim=-1) * mask[..., None]
         x = x.transpose(1, 2)  # (B, D, T)
-        if cache is None:
-            left = self.kernel - 1 if self.causal else (self.kernel - 1) // 2
-            x = self.depthwise(F.pad(x, (left, self.kernel - 1 - left)))
+        half = (self.kernel - 1) // 2
+        if cache is not None:
+            x = torch.cat([cache, x], dim=2)  # (B, D, cache_frames + T)
+            cache = x[:, :, x.shape[2] - self.cache_frames:]
+            x = self.depthwise(F.pad(x, (0, half)) if self.chunked else x)
+        elif self.chunked and chunk is not None:
+            x = self._chunked_depthwise(x, chunk)
         else:
-            x = torch.cat([cache, x], dim=2)  # (B, D, kernel-1 + T)
-            cache = x[:, :, x.shape[2] - (self.kernel - 1):]
-            x = self.depthwise(x)
+            left = self.kernel - 1 if self.causal and not self.chunked else half
+            x = self.depthwise(F.pad(x, (left, self.kernel - 1 - left)))
         x = self.pointwise2(F.silu(self.norm(x)).transpose(1, 2))
         return x if cache is None else (x, cache)
+
+    def _chunked_depthwise(self, x: torch.Tensor, chunk: int) -> torch.Tensor:
+        """Centred depthwise conv of x (B, D, T) where frame t reads no input past the end of
+        its chunk of ``chunk`` frames -> (B, D, T)."""
+        half = (self.kernel - 1) // 2
+        windows = F.pad(x, (half, half)).unfold(2, self.kernel, 1)  # (B, D, T, k)
+        position = torch.arange(x.shape[2], device=x.device) % chunk  # (T,)
+        offset = torch.arange(self.kernel, device=x.device) - half  # (k,)
+        inside = (position[:, None] + offset[None, :] < chunk).to(x.dtype)  # (T, k)
+        weight = self.depthwise.weight[:, 0]  # (D, k)
+        return torch.einsum("bdtk,tk,dk->bdt", windows, inside, weight) + self.depthwise.bias[None, :, None]
 
 
 class _ChannelLayerNorm(nn.LayerNorm):
@@ -245,25 +279,26 @@ class ConformerBlock(nn.Module):
         self.norm_att = nn.LayerNorm(c.d_model)
         self.att = RelPositionAttention(c.d_model, c.n_heads, c.dropout_att)
         self.norm_conv = nn.LayerNorm(c.d_model)
-        self.conv = ConvModule(c.d_model, c.conv_kernel, c.conv_norm, c.causal)
+        self.conv = ConvModule(c.d_model, c.conv_kernel, c.conv_norm, c.causal, c.chunked_conv)
         self.ff2 = FeedForward(c.d_model, c.ff_expansion, c.dropout)
         self.norm_out = nn.LayerNorm(c.d_model)
         self.dropout = nn.Dropout(c.dropout)
 
-    def forward(self, x: torch.Tensor, pos_emb: torch.Tensor, allowed: torch.Tensor, mask: torch.Tensor
-                ) -> torch.Tensor:
-        """x: (B, T, D); allowed: (B, T, T) attention mask; mask: (B, T) valid frames."""
+    def forward(self, x: torch.Tensor, pos_emb: torch.Tensor, allowed: torch.Tensor, mask: torch.Tensor,
+                chunk: int | None = None) -> torch.Tensor:
+        """x: (B, T, D); allowed: (B, T, T) attention mask; mask: (B, T) valid frames; chunk: the
+        attention chunk in frames (None = full context)."""
         x = x + 0.5 * self.ff1(x)
         x = x + self.dropout(self.att(self.norm_att(x), pos_emb, allowed))
-        x = x + self.dropout(self.conv(self.norm_conv(x), mask))
+        x = x + self.dropout(self.conv(self.norm_conv(x), mask, chunk=chunk))
         x = x + 0.5 * self.ff2(x)
         return self.norm_out(x)
 
     def forward_chunk(self, x: torch.Tensor, pos_emb: torch.Tensor, allowed: torch.Tensor, mask: torch.Tensor,
                       att_cache: torch.Tensor, conv_cache: torch.Tensor
                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One chunk x: (B, Q, D) with caches att_cache (B, left, D) and conv_cache (B, D, k-1)
-        -> output, new att_cache, new conv_cache."""
+        """One chunk x: (B, Q, D) with caches att_cache (B, left, D) and conv_cache (B, D,
+        conv.cache_frames) -> output, new att_cache, new conv_cache."""
         x = x + 0.5 * self.ff1(x)
         att_in = self.norm_att(x)
         x = x + self.att(att_in, pos_emb, allowed, cache=att_cache)
@@ -281,7 +316,8 @@ class StreamingCache(NamedTuple):
 
     subsampling: per stride-2 stage, its last 2 input frames, (B, C_s, 2, F_s);
     last_channel: per layer, the last ``left`` attention inputs, (L, B, left, D);
-    last_time: per layer, the last ``kernel-1`` depthwise-conv inputs, (L, B, D, kernel-1);
+    last_time: per layer, the last depthwise-conv inputs, (L, B, D, kernel-1), or (kernel-1)/2
+        with ``chunked_conv``;
     length: encoder frames seen so far, capped at ``left``, (B,) int64.
     """
 
@@ -313,6 +349,8 @@ class ConformerEncoder(nn.Module):
     def __init__(self, **config: object) -> None:
         super().__init__()
         self.config = c = ConformerConfig(**config)  # type: ignore[arg-type]
+        if c.chunked_conv and not c.causal:
+            raise ValueError("chunked_conv needs causal=True (it is the streaming encoder's conv)")
         self.d_model = c.d_model
         self.subsampling_factor = c.subsampling_factor
         self.subsampling = ConvSubsampling(c.feat_in, c.d_model, c.subsampling_channels, c.causal,
@@ -348,8 +386,9 @@ class ConformerEncoder(nn.Module):
             allowed = allowed & limit
         pos_emb = self.dropout(relative_positions(x.shape[1], self.d_model, x.device))
         x = self.dropout(x)
+        chunk = None if context[1] < 0 else context[1] + 1
         for i, layer in enumerate(self.layers):
-            x = layer(x, pos_emb, allowed, mask)
+            x = layer(x, pos_emb, allowed, mask, chunk)
             if self.layer_hook is not None:
                 x = self.layer_hook(i, x)
         return x, lengths
@@ -379,7 +418,7 @@ class ConformerEncoder(nn.Module):
         return StreamingCache(
             subsampling=[torch.zeros(shape, device=device) for shape in self.subsampling.cache_shapes(batch)],
             last_channel=torch.zeros(c.n_layers, batch, left, c.d_model, device=device),
-            last_time=torch.zeros(c.n_layers, batch, c.d_model, c.conv_kernel - 1, device=device),
+            last_time=torch.zeros(c.n_layers, batch, c.d_model, self.layers[0].conv.cache_frames, device=device),
             length=torch.zeros(batch, dtype=torch.long, device=device),
         )
 
