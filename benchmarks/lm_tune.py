@@ -4,6 +4,8 @@
         --lm runs/lm/synth_speech_char8.json.gz --manifest data/synth_speech/dev.jsonl
     python benchmarks/lm_tune.py --model runs/synth_speech_hybrid/checkpoints/last.ckpt --head rnnt \
         --beam 4 --lm runs/lm/synth_speech_char8.json.gz --manifest data/synth_speech/dev.jsonl
+    python benchmarks/lm_tune.py --model runs/synth_speech_hybrid/checkpoints/last.ckpt --head ctc \
+        --beam 4 --lm internal --manifest data/synth_speech/dev.jsonl   # the hybrid's own predictor
 
 The encoder runs once per utterance; prefix beam search (CTC) or modified beam search (RNNT) then
 runs for every (weight, bonus) pair of the grid on the cached CTC log-probabilities or encoder
@@ -24,9 +26,10 @@ import recog
 from recog.audio import load_audio
 from recog.data import AUDIO_KEY, Entry, read_manifest
 from recog.heads.ctc import greedy_decode, prefix_beam_search
+from recog.heads.internal_lm import InternalLMFusion
 from recog.image import load_image, resize_line
 from recog.inference import RecognitionModel
-from recog.lm import LMFusion
+from recog.lm import PrefixFusion
 from recog.metrics import char_error_rate, exact_match_rate, word_error_rate
 
 
@@ -48,7 +51,8 @@ def floats(text: str) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", required=True)
-    parser.add_argument("--lm", required=True, help="character LM from `recog lm`")
+    parser.add_argument("--lm", required=True, help="character LM from `recog lm`, or 'internal': a hybrid "
+                        "model's rnnt predictor fused into its ctc head (the --ilm-weight/--ilm-bonus search)")
     parser.add_argument("--manifest", required=True, help="dev manifest (not the test split)")
     parser.add_argument("--head", default="ctc", choices=("ctc", "rnnt"))
     parser.add_argument("--beam", type=int, default=8)
@@ -57,7 +61,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    model = recog.load(args.model, lm=args.lm)
+    internal = args.lm == "internal"
+    if internal and args.head != "ctc":
+        parser.error("--lm internal fuses the rnnt predictor into the ctc head: use --head ctc")
+    model = recog.load(args.model, lm=None if internal else args.lm)
     recognizer, lm = model.model, model.lm
     entries = read_manifest(args.manifest)
     head = recognizer.heads[args.head]
@@ -68,7 +75,7 @@ def main() -> None:
         cached.update((i, out[k, : int(n)]) for k, (i, n) in enumerate(zip(batch, h_lengths.tolist(), strict=True)))
     refs = [e.text for e in entries]
 
-    def tokens(i: int, fusion: LMFusion | None, beam: int) -> list[int]:
+    def tokens(i: int, fusion: PrefixFusion | None, beam: int) -> list[int]:
         if args.head == "rnnt":
             h = cached[i]
             return head.decode(h[None], torch.tensor([len(h)]), beam=beam, fusion=fusion)[0].tokens
@@ -76,22 +83,25 @@ def main() -> None:
         return (prefix_beam_search(lp, beam, fusion).tokens if beam > 1
                 else greedy_decode(torch.from_numpy(lp)[None], torch.tensor([len(lp)]))[0].tokens)
 
-    def run(fusion: LMFusion | None, beam: int) -> tuple[float, float, float]:
+    def run(fusion: PrefixFusion | None, beam: int) -> tuple[float, float, float]:
         hyps = [recognizer.tokenizer.decode(tokens(i, fusion, beam)) for i in range(len(entries))]
         return 100 * word_error_rate(refs, hyps), 100 * char_error_rate(refs, hyps), 100 * exact_match_rate(refs, hyps)
 
     print(f"{args.manifest}: {len(entries)} inputs; model {args.model}, head {args.head}; "
-          f"LM {args.lm} (order {lm.order})")
+          f"LM {args.lm}" + ("" if internal else f" (order {lm.order})"))
     for name, (wer, cer, exact) in (("greedy", run(None, 1)), (f"beam {args.beam} no LM", run(None, args.beam))):
         print(f"{name:<22}WER {wer:6.2f} %  CER {cer:6.2f} %  exact {exact:6.2f} %", flush=True)
     results = {}
     for weight, bonus in itertools.product(args.weights, args.bonuses):
-        results[weight, bonus] = run(recognizer.lm_fusion(lm, weight, bonus), args.beam)
+        fusion = (InternalLMFusion(recognizer.heads["rnnt"], weight, bonus) if internal
+                  else recognizer.lm_fusion(lm, weight, bonus))
+        results[weight, bonus] = run(fusion, args.beam)
         wer, cer, exact = results[weight, bonus]
         print(f"weight {weight:<4} bonus {bonus:<4}  WER {wer:6.2f} %  CER {cer:6.2f} %  exact {exact:6.2f} %",
               flush=True)
     (weight, bonus), (wer, cer, _) = min(results.items(), key=lambda kv: kv[1][:2])
-    print(f"best: --lm-weight {weight} --lm-bonus {bonus} (WER {wer:.2f} %, CER {cer:.2f} %)")
+    flag = "--ilm" if internal else "--lm"
+    print(f"best: {flag}-weight {weight} {flag}-bonus {bonus} (WER {wer:.2f} %, CER {cer:.2f} %)")
 
 
 if __name__ == "__main__":

@@ -47,6 +47,9 @@ def main() -> None:
     parser.add_argument("--lm", help="character LM fused into beam search (ctc or rnnt head)")
     parser.add_argument("--lm-weight", type=float, default=0.5)
     parser.add_argument("--lm-bonus", type=float, default=1.0)
+    parser.add_argument("--ilm-weight", type=float, default=0.0,
+                        help="hybrid models, ctc head, beam > 1: the rnnt head's predictor fused as an internal LM")
+    parser.add_argument("--ilm-bonus", type=float, default=1.0)
     parser.add_argument("--files", type=int, help="first N manifest entries only")
     parser.add_argument("--leading-silence", type=float, default=0.0,
                         help="seconds of digital silence put before every utterance (robustness to speech "
@@ -56,7 +59,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     context = tuple(int(v) for v in args.context.split(",")) if args.context else None
     model = recog.load(args.model, att_context=context, lm=args.lm)
-    search = {"beam": args.beam, **({"lm_weight": args.lm_weight, "lm_bonus": args.lm_bonus} if args.lm else {})}
+    search = {"beam": args.beam, **({"lm_weight": args.lm_weight, "lm_bonus": args.lm_bonus} if args.lm else {}),
+              **({"ilm_weight": args.ilm_weight, "ilm_bonus": args.ilm_bonus} if args.ilm_weight else {})}
     entries = read_manifest(args.manifest)[: args.files]
     silence = np.zeros(int(round(args.leading_silence * SAMPLE_RATE)), dtype=np.float32)
     audio = {i: np.concatenate([silence, load_audio(e.path)]) for i, e in enumerate(entries)}
@@ -74,6 +78,8 @@ def main() -> None:
     hyps = [texts[i] for i in range(len(entries))]
     params = sum(p.numel() for p in model.model.parameters())
     lm = f"{args.lm} (weight {args.lm_weight}, bonus {args.lm_bonus})" if args.lm else "none"
+    if args.ilm_weight:
+        lm = f"internal (rnnt predictor, weight {args.ilm_weight}, bonus {args.ilm_bonus})"
     print(f"model: {args.model} ({params / 1e6:.2f} M parameters), head {args.head or model.model.default_head}, "
           f"beam {args.beam}, LM {lm}, threads {args.threads}, "
           f"context {getattr(model.model.encoder, 'att_context', None)}")

@@ -77,9 +77,9 @@ def search_options(args: argparse.Namespace) -> dict[str, object]:
 
     flags = {"search": args.search, "beam": args.beam, "groups": args.groups, "diversity": args.diversity,
              "nbest": args.nbest, "ctc_weight": args.ctc_weight, "lm_weight": args.lm_weight,
-             "lm_bonus": args.lm_bonus}
+             "lm_bonus": args.lm_bonus, "ilm_weight": args.ilm_weight, "ilm_bonus": args.ilm_bonus}
     given = {name: value for name, value in flags.items() if value is not None}
-    if args.lm and args.beam is None and args.search in (None, "beam", "rescore"):
+    if (args.lm or args.ilm_weight) and args.beam is None and args.search in (None, "beam", "rescore"):
         given["beam"] = LM_BEAM  # fusion works inside prefix beam search
     DecodingOptions(**given)
     return given
@@ -356,6 +356,10 @@ def add_search_flags(parser: argparse.ArgumentParser) -> None:
                         f"(ctc or rnnt head, or --search rescore; default beam {LM_BEAM})")
     parser.add_argument("--lm-weight", type=float, help="LM weight (default 0.5)")
     parser.add_argument("--lm-bonus", type=float, help="LM insertion bonus per token (default 1.0)")
+    parser.add_argument("--ilm-weight", type=float,
+                        help="hybrid CTC/RNN-T models, --head ctc: weight of the rnnt head's prediction network "
+                             f"fused into CTC prefix beam search as an internal LM (default beam {LM_BEAM})")
+    parser.add_argument("--ilm-bonus", type=float, help="internal LM insertion bonus per token (default 1.0)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 BOS = "\x02"  # pads the context at the start of a text
 EOS = "\x03"  # ends every text
@@ -167,6 +168,17 @@ def _discount(table: dict[str, dict[str, int]]) -> float:
     if n1 == 0 or n2 == 0:
         return 0.5
     return min(max(n1 / (n1 + 2 * n2), 0.05), 0.95)
+
+
+class PrefixFusion(Protocol):
+    """What CTC prefix beam search fuses: a score for each token prefix (``LMFusion`` for a
+    character n-gram, ``recog.heads.internal_lm.InternalLMFusion`` for a hybrid's own predictor)."""
+
+    def prefix_score(self, prefix: tuple[int, ...]) -> float:
+        """Score of an unfinished prefix."""
+
+    def final_score(self, prefix: tuple[int, ...]) -> float:
+        """Score of a prefix that ends the output."""
 
 
 class LMFusion:

@@ -18,11 +18,12 @@ from recog.audio import FeatureConfig, LogMel, SpecAugment, SpecAugmentConfig
 from recog.encoders import build_encoder
 from recog.heads import build_head
 from recog.heads.attention import AttentionHead
+from recog.heads.internal_lm import InternalLMFusion
 from recog.heads.search import DecodingOptions, attention_rescoring, ctc_log_likelihood
 from recog.heads.transducer import TransducerHead
 from recog.hypothesis import Hypothesis
 from recog.image import ImageConfig, ImageFrontend
-from recog.lm import CharNgramLM, LMFusion
+from recog.lm import CharNgramLM, LMFusion, PrefixFusion
 from recog.text import BLANK, UNK, Tokenizer
 
 FRONTENDS = ("logmel", "image")
@@ -110,14 +111,24 @@ class Recognizer(nn.Module):
         every search; "rescore" reranks the CTC head's n-best with the attention head, "joint" the
         CTC and attention n-best lists pooled, with both heads. ``lm``: a character language model
         fused into the CTC head's prefix beam search (also the n-best that rescoring reranks) or
-        the transducer head's beam search."""
+        the transducer head's beam search. ``ilm_weight`` > 0 fuses the rnnt head's prediction
+        network into the ctc head's prefix beam search instead (``recog.heads.internal_lm``)."""
         options = DecodingOptions(**search_options)
         name = head or self.default_head
         if name not in self.decoding_heads:
             raise ValueError(f"this model has no {name!r} head to decode with; it has {self.decoding_heads}")
         decoder = self.heads[name]
-        fusion = None
-        if lm is not None:
+        fusion: PrefixFusion | None = None
+        if options.ilm_weight > 0:
+            if lm is not None:
+                raise ValueError("fuse either a language model or the internal LM (ilm_weight), not both")
+            if name != "ctc" or "rnnt" not in self.heads or options.search != "beam":
+                raise ValueError(f"the internal LM (ilm_weight) is the rnnt head's prediction network fused into the "
+                                 f"ctc head's prefix beam search: it needs a model with 'ctc' and 'rnnt' heads (this "
+                                 f"one has {list(self.heads)}), head 'ctc' (got {name!r}) and search 'beam' (got "
+                                 f"{options.search!r})")
+            fusion = InternalLMFusion(self.heads["rnnt"], options.ilm_weight, options.ilm_bonus)
+        elif lm is not None:
             fusable = options.search == "rescore" or (
                 options.search == "beam" and (name == "ctc" or isinstance(decoder, TransducerHead)))
             if not fusable:
@@ -149,7 +160,7 @@ class Recognizer(nn.Module):
         return LMFusion(lm, ["" if piece in (BLANK, UNK) else piece for piece in pieces], weight, bonus)
 
     def _rescore(self, h: torch.Tensor, h_lengths: torch.Tensor, head: str, options: DecodingOptions,
-                 fusion: LMFusion | None = None) -> list[Hypothesis]:
+                 fusion: PrefixFusion | None = None) -> list[Hypothesis]:
         """Attention rescoring (WeNet): the CTC head's prefix beam search n-best, reranked with the
         attention head. Joint rescoring: that n-best and the attention head's beam search n-best
         pooled, each ranked by attention log-prob + ctc_weight * CTC log-likelihood."""

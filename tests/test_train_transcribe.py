@@ -92,6 +92,19 @@ def test_a_character_lm_is_fused_into_the_transducer_heads_beam_search(hybrid_mo
     assert capsys.readouterr().out.strip().split("\t")[1] == OVERFIT_TEXTS[1]
 
 
+def test_the_rnnt_predictor_is_fused_into_the_ctc_heads_beam_search(hybrid_model: Path, speech_dir: Path,
+                                                                      capsys: pytest.CaptureFixture) -> None:
+    files = [speech_dir / f"utt{i}.wav" for i in range(len(OVERFIT_TEXTS))]
+    fused = recog.load(hybrid_model).transcribe(files, head="ctc", beam=4, ilm_weight=0.5, ilm_bonus=1.0)
+    assert [r.text for r in fused] == OVERFIT_TEXTS
+    assert main(["transcribe", str(files[2]), "--model", str(hybrid_model), "--head", "ctc",
+                 "--ilm-weight", "0.5"]) == 0
+    assert capsys.readouterr().out.strip().split("\t")[1] == OVERFIT_TEXTS[2]
+    assert main(["transcribe", str(files[2]), "--model", str(hybrid_model), "--head", "rnnt",
+                 "--ilm-weight", "0.5"]) == 2  # the internal LM is for the ctc head
+    assert "head 'ctc'" in capsys.readouterr().err
+
+
 def test_cli_transcribe_picks_the_head(hybrid_model: Path, speech_dir: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["transcribe", str(speech_dir / "utt1.wav"), "--model", str(hybrid_model), "--head", "rnnt"]) == 0
     assert capsys.readouterr().out.strip().split("\t")[1] == OVERFIT_TEXTS[1]

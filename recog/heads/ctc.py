@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from recog.hypothesis import Hypothesis
-from recog.lm import LMFusion
+from recog.lm import PrefixFusion
 
 NEG_INF = float("-inf")
 
@@ -81,7 +81,7 @@ class CTCHead(nn.Module):
         return (1.0 - self.inter_weight) * final + self.inter_weight * inter
 
     @torch.no_grad()
-    def decode(self, h: torch.Tensor, h_lengths: torch.Tensor, beam: int = 1, fusion: LMFusion | None = None
+    def decode(self, h: torch.Tensor, h_lengths: torch.Tensor, beam: int = 1, fusion: PrefixFusion | None = None
                ) -> list[Hypothesis]:
         """Greedy (beam=1, batched) or prefix beam search (beam>1) per utterance, the latter
         with an optional language model (``fusion``)."""
@@ -127,7 +127,7 @@ def _add_path(nxt: dict[tuple[int, ...], list[float]], best: dict[tuple[int, ...
         best[prefix] = (logp, times)
 
 
-def prefix_beam_search(log_probs: np.ndarray, beam: int, fusion: LMFusion | None = None) -> Hypothesis:
+def prefix_beam_search(log_probs: np.ndarray, beam: int, fusion: PrefixFusion | None = None) -> Hypothesis:
     """CTC prefix beam search over one utterance's (T, V) log-probabilities.
 
     Each prefix keeps log P(ending in blank), log P(ending in its last token), and the frames at

@@ -45,6 +45,9 @@ class DecodingOptions:
         lm_weight, lm_bonus: shallow fusion of a language model into CTC prefix beam search or
             transducer beam search (where the model has one, see ``recog.lm``): weight of its
             log-probability, and a bonus per token.
+        ilm_weight, ilm_bonus: shallow fusion of the model's own RNN-T prediction network, as an
+            internal LM (``recog.heads.internal_lm``), into the CTC head's prefix beam search in a
+            hybrid CTC/RNN-T model; weight 0 leaves it out.
         max_len: longest attention output in tokens; None: the input's number of encoder frames.
     """
 
@@ -57,6 +60,8 @@ class DecodingOptions:
     ctc_weight: float = 0.3
     lm_weight: float = 0.5
     lm_bonus: float = 1.0
+    ilm_weight: float = 0.0
+    ilm_bonus: float = 1.0
     max_len: int | None = None
 
     def __post_init__(self) -> None:
@@ -75,6 +80,8 @@ class DecodingOptions:
             raise ValueError(f"the beam ({beam}) must split evenly into {groups} groups")
         if self.nbest > beam:
             raise ValueError(f"an n-best list of {self.nbest} needs a beam of at least {self.nbest} (got {beam})")
+        if self.ilm_weight < 0:
+            raise ValueError(f"ilm_weight must be non-negative, got {self.ilm_weight}")
         if self.max_len is not None and self.max_len < 0:
             raise ValueError("max_len must be non-negative")
         object.__setattr__(self, "search", search)  # frozen: fill the resolved defaults in once

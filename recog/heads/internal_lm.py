@@ -1,0 +1,74 @@
+"""A hybrid model's own transducer prediction network as a language model for its CTC head.
+
+The prediction network of an RNN-T head is trained on the same transcripts as the CTC head and
+learns which token follows which (Meng et al. 2021, "Internal Language Model Estimation"). Fed to
+the joiner with a zero encoder vector, ``log_softmax(out(tanh(enc_proj(0) + pred_proj(pred))))``
+over the non-blank tokens estimates that internal LM. ``InternalLMFusion`` fuses it into the CTC head's
+prefix beam search exactly as ``recog.lm.LMFusion`` fuses a character n-gram: a prefix scores
+``weight * log P_ILM(prefix) + bonus * len(prefix)`` on top of its CTC log-probability. So the
+CTC head gets the word knowledge that its sibling head has, from the one model file, with no
+external text.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from recog.heads.transducer import TransducerHead
+
+
+class InternalLMFusion:
+    """Shallow fusion of a transducer head's internal LM into CTC prefix beam search.
+
+    Args:
+        head: the RNN-T head of the same model (its predictor, ``pred_proj`` and ``out``).
+        weight: LM weight; bonus: per-token insertion bonus.
+    """
+
+    CACHE_PREFIXES = 200_000  # the prefix cache starts over beyond this many prefixes
+
+    def __init__(self, head: TransducerHead, weight: float = 0.3, bonus: float = 0.0) -> None:
+        self.head, self.weight, self.bonus = head, weight, bonus
+        self._device = next(head.parameters()).device
+        self._scores: dict[tuple[int, ...], float] = {(): 0.0}  # prefix -> fusion score
+        # prefix -> (its next-token log-probs (V,), predictor state after it)
+        self._next: dict[tuple[int, ...], tuple[torch.Tensor, tuple[torch.Tensor, ...]]] = {}
+
+    @torch.no_grad()
+    def _next_log_probs(self, prefix: tuple[int, ...]) -> torch.Tensor:
+        """(V,) log P_ILM(next token | prefix), blank excluded (its entry is -inf); built on the
+        longest cached ancestor (beams share parents, so usually the parent), iteratively."""
+        known = len(prefix)
+        while known >= 0 and prefix[:known] not in self._next:
+            known -= 1
+        if known < 0:
+            state = self.head.predictor.initial_state(1, self._device)
+        else:
+            state = self._next[prefix[:known]][1]
+        for end in range(max(known, 0), len(prefix) + 1):
+            last = prefix[end - 1] if end else 0  # the predictor starts from blank, as in training
+            if end <= known:
+                continue
+            out, state = self.head.predictor.step(torch.tensor([last], device=self._device), state)
+            joint = self.head.enc_proj.bias + self.head.pred_proj(out)  # a zero encoder vector, projected
+            logits = self.head.out(torch.tanh(joint))[0].float()  # (V,)
+            logits[0] = float("-inf")
+            if len(self._next) > self.CACHE_PREFIXES:  # a long search: start over
+                self._next, self._scores = {}, {(): 0.0}
+            self._next[prefix[:end]] = (torch.log_softmax(logits, dim=-1).cpu(), state)
+        return self._next[prefix][0]
+
+    def prefix_score(self, prefix: tuple[int, ...]) -> float:
+        """Fusion score of an unfinished prefix."""
+        known = len(prefix)
+        while prefix[:known] not in self._scores:
+            known -= 1
+        score = self._scores[prefix[:known]]
+        for end in range(known + 1, len(prefix) + 1):
+            score += self.weight * float(self._next_log_probs(prefix[: end - 1])[prefix[end - 1]]) + self.bonus
+            self._scores[prefix[:end]] = score
+        return score
+
+    def final_score(self, prefix: tuple[int, ...]) -> float:
+        """Fusion score of a finished prefix (the internal LM has no end-of-text token)."""
+        return self.prefix_score(prefix)

@@ -1,0 +1,89 @@
+"""The hybrid's RNN-T prediction network as an internal LM for CTC prefix beam search."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from recog.heads.ctc import prefix_beam_search
+from recog.heads.internal_lm import InternalLMFusion
+from recog.heads.transducer import TransducerHead
+from recog.lm import CharNgramLM
+from recog.model import Recognizer
+from recog.text import CharTokenizer
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(params=["lstm", "stateless"])
+def head(request: pytest.FixtureRequest) -> TransducerHead:
+    torch.manual_seed(0)
+    return TransducerHead(16, 9, predictor=request.param, pred_dim=12, joint_dim=12).eval()
+
+
+def teacher_forced(head: TransducerHead, prefix: tuple[int, ...], weight: float, bonus: float) -> float:
+    """weight * sum log P_ILM(token | earlier tokens) + bonus * len, from one teacher-forced pass."""
+    with torch.no_grad():
+        out = head.predictor(torch.tensor([(0, *prefix)]))[0]  # (U+1, H)
+        logits = head.out(torch.tanh(head.enc_proj.bias + head.pred_proj(out)))
+        logits[:, 0] = float("-inf")
+        log_probs = torch.log_softmax(logits, dim=-1)
+    return sum(weight * float(log_probs[u, y]) + bonus for u, y in enumerate(prefix))
+
+
+def test_prefix_scores_equal_the_teacher_forced_internal_lm_in_any_order(head: TransducerHead) -> None:
+    fusion = InternalLMFusion(head, weight=0.7, bonus=0.25)
+    for prefix in [(1, 2, 3, 4), (1, 2, 5), (), (1, 2, 3, 4, 6), (8,), (1, 2, 5, 5, 5, 7)]:
+        assert fusion.prefix_score(prefix) == pytest.approx(teacher_forced(head, prefix, 0.7, 0.25), abs=1e-5)
+        assert fusion.final_score(prefix) == fusion.prefix_score(prefix)
+
+
+def test_a_prefix_longer_than_the_cache_still_scores_right(head: TransducerHead) -> None:
+    fusion = InternalLMFusion(head, weight=1.0)
+    fusion.CACHE_PREFIXES = 3  # starts over many times along the way
+    prefix = tuple(int(t) for t in torch.randint(1, 9, (40,), generator=torch.Generator().manual_seed(0)))
+    assert fusion.prefix_score(prefix) == pytest.approx(teacher_forced(head, prefix, 1.0, 0.0), abs=1e-4)
+
+
+def test_the_internal_lm_breaks_an_acoustic_tie_its_way(head: TransducerHead) -> None:
+    first = InternalLMFusion(head, 1.0)._next_log_probs(())
+    ranked = [int(t) for t in torch.argsort(first[1:], descending=True) + 1]
+    liked, disliked = ranked[0], ranked[-1]
+    log_probs = np.full((3, 9), np.log(1e-4), dtype=np.float32)
+    log_probs[0, [liked, disliked]] = np.log(0.45)  # the acoustics cannot tell the two apart
+    log_probs[1:, 0] = 0.0
+    for order in ([liked, disliked], [disliked, liked]):
+        lp = log_probs.copy()
+        lp[0, order[0]] += 1e-3  # whichever is a hair ahead without the LM
+        assert prefix_beam_search(lp, 4).tokens == [order[0]]
+        assert prefix_beam_search(lp, 4, InternalLMFusion(head, 1.0)).tokens == [liked]
+
+
+def hybrid(heads: dict) -> Recognizer:
+    torch.manual_seed(0)
+    encoder = {"name": "conformer", "feat_in": 80, "d_model": 32, "n_layers": 1, "n_heads": 4,
+               "subsampling_channels": 8, "subsampling_factor": 4}
+    return Recognizer(CharTokenizer("abc '"), encoder, heads).eval()
+
+
+def test_decoding_with_the_internal_lm_and_its_refusals() -> None:
+    model = hybrid({"ctc": {}, "rnnt": {"pred_dim": 16, "joint_dim": 16}})
+    h, h_lengths = model.encoder(torch.randn(2, 64, 80), torch.tensor([64, 40]))
+    plain = model.decode(h, h_lengths, head="ctc", beam=4)
+    fused = model.decode(h, h_lengths, head="ctc", beam=4, ilm_weight=0.5, ilm_bonus=0.5)
+    assert len(fused) == 2 and all(isinstance(hyp.text, str) for hyp in fused)
+    off = model.decode(h, h_lengths, head="ctc", beam=4, ilm_weight=0.0)
+    assert [hyp.tokens for hyp in off] == [hyp.tokens for hyp in plain]
+    with pytest.raises(ValueError, match="head 'ctc'"):
+        model.decode(h, h_lengths, head="rnnt", beam=4, ilm_weight=0.5)
+    with pytest.raises(ValueError, match="search 'beam'"):
+        model.decode(h, h_lengths, head="ctc", ilm_weight=0.5)  # greedy
+    with pytest.raises(ValueError, match="not both"):
+        model.decode(h, h_lengths, head="ctc", beam=4, ilm_weight=0.5, lm=CharNgramLM.train(["abc"], order=2))
+    with pytest.raises(ValueError, match="non-negative"):
+        model.decode(h, h_lengths, head="ctc", beam=4, ilm_weight=-1.0)
+    ctc_only = hybrid({"ctc": {}})
+    with pytest.raises(ValueError, match="'rnnt' heads"):
+        ctc_only.decode(*ctc_only.encoder(torch.randn(1, 64, 80), torch.tensor([64])), head="ctc", beam=4,
+                        ilm_weight=0.5)
