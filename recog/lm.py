@@ -180,6 +180,10 @@ class PrefixFusion(Protocol):
     def final_score(self, prefix: tuple[int, ...]) -> float:
         """Score of a prefix that ends the output."""
 
+    def prepare(self, prefixes: Iterable[tuple[int, ...]]) -> None:
+        """The search's beams after a frame: their extensions are scored next (a neural LM
+        runs their steps as one batch here)."""
+
 
 class LMFusion:
     """Shallow fusion for CTC prefix beam search and transducer beam search: a token prefix scores
@@ -227,6 +231,9 @@ class LMFusion:
     def prefix_score(self, prefix: tuple[int, ...]) -> float:
         """Fusion score of an unfinished prefix."""
         return self._state(prefix)[1]
+
+    def prepare(self, prefixes: Iterable[tuple[int, ...]]) -> None:
+        """Nothing to prepare: the n-gram scores each character as it is asked."""
 
     def final_score(self, prefix: tuple[int, ...]) -> float:
         """Fusion score of a finished prefix: its text must also end here (EOS)."""

@@ -87,3 +87,18 @@ def test_decoding_with_the_internal_lm_and_its_refusals() -> None:
     with pytest.raises(ValueError, match="'rnnt' heads"):
         ctc_only.decode(*ctc_only.encoder(torch.randn(1, 64, 80), torch.tensor([64])), head="ctc", beam=4,
                         ilm_weight=0.5)
+
+
+def test_preparing_the_beams_runs_one_batched_step_with_the_scores_of_single_steps(
+        head: TransducerHead, monkeypatch: pytest.MonkeyPatch) -> None:
+    fusion = InternalLMFusion(head, weight=0.7, bonus=0.25)
+    steps = []
+    real = head.predictor.step
+    monkeypatch.setattr(head.predictor, "step", lambda tokens, state: steps.append(len(tokens)) or real(tokens, state))
+    fusion.prepare([()])
+    fusion.prepare([(1,), (2,), (3,)])
+    fusion.prepare([(1, 4), (2, 5), (3, 3), (1,), (6, 6)])  # (1,) is cached; (6, 6) has no cached parent
+    assert steps == [1, 3, 3, 1, 1]  # (), then a batch of 3, a batch of 3, then (6,) and (6, 6) one by one
+    for prefix in [(1,), (2,), (3,), (1, 4), (2, 5), (3, 3), (6, 6)]:
+        assert fusion.prefix_score(prefix) == pytest.approx(teacher_forced(head, prefix, 0.7, 0.25), abs=1e-5)
+    assert len(steps) == 5  # everything was already there

@@ -12,6 +12,8 @@ external text.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import torch
 
 from recog.heads.transducer import TransducerHead
@@ -34,6 +36,18 @@ class InternalLMFusion:
         # prefix -> (its next-token log-probs (V,), predictor state after it)
         self._next: dict[tuple[int, ...], tuple[torch.Tensor, tuple[torch.Tensor, ...]]] = {}
 
+    def _log_probs(self, out: torch.Tensor) -> torch.Tensor:
+        """Predictor outputs (N, H) -> (N, V) internal-LM log-probs, blank excluded (-inf)."""
+        joint = self.head.enc_proj.bias + self.head.pred_proj(out)  # a zero encoder vector, projected
+        logits = self.head.out(torch.tanh(joint)).float()
+        logits[:, 0] = float("-inf")
+        return torch.log_softmax(logits, dim=-1).cpu()
+
+    def _store(self, prefix: tuple[int, ...], log_probs: torch.Tensor, state: tuple[torch.Tensor, ...]) -> None:
+        if len(self._next) > self.CACHE_PREFIXES:  # a long search: start over
+            self._next, self._scores = {}, {(): 0.0}
+        self._next[prefix] = (log_probs, state)
+
     @torch.no_grad()
     def _next_log_probs(self, prefix: tuple[int, ...]) -> torch.Tensor:
         """(V,) log P_ILM(next token | prefix), blank excluded (its entry is -inf); built on the
@@ -41,22 +55,29 @@ class InternalLMFusion:
         known = len(prefix)
         while known >= 0 and prefix[:known] not in self._next:
             known -= 1
-        if known < 0:
-            state = self.head.predictor.initial_state(1, self._device)
-        else:
-            state = self._next[prefix[:known]][1]
-        for end in range(max(known, 0), len(prefix) + 1):
+        state = self._next[prefix[:known]][1] if known >= 0 else self.head.predictor.initial_state(1, self._device)
+        for end in range(known + 1, len(prefix) + 1):
             last = prefix[end - 1] if end else 0  # the predictor starts from blank, as in training
-            if end <= known:
-                continue
             out, state = self.head.predictor.step(torch.tensor([last], device=self._device), state)
-            joint = self.head.enc_proj.bias + self.head.pred_proj(out)  # a zero encoder vector, projected
-            logits = self.head.out(torch.tanh(joint))[0].float()  # (V,)
-            logits[0] = float("-inf")
-            if len(self._next) > self.CACHE_PREFIXES:  # a long search: start over
-                self._next, self._scores = {}, {(): 0.0}
-            self._next[prefix[:end]] = (torch.log_softmax(logits, dim=-1).cpu(), state)
+            self._store(prefix[:end], self._log_probs(out)[0], state)
         return self._next[prefix][0]
+
+    @torch.no_grad()
+    def prepare(self, prefixes: Iterable[tuple[int, ...]]) -> None:
+        """One batched predictor step for every prefix not yet cached whose parent is (the beams
+        after a frame: each grew by at most one token); any other goes one step at a time."""
+        todo = [p for p in prefixes if p not in self._next]
+        ready = [p for p in todo if p and p[:-1] in self._next]
+        if len(ready) > 1:
+            predictor = self.head.predictor
+            state = predictor.cat([self._next[p[:-1]][1] for p in ready])
+            out, state = predictor.step(torch.tensor([p[-1] for p in ready], device=self._device), state)
+            log_probs = self._log_probs(out)
+            for i, p in enumerate(ready):
+                self._store(p, log_probs[i], predictor.select(state, torch.tensor([i], device=self._device)))
+        for p in todo:
+            if p not in self._next:
+                self._next_log_probs(p)
 
     def prefix_score(self, prefix: tuple[int, ...]) -> float:
         """Fusion score of an unfinished prefix."""

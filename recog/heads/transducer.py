@@ -65,6 +65,11 @@ class LSTMPredictor(nn.Module):
         return tuple(s[:, index] for s in state)
 
     @staticmethod
+    def cat(states: list[State]) -> State:
+        """The states of several searches as one batch."""
+        return tuple(torch.cat(parts, dim=1) for parts in zip(*states, strict=True))
+
+    @staticmethod
     def merge(state: State, update: State, mask: torch.Tensor) -> State:
         return tuple(torch.where(mask[None, :, None], u, s) for s, u in zip(state, update, strict=True))
 
@@ -100,6 +105,11 @@ class StatelessPredictor(nn.Module):
     @staticmethod
     def select(state: State, index: torch.Tensor) -> State:
         return (state[0][index],)
+
+    @staticmethod
+    def cat(states: list[State]) -> State:
+        """The states of several searches as one batch."""
+        return (torch.cat([state[0] for state in states]),)
 
     @staticmethod
     def merge(state: State, update: State, mask: torch.Tensor) -> State:
