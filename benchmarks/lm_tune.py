@@ -66,6 +66,9 @@ def main() -> None:
         parser.error("--lm internal fuses the rnnt predictor into the ctc head: use --head ctc")
     model = recog.load(args.model, lm=None if internal else args.lm)
     recognizer, lm = model.model, model.lm
+    if internal and not {"ctc", "rnnt"} <= set(recognizer.heads):
+        parser.error(f"--lm internal needs a model with ctc and rnnt heads; {args.model} has {list(recognizer.heads)}")
+    internal_lm = InternalLMFusion(recognizer.heads["rnnt"]) if internal else None
     entries = read_manifest(args.manifest)
     head = recognizer.heads[args.head]
     cached = {}  # per input: CTC log-probs (T, V) or encoder output (T, D)
@@ -93,8 +96,7 @@ def main() -> None:
         print(f"{name:<22}WER {wer:6.2f} %  CER {cer:6.2f} %  exact {exact:6.2f} %", flush=True)
     results = {}
     for weight, bonus in itertools.product(args.weights, args.bonuses):
-        fusion = (InternalLMFusion(recognizer.heads["rnnt"], weight, bonus) if internal
-                  else recognizer.lm_fusion(lm, weight, bonus))
+        fusion = internal_lm.reweighted(weight, bonus) if internal_lm else recognizer.lm_fusion(lm, weight, bonus)
         results[weight, bonus] = run(fusion, args.beam)
         wer, cer, exact = results[weight, bonus]
         print(f"weight {weight:<4} bonus {bonus:<4}  WER {wer:6.2f} %  CER {cer:6.2f} %  exact {exact:6.2f} %",

@@ -79,6 +79,8 @@ def search_options(args: argparse.Namespace) -> dict[str, object]:
              "nbest": args.nbest, "ctc_weight": args.ctc_weight, "lm_weight": args.lm_weight,
              "lm_bonus": args.lm_bonus, "ilm_weight": args.ilm_weight, "ilm_bonus": args.ilm_bonus}
     given = {name: value for name, value in flags.items() if value is not None}
+    if args.ilm_bonus is not None and not args.ilm_weight:
+        raise ValueError("--ilm-bonus goes with --ilm-weight (the internal LM is off without a weight)")
     if (args.lm or args.ilm_weight) and args.beam is None and args.search in (None, "beam", "rescore"):
         given["beam"] = LM_BEAM  # fusion works inside prefix beam search
     DecodingOptions(**given)

@@ -40,14 +40,14 @@ def test_prefix_scores_equal_the_teacher_forced_internal_lm_in_any_order(head: T
 
 
 def test_a_prefix_longer_than_the_cache_still_scores_right(head: TransducerHead) -> None:
-    fusion = InternalLMFusion(head, weight=1.0)
+    fusion = InternalLMFusion(head, weight=1.0, bonus=0.0)
     fusion.CACHE_PREFIXES = 3  # starts over many times along the way
     prefix = tuple(int(t) for t in torch.randint(1, 9, (40,), generator=torch.Generator().manual_seed(0)))
     assert fusion.prefix_score(prefix) == pytest.approx(teacher_forced(head, prefix, 1.0, 0.0), abs=1e-4)
 
 
 def test_the_internal_lm_breaks_an_acoustic_tie_its_way(head: TransducerHead) -> None:
-    first = InternalLMFusion(head, 1.0)._next_log_probs(())
+    first = InternalLMFusion(head, 1.0, 0.0)._next_log_probs(())
     ranked = [int(t) for t in torch.argsort(first[1:], descending=True) + 1]
     liked, disliked = ranked[0], ranked[-1]
     log_probs = np.full((3, 9), np.log(1e-4), dtype=np.float32)
@@ -57,7 +57,21 @@ def test_the_internal_lm_breaks_an_acoustic_tie_its_way(head: TransducerHead) ->
         lp = log_probs.copy()
         lp[0, order[0]] += 1e-3  # whichever is a hair ahead without the LM
         assert prefix_beam_search(lp, 4).tokens == [order[0]]
-        assert prefix_beam_search(lp, 4, InternalLMFusion(head, 1.0)).tokens == [liked]
+        assert prefix_beam_search(lp, 4, InternalLMFusion(head, 1.0, 0.0)).tokens == [liked]
+
+
+def test_a_fused_hypothesis_scores_its_ctc_log_prob_plus_the_teacher_forced_internal_lm(head: TransducerHead) -> None:
+    rng = np.random.default_rng(0)
+    log_probs = np.log(rng.dirichlet(np.ones(9) * 0.3, size=30)).astype(np.float32)  # (T, V), peaky
+    hyp = prefix_beam_search(log_probs, 4, InternalLMFusion(head, 0.6, 0.4))
+    acoustic = np.log(hyp.confidence) * len(log_probs)  # the confidence is the CTC log-prob per frame
+    assert hyp.tokens
+    assert hyp.score - acoustic == pytest.approx(teacher_forced(head, tuple(hyp.tokens), 0.6, 0.4), abs=1e-3)
+
+
+def test_the_internal_lm_refuses_a_head_in_training_mode(head: TransducerHead) -> None:
+    with pytest.raises(ValueError, match="eval"):
+        InternalLMFusion(head.train())
 
 
 def hybrid(heads: dict) -> Recognizer:
@@ -102,3 +116,17 @@ def test_preparing_the_beams_runs_one_batched_step_with_the_scores_of_single_ste
     for prefix in [(1,), (2,), (3,), (1, 4), (2, 5), (3, 3), (6, 6)]:
         assert fusion.prefix_score(prefix) == pytest.approx(teacher_forced(head, prefix, 0.7, 0.25), abs=1e-5)
     assert len(steps) == 5  # everything was already there
+    again = fusion.reweighted(0.1, 0.0)
+    assert again.prefix_score((3, 3)) == pytest.approx(teacher_forced(head, (3, 3), 0.1, 0.0), abs=1e-5)
+    assert len(steps) == 5  # the steps are shared
+
+
+def test_beams_prepared_across_a_cache_restart_still_score_right(head: TransducerHead) -> None:
+    fusion = InternalLMFusion(head, weight=1.0, bonus=0.0)
+    fusion.CACHE_PREFIXES = 2
+    beams = [()]
+    for token in [1, 2, 3, 4, 5, 6]:
+        fusion.prepare(beams)
+        beams = [b + (token,) for b in beams] + [b + (token % 8 + 1,) for b in beams][:3]
+    for prefix in beams:
+        assert fusion.prefix_score(prefix) == pytest.approx(teacher_forced(head, prefix, 1.0, 0.0), abs=1e-4)

@@ -29,12 +29,22 @@ class InternalLMFusion:
 
     CACHE_PREFIXES = 200_000  # the prefix cache starts over beyond this many prefixes
 
-    def __init__(self, head: TransducerHead, weight: float = 0.3, bonus: float = 0.0) -> None:
+    def __init__(self, head: TransducerHead, weight: float = 0.5, bonus: float = 1.0) -> None:
+        if head.training:
+            raise ValueError("the internal LM reads the prediction network in eval mode (no dropout): "
+                             "call model.eval() first")
         self.head, self.weight, self.bonus = head, weight, bonus
         self._device = next(head.parameters()).device
         self._scores: dict[tuple[int, ...], float] = {(): 0.0}  # prefix -> fusion score
         # prefix -> (its next-token log-probs (V,), predictor state after it)
         self._next: dict[tuple[int, ...], tuple[torch.Tensor, tuple[torch.Tensor, ...]]] = {}
+
+    def reweighted(self, weight: float, bonus: float) -> InternalLMFusion:
+        """The same internal LM with other weights, sharing the predictor steps already run (a
+        weight grid on one dev set runs each step once)."""
+        fusion = InternalLMFusion(self.head, weight, bonus)
+        fusion._next = self._next
+        return fusion
 
     def _log_probs(self, out: torch.Tensor) -> torch.Tensor:
         """Predictor outputs (N, H) -> (N, V) internal-LM log-probs, blank excluded (-inf)."""
