@@ -107,21 +107,25 @@ class AudioDataset(Dataset):
     ``leading_silence=(low, high)``: put a silence of a length drawn uniformly from [low, high]
     seconds before each item (after the speed change), so that a model (a limited-context
     streaming one above all) also learns speech that does not begin where its input begins, as in
-    a live stream or a recording with a quiet start.
+    a live stream or a recording with a quiet start; ``leading_silence_prob``: the share of items
+    that get one (the others start as recorded).
     """
 
     def __init__(self, entries: Sequence[Entry], tokenizer: Tokenizer,
                  speed_perturb: tuple[float, float] | None = None, seed: int = 0,
-                 leading_silence: tuple[float, float] | None = None) -> None:
+                 leading_silence: tuple[float, float] | None = None, leading_silence_prob: float = 1.0) -> None:
         if speed_perturb is not None and not 0 < speed_perturb[0] <= speed_perturb[1]:
             raise ValueError(f"speed_perturb must be (low, high) with 0 < low <= high, got {speed_perturb}")
         if leading_silence is not None and not 0 <= leading_silence[0] <= leading_silence[1]:
             raise ValueError(f"leading_silence must be (low, high) seconds with 0 <= low <= high, "
                              f"got {leading_silence}")
+        if not 0.0 <= leading_silence_prob <= 1.0:
+            raise ValueError(f"leading_silence_prob must be in [0, 1], got {leading_silence_prob}")
         self.entries = list(entries)
         self.tokenizer = tokenizer
         self.speed_perturb = speed_perturb
         self.leading_silence = leading_silence
+        self.leading_silence_prob = leading_silence_prob
         self.seed = seed
         self._calls = 0
 
@@ -145,7 +149,8 @@ class AudioDataset(Dataset):
             if self.speed_perturb is not None:
                 samples = change_speed(samples, float(rng.uniform(*self.speed_perturb)))
             if self.leading_silence is not None:
-                pad = int(round(float(rng.uniform(*self.leading_silence)) * SAMPLE_RATE))
+                seconds = float(rng.uniform(*self.leading_silence))  # drawn always: the draws stay aligned
+                pad = int(round(seconds * SAMPLE_RATE)) if rng.random() < self.leading_silence_prob else 0
                 samples = np.concatenate([np.zeros(pad, dtype=samples.dtype), samples])
         waveform = torch.from_numpy(samples)
         tokens = torch.tensor(self.tokenizer.encode(entry.text), dtype=torch.long)

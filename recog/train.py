@@ -190,12 +190,13 @@ class ManifestDataModule(L.LightningDataModule):
         speed_perturb: ``[low, high]``: random speed of training audio (e.g. [0.85, 1.15]).
         leading_silence: ``[low, high]`` seconds of silence put before each training utterance
             (e.g. [0, 1.5]; for corpora whose utterances start at once, streaming models above all).
+        leading_silence_prob: the share of training utterances that get that silence.
     """
 
     def __init__(self, train_manifest: str, val_manifest: str, max_frames: int = 20_000,
                  max_batch_size: int | None = None, num_workers: int = 2, seed: int = 0,
                  augment: bool = True, speed_perturb: tuple[float, float] | None = None,
-                 leading_silence: tuple[float, float] | None = None) -> None:
+                 leading_silence: tuple[float, float] | None = None, leading_silence_prob: float = 1.0) -> None:
         super().__init__()
         self.save_hyperparameters()
 
@@ -213,7 +214,8 @@ class ManifestDataModule(L.LightningDataModule):
         speed = self.hparams.speed_perturb if train else None
         silence = self.hparams.leading_silence if train else None
         return AudioDataset(entries, model.tokenizer, tuple(speed) if speed else None, seed=self.hparams.seed,
-                            leading_silence=tuple(silence) if silence else None)
+                            leading_silence=tuple(silence) if silence else None,
+                            leading_silence_prob=self.hparams.leading_silence_prob)
 
     def _loader(self, manifest: str, train: bool) -> DataLoader:
         hp = self.hparams

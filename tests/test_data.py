@@ -347,3 +347,11 @@ def test_leading_silence_puts_a_seeded_silence_of_bounded_length_before_the_audi
     assert len(both) == len(AudioDataset(entries, tokenizer, (0.8, 1.25), seed=3)[0]["input"])
     with pytest.raises(ValueError, match="leading_silence"):
         AudioDataset(entries, tokenizer, leading_silence=(1.0, 0.5))
+    # leading_silence_prob: that share of items gets the silence, the rest starts as recorded
+    some = [len(AudioDataset(entries, tokenizer, seed=s, leading_silence=(0.5, 0.5), leading_silence_prob=0.5)[0]
+                ["input"]) for s in range(40)]
+    assert set(some) == {n, n + 8000} and 10 <= some.count(n) <= 30
+    none = AudioDataset(entries, tokenizer, leading_silence=(0.5, 0.5), leading_silence_prob=0.0)[0]["input"]
+    assert len(none) == n
+    with pytest.raises(ValueError, match="leading_silence_prob"):
+        AudioDataset(entries, tokenizer, leading_silence=(0.0, 1.0), leading_silence_prob=1.5)
