@@ -25,7 +25,7 @@ import gzip
 import json
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
@@ -170,6 +170,15 @@ def _discount(table: dict[str, dict[str, int]]) -> float:
     return min(max(n1 / (n1 + 2 * n2), 0.05), 0.95)
 
 
+def cached_start(prefix: tuple[int, ...], cache: Container[tuple[int, ...]]) -> int:
+    """Length of the longest start of ``prefix`` (itself included) that ``cache`` holds, -1 if
+    none: where a prefix-cached scorer resumes (beams share parents, so usually at the parent)."""
+    known = len(prefix)
+    while known >= 0 and prefix[:known] not in cache:
+        known -= 1
+    return known
+
+
 class PrefixFusion(Protocol):
     """What CTC prefix beam search fuses: a score for each token prefix (``LMFusion`` for a
     character n-gram, ``recog.heads.internal_lm.InternalLMFusion`` for a hybrid's own predictor)."""
@@ -210,9 +219,7 @@ class LMFusion:
         """(the end of its text, fusion score) of a prefix, built on its longest cached ancestor (beams share
         parents, so usually its parent); iterative, so any length works."""
         cache = self._cache  # one read: another thread may start the cache over meanwhile
-        known = len(prefix)
-        while prefix[:known] not in cache:
-            known -= 1
+        known = cached_start(prefix, cache)  # the cache always holds ()
         text, score = cache[prefix[:known]]
         for end in range(known + 1, len(prefix) + 1):
             piece = self.pieces[prefix[end - 1]]

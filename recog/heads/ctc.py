@@ -149,9 +149,9 @@ def prefix_beam_search(log_probs: np.ndarray, beam: int, fusion: PrefixFusion | 
     beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, NEG_INF)}
     stamps: dict[tuple[int, ...], tuple[int, ...]] = {(): ()}
     k = min(beam, vocab)
-    if fusion is not None:
-        fusion.prepare(beams)
     for t in range(frames):
+        if fusion is not None:
+            fusion.prepare(beams)  # this frame extends these prefixes
         lp = log_probs[t]
         candidates = [int(c) for c in np.argpartition(-lp, k - 1)[:k] if c != 0]
         nxt: dict[tuple[int, ...], list[float]] = defaultdict(lambda: [NEG_INF, NEG_INF])
@@ -170,8 +170,6 @@ def prefix_beam_search(log_probs: np.ndarray, beam: int, fusion: PrefixFusion | 
         ranked = sorted(nxt.items(), key=rank_key, reverse=True)[:beam]
         beams = {p: (v[0], v[1]) for p, v in ranked}
         stamps = {p: best[p][1] for p in beams}
-        if fusion is not None:
-            fusion.prepare(beams)
     final = partial(rank_key, final=True)
     ranked = sorted(beams.items(), key=final, reverse=True)  # stable: ties keep order
     nbest = [_prefix_hypothesis(prefix, final((prefix, p)), list(stamps[prefix]), log_probs,

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 import torch
 
 from recog.heads.transducer import TransducerHead
+from recog.lm import cached_start
 
 
 class InternalLMFusion:
@@ -62,9 +63,7 @@ class InternalLMFusion:
     def _next_log_probs(self, prefix: tuple[int, ...]) -> torch.Tensor:
         """(V,) log P_ILM(next token | prefix), blank excluded (its entry is -inf); built on the
         longest cached ancestor (beams share parents, so usually the parent), iteratively."""
-        known = len(prefix)
-        while known >= 0 and prefix[:known] not in self._next:
-            known -= 1
+        known = cached_start(prefix, self._next)
         state = self._next[prefix[:known]][1] if known >= 0 else self.head.predictor.initial_state(1, self._device)
         for end in range(known + 1, len(prefix) + 1):
             last = prefix[end - 1] if end else 0  # the predictor starts from blank, as in training
@@ -91,9 +90,7 @@ class InternalLMFusion:
 
     def prefix_score(self, prefix: tuple[int, ...]) -> float:
         """Fusion score of an unfinished prefix."""
-        known = len(prefix)
-        while prefix[:known] not in self._scores:
-            known -= 1
+        known = cached_start(prefix, self._scores)  # always holds ()
         score = self._scores[prefix[:known]]
         for end in range(known + 1, len(prefix) + 1):
             score += self.weight * float(self._next_log_probs(prefix[: end - 1])[prefix[end - 1]]) + self.bonus
