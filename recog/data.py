@@ -109,11 +109,16 @@ class AudioDataset(Dataset):
     streaming one above all) also learns speech that does not begin where its input begins, as in
     a live stream or a recording with a quiet start; ``leading_silence_prob``: the share of items
     that get one (the others start as recorded).
+    ``join_prob``: the share of items that are two utterances in one: another entry (drawn once
+    per dataset from ``seed``), a silence of ``join_gap=(low, high)`` seconds (drawn per call),
+    then the item, with the texts joined by a space; so a limited-context streaming model learns
+    speech whose left context holds the end of the previous utterance, as in a long stream.
     """
 
     def __init__(self, entries: Sequence[Entry], tokenizer: Tokenizer,
                  speed_perturb: tuple[float, float] | None = None, seed: int = 0,
-                 leading_silence: tuple[float, float] | None = None, leading_silence_prob: float = 1.0) -> None:
+                 leading_silence: tuple[float, float] | None = None, leading_silence_prob: float = 1.0,
+                 join_prob: float = 0.0, join_gap: tuple[float, float] = (0.0, 1.0)) -> None:
         if speed_perturb is not None and not 0 < speed_perturb[0] <= speed_perturb[1]:
             raise ValueError(f"speed_perturb must be (low, high) with 0 < low <= high, got {speed_perturb}")
         if leading_silence is not None and not 0 <= leading_silence[0] <= leading_silence[1]:
@@ -121,7 +126,13 @@ class AudioDataset(Dataset):
                              f"got {leading_silence}")
         if not 0.0 <= leading_silence_prob <= 1.0:
             raise ValueError(f"leading_silence_prob must be in [0, 1], got {leading_silence_prob}")
+        if not 0.0 <= join_prob <= 1.0:
+            raise ValueError(f"join_prob must be in [0, 1], got {join_prob}")
+        if not 0 <= join_gap[0] <= join_gap[1]:
+            raise ValueError(f"join_gap must be (low, high) seconds with 0 <= low <= high, got {join_gap}")
         self.entries = list(entries)
+        self.join_gap = join_gap
+        self.partner = self._partners(len(self.entries), join_prob, seed)
         self.tokenizer = tokenizer
         self.speed_perturb = speed_perturb
         self.leading_silence = leading_silence
@@ -132,20 +143,41 @@ class AudioDataset(Dataset):
     def __len__(self) -> int:
         return len(self.entries)
 
+    @staticmethod
+    def _partners(count: int, join_prob: float, seed: int) -> list[int | None]:
+        """Per item: the index of the entry joined before it, or None; never the item itself."""
+        if join_prob == 0.0 or count < 2:
+            return [None] * count
+        import numpy as np
+
+        rng = np.random.default_rng((seed, count, 1))
+        joined = rng.random(count) < join_prob
+        other = rng.integers(0, count - 1, count)  # (count,) in [0, count - 2]; shifted past the item
+        return [int(o + (o >= i)) if j else None for i, (j, o) in enumerate(zip(joined, other, strict=True))]
+
     def batch_lengths(self) -> tuple[list[float], None]:
-        """Per item: 10 ms feature frames for the bucketing budget (with the longest leading
-        silence, if any); no size groups."""
+        """Per item: 10 ms feature frames for the bucketing budget (with the joined entry and the
+        longest gap, and the longest leading silence, if any); no size groups."""
         extra = self.leading_silence[1] if self.leading_silence is not None else 0.0
-        return [(e.duration + extra) * 100 for e in self.entries], None
+        lengths = []
+        for entry, partner in zip(self.entries, self.partner, strict=True):
+            joined = 0.0 if partner is None else self.entries[partner].duration + self.join_gap[1]
+            lengths.append((entry.duration + joined + extra) * 100)
+        return lengths, None
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        entry = self.entries[index]
-        samples = load_audio(entry.path)
-        if self.speed_perturb is not None or self.leading_silence is not None:
+        entry, partner = self.entries[index], self.partner[index]
+        samples, text = load_audio(entry.path), entry.text
+        if self.speed_perturb is not None or self.leading_silence is not None or partner is not None:
             import numpy as np
 
             self._calls += 1
             rng = np.random.default_rng((self.seed, index, self._calls))
+            if partner is not None:
+                before = self.entries[partner]
+                gap = np.zeros(int(round(float(rng.uniform(*self.join_gap)) * SAMPLE_RATE)), dtype=samples.dtype)
+                samples = np.concatenate([load_audio(before.path), gap, samples])
+                text = f"{before.text} {text}"
             if self.speed_perturb is not None:
                 samples = change_speed(samples, float(rng.uniform(*self.speed_perturb)))
             if self.leading_silence is not None:
@@ -153,8 +185,8 @@ class AudioDataset(Dataset):
                 pad = int(round(seconds * SAMPLE_RATE)) if rng.random() < self.leading_silence_prob else 0
                 samples = np.concatenate([np.zeros(pad, dtype=samples.dtype), samples])
         waveform = torch.from_numpy(samples)
-        tokens = torch.tensor(self.tokenizer.encode(entry.text), dtype=torch.long)
-        return {"input": waveform, "tokens": tokens, "text": entry.text, "path": entry.path}
+        tokens = torch.tensor(self.tokenizer.encode(text), dtype=torch.long)
+        return {"input": waveform, "tokens": tokens, "text": text, "path": entry.path}
 
 
 class ImageDataset(Dataset):

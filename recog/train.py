@@ -191,12 +191,16 @@ class ManifestDataModule(L.LightningDataModule):
         leading_silence: ``[low, high]`` seconds of silence put before each training utterance
             (e.g. [0, 1.5]; for corpora whose utterances start at once, streaming models above all).
         leading_silence_prob: the share of training utterances that get that silence.
+        join_prob: the share of training items made of two utterances: another one, a silence of
+            ``join_gap`` (``[low, high]`` seconds), then the item; texts joined by a space. For
+            streaming models that will read long streams of utterances one after another.
     """
 
     def __init__(self, train_manifest: str, val_manifest: str, max_frames: int = 20_000,
                  max_batch_size: int | None = None, num_workers: int = 2, seed: int = 0,
                  augment: bool = True, speed_perturb: tuple[float, float] | None = None,
-                 leading_silence: tuple[float, float] | None = None, leading_silence_prob: float = 1.0) -> None:
+                 leading_silence: tuple[float, float] | None = None, leading_silence_prob: float = 1.0,
+                 join_prob: float = 0.0, join_gap: tuple[float, float] = (0.0, 1.0)) -> None:
         super().__init__()
         self.save_hyperparameters()
 
@@ -215,7 +219,8 @@ class ManifestDataModule(L.LightningDataModule):
         silence = self.hparams.leading_silence if train else None
         return AudioDataset(entries, model.tokenizer, tuple(speed) if speed else None, seed=self.hparams.seed,
                             leading_silence=tuple(silence) if silence else None,
-                            leading_silence_prob=self.hparams.leading_silence_prob)
+                            leading_silence_prob=self.hparams.leading_silence_prob,
+                            join_prob=self.hparams.join_prob if train else 0.0, join_gap=tuple(self.hparams.join_gap))
 
     def _loader(self, manifest: str, train: bool) -> DataLoader:
         hp = self.hparams

@@ -355,3 +355,37 @@ def test_leading_silence_puts_a_seeded_silence_of_bounded_length_before_the_audi
     assert len(none) == n
     with pytest.raises(ValueError, match="leading_silence_prob"):
         AudioDataset(entries, tokenizer, leading_silence=(0.0, 1.0), leading_silence_prob=1.5)
+
+
+def test_join_puts_another_utterance_and_a_gap_before_an_item_and_joins_the_texts(tmp_path: Path) -> None:
+    rows = []
+    for name, value, seconds, text in (("a", 0.1, 1.0, "ab"), ("b", 0.2, 0.5, "ba"), ("c", 0.3, 0.25, "bb")):
+        soundfile.write(str(tmp_path / f"{name}.wav"), np.full(int(seconds * 16000), value, dtype=np.float32),
+                        16000, subtype="FLOAT")
+        rows.append(row(f"{name}.wav", seconds, text))
+    entries = read_manifest(write_lines(tmp_path / "m.jsonl", rows))
+    tokenizer = CharTokenizer.from_texts(["ab ba"])
+    alone = AudioDataset(entries, tokenizer)
+    assert alone.partner == [None, None, None] and alone[1]["text"] == "ba"
+    joined = AudioDataset(entries, tokenizer, join_prob=1.0, join_gap=(0.25, 0.25), seed=5)
+    assert all(p is not None and p != i for i, p in enumerate(joined.partner))
+    for i, item in enumerate(joined):
+        before = entries[joined.partner[i]]
+        assert item["text"] == f"{before.text} {entries[i].text}"
+        assert tokenizer.decode(item["tokens"].tolist()) == item["text"]
+        x, first = item["input"].numpy(), int(before.duration * 16000)
+        assert len(x) == first + 4000 + int(entries[i].duration * 16000)
+        assert (x[first: first + 4000] == 0).all() and (x[:first] != 0).all() and (x[first + 4000:] != 0).all()
+        # the bucketing budget counts both utterances and the longest gap
+        assert joined.batch_lengths()[0][i] == pytest.approx((before.duration + 0.25 + entries[i].duration) * 100)
+    # the pairing is fixed by the seed; about join_prob of the items are joined
+    assert AudioDataset(entries, tokenizer, join_prob=1.0, seed=5).partner == joined.partner
+    many = AudioDataset(entries * 100, tokenizer, join_prob=0.5)
+    assert 100 <= sum(p is not None for p in many.partner) <= 200
+    gaps = {len(AudioDataset(entries, tokenizer, join_prob=1.0, join_gap=(0.0, 1.0), seed=s)[2]["input"])
+            - 4000 - int(entries[AudioDataset(entries, tokenizer, join_prob=1.0, seed=s).partner[2]].duration * 16000)
+            for s in range(6)}
+    assert len(gaps) > 1 and all(0 <= g <= 16000 for g in gaps)
+    for bad in ({"join_prob": 1.5}, {"join_prob": 0.5, "join_gap": (1.0, 0.5)}):
+        with pytest.raises(ValueError, match="join_"):
+            AudioDataset(entries, tokenizer, **bad)
