@@ -56,7 +56,7 @@ def _report_failures(failures: list[tuple[str, str]]) -> int:
 def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
     from recog.train import run_training
 
-    run_training(["--config", args.config, *rest])
+    run_training([*(flag for config in args.config for flag in ("--config", config)), *rest])
     return 0
 
 
@@ -288,7 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser("train", help="train from a YAML config (LightningCLI fit; extra flags pass through)")
-    train.add_argument("--config", required=True)
+    train.add_argument("--config", required=True, action="append",
+                       help="YAML config; give several to stack them (later ones override earlier keys)")
 
     for command, what, key, heads in (("transcribe", "audio files", "audio_filepath", "ctc, rnnt or attention"),
                                       ("ocr", "text-line images", "image_filepath", "ctc, parallel or attention")):

@@ -6,7 +6,8 @@
 #   bash recipes/synth_speech/run.sh                 # full size: 16000 utterances, 58 min of training
 #   bash recipes/synth_speech/run.sh --small         # demo size: 1500 utterances, 6 min of training
 #   MODEL=hybrid bash recipes/synth_speech/run.sh    # RNNT + CTC heads (configs/synth_speech_hybrid.yaml)
-#   MODEL=streaming bash recipes/synth_speech/run.sh # cache-aware, four look-aheads (synth_speech_streaming.yaml)
+#   MODEL=streaming bash recipes/synth_speech/run.sh # cache-aware, four look-aheads (synth_speech_streaming.yaml),
+#                                                    # then 20 min more on joined utterances for long streams
 #   MODEL=attention bash recipes/synth_speech/run.sh # attention + CTC (configs/synth_speech_attention.yaml)
 #
 # Run from the repository root with the recog package installed (`make demo` does all of it).
@@ -18,9 +19,11 @@ size=full
 if [ "$size" = small ]; then
   data=data/synth_speech_small; run=runs/synth_speech_small_$model
   counts=(--num-train 1500 --num-dev 100 --num-test 200); max_time=${MAX_TIME:-00:00:06:00}
+  ft_time=${FT_TIME:-00:00:02:00}
 else
   data=data/synth_speech; run=runs/synth_speech_$model
   counts=(--num-train 16000 --num-dev 300 --num-test 500); max_time=${MAX_TIME:-00:00:58:00}
+  ft_time=${FT_TIME:-00:00:20:00}
 fi
 
 echo "== 1/3 prepare data in $data"
@@ -33,8 +36,16 @@ recog train --config configs/synth_speech_$model.yaml \
   --model.tokenizer.manifest "$data/train.jsonl" \
   --data.train_manifest "$data/train.jsonl" --data.val_manifest "$data/dev.jsonl"
 
-echo "== 3/3 evaluate on $data/test.jsonl (voices not seen in training)"
 best=$(ls -t "$run"/checkpoints/best-*.ckpt | head -n 1)
+if [ "$model" = streaming ]; then
+  echo "== 2b/3 fine-tune for long streams ($ft_time) into $run/longform: half the items two utterances joined"
+  recog train --config configs/synth_speech_streaming.yaml --config configs/synth_speech_streaming_longform.yaml \
+    --model.init_from "$best" --trainer.max_time "$ft_time" --trainer.precision "$precision" \
+    --run_dir "$run/longform" --model.tokenizer.manifest "$data/train.jsonl" \
+    --data.train_manifest "$data/train.jsonl" --data.val_manifest "$data/dev.jsonl"
+fi
+
+echo "== 3/3 evaluate on $data/test.jsonl (voices not seen in training)"
 heads=$(python -c "import sys, recog; print(' '.join(recog.load(sys.argv[1]).model.heads))" "$best")
 for head in $heads; do
   python benchmarks/speech_eval.py --model "$best" --manifest "$data/test.jsonl" --threads 1 --head "$head" --by voice
@@ -53,3 +64,11 @@ case " $heads " in *" ctc "*)
   python benchmarks/speech_eval.py --model "$best" --manifest "$data/test.jsonl" --threads 1 --head ctc \
     --beam 8 --lm "$lm" $best_pair --by voice
 esac
+
+if [ "$model" = streaming ]; then
+  echo "== and on streams of 20 test utterances joined (0.3 s apart), cache-aware against buffered streaming at 560 ms"
+  for m in "$best" "$run/longform/checkpoints/last.ckpt"; do
+    python benchmarks/streaming.py --model "$m" --manifest "$data/test.jsonl" --files 200 --join 20 --threads 1 \
+      --head ctc --parts buffered --context 56,13
+  done
+fi
