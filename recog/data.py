@@ -112,13 +112,16 @@ class AudioDataset(Dataset):
     ``join_prob``: the share of items that are two utterances in one: another entry (drawn once
     per dataset from ``seed``), a silence of ``join_gap=(low, high)`` seconds (drawn per call),
     then the item, with the texts joined by a space; so a limited-context streaming model learns
-    speech whose left context holds the end of the previous utterance, as in a long stream.
+    speech whose left context holds the end of the previous utterance, as in a long stream. An
+    item whose pair would be longer than ``max_seconds`` (the batch budget) stays single. The
+    order is: join, speed change (which stretches the gap too), leading silence.
     """
 
     def __init__(self, entries: Sequence[Entry], tokenizer: Tokenizer,
                  speed_perturb: tuple[float, float] | None = None, seed: int = 0,
                  leading_silence: tuple[float, float] | None = None, leading_silence_prob: float = 1.0,
-                 join_prob: float = 0.0, join_gap: tuple[float, float] = (0.0, 1.0)) -> None:
+                 join_prob: float = 0.0, join_gap: tuple[float, float] = (0.0, 1.0),
+                 max_seconds: float = float("inf")) -> None:
         if speed_perturb is not None and not 0 < speed_perturb[0] <= speed_perturb[1]:
             raise ValueError(f"speed_perturb must be (low, high) with 0 < low <= high, got {speed_perturb}")
         if leading_silence is not None and not 0 <= leading_silence[0] <= leading_silence[1]:
@@ -132,7 +135,7 @@ class AudioDataset(Dataset):
             raise ValueError(f"join_gap must be (low, high) seconds with 0 <= low <= high, got {join_gap}")
         self.entries = list(entries)
         self.join_gap = join_gap
-        self.partner = self._partners(len(self.entries), join_prob, seed)
+        self.partner = self._partners([e.duration + join_gap[1] for e in self.entries], join_prob, seed, max_seconds)
         self.tokenizer = tokenizer
         self.speed_perturb = speed_perturb
         self.leading_silence = leading_silence
@@ -144,8 +147,10 @@ class AudioDataset(Dataset):
         return len(self.entries)
 
     @staticmethod
-    def _partners(count: int, join_prob: float, seed: int) -> list[int | None]:
-        """Per item: the index of the entry joined before it, or None; never the item itself."""
+    def _partners(seconds: list[float], join_prob: float, seed: int, limit: float) -> list[int | None]:
+        """Per item: the index of the entry joined before it, or None; never the item itself, and
+        never a pair whose ``seconds`` (duration + longest gap each) sum past ``limit``."""
+        count = len(seconds)
         if join_prob == 0.0 or count < 2:
             return [None] * count
         import numpy as np
@@ -153,7 +158,8 @@ class AudioDataset(Dataset):
         rng = np.random.default_rng((seed, count, 1))
         joined = rng.random(count) < join_prob
         other = rng.integers(0, count - 1, count)  # (count,) in [0, count - 2]; shifted past the item
-        return [int(o + (o >= i)) if j else None for i, (j, o) in enumerate(zip(joined, other, strict=True))]
+        partners = [int(o + (o >= i)) if j else None for i, (j, o) in enumerate(zip(joined, other, strict=True))]
+        return [p if p is not None and seconds[i] + seconds[p] <= limit else None for i, p in enumerate(partners)]
 
     def batch_lengths(self) -> tuple[list[float], None]:
         """Per item: 10 ms feature frames for the bucketing budget (with the joined entry and the
@@ -173,11 +179,12 @@ class AudioDataset(Dataset):
 
             self._calls += 1
             rng = np.random.default_rng((self.seed, index, self._calls))
-            if partner is not None:
+            if partner is not None:  # its own generator: the speed and silence draws stay those of a single item
                 before = self.entries[partner]
-                gap = np.zeros(int(round(float(rng.uniform(*self.join_gap)) * SAMPLE_RATE)), dtype=samples.dtype)
+                seconds = float(np.random.default_rng((self.seed, index, self._calls, 1)).uniform(*self.join_gap))
+                gap = np.zeros(int(round(seconds * SAMPLE_RATE)), dtype=samples.dtype)
                 samples = np.concatenate([load_audio(before.path), gap, samples])
-                text = f"{before.text} {text}"
+                text = " ".join(t for t in (before.text, text) if t)
             if self.speed_perturb is not None:
                 samples = change_speed(samples, float(rng.uniform(*self.speed_perturb)))
             if self.leading_silence is not None:

@@ -193,7 +193,8 @@ class ManifestDataModule(L.LightningDataModule):
         leading_silence_prob: the share of training utterances that get that silence.
         join_prob: the share of training items made of two utterances: another one, a silence of
             ``join_gap`` (``[low, high]`` seconds), then the item; texts joined by a space. For
-            streaming models that will read long streams of utterances one after another.
+            streaming models that will read long streams of utterances one after another. Pairs
+            longer than the batch budget stay single.
     """
 
     def __init__(self, train_manifest: str, val_manifest: str, max_frames: int = 20_000,
@@ -220,7 +221,8 @@ class ManifestDataModule(L.LightningDataModule):
         return AudioDataset(entries, model.tokenizer, tuple(speed) if speed else None, seed=self.hparams.seed,
                             leading_silence=tuple(silence) if silence else None,
                             leading_silence_prob=self.hparams.leading_silence_prob,
-                            join_prob=self.hparams.join_prob if train else 0.0, join_gap=tuple(self.hparams.join_gap))
+                            join_prob=self.hparams.join_prob if train else 0.0, join_gap=tuple(self.hparams.join_gap),
+                            max_seconds=self.hparams.max_frames / 100 - (silence[1] if silence else 0.0))
 
     def _loader(self, manifest: str, train: bool) -> DataLoader:
         hp = self.hparams

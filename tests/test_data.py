@@ -369,15 +369,27 @@ def test_join_puts_another_utterance_and_a_gap_before_an_item_and_joins_the_text
     assert alone.partner == [None, None, None] and alone[1]["text"] == "ba"
     joined = AudioDataset(entries, tokenizer, join_prob=1.0, join_gap=(0.25, 0.25), seed=5)
     assert all(p is not None and p != i for i, p in enumerate(joined.partner))
+    values = [0.1, 0.2, 0.3]
     for i, item in enumerate(joined):
         before = entries[joined.partner[i]]
         assert item["text"] == f"{before.text} {entries[i].text}"
         assert tokenizer.decode(item["tokens"].tolist()) == item["text"]
         x, first = item["input"].numpy(), int(before.duration * 16000)
         assert len(x) == first + 4000 + int(entries[i].duration * 16000)
-        assert (x[first: first + 4000] == 0).all() and (x[:first] != 0).all() and (x[first + 4000:] != 0).all()
-        # the bucketing budget counts both utterances and the longest gap
-        assert joined.batch_lengths()[0][i] == pytest.approx((before.duration + 0.25 + entries[i].duration) * 100)
+        np.testing.assert_allclose(x[:first], values[joined.partner[i]], rtol=1e-6)
+        assert (x[first: first + 4000] == 0).all()
+        np.testing.assert_allclose(x[first + 4000:], values[i], rtol=1e-6)
+    # the bucketing budget counts both utterances, the longest gap and the longest leading silence
+    budget = AudioDataset(entries, tokenizer, join_prob=1.0, join_gap=(0.1, 0.4), seed=5,
+                          leading_silence=(0.0, 0.5), leading_silence_prob=0.5)
+    assert budget.partner == joined.partner
+    for i, length in enumerate(budget.batch_lengths()[0]):
+        assert length == pytest.approx((entries[budget.partner[i]].duration + 0.4 + entries[i].duration + 0.5) * 100)
+    # a pair longer than max_seconds stays single: a (1.0 s) joins nothing within 1.6 s, c (0.25 s) joins b
+    capped = AudioDataset(entries, tokenizer, join_prob=1.0, join_gap=(0.0, 0.0), max_seconds=1.0)
+    assert capped.partner[0] is None and capped.partner[1] in (None, 2) and capped.partner[2] in (None, 1)
+    assert capped.partner[1:] == [p if entries[i].duration + entries[p].duration <= 1.0 else None
+                                  for i, p in enumerate(AudioDataset(entries, tokenizer, join_prob=1.0).partner)][1:]
     # the pairing is fixed by the seed; about join_prob of the items are joined
     assert AudioDataset(entries, tokenizer, join_prob=1.0, seed=5).partner == joined.partner
     many = AudioDataset(entries * 100, tokenizer, join_prob=0.5)

@@ -259,14 +259,16 @@ def test_stacked_configs_fine_tune_a_model_on_joined_utterances(trained_model: P
     (as configs/synth_speech_streaming_longform.yaml does on the streaming config)."""
     import torch
 
+    config = tiny_config(tmp_path, speech_dir / "train.jsonl", steps=1000)
+    config["trainer"]["callbacks"][0]["init_args"].update({"monitor": "val/wer", "mode": "min"})  # as the recipes
     base = tmp_path / "base.yaml"
-    base.write_text(yaml.safe_dump(tiny_config(tmp_path, speech_dir / "train.jsonl", steps=1000)))
+    base.write_text(yaml.safe_dump(config))
     stage = tmp_path / "stage.yaml"
     stage.write_text(yaml.safe_dump({"trainer": {"max_steps": 4, "limit_val_batches": 0},
                                      "model": {"lr": 1e-4, "warmup_steps": 1, "init_from": str(trained_model)},
                                      "data": {"join_prob": 1.0, "join_gap": [0.1, 0.2]}}))
     assert main(["train", "--config", str(base), "--config", str(stage)]) == 0
     checkpoint = torch.load(tmp_path / "ckpt" / "last.ckpt", map_location="cpu", weights_only=False)
-    assert checkpoint["global_step"] == 4
+    assert checkpoint["global_step"] == 4  # and last.ckpt is written although val/wer never was
     data = checkpoint["datamodule_hyper_parameters"]
     assert data["join_prob"] == 1.0 and list(data["join_gap"]) == [0.1, 0.2] and data["max_frames"] == 100_000
