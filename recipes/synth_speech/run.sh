@@ -7,8 +7,8 @@
 #   bash recipes/synth_speech/run.sh --small         # demo size: 1500 utterances, 6 min of training
 #   MODEL=hybrid bash recipes/synth_speech/run.sh    # RNNT + CTC heads (configs/synth_speech_hybrid.yaml)
 #   MODEL=streaming bash recipes/synth_speech/run.sh # cache-aware, four look-aheads (synth_speech_streaming.yaml),
-#                                                    # then 20 min more (2 with --small) on joined utterances
-#                                                    # and silent starts, for long streams
+#                                                    # then 20 min more (2 with --small) on joined
+#                                                    # utterances, for long streams
 #   MODEL=attention bash recipes/synth_speech/run.sh # attention + CTC (configs/synth_speech_attention.yaml)
 #
 # Run from the repository root with the recog package installed (`make demo` does all of it).
@@ -39,7 +39,7 @@ recog train --config configs/synth_speech_$model.yaml \
 
 best=$(ls -t "$run"/checkpoints/best-*.ckpt | head -n 1)
 if [ "$model" = streaming ]; then
-  echo "== 2b/3 fine-tune for long streams ($ft_time) into $run/longform: joined utterances, silent starts"
+  echo "== 2b/3 fine-tune for long streams ($ft_time) into $run/longform: half the items two utterances joined"
   recog train --config configs/synth_speech_streaming.yaml --config configs/synth_speech_streaming_longform.yaml \
     --model.init_from "$best" --trainer.max_time "$ft_time" --trainer.precision "$precision" \
     --run_dir "$run/longform" --model.tokenizer.manifest "$data/train.jsonl" \
