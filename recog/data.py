@@ -20,7 +20,7 @@ from torch.utils.data import Dataset, Sampler
 
 from recog.audio import SAMPLE_RATE, change_speed, load_audio
 from recog.image import ImageConfig, ImageError, load_image, target_size
-from recog.text import Tokenizer
+from recog.text import UNK, Tokenizer
 
 AUDIO_KEY = "audio_filepath"
 IMAGE_KEY = "image_filepath"
@@ -111,7 +111,8 @@ class AudioDataset(Dataset):
     that get one (the others start as recorded).
     ``join_prob``: the share of items that are two utterances in one: another entry (drawn once
     per dataset from ``seed``), a silence of ``join_gap=(low, high)`` seconds (drawn per call),
-    then the item, with the texts joined by a space; so a limited-context streaming model learns
+    then the item, with the texts joined by a space (by nothing where the tokenizer has no space,
+    as for Chinese characters); so a limited-context streaming model learns
     speech whose left context holds the end of the previous utterance, as in a long stream. An
     item whose pair would be longer than ``max_seconds`` (the batch budget) stays single. The
     order is: join, speed change (which stretches the gap too), leading silence.
@@ -135,6 +136,7 @@ class AudioDataset(Dataset):
             raise ValueError(f"join_gap must be (low, high) seconds with 0 <= low <= high, got {join_gap}")
         self.entries = list(entries)
         self.join_gap = join_gap
+        self.separator = "" if any(tokenizer.id_to_piece(i) == UNK for i in tokenizer.encode(" ")) else " "
         self.partner = self._partners([e.duration + join_gap[1] for e in self.entries], join_prob, seed, max_seconds)
         self.tokenizer = tokenizer
         self.speed_perturb = speed_perturb
@@ -184,7 +186,7 @@ class AudioDataset(Dataset):
                 seconds = float(np.random.default_rng((self.seed, index, self._calls, 1)).uniform(*self.join_gap))
                 gap = np.zeros(int(round(seconds * SAMPLE_RATE)), dtype=samples.dtype)
                 samples = np.concatenate([load_audio(before.path), gap, samples])
-                text = " ".join(t for t in (before.text, text) if t)
+                text = self.separator.join(t for t in (before.text, text) if t)
             if self.speed_perturb is not None:
                 samples = change_speed(samples, float(rng.uniform(*self.speed_perturb)))
             if self.leading_silence is not None:

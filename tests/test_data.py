@@ -398,6 +398,11 @@ def test_join_puts_another_utterance_and_a_gap_before_an_item_and_joins_the_text
             - 4000 - int(entries[AudioDataset(entries, tokenizer, join_prob=1.0, seed=s).partner[2]].duration * 16000)
             for s in range(6)}
     assert len(gaps) > 1 and all(0 <= g <= 16000 for g in gaps)
+    # a tokenizer without a space (text written without spaces) joins the texts with nothing
+    spaceless = AudioDataset(entries, CharTokenizer.from_texts(["ab"]), join_prob=1.0, seed=5)
+    item = spaceless[1]
+    assert item["text"] == entries[spaceless.partner[1]].text + entries[1].text
+    assert spaceless.tokenizer.decode(item["tokens"].tolist()) == item["text"]
     for bad in ({"join_prob": 1.5}, {"join_prob": 0.5, "join_gap": (1.0, 0.5)}):
         with pytest.raises(ValueError, match="join_"):
             AudioDataset(entries, tokenizer, **bad)
