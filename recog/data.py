@@ -125,15 +125,12 @@ class AudioDataset(Dataset):
                  max_seconds: float = float("inf")) -> None:
         if speed_perturb is not None and not 0 < speed_perturb[0] <= speed_perturb[1]:
             raise ValueError(f"speed_perturb must be (low, high) with 0 < low <= high, got {speed_perturb}")
-        if leading_silence is not None and not 0 <= leading_silence[0] <= leading_silence[1]:
-            raise ValueError(f"leading_silence must be (low, high) seconds with 0 <= low <= high, "
-                             f"got {leading_silence}")
-        if not 0.0 <= leading_silence_prob <= 1.0:
-            raise ValueError(f"leading_silence_prob must be in [0, 1], got {leading_silence_prob}")
-        if not 0.0 <= join_prob <= 1.0:
-            raise ValueError(f"join_prob must be in [0, 1], got {join_prob}")
-        if not 0 <= join_gap[0] <= join_gap[1]:
-            raise ValueError(f"join_gap must be (low, high) seconds with 0 <= low <= high, got {join_gap}")
+        for name, seconds in (("leading_silence", leading_silence), ("join_gap", join_gap)):
+            if seconds is not None and not 0 <= seconds[0] <= seconds[1]:
+                raise ValueError(f"{name} must be (low, high) seconds with 0 <= low <= high, got {seconds}")
+        for name, share in (("leading_silence_prob", leading_silence_prob), ("join_prob", join_prob)):
+            if not 0.0 <= share <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {share}")
         self.entries = list(entries)
         self.join_gap = join_gap
         self.separator = "" if any(tokenizer.id_to_piece(i) == UNK for i in tokenizer.encode(" ")) else " "
