@@ -11,12 +11,10 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif", ".au"}
 LM_BEAM = 8  # prefix beam width when --lm is given without --beam
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
 
 
-def expand_inputs(items: Iterable[str], suffixes: set[str]) -> list[str]:
+def expand_inputs(items: Iterable[str], suffixes: Iterable[str]) -> list[str]:
     """Files as given; folders searched recursively for files with one of ``suffixes``."""
     paths: list[str] = []
     for item in items:
@@ -60,20 +58,21 @@ def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
     return 0
 
 
-def _load_for(args: argparse.Namespace, kind: str):
+def _load_for(args: argparse.Namespace, command: str | None = None):
+    """The model of ``--model`` (with ``--context`` and ``--lm``), refused where it does not read
+    what ``command`` reads."""
     from recog.inference import load
 
     model = load(args.model, att_context=getattr(args, "context", None), lm=args.lm)
-    if model.kind != kind:
-        what, command = ("speech", "transcribe") if model.kind == "logmel" else ("text-line (OCR)", "ocr")
-        raise ValueError(f"{args.model} is a {what} model; use `recog {command}`")
+    if command is not None and model.input.command != command:
+        raise ValueError(f"{args.model} is a {model.input.name} model; use `recog {model.input.command}`")
     return model
 
 
 def search_options(args: argparse.Namespace) -> dict[str, object]:
     """The search flags given on the command line, as DecodingOptions fields (the rest default);
     raises ValueError on a combination that cannot be searched."""
-    from recog.heads.search import DecodingOptions
+    from recog.decoding.options import DecodingOptions
 
     flags = {"search": args.search, "beam": args.beam, "groups": args.groups, "diversity": args.diversity,
              "nbest": args.nbest, "ctc_weight": args.ctc_weight, "lm_weight": args.lm_weight,
@@ -87,12 +86,14 @@ def search_options(args: argparse.Namespace) -> dict[str, object]:
     return given
 
 
-def cmd_transcribe(args: argparse.Namespace, kind: str = "logmel") -> int:
-    """Recognise files, folders and manifest entries; shared by `transcribe` and `ocr`."""
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    """Recognise files, folders and manifest entries; `transcribe` and `ocr` alike."""
     from recog.data import ManifestError, read_manifest
 
+    options = search_options(args)
+    model = _load_for(args, args.command)
     try:
-        paths = expand_inputs(args.inputs, AUDIO_SUFFIXES if kind == "logmel" else IMAGE_SUFFIXES)
+        paths = expand_inputs(args.inputs, model.input.suffixes)
         if args.manifest:
             paths += [e.path for e in read_manifest(args.manifest, require_text=False, check_files=False)]
     except ManifestError as err:
@@ -101,8 +102,6 @@ def cmd_transcribe(args: argparse.Namespace, kind: str = "logmel") -> int:
     if not paths:
         print("error: no input files (give files, folders or --manifest)", file=sys.stderr)
         return 2
-    options = search_options(args)
-    model = _load_for(args, kind)
     rows, failures = [], []
     for path, result in model.transcribe_each(paths, head=args.head, **options):
         if isinstance(result, Exception):
@@ -117,13 +116,8 @@ def cmd_transcribe(args: argparse.Namespace, kind: str = "logmel") -> int:
     return _report_failures(failures)
 
 
-def cmd_ocr(args: argparse.Namespace) -> int:
-    return cmd_transcribe(args, kind="image")
-
-
 def cmd_eval(args: argparse.Namespace) -> int:
-    from recog.data import AUDIO_KEY, ManifestError, read_manifest
-    from recog.inference import load
+    from recog.data import ManifestError, read_manifest
     from recog.metrics import char_error_rate, exact_match_rate, inverse_real_time_factor, word_error_rate
 
     try:
@@ -132,10 +126,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     options = search_options(args)
-    model = load(args.model, att_context=args.context, lm=args.lm)
-    if (entries[0].key == AUDIO_KEY) != (model.kind == "logmel"):
-        raise ValueError(f"{args.manifest} has {entries[0].key} rows but {args.model} is a "
-                         f"{'speech' if model.kind == 'logmel' else 'text-line'} model")
+    model = _load_for(args)
+    if entries[0].key != model.input.path_key:
+        raise ValueError(f"{args.manifest} has {entries[0].key} rows but {args.model} is a {model.input.name} "
+                         f"model (it reads {model.input.path_key} rows)")
     refs, hyps, rows, failures = [], [], [], []
     start = time.perf_counter()
     results = model.transcribe_each([e.path for e in entries], head=args.head, **options)
@@ -150,22 +144,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.output:
         write_jsonl_atomic(args.output, rows)
     if refs:
-        print(f"{'utterances' if model.kind == 'logmel' else 'lines'}: {len(refs)}")
+        units = model.input.units
+        print(f"{units}: {len(refs)}")
         print(f"WER: {100 * word_error_rate(refs, hyps):.2f} %")
         print(f"CER: {100 * char_error_rate(refs, hyps):.2f} %")
-        if model.kind == "logmel":
+        print(f"exact {units}: {100 * exact_match_rate(refs, hyps):.2f} %")
+        print(f"{units}/s: {len(refs) / elapsed:.1f} (including file loading)")
+        if all(e.duration for e in entries):  # audio manifests give durations
             seconds = sum(e.duration for e in entries)
             print(f"RTFx: {inverse_real_time_factor(seconds, elapsed):.1f} (including audio loading)")
-        else:
-            print(f"exact lines: {100 * exact_match_rate(refs, hyps):.2f} %")
-            print(f"lines/s: {len(refs) / elapsed:.1f} (including image loading)")
     return _report_failures(failures)
 
 
 def cmd_lm(args: argparse.Namespace) -> int:
     """Train a character n-gram language model on the texts of manifests."""
     from recog.data import ManifestError, read_manifest
-    from recog.lm import CharNgramLM
+    from recog.lm import CharNgramLM, read_lexicon
 
     texts: list[str] = []
     try:
@@ -177,14 +171,9 @@ def cmd_lm(args: argparse.Namespace) -> int:
     lexicon: set[str] | None = None
     if args.lexicon:
         lexicon = {w for t in texts for w in t.split()}
-    if args.lexicon_file:
-        try:
-            lines = Path(args.lexicon_file).read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as err:
-            print(f"error: {args.lexicon_file}: cannot read the lexicon ({type(err).__name__})", file=sys.stderr)
-            return 2
-        lexicon = (lexicon or set()) | {line.split()[0] for line in lines if line.strip()}
     try:
+        if args.lexicon_file:
+            lexicon = (lexicon or set()) | read_lexicon(args.lexicon_file)
         lm = CharNgramLM.train(texts, order=args.order, lexicon=lexicon)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -209,23 +198,21 @@ def parse_context(value: str) -> tuple[int, int]:
 
 def cmd_stream(args: argparse.Namespace) -> int:
     """Stream a file (or the microphone) through a cache-aware model, printing partial results."""
-    import numpy as np
+    from recog.audio import SAMPLE_RATE, load_audio
+    from recog.streaming import EndpointConfig, StreamingRecognizer, file_blocks, microphone_blocks, stream_blocks
 
-    from recog.audio import load_audio
-    from recog.inference import load
-    from recog.streaming import EndpointConfig, StreamingRecognizer
-
-    model = load(args.model, att_context=args.context, lm=args.lm)
+    if not args.mic and not args.file:
+        print("error: give an audio FILE or --mic", file=sys.stderr)
+        return 2
+    model = _load_for(args, "transcribe")
     weights = {k: v for k, v in (("lm_weight", args.lm_weight), ("lm_bonus", args.lm_bonus)) if v is not None}
     recognizer = StreamingRecognizer(model, head=args.head, beam=args.beam or (LM_BEAM if args.lm else 1),
                                      endpoint=EndpointConfig(enabled=not args.no_endpoint), **weights)
     print(f"chunk {recognizer.chunk_seconds * 1000:.0f} ms of audio per encoder step "
           f"(context {list(recognizer.model.encoder.att_context)})", file=sys.stderr)
-    stream = recognizer.create_stream()
     shown = ["", 0]
 
-    def show() -> None:
-        result = stream.result
+    def show(result) -> None:  # noqa: ANN001 - a recog.streaming.StreamResult
         if (result.text, len(result.segments)) != tuple(shown):
             for segment in result.segments[shown[1]:]:
                 print(f"final: {segment}", flush=True)
@@ -234,38 +221,11 @@ def cmd_stream(args: argparse.Namespace) -> int:
             shown[:] = [result.text, len(result.segments)]
 
     if args.mic:
-        try:
-            import sounddevice
-        except ImportError:
-            print("error: --mic needs the optional package sounddevice (pip install sounddevice)", file=sys.stderr)
-            return 2
-        block = int(16000 * args.chunk_ms / 1000)
         print("listening; Ctrl-C to stop", file=sys.stderr)
-        try:
-            with sounddevice.InputStream(samplerate=16000, channels=1, dtype="float32", blocksize=block) as mic:
-                while True:
-                    samples, _ = mic.read(block)
-                    stream.accept_waveform(16000, samples[:, 0])
-                    recognizer.decode(stream)
-                    show()
-        except KeyboardInterrupt:
-            pass
+        blocks = microphone_blocks(SAMPLE_RATE, args.chunk_ms / 1000)
     else:
-        if not args.file:
-            print("error: give an audio FILE or --mic", file=sys.stderr)
-            return 2
-        samples = load_audio(args.file)
-        block = max(1, int(16000 * args.chunk_ms / 1000))
-        start_time = time.perf_counter()
-        for start in range(0, len(samples), block):
-            if args.realtime:
-                time.sleep(max(0.0, start / 16000 - (time.perf_counter() - start_time)))
-            stream.accept_waveform(16000, np.asarray(samples[start: start + block]))
-            recognizer.decode(stream)
-            show()
-    stream.input_finished()
-    recognizer.decode(stream)
-    show()
+        blocks = file_blocks(load_audio(args.file), SAMPLE_RATE, args.chunk_ms / 1000, realtime=args.realtime)
+    stream = stream_blocks(recognizer, blocks, SAMPLE_RATE, show)
     print(f"text: {stream.final_text()}", flush=True)
     return 0
 
@@ -307,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("eval", help="WER and CER (and exact-line accuracy for OCR) on a manifest")
     evaluate.add_argument("--manifest", required=True)
     evaluate.add_argument("--model", required=True)
-    evaluate.add_argument("--head")
+    evaluate.add_argument("--head", help="head to decode with (default: the model's first)")
     add_search_flags(evaluate)
     evaluate.add_argument("--output", help="per-utterance results as JSON lines")
     evaluate.add_argument("--context", type=parse_context, help="attention context LEFT,RIGHT (limited-context models)")
@@ -318,7 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_argument("--chunk-ms", type=float, default=100.0, help="audio fed per call, in ms (default 100)")
     stream.add_argument("--context", type=parse_context, help="attention context LEFT,RIGHT (default: the model's "
                         "first); the encoder step is RIGHT+1 frames")
-    stream.add_argument("--head", choices=["ctc", "rnnt"])
+    stream.add_argument("--head", help="head to stream with: ctc (greedy) or rnnt (greedy or beam) "
+                        "(default: the model's first)")
     stream.add_argument("--beam", type=int, help="transducer beam width (default 1: greedy)")
     stream.add_argument("--realtime", action="store_true", help="feed the file at its real speed")
     stream.add_argument("--no-endpoint", action="store_true", help="one utterance: no endpoint detection")
@@ -345,8 +306,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_search_flags(parser: argparse.ArgumentParser) -> None:
-    """--search, --beam, --groups, --diversity, --nbest, --ctc-weight (recog.heads.search.DecodingOptions)."""
-    parser.add_argument("--search", choices=["greedy", "beam", "diverse", "rescore", "joint"],  # search.SEARCHES
+    """--search, --beam, --groups, --diversity, --nbest, --ctc-weight, the LM flags (DecodingOptions)."""
+    from recog.decoding.options import SEARCHES
+
+    parser.add_argument("--search", choices=SEARCHES,
                         help="greedy; beam; diverse (diverse beam search, attention head); rescore (CTC prefix "
                              "beam search n-best reranked by the attention head); joint (the CTC and attention "
                              "n-best pooled, ranked by both heads). Default: beam if --beam > 1")
@@ -373,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
-        commands = {"transcribe": cmd_transcribe, "ocr": cmd_ocr, "eval": cmd_eval, "stream": cmd_stream,
+        commands = {"transcribe": cmd_transcribe, "ocr": cmd_transcribe, "eval": cmd_eval, "stream": cmd_stream,
                     "export": cmd_export, "lm": cmd_lm}
         return commands[args.command](args)
     except (FileNotFoundError, ValueError) as err:

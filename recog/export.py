@@ -5,10 +5,11 @@
 - ``encoder.onnx``: one streaming step. Inputs ``chunk`` (B, chunk_features, n_mels),
   ``chunk_lengths`` (B,), the caches ``sub_cache_<i>``, ``cache_last_channel``,
   ``cache_last_time``, ``cache_length``; outputs ``encoded`` (B, chunk_frames, D),
-  ``encoded_lengths``, ``ctc_log_probs`` (B, chunk_frames, V) when the model has a CTC head, and
-  the new caches (``new_`` + input name).
-- for transducer models, ``predictor.onnx`` (last tokens + state -> projected output + new
-  state) and ``joiner.onnx`` (encoder frames + projected predictor output -> log-probs).
+  ``encoded_lengths``, ``<head>_log_probs`` (B, chunk_frames, V) for every head with per-frame
+  outputs (``Head.frame_outputs``: the CTC head), and the new caches (``new_`` + input name).
+- every head's own graphs (``Head.export_parts``), e.g. for a transducer ``predictor.onnx`` (last
+  tokens + state -> projected output + new state) and ``joiner.onnx`` (encoder frames + projected
+  predictor output -> log-probs).
 
 Every file carries the JSON metadata the runtime needs under the key ``recog`` (vocabulary,
 feature settings, sample rate, subsampling, context, chunk and cache shapes), and every file is
@@ -33,12 +34,12 @@ TOLERANCE = 1e-4
 
 
 class EncoderStep(nn.Module):
-    """``ConformerEncoder.forward_chunk`` (+ CTC log-probs) with caches as flat tensors."""
+    """``ConformerEncoder.forward_chunk`` (+ every head's per-frame outputs) with caches as flat tensors."""
 
     def __init__(self, model: Recognizer) -> None:
         super().__init__()
         self.encoder = model.encoder
-        self.ctc = model.heads["ctc"] if "ctc" in model.heads else None
+        self.heads = nn.ModuleList(model.heads[name] for name in frame_output_heads(model))
         self.n_sub = len(self.encoder.subsampling.stages)
 
     def forward(self, chunk: torch.Tensor, chunk_lengths: torch.Tensor, *caches: torch.Tensor) -> tuple:
@@ -46,34 +47,19 @@ class EncoderStep(nn.Module):
 
         cache = StreamingCache(list(caches[: self.n_sub]), *caches[self.n_sub:])
         h, h_lengths, new = self.encoder.forward_chunk(chunk, chunk_lengths, cache)
-        extra = (self.ctc(h),) if self.ctc is not None else ()
+        extra = tuple(head.frame_outputs(h) for head in self.heads)
         return (h, h_lengths, *extra, *new.subsampling, new.last_channel, new.last_time, new.length)
 
 
-class PredictorStep(nn.Module):
-    """Transducer prediction network, one step: tokens (N,) + state -> (N, J) projected output + state."""
-
-    def __init__(self, head: nn.Module) -> None:
-        super().__init__()
-        self.head = head
-
-    def forward(self, tokens: torch.Tensor, *state: torch.Tensor) -> tuple:
-        out, new_state = self.head.predictor.step(tokens, tuple(state))
-        return (self.head.pred_proj(out), *new_state)
+def frame_output_heads(model: Recognizer) -> list[str]:
+    """The heads whose per-frame outputs the encoder graph carries."""
+    probe = torch.zeros(1, 1, model.encoder.d_model)
+    with torch.no_grad():
+        return [name for name, head in model.heads.items() if head.frame_outputs(probe) is not None]
 
 
-class Joiner(nn.Module):
-    """Transducer joiner: encoder frames (N, D) + projected predictor output (N, J) -> log-probs (N, V)."""
-
-    def __init__(self, head: nn.Module) -> None:
-        super().__init__()
-        self.head = head
-
-    def forward(self, encoded: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
-        return torch.log_softmax(self.head.joint(self.head.enc_proj(encoded), pred), dim=-1)
-
-
-def _metadata(model: Recognizer) -> dict[str, Any]:
+def _metadata(model: Recognizer, heads: list[str]) -> dict[str, Any]:
+    """What the runtime needs; ``heads``: those it can decode with (per-frame outputs or own graphs)."""
     encoder = model.encoder
     tokenizer = model.tokenizer
     state = tokenizer.state()
@@ -89,8 +75,8 @@ def _metadata(model: Recognizer) -> dict[str, Any]:
         "chunk_frames": encoder.chunk_frames,
         "chunk_features": encoder.chunk_features,
         "d_model": encoder.d_model,
-        "heads": [h for h in ("ctc", "rnnt") if h in model.heads],
-        "default_head": model.default_head if model.default_head in ("ctc", "rnnt") else "ctc",
+        "heads": heads,
+        "default_head": model.default_head if model.default_head in heads else heads[0],
     }
 
 
@@ -138,13 +124,18 @@ def export_streaming(model: Recognizer, out_dir: str | Path, att_context: tuple[
         encoder.set_att_context(*att_context)
     encoder.init_cache(1)  # raises a clear error if this encoder cannot stream
     out_dir = Path(out_dir)
-    meta = _metadata(model)
+    parts = [part for head in model.heads.values() for part in head.export_parts()]
+    framewise = frame_output_heads(model)
+    exported = [name for name, head in model.heads.items() if name in framewise or head.export_parts()]
+    if not exported:
+        raise ValueError(f"no head of this model ({list(model.heads)}) exports for streaming")
+    meta = _metadata(model, exported)
     n_feat = encoder.chunk_features
     generator = torch.Generator().manual_seed(0)
     if example is None:
         example = torch.randn(2, 3 * n_feat, model.frontend.config.n_mels, generator=generator)
     # Check the step after two chunks, so the caches hold real values.
-    step = EncoderStep(model)
+    step = EncoderStep(model).eval()
     cache = encoder.init_cache(example.shape[0])
     lengths = torch.full((example.shape[0],), n_feat, dtype=torch.long)
     with torch.no_grad():
@@ -156,31 +147,16 @@ def export_streaming(model: Recognizer, out_dir: str | Path, att_context: tuple[
     cache_names = [f"sub_cache_{i}" for i in range(len(cache.subsampling))] + [
         "cache_last_channel", "cache_last_time", "cache_length"]
     names_in = ["chunk", "chunk_lengths", *cache_names]
-    names_out = ["encoded", "encoded_lengths", *(["ctc_log_probs"] if "ctc" in model.heads else []),
+    names_out = ["encoded", "encoded_lengths", *[f"{name}_log_probs" for name in framewise],
                  *[f"new_{n}" for n in cache_names]]
     batch_axes = {"chunk": 0, "chunk_lengths": 0, "cache_length": 0, "cache_last_channel": 1, "cache_last_time": 1,
                   **{f"sub_cache_{i}": 0 for i in range(len(cache.subsampling))}}
     meta["cache"] = {name: {"shape": list(t.shape), "batch_axis": batch_axes[name], "dtype": str(t.dtype)[6:]}
                      for name, t in zip(cache_names, caches, strict=True)}
-    if "rnnt" in model.heads:
-        head = model.heads["rnnt"]
-        tokens = torch.tensor([0, 1, 2]) % head.vocab_size
-        with torch.no_grad():  # a non-trivial state to check on
-            state = head.predictor.step(tokens, head.predictor.initial_state(3, torch.device("cpu")))[1]
-        state_names = [f"state_{i}" for i in range(len(state))]
-        state_axes = {name: (1 if s.dim() == 3 else 0) for name, s in zip(state_names, state, strict=True)}
-        meta["predictor"] = {"state": [{"shape": list(s.shape), "batch_axis": state_axes[n], "dtype": str(s.dtype)[6:]}
-                                       for n, s in zip(state_names, state, strict=True)],
-                             "max_symbols": head.max_symbols, "joint_dim": head.pred_proj.out_features}
+    meta.update({part.name: part.metadata for part in parts if part.metadata})
     written = [out_dir / "encoder.onnx"]
     _export(step, (chunk, chunk_lengths, *caches), names_in, names_out, batch_axes, written[0], meta, 2)
-    if "rnnt" in model.heads:
-        written.append(out_dir / "predictor.onnx")
-        _export(PredictorStep(head), (tokens, *state), ["tokens", *state_names],
-                ["pred", *[f"new_{n}" for n in state_names]], {"tokens": 0, **state_axes}, written[-1], meta, 1)
-        encoded = torch.randn(3, encoder.d_model, generator=generator)
-        pred = torch.randn(3, head.pred_proj.out_features, generator=generator)
-        written.append(out_dir / "joiner.onnx")
-        _export(Joiner(head), (encoded, pred), ["encoded", "pred"], ["log_probs"], {"encoded": 0, "pred": 0},
-                written[-1], meta)
+    for part in parts:
+        written.append(out_dir / f"{part.name}.onnx")
+        _export(part.module, part.args, part.inputs, part.outputs, part.batch_axes, written[-1], meta, part.fixed_args)
     return written

@@ -8,23 +8,22 @@ It knows nothing of Lightning: ``recog.train`` wraps it for training, ``recog.in
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 import torch
 from torch import nn
 
 from recog.audio import FeatureConfig, LogMel, SpecAugment, SpecAugmentConfig
+from recog.decoding.fusion import LMFusion, PrefixFusion, lm_fusion
+from recog.decoding.hypothesis import Hypothesis
+from recog.decoding.options import RESCORING, DecodingOptions
+from recog.decoding.rescoring import rescore
 from recog.encoders import build_encoder
 from recog.heads import build_head
-from recog.heads.attention import AttentionHead
-from recog.heads.internal_lm import InternalLMFusion
-from recog.heads.search import DecodingOptions, attention_rescoring, ctc_log_likelihood
-from recog.heads.transducer import TransducerHead
-from recog.hypothesis import Hypothesis
+from recog.heads.base import Head
 from recog.image import ImageConfig, ImageFrontend
-from recog.lm import CharNgramLM, LMFusion, PrefixFusion
-from recog.text import BLANK, UNK, Tokenizer
+from recog.lm import CharNgramLM
+from recog.text import Tokenizer
 
 FRONTENDS = ("logmel", "image")
 
@@ -68,14 +67,19 @@ class Recognizer(nn.Module):
             name: build_head(name, self.encoder.d_model, tokenizer.vocab_size,
                              **{k: v for k, v in opts.items() if k != "weight"})
             for name, opts in heads.items()})
-        ctc = self.heads["ctc"] if "ctc" in self.heads else None
-        if ctc is not None and ctc.inter_layers:
-            layers = len(getattr(self.encoder, "layers", ()))
-            if not hasattr(self.encoder, "layer_hook") or not all(0 <= i < layers - 1 for i in ctc.inter_layers):
-                raise ValueError(f"ctc inter_layers {list(ctc.inter_layers)} must name layers below the last of a "
-                                 f"conformer encoder (it has {layers} layers, indices from 0)")
-            self.encoder.layer_hook = ctc.layer_hook  # intermediate (self-conditioned) CTC
-        self.decoding_heads = [name for name, head in self.heads.items() if getattr(head, "decodes", True)]
+        self.intermediate_head: str | None = None  # the head whose loss reads intermediate encoder outputs
+        for name, head in self.heads.items():
+            if not head.intermediate_layers:
+                continue
+            if self.intermediate_head is not None or not hasattr(self.encoder, "set_intermediate"):
+                raise ValueError(f"the {name!r} head's inter_layers need an encoder with intermediate outputs (a "
+                                 f"conformer), read by one head only")
+            try:
+                self.encoder.set_intermediate(head.intermediate_layers, head.encoder_condition())
+            except ValueError as err:
+                raise ValueError(f"{name} inter_layers: {err}") from None
+            self.intermediate_head = name
+        self.decoding_heads = [name for name, head in self.heads.items() if head.decodes]
         if not self.decoding_heads:
             raise ValueError("a Recognizer needs at least one head that can decode (e.g. 'ctc')")
         self.default_head = self.decoding_heads[0]
@@ -88,98 +92,102 @@ class Recognizer(nn.Module):
     def encode(self, inputs: torch.Tensor, input_lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Waveforms (B, N) or uint8 images (B, H, W, 3), with lengths (samples or pixel widths)
         (B,) -> encodings (B, T', D), lengths (B,)."""
+        return self.encoder(*self.features(inputs, input_lengths))
+
+    def features(self, inputs: torch.Tensor, input_lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The frontend's features (B, T, F) or (B, C, H, W), with lengths (B,); SpecAugment in training."""
         x, lengths = self.frontend(inputs, input_lengths)
         if self.spec_augment is not None:
             x = self.spec_augment(x, lengths)
-        return self.encoder(x, lengths)
+        return x, lengths
 
     def forward(self, inputs: torch.Tensor, input_lengths: torch.Tensor, targets: torch.Tensor,
                 target_lengths: torch.Tensor) -> dict[str, torch.Tensor]:
         """Weighted sum of head losses under "loss", each head's loss under "loss_<head>"."""
-        h, h_lengths = self.encode(inputs, input_lengths)
-        losses = {f"loss_{name}": head.loss(h, h_lengths, targets, target_lengths)
+        x, lengths = self.features(inputs, input_lengths)
+        if self.intermediate_head is None:
+            h, h_lengths = self.encoder(x, lengths)
+            intermediate: list[torch.Tensor] = []
+        else:
+            h, h_lengths, intermediate = self.encoder.forward_intermediate(x, lengths)
+        losses = {f"loss_{name}": head.loss(h, h_lengths, targets, target_lengths,
+                                            intermediate if name == self.intermediate_head else ())
                   for name, head in self.heads.items()}
         losses["loss"] = sum(self.loss_weights[name] * losses[f"loss_{name}"] for name in self.heads)
         return losses
 
     @torch.no_grad()
     def decode(self, h: torch.Tensor, h_lengths: torch.Tensor, head: str | None = None,
-               lm: CharNgramLM | None = None, **search_options: Any) -> list[Hypothesis]:
+               lm: CharNgramLM | None = None, options: DecodingOptions | None = None,
+               **search_options: Any) -> list[Hypothesis]:
         """Search with one head (the default head if None) and attach text to each hypothesis and
-        its n-best. ``search_options`` are DecodingOptions fields (search, beam, groups, diversity,
-        nbest, ...): the CTC and transducer heads take greedy or beam search, the attention head
-        every search; "rescore" reranks the CTC head's n-best with the attention head, "joint" the
-        CTC and attention n-best lists pooled, with both heads. ``lm``: a character language model
-        fused into the CTC head's prefix beam search (also the n-best that rescoring reranks) or
-        the transducer head's beam search. ``ilm_weight`` > 0 fuses the rnnt head's prediction
-        network into the ctc head's prefix beam search instead (``recog.heads.internal_lm``)."""
-        options = DecodingOptions(**search_options)
+        its n-best. ``options`` (or ``search_options``, its fields) say how: each head runs the
+        searches it declares (``Head.searches``); "rescore" and "joint" combine the model's aligning
+        (CTC) and scoring (attention) heads. ``lm``: a character language model fused into the
+        searches that take one (``Head.fusable``: CTC prefix beam search, transducer beam search,
+        and the n-best that "rescore" reranks). ``ilm_weight`` > 0 fuses another head's own
+        language model instead (``Head.internal_lm``: a hybrid's RNN-T prediction network into its
+        CTC head's prefix beam search)."""
+        options = options or DecodingOptions(**search_options)
         name = head or self.default_head
-        if name not in self.decoding_heads:
-            raise ValueError(f"this model has no {name!r} head to decode with; it has {self.decoding_heads}")
-        decoder = self.heads[name]
-        fusion: PrefixFusion | None = None
-        if options.ilm_weight > 0:
-            if lm is not None:
-                raise ValueError("fuse either a language model or the internal LM (ilm_weight), not both")
-            if name != "ctc" or "rnnt" not in self.heads or options.search != "beam":
-                raise ValueError(f"the internal LM (ilm_weight) is the rnnt head's prediction network fused into the "
-                                 f"ctc head's prefix beam search: it needs a model with 'ctc' and 'rnnt' heads (this "
-                                 f"one has {list(self.heads)}), head 'ctc' (got {name!r}) and search 'beam' (got "
-                                 f"{options.search!r})")
-            fusion = InternalLMFusion(self.heads["rnnt"], options.ilm_weight, options.ilm_bonus)
-        elif lm is not None:
-            fusable = options.search == "rescore" or (
-                options.search == "beam" and (name == "ctc" or isinstance(decoder, TransducerHead)))
-            if not fusable:
-                raise ValueError(f"a language model is fused into CTC prefix beam search or transducer beam search, "
-                                 f"not into the {name!r} head's {options.search} search: use head 'ctc' or 'rnnt' "
-                                 f"with search 'beam', or search 'rescore'")
-            fusion = self.lm_fusion(lm, options.lm_weight, options.lm_bonus)
-        if options.search in ("rescore", "joint"):
-            hyps = self._rescore(h, h_lengths, name, options, fusion)
-        elif fusion is not None:
-            hyps = decoder.decode(h, h_lengths, beam=options.beam, fusion=fusion)
-        elif isinstance(decoder, AttentionHead):
-            hyps = decoder.decode(h, h_lengths, **asdict(options))
-        elif options.search == "diverse":
-            raise ValueError(f"diverse beam search needs the attention head, not {name!r}")
+        decoder = self.head(name)
+        fusion = self.fusion(options, lm, name)
+        if options.search in RESCORING:
+            aligner, scorer = self._rescoring_heads(name)
+            if fusion is not None and options.search != "rescore":
+                raise ValueError("a language model fuses into rescore search (the n-best it reranks), not joint")
+            hyps = rescore(aligner, scorer, h, h_lengths, options, fusion)
         else:
-            hyps = decoder.decode(h, h_lengths, beam=options.beam)
+            if fusion is not None and not decoder.fusable:
+                takers = [f"the {n!r} head" for n, h in self.heads.items() if h.fusable] or ["no head of this model"]
+                raise ValueError(f"the {name!r} head takes no language model; {' or '.join(takers)} fuses one into "
+                                 f"its beam search")
+            decoder.check(options, fusion, name)  # named as the model names it
+            hyps = decoder.decode(h, h_lengths, options, fusion)
         if options.nbest > 1 and hyps and not any(hyp.nbest for hyp in hyps):
-            raise ValueError(f"the {name!r} head keeps no n-best list; use beam search with the ctc or attention head")
+            raise ValueError(f"the {name!r} head keeps no n-best list with {options.search} search; use beam search "
+                             "with a head that keeps one (ctc, attention)")
         for hyp in hyps:
             hyp.nbest = hyp.nbest[: options.nbest] if options.nbest > 1 else []
             for each in (hyp, *hyp.nbest):
                 each.text = self.tokenizer.decode(each.tokens)
         return hyps
 
+    def head(self, name: str) -> Head:
+        """The decoding head ``name``; a clear error where the model has none of that name."""
+        if name not in self.decoding_heads:
+            raise ValueError(f"this model has no {name!r} head to decode with; it has {self.decoding_heads}")
+        return self.heads[name]
+
+    def fusion(self, options: DecodingOptions, lm: CharNgramLM | None, head: str) -> PrefixFusion | None:
+        """What ``options`` fuse into the ``head``'s search: ``lm``, or with ``ilm_weight`` > 0 the
+        internal LM of another head of this model; None for neither."""
+        if options.ilm_weight <= 0:
+            return self.lm_fusion(lm, options.lm_weight, options.lm_bonus) if lm is not None else None
+        if lm is not None:
+            raise ValueError("fuse either a language model or the internal LM (ilm_weight), not both")
+        own = [h.internal_lm(options.ilm_weight, options.ilm_bonus) for other, h in self.heads.items() if other != head]
+        own = [fusion for fusion in own if fusion is not None]
+        if not own or "beam" not in self.heads[head].fusable or options.search != "beam":
+            raise ValueError(f"the internal LM (ilm_weight) is another head's own language model (an 'rnnt' head's "
+                             f"prediction network) fused into the beam search of a head that fuses one: e.g. head "
+                             f"'ctc' with search 'beam' in a model with 'ctc' and 'rnnt' heads (got head {head!r}, "
+                             f"search {options.search!r}, heads {list(self.heads)})")
+        return own[0]
+
+    def _rescoring_heads(self, name: str) -> tuple[Head, Head]:
+        """(aligning head, scoring head) for rescoring, the decoding ``name`` one of them."""
+        aligner = next((n for n, h in self.heads.items() if h.aligns), None)
+        scorer = next((n for n, h in self.heads.items() if h.scores), None)
+        if aligner is None or scorer is None or name not in (aligner, scorer):
+            raise ValueError(f"rescoring needs a model with an aligning head ('ctc') and a scoring head "
+                             f"('attention') (it has {list(self.heads)}), and one of them to decode (got {name!r})")
+        return self.heads[aligner], self.heads[scorer]
+
     def lm_fusion(self, lm: CharNgramLM, weight: float, bonus: float) -> LMFusion:
         """Shallow fusion of ``lm`` over this model's tokens (blank and unknown carry no text)."""
         pieces = [self.tokenizer.id_to_piece(i) for i in range(self.tokenizer.vocab_size)]
-        return LMFusion(lm, ["" if piece in (BLANK, UNK) else piece for piece in pieces], weight, bonus)
-
-    def _rescore(self, h: torch.Tensor, h_lengths: torch.Tensor, head: str, options: DecodingOptions,
-                 fusion: PrefixFusion | None = None) -> list[Hypothesis]:
-        """Attention rescoring (WeNet): the CTC head's prefix beam search n-best, reranked with the
-        attention head. Joint rescoring: that n-best and the attention head's beam search n-best
-        pooled, each ranked by attention log-prob + ctc_weight * CTC log-likelihood."""
-        if head not in ("ctc", "attention") or not {"ctc", "attention"} <= set(self.heads):
-            raise ValueError(f"rescoring needs a model with 'ctc' and 'attention' heads (it has {list(self.heads)}) "
-                             f"and the head 'attention' or 'ctc' (got {head!r})")
-        ctc, attention = self.heads["ctc"], self.heads["attention"]
-        candidates = [hyp.nbest or [hyp] for hyp in ctc.decode(h, h_lengths, beam=options.beam, fusion=fusion)]
-        if options.search == "rescore":
-            return attention_rescoring(attention, h, h_lengths, candidates, options)
-        beams = attention.decode(h, h_lengths, search="beam", beam=options.beam, nbest=options.beam,
-                                 length_penalty=options.length_penalty, max_len=options.max_len)
-        pooled = []
-        for ctc_nbest, beam in zip(candidates, beams, strict=True):
-            unique = {tuple(hyp.tokens): hyp for hyp in [*(beam.nbest or [beam]), *ctc_nbest]}
-            pooled.append(list(unique.values()))  # a CTC hypothesis keeps its CTC timestamps
-        owner = [b for b, hyps in enumerate(pooled) for _ in hyps]
-        ctc_scores = ctc_log_likelihood(ctc(h), h_lengths, owner, [hyp.tokens for hyps in pooled for hyp in hyps])
-        return attention_rescoring(attention, h, h_lengths, pooled, options, ctc_scores)
+        return lm_fusion(lm, pieces, weight, bonus)
 
     @torch.no_grad()
     def recognize(self, inputs: torch.Tensor, input_lengths: torch.Tensor, head: str | None = None,

@@ -9,15 +9,17 @@
 
 Audio becomes log-mel frames incrementally (the same frames the offline frontend gives), frames
 become encoder chunks of ``right + 1`` frames through ``ConformerEncoder.forward_chunk`` and its
-fixed-size caches, and the head's search state (CTC greedy, transducer greedy or beam) is carried
-from chunk to chunk. Without endpointing the final text equals offline decoding with the same
-attention context. With endpointing, trailing silence after speech (or a maximum length) closes
-the utterance: its text moves to ``result.segments`` and the search restarts; the encoder keeps
-its caches.
+fixed-size caches, and the head's streaming search (``Head.stream_search``: CTC greedy,
+transducer greedy or beam) is carried from chunk to chunk. Without endpointing the final text
+equals offline decoding with the same attention context. With endpointing, trailing silence
+after speech (or a maximum length) closes the utterance: its text moves to ``result.segments``
+and the search restarts; the encoder keeps its caches.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,9 +27,10 @@ import soxr
 import torch
 
 from recog.audio import SAMPLE_RATE, LogMel
+from recog.decoding.options import DecodingOptions
 from recog.encoders.conformer import StreamingCache
-from recog.heads.ctc import greedy_decode
-from recog.lm import CharNgramLM, LMFusion
+from recog.heads.base import StreamSearch
+from recog.lm import CharNgramLM
 from recog.model import Recognizer
 from recog_edge.features import ChunkQueue, FeatureStream, as_float_samples
 
@@ -75,59 +78,6 @@ class TorchFrames:
         return self.logmel.frames(window.to(self.logmel.window.device))[0].cpu().numpy()
 
 
-class _Search:
-    """One stream's search state for the current utterance; frame indices count from its start."""
-
-    def __init__(self, model: Recognizer, head: str, beam: int, fusion: LMFusion | None = None) -> None:
-        self.head_name, self.head, self.beam, self.fusion = head, model.heads[head], beam, fusion
-        self.reset()
-
-    def reset(self) -> None:
-        device = next(self.head.parameters()).device
-        self.frames = 0
-        self.last_emit = -1  # frame of the newest token, -1 before any
-        if self.head_name == "ctc":
-            self.tokens: list[int] = []
-            self.stamps: list[int] = []
-            self.last_id = 0
-        elif self.beam > 1:
-            self.state = self.head.beam_start(device)
-        else:
-            self.state = self.head.greedy_start(1, device)
-
-    def advance(self, h: torch.Tensor, n: int) -> None:
-        """h: (1, T, D) encodings of which the first n are valid."""
-        lengths = torch.tensor([n], device=h.device)
-        if self.head_name == "ctc":
-            log_probs = self.head(h[:, :n])
-            hyp = greedy_decode(log_probs, lengths, last=torch.tensor([self.last_id]))[0]
-            self.tokens += hyp.tokens
-            self.stamps += [self.frames + t for t in hyp.timestamps]
-            if n:
-                self.last_id = int(log_probs[0, n - 1].argmax())
-        elif self.beam > 1:
-            self.head.beam_advance(self.state, h[0, :n], self.beam, self.fusion)
-        else:
-            self.head.greedy_advance(self.state, h[:, :n], lengths, self.head.max_symbols)
-        self.frames += n
-        stamps = self.timestamps()
-        if stamps:
-            self.last_emit = stamps[-1]
-
-    def output(self, final: bool = False) -> tuple[list[int], list[int], list[int]]:
-        """(tokens, timestamps, stable tokens) of the best hypothesis so far; ``final``: the
-        utterance ends here (a fused LM then also scores the end of its text, as offline)."""
-        if self.head_name == "ctc":
-            return self.tokens, self.stamps, self.tokens
-        if self.beam > 1:
-            best = self.state.best(self.fusion if final else None)
-            return best.tokens, best.timestamps, self.state.stable_tokens()
-        return self.state.tokens[0], self.state.stamps[0], self.state.tokens[0]
-
-    def timestamps(self) -> list[int]:
-        return self.output()[1]
-
-
 class Stream:
     """One audio stream: feed it samples; read ``result``. Made by ``StreamingRecognizer.create_stream``."""
 
@@ -137,7 +87,8 @@ class Stream:
         self._features = FeatureStream(TorchFrames(model.frontend))
         self._queue = ChunkQueue(model.frontend.config.n_mels)
         self.cache: StreamingCache = model.encoder.init_cache(1, device=recognizer.device)
-        self._search = _Search(model, recognizer.head, recognizer.beam, recognizer.fusion)
+        self._search = recognizer.new_search()
+        self._last_emit = -1  # frame of the current utterance's newest token, -1 before any
         self._resampler: soxr.ResampleStream | None = None
         self._rate: int | None = None
         self.frames = 0  # encoder frames decoded since the stream started
@@ -176,6 +127,8 @@ class Stream:
     def _update_result(self, final: bool = False) -> None:
         tokenizer = self._recognizer.model.tokenizer
         tokens, stamps, stable = self._search.output(final or self.finished)
+        if stamps:
+            self._last_emit = stamps[-1]
         seconds = self._recognizer.model.frame_seconds
         self.result.text = tokenizer.decode(tokens)
         self.result.stable_text = tokenizer.decode(stable)
@@ -189,15 +142,16 @@ class Stream:
             return
         seconds = self._recognizer.model.frame_seconds
         search = self._search
-        silence = (search.frames - 1 - search.last_emit) * seconds
-        spoke = search.last_emit >= 0
+        silence = (search.frames - 1 - self._last_emit) * seconds
+        spoke = self._last_emit >= 0
         if (spoke and silence >= rule.trailing_silence) or search.frames * seconds >= rule.max_utterance:
-            if search.fusion is not None:  # the utterance ends: rank its hypotheses as finished texts
+            if self._recognizer.fusion is not None:  # the utterance ends: rank its hypotheses as finished texts
                 self._update_result(final=True)
             if self.result.text:
                 self.result.segments.append(self.result.text)
             self._segment_start = self.frames
             search.reset()
+            self._last_emit = -1
             self._update_result()
 
     def final_text(self) -> str:
@@ -210,8 +164,9 @@ class StreamingRecognizer:
 
     Args:
         model: a Recognizer or a loaded RecognitionModel (``recog.load``).
-        head: "ctc" or "rnnt" (default: the model's default head).
-        beam: 1 = greedy; > 1 = transducer modified beam search.
+        head: a head that streams (``Head.stream_search``: "ctc" greedy, "rnnt" greedy or beam;
+            default: the model's default head).
+        beam: 1 = greedy; > 1 = beam search (transducer modified beam search).
         att_context: (left, right) to use instead of the encoder's current context; the chunk is
             ``right + 1`` encoder frames.
         endpoint: the endpoint rule (``EndpointConfig(enabled=False)`` for one utterance).
@@ -233,16 +188,18 @@ class StreamingRecognizer:
             self.model.encoder.set_att_context(*att_context)
         self.model.encoder.init_cache(1)  # raises if the encoder cannot stream
         self.head = head or self.model.default_head
-        if self.head not in ("ctc", "rnnt") or self.head not in self.model.heads:
-            raise ValueError(f"streaming decodes with a 'ctc' or 'rnnt' head of the model; got {self.head!r} "
-                             f"(the model has {list(self.model.heads)})")
-        if beam > 1 and self.head == "ctc":
-            raise ValueError("streaming CTC decoding is greedy; beam search streams with the rnnt head")
-        if lm is not None and (self.head != "rnnt" or beam <= 1):
+        self.options = DecodingOptions(beam=beam)
+        self.fusion = self.model.lm_fusion(lm, lm_weight, lm_bonus) if lm is not None else None
+        decoder = self.model.head(self.head)
+        if decoder.stream_search(self.options) is None:
+            able = [f"the {n} head" for n, h in self.model.heads.items() if h.stream_search(self.options) is not None]
+            raise ValueError(f"the {self.head!r} head cannot stream {self.options.search} search; "
+                             + (f"this model streams it with {' or '.join(able)}" if able else
+                                "no head of this model can (streaming searches: CTC greedy, transducer greedy "
+                                "and beam)"))
+        if self.fusion is not None and self.options.search not in decoder.fusable:
             raise ValueError("a language model streams with transducer beam search: "
                              "use the rnnt head and a beam above 1")
-        self.beam = beam
-        self.fusion = self.model.lm_fusion(lm, lm_weight, lm_bonus) if lm is not None else None
         self.endpoint = endpoint or EndpointConfig()
         self.device = next(self.model.parameters()).device
 
@@ -250,6 +207,10 @@ class StreamingRecognizer:
     def chunk_seconds(self) -> float:
         """Audio per encoder chunk: the algorithmic latency, less the 16 ms of the fbank window."""
         return self.model.encoder.chunk_frames * self.model.frame_seconds
+
+    def new_search(self) -> StreamSearch:
+        """A fresh search of the streaming head for one stream."""
+        return self.model.head(self.head).stream_search(self.options, self.fusion)
 
     def create_stream(self) -> Stream:
         return Stream(self)
@@ -296,3 +257,50 @@ def split_cache(cache: StreamingCache) -> list[StreamingCache]:
     return [StreamingCache(subsampling=[s[i: i + 1] for s in cache.subsampling],
                            last_channel=cache.last_channel[:, i: i + 1], last_time=cache.last_time[:, i: i + 1],
                            length=cache.length[i: i + 1]) for i in range(len(cache.length))]
+
+
+def file_blocks(samples: np.ndarray, sample_rate: int, block_seconds: float, realtime: bool = False
+                ) -> Iterator[np.ndarray]:
+    """``samples`` in blocks of ``block_seconds``; with ``realtime``, each block no sooner than
+    its audio would have arrived from a live source."""
+    block = max(1, int(sample_rate * block_seconds))
+    start_time = time.perf_counter()
+    for start in range(0, len(samples), block):
+        if realtime:
+            time.sleep(max(0.0, start / sample_rate - (time.perf_counter() - start_time)))
+        yield np.asarray(samples[start: start + block])
+
+
+def microphone_blocks(sample_rate: int, block_seconds: float) -> Iterator[np.ndarray]:
+    """Mono float32 blocks of ``block_seconds`` from the default input device, until interrupted
+    (Ctrl-C ends the iteration). Needs the optional package ``sounddevice``."""
+    try:
+        import sounddevice
+    except ImportError:
+        raise ValueError("the microphone needs the optional package sounddevice (pip install sounddevice)") from None
+    block = int(sample_rate * block_seconds)
+    try:
+        with sounddevice.InputStream(samplerate=sample_rate, channels=1, dtype="float32", blocksize=block) as mic:
+            while True:
+                samples, _ = mic.read(block)
+                yield samples[:, 0]
+    except KeyboardInterrupt:
+        return
+
+
+def stream_blocks(recognizer: StreamingRecognizer, blocks: Iterable[np.ndarray], sample_rate: int,
+                  on_update: Callable[[StreamResult], None] | None = None) -> Stream:
+    """Feed ``blocks`` of audio at ``sample_rate`` through a new stream of ``recognizer``, decoding
+    as chunks complete and calling ``on_update`` with the result after each block and at the end;
+    returns the finished stream."""
+    stream = recognizer.create_stream()
+    for samples in blocks:
+        stream.accept_waveform(sample_rate, samples)
+        recognizer.decode(stream)
+        if on_update is not None:
+            on_update(stream.result)
+    stream.input_finished()
+    recognizer.decode(stream)
+    if on_update is not None:
+        on_update(stream.result)
+    return stream

@@ -16,6 +16,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint, Timer
 from lightning.pytorch.cli import LightningCLI
 from torch.utils.data import DataLoader
 
+from recog.checkpoint import checkpoint_section, read_model
 from recog.data import (
     IMAGE_KEY,
     AudioDataset,
@@ -26,7 +27,6 @@ from recog.data import (
     read_manifest,
 )
 from recog.image import ImageConfig
-from recog.inference import recognizer_weights
 from recog.metrics import char_error_rate, exact_match_rate, word_error_rate
 from recog.model import Recognizer
 from recog.text import Tokenizer, build_tokenizer, tokenizer_from_state
@@ -77,8 +77,8 @@ class RecognizerSystem(L.LightningModule):
         schedule: after warm-up, "inverse_sqrt" (Noam) or "cosine": cosine decay to zero over the
             run's budget, whichever of ``trainer.max_time`` and the step/epoch limit ends it first
             (so a run limited by wall-clock time still ends annealed).
-        init_from: a recog checkpoint to fine-tune (NeMo's ``init_from_nemo_model``): its tokenizer
-            replaces ``tokenizer``, and every weight whose name and shape match is copied; the rest
+        init_from: a recog checkpoint or model folder to fine-tune (NeMo's ``init_from_nemo_model``):
+            its tokenizer replaces ``tokenizer``, and every weight whose name and shape match is copied; the rest
             (a new head, a resized layer) keep their fresh initialisation. Optimizer, schedule and
             step count start anew, unlike resuming with ``--ckpt_path``.
     """
@@ -91,9 +91,9 @@ class RecognizerSystem(L.LightningModule):
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
         self.save_hyperparameters()
         if init_from:
-            checkpoint = torch.load(init_from, map_location="cpu", weights_only=True)
-            self.model = Recognizer(tokenizer_from_state(checkpoint["recog"]["tokenizer"]), **model)
-            copied = copy_matching_weights(self.model, recognizer_weights(checkpoint))
+            parts = read_model(init_from)
+            self.model = Recognizer(tokenizer_from_state(parts.tokenizer), **model)
+            copied = copy_matching_weights(self.model, parts.weights)
             print(f"init_from {init_from}: {copied} of {len(self.model.state_dict())} tensors copied")
         else:
             self.model = Recognizer(tokenizer_from_spec(tokenizer), **model)
@@ -172,7 +172,7 @@ class RecognizerSystem(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # What recog.load needs, in plain types (loadable with weights_only=True).
-        checkpoint["recog"] = {"model": self.model.config, "tokenizer": self.tokenizer.state()}
+        checkpoint["recog"] = checkpoint_section(self.model)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.model.tokenizer = tokenizer_from_state(checkpoint["recog"]["tokenizer"])

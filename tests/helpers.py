@@ -34,10 +34,35 @@ def check_prefix_stable(make: Callable[..., list[str]], n: int, prefix: int) -> 
     return first
 
 
-def save_checkpoint(model, path: Path) -> Path:  # noqa: ANN001 (a recog.model.Recognizer; torch imported lazily)
-    """What `recog train` writes, as far as recog.load reads it."""
+TINY_CONFORMER = {"feat_in": 80, "d_model": 32, "n_layers": 2, "n_heads": 4, "subsampling_channels": 8,
+                  "conv_kernel": 5, "causal": True, "conv_norm": "layer"}
+
+
+def tiny_recognizer(context: list, heads: dict | None = None, **encoder_options: object):  # noqa: ANN201
+    """A tiny causal speech Recognizer (CTC + RNN-T unless ``heads``) with attention context
+    ``context`` ([left, right] or a list of them), in eval mode, seeded."""
     import torch
 
-    torch.save({"recog": {"model": model.config, "tokenizer": model.tokenizer.state()},
-                "state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}}, path)
-    return path
+    from recog.model import Recognizer
+    from recog.text import CharTokenizer
+
+    torch.manual_seed(0)
+    tokenizer = CharTokenizer("abcdefghijklmnopqrstuvwxyz '")
+    encoder = {"name": "conformer", **TINY_CONFORMER, "subsampling_factor": 4, "att_context_size": context,
+               **encoder_options}
+    heads = heads or {"ctc": {}, "rnnt": {"pred_dim": 32, "joint_dim": 32}}
+    return Recognizer(tokenizer, encoder, heads).eval()
+
+
+def train(root: Path, config: dict) -> Path:
+    """Run ``recog train`` on ``config`` (written to root/tiny.yaml); returns its last checkpoint."""
+    import yaml
+
+    from recog.cli import main
+
+    path = root / "tiny.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["train", "--config", str(path)]) == 0
+    checkpoint = root / "ckpt" / "last.ckpt"
+    assert checkpoint.is_file()
+    return checkpoint

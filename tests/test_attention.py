@@ -18,22 +18,18 @@ import yaml
 from PIL import Image
 
 import recog
+from recog.checkpoint import save_checkpoint
 from recog.cli import build_parser, main, search_options
+from recog.decoding.attention import beam_search, greedy_search, normalised
+from recog.decoding.ctc import ctc_log_likelihood
+from recog.decoding.hypothesis import Hypothesis
+from recog.decoding.options import DecodingOptions
+from recog.decoding.rescoring import rerank
 from recog.heads.attention import AttentionHead
 from recog.heads.ctc import CTCHead
-from recog.heads.search import (
-    DecodingOptions,
-    attention_rescoring,
-    beam_search,
-    ctc_log_likelihood,
-    greedy_search,
-    normalised,
-)
-from recog.hypothesis import Hypothesis
 from recog.lm import CharNgramLM
 from recog.model import Recognizer
 from recog.text import CharTokenizer
-from tests.helpers import save_checkpoint
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
@@ -357,7 +353,7 @@ def test_rescoring_ranks_ctc_candidates_by_attention_plus_weighted_ctc_score() -
                    for s, c in zip(sequences, ctc_scores, strict=True)]]
 
     for weight in (0.0, 0.5, 100.0):
-        [best] = attention_rescoring(head, h, lengths, candidates, DecodingOptions(search="rescore", ctc_weight=weight,
+        [best] = rerank(head, h, lengths, candidates, DecodingOptions(search="rescore", ctc_weight=weight,
                                                                                   nbest=4))
         combined = [a + weight * c for a, c in zip(attention_scores, ctc_scores, strict=True)]
         winner = int(np.argmax(combined))

@@ -11,7 +11,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from recog.heads.ctc import CTCHead, greedy_decode, prefix_beam_search
+from recog.decoding.ctc import greedy_decode, prefix_beam_search
+from recog.heads.ctc import CTCHead
 
 BLANK, A, B = 0, 1, 2
 
@@ -227,9 +228,8 @@ def test_intermediate_ctc_mixes_the_layer_losses_into_the_head_loss_and_conditio
     h_lengths, target_lengths = torch.tensor([10, 7]), torch.tensor([3, 2])
     targets = torch.tensor([[1, 2, 3], [4, 5, 0]])
 
-    assert head.layer_hook(0, x) is x  # not an intermediate layer: untouched
-    conditioned = head.layer_hook(1, x)
-    loss = head.loss(h, h_lengths, targets, target_lengths)
+    conditioned = head.encoder_condition()(x)
+    loss = head.loss(h, h_lengths, targets, target_lengths, [x])
 
     plain = CTCHead(d_model=8, vocab_size=6)
     plain.load_state_dict({k: v for k, v in head.state_dict().items() if k.startswith("proj.")})
@@ -237,18 +237,12 @@ def test_intermediate_ctc_mixes_the_layer_losses_into_the_head_loss_and_conditio
         x, h_lengths, targets, target_lengths)
     torch.testing.assert_close(loss, expected)
     torch.testing.assert_close(conditioned, x + head.condition(torch.softmax(head.proj(x), dim=-1)))
-    # The intermediate loss is used once: the next loss (no encoder pass between) is the plain one.
-    torch.testing.assert_close(head.loss(h, h_lengths, targets, target_lengths),
-                               plain.loss(h, h_lengths, targets, target_lengths))
+    with pytest.raises(ValueError, match="encoder layers"):  # no intermediate outputs: no silent plain loss
+        head.loss(h, h_lengths, targets, target_lengths)
 
 
-def test_intermediate_ctc_keeps_nothing_outside_training_and_can_skip_the_conditioning() -> None:
+def test_intermediate_ctc_can_skip_the_conditioning() -> None:
     head = CTCHead(d_model=8, vocab_size=6, inter_layers=[0], self_condition=False).eval()
-    x = torch.randn(1, 5, 8)
-    assert head.layer_hook(0, x) is x and head.condition is None
-    head.train()
-    with torch.no_grad():
-        head.layer_hook(0, x)
-    assert head._intermediate == []  # no graph, nothing to learn from
+    assert head.encoder_condition() is None and head.condition is None
     with pytest.raises(ValueError, match="inter_weight"):
         CTCHead(d_model=8, vocab_size=6, inter_layers=[0], inter_weight=1.5)

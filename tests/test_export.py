@@ -14,12 +14,12 @@ import pytest
 import torch
 
 from recog.audio import load_audio
+from recog.checkpoint import save_checkpoint
 from recog.cli import main
 from recog.streaming import EndpointConfig, StreamingRecognizer
 from recog_edge import EdgeModel
 from tests.conftest import speak
-from tests.helpers import save_checkpoint
-from tests.test_streaming import tiny_recognizer
+from tests.helpers import tiny_recognizer
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from recog.heads.ctc import prefix_beam_search
-from recog.heads.internal_lm import InternalLMFusion
+from recog.decoding.ctc import prefix_beam_search
+from recog.decoding.internal_lm import InternalLMFusion
 from recog.heads.transducer import TransducerHead
 from recog.lm import CharNgramLM
 from recog.model import Recognizer
@@ -81,12 +81,33 @@ def hybrid(heads: dict) -> Recognizer:
     return Recognizer(CharTokenizer("abc '"), encoder, heads).eval()
 
 
+def test_the_recognizer_fuses_its_rnnt_predictor_into_ctc_beam_search_and_it_decides_a_tie() -> None:
+    model = hybrid({"ctc": {}, "rnnt": {"pred_dim": 16, "joint_dim": 16}})
+    first = model.heads["rnnt"].internal_lm(1.0, 0.0)._next_log_probs(())
+    ranked = [int(t) for t in torch.argsort(first[1:], descending=True) + 1]
+    ranked = [t for t in ranked if model.tokenizer.decode([t]).strip()]  # tokens with visible text
+    liked, disliked = ranked[0], ranked[-1]
+    ctc = model.heads["ctc"]  # read encodings straight through: h[..., v] is the logit of token v
+    vocab = ctc.proj.out_features
+    with torch.no_grad():
+        ctc.proj.weight.zero_()
+        ctc.proj.weight[:, :vocab] = torch.eye(vocab)
+        ctc.proj.bias.zero_()
+    h = torch.full((1, 3, 32), -10.0)
+    h[0, 0, [liked, disliked]] = 5.0
+    h[0, 0, disliked] += 0.01  # the acoustics put the token the internal LM dislikes a hair ahead
+    h[0, 1:, 0] = 10.0  # then blanks
+    lengths = torch.tensor([3])
+    [plain] = model.decode(h, lengths, head="ctc", beam=4)
+    [fused] = model.decode(h, lengths, head="ctc", beam=4, ilm_weight=1.0, ilm_bonus=0.0)
+    assert plain.tokens == [disliked] and fused.tokens == [liked]
+    assert fused.text == model.tokenizer.decode([liked]) != plain.text
+
+
 def test_decoding_with_the_internal_lm_and_its_refusals() -> None:
     model = hybrid({"ctc": {}, "rnnt": {"pred_dim": 16, "joint_dim": 16}})
     h, h_lengths = model.encoder(torch.randn(2, 64, 80), torch.tensor([64, 40]))
     plain = model.decode(h, h_lengths, head="ctc", beam=4)
-    fused = model.decode(h, h_lengths, head="ctc", beam=4, ilm_weight=0.5, ilm_bonus=0.5)
-    assert len(fused) == 2 and all(isinstance(hyp.text, str) for hyp in fused)
     off = model.decode(h, h_lengths, head="ctc", beam=4, ilm_weight=0.0)
     assert [hyp.tokens for hyp in off] == [hyp.tokens for hyp in plain]
     with pytest.raises(ValueError, match="head 'ctc'"):

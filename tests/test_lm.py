@@ -11,9 +11,11 @@ import pytest
 import torch
 from torch import nn
 
-from recog.heads.ctc import prefix_beam_search
+from recog.decoding.ctc import prefix_beam_search
+from recog.decoding.fusion import LMFusion
+from recog.decoding.transducer import BeamSearch, beam_search
 from recog.heads.transducer import TransducerHead
-from recog.lm import EOS, FORBIDDEN, CharNgramLM, LMFusion
+from recog.lm import EOS, FORBIDDEN, CharNgramLM
 
 TEXTS = ["the cat sat on the mat", "a cat and a hat", "the hat is on the cat", "that cat sat"]
 
@@ -192,7 +194,7 @@ def frame_transducer(log_probs: np.ndarray) -> tuple[TransducerHead, torch.Tenso
 def test_fusion_lets_the_language_model_pick_in_transducer_beam_search() -> None:
     head, h = frame_transducer(hesitant_posteriors())
     lengths = torch.tensor([h.shape[1]])
-    assert head.beam_search(h, lengths, beam=4)[0].tokens == [C, T, A]  # acoustics alone: "cta"
+    assert beam_search(head, h, lengths, 4)[0].tokens == [C, T, A]  # acoustics alone: "cta"
     fusion = LMFusion(CharNgramLM.train(TEXTS, order=4), PIECES, weight=0.5, bonus=0.0)
     fused = head.decode(h, lengths, beam=4, fusion=fusion)[0]
     assert fused.tokens == [C, A, T]  # "cat"
@@ -205,15 +207,14 @@ def test_transducer_fusion_with_zero_weight_and_bonus_changes_nothing() -> None:
     torch.manual_seed(0)
     head = TransducerHead(16, len(PIECES), pred_dim=8, joint_dim=8).eval()
     h, lengths = torch.randn(2, 12, 16), torch.tensor([12, 9])
-    plain = head.beam_search(h, lengths, beam=4)
-    neutral = head.beam_search(h, lengths, beam=4, fusion=LMFusion(CharNgramLM.train(TEXTS, 3), PIECES, 0.0, 0.0))
+    plain = beam_search(head, h, lengths, 4)
+    neutral = beam_search(head, h, lengths, 4, fusion=LMFusion(CharNgramLM.train(TEXTS, 3), PIECES, 0.0, 0.0))
     for p, n in zip(plain, neutral, strict=True):
         assert (n.tokens, n.timestamps) == (p.tokens, p.timestamps)
         assert n.score == pytest.approx(p.score) and n.confidence == pytest.approx(p.confidence)
 
 
 def test_a_finished_transducer_search_ranks_by_the_lms_end_of_text_score() -> None:
-    from recog.heads.transducer import BeamSearch
 
     fusion = LMFusion(CharNgramLM.train(TEXTS, order=4), PIECES, weight=1.0, bonus=0.0)
     short, long = (C, A), (C, A, T)  # "ca" never ends a training text; "cat" does

@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 import recog
 from recog.cli import main
-from tests.test_train_transcribe import train
+from tests.helpers import train
 
 LINES = ["Hello 42", "$9.99 off", "AB-12 x"]
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -73,11 +73,11 @@ def test_python_api_reads_back_the_lines(ocr_model: Path, line_dir: Path, head: 
     assert [r.text for r in results] == LINES
     for r, path in zip(results, files, strict=True):
         width = Image.open(path).width
-        assert r.image_filepath == str(path)
-        assert len(r.x_positions) == len(r.text)
-        assert all(0 <= x <= width for x in r.x_positions)
+        assert r.path == str(path)
+        assert len(r.positions) == len(r.text)
+        assert all(0 <= x <= width for x in r.positions)
         assert 0 < r.confidence <= 1
-    ctc_positions = model.transcribe(files[:1], head="ctc")[0].x_positions
+    ctc_positions = model.transcribe(files[:1], head="ctc")[0].positions
     assert ctc_positions == sorted(ctc_positions)  # CTC emits left to right
 
 
@@ -86,7 +86,7 @@ def test_a_line_alone_and_in_a_batch_read_the_same(ocr_model: Path, line_dir: Pa
     files = [line_dir / f"line{i}.png" for i in range(len(LINES))]
     batched = model.transcribe(files)
     alone = [model.transcribe([f])[0] for f in files]
-    assert [(r.text, r.x_positions, r.confidence) for r in batched] == [(r.text, r.x_positions, r.confidence)
+    assert [(r.text, r.positions, r.confidence) for r in batched] == [(r.text, r.positions, r.confidence)
                                                                         for r in alone]
 
 
@@ -133,6 +133,19 @@ def test_cli_ocr_with_a_character_lm_reads_the_lines(ocr_model: Path, line_dir: 
                  "--lm", str(lm)]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert [line.split("\t")[1] for line in lines[-len(LINES):]] == LINES
+    # A lexicon without "off" must keep it out of the reading of "$9.99 off", against the image.
+    words = tmp_path / "words.txt"
+    words.write_text("Hello\n42\n$9.99\nAB-12\nx\n")
+    forcing = tmp_path / "forcing.json.gz"
+    assert main(["lm", "--manifest", str(line_dir / "train.jsonl"), "--order", "4", "--lexicon-file", str(words),
+                 "--out", str(forcing)]) == 0
+    capsys.readouterr()
+    assert main(["ocr", str(line_dir / "line1.png"), "--model", str(ocr_model), "--lm", str(forcing),
+                 "--lm-weight", "1.0"]) == 0
+    forced = capsys.readouterr().out.strip().split("\t")[1]
+    assert "off" not in forced and forced.startswith("$9.99")
+    api = recog.load(ocr_model, lm=forcing).transcribe([line_dir / "line1.png"], beam=8, lm_weight=1.0)[0]
+    assert api.text == forced
     assert main(["ocr", str(line_dir / "line0.png"), "--model", str(ocr_model), "--head", "parallel",
                  "--lm", str(lm)]) == 2  # the LM is for CTC search
-    assert "CTC" in capsys.readouterr().err
+    assert "'ctc' head" in capsys.readouterr().err

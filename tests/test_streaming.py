@@ -17,6 +17,7 @@ from recog.streaming import EndpointConfig, StreamingRecognizer, TorchFrames
 from recog.text import CharTokenizer
 from recog_edge.features import FeatureStream, NumpyLogMel
 from tests.conftest import speak
+from tests.helpers import tiny_recognizer
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -170,15 +171,6 @@ def test_incremental_log_mel_equals_the_offline_frames(sizes: list, numpy_fronte
 # ------------------------------------------------------------------ sessions
 
 
-def tiny_recognizer(context: list, heads: dict | None = None, **encoder_options: object) -> Recognizer:
-    torch.manual_seed(0)
-    tokenizer = CharTokenizer("abcdefghijklmnopqrstuvwxyz '")
-    encoder = {"name": "conformer", **{**TINY, "feat_in": 80}, "subsampling_factor": 4, "att_context_size": context,
-               **encoder_options}
-    heads = heads or {"ctc": {}, "rnnt": {"pred_dim": 32, "joint_dim": 32}}
-    return Recognizer(tokenizer, encoder, heads).eval()
-
-
 @pytest.fixture(scope="module")
 def utterances(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     root = tmp_path_factory.mktemp("stream")
@@ -297,11 +289,11 @@ def test_trailing_silence_after_speech_ends_an_utterance() -> None:
     recognizer = StreamingRecognizer(model, endpoint=EndpointConfig(trailing_silence=0.4))
     stream = recognizer.create_stream()
     search = stream._search
-    search.last_emit, search.frames = 2, 2 + int(0.4 / model.frame_seconds) + 1
+    stream._last_emit, search.frames = 2, 2 + int(0.4 / model.frame_seconds) + 1
     stream.result.text = "hello"
     stream._endpoint()
     assert stream.result.segments == ["hello"]
-    assert search.frames == 0 and search.last_emit == -1
+    assert search.frames == 0 and stream._last_emit == -1
     stream._endpoint()  # no speech yet: silence alone never ends an utterance
     assert stream.result.segments == ["hello"]
 
@@ -315,12 +307,13 @@ def test_streaming_refuses_a_non_streaming_model_with_a_clear_error() -> None:
 
 def test_a_self_conditioned_ctc_model_streams_exactly_and_trains_its_intermediate_loss() -> None:
     model = tiny_recognizer([8, 3], heads={"ctc": {"inter_layers": [0], "inter_weight": 0.5}})
-    assert model.encoder.layer_hook == model.heads["ctc"].layer_hook
+    assert model.encoder.intermediate_layers == (0,)
+    assert model.encoder.condition == model.heads["ctc"].self_condition
     x, lengths = torch.randn(2, 203, 80), torch.tensor([203, 90])
     with torch.no_grad():
         offline, h_lengths = model.encoder(x, lengths)
         streamed = model.encoder.forward_streaming(x, lengths)[0]
-        model.encoder.layer_hook = None
+        model.encoder.condition = None
         unconditioned, _ = model.encoder(x, lengths)
     for b, n in enumerate(h_lengths.tolist()):
         torch.testing.assert_close(streamed[b, :n], offline[b, :n], rtol=0, atol=1e-4)

@@ -13,6 +13,7 @@ import recog
 from recog.cli import main
 from recog.lm import CharNgramLM
 from tests.conftest import OVERFIT_TEXTS
+from tests.helpers import train
 
 
 def tiny_config(root: Path, manifest: Path, heads: dict | None = None, steps: int = 250) -> dict:
@@ -41,15 +42,6 @@ def tiny_config(root: Path, manifest: Path, heads: dict | None = None, steps: in
     }
 
 
-def train(root: Path, config: dict) -> Path:
-    path = root / "tiny.yaml"
-    path.write_text(yaml.safe_dump(config))
-    assert main(["train", "--config", str(path)]) == 0
-    checkpoint = root / "ckpt" / "last.ckpt"
-    assert checkpoint.is_file()
-    return checkpoint
-
-
 @pytest.fixture(scope="module")
 def trained_model(speech_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("run")
@@ -72,7 +64,7 @@ def test_hybrid_model_reads_back_exact_text_with_both_heads(hybrid_model: Path, 
     results = model.transcribe(files, head=head, beam=beam)
     assert [r.text for r in results] == OVERFIT_TEXTS
     for r in results:
-        assert r.timestamps == sorted(r.timestamps) and 0 <= r.timestamps[0] and r.timestamps[-1] < 5.0
+        assert r.positions == sorted(r.positions) and 0 <= r.positions[0] and r.positions[-1] < 5.0
 
 
 def test_a_character_lm_is_fused_into_the_transducer_heads_beam_search(hybrid_model: Path, speech_dir: Path,
@@ -90,6 +82,23 @@ def test_a_character_lm_is_fused_into_the_transducer_heads_beam_search(hybrid_mo
         recog.load(hybrid_model, lm=lm).transcribe(files, head="rnnt")  # greedy search cannot use the LM
     assert main(["transcribe", str(files[1]), "--model", str(hybrid_model), "--head", "rnnt", "--lm", str(lm)]) == 0
     assert capsys.readouterr().out.strip().split("\t")[1] == OVERFIT_TEXTS[1]
+    # An LM whose lexicon lacks "door" must keep it out, against the acoustics, through the API and the CLI.
+    forcing = forbidding_lm(tmp_path, speech_dir, "door")
+    forced = recog.load(hybrid_model, lm=forcing).transcribe(files[1:2], head="rnnt", beam=4, lm_weight=1.0)[0]
+    assert "door" not in forced.text and forced.text.startswith("open the")
+    assert main(["transcribe", str(files[1]), "--model", str(hybrid_model), "--head", "rnnt", "--lm", str(forcing),
+                 "--lm-weight", "1.0"]) == 0
+    assert capsys.readouterr().out.strip().split("\t")[1] == forced.text
+
+
+def forbidding_lm(root: Path, speech_dir: Path, word: str) -> Path:
+    """A lexicon LM of the training texts' words but ``word``: decoding with it must leave that word out."""
+    words = root / "words.txt"
+    words.write_text("\n".join(sorted({w for t in OVERFIT_TEXTS for w in t.split()} - {word})) + "\n")
+    lm = root / "forbidding.json.gz"
+    assert main(["lm", "--manifest", str(speech_dir / "train.jsonl"), "--order", "5", "--lexicon-file", str(words),
+                 "--out", str(lm)]) == 0
+    return lm
 
 
 def test_the_rnnt_predictor_is_fused_into_the_ctc_heads_beam_search(hybrid_model: Path, speech_dir: Path,
@@ -100,6 +109,13 @@ def test_the_rnnt_predictor_is_fused_into_the_ctc_heads_beam_search(hybrid_model
     assert main(["transcribe", str(files[2]), "--model", str(hybrid_model), "--head", "ctc",
                  "--ilm-weight", "0.5"]) == 0
     assert capsys.readouterr().out.strip().split("\t")[1] == OVERFIT_TEXTS[2]
+    # A large bonus per internal-LM token must lengthen the output: the CLI and the API pass it on.
+    plain = recog.load(hybrid_model).transcribe(files[2:], head="ctc", beam=4)[0].text
+    eager = recog.load(hybrid_model).transcribe(files[2:], head="ctc", beam=4, ilm_weight=0.5, ilm_bonus=40.0)[0]
+    assert len(eager.text) > len(plain)
+    assert main(["transcribe", str(files[2]), "--model", str(hybrid_model), "--head", "ctc", "--beam", "4",
+                 "--ilm-weight", "0.5", "--ilm-bonus", "40"]) == 0
+    assert capsys.readouterr().out.strip().split("\t")[1] == eager.text
     assert main(["transcribe", str(files[2]), "--model", str(hybrid_model), "--head", "rnnt",
                  "--ilm-weight", "0.5"]) == 2  # the internal LM is for the ctc head
     assert "head 'ctc'" in capsys.readouterr().err
@@ -117,10 +133,10 @@ def test_python_api_reads_back_the_training_texts(trained_model: Path, speech_di
     results = model.transcribe(files)
     assert [r.text for r in results] == OVERFIT_TEXTS
     for r, path in zip(results, files, strict=True):
-        assert r.audio_filepath == str(path)
-        assert len(r.tokens) == len(r.timestamps) == len(r.text)
-        assert r.timestamps == sorted(r.timestamps)
-        assert 0 <= r.timestamps[0] and r.timestamps[-1] < 5.0
+        assert r.path == str(path)
+        assert len(r.tokens) == len(r.positions) == len(r.text)
+        assert r.positions == sorted(r.positions)
+        assert 0 <= r.positions[0] and r.positions[-1] < 5.0
         assert 0 < r.confidence <= 1
 
 
@@ -169,10 +185,10 @@ def test_a_run_stopped_by_max_time_validates_and_saves_its_final_weights(speech_
         {"monitor": "val/wer", "mode": "min", "filename": "best-{epoch}-{step}"})
     config["model"]["schedule"] = "cosine"
     last = train(tmp_path, config)
-    step = torch.load(last, map_location="cpu", weights_only=False)["global_step"]
+    saved = torch.load(last, map_location="cpu", weights_only=False)
+    step, epoch = saved["global_step"], saved["epoch"]
     assert step > 0
-    best = list((tmp_path / "ckpt").glob("best-*.ckpt"))
-    assert [p.name for p in best] == [f"best-epoch={best[0].name.split('=')[1].split('-')[0]}-step={step}.ckpt"]
+    assert [p.name for p in (tmp_path / "ckpt").glob("best-*.ckpt")] == [f"best-epoch={epoch}-step={step}.ckpt"]
 
 
 def test_a_run_with_validation_switched_off_still_saves_its_final_weights(speech_dir: Path, tmp_path: Path) -> None:
@@ -201,6 +217,13 @@ def test_a_character_lm_built_by_the_cli_is_fused_into_ctc_beam_search(trained_m
     assert [r.confidence for r in results] == pytest.approx([r.confidence for r in plain], rel=0.2)
     with pytest.raises(ValueError, match="beam"):
         model.transcribe(files)  # greedy search cannot use the LM
+    forcing = forbidding_lm(tmp_path, speech_dir, "door")  # must change the text, against the acoustics
+    forced = recog.load(trained_model, lm=forcing).transcribe(files[1:2], beam=4, lm_weight=1.0)[0]
+    assert "door" not in forced.text and forced.text.startswith("open the")
+    capsys.readouterr()
+    assert main(["transcribe", str(files[1]), "--model", str(trained_model), "--lm", str(forcing),
+                 "--lm-weight", "1.0"]) == 0
+    assert capsys.readouterr().out.strip().split("\t")[1] == forced.text
     assert main(["transcribe", str(files[0]), "--model", str(trained_model), "--lm", str(tmp_path / "none.gz")]) == 2
     assert "none.gz" in capsys.readouterr().err
 

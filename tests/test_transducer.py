@@ -7,6 +7,7 @@ import itertools
 import pytest
 import torch
 
+from recog.decoding.transducer import beam_search, greedy_search
 from recog.heads.rnnt_loss import rnnt_loss
 from recog.heads.transducer import TransducerHead
 
@@ -73,8 +74,8 @@ def head(request: pytest.FixtureRequest) -> TransducerHead:
 
 def test_greedy_with_one_symbol_per_frame_equals_beam_one(head: TransducerHead) -> None:
     h, lengths = torch.randn(3, 20, 32), torch.tensor([20, 15, 7])
-    greedy = head.greedy_search(h, lengths, max_symbols=1)
-    beam = head.beam_search(h, lengths, beam=1)
+    greedy = greedy_search(head, h, lengths, max_symbols=1)
+    beam = beam_search(head, h, lengths, beam=1)
     assert [g.tokens for g in greedy] == [b.tokens for b in beam]
     assert [g.timestamps for g in greedy] == [b.timestamps for b in beam]
     assert [g.score for g in greedy] == pytest.approx([b.score for b in beam], abs=1e-4)
@@ -94,7 +95,7 @@ def test_batched_search_equals_one_by_one(head: TransducerHead, beam: int) -> No
 
 def test_beam_search_score_is_at_least_greedy_one_symbol_score(head: TransducerHead) -> None:
     h, lengths = torch.randn(2, 15, 32), torch.tensor([15, 11])
-    greedy = head.greedy_search(h, lengths, max_symbols=1)
-    beam = head.beam_search(h, lengths, beam=8)
+    greedy = greedy_search(head, h, lengths, max_symbols=1)
+    beam = beam_search(head, h, lengths, beam=8)
     for g, b in zip(greedy, beam, strict=True):
         assert b.score >= g.score - 1e-4

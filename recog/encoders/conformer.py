@@ -22,7 +22,7 @@ context it is the ordinary centred conv.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -363,9 +363,19 @@ class ConformerEncoder(nn.Module):
             raise ValueError("att_context_probs needs one probability per att_context_size pair")
         self.att_context_probs = torch.tensor(probs, dtype=torch.float)
         self.att_context = self.att_contexts[0]
-        # (layer index, (B, T, D) layer output) -> (B, T, D), called after every layer; the
-        # Recognizer sets it for a CTC head with intermediate layers (self-conditioned CTC).
-        self.layer_hook: Callable[[int, torch.Tensor], torch.Tensor] | None = None
+        self.intermediate_layers: tuple[int, ...] = ()  # whose outputs forward_intermediate returns
+        self.condition: Callable[[torch.Tensor], torch.Tensor] | None = None  # applied after those layers
+
+    def set_intermediate(self, layers: Sequence[int], condition: Callable[[torch.Tensor], torch.Tensor] | None
+                         ) -> None:
+        """Intermediate outputs: ``forward_intermediate`` returns the outputs (B, T', D) of ``layers``
+        (0-based, below the last), and ``condition`` (B, T', D) -> (B, T', D), if given, replaces
+        each of them before the next layer reads it (self-conditioned CTC), in every forward."""
+        layers = tuple(int(i) for i in layers)
+        if not all(0 <= i < len(self.layers) - 1 for i in layers):
+            raise ValueError(f"intermediate layers {list(layers)} must name layers below the last of this "
+                             f"encoder (it has {len(self.layers)} layers, indices from 0)")
+        self.intermediate_layers, self.condition = layers, condition
 
     def set_att_context(self, left: int, right: int) -> None:
         """Choose the attention context used outside training (e.g. at load time)."""
@@ -375,6 +385,12 @@ class ConformerEncoder(nn.Module):
         return self.subsampling.output_lengths(lengths)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h, h_lengths, _ = self.forward_intermediate(x, lengths)
+        return h, h_lengths
+
+    def forward_intermediate(self, x: torch.Tensor, lengths: torch.Tensor
+                             ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+        """``forward``, plus the outputs (B, T', D) of the ``intermediate_layers``, before conditioning."""
         x, lengths = self.subsampling(x, lengths)
         mask = lengths_to_mask(lengths, x.shape[1])  # (B, T')
         context = self.att_context
@@ -387,11 +403,13 @@ class ConformerEncoder(nn.Module):
         pos_emb = self.dropout(relative_positions(x.shape[1], self.d_model, x.device))
         x = self.dropout(x)
         chunk = None if context[1] < 0 else context[1] + 1
+        intermediate = []
         for i, layer in enumerate(self.layers):
             x = layer(x, pos_emb, allowed, mask, chunk)
-            if self.layer_hook is not None:
-                x = self.layer_hook(i, x)
-        return x, lengths
+            if i in self.intermediate_layers:
+                intermediate.append(x)
+                x = self.condition(x) if self.condition is not None else x
+        return x, lengths, intermediate
 
     # ------------------------------------------------------------------ streaming
 
@@ -439,8 +457,8 @@ class ConformerEncoder(nn.Module):
         for i, layer in enumerate(self.layers):
             x, att_cache, conv_cache = layer.forward_chunk(x, pos_emb, allowed, mask,
                                                            cache.last_channel[i], cache.last_time[i])
-            if self.layer_hook is not None:
-                x = self.layer_hook(i, x)
+            if self.condition is not None and i in self.intermediate_layers:
+                x = self.condition(x)
             last_channel.append(att_cache)
             last_time.append(conv_cache)
         new_cache = StreamingCache(sub_cache, torch.stack(last_channel), torch.stack(last_time),

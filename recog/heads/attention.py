@@ -9,20 +9,24 @@ Decoding state is explicit (the torchaudio Emformer way): ``memory(h, h_lengths)
 layer's cross-attention keys and values once per utterance, and ``step(tokens, memory, cache)``
 feeds one new token per hypothesis and returns the cache grown by that token's self-attention
 keys and values, so a step computes one token whatever the prefix length. The searches that
-drive it live in ``recog.heads.search``.
+drive it live in ``recog.decoding.attention``; rescoring in ``recog.decoding.rescoring``.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from recog.heads.search import DecodingOptions, beam_search, greedy_search
-from recog.hypothesis import Hypothesis
+from recog.decoding.attention import beam_search, greedy_search
+from recog.decoding.fusion import PrefixFusion
+from recog.decoding.hypothesis import Hypothesis
+from recog.decoding.options import DecodingOptions
+from recog.heads.base import Head
 from recog.positions import sinusoids
 
 IGNORE = -100
@@ -116,7 +120,7 @@ class DecoderLayer(nn.Module):
         return x + self.dropout(self.ff(self.norm_ff(x))), (keys, values), weights
 
 
-class AttentionHead(nn.Module):
+class AttentionHead(Head):
     """Transformer decoder on any (B, T, D) encoder output.
 
     Args:
@@ -124,6 +128,9 @@ class AttentionHead(nn.Module):
             encoder output is projected to it). ff_expansion: feed-forward width / dim.
         dropout: dropout in the decoder. label_smoothing: epsilon of the label-smoothed loss.
     """
+
+    searches = ("greedy", "beam", "diverse")
+    scores = True
 
     def __init__(self, d_model: int, vocab_size: int, layers: int = 3, heads: int = 4, dim: int | None = None,
                  ff_expansion: int = 4, dropout: float = 0.1, label_smoothing: float = 0.1) -> None:
@@ -207,8 +214,8 @@ class AttentionHead(nn.Module):
         inputs = torch.where(positions > target_lengths[:, None], torch.full_like(inputs, self.eos), inputs)
         return inputs, labels
 
-    def loss(self, h: torch.Tensor, h_lengths: torch.Tensor, targets: torch.Tensor,
-             target_lengths: torch.Tensor) -> torch.Tensor:
+    def loss(self, h: torch.Tensor, h_lengths: torch.Tensor, targets: torch.Tensor, target_lengths: torch.Tensor,
+             intermediate: Sequence[torch.Tensor] = ()) -> torch.Tensor:
         """Label-smoothed cross-entropy of every target token and the eos, summed per utterance and
         averaged over the batch (the scale of the CTC and transducer losses, for joint weights)."""
         inputs, labels = self._teacher_forcing(targets, target_lengths)
@@ -216,6 +223,14 @@ class AttentionHead(nn.Module):
         total = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=IGNORE,
                                 label_smoothing=self.label_smoothing, reduction="sum")
         return total / h.shape[0]
+
+    @torch.no_grad()
+    def score_sequences(self, h: torch.Tensor, h_lengths: torch.Tensor, owner: list[int],
+                        sequences: list[list[int]]) -> list[list[float]]:
+        """Teacher-forced log-probability of each token of each sequence, then of its eos; sequence
+        i is scored against input ``owner[i]``."""
+        index = torch.tensor(owner, dtype=torch.long, device=h.device)
+        return self.token_log_probs(self.memory(h, h_lengths).select(index), sequences)
 
     @torch.no_grad()
     def token_log_probs(self, memory: Memory, sequences: list[list[int]]) -> list[list[float]]:
@@ -231,13 +246,9 @@ class AttentionHead(nn.Module):
         return [picked[i, : n + 1].tolist() for i, n in enumerate(lengths.tolist())]
 
     @torch.no_grad()
-    def decode(self, h: torch.Tensor, h_lengths: torch.Tensor, **options: object) -> list[Hypothesis]:
-        """Greedy, beam or diverse beam search; ``options`` are DecodingOptions fields. Rescoring
-        needs the model's CTC head too: ask the Recognizer for it."""
-        decoding = DecodingOptions(**options)  # type: ignore[arg-type]
-        if decoding.search == "greedy":
-            return greedy_search(self, h, h_lengths, decoding)
-        if decoding.search in ("beam", "diverse"):
-            return beam_search(self, h, h_lengths, decoding)
-        raise ValueError("rescoring needs the CTC head as well: decode with the Recognizer "
-                         "(recog.model.Recognizer.decode), not the attention head alone")
+    def search(self, h: torch.Tensor, h_lengths: torch.Tensor, options: DecodingOptions,
+               fusion: PrefixFusion | None = None) -> list[Hypothesis]:
+        """Greedy, beam or diverse beam search."""
+        if options.search == "greedy":
+            return greedy_search(self, h, h_lengths, options)
+        return beam_search(self, h, h_lengths, options)

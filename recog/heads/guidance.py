@@ -12,9 +12,13 @@ use it, and so that the encoder's forward stays the same in training and inferen
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from recog.heads.base import Head
 
 
 def context_windows(targets: torch.Tensor, target_lengths: torch.Tensor, window: int, pad_id: int
@@ -32,10 +36,10 @@ def context_windows(targets: torch.Tensor, target_lengths: torch.Tensor, window:
     return left, right
 
 
-class SemanticGuidanceHead(nn.Module):
+class SemanticGuidanceHead(Head):
     """Training-only SGM. Args: window: context characters on each side; heads: attention heads."""
 
-    decodes = False
+    searches = ()
 
     def __init__(self, d_model: int, vocab_size: int, window: int = 5, heads: int = 4, dropout: float = 0.1) -> None:
         super().__init__()
@@ -53,8 +57,8 @@ class SemanticGuidanceHead(nn.Module):
         x = self.embed(context.reshape(b * u, w)) + self.position  # (B*U, w, D)
         return self.context(x).mean(dim=1).reshape(b, u, -1)  # (B, U, D)
 
-    def loss(self, h: torch.Tensor, h_lengths: torch.Tensor, targets: torch.Tensor,
-             target_lengths: torch.Tensor) -> torch.Tensor:
+    def loss(self, h: torch.Tensor, h_lengths: torch.Tensor, targets: torch.Tensor, target_lengths: torch.Tensor,
+             intermediate: Sequence[torch.Tensor] = ()) -> torch.Tensor:
         """Mean cross-entropy of predicting each character from its left and its right context."""
         if not bool((target_lengths > 0).any()):
             return h.sum() * 0.0  # nothing to predict; keep the graph connected for distributed training
@@ -69,6 +73,3 @@ class SemanticGuidanceHead(nn.Module):
             logits = self.out(self.norm(attended))
             total = total + F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=-100)
         return total / 2
-
-    def decode(self, *args: object, **kwargs: object) -> list:
-        raise ValueError("the 'sgm' head guides training only and cannot decode; use 'ctc'")

@@ -13,12 +13,16 @@ At inference only CO is read: argmax per position, cut at the first end.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from recog.hypothesis import Hypothesis
+from recog.decoding.fusion import PrefixFusion
+from recog.decoding.hypothesis import Hypothesis
+from recog.decoding.options import DecodingOptions
+from recog.heads.base import Head
 from recog.positions import sinusoids
 
 IGNORE = -100
@@ -71,7 +75,7 @@ class DecoderLayer(nn.Module):
         return q + self.ff(self.norm3(q)), weights  # weights: (B, Q, T) averaged over heads
 
 
-class ParallelHead(nn.Module):
+class ParallelHead(Head):
     """CPPD on any (B, T, D) encoder output.
 
     Args:
@@ -113,8 +117,8 @@ class ParallelHead(nn.Module):
         counts = self.count_out(queries[:, : self.vocab_size]) if count else None
         return counts, self.order_out(positions), weights[:, weights.shape[1] - (self.max_len + 1):]
 
-    def loss(self, h: torch.Tensor, h_lengths: torch.Tensor, targets: torch.Tensor,
-             target_lengths: torch.Tensor) -> torch.Tensor:
+    def loss(self, h: torch.Tensor, h_lengths: torch.Tensor, targets: torch.Tensor, target_lengths: torch.Tensor,
+             intermediate: Sequence[torch.Tensor] = ()) -> torch.Tensor:
         """Ordering cross-entropy + count_weight * counting cross-entropy (per-token means)."""
         count_logits, order_logits, _ = self(h, h_lengths)
         order = ordering_targets(targets, target_lengths, self.max_len)
@@ -124,7 +128,8 @@ class ParallelHead(nn.Module):
         return order_loss + self.count_weight * count_loss
 
     @torch.no_grad()
-    def decode(self, h: torch.Tensor, h_lengths: torch.Tensor, **_: object) -> list[Hypothesis]:
+    def search(self, h: torch.Tensor, h_lengths: torch.Tensor, options: DecodingOptions,
+               fusion: PrefixFusion | None = None) -> list[Hypothesis]:
         """Argmax at every position in one pass; the text ends at the first end id (0). A token's
         timestamp is the encoder frame its position node attends to most."""
         _, order_logits, weights = self(h, h_lengths, count=False)

@@ -1,96 +1,27 @@
 """Searches over a step-by-step decoder (the attention head): batched greedy search, batched beam
 search with length normalisation and an n-best list, diverse beam search (Vijayakumar et al.,
-"Diverse Beam Search", 2018: groups of beams, a Hamming diversity penalty between groups),
-WeNet's attention rescoring of a CTC prefix beam search n-best, and joint rescoring of the CTC
-and attention n-best lists pooled together.
+"Diverse Beam Search", 2018: groups of beams, a Hamming diversity penalty between groups).
 
-Every search takes its settings as one frozen ``DecodingOptions``, the fields of which are the
-``recog transcribe`` flags of the same names. Scores are model log-probabilities, the eos
-included; beams are ranked by the length-normalised score ``score / (tokens + 1) ** length_penalty``.
+Every search takes its settings as one frozen ``DecodingOptions``. Scores are model
+log-probabilities, the eos included; beams are ranked by the length-normalised score
+``score / (tokens + 1) ** length_penalty``.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
 from typing import Any, NamedTuple, Protocol
 
 import torch
 
-from recog.hypothesis import Hypothesis
+from recog.decoding.hypothesis import Hypothesis, rank
+from recog.decoding.options import DecodingOptions
 
-SEARCHES = ("greedy", "beam", "diverse", "rescore", "joint")
 NEG_INF = float("-inf")
 
 
-@dataclass(frozen=True)
-class DecodingOptions:
-    """How to search.
-
-    Args:
-        search: "greedy"; "beam"; "diverse" (diverse beam search); "rescore" (CTC prefix beam
-            search, its n-best rescored by the attention decoder); "joint" (the CTC prefix beam search
-            n-best and the attention beam search n-best pooled, each hypothesis ranked by its
-            attention log-prob + ctc_weight * its CTC log-likelihood). None: "beam" if beam > 1,
-            else "greedy".
-        beam: beam width, all groups together. None: 1 for greedy search, 4 otherwise.
-        groups: diverse beam search groups; the beam splits evenly into them. None: 2 for diverse
-            beam search, 1 otherwise.
-        diversity: Hamming diversity penalty (lambda): a token already chosen at this step by an
-            earlier group costs this much log-probability per choice.
-        nbest: hypotheses kept in ``Hypothesis.nbest`` (at most the beam); 1 keeps none.
-        length_penalty: beams rank by score / (tokens + 1) ** length_penalty; 0 ranks by score.
-        ctc_weight: rescoring and joint rescoring rank by attention log-prob + ctc_weight * CTC
-            log-prob.
-        lm_weight, lm_bonus: shallow fusion of a language model into CTC prefix beam search or
-            transducer beam search (where the model has one, see ``recog.lm``): weight of its
-            log-probability, and a bonus per token.
-        ilm_weight, ilm_bonus: shallow fusion of the model's own RNN-T prediction network, as an
-            internal LM (``recog.heads.internal_lm``), into the CTC head's prefix beam search in a
-            hybrid CTC/RNN-T model; weight 0 leaves it out.
-        max_len: longest attention output in tokens; None: the input's number of encoder frames.
-    """
-
-    search: str | None = None
-    beam: int | None = None
-    groups: int | None = None
-    diversity: float = 0.5
-    nbest: int = 1
-    length_penalty: float = 1.0
-    ctc_weight: float = 0.3
-    lm_weight: float = 0.5
-    lm_bonus: float = 1.0
-    ilm_weight: float = 0.0
-    ilm_bonus: float = 1.0
-    max_len: int | None = None
-
-    def __post_init__(self) -> None:
-        search = self.search or ("beam" if (self.beam or 1) > 1 else "greedy")
-        if search not in SEARCHES:
-            raise ValueError(f"search must be one of {SEARCHES}, got {search!r}")
-        beam = self.beam if self.beam is not None else (1 if search == "greedy" else 4)
-        groups = self.groups if self.groups is not None else (2 if search == "diverse" else 1)
-        if beam < 1 or groups < 1 or self.nbest < 1:
-            raise ValueError("beam, groups and nbest must be at least 1")
-        if search == "greedy" and beam > 1:
-            raise ValueError(f"greedy search has no beam (got beam {beam}); use search 'beam'")
-        if groups > 1 and search != "diverse":
-            raise ValueError(f"groups ({groups}) are for diverse beam search, not {search!r}")
-        if beam % groups:
-            raise ValueError(f"the beam ({beam}) must split evenly into {groups} groups")
-        if self.nbest > beam:
-            raise ValueError(f"an n-best list of {self.nbest} needs a beam of at least {self.nbest} (got {beam})")
-        if self.ilm_weight < 0:
-            raise ValueError(f"ilm_weight must be non-negative, got {self.ilm_weight}")
-        if self.max_len is not None and self.max_len < 0:
-            raise ValueError("max_len must be non-negative")
-        object.__setattr__(self, "search", search)  # frozen: fill the resolved defaults in once
-        object.__setattr__(self, "beam", beam)
-        object.__setattr__(self, "groups", groups)
-
-
 class StepDecoder(Protocol):
-    """What the searches need of a decoder (see recog.heads.attention.AttentionHead)."""
+    """What the searches need of a step-by-step decoder (``recog.heads.attention.AttentionHead``)."""
 
     sos: int
     eos: int
@@ -134,16 +65,6 @@ def _hypothesis(tokens: tuple[int, ...], score: float, stamps: tuple[int, ...], 
                 ) -> Hypothesis:
     return Hypothesis(tokens=list(tokens), score=score, confidence=math.exp(score / (len(tokens) + 1)),
                       timestamps=list(stamps), token_confidences=list(probs))
-
-
-def rank(pool: list[Hypothesis], key: Any, nbest: int) -> Hypothesis:
-    """The best of ``pool`` by ``key``, with the ``nbest`` best distinct hypotheses as its n-best
-    (none when nbest is 1)."""
-    ranked: dict[tuple[int, ...], Hypothesis] = {}
-    for hyp in sorted(pool, key=key, reverse=True):
-        ranked.setdefault(tuple(hyp.tokens), hyp)
-    best = list(ranked.values())
-    return replace(best[0], nbest=best[:nbest]) if nbest > 1 else best[0]
 
 
 @torch.no_grad()
@@ -287,49 +208,3 @@ def beam_search(decoder: StepDecoder, h: torch.Tensor, h_lengths: torch.Tensor,
             break
     return [rank([hyp for group in finished[b] for hyp in group],
                  lambda hyp: normalised(hyp, options.length_penalty), options.nbest) for b in range(batch)]
-
-
-@torch.no_grad()
-def attention_rescoring(decoder: StepDecoder, h: torch.Tensor, h_lengths: torch.Tensor,
-                        candidates: list[list[Hypothesis]], options: DecodingOptions,
-                        ctc_scores: list[float] | None = None) -> list[Hypothesis]:
-    """WeNet's attention rescoring: score each input's CTC n-best ``candidates`` (from prefix beam
-    search, with CTC log-probabilities as scores) with the attention decoder in one teacher-forced
-    batch, and keep the best by attention log-prob + ctc_weight * CTC log-prob. ``ctc_scores``
-    (one per candidate, in order) replace the candidates' own scores: joint rescoring passes the
-    CTC log-likelihood of every pooled hypothesis (``ctc_log_likelihood``).
-
-    A result keeps its CTC timestamps; its token confidences and confidence are the decoder's.
-    """
-    owner = torch.tensor([b for b, hyps in enumerate(candidates) for _ in hyps], device=h.device)
-    sequences = [hyp.tokens for hyps in candidates for hyp in hyps]
-    token_lps = iter(decoder.token_log_probs(decoder.memory(h, h_lengths).select(owner), sequences))
-    ctc_scores = iter(ctc_scores if ctc_scores is not None else [hyp.score for hyps in candidates for hyp in hyps])
-    results = []
-    for hyps in candidates:
-        rescored = []
-        for hyp in hyps:
-            lps = next(token_lps)  # the tokens', then the eos's
-            attention_score, ctc_score = sum(lps), next(ctc_scores)  # ctc_score may be -inf (no alignment)
-            weighted = options.ctc_weight * ctc_score if options.ctc_weight else 0.0  # never 0 * -inf
-            rescored.append(Hypothesis(
-                tokens=list(hyp.tokens), score=attention_score + weighted,
-                confidence=math.exp(attention_score / len(lps)), timestamps=list(hyp.timestamps),
-                token_confidences=[math.exp(lp) for lp in lps[:-1]]))
-        results.append(rank(rescored, lambda hyp: hyp.score, options.nbest))
-    return results
-
-
-def ctc_log_likelihood(log_probs: torch.Tensor, lengths: torch.Tensor, owner: list[int],
-                       sequences: list[list[int]]) -> list[float]:
-    """log P_CTC(sequence | input) over all alignments, for each sequence of its ``owner`` input;
-    ``log_probs`` (B, T, C) from the CTC head (blank 0), ``lengths`` (B,). -inf where the sequence
-    cannot be aligned to the frames."""
-    if not sequences:
-        return []
-    index = torch.tensor(owner, device=log_probs.device)
-    targets = torch.tensor([token for seq in sequences for token in seq], dtype=torch.long, device=log_probs.device)
-    target_lengths = torch.tensor([len(seq) for seq in sequences], dtype=torch.long, device=log_probs.device)
-    nll = torch.nn.functional.ctc_loss(log_probs.float()[index].transpose(0, 1), targets, lengths[index],
-                                       target_lengths, blank=0, reduction="none", zero_infinity=False)
-    return (-nll).tolist()

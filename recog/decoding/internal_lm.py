@@ -4,7 +4,7 @@ The prediction network of an RNN-T head is trained on the same transcripts as th
 learns which token follows which (Meng et al. 2021, "Internal Language Model Estimation"). Fed to
 the joiner with a zero encoder vector, ``log_softmax(out(tanh(enc_proj(0) + pred_proj(pred))))``
 over the non-blank tokens estimates that internal LM. ``InternalLMFusion`` fuses it into the CTC head's
-prefix beam search exactly as ``recog.lm.LMFusion`` fuses a character n-gram: a prefix scores
+prefix beam search exactly as ``recog.decoding.fusion.LMFusion`` fuses a character n-gram: a prefix scores
 ``weight * log P_ILM(prefix) + bonus * len(prefix)`` on top of its CTC log-probability. So the
 CTC head gets the word knowledge that its sibling head has, from the one model file, with no
 external text.
@@ -16,8 +16,8 @@ from collections.abc import Iterable
 
 import torch
 
-from recog.heads.transducer import TransducerHead
-from recog.lm import cached_start
+from recog.decoding.fusion import cached_start
+from recog.decoding.transducer import Transducer
 
 
 class InternalLMFusion:
@@ -30,7 +30,7 @@ class InternalLMFusion:
 
     CACHE_PREFIXES = 200_000  # the prefix cache starts over beyond this many prefixes
 
-    def __init__(self, head: TransducerHead, weight: float = 0.5, bonus: float = 1.0) -> None:
+    def __init__(self, head: Transducer, weight: float = 0.5, bonus: float = 1.0) -> None:
         if head.training:
             raise ValueError("the internal LM reads the prediction network in eval mode (no dropout): "
                              "call model.eval() first")

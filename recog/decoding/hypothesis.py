@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 
 @dataclass
@@ -24,3 +25,13 @@ class Hypothesis:
     token_confidences: list[float] = field(default_factory=list)
     text: str = ""
     nbest: list[Hypothesis] = field(default_factory=list)
+
+
+def rank(pool: list[Hypothesis], key: Any, nbest: int) -> Hypothesis:
+    """The best of ``pool`` by ``key``, with the ``nbest`` best distinct hypotheses as its n-best
+    (none when nbest is 1)."""
+    ranked: dict[tuple[int, ...], Hypothesis] = {}
+    for hyp in sorted(pool, key=key, reverse=True):
+        ranked.setdefault(tuple(hyp.tokens), hyp)
+    best = list(ranked.values())
+    return replace(best[0], nbest=best[:nbest]) if nbest > 1 else best[0]

@@ -1,0 +1,133 @@
+"""One class per kind of input a model reads: speech (waveforms) and text lines (images). Each owns
+what differs between them -- how a file is read, how a batch is padded and budgeted, and where a
+token sits in the input -- so the Python API and the CLI hold no branch on the modality.
+
+``input_kind(model)`` gives the kind a Recognizer reads (by its frontend).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import torch
+
+from recog.audio import SAMPLE_RATE, load_audio
+from recog.data import AUDIO_KEY, IMAGE_KEY, pad_images, pad_sequences
+from recog.image import load_image, resize_line
+from recog.model import Recognizer
+
+AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif", ".au"})
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"})
+
+
+@dataclass
+class Loaded:
+    """One input ready for the model: ``array`` (a 16 kHz waveform, or an image at its multi-size
+    target) and ``scale``, what maps the model's positions back to the file (original / resized
+    image width; 1 for speech)."""
+
+    array: np.ndarray
+    scale: float = 1.0
+
+
+class InputKind:
+    """What a kind of input needs: the file types a folder search collects, the manifest and JSON
+    names, loading, batch lengths and padding, and the position of each token in the input."""
+
+    name: ClassVar[str]  # what a user calls it: "speech", "text-line"
+    command: ClassVar[str]  # the recog command that reads it
+    path_key: ClassVar[str]  # manifest and JSON field of the file path
+    position_key: ClassVar[str]  # JSON field of the token positions
+    units: ClassVar[str]  # what an item is called in reports
+    suffixes: ClassVar[frozenset[str]]
+    default_budget: ClassVar[float]  # padded input size per batch
+
+    def __init__(self, model: Recognizer) -> None:
+        self.model = model
+
+    def load(self, path: str | Path) -> Loaded:
+        """Read one file; AudioError / ImageError (naming it) where it cannot be read."""
+        raise NotImplementedError
+
+    def batch_length(self, array: np.ndarray) -> float:
+        """The size one input takes of a batch budget."""
+        raise NotImplementedError
+
+    def batch_group(self, array: np.ndarray) -> tuple[int, ...] | None:
+        """Inputs of different groups never share a batch (None: one group)."""
+        return None
+
+    def pad(self, arrays: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+        """One padded batch and its lengths."""
+        raise NotImplementedError
+
+    def positions(self, frames: Sequence[int], scale: float) -> list[float]:
+        """Encoder frames of tokens -> their positions in the input file."""
+        raise NotImplementedError
+
+
+class SpeechInput(InputKind):
+    """Audio files (any rate and channels: WAV, FLAC, OGG, ...); positions are token start times in seconds."""
+
+    name, command, units = "speech", "transcribe", "utterances"
+    path_key, position_key = AUDIO_KEY, "timestamps"
+    suffixes = AUDIO_SUFFIXES
+    default_budget = 120 * SAMPLE_RATE  # samples: two minutes of audio
+
+    def load(self, path: str | Path) -> Loaded:
+        return Loaded(load_audio(path))
+
+    def batch_length(self, array: np.ndarray) -> float:
+        return float(len(array))
+
+    def pad(self, arrays: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+        return pad_sequences([torch.from_numpy(np.ascontiguousarray(a)) for a in arrays])
+
+    def positions(self, frames: Sequence[int], scale: float) -> list[float]:
+        seconds = self.model.frame_seconds
+        return [round(t * seconds, 3) for t in frames]
+
+
+class TextLineInput(InputKind):
+    """Text-line images (PNG, JPEG, ...), resized to one of the model's multi-size shapes; positions
+    are the pixel columns of tokens in the original image."""
+
+    name, command, units = "text-line", "ocr", "lines"
+    path_key, position_key = IMAGE_KEY, "x_positions"
+    suffixes = IMAGE_SUFFIXES
+    default_budget = 1_000_000  # pixels
+
+    def load(self, path: str | Path) -> Loaded:
+        image = load_image(path)
+        resized = resize_line(image, self.model.frontend.config)
+        return Loaded(resized, image.shape[1] / resized.shape[1])
+
+    def batch_length(self, array: np.ndarray) -> float:
+        return float(array.shape[0] * array.shape[1])
+
+    def batch_group(self, array: np.ndarray) -> tuple[int, ...]:
+        return tuple(array.shape[:2])  # one multi-size shape per batch
+
+    def pad(self, arrays: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+        return pad_images([torch.from_numpy(np.ascontiguousarray(a)) for a in arrays])
+
+    def positions(self, frames: Sequence[int], scale: float) -> list[float]:
+        stride = self.model.encoder.stride
+        return [int(round((t + 0.5) * stride * scale)) for t in frames]
+
+
+KINDS: dict[str, type[InputKind]] = {"logmel": SpeechInput, "image": TextLineInput}  # by frontend
+
+
+def input_kind(model: Recognizer) -> InputKind:
+    """The kind of input ``model`` reads."""
+    return KINDS[model.kind](model)
+
+
+def kind_of_path_key(key: str) -> type[InputKind]:
+    """The input kind whose manifests name files by ``key``."""
+    return next(kind for kind in KINDS.values() if kind.path_key == key)
