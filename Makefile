@@ -2,8 +2,8 @@
 # Both create .venv if missing, install the package and the Debian tools they need.
 VENV ?= .venv
 PY := $(VENV)/bin/python
-DEBS := espeak-ng flite sox fonts-dejavu-core fonts-liberation2 fonts-noto-core fonts-freefont-ttf fonts-urw-base35 \
-        fonts-roboto-unhinted fonts-lato fonts-open-sans fonts-go fonts-jetbrains-mono fonts-courier-prime
+DEBS := espeak-ng flite sox fonts-dejavu fonts-dejavu-core fonts-liberation fonts-liberation2 fonts-noto-core fonts-freefont-ttf fonts-urw-base35 \
+        fonts-roboto fonts-roboto-unhinted fonts-lato fonts-open-sans fonts-go fonts-jetbrains-mono fonts-courier-prime
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup debs demo test lint bench
@@ -30,4 +30,4 @@ test: setup
 	$(PY) -m pytest
 
 lint: setup
-	$(VENV)/bin/ruff check recog tests benchmarks recipes
+	$(VENV)/bin/ruff check recog tests benchmarks tools recipes

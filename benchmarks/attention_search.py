@@ -15,27 +15,38 @@ of each search.
     and joint rescoring (beam 4), and the distinct-n-gram ratio of the beam and diverse beam n-best
     lists (distinct n-grams / all n-grams over an input's n-best hypotheses, averaged over inputs)
     with the number of distinct hypotheses per list. Inputs are read before timing. Choose the
-    diversity and the CTC weights on dev with benchmarks/search_tune.py.
+    diversity and the CTC weights on dev with tools/search_tune.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
+import sys
+from pathlib import Path
 
 import torch
 
-import recog
-from recog.audio import SAMPLE_RATE, load_audio
-from recog.data import read_manifest
-from recog.heads.attention import AttentionHead
-from recog.image import load_image, resize_line
-from recog.metrics import char_error_rate, inverse_real_time_factor, word_error_rate
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for benchmarks.common
+import recog  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    Stopwatch,
+    add_manifest,
+    add_model,
+    add_threads,
+    audio_seconds,
+    distinct_ngram_ratio,
+    load_model,
+    median_time,
+    parse_args,
+    read_entries,
+    timed,
+)
+from recog.heads.attention import AttentionHead  # noqa: E402
+from recog.metrics import char_error_rate, inverse_real_time_factor, word_error_rate  # noqa: E402
 
 
 def search_table(args: argparse.Namespace) -> dict[str, dict[str, object]]:
-    """The searches of (b), with the diversity and CTC weight chosen on dev (benchmarks/search_tune.py)."""
+    """The searches of (b), with the diversity and CTC weight chosen on dev (tools/search_tune.py)."""
     return {
         "greedy": {"search": "greedy"},
         f"beam {args.beam}": {"search": "beam", "beam": args.beam, "nbest": args.beam},
@@ -69,12 +80,7 @@ def uncached_decode(head: AttentionHead, memory: object, tokens: int) -> None:
 
 
 def ms_per_token(decode: object, head: AttentionHead, memory: object, tokens: int, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        decode(head, memory, tokens)  # type: ignore[operator]
-        times.append((time.perf_counter() - start) * 1000 / tokens)
-    return statistics.median(times)
+    return median_time(lambda: decode(head, memory, tokens), repeats) * 1000 / tokens  # type: ignore[operator]
 
 
 def step_cost(args: argparse.Namespace) -> None:
@@ -84,9 +90,8 @@ def step_cost(args: argparse.Namespace) -> None:
     h = torch.randn(1, args.frames, args.dim)  # (1, T, D): a long utterance's encoder output
     lengths = torch.tensor([args.frames])
     with torch.no_grad():
-        start = time.perf_counter()
-        memory = head.memory(h, lengths)
-        memory_ms = (time.perf_counter() - start) * 1000
+        memory, seconds = timed(lambda: head.memory(h, lengths))
+        memory_ms = seconds * 1000
     cached_decode(head, memory, 10)  # warm-up
     uncached_decode(head, memory, 10)
     print(f"(a) decoder: {args.layers} layers, dim {args.dim}, {args.heads} heads, {args.vocab + 1} classes; "
@@ -102,41 +107,27 @@ def step_cost(args: argparse.Namespace) -> None:
 # ---------------------------------------------------------------- (b) searches on a real model
 
 
-def distinct_ngram_ratio(nbest_lists: list[list[list[str]]], n: int) -> float:
-    """Distinct n-grams / all n-grams over each input's n-best token lists, averaged over inputs."""
-    ratios = []
-    for hyps in nbest_lists:
-        grams = [tuple(tokens[i: i + n]) for tokens in hyps for i in range(len(tokens) - n + 1)]
-        if grams:
-            ratios.append(len(set(grams)) / len(grams))
-    return statistics.mean(ratios) if ratios else float("nan")
-
-
 def searches(args: argparse.Namespace) -> None:
-    model = recog.load(args.model)
-    entries = read_manifest(args.manifest)
+    model = load_model(args.model)
+    entries = read_entries(args.manifest)
     speech = model.kind == "logmel"
-    if speech:
-        inputs = {i: load_audio(e.path) for i, e in enumerate(entries)}
-        widths: dict[int, int] = {}
-        seconds = sum(len(x) for x in inputs.values()) / SAMPLE_RATE
-    else:
-        images = {i: load_image(e.path) for i, e in enumerate(entries)}
-        inputs = {i: resize_line(image, model.model.frontend.config) for i, image in images.items()}
-        widths = {i: image.shape[1] for i, image in images.items()}
+    loaded = [model.input.load(e.path) for e in entries]
+    inputs = {i: item.array for i, item in enumerate(loaded)}
+    scales = {i: item.scale for i, item in enumerate(loaded)}
+    seconds = audio_seconds(inputs.values()) if speech else 0.0
     batches = model.plan_batches(inputs, args.batch_size)
     refs = [e.text for e in entries]
     print(f"(b) {args.model}, head {args.head}: {len(entries)} {'utterances' if speech else 'lines'}")
     model.transcribe_arrays([inputs[i] for i in batches[0]], ["warm-up"] * len(batches[0]), head=args.head)
     for name, options in search_table(args).items():
-        results: dict[int, recog.Transcript | recog.LineReading] = {}
-        start = time.perf_counter()
-        for batch in batches:
-            out = model.transcribe_arrays([inputs[i] for i in batch], [entries[i].path for i in batch],
-                                          head=args.head, original_widths=[widths.get(i, 0) for i in batch],
-                                          **options)
-            results.update(zip(batch, out, strict=True))
-        elapsed = time.perf_counter() - start
+        results: dict[int, recog.Recognition] = {}
+        with Stopwatch() as watch:
+            for batch in batches:
+                out = model.transcribe_arrays([inputs[i] for i in batch], [entries[i].path for i in batch],
+                                              head=args.head, scales=[scales[i] for i in batch],
+                                              **options)
+                results.update(zip(batch, out, strict=True))
+        elapsed = watch.seconds
         hyps = [results[i].text for i in range(len(entries))]
         speed = (f"RTFx {inverse_real_time_factor(seconds, elapsed):.1f}" if speech
                  else f"{len(entries) / elapsed:.1f} lines/s")
@@ -151,15 +142,15 @@ def searches(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--threads", type=int, default=1)
+    add_threads(parser, default=1)
     parser.add_argument("--dim", type=int, default=144, help="(a) decoder width")
     parser.add_argument("--layers", type=int, default=3, help="(a) decoder layers")
     parser.add_argument("--heads", type=int, default=4, help="(a) attention heads")
     parser.add_argument("--vocab", type=int, default=40, help="(a) tokenizer vocabulary size")
     parser.add_argument("--frames", type=int, default=750, help="(a) encoder frames (30 s at 40 ms)")
     parser.add_argument("--repeats", type=int, default=5, help="(a) timed runs per figure (median)")
-    parser.add_argument("--model", help="(b) checkpoint with attention and CTC heads")
-    parser.add_argument("--manifest", help="(b) JSONL manifest with reference texts")
+    add_model(parser, required=False, help="(b) checkpoint with attention and CTC heads")
+    add_manifest(parser, required=False, help="(b) JSONL manifest with reference texts")
     parser.add_argument("--head", default="attention", help="(b) head for greedy/beam/diverse")
     parser.add_argument("--batch-size", type=float, help="(b) padded samples or pixels per batch (default as recog)")
     parser.add_argument("--diversity", type=float, default=0.5, help="(b) diverse beam search penalty")
@@ -167,8 +158,7 @@ def main() -> None:
     parser.add_argument("--rescore-beam", type=int, default=4, help="(b) CTC n-best size for rescoring")
     parser.add_argument("--ctc-weight", type=float, default=0.3, help="(b) rescoring's CTC weight")
     parser.add_argument("--joint-ctc-weight", type=float, default=0.3, help="(b) joint rescoring's CTC weight")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    args = parse_args(parser)
     step_cost(args)
     if args.model and args.manifest:
         searches(args)

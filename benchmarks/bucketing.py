@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import argparse
 import random
+import sys
+from pathlib import Path
 
-from recog.data import BucketingBatchSampler, read_manifest
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for benchmarks.common
+from benchmarks.common import add_manifest, parse_args, read_entries  # noqa: E402
+from recog.data import BucketingBatchSampler  # noqa: E402
 
 
 def epoch_padding(batches: list[list[int]], lengths: list[float]) -> float:
@@ -20,11 +24,11 @@ def epoch_padding(batches: list[list[int]], lengths: list[float]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--manifest", required=True)
+    add_manifest(parser)
     parser.add_argument("--max-frames", type=float, default=12_000)
     parser.add_argument("--epochs", type=int, default=3)
-    args = parser.parse_args()
-    lengths = [e.duration * 100 for e in read_manifest(args.manifest, check_files=False)]
+    args = parse_args(parser)
+    lengths = [e.duration * 100 for e in read_entries(args.manifest, check_files=False)]
     sampler = BucketingBatchSampler(lengths, max_frames=args.max_frames, shuffle=True)
     rng = random.Random(0)
     for epoch in range(args.epochs):

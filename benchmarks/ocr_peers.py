@@ -41,20 +41,30 @@ and look-alike characters can come out) and Tesseract's ``eng`` model has its ow
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from recog.data import read_manifest
-from recog.metrics import char_error_rate, exact_match_rate
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for benchmarks.common
+from benchmarks.common import (  # noqa: E402
+    add_limit,
+    add_lm_fusion,
+    add_manifest,
+    add_model,
+    add_threads,
+    load_model,
+    manifest_rows,
+    read_entries,
+    set_threads,
+    timed,
+)
+from recog.metrics import char_error_rate, exact_match_rate  # noqa: E402
 
 PEERS = ("tesseract", "rapidocr")
 TESSERACT_ARGS = ["--psm", "7", "-l", "eng"]
@@ -76,15 +86,13 @@ class Run:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--manifest", required=True, help="JSONL text-line manifest with image_filepath and text")
-    parser.add_argument("--model", help="recog checkpoint of an image model (recog is skipped without it)")
+    add_manifest(parser, help="JSONL text-line manifest with image_filepath and text")
+    add_model(parser, required=False, help="recog checkpoint of an image model (recog is skipped without it)")
     parser.add_argument("--heads", "--head", dest="heads",
                         help="comma-separated recog heads to decode with, e.g. ctc,parallel (default: model's)")
-    parser.add_argument("--lm", help="character LM (recog lm): adds a run of the CTC head with it fused")
-    parser.add_argument("--lm-weight", type=float, default=0.5)
-    parser.add_argument("--lm-bonus", type=float, default=1.0)
-    parser.add_argument("--limit", type=int, help="use only the first N lines")
-    parser.add_argument("--threads", type=int, default=2, help="torch and onnxruntime threads; Tesseract shards")
+    add_lm_fusion(parser, help="character LM (recog lm): adds a run of the CTC head with it fused")
+    add_limit(parser, "--limit", help="use only the first N lines")
+    add_threads(parser, default=2, help="torch and onnxruntime threads; Tesseract shards")
     parser.add_argument("--skip", default="", help=f"comma-separated peers to skip: {','.join(PEERS)}")
     args = parser.parse_args(argv)
     args.skip = {s.strip() for s in args.skip.split(",") if s.strip()}
@@ -98,21 +106,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def load_lines(manifest: str, limit: int | None) -> tuple[list[str], list[str], list[bool] | None]:
     """Image paths, reference texts and, if every row has it, the ``degraded`` flags."""
-    entries = read_manifest(manifest)[:limit]
-    rows = {}
-    with open(manifest, encoding="utf-8") as f:
-        for number, raw in enumerate(f, start=1):
-            if raw.strip():
-                rows[number] = json.loads(raw)
-    flags = [rows[e.line].get("degraded") for e in entries]
+    entries = read_entries(manifest, limit)
+    flags = [row.get("degraded") for row in manifest_rows(manifest, entries)]
     degraded = [bool(x) for x in flags] if all(isinstance(x, bool) for x in flags) else None
     return [e.path for e in entries], [e.text for e in entries], degraded
-
-
-def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
-    start = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - start
 
 
 def block_network() -> None:
@@ -132,12 +129,8 @@ def run_recog(model_path: str, heads: list[str | None], paths: list[str], thread
               lm: tuple[str, float, float] | None = None) -> list[Run]:
     """One run per head, and with ``lm`` = (file, weight, bonus) one more: the CTC head's prefix
     beam search (width 8) with the character LM fused."""
-    import torch
-
-    import recog
-
-    torch.set_num_threads(threads)
-    model = recog.load(model_path)
+    set_threads(threads)
+    model = load_model(model_path)
     if model.kind != "image":
         raise SystemExit(f"{model_path}: a {model.kind!r} model, not a text-line (image) model")
     runs = []
@@ -149,7 +142,7 @@ def run_recog(model_path: str, heads: list[str | None], paths: list[str], thread
                         [f"torch threads {threads}, default batching (1M pixels per batch)"]))
     if lm:
         path, weight, bonus = lm
-        model = recog.load(model_path, lm=path)
+        model = load_model(model_path, lm=path)
         search = {"head": "ctc", "beam": 8, "lm_weight": weight, "lm_bonus": bonus}
         model.transcribe(paths[:8], **search)  # warm-up
         results, seconds = timed(lambda: model.transcribe(paths, **search))

@@ -17,13 +17,17 @@ from __future__ import annotations
 
 import argparse
 import resource
+import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 
-from recog.heads.rnnt_loss import rnnt_loss
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for benchmarks.common
+from benchmarks.common import add_threads, parse_args, resident_bytes  # noqa: E402
+from recog.heads.rnnt_loss import rnnt_loss  # noqa: E402
 
 
 def autograd_rnnt_loss(logits: torch.Tensor, targets: torch.Tensor, t_lengths: torch.Tensor,
@@ -72,23 +76,18 @@ def candidates() -> dict[str, Callable]:
     return found
 
 
-def rss_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * resource.getpagesize()
-
-
 def measure(fn: Callable, logits: torch.Tensor, *rest: torch.Tensor, repeats: int) -> tuple[float, float]:
     """Median seconds of forward+backward and peak RSS growth in MiB."""
     times, peak = [], 0
     for _ in range(repeats):
         x = logits.detach().clone().requires_grad_(True)
-        base = rss_bytes()
+        base = resident_bytes()
         high = [base]
         stop = threading.Event()
 
         def watch(stop: threading.Event = stop, high: list[int] = high) -> None:
             while not stop.is_set():
-                high[0] = max(high[0], rss_bytes())
+                high[0] = max(high[0], resident_bytes())
                 time.sleep(0.002)
 
         watcher = threading.Thread(target=watch)
@@ -105,12 +104,11 @@ def measure(fn: Callable, logits: torch.Tensor, *rest: torch.Tensor, repeats: in
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--threads", type=int, default=2)
+    add_threads(parser, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-autograd-above", type=int, default=256, help="vocab size above which the slow "
                         "autograd reference is skipped")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    args = parse_args(parser)
     torch.manual_seed(0)
     batch, frames, length = 8, 200, 50
     fns = candidates()

@@ -7,7 +7,7 @@ RTFx = audio seconds / processing seconds, with model load and file reading excl
 (the audio is read first, then timed through frontend, encoder and search).
 
 ``--lm FILE`` (from ``recog lm``) fuses a character n-gram LM into CTC prefix beam search or
-transducer beam search (``--beam`` > 1; weights from ``benchmarks/lm_tune.py``).
+transducer beam search (``--beam`` > 1; weights from ``tools/lm_tune.py``).
 
 ``--by voice`` adds WER and CER per group of a manifest field, grouped by the part before its
 first ":" (the synthetic recipe's ``voice`` is "espeak:ACCENT+VARIANT" or "flite:NAME", so this
@@ -21,62 +21,69 @@ starts where its input starts (see ``data.leading_silence``).
 from __future__ import annotations
 
 import argparse
-import json
-import time
+import sys
 from collections import defaultdict
+from pathlib import Path
 
-import numpy as np
-import torch
-
-import recog
-from recog.audio import SAMPLE_RATE, load_audio
-from recog.data import read_manifest
-from recog.metrics import char_error_rate, inverse_real_time_factor, word_error_rate
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for benchmarks.common
+from benchmarks.common import (  # noqa: E402
+    Stopwatch,
+    add_context,
+    add_limit,
+    add_lm_fusion,
+    add_manifest,
+    add_model,
+    add_threads,
+    audio_seconds,
+    load_audio_entries,
+    load_model,
+    manifest_rows,
+    parameter_count,
+    parse_args,
+    read_entries,
+)
+from recog.audio import SAMPLE_RATE  # noqa: E402
+from recog.metrics import char_error_rate, inverse_real_time_factor, word_error_rate  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--manifest", required=True)
-    parser.add_argument("--threads", type=int, default=1)
+    add_model(parser)
+    add_manifest(parser)
+    add_threads(parser, default=1)
     parser.add_argument("--beam", type=int, default=1)
     parser.add_argument("--head")
     parser.add_argument("--batch-seconds", type=float, default=120.0)
-    parser.add_argument("--context", help="LEFT,RIGHT attention context (limited-context models); "
-                        "by the streaming parity, the WER streaming gets at that look-ahead")
-    parser.add_argument("--lm", help="character LM fused into beam search (ctc or rnnt head)")
-    parser.add_argument("--lm-weight", type=float, default=0.5)
-    parser.add_argument("--lm-bonus", type=float, default=1.0)
+    add_context(parser, help="LEFT,RIGHT attention context (limited-context models); "
+                "by the streaming parity, the WER streaming gets at that look-ahead")
+    add_lm_fusion(parser, help="character LM fused into beam search (ctc or rnnt head)")
     parser.add_argument("--ilm-weight", type=float, default=0.0,
                         help="hybrid models, ctc head, beam > 1: the rnnt head's predictor fused as an internal LM")
     parser.add_argument("--ilm-bonus", type=float, default=1.0)
-    parser.add_argument("--files", type=int, help="first N manifest entries only")
+    add_limit(parser, "--files", help="first N manifest entries only")
     parser.add_argument("--leading-silence", type=float, default=0.0,
                         help="seconds of digital silence put before every utterance (robustness to speech "
                              "that does not start where the input starts)")
     parser.add_argument("--by", help="manifest field to break WER/CER down by (its part before the first ':')")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    context = tuple(int(v) for v in args.context.split(",")) if args.context else None
-    model = recog.load(args.model, att_context=context, lm=args.lm)
+    args = parse_args(parser)
+    model = load_model(args.model, args.context, lm=args.lm)
     search = {"beam": args.beam, **({"lm_weight": args.lm_weight, "lm_bonus": args.lm_bonus} if args.lm else {}),
               **({"ilm_weight": args.ilm_weight, "ilm_bonus": args.ilm_bonus} if args.ilm_weight else {})}
-    entries = read_manifest(args.manifest)[: args.files]
-    silence = np.zeros(int(round(args.leading_silence * SAMPLE_RATE)), dtype=np.float32)
-    audio = {i: np.concatenate([silence, load_audio(e.path)]) for i, e in enumerate(entries)}
-    seconds = sum(len(a) for a in audio.values()) / SAMPLE_RATE
+    entries = read_entries(args.manifest, args.files)
+    audio = dict(enumerate(load_audio_entries(entries, args.leading_silence)))
+    seconds = audio_seconds(audio.values())
     batches = model.plan_batches(audio, args.batch_seconds * SAMPLE_RATE)
     model.transcribe_arrays([audio[i] for i in batches[0]], ["warmup"] * len(batches[0]), head=args.head, **search)
     texts: dict[int, str] = {}
-    start = time.perf_counter()
-    for batch in batches:
-        results = model.transcribe_arrays([audio[i] for i in batch], [entries[i].path for i in batch],
-                                          head=args.head, **search)
-        texts.update((i, r.text) for i, r in zip(batch, results, strict=True))
-    elapsed = time.perf_counter() - start
+    with Stopwatch() as watch:
+        for batch in batches:
+            results = model.transcribe_arrays([audio[i] for i in batch], [entries[i].path for i in batch],
+                                              head=args.head, **search)
+            texts.update((i, r.text) for i, r in zip(batch, results, strict=True))
+    elapsed = watch.seconds
     refs = [e.text for e in entries]
     hyps = [texts[i] for i in range(len(entries))]
-    params = sum(p.numel() for p in model.model.parameters())
+    params = parameter_count(model.model)
     lm = f"{args.lm} (weight {args.lm_weight}, bonus {args.lm_bonus})" if args.lm else "none"
     if args.ilm_weight:
         lm = f"internal (rnnt predictor, weight {args.ilm_weight}, bonus {args.ilm_bonus})"
@@ -88,8 +95,7 @@ def main() -> None:
     print(f"CER: {100 * char_error_rate(refs, hyps):.2f} %")
     print(f"RTFx: {inverse_real_time_factor(seconds, elapsed):.1f}")
     if args.by:
-        with open(args.manifest, encoding="utf-8") as f:  # read_manifest keeps only the fields it needs
-            rows = [json.loads(line) for line in f if line.strip()][: len(entries)]
+        rows = manifest_rows(args.manifest, entries)  # read_manifest keeps only the fields it needs
         groups: dict[str, list[int]] = defaultdict(list)
         for i, row in enumerate(rows):
             groups[str(row.get(args.by, "?")).split(":")[0]].append(i)

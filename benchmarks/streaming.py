@@ -18,26 +18,37 @@ Parts (each prints its figure):
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-import recog
-from recog.audio import SAMPLE_RATE, load_audio
-from recog.data import read_manifest
-from recog.export import export_streaming
-from recog.heads.ctc import greedy_decode
-from recog.metrics import word_error_rate
-from recog.streaming import EndpointConfig, StreamingRecognizer
-from recog_edge import EdgeModel
-
-
-def resident_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * 4096 / 2**20
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for benchmarks.common
+import recog  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    Stopwatch,
+    add_context,
+    add_limit,
+    add_manifest,
+    add_model,
+    add_threads,
+    audio_seconds,
+    load_audio_entries,
+    load_model,
+    parameter_count,
+    parse_args,
+    read_entries,
+    resident_bytes,
+    timed,
+)
+from recog.audio import SAMPLE_RATE  # noqa: E402
+from recog.decoding.ctc import greedy_decode  # noqa: E402
+from recog.export import export_streaming  # noqa: E402
+from recog.metrics import word_error_rate  # noqa: E402
+from recog.streaming import EndpointConfig, StreamingRecognizer  # noqa: E402
+from recog_edge import EdgeModel  # noqa: E402
 
 
 def features(model: recog.RecognitionModel, samples: np.ndarray) -> torch.Tensor:
@@ -102,6 +113,14 @@ def part_parity(model: recog.RecognitionModel, audio: list[np.ndarray], head: st
     encoder.set_att_context(*chosen)
 
 
+def default_export(model: recog.RecognitionModel, workdir: Path) -> Path:
+    """The model exported for streaming at its chosen context, in ``workdir/default`` (made once)."""
+    folder = workdir / "default"
+    if not (folder / "encoder.onnx").exists():
+        export_streaming(model.model, folder)
+    return folder
+
+
 def long_signal(audio: list[np.ndarray], seconds: float) -> np.ndarray:
     reps = int(np.ceil(seconds * SAMPLE_RATE / sum(len(a) for a in audio)))
     return np.concatenate(audio * reps)[: int(seconds * SAMPLE_RATE)]
@@ -114,9 +133,7 @@ def part_constant(model: recog.RecognitionModel, audio: list[np.ndarray], workdi
     feats = features(model, signal)  # (1, T, F)
     n = encoder.chunk_features
     chunks_per_minute = int(60 / (encoder.chunk_frames * model.model.frame_seconds))
-    folder = workdir / "default"
-    if not (folder / "encoder.onnx").exists():
-        export_streaming(model.model, folder)
+    folder = default_export(model, workdir)
     edge = EdgeModel(folder)
     for runtime in ("pytorch", "onnxruntime"):
         times, memory = [], {}
@@ -124,17 +141,17 @@ def part_constant(model: recog.RecognitionModel, audio: list[np.ndarray], workdi
         feeds = edge.create_stream().cache
         for i, start in enumerate(range(0, feats.shape[1] - n + 1, n)):
             chunk = feats[:, start: start + n]
-            begin = time.perf_counter()
-            if runtime == "pytorch":
-                with torch.no_grad():
-                    _, _, cache = encoder.forward_chunk(chunk, torch.tensor([n]), cache)
-            else:
-                outputs = edge.encoder.run(None, {"chunk": chunk.numpy(), "chunk_lengths": np.array([n]), **feeds})
-                named = dict(zip(edge.output_names, outputs, strict=True))
-                feeds = {k: named["new_" + k] for k in feeds}
-            times.append(time.perf_counter() - begin)
+            with Stopwatch() as watch:
+                if runtime == "pytorch":
+                    with torch.no_grad():
+                        _, _, cache = encoder.forward_chunk(chunk, torch.tensor([n]), cache)
+                else:
+                    outputs = edge.encoder.run(None, {"chunk": chunk.numpy(), "chunk_lengths": np.array([n]), **feeds})
+                    named = dict(zip(edge.output_names, outputs, strict=True))
+                    feeds = {k: named["new_" + k] for k in feeds}
+            times.append(watch.seconds)
             if (i + 1) % chunks_per_minute == 0:
-                memory[(i + 1) // chunks_per_minute] = resident_mb()
+                memory[(i + 1) // chunks_per_minute] = resident_bytes() / 2**20
         # Medians: robust to other work on the machine; minute 1 skips 20 warm-up chunks.
         first = np.median(times[20:chunks_per_minute])
         last = np.median(times[9 * chunks_per_minute: 10 * chunks_per_minute])
@@ -152,7 +169,7 @@ def part_buffered(model: recog.RecognitionModel, audio: list[np.ndarray], refs: 
     audio = [np.concatenate([x for a in audio[i: i + group] for x in (a, gap)]) for i in range(0, len(audio), group)]
     refs = [" ".join(refs[i: i + group]) for i in range(0, len(refs), group)]
     print(f"== buffered baseline (re-encode left context + chunk each step) vs cache-aware, CTC greedy, "
-          f"{len(audio)} streams of ~{sum(len(a) for a in audio) / SAMPLE_RATE / len(audio):.0f} s")
+          f"{len(audio)} streams of ~{audio_seconds(audio) / len(audio):.0f} s")
     encoder = model.model.encoder
     ctc = model.model.heads["ctc"]
     chunk, window = encoder.chunk_features, buffered_window(encoder)
@@ -162,23 +179,23 @@ def part_buffered(model: recog.RecognitionModel, audio: list[np.ndarray], refs: 
         f = features(model, samples)
         length = torch.tensor([f.shape[1]])
         with torch.no_grad():
-            begin = time.perf_counter()
-            h, _ = encoder.forward_streaming(f, length)
-            cached_time += time.perf_counter() - begin
+            with Stopwatch() as watch:
+                h, _ = encoder.forward_streaming(f, length)
+            cached_time += watch.seconds
             n = encoder.output_lengths(length)
             cached_hyps.append(model.model.tokenizer.decode(greedy_decode(ctc(h[:, : n[0]]), n)[0].tokens))
-            begin = time.perf_counter()
-            outputs = []
-            for start in range(0, f.shape[1], chunk):
-                lo = max(0, start + chunk - window)
-                piece = f[:, lo: start + chunk]
-                h_win, _ = encoder(piece, torch.tensor([piece.shape[1]]))
-                keep = encoder.output_lengths(torch.tensor([min(start + chunk, f.shape[1]) - start]))
-                outputs.append(h_win[:, h_win.shape[1] - encoder.chunk_frames:][:, : int(keep[0])])
-            buffered_time += time.perf_counter() - begin
+            with Stopwatch() as watch:
+                outputs = []
+                for start in range(0, f.shape[1], chunk):
+                    lo = max(0, start + chunk - window)
+                    piece = f[:, lo: start + chunk]
+                    h_win, _ = encoder(piece, torch.tensor([piece.shape[1]]))
+                    keep = encoder.output_lengths(torch.tensor([min(start + chunk, f.shape[1]) - start]))
+                    outputs.append(h_win[:, h_win.shape[1] - encoder.chunk_frames:][:, : int(keep[0])])
+            buffered_time += watch.seconds
             h_buf = torch.cat(outputs, dim=1)[:, : n[0]]
             buffered_hyps.append(model.model.tokenizer.decode(greedy_decode(ctc(h_buf), n)[0].tokens))
-    seconds = sum(len(a) for a in audio) / SAMPLE_RATE
+    seconds = audio_seconds(audio)
     flops = buffered_flops(encoder, features(model, audio[0]))
     first = len(audio[0]) / SAMPLE_RATE
     print(f"floating-point operations per audio second (first stream, torch FlopCounterMode): cache-aware "
@@ -210,9 +227,7 @@ def onnx_ratio(model: recog.RecognitionModel, f: torch.Tensor, workdir: Path) ->
 
     encoder = model.model.encoder
     chunk, window = encoder.chunk_features, buffered_window(encoder)
-    folder = workdir / "default"
-    if not (folder / "encoder.onnx").exists():
-        export_streaming(model.model, folder)
+    folder = default_export(model, workdir)
     edge = EdgeModel(folder)
     example = (torch.zeros(1, window, f.shape[2]), torch.tensor([window]))
     program = torch.onnx.export(_Window(encoder).eval(), example, input_names=["x", "lengths"],
@@ -223,17 +238,17 @@ def onnx_ratio(model: recog.RecognitionModel, f: torch.Tensor, workdir: Path) ->
     padded = torch.nn.functional.pad(f, (0, 0, window, chunk)).numpy()
     feeds = edge.create_stream().cache
     steps = range(window, padded.shape[1] - chunk + 1, chunk)
-    begin = time.perf_counter()
-    for start in steps:
-        out = edge.encoder.run(None, {"chunk": padded[:, start: start + chunk], "chunk_lengths": np.array([chunk]),
-                                      **feeds})
-        named = dict(zip(edge.output_names, out, strict=True))
-        feeds = {k: named["new_" + k] for k in feeds}
-    cached = time.perf_counter() - begin
-    begin = time.perf_counter()
-    for start in steps:
-        offline.run(None, {"x": padded[:, start + chunk - window: start + chunk], "lengths": np.array([window])})
-    buffered = time.perf_counter() - begin
+    with Stopwatch() as watch:
+        for start in steps:
+            out = edge.encoder.run(None, {"chunk": padded[:, start: start + chunk],
+                                          "chunk_lengths": np.array([chunk]), **feeds})
+            named = dict(zip(edge.output_names, out, strict=True))
+            feeds = {k: named["new_" + k] for k in feeds}
+    cached = watch.seconds
+    with Stopwatch() as watch:
+        for start in steps:
+            offline.run(None, {"x": padded[:, start + chunk - window: start + chunk], "lengths": np.array([window])})
+    buffered = watch.seconds
     seconds = len(steps) * encoder.chunk_frames * model.model.frame_seconds
     print(f"onnxruntime, one thread: cache-aware {1000 * cached / seconds:.1f} ms per audio second, buffered "
           f"{1000 * buffered / seconds:.1f} ms; buffered / cache-aware {buffered / cached:.2f}x")
@@ -263,19 +278,15 @@ def buffered_flops(encoder: torch.nn.Module, f: torch.Tensor) -> tuple[float, fl
 
 def part_runtime(model: recog.RecognitionModel, audio: list[np.ndarray], head: str, workdir: Path) -> None:
     print(f"== streaming RTFx, one core, {head} greedy, audio fed in 100 ms pieces")
-    folder = workdir / "default"
-    if not (folder / "encoder.onnx").exists():
-        export_streaming(model.model, folder)
+    folder = default_export(model, workdir)
     recognizer = StreamingRecognizer(model, head=head, endpoint=EndpointConfig(enabled=False))
     edge = EdgeModel(folder, head=head, threads=1)
-    seconds = sum(len(a) for a in audio) / SAMPLE_RATE
+    seconds = audio_seconds(audio)
     stream_text(recognizer, audio[0]), edge_text(edge, audio[0])  # warm-up
-    begin = time.perf_counter()
-    torch_texts = [stream_text(recognizer, a) for a in audio]
-    torch_rtfx = seconds / (time.perf_counter() - begin)
-    begin = time.perf_counter()
-    edge_texts = [edge_text(edge, a) for a in audio]
-    edge_rtfx = seconds / (time.perf_counter() - begin)
+    torch_texts, torch_seconds = timed(lambda: [stream_text(recognizer, a) for a in audio])
+    torch_rtfx = seconds / torch_seconds
+    edge_texts, edge_seconds = timed(lambda: [edge_text(edge, a) for a in audio])
+    edge_rtfx = seconds / edge_seconds
     same = sum(a == b for a, b in zip(torch_texts, edge_texts, strict=True))
     print(f"PyTorch eager: RTFx {torch_rtfx:.1f}; onnxruntime (recog_edge): RTFx {edge_rtfx:.1f}; "
           f"ratio {edge_rtfx / torch_rtfx:.2f}; identical texts {same}/{len(audio)}")
@@ -283,25 +294,23 @@ def part_runtime(model: recog.RecognitionModel, audio: list[np.ndarray], head: s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--manifest", required=True)
-    parser.add_argument("--files", type=int, default=100, help="first N manifest files")
-    parser.add_argument("--threads", type=int, default=1)
+    add_model(parser)
+    add_manifest(parser)
+    add_limit(parser, "--files", default=100, help="first N manifest files")
+    add_threads(parser, default=1)
     parser.add_argument("--head", default="ctc")
     parser.add_argument("--parts", default="parity,constant,buffered,runtime")
     parser.add_argument("--join", type=int, default=20, help="buffered part: files joined into one stream")
-    parser.add_argument("--context", help="LEFT,RIGHT look-ahead for the constant, buffered and runtime parts "
-                        "(default: the model's first trained pair); parity covers every trained pair")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    context = tuple(int(v) for v in args.context.split(",")) if args.context else None
-    model = recog.load(args.model, att_context=context)
-    entries = read_manifest(args.manifest)[: args.files]
-    audio = [load_audio(e.path) for e in entries]
+    add_context(parser, help="LEFT,RIGHT look-ahead for the constant, buffered and runtime parts "
+                "(default: the model's first trained pair); parity covers every trained pair")
+    args = parse_args(parser)
+    model = load_model(args.model, args.context)
+    entries = read_entries(args.manifest, args.files)
+    audio = load_audio_entries(entries)
     refs = [e.text for e in entries]
-    params = sum(p.numel() for p in model.model.parameters()) / 1e6
+    params = parameter_count(model.model) / 1e6
     print(f"model {args.model} ({params:.2f} M parameters), {len(audio)} files, "
-          f"{sum(len(a) for a in audio) / SAMPLE_RATE:.0f} s of audio, threads {args.threads}")
+          f"{audio_seconds(audio):.0f} s of audio, threads {args.threads}")
     parts = args.parts.split(",")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)

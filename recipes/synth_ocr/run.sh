@@ -28,7 +28,7 @@ best=$(ls -t "$run"/checkpoints/best-*.ckpt | head -n 1)
 # and the CTC head with a character 6-gram LM from the training texts, its weights tuned on dev
 recog lm --manifest "$data/train.jsonl" --order 6 --out "$run/lm_char6.json.gz"
 # (to a file, not `tee /dev/stderr`: with stderr redirected to a log, tee would reopen and truncate it)
-python benchmarks/lm_tune.py --model "$best" --lm "$run/lm_char6.json.gz" --manifest "$data/dev.jsonl" \
+python tools/lm_tune.py --model "$best" --lm "$run/lm_char6.json.gz" --manifest "$data/dev.jsonl" \
   --threads "$(nproc)" --weights 0.2,0.4,0.7 --bonuses 0,1,2 > "$run/lm_tune.txt"
 cat "$run/lm_tune.txt"
 best_pair=$(sed -n 's/^best: \(--lm-weight [0-9.]* --lm-bonus [0-9.]*\).*/\1/p' "$run/lm_tune.txt")

@@ -57,7 +57,7 @@ case " $heads " in *" ctc "*)
   lm="$run/lm_char8.json.gz"
   recog lm --manifest "$data/train.jsonl" --order 8 --out "$lm"
   # (to a file, not `tee /dev/stderr`: with stderr redirected to a log, tee would reopen and truncate it)
-  python benchmarks/lm_tune.py --model "$best" --lm "$lm" --manifest "$data/dev.jsonl" --threads "$(nproc)" \
+  python tools/lm_tune.py --model "$best" --lm "$lm" --manifest "$data/dev.jsonl" --threads "$(nproc)" \
     > "$run/lm_tune.txt"
   cat "$run/lm_tune.txt"
   best_pair=$(sed -n 's/^best: \(--lm-weight [0-9.]* --lm-bonus [0-9.]*\).*/\1/p' "$run/lm_tune.txt")

@@ -1,6 +1,6 @@
 """Tune the attention searches of a joint CTC/attention model on a dev manifest.
 
-    python benchmarks/search_tune.py --model runs/synth_speech_attention/checkpoints/best.ckpt \
+    python tools/search_tune.py --model runs/synth_speech_attention/checkpoints/best.ckpt \
         --manifest data/synth_speech/dev.jsonl [--lm LM --lm-weight W --lm-bonus B]
 
 The encoder runs once per batch; the searches then run on the cached encoder output:
@@ -21,40 +21,39 @@ import argparse
 import sys
 from pathlib import Path
 
-import torch
-
-import recog
-from recog.data import read_manifest
-from recog.lm import CharNgramLM
-from recog.metrics import char_error_rate, word_error_rate
-
-sys.path.insert(0, str(Path(__file__).parent))
-from attention_search import distinct_ngram_ratio  # noqa: E402
-from lm_tune import encode_manifest, floats  # noqa: E402
-
-
-def ints(text: str) -> list[int]:
-    return [int(v) for v in text.split(",")]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for benchmarks.common
+from benchmarks.common import (  # noqa: E402
+    add_lm_fusion,
+    add_manifest,
+    add_model,
+    add_threads,
+    distinct_ngram_ratio,
+    encode_manifest,
+    floats,
+    ints,
+    load_model,
+    parse_args,
+    read_entries,
+)
+from recog.lm import CharNgramLM  # noqa: E402
+from recog.metrics import char_error_rate, word_error_rate  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", required=True, help="checkpoint with attention and CTC heads")
-    parser.add_argument("--manifest", required=True, help="dev manifest (not the test split)")
+    add_model(parser, help="checkpoint with attention and CTC heads")
+    add_manifest(parser, help="dev manifest (not the test split)")
     parser.add_argument("--beams", type=ints, default=ints("4,8,16"), help="rescoring: CTC beam widths")
     parser.add_argument("--ctc-weights", type=floats, default=floats("0,0.1,0.3,0.5,1"))
     parser.add_argument("--diversities", type=floats, default=floats("0.1,0.25,0.5,1"))
-    parser.add_argument("--lm", help="character LM fused into the CTC n-best (rescoring only)")
-    parser.add_argument("--lm-weight", type=float, default=0.5)
-    parser.add_argument("--lm-bonus", type=float, default=1.0)
+    add_lm_fusion(parser, help="character LM fused into the CTC n-best (rescoring only)")
     parser.add_argument("--diverse-beam", type=int, default=4, help="width of beam and diverse beam search")
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    model = recog.load(args.model)
+    add_threads(parser, default=2)
+    args = parse_args(parser)
+    model = load_model(args.model)
     recognizer = model.model
     lm = CharNgramLM.load(args.lm) if args.lm else None
-    entries = read_manifest(args.manifest)
+    entries = read_entries(args.manifest)
     encoded = encode_manifest(model, entries)
     refs = [e.text for e in entries]
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# GPU check of recog on the device machine (see benchmarks/gpu_check.py). Run from the repo root:
-#   bash benchmarks/gpu_check.sh [extra gpu_check.py flags]
+# GPU check of recog on the device machine (see benchmarks/gpu/gpu_check.py). Run from the repo root:
+#   bash benchmarks/gpu/gpu_check.sh [extra gpu_check.py flags]
 # Needs .whl/ (soundfile, soxr, jiwer, rapidfuzz, jsonargparse[signatures] wheels for py3.12) and,
 # for part 3, .gpudata/synth_ocr/; writes OUT (default /tmp/gpu_check_out).
 set -o pipefail
@@ -13,4 +13,4 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 python3 -c "import soundfile, soxr, jiwer, jsonargparse, docstring_parser, typeshed_client, torchaudio, lightning; \
 from lightning.pytorch.cli import LightningCLI; import recog.train, recog.cli; print('imports ok', torchaudio.__version__, lightning.__version__, jsonargparse.__version__)" \
   || exit 4
-python3 benchmarks/gpu_check.py --out "$OUT" "$@" 2>&1 | tee "$OUT/gpu_check.log"
+python3 benchmarks/gpu/gpu_check.py --out "$OUT" "$@" 2>&1 | tee "$OUT/gpu_check.log"

@@ -1,10 +1,10 @@
 """Tune the shallow-fusion weights of a character LM for a CTC or transducer head on a dev manifest.
 
-    python benchmarks/lm_tune.py --model runs/synth_speech_ctc/checkpoints/last.ckpt \
+    python tools/lm_tune.py --model runs/synth_speech_ctc/checkpoints/last.ckpt \
         --lm runs/lm/synth_speech_char8.json.gz --manifest data/synth_speech/dev.jsonl
-    python benchmarks/lm_tune.py --model runs/synth_speech_hybrid/checkpoints/last.ckpt --head rnnt \
+    python tools/lm_tune.py --model runs/synth_speech_hybrid/checkpoints/last.ckpt --head rnnt \
         --beam 4 --lm runs/lm/synth_speech_char8.json.gz --manifest data/synth_speech/dev.jsonl
-    python benchmarks/lm_tune.py --model runs/synth_speech_hybrid/checkpoints/last.ckpt --head ctc \
+    python tools/lm_tune.py --model runs/synth_speech_hybrid/checkpoints/last.ckpt --head ctc \
         --beam 4 --lm internal --manifest data/synth_speech/dev.jsonl   # the hybrid's own predictor
 
 The encoder runs once per utterance; prefix beam search (CTC) or modified beam search (RNNT) then
@@ -19,57 +19,49 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import sys
+from pathlib import Path
 
 import torch
 
-import recog
-from recog.audio import load_audio
-from recog.data import AUDIO_KEY, Entry, read_manifest
-from recog.heads.ctc import greedy_decode, prefix_beam_search
-from recog.heads.internal_lm import InternalLMFusion
-from recog.image import load_image, resize_line
-from recog.inference import RecognitionModel
-from recog.lm import PrefixFusion
-from recog.metrics import char_error_rate, exact_match_rate, word_error_rate
-
-
-def encode_manifest(model: RecognitionModel, entries: list[Entry]
-                    ) -> list[tuple[list[int], torch.Tensor, torch.Tensor]]:
-    """Read every input of a manifest (speech or text lines) and encode it once, batched as recog
-    batches: (entry indices, h (B, T, D), h_lengths (B,)) per batch."""
-    speech = entries[0].key == AUDIO_KEY
-    config = model.model.frontend.config
-    inputs = {i: load_audio(e.path) if speech else resize_line(load_image(e.path), config)
-              for i, e in enumerate(entries)}
-    return [(batch, *model.encode_arrays([inputs[i] for i in batch])) for batch in model.plan_batches(inputs, None)]
-
-
-def floats(text: str) -> list[float]:
-    return [float(v) for v in text.split(",")]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for benchmarks.common
+from benchmarks.common import (  # noqa: E402
+    add_manifest,
+    add_model,
+    add_threads,
+    encode_manifest,
+    floats,
+    load_model,
+    parse_args,
+    read_entries,
+)
+from recog.decoding.ctc import greedy_decode, prefix_beam_search  # noqa: E402
+from recog.decoding.fusion import PrefixFusion  # noqa: E402
+from recog.decoding.internal_lm import InternalLMFusion  # noqa: E402
+from recog.metrics import char_error_rate, exact_match_rate, word_error_rate  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--model", required=True)
+    add_model(parser)
     parser.add_argument("--lm", required=True, help="character LM from `recog lm`, or 'internal': a hybrid "
                         "model's rnnt predictor fused into its ctc head (the --ilm-weight/--ilm-bonus search)")
-    parser.add_argument("--manifest", required=True, help="dev manifest (not the test split)")
+    add_manifest(parser, help="dev manifest (not the test split)")
     parser.add_argument("--head", default="ctc", choices=("ctc", "rnnt"))
     parser.add_argument("--beam", type=int, default=8)
     parser.add_argument("--weights", type=floats, default=floats("0.2,0.35,0.5,0.7,0.9"))
     parser.add_argument("--bonuses", type=floats, default=floats("0,0.5,1,1.5,2,3"))
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    add_threads(parser, default=2)
+    args = parse_args(parser)
     internal = args.lm == "internal"
     if internal and args.head != "ctc":
         parser.error("--lm internal fuses the rnnt predictor into the ctc head: use --head ctc")
-    model = recog.load(args.model, lm=None if internal else args.lm)
+    model = load_model(args.model, lm=None if internal else args.lm)
     recognizer, lm = model.model, model.lm
     if internal and not {"ctc", "rnnt"} <= set(recognizer.heads):
         parser.error(f"--lm internal needs a model with ctc and rnnt heads; {args.model} has {list(recognizer.heads)}")
     internal_lm = InternalLMFusion(recognizer.heads["rnnt"]) if internal else None
-    entries = read_manifest(args.manifest)
+    entries = read_entries(args.manifest)
     head = recognizer.heads[args.head]
     cached = {}  # per input: CTC log-probs (T, V) or encoder output (T, D)
     for batch, h, h_lengths in encode_manifest(model, entries):

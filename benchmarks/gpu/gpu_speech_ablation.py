@@ -1,12 +1,12 @@
 """Speech model variants trained side by side on one GPU for the same number of steps, then
 scored on a test manifest: an ablation at equal steps that would take one CPU hour per variant.
 
-    python3 benchmarks/gpu_speech_ablation.py --out OUT --data .gpudata/synth_speech --steps 3000 \
+    python3 benchmarks/gpu/gpu_speech_ablation.py --out OUT --data .gpudata/synth_speech --steps 3000 \
         --variant offline=configs/synth_speech_hybrid.yaml \
         --variant stream=configs/synth_speech_streaming.yaml \
         --variant stream_one=configs/synth_speech_streaming.yaml:56,27
 
-DATA is made by benchmarks/gpu_speech_data.py (Opus copies that fit the device's 64 MiB). A
+DATA is made by benchmarks/gpu/gpu_speech_data.py (Opus copies that fit the device's 64 MiB). A
 variant is NAME=CONFIG[:CONTEXTS]; CONTEXTS (LEFT,RIGHT pairs joined by '/') replace the config's
 ``att_context_size`` (sampled uniformly). Every run gets the config's schedule over ``--steps``
 steps (the cosine follows steps; ``--train-cap-s`` is only a guard), validates every
@@ -14,7 +14,7 @@ steps (the cosine follows steps; ``--train-cap-s`` is only a guard), validates e
 OUT/NAME.ckpt (14 MiB for 3.5 M parameters: four variants at most come back from the device).
 Each head is then scored with benchmarks/speech_eval.py on DATA/test.jsonl, at every trained
 look-ahead of a limited-context model (on the CPUs, one thread per job, all at
-once). On the device machine, after installing the wheels as benchmarks/gpu_check.sh does.
+once). On the device machine, after installing the wheels as benchmarks/gpu/gpu_check.sh does.
 
 Prints one line per (variant, head, look-ahead): WER and CER, and writes OUT/ablation.json.
 """
@@ -33,8 +33,8 @@ from pathlib import Path
 import torch
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gpu_check import guard, last_checkpoint, log, read_val_curve, train_command  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root, for benchmarks.gpu.gpu_check
+from benchmarks.gpu.gpu_check import guard, last_checkpoint, log, read_val_curve, train_command  # noqa: E402
 
 
 def parse_variant(text: str) -> tuple[str, str, list[list[int]] | None]:

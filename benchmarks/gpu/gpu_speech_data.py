@@ -1,7 +1,7 @@
 """Copy the first N utterances of a speech corpus's splits to Opus, small enough to travel to the
-device machine (64 MiB with everything else) for benchmarks/gpu_speech_ablation.py.
+device machine (64 MiB with everything else) for benchmarks/gpu/gpu_speech_ablation.py.
 
-    python benchmarks/gpu_speech_data.py --src data/synth_speech --out .gpudata/synth_speech \
+    python benchmarks/gpu/gpu_speech_data.py --src data/synth_speech --out .gpudata/synth_speech \
         --split train:6500 --split dev:300 --split test:500
 
 At compression level 0.95 an utterance of the synthetic corpus takes ~7 KB (~20 kb/s) instead of

@@ -1,6 +1,6 @@
-"""One-shot GPU check of recog (run by benchmarks/gpu_check.sh on a CUDA machine).
+"""One-shot GPU check of recog (run by benchmarks/gpu/gpu_check.sh on a CUDA machine).
 
-    python3 benchmarks/gpu_check.py --out OUT [--parts 1,2,3] [--steps N] [--val-every K]
+    python3 benchmarks/gpu/gpu_check.py --out OUT [--parts 1,2,3] [--steps N] [--val-every K]
                                     [--deadline-s S] [--data .gpudata/synth_ocr]
 
 1. RNNT loss on CUDA: recog.heads.rnnt_loss.rnnt_loss against torchaudio.functional.rnnt_loss
@@ -32,6 +32,8 @@ import traceback
 from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root, for recog and benchmarks.common
 
 START = time.monotonic()
 SUMMARY: dict = {}
@@ -324,16 +326,14 @@ def time_inference(ckpts: dict[str, Path], manifest: Path, device: str, passes: 
                    single: int) -> dict:
     """CTC greedy decoding time per line: batched as recog eval batches (images decoded and resized
     beforehand, so pure model time), and one line at a time on the first ``single`` lines."""
-    from recog.data import read_manifest
-    from recog.image import load_image, resize_line
-    from recog.inference import load
+    from benchmarks.common import load_line_images, load_model, read_entries, set_threads
 
     if threads:
-        torch.set_num_threads(threads)
-    entries = read_manifest(manifest, check_files=False)
-    models = {name: load(path, device=device) for name, path in ckpts.items()}
+        set_threads(threads)
+    entries = read_entries(manifest, check_files=False)
+    models = {name: load_model(path, device=device) for name, path in ckpts.items()}
     first = next(iter(models.values()))
-    loaded = {i: resize_line(load_image(e.path), first.model.frontend.config) for i, e in enumerate(entries)}
+    loaded = dict(enumerate(load_line_images(entries, first.model.frontend.config)[0]))
     batches = first.plan_batches(loaded, None)
     names = [e.path for e in entries]
     out: dict = {"device": device, "threads": torch.get_num_threads(), "lines": len(entries),
