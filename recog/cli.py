@@ -58,14 +58,17 @@ def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
     return 0
 
 
-def _load_for(args: argparse.Namespace, command: str | None = None):
-    """The model of ``--model`` (with ``--context`` and ``--lm``), refused where it does not read
-    what ``command`` reads."""
+def _load_for(args: argparse.Namespace, command: str):
+    """The model of ``--model`` (with ``--context`` and ``--lm``), or without it the default model of
+    what ``command`` reads; refused where it does not read what ``command`` reads."""
     from recog.inference import load
+    from recog.inputs import kind_of_command
+    from recog.models import default_model
 
-    model = load(args.model, att_context=getattr(args, "context", None), lm=args.lm)
-    if command is not None and model.input.command != command:
-        raise ValueError(f"{args.model} is a {model.input.name} model; use `recog {model.input.command}`")
+    path = args.model or default_model(kind_of_command(command).name)
+    model = load(path, att_context=getattr(args, "context", None), lm=args.lm)
+    if model.input.command != command:
+        raise ValueError(f"{path} is a {model.input.name} model; use `recog {model.input.command}`")
     return model
 
 
@@ -126,7 +129,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     options = search_options(args)
-    model = _load_for(args)
+    from recog.inputs import kind_of_path_key
+
+    model = _load_for(args, kind_of_path_key(entries[0].key).command)
     if entries[0].key != model.input.path_key:
         raise ValueError(f"{args.manifest} has {entries[0].key} rows but {args.model} is a {model.input.name} "
                          f"model (it reads {model.input.path_key} rows)")
@@ -154,6 +159,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
             seconds = sum(e.duration for e in entries)
             print(f"RTFx: {inverse_real_time_factor(seconds, elapsed):.1f} (including audio loading)")
     return _report_failures(failures)
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    """List the models that ship with recog."""
+    from recog.models import DEFAULTS, shipped
+
+    models = shipped()
+    if not models:
+        print("no models ship with this recog")
+        return 0
+    defaults = set(DEFAULTS.values())
+    for m in models:
+        default = " (default)" if m.name in defaults else ""
+        print(f"{m.name}\t{m.task}{default}\t{m.size_bytes / 1e6:.1f} MB\t{m.summary}")
+    return 0
 
 
 def cmd_lm(args: argparse.Namespace) -> int:
@@ -255,7 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
                                       ("ocr", "text-line images", "image_filepath", "ctc, parallel or attention")):
         recognise = sub.add_parser(command, help=f"recognise {what}")
         recognise.add_argument("inputs", nargs="*", help=f"{what} or folders of them")
-        recognise.add_argument("--model", required=True, help="checkpoint from recog train")
+        recognise.add_argument("--model", help="shipped model name (recog models), model folder or checkpoint "
+                               "from recog train (default: the shipped default model)")
         recognise.add_argument("--manifest", help=f"JSONL manifest whose {key} entries to read")
         recognise.add_argument("--head", help=f"head to decode with: {heads} (default: the model's first)")
         add_search_flags(recognise)
@@ -266,7 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser("eval", help="WER and CER (and exact-line accuracy for OCR) on a manifest")
     evaluate.add_argument("--manifest", required=True)
-    evaluate.add_argument("--model", required=True)
+    evaluate.add_argument("--model", help="shipped model name, model folder or checkpoint (default: the shipped "
+                          "default model of the manifest's kind)")
     evaluate.add_argument("--head", help="head to decode with (default: the model's first)")
     add_search_flags(evaluate)
     evaluate.add_argument("--output", help="per-utterance results as JSON lines")
@@ -274,7 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     stream = sub.add_parser("stream", help="streaming recognition of a file or the microphone (cache-aware models)")
     stream.add_argument("file", nargs="?", help="audio file (any rate; read whole, fed in --chunk-ms pieces)")
-    stream.add_argument("--model", required=True)
+    stream.add_argument("--model", help="shipped model name, model folder or checkpoint (default: the shipped "
+                        "speech model)")
     stream.add_argument("--chunk-ms", type=float, default=100.0, help="audio fed per call, in ms (default 100)")
     stream.add_argument("--context", type=parse_context, help="attention context LEFT,RIGHT (default: the model's "
                         "first); the encoder step is RIGHT+1 frames")
@@ -287,6 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_argument("--lm", help=f"character n-gram LM fused into transducer beam search (default beam {LM_BEAM})")
     stream.add_argument("--lm-weight", type=float, help="LM weight (default 0.5)")
     stream.add_argument("--lm-bonus", type=float, help="LM insertion bonus per token (default 1.0)")
+
+    sub.add_parser("models", help="list the models that ship with recog (name, task, size, summary)")
 
     lm = sub.add_parser("lm", help="train a character n-gram language model (for --lm) on manifest texts")
     lm.add_argument("--manifest", required=True, nargs="+", help="JSONL manifests whose text fields to learn")
@@ -337,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         commands = {"transcribe": cmd_transcribe, "ocr": cmd_transcribe, "eval": cmd_eval, "stream": cmd_stream,
-                    "export": cmd_export, "lm": cmd_lm}
+                    "export": cmd_export, "lm": cmd_lm, "models": cmd_models}
         return commands[args.command](args)
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -25,6 +25,7 @@ from recog.image import ImageError
 from recog.inputs import InputKind, input_kind
 from recog.lm import CharNgramLM
 from recog.model import Recognizer
+from recog.models import resolve
 
 InputError = (AudioError, ImageError)
 
@@ -62,8 +63,8 @@ class Recognition:
 
 def load(path: str | Path, device: str = "cpu", att_context: tuple[int, int] | None = None,
          lm: str | Path | CharNgramLM | None = None) -> RecognitionModel:
-    """Load a model: a checkpoint written by ``recog train`` or a model folder
-    (``recog.checkpoint``); never unpickles.
+    """Load a model: the name of a shipped model (``recog models``), a checkpoint written by
+    ``recog train`` or a model folder (``recog.checkpoint``); never unpickles.
 
     ``att_context``: (left, right) attention context for a conformer trained with limited
     context (e.g. one of the look-aheads of a multi-latency model); default: its first.
@@ -73,7 +74,8 @@ def load(path: str | Path, device: str = "cpu", att_context: tuple[int, int] | N
     """
     if lm is not None and not isinstance(lm, CharNgramLM):
         lm = CharNgramLM.load(lm)
-    model, _ = load_recognizer(path, device)
+    model, info = load_recognizer(resolve(path), device)
+    att_context = att_context or info.get("att_context")  # a shipped model may name its own
     if att_context is not None:
         if not hasattr(model.encoder, "set_att_context"):
             raise ValueError(f"{path}: this model's encoder has no attention context to set")

@@ -131,3 +131,8 @@ def input_kind(model: Recognizer) -> InputKind:
 def kind_of_path_key(key: str) -> type[InputKind]:
     """The input kind whose manifests name files by ``key``."""
     return next(kind for kind in KINDS.values() if kind.path_key == key)
+
+
+def kind_of_command(command: str) -> type[InputKind]:
+    """The input kind the ``recog`` command ``command`` reads."""
+    return next(kind for kind in KINDS.values() if kind.command == command)

@@ -1,0 +1,118 @@
+"""The model format (recog.checkpoint) and shipped models (recog.models): round trips, refusals of
+bad files, lookup by name, and commands without --model."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import recog
+from recog import models
+from recog.checkpoint import (
+    CONFIG_FILE,
+    FORMAT_VERSION,
+    WEIGHTS_FILE,
+    ModelFormatError,
+    load_recognizer,
+    save_checkpoint,
+    save_model,
+)
+from recog.cli import main
+from tests.helpers import tiny_recognizer
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture
+def model() -> recog.model.Recognizer:
+    return tiny_recognizer([8, 3])
+
+
+def outputs(model: recog.model.Recognizer) -> torch.Tensor:
+    x = torch.randn(2, 16000, generator=torch.Generator().manual_seed(0)) * 0.1
+    with torch.no_grad():
+        return model.encode(x, torch.tensor([16000, 9000]))[0]
+
+
+def test_a_model_folder_reads_back_the_same_model_in_float32_and_float16(model, tmp_path: Path) -> None:
+    expected = outputs(model)
+    full, _ = load_recognizer(save_model(model, tmp_path / "fp32"))
+    torch.testing.assert_close(outputs(full), expected, rtol=0, atol=0)
+    half_folder = save_model(model, tmp_path / "fp16", half=True, info={"name": "x"})
+    half, info = load_recognizer(half_folder)
+    assert info["name"] == "x" and all(p.dtype == torch.float32 for p in half.parameters())
+    assert (half_folder / WEIGHTS_FILE).stat().st_size < 0.6 * (tmp_path / "fp32" / WEIGHTS_FILE).stat().st_size
+    torch.testing.assert_close(outputs(half), expected, rtol=0, atol=0.05)
+    checkpoint, _ = load_recognizer(save_checkpoint(model, tmp_path / "m.ckpt"))
+    torch.testing.assert_close(outputs(checkpoint), expected, rtol=0, atol=0)
+
+
+def test_bad_model_files_get_one_clear_error_naming_them(model, tmp_path: Path) -> None:
+    folder = save_model(model, tmp_path / "m")
+    weights = (folder / WEIGHTS_FILE).read_bytes()
+    (folder / WEIGHTS_FILE).write_bytes(weights[: len(weights) // 2])  # truncated
+    with pytest.raises(ModelFormatError, match=str(folder / WEIGHTS_FILE)):
+        load_recognizer(folder)
+    (folder / WEIGHTS_FILE).write_bytes(pickle.dumps({"a": np.zeros(3)}))  # a pickle where weights belong
+    with pytest.raises(ModelFormatError, match="safetensors"):
+        load_recognizer(folder)
+    save_model(model, folder)
+    config = json.loads((folder / CONFIG_FILE).read_text())
+    (folder / CONFIG_FILE).write_text(json.dumps({**config, "format": FORMAT_VERSION + 1}))
+    with pytest.raises(ModelFormatError, match="newer"):
+        load_recognizer(folder)
+    (folder / CONFIG_FILE).write_text("{not json")
+    with pytest.raises(ModelFormatError, match=CONFIG_FILE):
+        load_recognizer(folder)
+
+
+class Payload:
+    """Unpickling this would run code: a checkpoint must never be unpickled."""
+
+    def __reduce__(self) -> tuple:
+        return (print, ("unpickled!",))
+
+
+def test_a_pickled_checkpoint_is_refused_not_unpickled(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / "evil.ckpt"
+    torch.save({"recog": {}, "state_dict": {}, "payload": Payload()}, path)
+    with pytest.raises(ModelFormatError, match="evil.ckpt"):
+        load_recognizer(path)
+    assert "unpickled!" not in capsys.readouterr().out
+    assert main(["transcribe", str(tmp_path / "x.wav"), "--model", str(path)]) == 2
+    assert "evil.ckpt" in capsys.readouterr().err
+
+
+@pytest.fixture
+def shipped(model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A package model root holding one speech model, the speech default, with a card."""
+    monkeypatch.setattr(models, "ROOT", tmp_path / "models")
+    folder = save_model(model, tmp_path / "models" / "en-speech", half=True,
+                        info={"name": "en-speech", "task": "speech", "att_context": [8, 3]})
+    (folder / "MODEL_CARD.md").write_text("# en-speech\n\nA tiny test model.\nOne line.\n\n## Data\n\nnone\n")
+    return folder
+
+
+def test_shipped_models_are_listed_found_by_name_and_used_without_model(shipped: Path, tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture) -> None:
+    assert main(["models"]) == 0
+    assert capsys.readouterr().out.split("\t")[:2] == ["en-speech", "speech (default)"]
+    by_name = recog.load("en-speech")
+    assert by_name.model.encoder.att_context == (8, 3)
+    wav = tmp_path / "a.wav"
+    import soundfile
+
+    soundfile.write(wav, np.zeros(8000, dtype=np.float32), 16000)
+    assert main(["transcribe", str(wav)]) == 0  # no --model: the task's default
+    assert capsys.readouterr().out.startswith(f"{wav}\t")
+    assert main(["transcribe", str(wav), "--model", "en-speech"]) == 0
+    assert main(["transcribe", str(wav), "--model", "no-such-model"]) == 2
+    err = capsys.readouterr().err
+    assert "no-such-model" in err and "en-speech" in err  # names what ships
+    assert main(["ocr", str(wav)]) == 2  # no text-line model ships here
+    assert "no default text-line model" in capsys.readouterr().err

@@ -1,0 +1,53 @@
+"""Turn a training checkpoint into a shipped model folder: ``recog/models/<name>/`` with
+``config.json`` and float16 ``model.safetensors`` (``recog.checkpoint.save_model``), refusing a
+weights file over the size limit. The model card (``MODEL_CARD.md``) is written by hand, with the
+figures its benchmark measured.
+
+    python tools/ship_model.py runs/synth_ocr/checkpoints/best-....ckpt --name latin-lines --task text-line
+
+After shipping, check that the folder reads back: ``recog models``, then ``recog ocr x.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from recog.checkpoint import WEIGHTS_FILE, load_recognizer, save_model  # noqa: E402
+from recog.inputs import input_kind  # noqa: E402
+from recog.models import ROOT  # noqa: E402
+
+MAX_BYTES = 15_000_000  # a shipped weights file stays at most 15 MB
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("checkpoint", help="training checkpoint or model folder")
+    parser.add_argument("--name", required=True, help="shipped model name, e.g. latin-lines")
+    parser.add_argument("--task", choices=["speech", "text-line"], help="default: the model's input kind")
+    parser.add_argument("--context", help="attention context LEFT,RIGHT the model uses by default (streaming)")
+    parser.add_argument("--out", help=f"folder to write (default: {ROOT}/<name>)")
+    parser.add_argument("--float32", action="store_true", help="keep float32 weights (default: float16)")
+    args = parser.parse_args()
+    model, _ = load_recognizer(args.checkpoint)
+    task = args.task or input_kind(model).name
+    info = {"name": args.name, "task": task, "source": Path(args.checkpoint).name}
+    if args.context:
+        info["att_context"] = [int(v) for v in args.context.split(",")]
+    folder = save_model(model, args.out or ROOT / args.name, half=not args.float32, info=info)
+    size = (folder / WEIGHTS_FILE).stat().st_size
+    if size > MAX_BYTES:
+        (folder / WEIGHTS_FILE).unlink()
+        print(f"error: {folder / WEIGHTS_FILE} would be {size / 1e6:.1f} MB, over {MAX_BYTES / 1e6:.0f} MB",
+              file=sys.stderr)
+        return 1
+    params = sum(p.numel() for p in model.parameters())
+    print(f"wrote {folder} ({params / 1e6:.2f} M parameters, {size / 1e6:.1f} MB weights)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
