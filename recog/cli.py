@@ -92,11 +92,11 @@ def search_options(args: argparse.Namespace) -> dict[str, object]:
 def cmd_transcribe(args: argparse.Namespace) -> int:
     """Recognise files, folders and manifest entries; `transcribe` and `ocr` alike."""
     from recog.data import ManifestError, read_manifest
+    from recog.inputs import kind_of_command
 
     options = search_options(args)
-    model = _load_for(args, args.command)
     try:
-        paths = expand_inputs(args.inputs, model.input.suffixes)
+        paths = expand_inputs(args.inputs, kind_of_command(args.command).suffixes)
         if args.manifest:
             paths += [e.path for e in read_manifest(args.manifest, require_text=False, check_files=False)]
     except ManifestError as err:
@@ -105,6 +105,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     if not paths:
         print("error: no input files (give files, folders or --manifest)", file=sys.stderr)
         return 2
+    model = _load_for(args, args.command)
     rows, failures = [], []
     for path, result in model.transcribe_each(paths, head=args.head, **options):
         if isinstance(result, Exception):

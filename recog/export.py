@@ -36,10 +36,10 @@ TOLERANCE = 1e-4
 class EncoderStep(nn.Module):
     """``ConformerEncoder.forward_chunk`` (+ every head's per-frame outputs) with caches as flat tensors."""
 
-    def __init__(self, model: Recognizer) -> None:
+    def __init__(self, model: Recognizer, framewise: list[str]) -> None:
         super().__init__()
         self.encoder = model.encoder
-        self.heads = nn.ModuleList(model.heads[name] for name in frame_output_heads(model))
+        self.heads = nn.ModuleList(model.heads[name] for name in framewise)
         self.n_sub = len(self.encoder.subsampling.stages)
 
     def forward(self, chunk: torch.Tensor, chunk_lengths: torch.Tensor, *caches: torch.Tensor) -> tuple:
@@ -117,16 +117,16 @@ def export_streaming(model: Recognizer, out_dir: str | Path, att_context: tuple[
     returns the written files.
     """
     model = model.eval()
-    if model.kind != "logmel":
-        raise ValueError("streaming export is for speech models")
+    if not hasattr(model.encoder, "init_cache"):
+        raise ValueError("streaming export is for speech models with a cache-aware encoder")
     encoder = model.encoder
     if att_context is not None:
         encoder.set_att_context(*att_context)
     encoder.init_cache(1)  # raises a clear error if this encoder cannot stream
     out_dir = Path(out_dir)
-    parts = [part for head in model.heads.values() for part in head.export_parts()]
+    parts = {name: head.export_parts() for name, head in model.heads.items()}
     framewise = frame_output_heads(model)
-    exported = [name for name, head in model.heads.items() if name in framewise or head.export_parts()]
+    exported = [name for name in model.heads if name in framewise or parts[name]]
     if not exported:
         raise ValueError(f"no head of this model ({list(model.heads)}) exports for streaming")
     meta = _metadata(model, exported)
@@ -135,7 +135,7 @@ def export_streaming(model: Recognizer, out_dir: str | Path, att_context: tuple[
     if example is None:
         example = torch.randn(2, 3 * n_feat, model.frontend.config.n_mels, generator=generator)
     # Check the step after two chunks, so the caches hold real values.
-    step = EncoderStep(model).eval()
+    step = EncoderStep(model, framewise).eval()
     cache = encoder.init_cache(example.shape[0])
     lengths = torch.full((example.shape[0],), n_feat, dtype=torch.long)
     with torch.no_grad():
@@ -153,10 +153,10 @@ def export_streaming(model: Recognizer, out_dir: str | Path, att_context: tuple[
                   **{f"sub_cache_{i}": 0 for i in range(len(cache.subsampling))}}
     meta["cache"] = {name: {"shape": list(t.shape), "batch_axis": batch_axes[name], "dtype": str(t.dtype)[6:]}
                      for name, t in zip(cache_names, caches, strict=True)}
-    meta.update({part.name: part.metadata for part in parts if part.metadata})
+    meta.update({part.name: part.metadata for head_parts in parts.values() for part in head_parts if part.metadata})
     written = [out_dir / "encoder.onnx"]
     _export(step, (chunk, chunk_lengths, *caches), names_in, names_out, batch_axes, written[0], meta, 2)
-    for part in parts:
+    for part in (part for head_parts in parts.values() for part in head_parts):
         written.append(out_dir / f"{part.name}.onnx")
         _export(part.module, part.args, part.inputs, part.outputs, part.batch_axes, written[-1], meta, part.fixed_args)
     return written

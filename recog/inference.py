@@ -49,9 +49,9 @@ class Recognition:
     confidence: float
     token_confidences: list[float]
     score: float
+    path_key: str = field(repr=False)  # the JSON names: "audio_filepath" / "image_filepath"
+    position_key: str = field(repr=False)  # "timestamps" / "x_positions"
     nbest: list[dict[str, Any]] = field(default_factory=list)
-    path_key: str = field(default="audio_filepath", repr=False)
-    position_key: str = field(default="timestamps", repr=False)
 
     def to_json(self) -> dict[str, Any]:
         row = {self.path_key: self.path, "text": self.text, "tokens": self.tokens, self.position_key: self.positions,
@@ -120,7 +120,7 @@ class RecognitionModel:
         """Yield ``(path, result or AudioError/ImageError)`` for every file in input order; a bad
         file never stops the others. ``batch_size``: padded samples (speech, default 120 s) or
         pixels (images, default 1M) per batch. ``search_options``: DecodingOptions fields."""
-        options = self.options(**search_options)  # bad options fail before any file is read
+        options = self.options(head, **search_options)  # bad options fail before any file is read
         paths = [str(f) for f in files]
         outcomes: dict[int, Recognition | Exception] = {}
         loaded: dict[int, np.ndarray] = {}
@@ -139,12 +139,11 @@ class RecognitionModel:
         for i, path in enumerate(paths):
             yield path, outcomes[i]
 
-    def options(self, **search_options: Any) -> DecodingOptions:
-        """``search_options`` checked as DecodingOptions, and against this model's language model."""
+    def options(self, head: str | None = None, **search_options: Any) -> DecodingOptions:
+        """``search_options`` as DecodingOptions, checked against the ``head`` and this model's
+        language model (``Recognizer.check``)."""
         options = DecodingOptions(**search_options)
-        if self.lm is not None and options.search not in ("beam", "rescore"):
-            raise ValueError(f"a language model is fused into beam search; {options.search} search "
-                             "cannot use it (use beam search, beam > 1, or search 'rescore')")
+        self.model.check(options, head, self.lm is not None)
         return options
 
     def plan_batches(self, loaded: dict[int, np.ndarray], budget: float | None) -> list[list[int]]:
@@ -173,7 +172,7 @@ class RecognitionModel:
         """Recognise one batch: 16 kHz mono float32 waveforms, or uint8 (H, W, 3) images already
         at their multi-size target (``recog.image.resize_line``); ``scales`` map positions back to
         the files (``recog.inputs.Loaded``; default 1). ``options`` or ``search_options``: how to search."""
-        options = options or self.options(**search_options)
+        options = options or self.options(head, **search_options)
         h, h_lengths = self.encode_arrays(inputs)
         hyps = self.model.decode(h, h_lengths, head=head, lm=self.lm, options=options)
         scales = scales or [1.0] * len(inputs)

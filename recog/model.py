@@ -8,6 +8,7 @@ It knows nothing of Lightning: ``recog.train`` wraps it for training, ``recog.in
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -105,8 +106,8 @@ class Recognizer(nn.Module):
                 target_lengths: torch.Tensor) -> dict[str, torch.Tensor]:
         """Weighted sum of head losses under "loss", each head's loss under "loss_<head>"."""
         x, lengths = self.features(inputs, input_lengths)
-        if self.intermediate_head is None:
-            h, h_lengths = self.encoder(x, lengths)
+        if self.intermediate_head is None or not (self.training and torch.is_grad_enabled()):
+            h, h_lengths = self.encoder(x, lengths)  # a validation loss is the final layers' alone
             intermediate: list[torch.Tensor] = []
         else:
             h, h_lengths, intermediate = self.encoder.forward_intermediate(x, lengths)
@@ -128,25 +129,20 @@ class Recognizer(nn.Module):
         and the n-best that "rescore" reranks). ``ilm_weight`` > 0 fuses another head's own
         language model instead (``Head.internal_lm``: a hybrid's RNN-T prediction network into its
         CTC head's prefix beam search)."""
+        if options is not None and search_options:
+            raise ValueError("give the search either as options or as its fields, not both")
         options = options or DecodingOptions(**search_options)
         name = head or self.default_head
-        decoder = self.head(name)
+        self.check(options, name, lm is not None)
         fusion = self.fusion(options, lm, name)
         if options.search in RESCORING:
-            aligner, scorer = self._rescoring_heads(name)
-            if fusion is not None and options.search != "rescore":
-                raise ValueError("a language model fuses into rescore search (the n-best it reranks), not joint")
-            hyps = rescore(aligner, scorer, h, h_lengths, options, fusion)
+            hyps = rescore(*self._rescoring_heads(name), h, h_lengths, options, fusion)
         else:
-            if fusion is not None and not decoder.fusable:
-                takers = [f"the {n!r} head" for n, h in self.heads.items() if h.fusable] or ["no head of this model"]
-                raise ValueError(f"the {name!r} head takes no language model; {' or '.join(takers)} fuses one into "
-                                 f"its beam search")
-            decoder.check(options, fusion, name)  # named as the model names it
-            hyps = decoder.decode(h, h_lengths, options, fusion)
+            hyps = self.heads[name].search(h, h_lengths, options, fusion)
         if options.nbest > 1 and hyps and not any(hyp.nbest for hyp in hyps):
+            keepers = [n for n, each in self.heads.items() if each.aligns or each.scores]
             raise ValueError(f"the {name!r} head keeps no n-best list with {options.search} search; use beam search "
-                             "with a head that keeps one (ctc, attention)")
+                             f"with a head that keeps one ({', '.join(keepers) or 'none in this model'})")
         for hyp in hyps:
             hyp.nbest = hyp.nbest[: options.nbest] if options.nbest > 1 else []
             for each in (hyp, *hyp.nbest):
@@ -159,21 +155,43 @@ class Recognizer(nn.Module):
             raise ValueError(f"this model has no {name!r} head to decode with; it has {self.decoding_heads}")
         return self.heads[name]
 
+    def check(self, options: DecodingOptions, head: str | None = None, lm: bool = False) -> None:
+        """Raise a clear ValueError where ``head`` (the default head if None) cannot search as
+        ``options`` say, with a language model where ``lm`` (or ``options.ilm_weight`` > 0)."""
+        name = head or self.default_head
+        decoder = self.head(name)
+        fused = lm or options.ilm_weight > 0
+        if options.ilm_weight > 0:
+            if lm:
+                raise ValueError("fuse either a language model or the internal LM (ilm_weight), not both")
+            if not self._internal_lms(name, options) or "beam" not in decoder.fusable or options.search != "beam":
+                raise ValueError(f"the internal LM (ilm_weight) is another head's own language model (an 'rnnt' "
+                                 f"head's prediction network) fused into the beam search of a head that fuses one: "
+                                 f"e.g. head 'ctc' with search 'beam' in a model with 'ctc' and 'rnnt' heads (got "
+                                 f"head {name!r}, search {options.search!r}, heads {list(self.heads)})")
+        if options.search in RESCORING:
+            aligner, _ = self._rescoring_heads(name)
+            if fused and options.search != "rescore":
+                raise ValueError("a language model fuses into rescore search (the n-best it reranks), not joint")
+            aligner.check(replace(options, search="beam"), fused, "aligning")
+            return
+        if fused and not decoder.fusable:
+            takers = [f"the {n!r} head" for n, h in self.heads.items() if h.fusable] or ["no head of this model"]
+            raise ValueError(f"the {name!r} head takes no language model; {' or '.join(takers)} fuses one into "
+                             f"its beam search")
+        decoder.check(options, fused, name)
+
     def fusion(self, options: DecodingOptions, lm: CharNgramLM | None, head: str) -> PrefixFusion | None:
-        """What ``options`` fuse into the ``head``'s search: ``lm``, or with ``ilm_weight`` > 0 the
-        internal LM of another head of this model; None for neither."""
-        if options.ilm_weight <= 0:
-            return self.lm_fusion(lm, options.lm_weight, options.lm_bonus) if lm is not None else None
-        if lm is not None:
-            raise ValueError("fuse either a language model or the internal LM (ilm_weight), not both")
+        """What ``options`` fuse into the ``head``'s search (checked by ``check``): ``lm``, or with
+        ``ilm_weight`` > 0 the internal LM of another head of this model; None for neither."""
+        if options.ilm_weight > 0:
+            return self._internal_lms(head, options)[0]
+        return self.lm_fusion(lm, options.lm_weight, options.lm_bonus) if lm is not None else None
+
+    def _internal_lms(self, head: str, options: DecodingOptions) -> list[PrefixFusion]:
+        """The internal LMs of this model's heads other than ``head``."""
         own = [h.internal_lm(options.ilm_weight, options.ilm_bonus) for other, h in self.heads.items() if other != head]
-        own = [fusion for fusion in own if fusion is not None]
-        if not own or "beam" not in self.heads[head].fusable or options.search != "beam":
-            raise ValueError(f"the internal LM (ilm_weight) is another head's own language model (an 'rnnt' head's "
-                             f"prediction network) fused into the beam search of a head that fuses one: e.g. head "
-                             f"'ctc' with search 'beam' in a model with 'ctc' and 'rnnt' heads (got head {head!r}, "
-                             f"search {options.search!r}, heads {list(self.heads)})")
-        return own[0]
+        return [fusion for fusion in own if fusion is not None]
 
     def _rescoring_heads(self, name: str) -> tuple[Head, Head]:
         """(aligning head, scoring head) for rescoring, the decoding ``name`` one of them."""

@@ -181,8 +181,8 @@ class StreamingRecognizer:
                  lm: CharNgramLM | None = None, lm_weight: float = 0.5, lm_bonus: float = 1.0) -> None:
         lm = lm if lm is not None else getattr(model, "lm", None)
         self.model: Recognizer = getattr(model, "model", model)
-        if self.model.kind != "logmel":
-            raise ValueError("streaming needs a speech model")
+        if not hasattr(self.model.encoder, "init_cache"):
+            raise ValueError("streaming needs a speech model with a cache-aware encoder")
         self.model.eval()
         if att_context is not None:
             self.model.encoder.set_att_context(*att_context)
@@ -191,15 +191,19 @@ class StreamingRecognizer:
         self.options = DecodingOptions(beam=beam)
         self.fusion = self.model.lm_fusion(lm, lm_weight, lm_bonus) if lm is not None else None
         decoder = self.model.head(self.head)
+        if self.fusion is not None and not decoder.fusable or self.fusion is not None and beam <= 1:
+            beam_options = DecodingOptions(beam=max(beam, 2))
+            able = [f"the {n} head" for n, h in self.model.heads.items()
+                    if "beam" in h.fusable and h.stream_search(beam_options, self.fusion) is not None]
+            raise ValueError(f"a language model streams with the beam search of {' or '.join(able) or 'no head'} "
+                             f"of this model (transducer beam search): a beam above 1")
+        decoder.check(self.options, self.fusion is not None, self.head)
         if decoder.stream_search(self.options) is None:
             able = [f"the {n} head" for n, h in self.model.heads.items() if h.stream_search(self.options) is not None]
             raise ValueError(f"the {self.head!r} head cannot stream {self.options.search} search; "
                              + (f"this model streams it with {' or '.join(able)}" if able else
                                 "no head of this model can (streaming searches: CTC greedy, transducer greedy "
                                 "and beam)"))
-        if self.fusion is not None and self.options.search not in decoder.fusable:
-            raise ValueError("a language model streams with transducer beam search: "
-                             "use the rnnt head and a beam above 1")
         self.endpoint = endpoint or EndpointConfig()
         self.device = next(self.model.parameters()).device
 
@@ -272,33 +276,38 @@ def file_blocks(samples: np.ndarray, sample_rate: int, block_seconds: float, rea
 
 
 def microphone_blocks(sample_rate: int, block_seconds: float) -> Iterator[np.ndarray]:
-    """Mono float32 blocks of ``block_seconds`` from the default input device, until interrupted
-    (Ctrl-C ends the iteration). Needs the optional package ``sounddevice``."""
+    """Mono float32 blocks of ``block_seconds`` from the default input device, without end (the
+    caller stops, e.g. on Ctrl-C). Needs the optional package ``sounddevice``: its absence is an
+    error at once, not at the first block."""
     try:
         import sounddevice
     except ImportError:
         raise ValueError("the microphone needs the optional package sounddevice (pip install sounddevice)") from None
     block = int(sample_rate * block_seconds)
-    try:
+
+    def blocks() -> Iterator[np.ndarray]:
         with sounddevice.InputStream(samplerate=sample_rate, channels=1, dtype="float32", blocksize=block) as mic:
             while True:
                 samples, _ = mic.read(block)
                 yield samples[:, 0]
-    except KeyboardInterrupt:
-        return
+
+    return blocks()
 
 
 def stream_blocks(recognizer: StreamingRecognizer, blocks: Iterable[np.ndarray], sample_rate: int,
                   on_update: Callable[[StreamResult], None] | None = None) -> Stream:
     """Feed ``blocks`` of audio at ``sample_rate`` through a new stream of ``recognizer``, decoding
     as chunks complete and calling ``on_update`` with the result after each block and at the end;
-    returns the finished stream."""
+    returns the finished stream. Ctrl-C ends the input (the stream still finishes)."""
     stream = recognizer.create_stream()
-    for samples in blocks:
-        stream.accept_waveform(sample_rate, samples)
-        recognizer.decode(stream)
-        if on_update is not None:
-            on_update(stream.result)
+    try:
+        for samples in blocks:
+            stream.accept_waveform(sample_rate, samples)
+            recognizer.decode(stream)
+            if on_update is not None:
+                on_update(stream.result)
+    except KeyboardInterrupt:
+        pass
     stream.input_finished()
     recognizer.decode(stream)
     if on_update is not None:

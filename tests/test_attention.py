@@ -1,6 +1,6 @@
-"""recog.heads.attention and recog.heads.search: the attention decoder's loss and KV cache, greedy,
-beam, diverse beam search and attention rescoring, joint CTC/attention models on both encoders,
-and the search flags of `recog transcribe` / `recog ocr` / `recog eval`."""
+"""recog.heads.attention, recog.decoding.attention and recog.decoding.rescoring: the attention
+decoder's loss and KV cache, greedy, beam, diverse beam search and attention rescoring, joint
+CTC/attention models on both encoders, and the search flags of `recog transcribe` / `recog ocr` / `recog eval`."""
 
 from __future__ import annotations
 

@@ -35,8 +35,6 @@ class StepDecoder(Protocol):
 
     def reorder_cache(self, cache: torch.Tensor, index: torch.Tensor) -> torch.Tensor: ...
 
-    def token_log_probs(self, memory: Any, sequences: list[list[int]]) -> list[list[float]]: ...
-
 
 def output_limits(h_lengths: torch.Tensor, options: DecodingOptions) -> torch.Tensor:
     """Longest output of each input (B,): max_len, or the encoder frame count (CTC's own bound)."""

@@ -120,8 +120,8 @@ def ctc_log_likelihood(log_probs: torch.Tensor, lengths: torch.Tensor, owner: li
     index = torch.tensor(owner, device=log_probs.device)
     targets = torch.tensor([token for seq in sequences for token in seq], dtype=torch.long, device=log_probs.device)
     target_lengths = torch.tensor([len(seq) for seq in sequences], dtype=torch.long, device=log_probs.device)
-    nll = F.ctc_loss(log_probs.float()[index].transpose(0, 1), targets, lengths[index],
-                                       target_lengths, blank=0, reduction="none", zero_infinity=False)
+    nll = F.ctc_loss(log_probs.float()[index].transpose(0, 1), targets, lengths[index], target_lengths, blank=0,
+                     reduction="none", zero_infinity=False)
     return (-nll).tolist()
 
 
@@ -146,7 +146,8 @@ class CTCGreedyStream:
     def advance(self, h: torch.Tensor, n: int) -> None:
         """h: (1, T, D) encodings of which the first n are valid."""
         log_probs = self.log_probs(h[:, :n])  # (1, n, V)
-        hyp = greedy_decode(log_probs, torch.tensor([n]), last=torch.tensor([self.last_id]))[0]
+        hyp = greedy_decode(log_probs, torch.tensor([n], device=h.device),
+                            last=torch.tensor([self.last_id], device=h.device))[0]
         self.tokens += hyp.tokens
         self.stamps += [self.frames + t for t in hyp.timestamps]
         if n:

@@ -35,7 +35,7 @@ class DecodingOptions:
             transducer beam search (where the model has one, see ``recog.lm``): weight of its
             log-probability, and a bonus per token.
         ilm_weight, ilm_bonus: shallow fusion of the model's own RNN-T prediction network, as an
-            internal LM (``recog.heads.internal_lm``), into the CTC head's prefix beam search in a
+            internal LM (``recog.decoding.internal_lm``), into the CTC head's prefix beam search in a
             hybrid CTC/RNN-T model; weight 0 leaves it out.
         max_len: longest attention output in tokens; None: the input's number of encoder frames.
     """

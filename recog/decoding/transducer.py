@@ -61,6 +61,7 @@ def greedy_search(model: Transducer, h: torch.Tensor, lengths: torch.Tensor, max
     greedy_advance(model, search, h, lengths, max_symbols)
     return search.hypotheses()
 
+
 def greedy_start(model: Transducer, batch: int, device: torch.device) -> GreedySearch:
     """Fresh greedy-search state for ``batch`` utterances (or streams)."""
     state = model.predictor.initial_state(batch, device)
@@ -68,6 +69,7 @@ def greedy_start(model: Transducer, batch: int, device: torch.device) -> GreedyS
     return GreedySearch(state=state, pred=model.pred_proj(pred_out), scores=torch.zeros(batch, device=device),
                         frames=torch.zeros(batch, dtype=torch.long), tokens=[[] for _ in range(batch)],
                         stamps=[[] for _ in range(batch)], probs=[[] for _ in range(batch)])
+
 
 @torch.no_grad()
 def greedy_advance(model: Transducer, search: GreedySearch, h: torch.Tensor, lengths: torch.Tensor,
@@ -97,6 +99,7 @@ def greedy_advance(model: Transducer, search: GreedySearch, h: torch.Tensor, len
     search.state, search.pred = state, pred
     search.frames += lengths.cpu()
 
+
 @torch.no_grad()
 def beam_search(model: Transducer, h: torch.Tensor, lengths: torch.Tensor, beam: int,
                 fusion: PrefixFusion | None = None) -> list[Hypothesis]:
@@ -114,12 +117,14 @@ def beam_search(model: Transducer, h: torch.Tensor, lengths: torch.Tensor, beam:
         results.append(search.best(fusion))
     return results
 
+
 def beam_start(model: Transducer, device: torch.device) -> BeamSearch:
     """Fresh beam-search state for one utterance (or stream)."""
     state = model.predictor.initial_state(1, device)
     out, state = model.predictor.step(torch.zeros(1, dtype=torch.long, device=device), state)
     return BeamSearch(hyps=[{"tokens": (), "score": 0.0, "lm": 0.0, "stamps": (), "probs": ()}], state=state,
                       pred=model.pred_proj(out), frames=0)
+
 
 @torch.no_grad()
 def beam_advance(model: Transducer, search: BeamSearch, h: torch.Tensor, beam: int,

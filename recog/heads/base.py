@@ -86,8 +86,10 @@ class Head(nn.Module):
         """One hypothesis per input, by ``options`` (or ``fields``, its fields): ``options.search``
         must be one of ``searches``, and ``fusion`` needs one of ``fusable``. Tokens only: the
         Recognizer attaches text."""
+        if options is not None and fields:
+            raise ValueError("give the search either as options or as its fields, not both")
         options = options or DecodingOptions(**fields)
-        self.check(options, fusion)
+        self.check(options, fusion is not None)
         return self.search(h, h_lengths, options, fusion)
 
     def search(self, h: torch.Tensor, h_lengths: torch.Tensor, options: DecodingOptions,
@@ -130,14 +132,15 @@ class Head(nn.Module):
         """This head's own language model, to fuse into another head's beam search, or None."""
         return None
 
-    def check(self, options: DecodingOptions, fusion: PrefixFusion | None = None, name: str | None = None) -> None:
-        """Raise a clear ValueError where this head cannot run ``options`` (with ``fusion``);
-        ``name``: what to call the head (its registry name)."""
+    def check(self, options: DecodingOptions, fused: bool = False, name: str | None = None) -> None:
+        """Raise a clear ValueError where this head cannot run ``options`` (with a language model
+        fused where ``fused``: it needs one of ``fusable`` and a beam above 1); ``name``: what to call
+        the head (its registry name)."""
         name = name or type(self).__name__
         if options.search not in self.searches:
             raise ValueError(f"the {name!r} head cannot run {options.search} search; it runs "
                              f"{', '.join(self.searches) or 'none (it guides training only)'}")
-        if fusion is not None and options.search not in self.fusable:
+        if fused and (options.search not in self.fusable or options.beam <= 1):
             where = f"its {' or '.join(self.fusable)} search" if self.fusable else "no search of it"
             raise ValueError(f"a language model fuses into {where} for the {name!r} head, not into "
                              f"{options.search} search" + (" (use a beam above 1)" if options.beam == 1 else ""))

@@ -65,9 +65,10 @@ class CTCHead(Head):
     def loss(self, h: torch.Tensor, h_lengths: torch.Tensor, targets: torch.Tensor, target_lengths: torch.Tensor,
              intermediate: Sequence[torch.Tensor] = ()) -> torch.Tensor:
         """CTC loss summed over each utterance and averaged over the batch, mixed with the CTC
-        losses of the ``intermediate`` layer outputs (B, T, D) where it has intermediate layers."""
+        losses of the ``intermediate`` layer outputs (B, T, D) where given (training: the
+        Recognizer passes none outside it, so a validation loss is the final layer's alone)."""
         final = self._ctc(self(h), h_lengths, targets, target_lengths)
-        if not self.intermediate_layers:
+        if not intermediate:
             return final
         if len(intermediate) != len(self.intermediate_layers):
             raise ValueError(f"the CTC head needs the outputs of encoder layers {list(self.intermediate_layers)}, "
@@ -78,8 +79,8 @@ class CTCHead(Head):
     @torch.no_grad()
     def search(self, h: torch.Tensor, h_lengths: torch.Tensor, options: DecodingOptions,
                fusion: PrefixFusion | None = None) -> list[Hypothesis]:
-        """Batched greedy search, or prefix beam search per input (with ``fusion``)."""
-        if options.search == "greedy":
+        """Batched greedy search (a beam of 1), or prefix beam search per input (with ``fusion``)."""
+        if options.beam <= 1:
             return greedy_decode(self(h), h_lengths)
         lp = self(h).cpu().numpy()
         return [prefix_beam_search(lp[b, : int(n)], options.beam, fusion) for b, n in enumerate(h_lengths.tolist())]
@@ -87,7 +88,7 @@ class CTCHead(Head):
     @torch.no_grad()
     def nbest(self, h: torch.Tensor, h_lengths: torch.Tensor, options: DecodingOptions,
               fusion: PrefixFusion | None = None) -> list[list[Hypothesis]]:
-        return [hyp.nbest for hyp in self.search(h, h_lengths, options, fusion)]
+        return [hyp.nbest or [hyp] for hyp in self.search(h, h_lengths, options, fusion)]
 
     @torch.no_grad()
     def log_likelihood(self, h: torch.Tensor, h_lengths: torch.Tensor, owner: list[int],
@@ -95,7 +96,7 @@ class CTCHead(Head):
         return ctc_log_likelihood(self(h), h_lengths, owner, sequences)
 
     def stream_search(self, options: DecodingOptions, fusion: PrefixFusion | None = None) -> StreamSearch | None:
-        return CTCGreedyStream(self) if options.search == "greedy" and fusion is None else None
+        return CTCGreedyStream(self) if options.beam <= 1 and fusion is None else None
 
     def frame_outputs(self, h: torch.Tensor) -> torch.Tensor:
         return self(h)

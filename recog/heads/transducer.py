@@ -169,8 +169,8 @@ class TransducerHead(Head):
     @torch.no_grad()
     def search(self, h: torch.Tensor, h_lengths: torch.Tensor, options: DecodingOptions,
                fusion: PrefixFusion | None = None) -> list[Hypothesis]:
-        """Batched greedy search, or modified beam search per input (with ``fusion``)."""
-        if options.search == "greedy":
+        """Batched greedy search (a beam of 1), or modified beam search per input (with ``fusion``)."""
+        if options.beam <= 1:
             return greedy_search(self, h, h_lengths, self.max_symbols)
         return beam_search(self, h, h_lengths, options.beam, fusion)
 
