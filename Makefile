@@ -1,12 +1,13 @@
-# Quick start: `make demo` (synthetic-speech recipe end to end) and `make test` (whole suite).
-# Both create .venv if missing, install the package and the Debian tools they need.
+# Quick start: `make demo` (the shipped models on examples/) and `make test` (whole suite);
+# `make recipe-speech` / `make recipe-ocr` run the synthetic recipes. All create .venv if missing
+# and install what they need.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 DEBS := espeak-ng flite sox fonts-dejavu fonts-dejavu-core fonts-liberation fonts-liberation2 fonts-noto-core fonts-freefont-ttf fonts-urw-base35 \
         fonts-roboto fonts-roboto-unhinted fonts-lato fonts-open-sans fonts-go fonts-jetbrains-mono fonts-courier-prime
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup debs demo test lint bench
+.PHONY: setup debs demo recipe-speech recipe-ocr test lint bench
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -23,8 +24,18 @@ debs:
 
 setup: debs $(VENV)/.installed
 
+# The shipped default models on the files in examples/: text, timestamps or pixel positions, confidences.
 demo: setup
+	$(VENV)/bin/recog models
+	$(VENV)/bin/recog transcribe examples/ --output -
+	$(VENV)/bin/recog ocr examples/ --output -
+
+# The synthetic recipes, one command each (demo size for speech: data, ~6 min of training, test WER).
+recipe-speech: setup
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH bash recipes/synth_speech/run.sh --small
+
+recipe-ocr: setup
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH bash recipes/synth_ocr/run.sh
 
 test: setup
 	$(PY) -m pytest

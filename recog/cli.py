@@ -112,9 +112,11 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
             failures.append((path, str(result)))
             continue
         rows.append(result.to_json())
-        if not args.output:
+        if args.output == "-":
+            print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
+        elif not args.output:
             print(f"{path}\t{result.text}", flush=True)
-    if args.output:
+    if args.output and args.output != "-":
         write_jsonl_atomic(args.output, rows)
         print(f"wrote {len(rows)} result(s) to {args.output}", file=sys.stderr)
     return _report_failures(failures)
@@ -281,7 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
         recognise.add_argument("--manifest", help=f"JSONL manifest whose {key} entries to read")
         recognise.add_argument("--head", help=f"head to decode with: {heads} (default: the model's first)")
         add_search_flags(recognise)
-        recognise.add_argument("--output", help="write JSON lines here instead of printing path<TAB>text")
+        recognise.add_argument("--output", help="write JSON lines here (- for standard output) instead of "
+                               "printing path<TAB>text")
         if command == "transcribe":
             recognise.add_argument("--context", type=parse_context,
                                    help="attention context LEFT,RIGHT (limited-context models)")
