@@ -93,7 +93,7 @@ def write_audio_manifest(path: Path, name: str, rows: list[dict], skips: Sequenc
     False (nothing written) when no row is usable."""
     import time
 
-    from recog.cli import write_jsonl_atomic
+    from recog.data import write_jsonl_atomic
 
     ok = bool(rows)
     if not ok:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -24,22 +22,6 @@ def expand_inputs(items: Iterable[str], suffixes: Iterable[str]) -> list[str]:
         else:
             paths.append(item)
     return paths
-
-
-def write_jsonl_atomic(path: str | Path, rows: Iterable[dict]) -> None:
-    """Write JSON lines to a temporary file beside ``path`` and rename it into place, so a crash
-    never leaves a half-written output."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for row in rows:
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _report_failures(failures: list[tuple[str, str]]) -> int:
@@ -91,7 +73,7 @@ def search_options(args: argparse.Namespace) -> dict[str, object]:
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
     """Recognise files, folders and manifest entries; `transcribe` and `ocr` alike."""
-    from recog.data import ManifestError, read_manifest
+    from recog.data import ManifestError, read_manifest, write_jsonl_atomic
     from recog.inputs import kind_of_command
 
     options = search_options(args)
@@ -123,7 +105,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from recog.data import ManifestError, read_manifest
+    from recog.data import ManifestError, read_manifest, write_jsonl_atomic
     from recog.metrics import char_error_rate, exact_match_rate, inverse_real_time_factor, word_error_rate
 
     try:

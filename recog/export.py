@@ -122,6 +122,8 @@ def export_streaming(model: Recognizer, out_dir: str | Path, att_context: tuple[
     encoder = model.encoder
     if att_context is not None:
         encoder.set_att_context(*att_context)
+    else:
+        encoder.use_streaming_context()
     encoder.init_cache(1)  # raises a clear error if this encoder cannot stream
     out_dir = Path(out_dir)
     parts = {name: head.export_parts() for name, head in model.heads.items()}

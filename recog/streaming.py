@@ -168,7 +168,8 @@ class StreamingRecognizer:
             default: the model's default head).
         beam: 1 = greedy; > 1 = beam search (transducer modified beam search).
         att_context: (left, right) to use instead of the encoder's current context; the chunk is
-            ``right + 1`` encoder frames.
+            ``right + 1`` encoder frames. Default: the current context, or where that is unlimited
+            (a unified offline/streaming model) the first limited context it was trained with.
         endpoint: the endpoint rule (``EndpointConfig(enabled=False)`` for one utterance).
         lm, lm_weight, lm_bonus: a character language model fused into transducer beam search
             (``beam`` > 1), as offline (``recog.lm``); default: the LM ``recog.load(..., lm=...)``
@@ -186,6 +187,8 @@ class StreamingRecognizer:
         self.model.eval()
         if att_context is not None:
             self.model.encoder.set_att_context(*att_context)
+        else:
+            self.model.encoder.use_streaming_context()
         self.model.encoder.init_cache(1)  # raises if the encoder cannot stream
         self.head = head or self.model.default_head
         self.options = DecodingOptions(beam=beam)

@@ -332,3 +332,17 @@ def test_a_self_conditioned_ctc_model_streams_exactly_and_trains_its_intermediat
 def test_intermediate_ctc_on_a_layer_that_is_not_below_the_last_is_refused(heads: dict) -> None:
     with pytest.raises(ValueError, match="inter_layers"):
         tiny_recognizer([8, 3], heads=heads)
+
+
+def test_a_unified_model_decodes_offline_with_full_context_and_streams_at_its_first_limited_one() -> None:
+    model = tiny_recognizer([[-1, -1], [8, 3], [8, 1]])
+    assert model.encoder.att_context == (-1, -1)  # offline by default
+    recognizer = StreamingRecognizer(model, endpoint=EndpointConfig(enabled=False))
+    assert model.encoder.att_context == (8, 3) and recognizer.chunk_seconds == pytest.approx(4 * 0.04)
+    samples = np.random.default_rng(1).standard_normal(12000).astype(np.float32) * 0.1
+    stream = recognizer.create_stream()
+    stream.accept_waveform(16000, samples)
+    stream.input_finished()
+    recognizer.decode(stream)
+    offline = model.recognize(torch.from_numpy(samples)[None], torch.tensor([12000]))[0]  # at (8, 3) now
+    assert stream.result.text == offline.text

@@ -36,7 +36,7 @@ from PIL import Image, UnidentifiedImageError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root, for recog when not installed
 from recipes.corpora import Skip, report_skips  # noqa: E402
-from recog.cli import write_jsonl_atomic  # noqa: E402
+from recog.data import write_jsonl_atomic  # noqa: E402
 from recog.image import ImageError, load_image  # noqa: E402
 
 SPLITS = ("train", "dev", "test")

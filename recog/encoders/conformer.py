@@ -381,6 +381,15 @@ class ConformerEncoder(nn.Module):
         """Choose the attention context used outside training (e.g. at load time)."""
         self.att_context = _context_pairs([int(left), int(right)])[0]
 
+    def use_streaming_context(self) -> None:
+        """Where the current context is unlimited (a unified offline/streaming model decoding offline),
+        switch to the first limited context the encoder was trained with, if any: what a stream uses
+        unless told otherwise."""
+        if self.att_context[0] < 0 or self.att_context[1] < 0:
+            limited = [pair for pair in self.att_contexts if pair[0] >= 0 and pair[1] >= 0]
+            if limited:
+                self.att_context = limited[0]
+
     def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
         return self.subsampling.output_lengths(lengths)
 
