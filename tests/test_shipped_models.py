@@ -1,0 +1,53 @@
+"""The models that ship in recog/models/ load by name and read the bundled examples exactly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import recog
+from recog.cli import main
+from recog.inputs import KINDS
+from recog.models import DEFAULTS, shipped
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+MANIFESTS = {"speech": "speech.jsonl", "text-line": "lines.jsonl"}
+SHORT_SECONDS = 30  # the long recording is read by the long-form tests, not here
+
+
+def examples(task: str) -> list[dict]:
+    rows = [json.loads(line) for line in (EXAMPLES / MANIFESTS[task]).read_text().splitlines()]
+    return [r for r in rows if r.get("duration", 0) < SHORT_SECONDS]
+
+
+@pytest.mark.parametrize("model", shipped(), ids=lambda m: m.name)
+def test_a_shipped_model_reads_its_examples_exactly(model) -> None:  # noqa: ANN001 - a ShippedModel
+    loaded = recog.load(model.name)
+    assert loaded.input.name == model.task
+    rows = examples(model.task)
+    key = next(kind.path_key for kind in KINDS.values() if kind.name == model.task)
+    results = loaded.transcribe([EXAMPLES / r[key] for r in rows])
+    assert [r.text for r in results] == [r["text"] for r in rows]
+    assert all(0 < r.confidence <= 1 and len(r.positions) == len(r.tokens) for r in results)
+
+
+@pytest.mark.parametrize("task", sorted({m.task for m in shipped() if DEFAULTS.get(m.task) == m.name}))
+def test_commands_without_model_use_the_shipped_default(task: str, capsys: pytest.CaptureFixture) -> None:
+    command = next(kind.command for kind in KINDS.values() if kind.name == task)
+    rows = examples(task)
+    key = next(kind.path_key for kind in KINDS.values() if kind.name == task)
+    assert main([command, str(EXAMPLES / rows[0][key])]) == 0
+    assert capsys.readouterr().out.strip().split("\t")[1] == rows[0]["text"]
+
+
+def test_recog_models_lists_every_shipped_model(capsys: pytest.CaptureFixture) -> None:
+    assert main(["models"]) == 0
+    listed = [line.split("\t")[0] for line in capsys.readouterr().out.splitlines() if "\t" in line]
+    assert listed == [m.name for m in shipped()]
+    for m in shipped():
+        assert (m.folder / "MODEL_CARD.md").is_file() and m.summary
+        assert (m.folder / "model.safetensors").stat().st_size <= 15_000_000
