@@ -92,35 +92,57 @@ class LogMel(nn.Module):
 
     Frames are centred with zero padding (not reflection) so that a file's frames are the same
     alone or padded inside a batch; frames past a file's length are set to 0.
+
+    ``vtlp``: (low, high) vocal-tract-length perturbation in training: each utterance's filterbank
+    is warped by a factor drawn from ``VTLP_STEPS`` values spread over [low, high] (Jaitly & Hinton
+    2013), for speaker variety. Outside training, and without it, the filterbank is unwarped.
     """
 
-    def __init__(self, config: FeatureConfig | None = None) -> None:
+    VTLP_STEPS = 9
+
+    def __init__(self, config: FeatureConfig | None = None, vtlp: tuple[float, float] | None = None) -> None:
         super().__init__()
         self.config = config or FeatureConfig()
         c = self.config
         self.register_buffer("window", torch.hann_window(c.win_length, periodic=False), persistent=False)
         self.register_buffer("filterbank", torch.tensor(mel_filterbank(c.n_mels, c.n_fft, c.sample_rate),
                                                     dtype=torch.float32), persistent=False)
+        self.vtlp = None if vtlp is None else (float(vtlp[0]), float(vtlp[1]))
+        if self.vtlp is not None:
+            low, high = self.vtlp
+            if not 0.5 <= low <= high <= 1.5:
+                raise ValueError(f"vtlp must be [low, high] within [0.5, 1.5], got {list(vtlp)}")
+            warps = np.linspace(low, high, self.VTLP_STEPS)
+            banks = [mel_filterbank(c.n_mels, c.n_fft, c.sample_rate, warp=float(w)) for w in warps]
+            self.register_buffer("warped_filterbanks", torch.tensor(np.stack(banks), dtype=torch.float32),
+                                 persistent=False)  # (VTLP_STEPS, n_mels, F)
 
     def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
         return lengths // self.config.hop_length + 1
 
-    def frames(self, padded: torch.Tensor) -> torch.Tensor:
+    def frames(self, padded: torch.Tensor, warp_index: torch.Tensor | None = None) -> torch.Tensor:
         """Waveforms already padded by ``n_fft // 2`` on the left (B, N) -> every whole frame's
         normalised log-mel (B, 1 + (N - n_fft) // hop, n_mels); frame k covers samples
-        [k*hop, k*hop + n_fft) of ``padded``. The one feature computation of offline and streaming."""
+        [k*hop, k*hop + n_fft) of ``padded``. The one feature computation of offline and streaming.
+        ``warp_index`` (B,): each item's VTLP filterbank (training)."""
         c = self.config
         spec = torch.stft(padded, n_fft=c.n_fft, hop_length=c.hop_length, win_length=c.win_length,
                           window=self.window, center=False, return_complex=True)
         power = spec.real.square() + spec.imag.square()  # (B, F, T)
-        mel = torch.matmul(self.filterbank, power)  # (B, n_mels, T)
+        if warp_index is None:
+            mel = torch.matmul(self.filterbank, power)  # (B, n_mels, T)
+        else:
+            mel = torch.bmm(self.warped_filterbanks[warp_index], power)  # (B, n_mels, T)
         return ((torch.log(mel + c.log_floor) - c.norm_mean) / c.norm_std).transpose(1, 2)  # (B, T, n_mels)
 
     def forward(self, waveforms: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         half = self.config.n_fft // 2
         # Zero samples past each length so whatever fills the padding never reaches a frame.
         waveforms = waveforms * (torch.arange(waveforms.shape[1], device=waveforms.device)[None, :] < lengths[:, None])
-        feats = self.frames(F.pad(waveforms, (half, half)))  # centred frames, zero padding
+        warp_index = None
+        if self.training and self.vtlp is not None:
+            warp_index = torch.randint(self.VTLP_STEPS, (waveforms.shape[0],), device=waveforms.device)
+        feats = self.frames(F.pad(waveforms, (half, half)), warp_index)  # centred frames, zero padding
         feat_lengths = self.output_lengths(lengths)
         valid = torch.arange(feats.shape[1], device=feats.device)[None, :] < feat_lengths[:, None]
         return feats * valid.unsqueeze(-1), feat_lengths

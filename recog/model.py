@@ -40,26 +40,32 @@ class Recognizer(nn.Module):
         frontend: "logmel" (speech) or "image" (text lines).
         features: FeatureConfig fields (logmel) or ImageConfig fields (image).
         spec_augment: SpecAugmentConfig fields, or None for none (logmel only).
+        vtlp: [low, high] vocal-tract-length perturbation of the filterbank in training (logmel only,
+            e.g. [0.9, 1.1]), or None for none.
     """
 
     def __init__(self, tokenizer: Tokenizer, encoder: dict[str, Any], heads: dict[str, dict[str, Any]],
                  features: dict[str, Any] | None = None, spec_augment: dict[str, Any] | None = None,
-                 frontend: str = "logmel") -> None:
+                 frontend: str = "logmel", vtlp: list[float] | None = None) -> None:
         super().__init__()
         if frontend not in FRONTENDS:
             raise ValueError(f"frontend must be one of {FRONTENDS}, got {frontend!r}")
         self.tokenizer = tokenizer
         self.config = {"encoder": dict(encoder), "heads": {k: dict(v) for k, v in heads.items()},
                        "features": dict(features or {}), "spec_augment": spec_augment, "frontend": frontend}
+        if vtlp is not None:
+            self.config["vtlp"] = list(vtlp)
         encoder = dict(encoder)
         self.spec_augment = None
         if frontend == "logmel":
             feature_config = FeatureConfig(**(features or {}))
-            self.frontend: nn.Module = LogMel(feature_config)
+            self.frontend: nn.Module = LogMel(feature_config, vtlp=tuple(vtlp) if vtlp is not None else None)
             if spec_augment is not None:
                 self.spec_augment = SpecAugment(SpecAugmentConfig(**spec_augment))
             encoder.setdefault("feat_in", feature_config.n_mels)
         else:
+            if vtlp is not None:
+                raise ValueError("vtlp warps the mel filterbank of speech (logmel) models, not images")
             self.frontend = ImageFrontend(ImageConfig(**(features or {})))
         self.kind = frontend
         self.encoder = build_encoder(encoder.pop("name"), **encoder)

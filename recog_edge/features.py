@@ -11,8 +11,12 @@ import numpy as np
 
 
 def mel_filterbank(n_mels: int, n_fft: int, sample_rate: int, f_min: float = 0.0,
-                   f_max: float | None = None) -> np.ndarray:
-    """Slaney-normalised mel filterbank (as librosa / NeMo / Whisper), (n_mels, n_fft//2+1) float64."""
+                   f_max: float | None = None, warp: float = 1.0) -> np.ndarray:
+    """Slaney-normalised mel filterbank (as librosa / NeMo / Whisper), (n_mels, n_fft//2+1) float64.
+
+    ``warp``: a vocal-tract-length warp factor (training augmentation, ``vtlp_warp``): the filters
+    read the spectrum at warped frequencies, so a voice sounds as if its vocal tract were shorter
+    (warp > 1: formants move up) or longer."""
     f_max = f_max or sample_rate / 2
 
     def hz_to_mel(f: np.ndarray) -> np.ndarray:
@@ -25,13 +29,22 @@ def mel_filterbank(n_mels: int, n_fft: int, sample_rate: int, f_min: float = 0.0
         m = np.asarray(m, dtype=np.float64)
         return np.where(m >= 15.0, 1000.0 * np.exp((math.log(6.4) / 27.0) * (m - 15.0)), m * (200.0 / 3))
 
-    fft_freqs = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+    fft_freqs = vtlp_warp(np.linspace(0, sample_rate / 2, n_fft // 2 + 1), warp, sample_rate)
     mel_points = mel_to_hz(np.linspace(hz_to_mel(f_min), hz_to_mel(f_max), n_mels + 2))
     lower, center, upper = mel_points[:-2, None], mel_points[1:-1, None], mel_points[2:, None]
     up = (fft_freqs[None, :] - lower) / (center - lower)
     down = (upper - fft_freqs[None, :]) / (upper - center)
     weights = np.maximum(0.0, np.minimum(up, down))
     return weights * (2.0 / (mel_points[2:] - mel_points[:-2]))[:, None]
+
+
+def vtlp_warp(freqs: np.ndarray, alpha: float, sample_rate: int, boundary_hz: float = 4800.0) -> np.ndarray:
+    """Vocal-tract-length perturbation's frequency warp (Jaitly & Hinton 2013): ``alpha * f`` up to a
+    boundary, then the straight line that keeps the Nyquist frequency in place; identity at alpha 1."""
+    nyquist = sample_rate / 2
+    knee = boundary_hz * min(alpha, 1.0) / alpha
+    upper = nyquist - (nyquist - boundary_hz * min(alpha, 1.0)) / (nyquist - knee) * (nyquist - freqs)
+    return np.where(freqs <= knee, freqs * alpha, upper)
 
 
 class NumpyLogMel:

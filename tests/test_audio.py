@@ -291,3 +291,32 @@ def test_change_speed_at_one_is_identity_and_refuses_nonpositive_factors() -> No
     assert change_speed(samples, 1.0) is samples
     with pytest.raises(ValueError, match="positive"):
         change_speed(samples, 0.0)
+
+
+def test_vtlp_warps_the_filterbank_in_training_only_and_moves_a_tone_the_right_way() -> None:
+    from recog.audio import FeatureConfig, LogMel
+    from recog_edge.features import mel_filterbank
+
+    c = FeatureConfig()
+    np.testing.assert_array_equal(mel_filterbank(c.n_mels, c.n_fft, c.sample_rate, warp=1.0),
+                                  mel_filterbank(c.n_mels, c.n_fft, c.sample_rate))
+    t = np.arange(16000) / 16000
+    tone = torch.tensor(np.sin(2 * np.pi * 1000 * t), dtype=torch.float32)[None]
+    peak = {}
+    for warp in (0.8, 1.0, 1.2):
+        logmel = LogMel(c, vtlp=(warp, warp))
+        logmel.train()
+        feats, _ = logmel(tone, torch.tensor([16000]))
+        peak[warp] = int(feats[0, 50].argmax())
+    assert peak[0.8] < peak[1.0] < peak[1.2]  # a longer vocal tract lowers the formants, a shorter raises them
+    varied = LogMel(c, vtlp=(0.8, 1.2))
+    plain = LogMel(c)
+    batch = tone.repeat(8, 1)
+    varied.eval()
+    torch.testing.assert_close(varied(batch, torch.full((8,), 16000))[0], plain(batch, torch.full((8,), 16000))[0])
+    varied.train()
+    torch.manual_seed(0)
+    warped = varied(batch, torch.full((8,), 16000))[0]
+    assert len({int(warped[i, 50].argmax()) for i in range(8)}) > 1  # each utterance draws its own warp
+    with pytest.raises(ValueError, match="vtlp"):
+        LogMel(c, vtlp=(1.2, 0.8))
