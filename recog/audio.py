@@ -25,17 +25,32 @@ class AudioError(ValueError):
     """A file that cannot be used as audio; the message names the file and the reason."""
 
 
-def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, offset: float = 0.0,
+               duration: float | None = None) -> np.ndarray:
     """Read any soundfile-readable file (WAV/FLAC/OGG, 8/16/24/32-bit int or float, any rate,
-    any channel count) and return float32 mono samples at ``sample_rate`` in [-1, 1].
+    any channel count) and return float32 mono samples at ``sample_rate`` in [-1, 1]; with
+    ``offset`` and ``duration`` (seconds), only that segment (a NeMo manifest's offset/duration).
 
-    Raises AudioError naming the file for missing, unreadable, truncated or empty files.
+    Raises AudioError naming the file for missing, unreadable, truncated or empty files, and for a
+    segment that starts past the end of the file.
     """
     path = Path(path)
     if not path.is_file():
         raise AudioError(f"{path}: no such file")
     try:
-        samples, file_rate = soundfile.read(str(path), dtype="float32", always_2d=True)  # (N, C)
+        if offset or duration is not None:
+            with soundfile.SoundFile(str(path)) as f:
+                start = int(round(offset * f.samplerate))
+                if start >= f.frames:
+                    raise AudioError(f"{path}: offset {offset:g} s is past the end of the audio "
+                                     f"({f.frames / f.samplerate:.3f} s)")
+                f.seek(start)
+                frames = -1 if duration is None else int(round(duration * f.samplerate))
+                samples, file_rate = f.read(frames, dtype="float32", always_2d=True), f.samplerate  # (N, C)
+        else:
+            samples, file_rate = soundfile.read(str(path), dtype="float32", always_2d=True)  # (N, C)
+    except AudioError:
+        raise
     except Exception as err:  # soundfile raises LibsndfileError, RuntimeError, TypeError...
         reason = str(err).split("\n")[0] or type(err).__name__
         raise AudioError(f"{path}: not readable as audio ({reason})") from None

@@ -80,7 +80,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     try:
         paths = expand_inputs(args.inputs, kind_of_command(args.command).suffixes)
         if args.manifest:
-            paths += [e.path for e in read_manifest(args.manifest, require_text=False, check_files=False)]
+            paths += read_manifest(args.manifest, require_text=False, check_files=False)  # entries: segments too
     except ManifestError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -122,7 +122,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                          f"model (it reads {model.input.path_key} rows)")
     refs, hyps, rows, failures = [], [], [], []
     start = time.perf_counter()
-    results = model.transcribe_each([e.path for e in entries], head=args.head, **options)
+    results = model.transcribe_each(entries, head=args.head, **options)
     for entry, (path, result) in zip(entries, results, strict=True):
         if isinstance(result, Exception):
             failures.append((path, f"line {entry.line}: {result}"))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
@@ -34,13 +35,22 @@ class ManifestError(ValueError):
 
 @dataclass(frozen=True)
 class Entry:
-    """One manifest row; ``path`` is absolute, ``line`` is 1-based, ``duration`` is None for images."""
+    """One manifest row; ``path`` is absolute, ``line`` is 1-based, ``duration`` is None for images.
+    ``offset`` (seconds) is set where the row names a segment of its file (NeMo's ``offset``): the
+    entry is then the ``duration`` seconds from there, not the whole file."""
 
     path: str
     duration: float | None
     text: str
     line: int
     key: str = AUDIO_KEY  # which path field the row had: AUDIO_KEY or IMAGE_KEY
+    offset: float | None = None
+
+    def load_audio(self) -> np.ndarray:
+        """The entry's samples: its segment where it has an offset, else the whole file."""
+        if self.offset is None:
+            return load_audio(self.path)
+        return load_audio(self.path, offset=self.offset, duration=self.duration)
 
 
 def read_manifest(manifest: str | Path, require_text: bool = True, check_files: bool = True) -> list[Entry]:
@@ -94,7 +104,15 @@ def read_manifest(manifest: str | Path, require_text: bool = True, check_files: 
                 raise ManifestError(f"{where}: duration {row['duration']!r} is not a number") from None
             if not (duration > 0 and math.isfinite(duration)):
                 raise ManifestError(f"{where}: duration must be a positive finite number, got {duration}")
-            entries.append(Entry(str(path), duration, text, number, key))
+            offset = None
+            if "offset" in row:
+                try:
+                    offset = float(row["offset"])
+                except (TypeError, ValueError):
+                    raise ManifestError(f"{where}: offset {row['offset']!r} is not a number") from None
+                if not (offset >= 0 and math.isfinite(offset)):
+                    raise ManifestError(f"{where}: offset must be a non-negative finite number, got {offset}")
+            entries.append(Entry(str(path), duration, text, number, key, offset))
     if not entries:
         raise ManifestError(f"{manifest}: manifest has no entries")
     return entries
@@ -154,7 +172,6 @@ class AudioDataset(Dataset):
         count = len(seconds)
         if join_prob == 0.0 or count < 2:
             return [None] * count
-        import numpy as np
 
         rng = np.random.default_rng((seed, count, 1))
         joined = rng.random(count) < join_prob
@@ -174,17 +191,15 @@ class AudioDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         entry, partner = self.entries[index], self.partner[index]
-        samples, text = load_audio(entry.path), entry.text
+        samples, text = entry.load_audio(), entry.text
         if self.speed_perturb is not None or self.leading_silence is not None or partner is not None:
-            import numpy as np
-
             self._calls += 1
             rng = np.random.default_rng((self.seed, index, self._calls))
             if partner is not None:  # its own generator: the speed and silence draws stay those of a single item
                 before = self.entries[partner]
                 seconds = float(np.random.default_rng((self.seed, index, self._calls, 1)).uniform(*self.join_gap))
                 gap = np.zeros(int(round(seconds * SAMPLE_RATE)), dtype=samples.dtype)
-                samples = np.concatenate([load_audio(before.path), gap, samples])
+                samples = np.concatenate([before.load_audio(), gap, samples])
                 text = self.separator.join(t for t in (before.text, text) if t)
             if self.speed_perturb is not None:
                 samples = change_speed(samples, float(rng.uniform(*self.speed_perturb)))
@@ -232,7 +247,6 @@ class ImageDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         import cv2
-        import numpy as np
 
         entry = self.entries[index]
         image = load_image(entry.path)

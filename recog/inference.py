@@ -18,11 +18,11 @@ import torch
 
 from recog.audio import AudioError
 from recog.checkpoint import load_recognizer
-from recog.data import BucketingBatchSampler
+from recog.data import BucketingBatchSampler, Entry
 from recog.decoding.hypothesis import Hypothesis
 from recog.decoding.options import DecodingOptions
 from recog.image import ImageError
-from recog.inputs import InputKind, input_kind
+from recog.inputs import InputKind, Loaded, input_kind
 from recog.lm import CharNgramLM
 from recog.model import Recognizer
 from recog.models import resolve
@@ -52,9 +52,11 @@ class Recognition:
     path_key: str = field(repr=False)  # the JSON names: "audio_filepath" / "image_filepath"
     position_key: str = field(repr=False)  # "timestamps" / "x_positions"
     nbest: list[dict[str, Any]] = field(default_factory=list)
+    offset: float | None = None  # where a manifest segment starts in its file (its positions count from the file)
 
     def to_json(self) -> dict[str, Any]:
-        row = {self.path_key: self.path, "text": self.text, "tokens": self.tokens, self.position_key: self.positions,
+        row = {self.path_key: self.path, **({"offset": self.offset} if self.offset is not None else {}),
+               "text": self.text, "tokens": self.tokens, self.position_key: self.positions,
                "confidence": self.confidence, "token_confidences": self.token_confidences, "score": self.score}
         if self.nbest:
             row["nbest"] = self.nbest
@@ -104,8 +106,8 @@ class RecognitionModel:
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
-    def transcribe(self, files: Iterable[str | Path], head: str | None = None, batch_size: float | None = None,
-                   **search_options: Any) -> list[Recognition]:
+    def transcribe(self, files: Iterable[str | Path | Entry], head: str | None = None,
+                   batch_size: float | None = None, **search_options: Any) -> list[Recognition]:
         """Recognise every file; raises AudioError / ImageError (naming the file) on a bad one.
         ``search_options``: DecodingOptions fields, e.g. ``beam=4`` or ``search="diverse", nbest=4``."""
         results = []
@@ -115,26 +117,30 @@ class RecognitionModel:
             results.append(result)
         return results
 
-    def transcribe_each(self, files: Iterable[str | Path], head: str | None = None, batch_size: float | None = None,
-                        **search_options: Any) -> Iterator[tuple[str, Recognition | Exception]]:
+    def transcribe_each(self, files: Iterable[str | Path | Entry], head: str | None = None,
+                        batch_size: float | None = None, **search_options: Any
+                        ) -> Iterator[tuple[str, Recognition | Exception]]:
         """Yield ``(path, result or AudioError/ImageError)`` for every file in input order; a bad
-        file never stops the others. ``batch_size``: padded samples (speech, default 120 s) or
-        pixels (images, default 1M) per batch. ``search_options``: DecodingOptions fields."""
+        file never stops the others. ``files`` may also be manifest entries (``recog.data``): a
+        speech entry with an offset is its segment only. ``batch_size``: padded samples (speech,
+        default 120 s) or pixels (images, default 1M) per batch. ``search_options``:
+        DecodingOptions fields."""
         options = self.options(head, **search_options)  # bad options fail before any file is read
-        paths = [str(f) for f in files]
+        sources = list(files)
+        paths = [s.path if isinstance(s, Entry) else str(s) for s in sources]
         outcomes: dict[int, Recognition | Exception] = {}
         loaded: dict[int, np.ndarray] = {}
-        scales: dict[int, float] = {}
-        for i, path in enumerate(paths):
+        items: dict[int, Loaded] = {}
+        for i, source in enumerate(sources):
             try:
-                item = self.input.load(path)
+                items[i] = self.input.load(source)
             except InputError as err:
                 outcomes[i] = err
                 continue
-            loaded[i], scales[i] = item.array, item.scale
+            loaded[i] = items[i].array
         for batch in self.plan_batches(loaded, batch_size):
             results = self.transcribe_arrays([loaded[i] for i in batch], [paths[i] for i in batch], head=head,
-                                             scales=[scales[i] for i in batch], options=options)
+                                             items=[items[i] for i in batch], options=options)
             outcomes.update(zip(batch, results, strict=True))
         for i, path in enumerate(paths):
             yield path, outcomes[i]
@@ -168,22 +174,24 @@ class RecognitionModel:
     @torch.no_grad()
     def transcribe_arrays(self, inputs: list[np.ndarray], names: list[str], head: str | None = None,
                           scales: list[float] | None = None, options: DecodingOptions | None = None,
-                          **search_options: Any) -> list[Recognition]:
+                          items: list[Loaded] | None = None, **search_options: Any) -> list[Recognition]:
         """Recognise one batch: 16 kHz mono float32 waveforms, or uint8 (H, W, 3) images already
-        at their multi-size target (``recog.image.resize_line``); ``scales`` map positions back to
-        the files (``recog.inputs.Loaded``; default 1). ``options`` or ``search_options``: how to search."""
+        at their multi-size target (``recog.image.resize_line``); ``items`` (``recog.inputs.Loaded``)
+        or just their ``scales`` map positions back to the files (default: the arrays are the files).
+        ``options`` or ``search_options``: how to search."""
         options = options or self.options(head, **search_options)
         h, h_lengths = self.encode_arrays(inputs)
         hyps = self.model.decode(h, h_lengths, head=head, lm=self.lm, options=options)
-        scales = scales or [1.0] * len(inputs)
-        return [self.result(name, hyp, scale) for name, hyp, scale in zip(names, hyps, scales, strict=True)]
+        items = items or [Loaded(x, scale) for x, scale in zip(inputs, scales or [1.0] * len(inputs), strict=True)]
+        return [self.result(name, hyp, item) for name, hyp, item in zip(names, hyps, items, strict=True)]
 
-    def result(self, name: str, hyp: Hypothesis, scale: float = 1.0) -> Recognition:
-        """A hypothesis of the input ``name`` as a Recognition."""
+    def result(self, name: str, hyp: Hypothesis, item: Loaded) -> Recognition:
+        """A hypothesis of the input ``name`` (loaded as ``item``) as a Recognition."""
         return Recognition(
-            path=name, text=hyp.text, tokens=self._pieces(hyp), positions=self.input.positions(hyp.timestamps, scale),
+            path=name, text=hyp.text, tokens=self._pieces(hyp), positions=self.input.positions(hyp.timestamps, item),
             confidence=round(hyp.confidence, 4), token_confidences=[round(c, 4) for c in hyp.token_confidences],
             score=round(hyp.score, 4), path_key=self.input.path_key, position_key=self.input.position_key,
+            offset=item.offset,
             nbest=[{"text": alt.text, "tokens": self._pieces(alt), "score": round(alt.score, 4),
                     "confidence": round(alt.confidence, 4)} for alt in hyp.nbest])
 

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from recog.audio import SAMPLE_RATE, load_audio
-from recog.data import AUDIO_KEY, IMAGE_KEY, pad_images, pad_sequences
+from recog.data import AUDIO_KEY, IMAGE_KEY, Entry, pad_images, pad_sequences
 from recog.image import load_image, resize_line
 from recog.model import Recognizer
 
@@ -28,10 +28,12 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".
 class Loaded:
     """One input ready for the model: ``array`` (a 16 kHz waveform, or an image at its multi-size
     target) and ``scale``, what maps the model's positions back to the file (original / resized
-    image width; 1 for speech)."""
+    image width; 1 for speech) and ``offset``, where a segment starts in its file (seconds; None:
+    the whole file)."""
 
     array: np.ndarray
     scale: float = 1.0
+    offset: float | None = None
 
 
 class InputKind:
@@ -49,8 +51,9 @@ class InputKind:
     def __init__(self, model: Recognizer) -> None:
         self.model = model
 
-    def load(self, path: str | Path) -> Loaded:
-        """Read one file; AudioError / ImageError (naming it) where it cannot be read."""
+    def load(self, source: str | Path | Entry) -> Loaded:
+        """Read one file, or a manifest entry (a speech entry may name a segment of its file);
+        AudioError / ImageError (naming it) where it cannot be read."""
         raise NotImplementedError
 
     def batch_length(self, array: np.ndarray) -> float:
@@ -65,7 +68,7 @@ class InputKind:
         """One padded batch and its lengths."""
         raise NotImplementedError
 
-    def positions(self, frames: Sequence[int], scale: float) -> list[float]:
+    def positions(self, frames: Sequence[int], item: Loaded) -> list[float]:
         """Encoder frames of tokens -> their positions in the input file."""
         raise NotImplementedError
 
@@ -78,8 +81,10 @@ class SpeechInput(InputKind):
     suffixes = AUDIO_SUFFIXES
     default_budget = 120 * SAMPLE_RATE  # samples: two minutes of audio
 
-    def load(self, path: str | Path) -> Loaded:
-        return Loaded(load_audio(path))
+    def load(self, source: str | Path | Entry) -> Loaded:
+        if isinstance(source, Entry):
+            return Loaded(source.load_audio(), offset=source.offset)
+        return Loaded(load_audio(source))
 
     def batch_length(self, array: np.ndarray) -> float:
         return float(len(array))
@@ -87,9 +92,9 @@ class SpeechInput(InputKind):
     def pad(self, arrays: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
         return pad_sequences([torch.from_numpy(np.ascontiguousarray(a)) for a in arrays])
 
-    def positions(self, frames: Sequence[int], scale: float) -> list[float]:
-        seconds = self.model.frame_seconds
-        return [round(t * seconds, 3) for t in frames]
+    def positions(self, frames: Sequence[int], item: Loaded) -> list[float]:
+        seconds, start = self.model.frame_seconds, item.offset or 0.0  # times in the file, segment or not
+        return [round(start + t * seconds, 3) for t in frames]
 
 
 class TextLineInput(InputKind):
@@ -101,8 +106,8 @@ class TextLineInput(InputKind):
     suffixes = IMAGE_SUFFIXES
     default_budget = 1_000_000  # pixels
 
-    def load(self, path: str | Path) -> Loaded:
-        image = load_image(path)
+    def load(self, source: str | Path | Entry) -> Loaded:
+        image = load_image(source.path if isinstance(source, Entry) else source)
         resized = resize_line(image, self.model.frontend.config)
         return Loaded(resized, image.shape[1] / resized.shape[1])
 
@@ -115,9 +120,9 @@ class TextLineInput(InputKind):
     def pad(self, arrays: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
         return pad_images([torch.from_numpy(np.ascontiguousarray(a)) for a in arrays])
 
-    def positions(self, frames: Sequence[int], scale: float) -> list[float]:
+    def positions(self, frames: Sequence[int], item: Loaded) -> list[float]:
         stride = self.model.encoder.stride
-        return [int(round((t + 0.5) * stride * scale)) for t in frames]
+        return [int(round((t + 0.5) * stride * item.scale)) for t in frames]
 
 
 KINDS: dict[str, type[InputKind]] = {"logmel": SpeechInput, "image": TextLineInput}  # by frontend

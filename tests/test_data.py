@@ -99,13 +99,16 @@ BAD_LINES = {
     "null_audio_filepath": json.dumps({"audio_filepath": None, "duration": 0.1, "text": "hi"}),
     "numeric_audio_filepath": json.dumps({"audio_filepath": 17, "duration": 0.1, "text": "hi"}),
     "null_text": json.dumps({"audio_filepath": "a.wav", "duration": 0.1, "text": None}),
+    "negative_offset": json.dumps({"audio_filepath": "a.wav", "duration": 0.1, "offset": -1, "text": "hi"}),
+    "text_offset": json.dumps({"audio_filepath": "a.wav", "duration": 0.1, "offset": "start", "text": "hi"}),
 }
 EXPECTED_WORDS = {
     "bad_json": "JSON", "not_an_object": "object", "missing_text": "text",
     "missing_audio_filepath": "audio_filepath", "missing_duration": "duration", "missing_audio_file": "b.wav",
     "zero_duration": "duration", "negative_duration": "duration", "nan_duration": "duration",
     "text_duration": "duration", "infinite_duration": "duration", "null_audio_filepath": "audio_filepath",
-    "numeric_audio_filepath": "audio_filepath", "null_text": "text",
+    "numeric_audio_filepath": "audio_filepath", "null_text": "text", "negative_offset": "offset",
+    "text_offset": "offset",
 }
 
 

@@ -295,3 +295,40 @@ def test_stacked_configs_fine_tune_a_model_on_joined_utterances(trained_model: P
     assert checkpoint["global_step"] == 4  # and last.ckpt is written although val/wer never was
     data = checkpoint["datamodule_hyper_parameters"]
     assert data["join_prob"] == 1.0 and list(data["join_gap"]) == [0.1, 0.2] and data["max_frames"] == 100_000
+
+
+def test_manifest_segments_by_offset_are_transcribed_evaluated_and_trained_on_alone(
+        trained_model: Path, speech_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import json
+
+    import numpy as np
+    import soundfile
+
+    from recog.audio import load_audio
+    from recog.data import AudioDataset, read_manifest
+
+    pieces = [load_audio(speech_dir / f"utt{i}.wav") for i in range(len(OVERFIT_TEXTS))]  # at 16 kHz
+    gap = np.zeros(8000, dtype=np.float32)
+    joined, rows, start = [], [], 0.0
+    for piece, text in zip(pieces, OVERFIT_TEXTS, strict=True):
+        rows.append({"audio_filepath": "long.wav", "offset": start, "duration": len(piece) / 16000, "text": text})
+        joined += [piece, gap]
+        start += (len(piece) + len(gap)) / 16000
+    soundfile.write(tmp_path / "long.wav", np.concatenate(joined), 16000, subtype="FLOAT")
+    manifest = tmp_path / "segments.jsonl"
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    assert main(["transcribe", "--manifest", str(manifest), "--model", str(trained_model), "--output", "-"]) == 0
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["text"] for r in out] == OVERFIT_TEXTS  # each segment alone, not the whole file three times
+    assert [r["offset"] for r in out] == [r["offset"] for r in rows]
+    assert all(rows[i]["offset"] - 0.001 <= r["timestamps"][0] < rows[i]["offset"] + rows[i]["duration"]
+               for i, r in enumerate(out))  # times in the file (rounded to ms)
+    assert main(["eval", "--manifest", str(manifest), "--model", str(trained_model)]) == 0
+    assert "WER: 0.00 %" in capsys.readouterr().out
+    entries = read_manifest(manifest)
+    dataset = AudioDataset(entries, recog.load(trained_model).model.tokenizer)
+    assert [len(dataset[i]["input"]) for i in range(len(entries))] == [len(p) for p in pieces]
+    manifest.write_text(json.dumps({**rows[0], "offset": 60.0}) + "\n")
+    assert main(["transcribe", "--manifest", str(manifest), "--model", str(trained_model)]) == 1
+    assert "past the end" in capsys.readouterr().err
