@@ -64,6 +64,27 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, offset: float =
     return np.ascontiguousarray(mono, dtype=np.float32)
 
 
+def audio_from_array(samples: np.ndarray, sample_rate: int, name: str = "array") -> np.ndarray:
+    """Audio given as an array -- (N,) mono or (N, C) channels, float in [-1, 1] or int16, at
+    ``sample_rate`` Hz -- as float32 mono at 16 kHz, with the checks files get."""
+    samples = np.asarray(samples)
+    if samples.ndim not in (1, 2):
+        raise AudioError(f"{name}: expected (samples,) or (samples, channels) audio, got shape {samples.shape}")
+    if samples.dtype == np.int16:
+        samples = samples.astype(np.float32) / 32768.0
+    elif not np.issubdtype(samples.dtype, np.floating):
+        raise AudioError(f"{name}: expected float or int16 samples, got {samples.dtype}")
+    mono = samples.mean(axis=1) if samples.ndim == 2 else samples
+    mono = mono.astype(np.float32)
+    if len(mono) and sample_rate != SAMPLE_RATE:
+        mono = soxr.resample(mono, sample_rate, SAMPLE_RATE, quality="HQ").astype(np.float32)
+    if len(mono) == 0:
+        raise AudioError(f"{name}: empty audio (0 samples at {SAMPLE_RATE} Hz)")
+    if not np.isfinite(mono).all():
+        raise AudioError(f"{name}: audio contains NaN or infinite samples")
+    return np.ascontiguousarray(mono)
+
+
 def change_speed(samples: np.ndarray, factor: float) -> np.ndarray:
     """Speed perturbation (Ko et al. 2015): play ``samples`` ``factor`` times faster, shifting
     tempo, pitch and formants together, as sox's ``speed`` does. (N,) -> (~N / factor,) float32."""

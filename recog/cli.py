@@ -24,6 +24,16 @@ def expand_inputs(items: Iterable[str], suffixes: Iterable[str]) -> list[str]:
     return paths
 
 
+def progress(items: Iterable, total: int, quiet: bool = False) -> Iterable:
+    """``items`` with a progress bar on standard error where that is a terminal (not with ``quiet``,
+    nor when piped), as Whisper's and NeMo's scripts show one; a bar never mixes into the output."""
+    if quiet or total < 2 or not sys.stderr.isatty():
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, total=total, unit="file", leave=False, file=sys.stderr)
+
+
 def _report_failures(failures: list[tuple[str, str]]) -> int:
     if not failures:
         return 0
@@ -33,10 +43,11 @@ def _report_failures(failures: list[tuple[str, str]]) -> int:
     return 1
 
 
-def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
+def cmd_train(argv: list[str]) -> int:
+    """LightningCLI's own parser reads every flag (``recog train --help`` lists the config keys)."""
     from recog.train import run_training
 
-    run_training([*(flag for config in args.config for flag in ("--config", config)), *rest])
+    run_training(argv)
     return 0
 
 
@@ -48,7 +59,7 @@ def _load_for(args: argparse.Namespace, command: str):
     from recog.models import default_model
 
     path = args.model or default_model(kind_of_command(command).name)
-    model = load(path, att_context=getattr(args, "context", None), lm=args.lm)
+    model = load(path, device=args.device, att_context=getattr(args, "context", None), lm=args.lm)
     if model.input.command != command:
         raise ValueError(f"{path} is a {model.input.name} model; use `recog {model.input.command}`")
     return model
@@ -80,7 +91,8 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     try:
         paths = expand_inputs(args.inputs, kind_of_command(args.command).suffixes)
         if args.manifest:
-            paths += read_manifest(args.manifest, require_text=False, check_files=False)  # entries: segments too
+            paths += read_manifest(args.manifest, require_text=False, check_files=False,  # entries: segments too
+                                   require_duration=False)
     except ManifestError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -89,7 +101,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         return 2
     model = _load_for(args, args.command)
     rows, failures = [], []
-    for path, result in model.transcribe_each(paths, head=args.head, **options):
+    for path, result in progress(model.transcribe_each(paths, head=args.head, **options), len(paths), args.quiet):
         if isinstance(result, Exception):
             failures.append((path, str(result)))
             continue
@@ -109,7 +121,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from recog.metrics import char_error_rate, exact_match_rate, inverse_real_time_factor, word_error_rate
 
     try:
-        entries = read_manifest(args.manifest, check_files=False)
+        entries = read_manifest(args.manifest, check_files=False, require_duration=False)
     except ManifestError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -122,7 +134,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                          f"model (it reads {model.input.path_key} rows)")
     refs, hyps, rows, failures = [], [], [], []
     start = time.perf_counter()
-    results = model.transcribe_each(entries, head=args.head, **options)
+    results = progress(model.transcribe_each(entries, head=args.head, **options), len(entries), args.quiet)
     for entry, (path, result) in zip(entries, results, strict=True):
         if isinstance(result, Exception):
             failures.append((path, f"line {entry.line}: {result}"))
@@ -249,12 +261,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from recog import __version__
+
     parser = argparse.ArgumentParser(prog="recog", description="Speech and text-line recognition.")
+    parser.add_argument("--version", action="version", version=f"recog {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    train = sub.add_parser("train", help="train from a YAML config (LightningCLI fit; extra flags pass through)")
-    train.add_argument("--config", required=True, action="append",
-                       help="YAML config; give several to stack them (later ones override earlier keys)")
+    sub.add_parser("train", add_help=False, help="train from YAML configs: recog train --config X.yaml [--config "
+                   "Y.yaml] [--key value ...] (recog train --help lists every key; --print_config shows the merge)")
 
     for command, what, key, heads in (("transcribe", "audio files", "audio_filepath", "ctc, rnnt or attention"),
                                       ("ocr", "text-line images", "image_filepath", "ctc, parallel or attention")):
@@ -270,15 +284,17 @@ def build_parser() -> argparse.ArgumentParser:
         if command == "transcribe":
             recognise.add_argument("--context", type=parse_context,
                                    help="attention context LEFT,RIGHT (limited-context models)")
+        add_runtime_flags(recognise)
 
     evaluate = sub.add_parser("eval", help="WER and CER (and exact-line accuracy for OCR) on a manifest")
-    evaluate.add_argument("--manifest", required=True)
+    evaluate.add_argument("--manifest", required=True, help="JSONL manifest with reference texts (speech or lines)")
     evaluate.add_argument("--model", help="shipped model name, model folder or checkpoint (default: the shipped "
                           "default model of the manifest's kind)")
     evaluate.add_argument("--head", help="head to decode with (default: the model's first)")
     add_search_flags(evaluate)
     evaluate.add_argument("--output", help="per-utterance results as JSON lines")
     evaluate.add_argument("--context", type=parse_context, help="attention context LEFT,RIGHT (limited-context models)")
+    add_runtime_flags(evaluate)
 
     stream = sub.add_parser("stream", help="streaming recognition of a file or the microphone (cache-aware models)")
     stream.add_argument("file", nargs="?", help="audio file (any rate; read whole, fed in --chunk-ms pieces)")
@@ -296,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_argument("--lm", help=f"character n-gram LM fused into transducer beam search (default beam {LM_BEAM})")
     stream.add_argument("--lm-weight", type=float, help="LM weight (default 0.5)")
     stream.add_argument("--lm-bonus", type=float, help="LM insertion bonus per token (default 1.0)")
+    add_runtime_flags(stream)
 
     sub.add_parser("models", help="list the models that ship with recog (name, task, size, summary)")
 
@@ -309,11 +326,21 @@ def build_parser() -> argparse.ArgumentParser:
                     "e.g. a pronunciation lexicon), with --lexicon also the texts' words")
 
     export = sub.add_parser("export", help="export to ONNX for recog_edge (numpy + onnxruntime)")
-    export.add_argument("--model", required=True)
+    export.add_argument("--model", required=True, help="shipped model name, model folder or checkpoint")
     export.add_argument("--out", required=True, help="output folder")
     export.add_argument("--streaming", action="store_true", help="the streaming encoder step with caches")
     export.add_argument("--context", type=parse_context, help="attention context LEFT,RIGHT to export")
+    add_runtime_flags(export, device=False)
     return parser
+
+
+def add_runtime_flags(parser: argparse.ArgumentParser, device: bool = True) -> None:
+    """--threads (CPU threads for PyTorch), --device, --quiet."""
+    parser.add_argument("--threads", type=int, help="CPU threads PyTorch may use (default: its own choice)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (there is none when stderr is "
+                        "not a terminal either)")
+    if device:
+        parser.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:1, ...")
 
 
 def add_search_flags(parser: argparse.ArgumentParser) -> None:
@@ -340,12 +367,18 @@ def add_search_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["train"]:
+        return cmd_train(argv[1:])
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
-    if args.command == "train":
-        return cmd_train(args, rest)
-    if rest:
-        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    if rest:  # the subcommand's own usage, not the top-level one
+        subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        subparsers.choices[args.command].error(f"unrecognized arguments: {' '.join(rest)}")
+    if getattr(args, "threads", None):
+        import torch
+
+        torch.set_num_threads(args.threads)
     try:
         commands = {"transcribe": cmd_transcribe, "ocr": cmd_transcribe, "eval": cmd_eval, "stream": cmd_stream,
                     "export": cmd_export, "lm": cmd_lm, "models": cmd_models}

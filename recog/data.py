@@ -53,10 +53,12 @@ class Entry:
         return load_audio(self.path, offset=self.offset, duration=self.duration)
 
 
-def read_manifest(manifest: str | Path, require_text: bool = True, check_files: bool = True) -> list[Entry]:
+def read_manifest(manifest: str | Path, require_text: bool = True, check_files: bool = True,
+                  require_duration: bool = True) -> list[Entry]:
     """Parse a JSONL manifest of audio or image rows (not mixed). Raises ManifestError naming
     the line for bad JSON, a missing field, a non-positive duration or (with ``check_files``) a
-    missing file."""
+    missing file. Without ``require_duration`` (inference) an audio row may leave its duration
+    out: the whole file, or from its offset to the end."""
     manifest = Path(manifest)
     if not manifest.is_file():
         raise ManifestError(f"{manifest}: no such manifest")
@@ -80,7 +82,8 @@ def read_manifest(manifest: str | Path, require_text: bool = True, check_files: 
             key = IMAGE_KEY if IMAGE_KEY in row and AUDIO_KEY not in row else AUDIO_KEY
             if entries and key != entries[0].key:
                 raise ManifestError(f"{where}: has {key} but earlier lines have {entries[0].key}")
-            required = [key] + (["duration"] if key == AUDIO_KEY else []) + (["text"] if require_text else [])
+            needs_duration = key == AUDIO_KEY and require_duration
+            required = [key] + (["duration"] if needs_duration else []) + (["text"] if require_text else [])
             missing = [k for k in required if k not in row]
             if missing:
                 if key not in row:
@@ -98,12 +101,14 @@ def read_manifest(manifest: str | Path, require_text: bool = True, check_files: 
             if key == IMAGE_KEY:
                 entries.append(Entry(str(path), None, text, number, key))
                 continue
-            try:
-                duration = float(row["duration"])
-            except (TypeError, ValueError):
-                raise ManifestError(f"{where}: duration {row['duration']!r} is not a number") from None
-            if not (duration > 0 and math.isfinite(duration)):
-                raise ManifestError(f"{where}: duration must be a positive finite number, got {duration}")
+            duration = None
+            if "duration" in row:
+                try:
+                    duration = float(row["duration"])
+                except (TypeError, ValueError):
+                    raise ManifestError(f"{where}: duration {row['duration']!r} is not a number") from None
+                if not (duration > 0 and math.isfinite(duration)):
+                    raise ManifestError(f"{where}: duration must be a positive finite number, got {duration}")
             offset = None
             if "offset" in row:
                 try:

@@ -53,6 +53,26 @@ def load_image(path: str | Path) -> np.ndarray:
         raise ImageError(f"{path}: not readable as an image ({reason})") from None
 
 
+def image_from_array(array: np.ndarray, name: str = "array") -> np.ndarray:
+    """An image given as an array -- (H, W) grey, (H, W, 3) RGB or (H, W, 4) RGBA, uint8 (or floats
+    in [0, 1]) -- as uint8 RGB (H, W, 3), with the checks files get; ``name`` for the message."""
+    array = np.asarray(array)
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
+        raise ImageError(f"{name}: expected an (H, W), (H, W, 3) or (H, W, 4) image, got shape {array.shape}")
+    height, width = array.shape[:2]
+    if width == 0 or height == 0:
+        raise ImageError(f"{name}: empty image ({width}x{height})")
+    if width * height > MAX_PIXELS:
+        raise ImageError(f"{name}: image too large ({width}x{height} > {MAX_PIXELS} pixels)")
+    if array.dtype != np.uint8:
+        if not np.issubdtype(array.dtype, np.floating) or not np.isfinite(array).all():
+            raise ImageError(f"{name}: expected uint8 pixels or floats in [0, 1], got {array.dtype}")
+        array = (np.clip(array, 0.0, 1.0) * 255).round().astype(np.uint8)
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    return _to_rgb(Image.fromarray(array))
+
+
 def _to_rgb(img: Image.Image) -> np.ndarray:
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         values = np.asarray(img, dtype=np.float64)

@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from recog.audio import AudioError
+from recog.audio import SAMPLE_RATE, AudioError
 from recog.checkpoint import load_recognizer
 from recog.data import BucketingBatchSampler, Entry
 from recog.decoding.hypothesis import Hypothesis
 from recog.decoding.options import DecodingOptions
 from recog.image import ImageError
-from recog.inputs import InputKind, Loaded, input_kind
+from recog.inputs import InputKind, Loaded, Source, input_kind
 from recog.lm import CharNgramLM
 from recog.model import Recognizer
 from recog.models import resolve
@@ -92,6 +92,8 @@ class RecognitionModel:
     files; both give ``Recognition`` results.
     """
 
+    CHUNK_INPUTS = 64  # inputs read, batched and decoded at a time: memory stays bounded, results come early
+
     def __init__(self, model: Recognizer, lm: CharNgramLM | None = None) -> None:
         self.model = model
         self.lm = lm
@@ -106,44 +108,49 @@ class RecognitionModel:
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
-    def transcribe(self, files: Iterable[str | Path | Entry], head: str | None = None,
-                   batch_size: float | None = None, **search_options: Any) -> list[Recognition]:
-        """Recognise every file; raises AudioError / ImageError (naming the file) on a bad one.
-        ``search_options``: DecodingOptions fields, e.g. ``beam=4`` or ``search="diverse", nbest=4``."""
+    def transcribe(self, files: Iterable[Source], head: str | None = None, batch_size: int | None = None,
+                   sample_rate: int = SAMPLE_RATE, batch_budget: float | None = None,
+                   **search_options: Any) -> list[Recognition]:
+        """Recognise every file (or array, or manifest entry); raises AudioError / ImageError
+        (naming it) on a bad one. Arguments as ``transcribe_each``."""
         results = []
-        for _path, result in self.transcribe_each(files, head=head, batch_size=batch_size, **search_options):
+        for _path, result in self.transcribe_each(files, head=head, batch_size=batch_size, sample_rate=sample_rate,
+                                                  batch_budget=batch_budget, **search_options):
             if isinstance(result, Exception):
                 raise result
             results.append(result)
         return results
 
-    def transcribe_each(self, files: Iterable[str | Path | Entry], head: str | None = None,
-                        batch_size: float | None = None, **search_options: Any
-                        ) -> Iterator[tuple[str, Recognition | Exception]]:
-        """Yield ``(path, result or AudioError/ImageError)`` for every file in input order; a bad
-        file never stops the others. ``files`` may also be manifest entries (``recog.data``): a
-        speech entry with an offset is its segment only. ``batch_size``: padded samples (speech,
-        default 120 s) or pixels (images, default 1M) per batch. ``search_options``:
-        DecodingOptions fields."""
+    def transcribe_each(self, files: Iterable[Source], head: str | None = None, batch_size: int | None = None,
+                        sample_rate: int = SAMPLE_RATE, batch_budget: float | None = None,
+                        **search_options: Any) -> Iterator[tuple[str, Recognition | Exception]]:
+        """Yield ``(name, result or AudioError/ImageError)`` for every input in input order; a bad
+        one never stops the others. Inputs are files, manifest entries (``recog.data``: a speech
+        entry with an offset is its segment only) or arrays (audio at ``sample_rate`` Hz, mono or
+        (N, C); images (H, W[, 3|4]) uint8), named "array N" in results and messages.
+        ``batch_size``: at most this many inputs per batch; ``batch_budget``: at most this much
+        padded input per batch (speech: samples, default 120 s; images: pixels, default 1M).
+        ``search_options``: DecodingOptions fields, e.g. ``beam=4`` or ``search="diverse", nbest=4``."""
         options = self.options(head, **search_options)  # bad options fail before any file is read
         sources = list(files)
-        paths = [s.path if isinstance(s, Entry) else str(s) for s in sources]
-        outcomes: dict[int, Recognition | Exception] = {}
-        loaded: dict[int, np.ndarray] = {}
-        items: dict[int, Loaded] = {}
-        for i, source in enumerate(sources):
-            try:
-                items[i] = self.input.load(source)
-            except InputError as err:
-                outcomes[i] = err
-                continue
-            loaded[i] = items[i].array
-        for batch in self.plan_batches(loaded, batch_size):
-            results = self.transcribe_arrays([loaded[i] for i in batch], [paths[i] for i in batch], head=head,
-                                             items=[items[i] for i in batch], options=options)
-            outcomes.update(zip(batch, results, strict=True))
-        for i, path in enumerate(paths):
-            yield path, outcomes[i]
+        paths = [s.path if isinstance(s, Entry) else f"array {i}" if isinstance(s, np.ndarray) else str(s)
+                 for i, s in enumerate(sources)]
+        for start in range(0, len(sources), self.CHUNK_INPUTS):  # results come as each chunk is done
+            chunk = range(start, min(start + self.CHUNK_INPUTS, len(sources)))
+            outcomes: dict[int, Recognition | Exception] = {}
+            items: dict[int, Loaded] = {}
+            for i in chunk:
+                try:
+                    items[i] = self.input.load(sources[i], sample_rate, paths[i])
+                except InputError as err:
+                    outcomes[i] = err
+            loaded = {i: item.array for i, item in items.items()}
+            for batch in self.plan_batches(loaded, batch_budget, batch_size):
+                results = self.transcribe_arrays([loaded[i] for i in batch], [paths[i] for i in batch], head=head,
+                                                 items=[items[i] for i in batch], options=options)
+                outcomes.update(zip(batch, results, strict=True))
+            for i in chunk:
+                yield paths[i], outcomes[i]
 
     def options(self, head: str | None = None, **search_options: Any) -> DecodingOptions:
         """``search_options`` as DecodingOptions, checked against the ``head`` and this model's
@@ -152,8 +159,10 @@ class RecognitionModel:
         self.model.check(options, head, self.lm is not None)
         return options
 
-    def plan_batches(self, loaded: dict[int, np.ndarray], budget: float | None) -> list[list[int]]:
-        """Indices of loaded inputs grouped into batches (see ``transcribe_each``)."""
+    def plan_batches(self, loaded: dict[int, np.ndarray], budget: float | None, batch_size: int | None = None
+                     ) -> list[list[int]]:
+        """Indices of loaded inputs grouped into batches under a padded-size ``budget`` and at most
+        ``batch_size`` inputs each (see ``transcribe_each``)."""
         if not loaded:
             return []
         index = sorted(loaded)
@@ -161,7 +170,7 @@ class RecognitionModel:
         groups = [self.input.batch_group(loaded[i]) for i in index]
         budget = budget or self.input.default_budget
         sampler = BucketingBatchSampler(lengths, max_frames=max(budget, max(lengths)), shuffle=False,
-                                        groups=None if groups[0] is None else groups)
+                                        max_batch_size=batch_size, groups=None if groups[0] is None else groups)
         return [[index[j] for j in batch] for batch in sampler.batches()]
 
     @torch.no_grad()

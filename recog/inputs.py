@@ -15,13 +15,16 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from recog.audio import SAMPLE_RATE, load_audio
+from recog.audio import SAMPLE_RATE, audio_from_array, load_audio
 from recog.data import AUDIO_KEY, IMAGE_KEY, Entry, pad_images, pad_sequences
-from recog.image import load_image, resize_line
+from recog.image import image_from_array, load_image, resize_line
 from recog.model import Recognizer
 
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif", ".au"})
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"})
+
+
+Source = str | Path | Entry | np.ndarray  # what the Python API reads: files, manifest entries, arrays
 
 
 @dataclass
@@ -51,9 +54,10 @@ class InputKind:
     def __init__(self, model: Recognizer) -> None:
         self.model = model
 
-    def load(self, source: str | Path | Entry) -> Loaded:
-        """Read one file, or a manifest entry (a speech entry may name a segment of its file);
-        AudioError / ImageError (naming it) where it cannot be read."""
+    def load(self, source: Source, sample_rate: int = SAMPLE_RATE, name: str = "array") -> Loaded:
+        """Read one file, a manifest entry (a speech entry may name a segment of its file) or an
+        array (audio at ``sample_rate``, or an image; ``name`` in messages); AudioError /
+        ImageError (naming it) where it cannot be used."""
         raise NotImplementedError
 
     def batch_length(self, array: np.ndarray) -> float:
@@ -81,9 +85,11 @@ class SpeechInput(InputKind):
     suffixes = AUDIO_SUFFIXES
     default_budget = 120 * SAMPLE_RATE  # samples: two minutes of audio
 
-    def load(self, source: str | Path | Entry) -> Loaded:
+    def load(self, source: Source, sample_rate: int = SAMPLE_RATE, name: str = "array") -> Loaded:
         if isinstance(source, Entry):
             return Loaded(source.load_audio(), offset=source.offset)
+        if isinstance(source, np.ndarray):
+            return Loaded(audio_from_array(source, sample_rate, name))
         return Loaded(load_audio(source))
 
     def batch_length(self, array: np.ndarray) -> float:
@@ -106,8 +112,11 @@ class TextLineInput(InputKind):
     suffixes = IMAGE_SUFFIXES
     default_budget = 1_000_000  # pixels
 
-    def load(self, source: str | Path | Entry) -> Loaded:
-        image = load_image(source.path if isinstance(source, Entry) else source)
+    def load(self, source: Source, sample_rate: int = SAMPLE_RATE, name: str = "array") -> Loaded:
+        if isinstance(source, np.ndarray):
+            image = image_from_array(source, name)
+        else:
+            image = load_image(source.path if isinstance(source, Entry) else source)
         resized = resize_line(image, self.model.frontend.config)
         return Loaded(resized, image.shape[1] / resized.shape[1])
 

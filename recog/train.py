@@ -29,6 +29,7 @@ from recog.data import (
 from recog.image import ImageConfig
 from recog.metrics import char_error_rate, exact_match_rate, word_error_rate
 from recog.model import Recognizer
+from recog.models import resolve
 from recog.text import Tokenizer, build_tokenizer, tokenizer_from_state
 
 
@@ -91,7 +92,7 @@ class RecognizerSystem(L.LightningModule):
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
         self.save_hyperparameters()
         if init_from:
-            parts = read_model(init_from)
+            parts = read_model(resolve(init_from))
             self.model = Recognizer(tokenizer_from_state(parts.tokenizer), **model)
             copied = copy_matching_weights(self.model, parts.weights)
             print(f"init_from {init_from}: {copied} of {len(self.model.state_dict())} tensors copied")
@@ -250,6 +251,9 @@ class RecogCLI(LightningCLI):
         parser.add_argument("--run_dir", type=str | None, default=None,
                             help="folder for this run: sets trainer.default_root_dir, every logger's "
                                  "save_dir and ModelCheckpoint's dirpath (<run_dir>/checkpoints)")
+        parser.add_argument("--ckpt_path", type=str | None, default=None,
+                            help="resume an interrupted run from this checkpoint (weights, optimizer, schedule, "
+                                 "step count); --model.init_from starts a new run from a model's weights instead")
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
@@ -298,8 +302,16 @@ def finish_interrupted_epoch(trainer: L.Trainer, system: RecognizerSystem, datam
 
 
 def run_training(args: list[str]) -> None:
-    """``recog train`` entry point: LightningCLI ``fit`` with our system and data module, then
+    """``recog train`` entry point: LightningCLI with our system and data module (its keys are
+    ``recog train --help``'s; ``--print_config`` shows the merged config), ``Trainer.fit``, then
     :func:`finish_interrupted_epoch`."""
+    import warnings
+
     Path("runs").mkdir(exist_ok=True)
-    cli = RecogCLI(RecognizerSystem, ManifestDataModule, args=["fit", *args], save_config_kwargs={"overwrite": True})
+    # recog train passes its own arguments on, which LightningCLI would warn about on every run
+    warnings.filterwarnings("ignore", message=r".*LightningCLI's args parameter is intended to run from within Python")
+    cli = RecogCLI(RecognizerSystem, ManifestDataModule, args=args, run=False, save_config_kwargs={"overwrite": True},
+                   parser_kwargs={"prog": "recog train", "description": "Train a recog model from YAML configs "
+                                  "(later --config files override earlier keys; any key can be given as a flag)."})
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=cli.config.get("ckpt_path"))
     finish_interrupted_epoch(cli.trainer, cli.model, cli.datamodule)

@@ -1,0 +1,110 @@
+"""The Python API's inputs and batching: arrays as well as files, batch_size in items beside a
+padding budget, manifests without durations, results as each chunk of inputs is done."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+from PIL import Image
+
+from recog.checkpoint import save_checkpoint
+from recog.cli import main
+from recog.image import ImageError
+from recog.inference import RecognitionModel, load
+from tests.helpers import tiny_recognizer
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> tuple[RecognitionModel, list[Path], list[np.ndarray]]:
+    root = tmp_path_factory.mktemp("api")
+    rng = np.random.default_rng(0)
+    waves = [(rng.standard_normal(n) * 0.1).astype(np.float32) for n in (16000, 9000, 24000, 4000, 12000)]
+    files = []
+    for i, wave in enumerate(waves):
+        files.append(root / f"u{i}.wav")
+        soundfile.write(files[-1], wave, 16000, subtype="FLOAT")
+    model_path = save_checkpoint(tiny_recognizer([[-1, -1], [8, 3]]), root / "m.ckpt")
+    return load(model_path), files, waves
+
+
+def summary(results: list) -> list[tuple]:
+    return [(r.text, r.score, r.positions) for r in results]
+
+
+def test_arrays_read_like_the_files_they_came_from(speech: tuple) -> None:
+    model, files, waves = speech
+    from_files = model.transcribe(files)
+    assert summary(model.transcribe(waves)) == summary(from_files)
+    assert [r.path for r in model.transcribe(waves[:2])] == ["array 0", "array 1"]
+    resampled = [np.interp(np.arange(0, len(w), 16000 / 44100), np.arange(len(w)), w).astype(np.float32)
+                 for w in waves[:1]]
+    assert model.transcribe(resampled, sample_rate=44100)[0].tokens  # resampled to 16 kHz, not misread
+    stereo = np.stack([waves[0], waves[0]], axis=1)
+    assert summary(model.transcribe([stereo])) == summary(from_files[:1])
+    int16 = (waves[0] * 32767).astype(np.int16)
+    assert model.transcribe([int16])[0].tokens is not None
+    outcomes = dict(model.transcribe_each([np.zeros(0, np.float32), waves[1]]))
+    assert "array 0" in str(outcomes["array 0"]) and "empty" in str(outcomes["array 0"])
+
+
+def test_image_arrays_read_like_their_files(tmp_path: Path) -> None:
+    model = RecognitionModel(tiny_ocr())
+    image = (np.random.default_rng(0).random((32, 120, 3)) * 255).astype(np.uint8)
+    Image.fromarray(image).save(tmp_path / "line.png")
+    assert summary(model.transcribe([image])) == summary(model.transcribe([tmp_path / "line.png"]))
+    grey = image.mean(axis=2).astype(np.uint8)
+    assert model.transcribe([grey])[0].path == "array 0"
+    with pytest.raises(ImageError, match="array 0"):
+        model.transcribe([np.zeros((5, 5, 7), np.uint8)])
+
+
+def tiny_ocr():  # noqa: ANN201
+    import torch
+
+    from recog.model import Recognizer
+    from recog.text import CharTokenizer
+
+    torch.manual_seed(0)
+    encoder = {"name": "vision", "dims": [16, 24, 32], "depths": [1, 1, 1], "local_blocks": [1, 1, 0],
+               "n_heads": [2, 2, 2]}
+    return Recognizer(CharTokenizer("abc"), encoder, {"ctc": {}}, frontend="image",
+                      features={"height": 32, "max_width": 512}).eval()
+
+
+def test_batch_size_counts_inputs_and_the_budget_counts_padding(speech: tuple) -> None:
+    model, files, waves = speech
+    loaded = dict(enumerate(waves))
+    assert max(len(b) for b in model.plan_batches(loaded, None)) == 5  # two minutes of budget holds all
+    assert max(len(b) for b in model.plan_batches(loaded, None, batch_size=2)) == 2
+    assert all(sum(len(waves[i]) for i in b) <= 30000 or len(b) == 1 for b in model.plan_batches(loaded, 30000))
+    assert summary(model.transcribe(files, batch_size=1)) == summary(model.transcribe(files))
+
+
+def test_results_come_as_each_chunk_of_inputs_is_done(speech: tuple, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    model, files, waves = speech
+    monkeypatch.setattr(model, "CHUNK_INPUTS", 2)
+    late = tmp_path / "late.wav"  # does not exist until the first results are out
+    results = model.transcribe_each([files[0], files[1], late])
+    first = [next(results), next(results)]
+    soundfile.write(late, waves[2], 16000, subtype="FLOAT")
+    rest = list(results)
+    assert [p for p, _ in first + rest] == [str(files[0]), str(files[1]), str(late)]
+    assert not isinstance(rest[0][1], Exception)
+
+
+def test_transcribe_manifest_needs_no_duration(speech: tuple, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    model, files, _ = speech
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text("".join(json.dumps({"audio_filepath": str(f)}) + "\n" for f in files[:2]))
+    checkpoint = tmp_path / "m.ckpt"
+    save_checkpoint(model.model, checkpoint)
+    assert main(["transcribe", "--manifest", str(manifest), "--model", str(checkpoint), "--quiet"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("\t")[0] for line in lines] == [str(f) for f in files[:2]]
