@@ -101,26 +101,26 @@ def read_manifest(manifest: str | Path, require_text: bool = True, check_files: 
             if key == IMAGE_KEY:
                 entries.append(Entry(str(path), None, text, number, key))
                 continue
-            duration = None
-            if "duration" in row:
-                try:
-                    duration = float(row["duration"])
-                except (TypeError, ValueError):
-                    raise ManifestError(f"{where}: duration {row['duration']!r} is not a number") from None
-                if not (duration > 0 and math.isfinite(duration)):
-                    raise ManifestError(f"{where}: duration must be a positive finite number, got {duration}")
-            offset = None
-            if "offset" in row:
-                try:
-                    offset = float(row["offset"])
-                except (TypeError, ValueError):
-                    raise ManifestError(f"{where}: offset {row['offset']!r} is not a number") from None
-                if not (offset >= 0 and math.isfinite(offset)):
-                    raise ManifestError(f"{where}: offset must be a non-negative finite number, got {offset}")
+            duration = _seconds(row, "duration", where, positive=True)
+            offset = _seconds(row, "offset", where, positive=False)
             entries.append(Entry(str(path), duration, text, number, key, offset))
     if not entries:
         raise ManifestError(f"{manifest}: manifest has no entries")
     return entries
+
+
+def _seconds(row: dict[str, Any], key: str, where: str, positive: bool) -> float | None:
+    """A row's ``key`` as seconds (None where absent): a finite number, positive or non-negative."""
+    if key not in row:
+        return None
+    try:
+        value = float(row[key])
+    except (TypeError, ValueError):
+        raise ManifestError(f"{where}: {key} {row[key]!r} is not a number") from None
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        kind = "positive" if positive else "non-negative"
+        raise ManifestError(f"{where}: {key} must be a {kind} finite number, got {value}")
+    return value
 
 
 class AudioDataset(Dataset):
