@@ -37,11 +37,14 @@ from recog_edge.features import ChunkQueue, FeatureStream, as_float_samples
 
 @dataclass(frozen=True)
 class EndpointConfig:
-    """When an utterance ends. ``trailing_silence``: seconds without a new token after at least
-    one token; ``max_utterance``: seconds since the utterance started. ``enabled=False`` keeps one
-    utterance for the whole stream (what offline decoding of the same file gives)."""
+    """When an utterance ends (sherpa-onnx's three rules). ``silence_before_speech``: seconds
+    without any token since the utterance started (the silence is dropped, no segment is made);
+    ``trailing_silence``: seconds without a new token after at least one token; ``max_utterance``:
+    seconds since the utterance started. ``enabled=False`` keeps one utterance for the whole stream
+    (what offline decoding of the same file gives)."""
 
     enabled: bool = True
+    silence_before_speech: float = 2.4
     trailing_silence: float = 1.2
     max_utterance: float = 20.0
 
@@ -144,7 +147,8 @@ class Stream:
         search = self._search
         silence = (search.frames - 1 - self._last_emit) * seconds
         spoke = self._last_emit >= 0
-        if (spoke and silence >= rule.trailing_silence) or search.frames * seconds >= rule.max_utterance:
+        limit = rule.trailing_silence if spoke else rule.silence_before_speech
+        if silence >= limit or search.frames * seconds >= rule.max_utterance:
             if self._recognizer.fusion is not None:  # the utterance ends: rank its hypotheses as finished texts
                 self._update_result(final=True)
             if self.result.text:

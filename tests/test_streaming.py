@@ -294,8 +294,13 @@ def test_trailing_silence_after_speech_ends_an_utterance() -> None:
     stream._endpoint()
     assert stream.result.segments == ["hello"]
     assert search.frames == 0 and stream._last_emit == -1
-    stream._endpoint()  # no speech yet: silence alone never ends an utterance
-    assert stream.result.segments == ["hello"]
+    stream._endpoint()  # no speech yet, and less silence than silence_before_speech: nothing happens
+    assert stream.result.segments == ["hello"] and search.frames == 0
+    search.frames = int(2.4 / model.frame_seconds) + 1  # then 2.4 s of silence without a token
+    stream.frames += search.frames
+    stream._endpoint()
+    assert stream.result.segments == ["hello"]  # the silence is dropped: no empty segment
+    assert search.frames == 0 and stream._segment_start == stream.frames  # timestamps count on from here
 
 
 def test_streaming_refuses_a_non_streaming_model_with_a_clear_error() -> None:
