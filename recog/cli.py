@@ -118,7 +118,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from recog.data import ManifestError, read_manifest, write_jsonl_atomic
-    from recog.metrics import char_error_rate, exact_match_rate, inverse_real_time_factor, word_error_rate
+    from recog.metrics import char_error_rate, exact_match_rate, inverse_real_time_factor, normalise, word_error_rate
 
     try:
         entries = read_manifest(args.manifest, check_files=False, require_duration=False)
@@ -139,15 +139,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if isinstance(result, Exception):
             failures.append((path, f"line {entry.line}: {result}"))
             continue
-        refs.append(entry.text)
-        hyps.append(result.text)
+        refs.append(normalise(entry.text) if args.normalise else entry.text)
+        hyps.append(normalise(result.text) if args.normalise else result.text)
         rows.append({**result.to_json(), "reference": entry.text})
     elapsed = time.perf_counter() - start
     if args.output:
         write_jsonl_atomic(args.output, rows)
     if refs:
         units = model.input.units
-        print(f"{units}: {len(refs)}")
+        print(f"{units}: {len(refs)}" + (" (texts normalised: recog.metrics.normalise)" if args.normalise else ""))
         print(f"WER: {100 * word_error_rate(refs, hyps):.2f} %")
         print(f"CER: {100 * char_error_rate(refs, hyps):.2f} %")
         print(f"exact {units}: {100 * exact_match_rate(refs, hyps):.2f} %")
@@ -293,6 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--head", help="head to decode with (default: the model's first)")
     add_search_flags(evaluate)
     evaluate.add_argument("--output", help="per-utterance results as JSON lines")
+    evaluate.add_argument("--normalise", "--normalize", action="store_true",
+                          help="score lower-cased texts without punctuation (recog.metrics.normalise), as published "
+                               "WERs are; default: the raw strings")
     evaluate.add_argument("--context", type=parse_context, help="attention context LEFT,RIGHT (limited-context models)")
     add_runtime_flags(evaluate)
 

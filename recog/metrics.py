@@ -6,6 +6,22 @@ from collections.abc import Sequence
 
 import jiwer
 
+_NORMALISE = jiwer.Compose([
+    jiwer.ToLowerCase(),
+    jiwer.SubstituteRegexes({r"[\u2018\u2019\u02bc]": "'", r"(?<=\w)-(?=\w)": " "}),  # curly apostrophes; hyphens
+    jiwer.RemovePunctuation(),
+    jiwer.RemoveMultipleSpaces(),
+    jiwer.Strip(),
+])
+
+
+def normalise(text: str) -> str:
+    """The text as ``recog eval --normalise`` compares it: lower-case, curly apostrophes made
+    straight, hyphens between words made spaces, punctuation (Unicode P* characters, apostrophes
+    included) removed, whitespace collapsed. Built on jiwer's transforms; numbers and spellings are
+    left as they are (unlike Whisper's English normaliser, which also rewrites them)."""
+    return _NORMALISE(text)
+
 
 def word_error_rate(references: Sequence[str], hypotheses: Sequence[str]) -> float:
     """Corpus WER: word edits / reference words (an empty hypothesis counts as all deletions)."""

@@ -332,3 +332,21 @@ def test_manifest_segments_by_offset_are_transcribed_evaluated_and_trained_on_al
     manifest.write_text(json.dumps({**rows[0], "offset": 60.0}) + "\n")
     assert main(["transcribe", "--manifest", str(manifest), "--model", str(trained_model)]) == 1
     assert "past the end" in capsys.readouterr().err
+
+
+def test_eval_normalise_scores_case_and_punctuation_away_and_raw_stays_the_default(
+        trained_model: Path, speech_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import json
+
+    from recog.metrics import normalise
+
+    assert normalise("Hello, World!") == "hello world" and normalise("It\u2019s well-known.") == "its well known"
+    rows = [json.loads(line) for line in (speech_dir / "train.jsonl").read_text().splitlines()]
+    shouted = tmp_path / "shouted.jsonl"
+    shouted.write_text("".join(json.dumps({**r, "audio_filepath": str(speech_dir / r["audio_filepath"]),
+                                           "text": r["text"].capitalize() + "!"}) + "\n" for r in rows))
+    assert main(["eval", "--manifest", str(shouted), "--model", str(trained_model)]) == 0
+    assert "WER: 0.00 %" not in capsys.readouterr().out  # raw strings: the capitals and "!" count
+    assert main(["eval", "--manifest", str(shouted), "--model", str(trained_model), "--normalise"]) == 0
+    out = capsys.readouterr().out
+    assert "WER: 0.00 %" in out and "normalised" in out
