@@ -1,0 +1,260 @@
+"""Voices of the en_speech corpus: every English voice the Debian archive offers, split so that
+dev and test voices are never heard in training.
+
+Engines (voice ids in brackets):
+
+- espeak-ng (``espeak:ACCENT[+VARIANT]``): its 8 English accents times its voice variants,
+  whose families are split test/dev/train exactly as the synth_speech recipe splits them, plus
+  every bare accent in train.
+- MBROLA through espeak-ng (``mbrola:NAME``): the English diphone voices us1, us2, us3 and en1,
+  and espeak-ng's ``mb-XX-en`` voices, which read English with English pronunciation rules
+  through a German, French, Dutch, Swedish, Hungarian, Polish, Romanian, Greek or Afrikaans
+  speaker's diphones: English with those accents. The voices are in Debian's non-free section.
+- flite (``flite:NAME``): kal, kal16, awb, rms, slt (awb_time only speaks clock times).
+- festival (``festival:NAME``): kal_diphone (festvox-kallpc16k), ked_diphone (festvox-kdlpc16k)
+  and cmu_us_slt_arctic_hts (festvox-us-slt-hts). The 8 kHz packages festvox-kallpc8k and
+  festvox-kdlpc8k are the same two speakers and conflict with the 16 kHz ones.
+
+The speaker slt (flite's slt, festival's cmu_us_slt_arctic_hts) is the unseen test speaker: no
+slt voice is ever in train (``split_voices`` refuses). Piper voices stay out altogether.
+
+Festival's non-English voices are not used: their front ends read English spelling with their
+own language's letter-to-sound rules ("the weather is nice" comes out of the Italian voice as
+/dz e w e a t e r i s n i tS e/), so they would not say the label's words. espeak-ng's own
+non-English voices do the same; its accented English comes from the ``mb-XX-en`` voices.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.append(str(Path(__file__).resolve().parents[1] / "synth_speech"))  # for its sentences module
+
+
+def _load_synth_prepare():  # noqa: ANN202
+    """recipes/synth_speech/prepare.py as a module named synth_speech_prepare (a plain ``import
+    prepare`` would find this recipe's own prepare.py first)."""
+    name = "synth_speech_prepare"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parents[1] / "synth_speech" / "prepare.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+synth = _load_synth_prepare()
+
+ENGINES = ("espeak", "mbrola", "flite", "festival")
+NON_FREE = ("mbrola",)  # its voice licence forbids use in a product that is sold; opt in with --engines
+# Share of utterances per engine, renormalised over the engines a split has voices of.
+ENGINE_SHARE = {"espeak": 0.40, "mbrola": 0.30, "flite": 0.15, "festival": 0.15}
+TEST_SPEAKER = "slt"
+
+# MBROLA voices (espeak-ng voice mb-NAME; Debian package mbrola-NAME without "-en"), per split.
+# Test holds a US voice and three accents, one of them (Polish) unheard in train.
+MBROLA_SPLITS = {
+    "train": (
+        "us1", "us2", "en1", "de1-en", "de2-en", "de4-en", "de5-en", "fr1-en", "hu1-en", "nl2-en",
+        "ro1-en", "sw2-en", "af1-en", "gr2-en",
+    ),
+    "dev": ("de3-en", "sw1-en"),
+    "test": ("us3", "fr4-en", "pl1-en", "de6-en"),
+}  # fmt: skip
+FLITE_SPLITS = {"train": ("kal", "kal16", "awb"), "dev": (), "test": ("slt", "rms")}
+FLITE_EXCLUDED = {"awb_time": "limited-domain voice that only speaks clock times"}
+FESTIVAL_SPLITS = {"train": ("kal_diphone", "ked_diphone"), "dev": (), "test": ("cmu_us_slt_arctic_hts",)}
+FESTIVAL_PACKAGES = {
+    "kal_diphone": "festvox-kallpc16k",
+    "ked_diphone": "festvox-kdlpc16k",
+    "cmu_us_slt_arctic_hts": "festvox-us-slt-hts",
+}
+# Default mean F0 (Hz) of the festival diphone voices, for a relative target; HTS voices keep theirs.
+FESTIVAL_F0 = {"kal_diphone": 105.0, "ked_diphone": 105.0}
+ENGINE_PACKAGES = {
+    "espeak": ("espeak-ng",),
+    "mbrola": ("mbrola", *sorted({f"mbrola-{v.removesuffix('-en')}" for vs in MBROLA_SPLITS.values() for v in vs})),
+    "flite": ("flite",),
+    "festival": ("festival", *FESTIVAL_PACKAGES.values()),
+}
+MBROLA_NOTE = (
+    "the MBROLA voices are in Debian's contrib (mbrola) and non-free (mbrola-*) sections: add "
+    "'contrib non-free' to the Components of /etc/apt/sources.list.d/debian.sources and run "
+    "apt-get update, or leave them out with --engines espeak,flite,festival"
+)
+TOOL_TIMEOUT_S = 60
+
+
+class MissingVoice(SystemExit):
+    """A voice the recipe needs is not installed: names the voices and the Debian packages."""
+
+
+def missing(what: list[str], packages: list[str], note: str = "") -> MissingVoice:
+    """The error for voices ``what`` that Debian ``packages`` would install."""
+    message = (
+        f"error: missing voice(s) {', '.join(what)}; install Debian package(s) {' '.join(sorted(set(packages)))} "
+        "(prepare.py --install does)"
+    )
+    return MissingVoice(message + (f"; {note}" if note else ""))
+
+
+def _run(cmd: list[str]) -> str:
+    """stdout of a listing command."""
+    return subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=TOOL_TIMEOUT_S).stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# What is installed
+# ---------------------------------------------------------------------------------------------
+
+
+def espeak_english_voices() -> set[str]:
+    """File names of the voices ``espeak-ng --voices=en`` lists ("en-us", "mb-us1", ...), not
+    counting the variants (files in "!v/"), which are not voices of their own."""
+    files = [line.split()[4] for line in _run(["espeak-ng", "--voices=en"]).splitlines()[1:] if len(line.split()) > 4]
+    return {f.split("/")[-1].lower() for f in files if not f.startswith("!v/")}
+
+
+def installed_flite_voices() -> set[str]:
+    """Voice names ``flite -lv`` lists."""
+    return set(_run(["flite", "-lv"]).split(":", 1)[-1].split())
+
+
+def installed_festival_voices() -> set[str]:
+    """Voice names festival's ``(voice.list)`` gives."""
+    out = subprocess.run(
+        ["festival", "--pipe"], input="(print (voice.list))\n", capture_output=True, text=True, timeout=TOOL_TIMEOUT_S
+    ).stdout
+    return set(re.findall(r"[\w-]+", out.strip().splitlines()[-1] if out.strip() else ""))
+
+
+def installed_mbrola_voices() -> set[str]:
+    """MBROLA voice databases present (/usr/share/mbrola/NAME/NAME), where the mbrola binary is."""
+    if shutil.which("mbrola") is None:
+        return set()
+    root = Path("/usr/share/mbrola")
+    return {p.name for p in root.iterdir() if (p / p.name).is_file()} if root.is_dir() else set()
+
+
+# ---------------------------------------------------------------------------------------------
+# The split
+# ---------------------------------------------------------------------------------------------
+
+
+def espeak_voices() -> dict[str, list[str]]:
+    """espeak-ng voice ids per split: accents x variant families as synth_speech splits them."""
+    known = espeak_english_voices()
+    unknown = sorted(v for v in known if not v.startswith("mb-") and v not in synth.ESPEAK_ACCENTS)
+    mbrola_known = {f"mb-{v}" for vs in MBROLA_SPLITS.values() for v in vs}
+    unknown += sorted(v for v in known if v.startswith("mb-") and v not in mbrola_known)
+    if unknown:
+        sys.exit(
+            f"error: espeak-ng offers English voice(s) {', '.join(unknown)} that voices.py does not place in a split"
+        )
+    absent = [a for a in synth.ESPEAK_ACCENTS if a not in known]
+    if absent:
+        raise missing([f"espeak:{a}" for a in absent], ["espeak-ng", "espeak-ng-data"])
+    accents = list(synth.ESPEAK_ACCENTS)
+    variants = synth.espeak_variants()
+    if synth.check_variants_apply(accents, variants[0]) != accents:
+        sys.exit("error: this espeak-ng ignores voice variants for some English accents (see the warnings)")
+    by_split = synth.split_variants(variants)
+    voices = {split: [f"espeak:{a}+{v}" for a in accents for v in by_split[split]] for split in by_split}
+    voices["train"] += [f"espeak:{a}" for a in accents]
+    return voices
+
+
+def check_installed(engine: str) -> None:
+    """Stop with a message naming every voice of ``engine`` that is missing (and its package)."""
+    if engine == "espeak":
+        if shutil.which("espeak-ng") is None:
+            raise missing(["espeak-ng (all espeak voices)"], ["espeak-ng"])
+        return
+    if engine == "mbrola":
+        wanted = [v for vs in MBROLA_SPLITS.values() for v in vs]
+        have = installed_mbrola_voices()
+        absent = [v for v in wanted if v.removesuffix("-en") not in have]
+        if absent or shutil.which("espeak-ng") is None:
+            packages = ["mbrola"] * (shutil.which("mbrola") is None) + [
+                f"mbrola-{v.removesuffix('-en')}" for v in absent
+            ]
+            raise missing([f"mbrola:{v}" for v in absent] or ["mbrola"], packages, MBROLA_NOTE)
+        return
+    if engine == "flite":
+        have = installed_flite_voices() if shutil.which("flite") else set()
+        absent = [v for vs in FLITE_SPLITS.values() for v in vs if v not in have]
+        if absent:
+            raise missing([f"flite:{v}" for v in absent], ["flite"])
+        return
+    have = installed_festival_voices() if shutil.which("festival") and shutil.which("text2wave") else set()
+    absent = [v for vs in FESTIVAL_SPLITS.values() for v in vs if v not in have]
+    if absent:
+        raise missing([f"festival:{v}" for v in absent], ["festival"] + [FESTIVAL_PACKAGES[v] for v in absent])
+
+
+def split_voices(engines: tuple[str, ...]) -> dict[str, list[str]]:
+    """Voice ids per split for ``engines`` (each checked as installed). Refuses any voice of the
+    test speaker slt in train, and any voice in two splits."""
+    for engine in engines:
+        check_installed(engine)
+    voices: dict[str, list[str]] = {"train": [], "dev": [], "test": []}
+    if "espeak" in engines:
+        for split, ids in espeak_voices().items():
+            voices[split] += ids
+    tables = {"mbrola": MBROLA_SPLITS, "flite": FLITE_SPLITS, "festival": FESTIVAL_SPLITS}
+    for engine in engines:
+        if engine in tables:
+            for split, names in tables[engine].items():
+                voices[split] += [f"{engine}:{name}" for name in names]
+    if any(TEST_SPEAKER in v.split(":", 1)[1] for v in voices["train"]):
+        raise ValueError(f"a voice of the test speaker {TEST_SPEAKER} is in train")
+    seen = [v for ids in voices.values() for v in ids]
+    if len(seen) != len(set(seen)):
+        raise ValueError("a voice is in two splits")
+    return voices
+
+
+# ---------------------------------------------------------------------------------------------
+# Per utterance
+# ---------------------------------------------------------------------------------------------
+
+
+def pick_voice(voices: list[str], rng: np.random.Generator) -> str:
+    """An engine by ENGINE_SHARE among those ``voices`` has, then one of its voices evenly."""
+    engines = [e for e in ENGINES if any(v.startswith(f"{e}:") for v in voices)]
+    weights = np.array([ENGINE_SHARE[e] for e in engines])
+    engine = engines[int(rng.choice(len(engines), p=weights / weights.sum()))]
+    pool = [v for v in voices if v.startswith(f"{engine}:")]
+    return pool[int(rng.integers(len(pool)))]
+
+
+def synth_command(voice: str, text: str, rng: np.random.Generator) -> list[str]:
+    """The synthesis command for ``voice`` saying ``text`` at a random rate and pitch; "{wav}"
+    stands for the output wav and, for festival, "{txt}" for a file holding the text.
+
+    espeak-ng, MBROLA and flite take synth_speech's command (espeak-ng: -s 130-185 wpm, -p 25-75,
+    -g 0-4; flite: duration_stretch 0.9-1.2, mean F0 0.85-1.2 times the voice's). festival gets
+    Duration_Stretch 0.9-1.2 and, for the diphone voices, a mean F0 0.8-1.3 times the voice's and
+    an F0 spread of 10-25 Hz. Every engine draws the same random values, so the stream does not
+    depend on the voice."""
+    engine, name = voice.split(":", 1)
+    espeak_or_flite = voice.replace("mbrola:", "espeak:mb-") if engine != "festival" else "espeak:en"
+    base = synth.synth_command(espeak_or_flite, text, "{wav}", rng)
+    stretch, f0, f0_std = float(rng.uniform(0.9, 1.2)), float(rng.uniform(0.8, 1.3)), float(rng.uniform(10, 25))
+    if engine != "festival":
+        return base
+    settings = [f"(voice_{name})", f"(Parameter.set 'Duration_Stretch {stretch:.3f})"]
+    if name in FESTIVAL_F0:
+        settings.append(
+            f"(set! int_lr_params '((target_f0_mean {FESTIVAL_F0[name] * f0:.1f}) (target_f0_std {f0_std:.1f}) "
+            "(model_f0_mean 170) (model_f0_std 34)))"
+        )
+    return ["text2wave", "-eval", f"(begin {' '.join(settings)})", "-o", "{wav}", "{txt}"]
