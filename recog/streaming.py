@@ -1,11 +1,17 @@
-"""Cache-aware streaming recognition over a Recognizer, in the shape sherpa-onnx users know::
+"""Cache-aware streaming recognition over a Recognizer, with sherpa-onnx's API::
 
-    recognizer = StreamingRecognizer(recog.load("model.ckpt", att_context=(64, 3)))
+    recognizer = StreamingRecognizer(recog.load("en-speech"), endpoint=EndpointConfig(reset=False))
     stream = recognizer.create_stream()
-    stream.accept_waveform(16000, samples)      # any amount, any rate, as it arrives
-    recognizer.decode(stream)                    # runs every chunk that is complete
-    print(stream.result.text)                    # partial text of the current utterance
-    stream.input_finished(); recognizer.decode(stream)
+    stream.accept_waveform(44100, samples)      # any amount, any rate, as it arrives
+    while recognizer.is_ready(stream):
+        recognizer.decode_stream(stream)         # one encoder chunk
+        if recognizer.is_endpoint(stream):
+            print(recognizer.get_result(stream)) # the utterance's text
+            recognizer.reset(stream)             # the application closes the utterance
+    stream.input_finished()                      # then the same loop once more
+
+With the default ``EndpointConfig()`` the recognizer closes utterances itself and keeps their
+texts in ``stream.result.segments``; ``decode(stream)`` runs every ready chunk at once.
 
 Audio becomes log-mel frames incrementally (the same frames the offline frontend gives), frames
 become encoder chunks of ``right + 1`` frames through ``ConformerEncoder.forward_chunk`` and its
@@ -41,9 +47,12 @@ class EndpointConfig:
     without any token since the utterance started (the silence is dropped, no segment is made);
     ``trailing_silence``: seconds without a new token after at least one token; ``max_utterance``:
     seconds since the utterance started. ``enabled=False`` keeps one utterance for the whole stream
-    (what offline decoding of the same file gives)."""
+    (what offline decoding of the same file gives). ``reset``: when a rule fires, close the
+    utterance at once (its text moves to ``result.segments``); False leaves that to the
+    application, which asks ``is_endpoint`` and calls ``reset`` as sherpa-onnx applications do."""
 
     enabled: bool = True
+    reset: bool = True
     silence_before_speech: float = 2.4
     trailing_silence: float = 1.2
     max_utterance: float = 20.0
@@ -96,6 +105,7 @@ class Stream:
         self._rate: int | None = None
         self.frames = 0  # encoder frames decoded since the stream started
         self._segment_start = 0
+        self._endpoint_fired = False  # a rule fired and the utterance is not closed yet (reset=False)
         self.result = StreamResult()
 
     def accept_waveform(self, sample_rate: int, samples: np.ndarray) -> None:
@@ -149,14 +159,22 @@ class Stream:
         spoke = self._last_emit >= 0
         limit = rule.trailing_silence if spoke else rule.silence_before_speech
         if silence >= limit or search.frames * seconds >= rule.max_utterance:
-            if self._recognizer.fusion is not None:  # the utterance ends: rank its hypotheses as finished texts
-                self._update_result(final=True)
-            if self.result.text:
-                self.result.segments.append(self.result.text)
-            self._segment_start = self.frames
-            search.reset()
-            self._last_emit = -1
-            self._update_result()
+            self._endpoint_fired = True
+            if rule.reset:
+                self.close_utterance()
+
+    def close_utterance(self) -> None:
+        """End the current utterance here: its text moves to ``result.segments`` (if any) and the
+        search restarts; the encoder keeps its caches."""
+        if self._recognizer.fusion is not None:  # the utterance ends: rank its hypotheses as finished texts
+            self._update_result(final=True)
+        if self.result.text:
+            self.result.segments.append(self.result.text)
+        self._segment_start = self.frames
+        self._search.reset()
+        self._last_emit = -1
+        self._endpoint_fired = False
+        self._update_result()
 
     def final_text(self) -> str:
         """Every finished utterance and the current one, joined by spaces."""
@@ -227,20 +245,42 @@ class StreamingRecognizer:
         return Stream(self)
 
     def is_ready(self, stream: Stream) -> bool:
+        """Whether ``stream`` holds a complete chunk (or, once its input is finished, anything) to decode."""
         return stream._queue.ready(self.model.encoder.chunk_features)
+
+    def decode_stream(self, stream: Stream) -> None:
+        """Decode one chunk of ``stream`` if one is ready, as sherpa-onnx's ``decode_stream`` (loop
+        ``while is_ready(stream)``); ``decode`` runs every ready chunk at once."""
+        self._decode_chunk([stream])
 
     def decode(self, stream: Stream) -> None:
         """Decode every complete chunk of ``stream`` (and, once its input is finished, the rest)."""
         self.decode_streams([stream])
 
-    @torch.no_grad()
+    def get_result(self, stream: Stream) -> str:
+        """The text of ``stream``'s current utterance so far (``stream.result`` holds the rest)."""
+        return stream.result.text
+
+    def is_endpoint(self, stream: Stream) -> bool:
+        """Whether an endpoint rule has fired on the current utterance (with ``EndpointConfig(reset=
+        False)`` it stays so until ``reset``; with automatic reset it never is between decodes)."""
+        return stream._endpoint_fired
+
+    def reset(self, stream: Stream) -> None:
+        """Close ``stream``'s current utterance (sherpa-onnx's reset; see ``Stream.close_utterance``)."""
+        stream.close_utterance()
+
     def decode_streams(self, streams: list[Stream]) -> None:
         """Decode all ready chunks of several streams, batching their chunks through the encoder."""
+        while self._decode_chunk(streams):
+            pass
+
+    @torch.no_grad()
+    def _decode_chunk(self, streams: list[Stream]) -> bool:
+        """One chunk of each of ``streams`` that has one ready, as one batch; False if none had."""
         chunk = self.model.encoder.chunk_features
-        while True:
-            ready = [s for s in streams if s._queue.ready(chunk)]
-            if not ready:
-                return
+        ready = [s for s in streams if s._queue.ready(chunk)]
+        if ready:
             chunks, lengths = zip(*(s._queue.pop(chunk) for s in ready), strict=True)
             cache = stack_caches([s.cache for s in ready])
             h, h_lengths, cache = self.model.encoder.forward_chunk(
@@ -252,6 +292,7 @@ class StreamingRecognizer:
                 stream.frames += n
                 stream._update_result()
                 stream._endpoint()
+        return bool(ready)
 
 
 def stack_caches(caches: list[StreamingCache]) -> StreamingCache:

@@ -351,3 +351,40 @@ def test_a_unified_model_decodes_offline_with_full_context_and_streams_at_its_fi
     recognizer.decode(stream)
     offline = model.recognize(torch.from_numpy(samples)[None], torch.tensor([12000]))[0]  # at (8, 3) now
     assert stream.result.text == offline.text
+
+
+def test_the_sherpa_onnx_loop_gives_the_segments_automatic_endpointing_gives() -> None:
+    model = tiny_recognizer([8, 3])
+    samples = np.random.default_rng(2).standard_normal(16000 * 4).astype(np.float32) * 0.1
+    rule = {"max_utterance": 0.7, "trailing_silence": 0.3}
+
+    auto = StreamingRecognizer(model, endpoint=EndpointConfig(**rule))
+    stream = auto.create_stream()
+    for start in range(0, len(samples), 4410):
+        stream.accept_waveform(16000, samples[start: start + 4410])
+        auto.decode(stream)
+    stream.input_finished()
+    auto.decode(stream)
+    expected = [*stream.result.segments, stream.result.text]
+
+    manual = StreamingRecognizer(model, endpoint=EndpointConfig(reset=False, **rule))
+    stream, segments, endpoints = manual.create_stream(), [], 0
+
+    def drain() -> None:
+        nonlocal endpoints
+        while manual.is_ready(stream):
+            manual.decode_stream(stream)  # one chunk a call
+            if manual.is_endpoint(stream):
+                endpoints += 1
+                if manual.get_result(stream):
+                    segments.append(manual.get_result(stream))
+                manual.reset(stream)
+                assert not manual.is_endpoint(stream)
+
+    for start in range(0, len(samples), 4410):
+        stream.accept_waveform(16000, samples[start: start + 4410])
+        drain()
+    stream.input_finished()
+    drain()
+    assert endpoints >= 4  # 4 s of input, at most 0.7 s an utterance
+    assert [*segments, manual.get_result(stream)] == expected
