@@ -71,12 +71,9 @@ def streamed(runtime: StreamingRecognizer | EdgeModel, samples: np.ndarray, piec
     return stream
 
 
-def stream_text(recognizer: StreamingRecognizer, samples: np.ndarray) -> str:
-    return streamed(recognizer, samples).result.text
-
-
-def edge_text(edge: EdgeModel, samples: np.ndarray) -> str:
-    return streamed(edge, samples).text
+def streamed_text(runtime: StreamingRecognizer | EdgeModel, samples: np.ndarray) -> str:
+    """The text of ``samples`` streamed through ``runtime`` (both runtimes give the same result type)."""
+    return streamed(runtime, samples).result.text
 
 
 def part_parity(model: recog.RecognitionModel, audio: list[np.ndarray], head: str, workdir: Path) -> None:
@@ -102,11 +99,11 @@ def part_parity(model: recog.RecognitionModel, audio: list[np.ndarray], head: st
                     worst_batch = max(worst_batch, float((chunked[b, : n[b]] - offline[b, : n[b]]).abs().max()))
         recognizer = StreamingRecognizer(model, head=head, endpoint=EndpointConfig(enabled=False))
         offline_texts = [model.transcribe_arrays([a], ["-"], head=head)[0].text for a in audio]
-        torch_diff = sum(stream_text(recognizer, a) != t for a, t in zip(audio, offline_texts, strict=True))
+        torch_diff = sum(streamed_text(recognizer, a) != t for a, t in zip(audio, offline_texts, strict=True))
         folder = workdir / f"ctx_{left}_{right}"
         export_streaming(model.model, folder)
         edge = EdgeModel(folder, head=head)
-        edge_diff = sum(edge_text(edge, a) != t for a, t in zip(audio, offline_texts, strict=True))
+        edge_diff = sum(streamed_text(edge, a) != t for a, t in zip(audio, offline_texts, strict=True))
         print(f"context [{left}, {right}] (chunk {(right + 1) * model.model.frame_seconds * 1000:.0f} ms): "
               f"max abs diff batch 1 {worst_single:.2e}, unequal batch {worst_batch:.2e}; texts differing from "
               f"offline: PyTorch {torch_diff}/{len(audio)}, onnxruntime {edge_diff}/{len(audio)}")
@@ -282,10 +279,10 @@ def part_runtime(model: recog.RecognitionModel, audio: list[np.ndarray], head: s
     recognizer = StreamingRecognizer(model, head=head, endpoint=EndpointConfig(enabled=False))
     edge = EdgeModel(folder, head=head, threads=1)
     seconds = audio_seconds(audio)
-    stream_text(recognizer, audio[0]), edge_text(edge, audio[0])  # warm-up
-    torch_texts, torch_seconds = timed(lambda: [stream_text(recognizer, a) for a in audio])
+    streamed_text(recognizer, audio[0]), streamed_text(edge, audio[0])  # warm-up
+    torch_texts, torch_seconds = timed(lambda: [streamed_text(recognizer, a) for a in audio])
     torch_rtfx = seconds / torch_seconds
-    edge_texts, edge_seconds = timed(lambda: [edge_text(edge, a) for a in audio])
+    edge_texts, edge_seconds = timed(lambda: [streamed_text(edge, a) for a in audio])
     edge_rtfx = seconds / edge_seconds
     same = sum(a == b for a, b in zip(torch_texts, edge_texts, strict=True))
     print(f"PyTorch eager: RTFx {torch_rtfx:.1f}; onnxruntime (recog_edge): RTFx {edge_rtfx:.1f}; "

@@ -26,10 +26,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
-import soxr
 import torch
 
 from recog.audio import SAMPLE_RATE, LogMel
@@ -38,7 +37,8 @@ from recog.encoders.conformer import StreamingCache
 from recog.heads.base import StreamSearch
 from recog.lm import CharNgramLM
 from recog.model import Recognizer
-from recog_edge.features import ChunkQueue, FeatureStream, as_float_samples
+from recog_edge.features import ChunkQueue, FeatureStream, WaveformIntake
+from recog_edge.results import StreamResult
 
 
 @dataclass(frozen=True)
@@ -56,23 +56,6 @@ class EndpointConfig:
     silence_before_speech: float = 2.4
     trailing_silence: float = 1.2
     max_utterance: float = 20.0
-
-
-@dataclass
-class StreamResult:
-    """What a stream has recognised so far.
-
-    text: the current utterance so far (partial); stable_text: the part of it no later audio can
-    change (all of it for greedy search; the prefix all beams share for transducer beam search);
-    tokens / timestamps: pieces of the current utterance and their start times in seconds from the
-    start of the stream; segments: finished utterances, oldest first.
-    """
-
-    text: str = ""
-    stable_text: str = ""
-    tokens: list[str] = field(default_factory=list)
-    timestamps: list[float] = field(default_factory=list)
-    segments: list[str] = field(default_factory=list)
 
 
 class TorchFrames:
@@ -101,8 +84,7 @@ class Stream:
         self.cache: StreamingCache = model.encoder.init_cache(1, device=recognizer.device)
         self._search = recognizer.new_search()
         self._last_emit = -1  # frame of the current utterance's newest token, -1 before any
-        self._resampler: soxr.ResampleStream | None = None
-        self._rate: int | None = None
+        self._intake = WaveformIntake(SAMPLE_RATE)
         self.frames = 0  # encoder frames decoded since the stream started
         self._segment_start = 0
         self._endpoint_fired = False  # a rule fired and the utterance is not closed yet (reset=False)
@@ -112,24 +94,13 @@ class Stream:
         """Append audio: float samples in [-1, 1] (or int16), mono, at ``sample_rate`` Hz."""
         if self.finished:
             raise ValueError("accept_waveform after input_finished")
-        if self._rate is None:
-            self._rate = int(sample_rate)
-            if self._rate != SAMPLE_RATE:
-                self._resampler = soxr.ResampleStream(self._rate, SAMPLE_RATE, 1, dtype="float32")
-        elif int(sample_rate) != self._rate:
-            raise ValueError(f"sample rate changed mid-stream from {self._rate} to {sample_rate} Hz")
-        samples = as_float_samples(samples)
-        if self._resampler is not None:
-            samples = self._resampler.resample_chunk(samples)
-        self._queue.push(self._features.accept(samples))
+        self._queue.push(self._features.accept(self._intake.accept(sample_rate, samples)))
 
     def input_finished(self) -> None:
         """No more audio will come: the last partial chunk is decoded by the next ``decode``."""
         if self.finished:
             return
-        if self._resampler is not None:
-            self._queue.push(self._features.accept(
-                self._resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)))
+        self._queue.push(self._features.accept(self._intake.finish()))
         self._queue.push(self._features.finish())
         self._queue.finished = True
 

@@ -131,6 +131,36 @@ def as_float_samples(samples: np.ndarray) -> np.ndarray:
     return samples.astype(np.float32, copy=False).reshape(-1)
 
 
+class WaveformIntake:
+    """A stream's audio as it arrives, at any one rate (int16 or float, mono), resampled to
+    ``sample_rate`` on the fly (soxr's streaming resampler) and handed on as float32. Shared by the
+    PyTorch and the edge streams, so both accept the same input."""
+
+    def __init__(self, sample_rate: int) -> None:
+        self.sample_rate = sample_rate
+        self.rate: int | None = None
+        self._resampler = None
+
+    def accept(self, sample_rate: int, samples: np.ndarray) -> np.ndarray:
+        """``samples`` at ``sample_rate`` Hz (the same rate every call) -> float32 at the target rate."""
+        if self.rate is None:
+            self.rate = int(sample_rate)
+            if self.rate != self.sample_rate:
+                import soxr
+
+                self._resampler = soxr.ResampleStream(self.rate, self.sample_rate, 1, dtype="float32")
+        elif int(sample_rate) != self.rate:
+            raise ValueError(f"sample rate changed mid-stream from {self.rate} to {sample_rate} Hz")
+        samples = as_float_samples(samples)
+        return self._resampler.resample_chunk(samples) if self._resampler is not None else samples
+
+    def finish(self) -> np.ndarray:
+        """The resampler's last samples (none without resampling)."""
+        if self._resampler is None:
+            return np.zeros(0, dtype=np.float32)
+        return self._resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+
+
 class ChunkQueue:
     """Feature frames waiting for the encoder, handed out in chunks of a fixed size; the last
     chunk of a finished stream is zero-padded. Shared by the torch and the edge streams."""

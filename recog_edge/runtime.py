@@ -2,9 +2,10 @@
 
     model = EdgeModel("exported/")            # the folder `recog export --streaming` wrote
     stream = model.create_stream()
-    stream.accept_waveform(16000, samples)
-    model.decode(stream)
-    print(stream.text)
+    stream.accept_waveform(44100, samples)    # any rate, resampled as in recog.streaming
+    while model.is_ready(stream):
+        model.decode_stream(stream)           # one encoder chunk
+    print(model.get_result(stream), stream.result.timestamps)
 
 The loop is the one ``recog.streaming`` runs in PyTorch: log-mel frames as their windows
 complete, encoder chunks through ``encoder.onnx`` with its caches fed back, greedy CTC (from the
@@ -20,7 +21,8 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from recog_edge.features import ChunkQueue, FeatureStream, NumpyLogMel, as_float_samples
+from recog_edge.features import ChunkQueue, FeatureStream, NumpyLogMel, WaveformIntake
+from recog_edge.results import StreamResult
 
 SPACE = "\u2581"  # SentencePiece's word-boundary mark
 
@@ -60,9 +62,22 @@ class EdgeModel:
     def create_stream(self) -> EdgeStream:
         return EdgeStream(self)
 
+    def is_ready(self, stream: EdgeStream) -> bool:
+        """Whether ``stream`` holds a complete chunk (or, once its input is finished, anything) to decode."""
+        return stream.queue.ready(self.chunk_features)
+
     def decode(self, stream: EdgeStream) -> None:
         """Run every complete chunk of ``stream`` (all that is left once its input is finished)."""
-        while stream.queue.ready(self.chunk_features):
+        while self.is_ready(stream):
+            self.decode_stream(stream)
+
+    def get_result(self, stream: EdgeStream) -> str:
+        """The text of ``stream`` so far."""
+        return stream.result.text
+
+    def decode_stream(self, stream: EdgeStream) -> None:
+        """Run one chunk of ``stream`` if one is ready (sherpa-onnx's ``decode_stream``)."""
+        if self.is_ready(stream):
             chunk, n = stream.queue.pop(self.chunk_features)
             feeds = {"chunk": chunk[None], "chunk_lengths": np.array([n], dtype=np.int64), **stream.cache}
             outputs = dict(zip(self.output_names, self.encoder.run(None, feeds), strict=True))
@@ -73,6 +88,7 @@ class EdgeModel:
             else:
                 self._transducer(stream, outputs["encoded"][0, :frames])
             stream.frames += frames
+            stream.update_result()
 
     def _ctc(self, stream: EdgeStream, log_probs: np.ndarray) -> None:
         for t, best in enumerate(log_probs.argmax(axis=-1).tolist()):
@@ -105,7 +121,7 @@ class EdgeModel:
         stream.accept_waveform(sample_rate or self.sample_rate, samples)
         stream.input_finished()
         self.decode(stream)
-        return stream.text
+        return stream.result.text
 
 
 def _zeros_for_one(spec: dict[str, Any]) -> np.ndarray:
@@ -131,23 +147,24 @@ class EdgeStream:
         self.stamps: list[int] = []
         self.last_id = 0
         self.frames = 0
+        self.intake = WaveformIntake(model.sample_rate)
+        self.result = StreamResult()  # the PyTorch stream's result type, same names
 
     def accept_waveform(self, sample_rate: int, samples: np.ndarray) -> None:
-        """Append mono audio (float in [-1, 1] or int16) at the model's sample rate."""
-        if sample_rate != self.model.sample_rate:
-            raise ValueError(f"the edge runtime takes {self.model.sample_rate} Hz audio, got {sample_rate} Hz")
-        self.queue.push(self.features.accept(as_float_samples(samples)))
+        """Append mono audio (float in [-1, 1] or int16) at ``sample_rate`` Hz (resampled)."""
+        if self.queue.finished:
+            raise ValueError("accept_waveform after input_finished")
+        self.queue.push(self.features.accept(self.intake.accept(sample_rate, samples)))
 
     def input_finished(self) -> None:
         if not self.queue.finished:
+            self.queue.push(self.features.accept(self.intake.finish()))
             self.queue.push(self.features.finish())
             self.queue.finished = True
 
-    @property
-    def text(self) -> str:
-        return self.model.detokenize(self.tokens)
-
-    @property
-    def timestamps(self) -> list[float]:
-        """Start of each token, seconds from the start of the stream."""
-        return [round(t * self.model.meta["frame_seconds"], 3) for t in self.stamps]
+    def update_result(self) -> None:
+        """``result`` from the tokens so far (greedy search: all of it is stable)."""
+        text = self.model.detokenize(self.tokens)
+        self.result.text = self.result.stable_text = text
+        self.result.tokens = [self.model.vocabulary[t] for t in self.tokens]
+        self.result.timestamps = [round(t * self.model.meta["frame_seconds"], 3) for t in self.stamps]

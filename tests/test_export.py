@@ -75,8 +75,7 @@ def test_the_edge_runtime_reads_what_pytorch_streaming_reads(exported: tuple, he
         torch_stream.decode(stream)
         edge.decode(edge_stream)
         assert stream.result.text  # random weights say a lot: equal texts mean equal posteriors
-        assert edge_stream.text == stream.result.text
-        assert edge_stream.timestamps == stream.result.timestamps
+        assert edge_stream.result == stream.result  # one result type, field for field
 
 
 def test_the_edge_encoder_step_matches_pytorch_for_a_batch_of_unequal_lengths(exported: tuple) -> None:
@@ -133,12 +132,39 @@ def test_importing_and_running_the_edge_runtime_never_imports_torch(exported: tu
     assert out.stdout.strip() == "False"
 
 
-def test_the_edge_runtime_refuses_a_missing_model_and_a_wrong_rate(exported: tuple, tmp_path: Path) -> None:
+def test_the_edge_runtime_refuses_a_missing_model_and_a_rate_change_mid_stream(exported: tuple,
+                                                                               tmp_path: Path) -> None:
     _, folder, _ = exported
     with pytest.raises(FileNotFoundError, match="encoder.onnx"):
         EdgeModel(tmp_path)
-    with pytest.raises(ValueError, match="16000 Hz"):
-        EdgeModel(folder).create_stream().accept_waveform(8000, np.zeros(100, dtype=np.float32))
+    stream = EdgeModel(folder).create_stream()
+    stream.accept_waveform(8000, np.zeros(100, dtype=np.float32))  # any one rate: resampled
+    with pytest.raises(ValueError, match="changed mid-stream"):
+        stream.accept_waveform(16000, np.zeros(100, dtype=np.float32))
+
+
+@pytest.mark.parametrize("head", ["ctc", "rnnt"])
+def test_both_runtimes_run_the_sherpa_loop_on_44k_audio_alike(exported: tuple, head: str) -> None:
+    import soxr
+
+    import recog
+
+    checkpoint, folder, wavs = exported
+    samples = soxr.resample(load_audio(wavs[0]), 16000, 44100).astype(np.float32)
+    runtimes = [StreamingRecognizer(recog.load(checkpoint), head=head, endpoint=EndpointConfig(enabled=False)),
+                EdgeModel(folder, head=head)]
+    results = []
+    for runtime in runtimes:
+        stream = runtime.create_stream()
+        for start in [*range(0, len(samples), 4410), None]:
+            if start is None:
+                stream.input_finished()
+            else:
+                stream.accept_waveform(44100, samples[start: start + 4410])
+            while runtime.is_ready(stream):
+                runtime.decode_stream(stream)
+        results.append((runtime.get_result(stream), stream.result))
+    assert results[0][0] and results[0] == results[1]
 
 
 def test_recog_stream_prints_partials_and_the_offline_text(exported: tuple, capsys: pytest.CaptureFixture) -> None:
