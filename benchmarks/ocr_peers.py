@@ -10,7 +10,7 @@ Recognisers:
 - recog: ``recog.load(model).transcribe(paths, head=...)`` with its default batching, once per head
   (``--heads ctc,parallel``; default: the model's default head), ``torch.set_num_threads(--threads)``.
   One small untimed warm-up call per head; the timed call includes reading the images.
-- Tesseract (Debian ``tesseract`` 5.x, ``--psm 7 -l eng``, one line per image), with OMP_THREAD_LIMIT=1
+- Tesseract (Debian ``tesseract-ocr`` 5.x, ``--psm 7 -l eng``, one line per image), with OMP_THREAD_LIMIT=1
   (set here; OpenMP threads only slow it down on single lines). Timed three ways: one process per line,
   one process reading a list file of all images (its pages are separated by form feeds; the split is
   checked against the line count), and, with ``--threads`` > 1, that many list-file processes in
@@ -23,6 +23,10 @@ Recognisers:
   use_cls=False, use_rec=True)`` per image, and batched: all images loaded and preprocessed as in that
   call, then one ``engine.recognize_txt(images)`` (batches of ``Rec.rec_batch_num`` = 6, sorted by
   width). The faster is RapidOCR's ms/line.
+
+A peer that is not installed is skipped with one line saying so and how to install it (``skipped:
+tesseract not installed (apt-get install tesseract-ocr)``); recog's figures, printed first, come out
+either way, and the exit status is 0.
 
 ms/line = wall seconds / lines * 1000, model loading excluded, image reading included.
 
@@ -42,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -68,6 +73,11 @@ from recog.metrics import char_error_rate, exact_match_rate  # noqa: E402
 
 PEERS = ("tesseract", "rapidocr")
 TESSERACT_ARGS = ["--psm", "7", "-l", "eng"]
+INSTALL = {"tesseract": "apt-get install tesseract-ocr", "rapidocr": "pip install rapidocr"}
+
+
+class PeerMissing(Exception):
+    """A peer that cannot run here; the message says why and how to install it."""
 
 
 @dataclass
@@ -194,6 +204,8 @@ def tesseract_lists(paths: list[str], shards: int) -> list[str]:
 
 
 def run_tesseract(paths: list[str], threads: int) -> Run:
+    if shutil.which("tesseract") is None:
+        raise PeerMissing(f"tesseract not installed ({INSTALL['tesseract']})")
     version = subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
     texts, seconds = timed(lambda: [tesseract_one(p) for p in paths])
     run = Run(f"Tesseract ({version})", texts, {"per-line process": seconds},
@@ -218,7 +230,7 @@ def rapidocr_engine(threads: int) -> tuple[Any, str]:
         from rapidocr import RapidOCR
         from rapidocr.inference_engine.base import FileInfo, InferSession
     except ImportError:
-        raise SystemExit("rapidocr is not installed: pip install rapidocr (or pass --skip rapidocr)") from None
+        raise PeerMissing(f"rapidocr not installed ({INSTALL['rapidocr']})") from None
     rec = RapidOCR(params={"Global.log_level": "warning"}).cfg.Rec  # default config; models load lazily
     url = InferSession.get_model_url(FileInfo(rec.engine_type, rec.ocr_version, rec.task_type, rec.lang_type,
                                               rec.model_type))["model_dir"]
@@ -226,8 +238,8 @@ def rapidocr_engine(threads: int) -> tuple[Any, str]:
     rec_model = models / Path(url).name  # where rapidocr itself looks before downloading
     if not rec_model.is_file():
         found = sorted(p.name for p in models.glob("*.onnx"))
-        raise SystemExit(f"rapidocr {version('rapidocr')}: no bundled {rec_model.name} (has {found}); "
-                         "it would download one, which this offline benchmark does not do")
+        raise PeerMissing(f"rapidocr {version('rapidocr')} has no bundled {rec_model.name} (has {found}); "
+                          "it would download one, which this offline benchmark does not do")
     engine = RapidOCR(params={
         "Global.log_level": "warning", "Global.use_det": False, "Global.use_cls": False, "Global.use_rec": True,
         "Rec.model_path": str(rec_model), "EngineConfig.onnxruntime.intra_op_num_threads": threads})
@@ -266,6 +278,7 @@ def subset(values: list[str], mask: list[bool], keep: bool) -> list[str]:
 
 
 def report(run: Run, refs: list[str], degraded: list[bool] | None) -> None:
+    """Print ``run``'s notes, timings, CER and exact lines (overall and clean/degraded), and a few errors."""
     lines = len(refs)
     print(f"\n== {run.name}")
     for note in run.notes:
@@ -294,16 +307,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     paths, refs, degraded = load_lines(args.manifest, args.limit)
     split = "" if degraded is None else f" ({sum(degraded)} degraded, {len(degraded) - sum(degraded)} clean)"
     print(f"manifest: {args.manifest}, {len(paths)} lines{split}, threads {args.threads}")
-    runs: list[Run] = []
     if args.model:
         heads: list[str | None] = [h.strip() for h in args.heads.split(",") if h.strip()] if args.heads else [None]
         lm = (args.lm, args.lm_weight, args.lm_bonus) if args.lm else None
-        runs += run_recog(args.model, heads, paths, args.threads, lm)
-    if "tesseract" not in args.skip:
-        runs.append(run_tesseract(paths, args.threads))
-    if "rapidocr" not in args.skip:
-        runs.append(run_rapidocr(paths, args.threads))
-    for run in runs:
+        for run in run_recog(args.model, heads, paths, args.threads, lm):
+            report(run, refs, degraded)
+    # Each peer is reported as soon as it has run, so that a later one cannot hide the figures.
+    for name, run_peer in (("tesseract", run_tesseract), ("rapidocr", run_rapidocr)):
+        if name in args.skip:
+            continue
+        try:
+            run = run_peer(paths, args.threads)
+        except PeerMissing as err:
+            print(f"\nskipped: {err}", flush=True)
+            continue
         report(run, refs, degraded)
 
 

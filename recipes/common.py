@@ -115,10 +115,11 @@ def check_config(out: Path, config: dict) -> None:
         part.write_text(json.dumps(config, indent=1) + "\n")
 
 
-def write_manifests(out: Path, results: list[Any], row: Callable[[Any], dict]) -> None:
-    """Write OUT/{split}.jsonl for every split: the successful results in index order, each as
-    ``row(result)``; prints the row counts."""
-    for split in SPLITS:
+def write_manifests(out: Path, results: list[Any], row: Callable[[Any], dict],
+                    splits: Sequence[str] = SPLITS) -> None:
+    """Write OUT/{split}.jsonl for every split of ``splits``: the successful results in index
+    order, each as ``row(result)``; prints the row counts."""
+    for split in splits:
         path = out / f"{split}.jsonl"
         rows = sorted((r for r in results if r.split == split and r.status != "failed"), key=lambda r: r.index)
         with atomic_write(path) as part, part.open("w", encoding="utf-8") as f:
