@@ -3,8 +3,11 @@
 # and install what they need.
 VENV ?= .venv
 PY := $(VENV)/bin/python
-DEBS := espeak-ng flite sox fonts-dejavu fonts-dejavu-core fonts-liberation fonts-liberation2 fonts-noto-core fonts-freefont-ttf fonts-urw-base35 \
-        fonts-roboto fonts-roboto-unhinted fonts-lato fonts-open-sans fonts-go fonts-jetbrains-mono fonts-courier-prime
+# The speech recipes' synthesisers, tools and texts (recipes/en_speech: free voices only), then the
+# OCR recipe's font packages (one list, in recipes/synth_ocr/fonts.py).
+SPEECH_DEBS := espeak-ng flite sox ffmpeg festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts \
+               fortunes fortunes-min python3-doc jargon-text doc-debian wordnet-base wamerican
+DEBS := $(SPEECH_DEBS) $(shell python3 recipes/synth_ocr/fonts.py --packages)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup debs demo recipe-speech recipe-ocr test lint bench
@@ -12,6 +15,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0  # the CPU wheel of this machine; pyproject admits newer ones
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
