@@ -6,8 +6,10 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+from recog.segments import FORMATS
 
 LM_BEAM = 8  # prefix beam width when --lm is given without --beam
 
@@ -101,19 +103,47 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         return 2
     model = _load_for(args, args.command)
     rows, failures = [], []
+    fmt = args.format or ("all" if args.output_dir else None)
+    formats = FORMATS if fmt == "all" else (fmt,) if fmt else ()
+    names: set[str] = set()
     for path, result in progress(model.transcribe_each(paths, head=args.head, **options), len(paths), args.quiet):
         if isinstance(result, Exception):
             failures.append((path, str(result)))
             continue
         rows.append(result.to_json())
-        if args.output == "-":
+        if formats:
+            write_formats(result, formats, args.output_dir, names)
+        elif args.output == "-":
             print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
         elif not args.output:
             print(f"{path}\t{result.text}", flush=True)
     if args.output and args.output != "-":
         write_jsonl_atomic(args.output, rows)
         print(f"wrote {len(rows)} result(s) to {args.output}", file=sys.stderr)
+    if args.output_dir:
+        print(f"wrote {len(rows)} result(s) as {', '.join(formats)} to {args.output_dir}", file=sys.stderr)
     return _report_failures(failures)
+
+
+def write_formats(result, formats: Sequence[str], output_dir: str | None, names: set[str]) -> None:  # noqa: ANN001
+    """One input's result in each of ``formats``: files ``<output_dir>/<input name>.<format>`` (a
+    repeated name gets -2, -3, ...), or printed where there is no ``output_dir``."""
+    from recog.data import write_text_atomic
+    from recog.segments import render
+
+    segments = result.segments()
+    if output_dir is None:
+        for fmt in formats:
+            print(render(fmt, segments, result.text, result.to_json()), end="", flush=True)
+        return
+    stem = Path(result.path).stem + (f"@{result.offset:g}" if result.offset is not None else "")
+    name, n = stem, 1
+    while name in names:
+        n += 1
+        name = f"{stem}-{n}"
+    names.add(name)
+    for fmt in formats:
+        write_text_atomic(Path(output_dir) / f"{name}.{fmt}", render(fmt, segments, result.text, result.to_json()))
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -281,6 +311,11 @@ def build_parser() -> argparse.ArgumentParser:
         add_search_flags(recognise)
         recognise.add_argument("--output", help="write JSON lines here (- for standard output) instead of "
                                "printing path<TAB>text")
+        recognise.add_argument("--format", choices=[*FORMATS, "all"],
+                               help="also write each input as txt, srt, vtt, tsv (segments with start and end) or "
+                                    "json (with segments and word times), or all: files in --output-dir, else printed")
+        recognise.add_argument("--output-dir", help="folder for the --format files, one per input and format, named "
+                               "after the input (default format with it: all)")
         if command == "transcribe":
             recognise.add_argument("--context", type=parse_context,
                                    help="attention context LEFT,RIGHT (limited-context models)")

@@ -13,9 +13,10 @@ import os
 import random
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 import torch
@@ -266,20 +267,33 @@ class ImageDataset(Dataset):
                 "path": entry.path}
 
 
-def write_jsonl_atomic(path: str | Path, rows: Iterable[dict]) -> None:
-    """Write JSON lines to a temporary file beside ``path`` and rename it into place, so a crash
-    never leaves a half-written output."""
+@contextmanager
+def atomic_text_file(path: str | Path) -> Iterator[TextIO]:
+    """A text file written beside ``path`` and renamed into place when the block ends, so a crash
+    never leaves a half-written output (nothing is left where the block raises)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for row in rows:
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            yield f
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_jsonl_atomic(path: str | Path, rows: Iterable[dict]) -> None:
+    """JSON lines, written atomically (``atomic_text_file``)."""
+    with atomic_text_file(path) as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """A text, written atomically (``atomic_text_file``)."""
+    with atomic_text_file(path) as f:
+        f.write(text)
 
 
 def pad_sequences(items: Sequence[torch.Tensor], value: float = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -26,6 +26,7 @@ from recog.inputs import InputKind, Loaded, Source, input_kind
 from recog.lm import CharNgramLM
 from recog.model import Recognizer
 from recog.models import resolve
+from recog.segments import Segment, Word, segments_of, words_of
 
 InputError = (AudioError, ImageError)
 
@@ -53,6 +54,12 @@ class Recognition:
     position_key: str = field(repr=False)  # "timestamps" / "x_positions"
     nbest: list[dict[str, Any]] = field(default_factory=list)
     offset: float | None = None  # where a manifest segment starts in its file (its positions count from the file)
+    words: list[Word] = field(default_factory=list, repr=False)  # text, start, end, confidence of each word
+
+    def segments(self, max_gap: float = 0.8, max_seconds: float = 8.0, max_chars: int = 84) -> list[Segment]:
+        """The words grouped as subtitles: a new segment after a pause of ``max_gap`` seconds, or
+        before one would pass ``max_seconds`` or ``max_chars`` (``recog.segments``)."""
+        return segments_of(self.words, max_gap, max_seconds, max_chars)
 
     def to_json(self) -> dict[str, Any]:
         row = {self.path_key: self.path, **({"offset": self.offset} if self.offset is not None else {}),
@@ -200,7 +207,8 @@ class RecognitionModel:
             path=name, text=hyp.text, tokens=self._pieces(hyp), positions=self.input.positions(hyp.timestamps, item),
             confidence=round(hyp.confidence, 4), token_confidences=[round(c, 4) for c in hyp.token_confidences],
             score=round(hyp.score, 4), path_key=self.input.path_key, position_key=self.input.position_key,
-            offset=item.offset,
+            offset=item.offset, words=words_of(self._pieces(hyp), self.input.positions(hyp.timestamps, item),
+                                               hyp.token_confidences, self.input.step(item)),
             nbest=[{"text": alt.text, "tokens": self._pieces(alt), "score": round(alt.score, 4),
                     "confidence": round(alt.confidence, 4)} for alt in hyp.nbest])
 

@@ -76,6 +76,10 @@ class InputKind:
         """Encoder frames of tokens -> their positions in the input file."""
         raise NotImplementedError
 
+    def step(self, item: Loaded) -> float:
+        """One encoder frame in the positions' unit (where the last word of a result ends)."""
+        raise NotImplementedError
+
 
 class SpeechInput(InputKind):
     """Audio files (any rate and channels: WAV, FLAC, OGG, ...); positions are token start times in seconds."""
@@ -101,6 +105,9 @@ class SpeechInput(InputKind):
     def positions(self, frames: Sequence[int], item: Loaded) -> list[float]:
         seconds, start = self.model.frame_seconds, item.offset or 0.0  # times in the file, segment or not
         return [round(start + t * seconds, 3) for t in frames]
+
+    def step(self, item: Loaded) -> float:
+        return self.model.frame_seconds
 
 
 class TextLineInput(InputKind):
@@ -132,6 +139,9 @@ class TextLineInput(InputKind):
     def positions(self, frames: Sequence[int], item: Loaded) -> list[float]:
         stride = self.model.encoder.stride
         return [int(round((t + 0.5) * stride * item.scale)) for t in frames]
+
+    def step(self, item: Loaded) -> float:
+        return self.model.encoder.stride * item.scale
 
 
 KINDS: dict[str, type[InputKind]] = {"logmel": SpeechInput, "image": TextLineInput}  # by frontend
