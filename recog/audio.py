@@ -6,6 +6,7 @@ beside the CPU torch, so the feature pipeline must not need it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +63,38 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, offset: float =
     if not np.isfinite(mono).all():
         raise AudioError(f"{path}: audio contains NaN or infinite samples")
     return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+def audio_seconds(path: str | Path) -> float:
+    """A file's length in seconds from its header (0 where it cannot be read: loading says why)."""
+    try:
+        info = soundfile.info(str(path))
+    except Exception:  # noqa: BLE001 - unreadable files get their error from load_audio
+        return 0.0
+    return info.frames / info.samplerate if info.samplerate else 0.0
+
+
+def audio_blocks(path: str | Path, seconds: float = 10.0, offset: float = 0.0, duration: float | None = None
+                 ) -> Iterator[tuple[int, np.ndarray]]:
+    """A file (or its segment of ``duration`` seconds from ``offset``) read ``seconds`` at a time,
+    mono float32 at the file's own rate: (rate, samples) pairs, so any length is read in bounded
+    memory."""
+    path = Path(path)
+    try:
+        with soundfile.SoundFile(str(path)) as f:
+            rate, start = f.samplerate, int(round(offset * f.samplerate))
+            if start >= f.frames:
+                raise AudioError(f"{path}: offset {offset:g} s is past the end of the audio ({f.frames / rate:.3f} s)")
+            f.seek(start)
+            frames = -1 if duration is None else int(round(duration * rate))
+            for block in f.blocks(blocksize=max(1, int(seconds * rate)), frames=frames, dtype="float32",
+                                  always_2d=True):
+                yield rate, np.ascontiguousarray(block.mean(axis=1) if block.shape[1] > 1 else block[:, 0])
+    except AudioError:
+        raise
+    except Exception as err:  # noqa: BLE001 - LibsndfileError, RuntimeError...
+        reason = str(err).split("\n")[0] or type(err).__name__
+        raise AudioError(f"{path}: not readable as audio ({reason})") from None
 
 
 def audio_from_array(samples: np.ndarray, sample_rate: int, name: str = "array") -> np.ndarray:

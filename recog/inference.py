@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from recog.audio import SAMPLE_RATE, AudioError
+from recog.audio import SAMPLE_RATE, AudioError, audio_seconds
 from recog.checkpoint import load_recognizer
 from recog.data import BucketingBatchSampler, Entry
 from recog.decoding.hypothesis import Hypothesis
@@ -100,6 +100,7 @@ class RecognitionModel:
     """
 
     CHUNK_INPUTS = 64  # inputs read, batched and decoded at a time: memory stays bounded, results come early
+    LONG_SECONDS = 60.0  # longer audio files are read as a stream by a model that can (transcribe_long)
 
     def __init__(self, model: Recognizer, lm: CharNgramLM | None = None) -> None:
         self.model = model
@@ -148,7 +149,10 @@ class RecognitionModel:
             items: dict[int, Loaded] = {}
             for i in chunk:
                 try:
-                    items[i] = self.input.load(sources[i], sample_rate, paths[i])
+                    if self.is_long(sources[i], head, options):
+                        outcomes[i] = self.transcribe_long(sources[i], head, options)
+                    else:
+                        items[i] = self.input.load(sources[i], sample_rate, paths[i])
                 except InputError as err:
                     outcomes[i] = err
             loaded = {i: item.array for i, item in items.items()}
@@ -158,6 +162,48 @@ class RecognitionModel:
                 outcomes.update(zip(batch, results, strict=True))
             for i in chunk:
                 yield paths[i], outcomes[i]
+
+    def is_long(self, source: Source, head: str | None, options: DecodingOptions) -> bool:
+        """Whether ``source`` is an audio file (or manifest entry) longer than ``LONG_SECONDS`` that
+        this model can read as a stream with ``options`` (``transcribe_long``)."""
+        if not isinstance(source, str | Path | Entry) or self.model.kind != "logmel":
+            return False
+        seconds = source.duration if isinstance(source, Entry) and source.offset is not None else None
+        if seconds is None:
+            seconds = audio_seconds(source.path if isinstance(source, Entry) else source)
+        if seconds <= self.LONG_SECONDS or not hasattr(self.model.encoder, "use_streaming_context"):
+            return False
+        if not any(left >= 0 and right >= 0 for left, right in self.model.encoder.att_contexts):
+            return False
+        return self.model.head(head or self.model.default_head).stream_search(options) is not None
+
+    def transcribe_long(self, source: str | Path | Entry, head: str | None, options: DecodingOptions) -> Recognition:
+        """A long recording read as a stream: blocks of audio from the file, the cache-aware encoder
+        at the model's first limited context, one search over the whole file (endpointing off), so
+        memory stays bounded and time grows linearly with the length. Tokens, times and words as
+        ``transcribe`` gives them."""
+        from recog.audio import audio_blocks
+        from recog.streaming import EndpointConfig, StreamingRecognizer
+
+        path = source.path if isinstance(source, Entry) else str(source)
+        offset = source.offset if isinstance(source, Entry) else None
+        before = self.model.encoder.att_context
+        try:
+            fusion = {"lm": self.lm, "lm_weight": options.lm_weight, "lm_bonus": options.lm_bonus} if self.lm else {}
+            recognizer = StreamingRecognizer(self.model, head=head, beam=options.beam,
+                                             endpoint=EndpointConfig(enabled=False), **fusion)
+            stream = recognizer.create_stream()
+            segment = {"offset": offset, "duration": source.duration} if offset is not None else {}
+            for rate, samples in audio_blocks(path, **segment):
+                stream.accept_waveform(rate, samples)
+                recognizer.decode(stream)
+            stream.input_finished()
+            recognizer.decode(stream)
+            hyp = stream._search.hypothesis(final=True)
+        finally:
+            self.model.encoder.set_att_context(*before)
+        hyp.text = self.model.tokenizer.decode(hyp.tokens)
+        return self.result(path, hyp, Loaded(np.zeros(0, np.float32), offset=offset))
 
     def options(self, head: str | None = None, **search_options: Any) -> DecodingOptions:
         """``search_options`` as DecodingOptions, checked against the ``head`` and this model's

@@ -108,3 +108,34 @@ def test_transcribe_manifest_needs_no_duration(speech: tuple, tmp_path: Path, ca
     assert main(["transcribe", "--manifest", str(manifest), "--model", str(checkpoint), "--quiet"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split("\t")[0] for line in lines] == [str(f) for f in files[:2]]
+
+
+def test_a_long_recording_is_read_as_a_stream_in_bounded_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                                 ) -> None:
+    import torch
+
+    from recog.inference import RecognitionModel
+
+    rng = np.random.default_rng(3)
+    wave = (rng.standard_normal(16000 * 12) * 0.1).astype(np.float32)
+    soundfile.write(tmp_path / "long.flac", wave, 16000)
+    unified = RecognitionModel(tiny_recognizer([[-1, -1], [8, 3]]))
+    monkeypatch.setattr(RecognitionModel, "LONG_SECONDS", 10.0)
+    streamed_blocks = []
+    import recog.audio
+
+    real_blocks = recog.audio.audio_blocks
+    monkeypatch.setattr(recog.audio, "audio_blocks", lambda *a, **k: (streamed_blocks.append(1) or b
+                                                                       for b in real_blocks(*a, **k)))
+    [long] = unified.transcribe([tmp_path / "long.flac"])
+    assert len(streamed_blocks) > 1  # read block by block, not whole
+    assert unified.model.encoder.att_context == (-1, -1)  # offline decoding is left as it was
+    unified.model.encoder.set_att_context(8, 3)  # the stream's context: the offline forward equals it
+    with torch.no_grad():
+        expected = unified.model.recognize(torch.from_numpy(wave)[None], torch.tensor([len(wave)]))[0]
+    unified.model.encoder.set_att_context(-1, -1)
+    assert long.text == expected.text and long.positions == unified.result("x", expected,
+                                                                          unified.input.load(wave)).positions
+    assert long.words and long.segments()
+    offline_only = RecognitionModel(tiny_recognizer([-1, -1], causal=False))
+    assert not offline_only.is_long(tmp_path / "long.flac", None, offline_only.options())

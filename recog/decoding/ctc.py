@@ -141,6 +141,8 @@ class CTCGreedyStream:
         self.frames = 0
         self.tokens: list[int] = []
         self.stamps: list[int] = []
+        self.probs: list[float] = []
+        self.score = 0.0  # log-probability of the best path so far
         self.last_id = 0  # best id on the last frame seen (0 = blank)
 
     def advance(self, h: torch.Tensor, n: int) -> None:
@@ -150,6 +152,8 @@ class CTCGreedyStream:
                             last=torch.tensor([self.last_id], device=h.device))[0]
         self.tokens += hyp.tokens
         self.stamps += [self.frames + t for t in hyp.timestamps]
+        self.probs += hyp.token_confidences
+        self.score += hyp.score if n else 0.0
         if n:
             self.last_id = int(log_probs[0, n - 1].argmax())
         self.frames += n
@@ -157,3 +161,9 @@ class CTCGreedyStream:
     def output(self, final: bool = False) -> tuple[list[int], list[int], list[int]]:
         """(tokens, timestamps, stable tokens): greedy output never changes once emitted."""
         return self.tokens, self.stamps, self.tokens
+
+    def hypothesis(self, final: bool = False) -> Hypothesis:
+        """The utterance so far as offline greedy search would give it."""
+        return Hypothesis(tokens=list(self.tokens), score=self.score,
+                          confidence=float(np.exp(self.score / max(self.frames, 1))), timestamps=list(self.stamps),
+                          token_confidences=list(self.probs))

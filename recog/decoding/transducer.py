@@ -251,7 +251,12 @@ class TransducerStream:
     def output(self, final: bool = False) -> tuple[list[int], list[int], list[int]]:
         """(tokens, timestamps, stable tokens) of the best hypothesis so far; ``final``: the
         utterance ends here (a fused LM then also scores the end of its text, as offline)."""
+        best = self.hypothesis(final)
+        stable = self.state.stable_tokens() if self.beam > 1 else best.tokens
+        return best.tokens, best.timestamps, stable
+
+    def hypothesis(self, final: bool = False) -> Hypothesis:
+        """The best hypothesis so far, as the offline search would give it."""
         if self.beam > 1:
-            best = self.state.best(self.fusion if final else None)
-            return best.tokens, best.timestamps, self.state.stable_tokens()
-        return self.state.tokens[0], self.state.stamps[0], self.state.tokens[0]
+            return self.state.best(self.fusion if final else None)
+        return self.state.hypotheses()[0]

@@ -44,6 +44,9 @@ class StreamSearch(Protocol):
     def output(self, final: bool = False) -> tuple[list[int], list[int], list[int]]:
         """(tokens, timestamps, stable tokens) of the best hypothesis so far."""
 
+    def hypothesis(self, final: bool = False) -> Hypothesis:
+        """The best hypothesis so far, with scores and confidences."""
+
 
 class ExportPart(NamedTuple):
     """One ONNX graph of a head: ``module(*args)`` with named inputs and outputs, the axis of each
