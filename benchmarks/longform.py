@@ -1,0 +1,103 @@
+"""A long recording against its utterances one by one, in one run: peak resident memory, RTFx and
+WER of ``recog transcribe`` on a recording made by joining test utterances with 0.3-2 s gaps, the
+same utterances transcribed one by one, and how many utterance starts a segment starts near.
+
+    python benchmarks/longform.py --model en-speech --manifest data/synth_speech/test.jsonl --minutes 60
+
+The recording is written in blocks (never whole in memory) as FLAC to a temporary folder; the long
+transcription runs in a child process, so its peak resident memory is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for benchmarks.common
+from benchmarks.common import add_manifest, add_model, add_threads, load_model, parse_args, read_entries  # noqa: E402
+from recog.audio import SAMPLE_RATE, load_audio  # noqa: E402
+from recog.metrics import inverse_real_time_factor, word_error_rate  # noqa: E402
+
+CHILD = """
+import json, resource, sys, time, torch
+torch.set_num_threads({threads})
+import recog
+model = recog.load({model!r})
+start = time.perf_counter()
+[result] = model.transcribe([{path!r}])
+seconds = time.perf_counter() - start
+segments = [[s.start, s.end] for s in result.segments()]
+print(json.dumps({{"text": result.text, "seconds": seconds, "segments": segments,
+                   "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}))
+"""
+
+
+def make_recording(entries: list, minutes: float, path: Path, seed: int) -> tuple[list[str], list[float], float]:
+    """Utterances (cycling through ``entries``) joined with 0.3-2 s gaps until ``minutes``: their
+    texts, start times, and the recording's length in seconds."""
+    rng = np.random.default_rng(seed)
+    texts, starts, position = [], [], 0.0
+    with sf.SoundFile(path, "w", SAMPLE_RATE, 1, format="FLAC") as out:
+        while position < minutes * 60:
+            entry = entries[len(texts) % len(entries)]
+            gap = np.zeros(int(rng.uniform(0.3, 2.0) * SAMPLE_RATE), dtype=np.float32)
+            samples = load_audio(entry.path)
+            out.write(gap)
+            position += len(gap) / SAMPLE_RATE
+            starts.append(position)
+            texts.append(entry.text)
+            out.write(samples)
+            position += len(samples) / SAMPLE_RATE
+    return texts, starts, position
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_model(parser, help="model name, folder or checkpoint (a model that can stream reads long files as a stream)")
+    add_manifest(parser, help="speech test manifest whose utterances make the recording")
+    add_threads(parser, default=1)
+    parser.add_argument("--minutes", type=float, default=60.0, help="length of the recording")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parse_args(parser)
+    entries = read_entries(args.manifest)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "long.flac"
+        texts, starts, seconds = make_recording(entries, args.minutes, path, args.seed)
+        child = CHILD.format(threads=args.threads, model=args.model, path=str(path))
+        done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=True)
+        long = json.loads(done.stdout.strip().splitlines()[-1])
+    used = entries[: min(len(texts), len(entries))]
+    model = load_model(args.model)
+    start = time.perf_counter()
+    singles = {r.path: r.text for r in model.transcribe([e.path for e in used])}
+    single_seconds = time.perf_counter() - start
+    single_hyps = [singles[entries[i % len(entries)].path] for i in range(len(texts))]
+    single_audio = sum(sf.info(e.path).duration for e in used)
+    reference = " ".join(texts)
+    long_wer, single_wer = word_error_rate([reference], [long["text"]]), word_error_rate(texts, single_hyps)
+    segment_starts = np.array([s for s, _ in long["segments"]] or [np.inf])
+    near = np.mean([np.min(np.abs(segment_starts - t)) <= 0.2 for t in starts])
+    long_rtfx = inverse_real_time_factor(seconds, long["seconds"])
+    single_rtfx = inverse_real_time_factor(single_audio, single_seconds)
+    print(f"model: {args.model}, threads {args.threads}")
+    print(f"recording: {seconds / 60:.1f} min, {len(texts)} utterances ({len(used)} distinct)")
+    print(f"long recording: peak resident memory {long['peak_kb'] / 1024:.0f} MB, RTFx {long_rtfx:.1f}, "
+          f"WER {100 * long_wer:.2f} %")
+    print(f"one by one: RTFx {single_rtfx:.1f}, WER {100 * single_wer:.2f} %  "
+          f"(long/one-by-one: RTFx {long_rtfx / single_rtfx:.2f}x, WER {long_wer / max(single_wer, 1e-9):.2f}x)")
+    print(f"utterance starts with a segment start within 200 ms: {100 * near:.1f} % "
+          f"({len(long['segments'])} segments, {len(starts)} utterances)")
+    print(f"this process's peak resident memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
