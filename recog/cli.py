@@ -111,6 +111,8 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
             failures.append((path, str(result)))
             continue
         rows.append(result.to_json())
+        if result.warning:
+            print(f"warning: {path}: {result.warning}", file=sys.stderr)
         if formats:
             write_formats(result, formats, args.output_dir, names)
         elif args.output == "-":

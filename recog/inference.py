@@ -55,6 +55,7 @@ class Recognition:
     nbest: list[dict[str, Any]] = field(default_factory=list)
     offset: float | None = None  # where a manifest segment starts in its file (its positions count from the file)
     words: list[Word] = field(default_factory=list, repr=False)  # text, start, end, confidence of each word
+    warning: str | None = None  # e.g. a long file that could be read only in part
 
     def segments(self, max_gap: float = 0.8, max_seconds: float = 8.0, max_chars: int = 84) -> list[Segment]:
         """The words grouped as subtitles: a new segment after a pause of ``max_gap`` seconds, or
@@ -67,6 +68,8 @@ class Recognition:
                "confidence": self.confidence, "token_confidences": self.token_confidences, "score": self.score}
         if self.nbest:
             row["nbest"] = self.nbest
+        if self.warning:
+            row["warning"] = self.warning
         return row
 
 
@@ -194,16 +197,25 @@ class RecognitionModel:
                                              endpoint=EndpointConfig(enabled=False), **fusion)
             stream = recognizer.create_stream()
             segment = {"offset": offset, "duration": source.duration} if offset is not None else {}
-            for rate, samples in audio_blocks(path, **segment):
-                stream.accept_waveform(rate, samples)
-                recognizer.decode(stream)
+            read, warning = 0.0, None
+            try:
+                for rate, samples in audio_blocks(path, **segment):
+                    stream.accept_waveform(rate, samples)
+                    recognizer.decode(stream)
+                    read += len(samples) / rate
+            except AudioError as err:
+                if not read:
+                    raise
+                warning = f"truncated: read the first {read:.1f} s, then {str(err).removeprefix(f'{path}: ')}"
             stream.input_finished()
             recognizer.decode(stream)
             hyp = stream._search.hypothesis(final=True)
         finally:
             self.model.encoder.set_att_context(*before)
         hyp.text = self.model.tokenizer.decode(hyp.tokens)
-        return self.result(path, hyp, Loaded(np.zeros(0, np.float32), offset=offset))
+        result = self.result(path, hyp, Loaded(np.zeros(0, np.float32), offset=offset))
+        result.warning = warning
+        return result
 
     def options(self, head: str | None = None, **search_options: Any) -> DecodingOptions:
         """``search_options`` as DecodingOptions, checked against the ``head`` and this model's

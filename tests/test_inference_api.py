@@ -139,3 +139,23 @@ def test_a_long_recording_is_read_as_a_stream_in_bounded_memory(tmp_path: Path, 
     assert long.words and long.segments()
     offline_only = RecognitionModel(tiny_recognizer([-1, -1], causal=False))
     assert not offline_only.is_long(tmp_path / "long.flac", None, offline_only.options())
+
+
+def test_a_truncated_long_file_gives_the_readable_part_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture) -> None:
+    from recog.inference import RecognitionModel
+
+    wave = (np.random.default_rng(4).standard_normal(16000 * 30) * 0.1).astype(np.float32)
+    soundfile.write(tmp_path / "full.flac", wave, 16000)
+    data = (tmp_path / "full.flac").read_bytes()
+    (tmp_path / "cut.flac").write_bytes(data[: len(data) // 2])  # the decoder loses sync half way
+    model = RecognitionModel(tiny_recognizer([[-1, -1], [8, 3]]))
+    monkeypatch.setattr(RecognitionModel, "LONG_SECONDS", 10.0)
+    [result] = model.transcribe([tmp_path / "cut.flac"])
+    assert result.warning and result.warning.startswith("truncated: read the first")
+    assert result.to_json()["warning"] == result.warning
+    assert 0 < max(result.positions, default=1.0) < 16.0  # tokens only from what could be read
+    checkpoint = tmp_path / "m.ckpt"
+    save_checkpoint(model.model, checkpoint)
+    assert main(["transcribe", str(tmp_path / "cut.flac"), "--model", str(checkpoint), "--quiet"]) == 0
+    assert "warning:" in capsys.readouterr().err
