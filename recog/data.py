@@ -376,7 +376,9 @@ class BucketingBatchSampler(Sampler[list[int]]):
             batches = self._to_count(batches, self._fixed_count())
             rng.shuffle(batches)
         if self.world_size > 1:
-            usable = len(batches) - len(batches) % self.world_size
+            # training: every rank the same number of steps (gradients are averaged each step), so up to
+            # world_size - 1 batches an epoch are left out; otherwise every batch, on one rank each
+            usable = len(batches) - len(batches) % self.world_size if self.shuffle else len(batches)
             batches = batches[self.rank:usable:self.world_size]
         return batches
 

@@ -124,7 +124,15 @@ class RecognizerSystem(L.LightningModule):
             self._val_hyps.setdefault(head, []).extend(hyp.text for hyp in hyps)
 
     def on_validation_epoch_end(self) -> None:
-        """val/wer and val/cer from the default head; val/wer_<head> for every head."""
+        """val/wer and val/cer from the default head; val/wer_<head> for every head; with several
+        processes, over every process's items (gathered), so each logs the same figures."""
+        if self.trainer.world_size > 1 and torch.distributed.is_initialized():
+            gathered: list = [None] * self.trainer.world_size
+            torch.distributed.all_gather_object(gathered, (self._val_refs, self._val_hyps))
+            self._val_refs = [ref for refs, _ in gathered for ref in refs]
+            heads = dict.fromkeys(head for _, hyps in gathered for head in hyps)
+            self._val_hyps = {head: [h for _, hyps in gathered for h in hyps.get(head, [])] for head in heads}
+        self.log("val/items", float(len(self._val_refs)))  # every process's, where there are several
         for head, hyps in self._val_hyps.items():
             wer = word_error_rate(self._val_refs, hyps)
             self.log(f"val/wer_{head}", wer)
