@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -14,16 +15,24 @@ from recog.segments import FORMATS
 LM_BEAM = 8  # prefix beam width when --lm is given without --beam
 
 
-def expand_inputs(items: Iterable[str], suffixes: Iterable[str]) -> list[str]:
-    """Files as given; folders searched recursively for files with one of ``suffixes``."""
+def expand_inputs(items: Iterable[str], suffixes: Iterable[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Files as given; folders searched recursively (symbolic links to folders not followed, so a
+    link loop cannot trap the search) for files with one of ``suffixes``. Returns the paths and,
+    for each folder that holds none (a folder named like a file, ``x.wav/``, included), a
+    (folder, message) problem."""
+    suffixes = {s.lower() for s in suffixes}
     paths: list[str] = []
+    problems: list[tuple[str, str]] = []
     for item in items:
-        p = Path(item)
-        if p.is_dir():
-            paths.extend(str(f) for f in sorted(p.rglob("*")) if f.suffix.lower() in suffixes and f.is_file())
-        else:
+        if not Path(item).is_dir():
             paths.append(item)
-    return paths
+            continue
+        found = sorted(str(Path(root) / name) for root, _, names in os.walk(item, followlinks=False)
+                       for name in names if Path(name).suffix.lower() in suffixes and (Path(root) / name).is_file())
+        if not found:
+            problems.append((item, f"{item}: a folder with no {'/'.join(sorted(suffixes))} files in it"))
+        paths.extend(found)
+    return paths, problems
 
 
 def progress(items: Iterable, total: int, quiet: bool = False) -> Iterable:
@@ -91,7 +100,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
     options = search_options(args)
     try:
-        paths = expand_inputs(args.inputs, kind_of_command(args.command).suffixes)
+        paths, failures = expand_inputs(args.inputs, kind_of_command(args.command).suffixes)
         if args.manifest:
             paths += read_manifest(args.manifest, require_text=False, check_files=False,  # entries: segments too
                                    require_duration=False)
@@ -99,10 +108,12 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if not paths:
+        for _, message in failures:
+            print(f"error: {message}", file=sys.stderr)
         print("error: no input files (give files, folders or --manifest)", file=sys.stderr)
         return 2
     model = _load_for(args, args.command)
-    rows, failures = [], []
+    rows: list[dict] = []
     fmt = args.format or ("all" if args.output_dir else None)
     formats = FORMATS if fmt == "all" else (fmt,) if fmt else ()
     names: set[str] = set()

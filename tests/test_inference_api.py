@@ -159,3 +159,22 @@ def test_a_truncated_long_file_gives_the_readable_part_and_says_so(tmp_path: Pat
     save_checkpoint(model.model, checkpoint)
     assert main(["transcribe", str(tmp_path / "cut.flac"), "--model", str(checkpoint), "--quiet"]) == 0
     assert "warning:" in capsys.readouterr().err
+
+
+def test_folders_without_inputs_named_like_files_and_link_loops_get_one_line_each(
+        speech: tuple, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    model, files, _ = speech
+    checkpoint = save_checkpoint(model.model, tmp_path / "m.ckpt")
+    (tmp_path / "e_directory.wav").mkdir()  # a folder named like a file
+    looped = tmp_path / "looped"
+    looped.mkdir()
+    (looped / "again").symlink_to(looped, target_is_directory=True)  # a symlink loop
+    (looped / "notes.txt").write_text("no audio here")
+    code = main(["transcribe", str(files[0]), str(tmp_path / "e_directory.wav"), str(looped), "--model",
+                 str(checkpoint), "--quiet"])
+    captured = capsys.readouterr()
+    assert code == 1  # the good file is done, the rest reported
+    assert captured.out.startswith(f"{files[0]}\t")
+    assert "e_directory.wav: a folder with no" in captured.err and "looped: a folder with no" in captured.err
+    assert main(["transcribe", str(tmp_path / "e_directory.wav"), "--model", str(checkpoint)]) == 2
+    assert "e_directory.wav: a folder with no" in capsys.readouterr().err
