@@ -24,6 +24,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
@@ -153,11 +154,14 @@ class CharNgramLM:
         try:
             with gzip.open(path, "rt", encoding="utf-8") as f:
                 data = json.load(f)
-        except (OSError, EOFError, ValueError, UnicodeDecodeError) as err:
+        except (OSError, EOFError, ValueError, UnicodeDecodeError, zlib.error) as err:
             raise ValueError(f"{path}: not a recog language model ({type(err).__name__})") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ValueError(f"{path}: not a recog language model (format {FORMAT} expected)")
-        return cls(int(data["order"]), data["tables"], data.get("lexicon"))
+        try:
+            return cls(int(data["order"]), data["tables"], data.get("lexicon"))
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise ValueError(f"{path}: a damaged recog language model ({type(err).__name__}: {err})") from None
 
 
 def _discount(table: dict[str, dict[str, int]]) -> float:
