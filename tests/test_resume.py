@@ -83,3 +83,28 @@ def test_a_killed_run_resumes_and_ends_with_the_weights_of_an_uninterrupted_one(
     assert resumed.keys() == uninterrupted.keys()
     for name in uninterrupted:
         torch.testing.assert_close(resumed[name], uninterrupted[name], rtol=0, atol=1e-6, msg=name)
+
+
+def test_a_failed_save_leaves_the_previous_checkpoint_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk (ENOSPC injected half way through the write) during a checkpoint save."""
+    import errno
+
+    from fsspec.implementations.local import LocalFileOpener
+    from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+    path = tmp_path / "last.ckpt"
+    io = TorchCheckpointIO()
+    io.save_checkpoint({"global_step": 1, "state_dict": {"w": torch.ones(1000)}}, path)
+    before = path.read_bytes()
+    real_write = LocalFileOpener.write
+
+    def half_then_full(self, data):  # noqa: ANN001, ANN202
+        real_write(self, bytes(data)[: len(data) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(LocalFileOpener, "write", half_then_full)
+    with pytest.raises(OSError, match="No space"):
+        io.save_checkpoint({"global_step": 2, "state_dict": {"w": torch.zeros(1000)}}, path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before and step_of(path) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]  # no half-written file left beside it
