@@ -11,7 +11,10 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+import soxr
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from recog.audio import load_audio
 from recog.checkpoint import save_checkpoint
@@ -145,8 +148,6 @@ def test_the_edge_runtime_refuses_a_missing_model_and_a_rate_change_mid_stream(e
 
 @pytest.mark.parametrize("head", ["ctc", "rnnt"])
 def test_both_runtimes_run_the_sherpa_loop_on_44k_audio_alike(exported: tuple, head: str) -> None:
-    import soxr
-
     import recog
 
     checkpoint, folder, wavs = exported
@@ -214,3 +215,29 @@ def test_recog_stream_and_export_refuse_a_model_that_cannot_stream(tmp_path: Pat
     assert "causal" in capsys.readouterr().err
     assert main(["export", "--model", str(checkpoint), "--out", str(tmp_path / "x"), "--streaming"]) == 2
     assert not (tmp_path / "x").exists()
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cuts=st.lists(st.integers(1, 5000), min_size=1, max_size=10), rate=st.sampled_from([8000, 16000, 22050]),
+       int16=st.booleans())
+def test_the_edge_runtime_takes_any_cutting_rate_and_sample_type_alike(exported: tuple, cuts: list[int], rate: int,
+                                                                       int16: bool) -> None:
+    import itertools
+
+    _, folder, wavs = exported
+    samples = soxr.resample(load_audio(wavs[0]), 16000, rate).astype(np.float32)
+    if int16:
+        samples = (samples * 32767).astype(np.int16)
+    edge = EdgeModel(folder)
+
+    def run(pieces: list[np.ndarray]) -> object:
+        stream = edge.create_stream()
+        for piece in pieces:
+            stream.accept_waveform(rate, piece)
+            edge.decode(stream)
+        stream.input_finished()
+        edge.decode(stream)
+        return stream.result
+
+    bounds = sorted({min(c, len(samples)) for c in itertools.accumulate(cuts)} | {len(samples)})
+    assert run([samples[a:b] for a, b in zip([0, *bounds[:-1]], bounds, strict=True)]) == run([samples])
