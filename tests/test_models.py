@@ -116,3 +116,18 @@ def test_shipped_models_are_listed_found_by_name_and_used_without_model(shipped:
     assert "no-such-model" in err and "en-speech" in err  # names what ships
     assert main(["ocr", str(wav)]) == 2  # no text-line model ships here
     assert "no default text-line model" in capsys.readouterr().err
+
+
+def test_nothing_in_recog_unpickles_with_torch_load() -> None:
+    """Every torch.load in the library passes weights_only=True (read from the source)."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1]
+    calls = []
+    for path in [*(root / "recog").rglob("*.py"), *(root / "recog_edge").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and ast.unparse(node.func) in ("torch.load", "load") and any(
+                    k.arg == "map_location" or k.arg == "weights_only" for k in node.keywords):
+                safe = any(k.arg == "weights_only" and ast.unparse(k.value) == "True" for k in node.keywords)
+                calls.append((f"{path.relative_to(root)}:{node.lineno}", safe))
+    assert calls and all(safe for _, safe in calls), calls
