@@ -291,14 +291,18 @@ def cmd_stream(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from recog.export import export_streaming
+    from recog.export import export_lines, export_streaming
     from recog.inference import load
 
-    if not args.streaming:
-        print("error: only the streaming export exists so far; pass --streaming", file=sys.stderr)
-        return 2
     model = load(args.model, att_context=args.context)
-    for path in export_streaming(model.model, args.out):
+    if args.streaming:
+        written = export_streaming(model.model, args.out)
+    elif model.input.name == "text-line":
+        written = export_lines(model.model, args.out)
+    else:
+        print("error: speech models export their streaming step so far; pass --streaming", file=sys.stderr)
+        return 2
+    for path in written:
         print(f"wrote {path}", file=sys.stderr)
     return 0
 
@@ -379,7 +383,8 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="export to ONNX for recog_edge (numpy + onnxruntime)")
     export.add_argument("--model", required=True, help="shipped model name, model folder or checkpoint")
     export.add_argument("--out", required=True, help="output folder")
-    export.add_argument("--streaming", action="store_true", help="the streaming encoder step with caches")
+    export.add_argument("--streaming", action="store_true", help="speech: the streaming encoder step with caches "
+                        "(text-line models export lines.onnx without it)")
     export.add_argument("--context", type=parse_context, help="attention context LEFT,RIGHT to export")
     add_runtime_flags(export, device=False)
     return parser

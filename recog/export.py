@@ -84,12 +84,19 @@ def _export(module: nn.Module, args: tuple, names_in: list[str], names_out: list
             path: Path, metadata: dict[str, Any], fixed_args: int | None = None) -> None:
     """Export with a dynamic batch axis, check against PyTorch, then write ``path``.
     ``fixed_args``: how many leading arguments ``module.forward`` names before its ``*args``."""
-    import onnxruntime as ort
-
     batch = torch.export.Dim("batch", min=1, max=1024)
     shapes = tuple({batch_axes[name]: batch} if name in batch_axes else None for name in names_in)
     if fixed_args is not None:
         shapes = (*shapes[:fixed_args], shapes[fixed_args:])
+    _export_graph(module, args, names_in, names_out, shapes, path, metadata)
+
+
+def _export_graph(module: nn.Module, args: tuple, names_in: list[str], names_out: list[str], shapes: tuple,
+                  path: Path, metadata: dict[str, Any]) -> None:
+    """Export with the given dynamic shapes, check every output against PyTorch on ``args``, then
+    write ``path`` (atomically) with ``metadata`` under the key ``recog``."""
+    import onnxruntime as ort
+
     program = torch.onnx.export(module, args, input_names=names_in, output_names=names_out, dynamo=True,
                                 dynamic_shapes=shapes, external_data=False, verbose=False)
     proto = program.model_proto
@@ -162,3 +169,49 @@ def export_streaming(model: Recognizer, out_dir: str | Path, att_context: tuple[
         written.append(out_dir / f"{part.name}.onnx")
         _export(part.module, part.args, part.inputs, part.outputs, part.batch_axes, written[-1], meta, part.fixed_args)
     return written
+
+
+class LineGraph(nn.Module):
+    """A text-line model in one graph: uint8 images (B, H, W, 3) with widths (B,) -> every head's
+    ``graph_outputs`` (prefixed with its name) and the encoder lengths."""
+
+    def __init__(self, model: Recognizer, heads: list[str]) -> None:
+        super().__init__()
+        self.model, self.names = model, heads
+
+    def forward(self, images: torch.Tensor, widths: torch.Tensor) -> tuple:
+        h, h_lengths = self.model.encode(images, widths)
+        outputs = [t for name in self.names for t in self.model.heads[name].graph_outputs(h, h_lengths).values()]
+        return (*outputs, h_lengths)
+
+
+def export_lines(model: Recognizer, out_dir: str | Path, example: torch.Tensor | None = None) -> list[Path]:
+    """Write ``lines.onnx`` for a text-line model: the image frontend, the vision encoder and every
+    head that has graph outputs (CTC, CPPD), dynamic in batch and width, checked against PyTorch
+    on real widths; ``example``: uint8 images (B, H, W, 3) to check on (default: random)."""
+    model = model.eval()
+    if model.kind != "image":
+        raise ValueError("export_lines is for text-line models; speech models export with --streaming")
+    probe = torch.zeros(1, 4, model.encoder.d_model), torch.tensor([4])
+    with torch.no_grad():
+        named = {name: list(head.graph_outputs(*probe)) for name, head in model.heads.items() if head.decodes}
+    heads = [name for name, outputs in named.items() if outputs]
+    if not heads:
+        raise ValueError(f"no head of this model ({list(model.heads)}) exports as a graph")
+    height = model.frontend.config.height
+    if example is None:
+        example = torch.randint(0, 256, (2, height, 8 * height, 3), generator=torch.Generator().manual_seed(0),
+                                dtype=torch.uint8)
+    widths = torch.tensor([example.shape[2]] + [example.shape[2] // 2] * (example.shape[0] - 1))
+    tokenizer = model.tokenizer
+    meta = {"format": 1, "kind": "lines", "vocabulary": [tokenizer.id_to_piece(i) for i in range(tokenizer.vocab_size)],
+            "tokenizer": tokenizer.state()["kind"], "image": asdict(model.frontend.config),
+            "stride": model.encoder.stride, "heads": heads,
+            "default_head": model.default_head if model.default_head in heads else heads[0]}
+    names_out = [f"{name}_{key}" for name in heads for key in named[name]] + ["lengths"]
+    path = Path(out_dir) / "lines.onnx"
+    batch, width = torch.export.Dim("batch", min=1, max=1024), torch.export.Dim("width", min=16, max=8192)
+    height = torch.export.Dim("height", min=16, max=256)  # the multi-size shapes differ in height too
+    _export_graph(LineGraph(model, heads).eval(), (example, widths), ["images", "widths"], names_out,
+                  ({0: batch, 1: height, 2: width}, {0: batch}), path, meta)
+    return [path]

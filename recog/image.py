@@ -21,6 +21,8 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import nn
 
+from recog_edge import lines
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
 MAX_PIXELS = 64_000_000  # refuse decompression bombs before decoding
 
@@ -95,25 +97,15 @@ class ImageConfig:
     max_width: int = 4096  # widest line kept unsquashed (ratio 128)
 
 
-SIZES = {1: (64, 64), 2: (96, 48), 3: (112, 40), 4: (128, 32)}
-
-
 def target_size(width: int, height: int, config: ImageConfig = ImageConfig()) -> tuple[int, int]:
-    """(W, H) an image of this size is resized to."""
-    ratio = max(1, round(width / height))
-    if ratio in SIZES:
-        return SIZES[ratio]
-    return min(config.height * ratio, config.max_width), config.height
+    """(W, H) an image of this size is resized to (``recog_edge.lines.target_size``)."""
+    return lines.target_size(width, height, config.height, config.max_width)
 
 
 def resize_line(image: np.ndarray, config: ImageConfig = ImageConfig()) -> np.ndarray:
-    """uint8 (H, W, 3) -> uint8 (h, w, 3) at the multi-size target for its aspect ratio."""
-    import cv2
-
-    height, width = image.shape[:2]
-    w, h = target_size(width, height, config)
-    interpolation = cv2.INTER_AREA if h < height else cv2.INTER_CUBIC
-    return cv2.resize(image, (w, h), interpolation=interpolation)
+    """uint8 (H, W, 3) -> uint8 (h, w, 3) at the multi-size target for its aspect ratio (one
+    implementation with the edge runtime: ``recog_edge.lines.resize_line``)."""
+    return lines.resize_line(image, config.height, config.max_width)
 
 
 class ImageFrontend(nn.Module):

@@ -4,6 +4,7 @@ Importing this package never imports torch (a test checks it), so it runs where 
 installed: ``EdgeModel(folder).transcribe(samples)`` or the streaming API of ``runtime``.
 """
 
+from recog_edge.lines import EdgeLineModel
 from recog_edge.runtime import EdgeModel, EdgeStream
 
-__all__ = ["EdgeModel", "EdgeStream"]
+__all__ = ["EdgeLineModel", "EdgeModel", "EdgeStream"]

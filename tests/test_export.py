@@ -241,3 +241,42 @@ def test_the_edge_runtime_takes_any_cutting_rate_and_sample_type_alike(exported:
 
     bounds = sorted({min(c, len(samples)) for c in itertools.accumulate(cuts)} | {len(samples)})
     assert run([samples[a:b] for a, b in zip([0, *bounds[:-1]], bounds, strict=True)]) == run([samples])
+
+
+def test_a_text_line_model_exports_one_graph_that_the_edge_runtime_reads_like_pytorch(tmp_path: Path,
+                                                                                      capsys: pytest.CaptureFixture
+                                                                                      ) -> None:
+    import torch
+    from PIL import Image
+
+    import recog
+    from recog.checkpoint import save_model
+    from recog.model import Recognizer
+    from recog.text import CharTokenizer
+    from recog_edge import EdgeLineModel
+
+    torch.manual_seed(0)
+    encoder = {"name": "vision", "dims": [16, 24, 32], "depths": [1, 1, 1], "local_blocks": [1, 1, 0],
+               "n_heads": [2, 2, 2]}
+    model = Recognizer(CharTokenizer("abcdefgh"), encoder, {"ctc": {}, "parallel": {"max_len": 16, "layers": 1,
+                                                                                      "heads": 2}},
+                       frontend="image", features={"height": 32, "max_width": 1024}).eval()
+    with torch.no_grad():  # random weights that say something: blank and end made unlikely
+        model.heads["ctc"].proj.bias[:2] -= 4.0  # blank and unknown
+        model.heads["parallel"].order_out.bias[:2] -= 4.0  # end and unknown
+    folder = save_model(model, tmp_path / "model")
+    rng = np.random.default_rng(0)
+    files = []
+    for i, width in enumerate((40, 150, 700)):  # a square-ish size, a short and a long line
+        files.append(tmp_path / f"line{i}.png")
+        Image.fromarray((rng.random((30, width, 3)) * 255).astype(np.uint8)).save(files[-1])
+    assert main(["export", "--model", str(folder), "--out", str(tmp_path / "onnx")]) == 0
+    torch_model = recog.load(folder)
+    for head in ("ctc", "parallel"):
+        expected = torch_model.transcribe(files, head=head)
+        edge = EdgeLineModel(tmp_path / "onnx", head=head).read(files)
+        assert any(r.text for r in expected)  # random weights read something: equal texts mean equal outputs
+        assert [(e.text, e.x_positions) for e in edge] == [(r.text, r.positions) for r in expected]
+        assert [e.confidence for e in edge] == pytest.approx([r.confidence for r in expected], abs=1e-3)
+    assert main(["export", "--model", str(folder), "--out", str(tmp_path / "x"), "--streaming"]) == 2
+    capsys.readouterr()

@@ -123,6 +123,12 @@ class Head(nn.Module):
         """A per-frame output (B, T, ·) for an exported encoder graph to carry, or None."""
         return None
 
+    def graph_outputs(self, h: torch.Tensor, h_lengths: torch.Tensor) -> dict[str, torch.Tensor]:
+        """What an exported offline graph (encoder and heads in one) carries for this head, by
+        name (the exporter prefixes the head's): by default its per-frame output as "log_probs"."""
+        frames = self.frame_outputs(h)
+        return {} if frames is None else {"log_probs": frames}
+
     def export_parts(self) -> list[ExportPart]:
         """The ONNX graphs of this head's decoder (beyond ``frame_outputs``)."""
         return []

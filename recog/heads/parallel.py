@@ -127,6 +127,12 @@ class ParallelHead(Head):
         count_loss = F.cross_entropy(count_logits.flatten(0, 1).float(), counts.flatten())
         return order_loss + self.count_weight * count_loss
 
+    def graph_outputs(self, h: torch.Tensor, h_lengths: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Every position's log-probabilities (B, max_len + 1, V) and the encoder frame it attends
+        to most (B, max_len + 1): what ``search`` reads, for an exported graph."""
+        _, order_logits, weights = self(h, h_lengths, count=False)
+        return {"log_probs": F.log_softmax(order_logits.float(), dim=-1), "frames": weights.argmax(dim=-1)}
+
     @torch.no_grad()
     def search(self, h: torch.Tensor, h_lengths: torch.Tensor, options: DecodingOptions,
                fusion: PrefixFusion | None = None) -> list[Hypothesis]:

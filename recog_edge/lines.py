@@ -1,0 +1,109 @@
+"""Text-line images for a model: SVTRv2's multi-size resizing (numpy + OpenCV, shared by
+``recog.image``), and reading lines with an exported text-line model on onnxruntime.
+
+    model = EdgeLineModel("exported/")          # the folder `recog export` wrote for a text-line model
+    for line in model.read(["line.png"]):
+        print(line.text, line.x_positions)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SIZES = {1: (64, 64), 2: (96, 48), 3: (112, 40), 4: (128, 32)}  # aspect ratio -> (W, H)
+
+
+def target_size(width: int, height: int, line_height: int = 32, max_width: int = 4096) -> tuple[int, int]:
+    """(W, H) an image of this size is resized to: a fixed size for short ratios, else
+    ``line_height`` high and as wide as its ratio asks, up to ``max_width``."""
+    ratio = max(1, round(width / height))
+    if ratio in SIZES:
+        return SIZES[ratio]
+    return min(line_height * ratio, max_width), line_height
+
+
+def resize_line(image: np.ndarray, line_height: int = 32, max_width: int = 4096) -> np.ndarray:
+    """uint8 (H, W, 3) -> uint8 (h, w, 3) at the multi-size target for its aspect ratio."""
+    import cv2
+
+    height, width = image.shape[:2]
+    w, h = target_size(width, height, line_height, max_width)
+    interpolation = cv2.INTER_AREA if h < height else cv2.INTER_CUBIC
+    return cv2.resize(image, (w, h), interpolation=interpolation)
+
+
+@dataclass
+class LineResult:
+    """One line read by the edge runtime: the fields of ``recog ocr``'s JSON lines."""
+
+    image_filepath: str
+    text: str
+    tokens: list[str] = field(default_factory=list)
+    x_positions: list[int] = field(default_factory=list)
+    confidence: float = 0.0
+
+
+class EdgeLineModel:
+    """An exported text-line model (``lines.onnx``). ``head``: one of the exported heads
+    ("ctc", "parallel"; default: the model's)."""
+
+    def __init__(self, folder: str | Path, head: str | None = None, threads: int = 1) -> None:
+        import onnxruntime as ort
+
+        folder = Path(folder)
+        if not (folder / "lines.onnx").is_file():
+            raise FileNotFoundError(f"{folder}: no lines.onnx (write one with `recog export` of a text-line model)")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+        self.session = ort.InferenceSession(str(folder / "lines.onnx"), options, providers=["CPUExecutionProvider"])
+        self.meta: dict[str, Any] = json.loads(self.session.get_modelmeta().custom_metadata_map["recog"])
+        self.head = head or self.meta["default_head"]
+        if self.head not in self.meta["heads"]:
+            raise ValueError(f"{folder}: no {self.head!r} head exported (it has {self.meta['heads']})")
+        self.vocabulary: list[str] = self.meta["vocabulary"]
+        self.output_names = [o.name for o in self.session.get_outputs()]
+
+    def read(self, images: list[str | Path | np.ndarray]) -> list[LineResult]:
+        """Read each image (a file, or uint8 RGB (H, W, 3)); one at a time, as a line arrives."""
+        return [self._read_one(image, str(image) if not isinstance(image, np.ndarray) else f"array {i}")
+                for i, image in enumerate(images)]
+
+    def _read_one(self, image: str | Path | np.ndarray, name: str) -> LineResult:
+        import cv2
+
+        if not isinstance(image, np.ndarray):
+            bgr = cv2.imread(str(image), cv2.IMREAD_COLOR)
+            if bgr is None:
+                raise ValueError(f"{image}: not readable as an image")
+            image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        resized = resize_line(image, self.meta["image"]["height"], self.meta["image"]["max_width"])
+        feeds = {"images": resized[None], "widths": np.array([resized.shape[1]], dtype=np.int64)}
+        outputs = dict(zip(self.output_names, self.session.run(None, feeds), strict=True))
+        scale = image.shape[1] / resized.shape[1]
+        if self.head == "parallel":
+            log_probs, frames = outputs["parallel_log_probs"][0], outputs["parallel_frames"][0]
+            best = log_probs.argmax(axis=-1).tolist()
+            n = best.index(0) if 0 in best else len(best) - 1
+            tokens, stamps = best[:n], frames[:n].tolist()
+            lp = [float(log_probs[i, t]) for i, t in enumerate(best[: n + 1 if 0 in best else n])]
+            count = len(lp)
+        else:
+            log_probs = outputs[f"{self.head}_log_probs"][0, : int(outputs["lengths"][0])]
+            best = log_probs.argmax(axis=-1).tolist()
+            tokens, stamps = [], []
+            for t, c in enumerate(best):
+                if c != 0 and (t == 0 or best[t - 1] != c):
+                    tokens.append(c)
+                    stamps.append(t)
+            lp, count = [float(log_probs[t, c]) for t, c in enumerate(best)], len(best)
+        stride = self.meta["stride"]
+        return LineResult(
+            image_filepath=name, text="".join(self.vocabulary[t] for t in tokens if t > 1),
+            tokens=[self.vocabulary[t] for t in tokens], x_positions=[int(round((t + 0.5) * stride * scale))
+                                                                       for t in stamps],
+            confidence=round(float(np.exp(sum(lp) / max(count, 1))), 4))
