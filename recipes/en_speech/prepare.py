@@ -333,27 +333,15 @@ def process(job: Job | VariantJob) -> Result:
     result = Result(
         job.split, job.index, job.rel_path, job.text, job.voice, "failed", source=job.source, augment=job.augment
     )
-    out = Path(job.out_path)
     max_duration = getattr(job, "max_duration", 0.0) or 1e9
-    try:
-        if synth.is_valid_wav(out, max_duration):
-            result.status = "reused"
-        else:
-            if isinstance(job, VariantJob):
-                audio = render_variant(job)
-            else:
-                with tempfile.TemporaryDirectory(prefix="en_speech_") as tmp:
-                    audio = render(job, Path(tmp))
-            if len(audio) > max_duration * SAMPLE_RATE:
-                raise RuntimeError(f"too long ({len(audio) / SAMPLE_RATE:.2f} s)")
-            out.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_write(out) as part:
-                sf.write(str(part), audio, SAMPLE_RATE, subtype="PCM_16", format="WAV")
-            result.status = "made"
-        result.duration = sf.info(str(out)).frames / SAMPLE_RATE
-    except (RuntimeError, OSError, subprocess.SubprocessError, ValueError) as err:
-        result.status, result.error = "failed", str(err) or type(err).__name__
-    return result
+
+    def make() -> np.ndarray:
+        if isinstance(job, VariantJob):
+            return render_variant(job)
+        with tempfile.TemporaryDirectory(prefix="en_speech_") as tmp:
+            return render(job, Path(tmp))
+
+    return synth.make_wav(result, Path(job.out_path), max_duration, make)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -22,8 +22,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -401,14 +403,23 @@ def render(job: Job, tmp: Path) -> np.ndarray:
 def process(job: Job) -> Result:
     """Make (or reuse) one wav; never raises, failures come back as status 'failed'."""
     result = Result(job.split, job.index, job.rel_path, job.text, job.voice, "failed")
-    out = Path(job.out_path)
+
+    def synthesise() -> np.ndarray:
+        with tempfile.TemporaryDirectory(prefix="synth_") as tmp:
+            return render(job, Path(tmp))
+
+    return make_wav(result, Path(job.out_path), job.max_duration, synthesise)
+
+
+def make_wav(result: Any, out: Path, max_duration: float, make: Callable[[], np.ndarray]) -> Any:
+    """Reuse a valid wav at ``out``, or write ``make()`` there (16 kHz 16-bit PCM, atomically);
+    ``result`` gets its status ("reused", "made" or "failed"), duration or error. Never raises."""
     try:
-        if is_valid_wav(out, job.max_duration):
+        if is_valid_wav(out, max_duration):
             result.status = "reused"
         else:
-            with tempfile.TemporaryDirectory(prefix="synth_") as tmp:
-                audio = render(job, Path(tmp))
-            if len(audio) > job.max_duration * SAMPLE_RATE:
+            audio = make()
+            if len(audio) > max_duration * SAMPLE_RATE:
                 raise RuntimeError(f"too long ({len(audio) / SAMPLE_RATE:.2f} s)")
             out.parent.mkdir(parents=True, exist_ok=True)
             with atomic_write(out) as part:
