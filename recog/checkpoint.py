@@ -147,6 +147,7 @@ def _atomic(path: Path, write: Any) -> None:
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a model file is read by whoever uses it
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -277,6 +277,7 @@ def atomic_text_file(path: str | Path) -> Iterator[TextIO]:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             yield f
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; an output file is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
