@@ -174,22 +174,29 @@ class RecognitionModel:
         seconds = source.duration if isinstance(source, Entry) and source.offset is not None else None
         if seconds is None:
             seconds = audio_seconds(source.path if isinstance(source, Entry) else source)
-        if seconds <= self.LONG_SECONDS or not hasattr(self.model.encoder, "use_streaming_context"):
-            return False
-        if not any(left >= 0 and right >= 0 for left, right in self.model.encoder.att_contexts):
+        return seconds > self.LONG_SECONDS
+
+    def streams(self, head: str | None, options: DecodingOptions) -> bool:
+        """Whether this model can read audio as a stream with ``head`` and ``options``."""
+        encoder = self.model.encoder
+        if not hasattr(encoder, "use_streaming_context") or not any(
+                left >= 0 and right >= 0 for left, right in encoder.att_contexts):
             return False
         return self.model.head(head or self.model.default_head).stream_search(options) is not None
 
     def transcribe_long(self, source: str | Path | Entry, head: str | None, options: DecodingOptions) -> Recognition:
-        """A long recording read as a stream: blocks of audio from the file, the cache-aware encoder
-        at the model's first limited context, one search over the whole file (endpointing off), so
-        memory stays bounded and time grows linearly with the length. Tokens, times and words as
-        ``transcribe`` gives them."""
+        """A long recording in bounded memory and linear time. A model that can stream it reads it
+        as a stream: blocks of audio from the file, the cache-aware encoder at the model's first
+        limited context, one search over the whole file (endpointing off). Any other model reads it
+        in pieces of at most 30 s cut at pauses (``recog.vad``), joined into one result. Tokens,
+        times and words as ``transcribe`` gives them."""
         from recog.audio import audio_blocks
         from recog.streaming import EndpointConfig, StreamingRecognizer
 
         path = source.path if isinstance(source, Entry) else str(source)
         offset = source.offset if isinstance(source, Entry) else None
+        if not self.streams(head, options):
+            return self._transcribe_in_pieces(path, offset, source, head, options)
         before = self.model.encoder.att_context
         try:
             fusion = {"lm": self.lm, "lm_weight": options.lm_weight, "lm_bonus": options.lm_bonus} if self.lm else {}
@@ -216,6 +223,34 @@ class RecognitionModel:
         result = self.result(path, hyp, Loaded(np.zeros(0, np.float32), offset=offset))
         result.warning = warning
         return result
+
+    def _transcribe_in_pieces(self, path: str, offset: float | None, source: str | Path | Entry, head: str | None,
+                              options: DecodingOptions) -> Recognition:
+        """A long recording cut at pauses into pieces of at most 30 s, each decoded offline, joined."""
+        from recog.audio import audio_blocks
+        from recog.vad import cut_at_pauses
+        from recog_edge.features import WaveformIntake
+
+        intake = WaveformIntake(SAMPLE_RATE)
+        segment = {"offset": offset, "duration": source.duration} if offset is not None else {}
+
+        def blocks() -> Iterator[np.ndarray]:
+            for rate, samples in audio_blocks(path, **segment):
+                yield intake.accept(rate, samples)
+            yield intake.finish()
+
+        parts = [self.transcribe_arrays([piece], [path], head=head, options=options,
+                                        items=[Loaded(piece, offset=(offset or 0.0) + start)])[0]
+                 for start, piece in cut_at_pauses(blocks(), SAMPLE_RATE) if len(piece)]
+        weights = [len(r.tokens) or 1 for r in parts]
+        return Recognition(
+            path=path, text=" ".join(r.text for r in parts if r.text), tokens=[t for r in parts for t in r.tokens],
+            positions=[p for r in parts for p in r.positions],
+            confidence=round(float(np.average([r.confidence for r in parts], weights=weights)), 4) if parts else 0.0,
+            token_confidences=[c for r in parts for c in r.token_confidences],
+            score=round(sum(r.score for r in parts), 4),
+            path_key=self.input.path_key, position_key=self.input.position_key, offset=offset,
+            words=[w for r in parts for w in r.words])
 
     def options(self, head: str | None = None, **search_options: Any) -> DecodingOptions:
         """``search_options`` as DecodingOptions, checked against the ``head`` and this model's

@@ -138,7 +138,27 @@ def test_a_long_recording_is_read_as_a_stream_in_bounded_memory(tmp_path: Path, 
                                                                           unified.input.load(wave)).positions
     assert long.words and long.segments()
     offline_only = RecognitionModel(tiny_recognizer([-1, -1], causal=False))
-    assert not offline_only.is_long(tmp_path / "long.flac", None, offline_only.options())
+    assert not offline_only.streams(None, offline_only.options())
+    [pieces] = offline_only.transcribe([tmp_path / "long.flac"])  # read in pieces cut at pauses
+    assert pieces.positions == sorted(pieces.positions) and all(0 <= p < 12.0 for p in pieces.positions)
+
+
+def test_long_audio_is_cut_in_its_pauses() -> None:
+    from recog.vad import cut_at_pauses
+
+    rng = np.random.default_rng(5)
+    rate, bursts, pause = 16000, [], np.zeros(8000, dtype=np.float32)  # 3 s of noise, 0.5 s of silence
+    silences = []
+    for i in range(10):
+        bursts += [(rng.standard_normal(3 * rate) * 0.3).astype(np.float32), pause]
+        silences.append((3.5 * i + 3.0, 3.5 * i + 3.5))
+    signal = np.concatenate(bursts)
+    blocks = [signal[i: i + 7000] for i in range(0, len(signal), 7000)]
+    pieces = list(cut_at_pauses(blocks, rate, max_seconds=10.0, search_seconds=5.0, pause_seconds=0.2))
+    assert np.array_equal(np.concatenate([p for _, p in pieces]), signal)  # nothing lost or doubled
+    assert all(len(p) <= 10 * rate for _, p in pieces)
+    cuts = [start for start, _ in pieces[1:]]
+    assert cuts and all(any(a <= c <= b for a, b in silences) for c in cuts), cuts  # every cut in a pause
 
 
 def test_a_truncated_long_file_gives_the_readable_part_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
