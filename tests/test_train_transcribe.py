@@ -350,3 +350,19 @@ def test_eval_normalise_scores_case_and_punctuation_away_and_raw_stays_the_defau
     assert main(["eval", "--manifest", str(shouted), "--model", str(trained_model), "--normalise"]) == 0
     out = capsys.readouterr().out
     assert "WER: 0.00 %" in out and "normalised" in out
+
+
+def test_the_cassnat_head_trains_from_yaml_and_reads_every_token_in_one_pass(speech_dir: Path, tmp_path: Path,
+                                                                                capsys: pytest.CaptureFixture
+                                                                                ) -> None:
+    heads = {"cassnat": {"weight": 1.0, "layers": 1, "mixed_layers": 1, "heads": 2, "dropout": 0.0}}
+    checkpoint = train(tmp_path, tiny_config(tmp_path, speech_dir / "train.jsonl", heads=heads, steps=300))
+    files = [speech_dir / f"utt{i}.wav" for i in range(len(OVERFIT_TEXTS))]
+    results = recog.load(checkpoint).transcribe(files)
+    assert [r.text for r in results] == OVERFIT_TEXTS
+    for r in results:
+        assert len(r.positions) == len(r.tokens) and r.positions == sorted(r.positions)
+    assert main(["transcribe", str(files[1]), "--model", str(checkpoint), "--head", "cassnat"]) == 0
+    assert capsys.readouterr().out.strip().split("\t")[1] == OVERFIT_TEXTS[1]
+    with pytest.raises(ValueError, match="cassnat"):
+        recog.load(checkpoint).transcribe(files, beam=4)  # one pass: no beam search

@@ -167,3 +167,45 @@ class CTCGreedyStream:
         return Hypothesis(tokens=list(self.tokens), score=self.score,
                           confidence=float(np.exp(self.score / max(self.frames, 1))), timestamps=list(self.stamps),
                           token_confidences=list(self.probs))
+
+
+@torch.no_grad()
+def ctc_forced_align(log_probs: torch.Tensor, lengths: torch.Tensor, targets: torch.Tensor,
+                     target_lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The most probable CTC alignment (Viterbi) of each target, over (B, T, V) log-probabilities:
+    the first and the last frame (B, U) at which each token is emitted (-1 past a target's length).
+    The recursion runs over frames as batched tensor operations; only the backtrace loops."""
+    batch, frames, _ = log_probs.shape
+    u_max = targets.shape[1]
+    states = 2 * u_max + 1
+    ext = torch.zeros(batch, states, dtype=torch.long, device=log_probs.device)  # blank, y1, blank, y2, ...
+    ext[:, 1::2] = targets
+    emit = log_probs.float().gather(2, ext[:, None, :].expand(batch, frames, states))  # (B, T, S)
+    skip = torch.zeros(batch, states, dtype=torch.bool, device=log_probs.device)
+    skip[:, 2:] = (ext[:, 2:] != 0) & (ext[:, 2:] != ext[:, :-2])
+    alpha = torch.full((batch, states), NEG_INF, device=log_probs.device)
+    alpha[:, 0] = emit[:, 0, 0]
+    if states > 1:
+        alpha[:, 1] = emit[:, 0, 1]
+    back = torch.zeros(batch, frames, states, dtype=torch.long, device=log_probs.device)
+    for t in range(1, frames):
+        one = F.pad(alpha, (1, 0), value=NEG_INF)[:, :-1]
+        two = torch.where(skip, F.pad(alpha, (2, 0), value=NEG_INF)[:, :-2], torch.full_like(alpha, NEG_INF))
+        best, arg = torch.stack([alpha, one, two], dim=-1).max(dim=-1)  # (B, S)
+        valid = (t < lengths)[:, None]
+        alpha = torch.where(valid, best + emit[:, t], alpha)
+        back[:, t] = torch.where(valid, arg, torch.zeros_like(arg))
+    first = torch.full((batch, u_max), -1, dtype=torch.long)
+    last = torch.full((batch, u_max), -1, dtype=torch.long)
+    alpha, back = alpha.cpu(), back.cpu()
+    for b in range(batch):
+        end = 2 * int(target_lengths[b])
+        s = end if end == 0 or alpha[b, end] >= alpha[b, end - 1] else end - 1
+        for t in range(int(lengths[b]) - 1, -1, -1):
+            if s % 2:  # a token's state
+                u = s // 2
+                first[b, u] = t
+                if last[b, u] < 0:
+                    last[b, u] = t
+            s -= int(back[b, t, s])
+    return first, last

@@ -4,6 +4,7 @@ do."""
 
 from recog.heads.attention import AttentionHead
 from recog.heads.base import Head
+from recog.heads.cassnat import CASSNATHead
 from recog.heads.ctc import CTCHead
 from recog.heads.guidance import SemanticGuidanceHead
 from recog.heads.parallel import ParallelHead
@@ -15,6 +16,7 @@ HEADS: dict[str, type[Head]] = {
     "parallel": ParallelHead,
     "sgm": SemanticGuidanceHead,
     "attention": AttentionHead,
+    "cassnat": CASSNATHead,
 }
 
 
