@@ -364,5 +364,17 @@ def test_the_cassnat_head_trains_from_yaml_and_reads_every_token_in_one_pass(spe
         assert len(r.positions) == len(r.tokens) and r.positions == sorted(r.positions)
     assert main(["transcribe", str(files[1]), "--model", str(checkpoint), "--head", "cassnat"]) == 0
     assert capsys.readouterr().out.strip().split("\t")[1] == OVERFIT_TEXTS[1]
+    sampled = recog.load(checkpoint).transcribe(files, beam=4, nbest=4)  # 4 candidate alignments in one batch
+    assert [r.text for r in sampled] == OVERFIT_TEXTS
+    assert all(1 <= len(r.nbest) <= 4 and r.nbest[0]["text"] == r.text for r in sampled)  # distinct outputs
+    assert all(r.nbest[0]["score"] >= r.nbest[-1]["score"] for r in sampled)
+    import torch
+
+    from recog.heads.cassnat import candidate_paths
+
+    lp = torch.log_softmax(torch.randn(12, 5, generator=torch.Generator().manual_seed(0)), dim=-1)
+    paths = candidate_paths(lp, 4)
+    assert len(paths) == 4 and paths[0] == lp.argmax(-1).tolist()
+    assert all(sum(a != b for a, b in zip(p, paths[0], strict=True)) == 1 for p in paths[1:])  # one frame each
     with pytest.raises(ValueError, match="cassnat"):
-        recog.load(checkpoint).transcribe(files, beam=4)  # one pass: no beam search
+        recog.load(checkpoint).transcribe(files, search="diverse", beam=4)

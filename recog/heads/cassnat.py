@@ -11,8 +11,8 @@ attention over all encoder frames, and a linear layer gives every token's distri
 pass. The loss is the cross-entropy of the reference tokens plus ``ctc_weight`` times the CTC loss.
 A token's timestamp is the first frame of its segment's run in the alignment.
 
-Error-based sampling (alternative alignments where the CTC posterior is uncertain) is not in this
-version: one candidate, the greedy alignment.
+Error-based sampling: with ``beam`` N, N candidate alignments (the greedy one and alternatives at
+its least certain frames) are decoded together and the best kept (``search``); they are the n-best.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from torch import nn
 
 from recog.decoding.ctc import ctc_forced_align
 from recog.decoding.fusion import PrefixFusion
-from recog.decoding.hypothesis import Hypothesis
+from recog.decoding.hypothesis import Hypothesis, rank
 from recog.decoding.options import DecodingOptions
 from recog.heads.base import Head
 from recog.positions import sinusoids
@@ -41,30 +41,41 @@ def trigger_mask(last: torch.Tensor, frames: int) -> torch.Tensor:
     return ~inside | (last[:, :, None] < 0)
 
 
-def greedy_alignment(log_probs: torch.Tensor, lengths: torch.Tensor) -> tuple[list[list[int]], torch.Tensor,
-                                                                              torch.Tensor]:
-    """The greedy CTC path: per input its tokens, and the first and last frame of each (B, U)."""
-    best = log_probs.argmax(dim=-1).cpu()  # (B, T)
-    tokens, firsts, lasts = [], [], []
-    for b, n in enumerate(lengths.tolist()):
-        ids, first, last = [], [], []
-        for t in range(int(n)):
-            c = int(best[b, t])
-            if c != 0 and (t == 0 or int(best[b, t - 1]) != c):
-                ids.append(c)
-                first.append(t)
-                last.append(t)
-            elif c != 0:
-                last[-1] = t
-        tokens.append(ids)
-        firsts.append(first)
-        lasts.append(last)
-    u_max = max((len(ids) for ids in tokens), default=0)
+def path_segments(path: Sequence[int]) -> tuple[list[int], list[int], list[int]]:
+    """A CTC path (one id per frame) -> its tokens and the first and last frame of each."""
+    ids: list[int] = []
+    first: list[int] = []
+    last: list[int] = []
+    for t, c in enumerate(path):
+        if c != 0 and (t == 0 or path[t - 1] != c):
+            ids.append(c)
+            first.append(t)
+            last.append(t)
+        elif c != 0:
+            last[-1] = t
+    return ids, first, last
 
-    def padded(rows: list[list[int]]) -> torch.Tensor:
-        return torch.tensor([r + [-1] * (u_max - len(r)) for r in rows], dtype=torch.long).reshape(len(rows), u_max)
 
-    return tokens, padded(firsts), padded(lasts)
+def candidate_paths(log_probs: torch.Tensor, count: int) -> list[list[int]]:
+    """Error-based sampling, made deterministic: the greedy CTC path of one input's (T, V)
+    log-probabilities, then ``count - 1`` paths that each change one of its least certain frames
+    (smallest margin between the two best ids) to that frame's second-best id."""
+    top2_lp, top2 = log_probs.topk(min(2, log_probs.shape[1]), dim=-1)  # (T, 2)
+    greedy = top2[:, 0].tolist()
+    paths = [greedy]
+    if top2.shape[1] > 1 and count > 1:
+        margins = (top2_lp[:, 0] - top2_lp[:, 1]).tolist()
+        for t in sorted(range(len(greedy)), key=margins.__getitem__)[: count - 1]:
+            path = list(greedy)
+            path[t] = int(top2[t, 1])
+            paths.append(path)
+    return paths
+
+
+def padded(rows: list[list[int]]) -> torch.Tensor:
+    """Rows of frame indices -> (N, U) padded with -1."""
+    u_max = max((len(r) for r in rows), default=0)
+    return torch.tensor([r + [-1] * (u_max - len(r)) for r in rows], dtype=torch.long).reshape(len(rows), u_max)
 
 
 class CASSNATHead(Head):
@@ -76,7 +87,7 @@ class CASSNATHead(Head):
             head's own CTC loss (its alignments come from it).
     """
 
-    searches = ("greedy",)
+    searches = ("greedy", "beam")  # beam N: N candidate alignments (error-based sampling), the best kept
 
     def __init__(self, d_model: int, vocab_size: int, layers: int = 1, mixed_layers: int = 2, heads: int = 4,
                  dropout: float = 0.1, ctc_weight: float = 0.5) -> None:
@@ -132,18 +143,28 @@ class CASSNATHead(Head):
     @torch.no_grad()
     def search(self, h: torch.Tensor, h_lengths: torch.Tensor, options: DecodingOptions,
                fusion: PrefixFusion | None = None) -> list[Hypothesis]:
-        """All tokens in one pass from the greedy CTC alignment's segments."""
-        log_probs = self.ctc_log_probs(h)
-        tokens, first, last = greedy_alignment(log_probs, h_lengths)
-        logits = self.token_logits(h, h_lengths, last).float()
+        """All tokens in one pass from the segments of a CTC alignment: the greedy one, or with
+        ``beam`` N the greedy one and N - 1 alternatives at its least certain frames
+        (``candidate_paths``), all decoded as one batch, the best by decoder log-probability plus
+        the alignment's CTC log-probability; the others make the n-best."""
+        log_probs = self.ctc_log_probs(h)  # (B, T, V)
+        owners, paths = [], []
+        for b, n in enumerate(h_lengths.tolist()):
+            for path in candidate_paths(log_probs[b, : int(n)], options.beam):
+                owners.append(b)
+                paths.append(path)
+        segments = [path_segments(path) for path in paths]
+        index = torch.tensor(owners, dtype=torch.long, device=h.device)
+        logits = self.token_logits(h[index], h_lengths[index], padded([s[2] for s in segments])).float()
         logits[..., 0] = float("-inf")  # the blank is never a token
-        token_lp = F.log_softmax(logits, dim=-1)  # (B, U, V)
-        hyps = []
-        for b, ids in enumerate(tokens):
-            best_lp, best = token_lp[b, : len(ids)].max(dim=-1) if ids else (torch.zeros(0), torch.zeros(0))
-            score = float(best_lp.sum())
-            hyps.append(Hypothesis(tokens=[int(t) for t in best.tolist()], score=score,
-                                   confidence=math.exp(score / max(len(ids), 1)),
-                                   timestamps=first[b, : len(ids)].tolist(),
-                                   token_confidences=best_lp.exp().tolist()))
-        return hyps
+        token_lp = F.log_softmax(logits, dim=-1)  # (N, U, V)
+        pools: list[list[Hypothesis]] = [[] for _ in range(h.shape[0])]
+        for i, ((ids, first, _), path) in enumerate(zip(segments, paths, strict=True)):
+            b = owners[i]
+            best_lp, best = token_lp[i, : len(ids)].max(dim=-1)
+            decoder_score = float(best_lp.sum())
+            alignment_score = float(log_probs[b, torch.arange(len(path)), torch.tensor(path)].sum())
+            pools[b].append(Hypothesis(tokens=[int(t) for t in best.tolist()], score=decoder_score + alignment_score,
+                                       confidence=math.exp(decoder_score / max(len(ids), 1)), timestamps=list(first),
+                                       token_confidences=best_lp.exp().tolist()))
+        return [rank(pool, lambda hyp: hyp.score, options.nbest if options.beam > 1 else 1) for pool in pools]
