@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, f
 from benchmarks.common import add_manifest, add_model, add_threads, load_model, parse_args, read_entries  # noqa: E402
 from recog.audio import SAMPLE_RATE, load_audio  # noqa: E402
 from recog.metrics import inverse_real_time_factor, word_error_rate  # noqa: E402
+from recog.vad import trim_silence  # noqa: E402
 
 CHILD = """
 import json, resource, sys, time, torch
@@ -43,7 +44,8 @@ print(json.dumps({{"text": result.text, "seconds": seconds, "segments": segments
 
 def make_recording(entries: list, minutes: float, path: Path, seed: int) -> tuple[list[str], list[float], float]:
     """Utterances (cycling through ``entries``) joined with 0.3-2 s gaps until ``minutes``: their
-    texts, start times, and the recording's length in seconds."""
+    texts, the times their speech starts (the first frame within 30 dB of the utterance's loudest),
+    and the recording's length in seconds."""
     rng = np.random.default_rng(seed)
     texts, starts, position = [], [], 0.0
     with sf.SoundFile(path, "w", SAMPLE_RATE, 1, format="FLAC") as out:
@@ -53,7 +55,8 @@ def make_recording(entries: list, minutes: float, path: Path, seed: int) -> tupl
             samples = load_audio(entry.path)
             out.write(gap)
             position += len(gap) / SAMPLE_RATE
-            starts.append(position)
+            onset, _ = trim_silence(samples, SAMPLE_RATE, keep_seconds=0.0)
+            starts.append(position + onset)
             texts.append(entry.text)
             out.write(samples)
             position += len(samples) / SAMPLE_RATE

@@ -103,7 +103,7 @@ class RecognitionModel:
     """
 
     CHUNK_INPUTS = 64  # inputs read, batched and decoded at a time: memory stays bounded, results come early
-    LONG_SECONDS = 60.0  # longer audio files are read as a stream by a model that can (transcribe_long)
+    LONG_SECONDS = 60.0  # longer audio files are read in pieces cut at pauses (transcribe_long)
 
     def __init__(self, model: Recognizer, lm: CharNgramLM | None = None) -> None:
         self.model = model
@@ -152,7 +152,7 @@ class RecognitionModel:
             items: dict[int, Loaded] = {}
             for i in chunk:
                 try:
-                    if self.is_long(sources[i], head, options):
+                    if self.is_long(sources[i]):
                         outcomes[i] = self.transcribe_long(sources[i], head, options)
                     else:
                         items[i] = self.input.load(sources[i], sample_rate, paths[i])
@@ -166,9 +166,9 @@ class RecognitionModel:
             for i in chunk:
                 yield paths[i], outcomes[i]
 
-    def is_long(self, source: Source, head: str | None, options: DecodingOptions) -> bool:
-        """Whether ``source`` is an audio file (or manifest entry) longer than ``LONG_SECONDS`` that
-        this model can read as a stream with ``options`` (``transcribe_long``)."""
+    def is_long(self, source: Source) -> bool:
+        """Whether ``source`` is an audio file (or manifest entry) longer than ``LONG_SECONDS``, read
+        in pieces (``transcribe_long``)."""
         if not isinstance(source, str | Path | Entry) or self.model.kind != "logmel":
             return False
         seconds = source.duration if isinstance(source, Entry) and source.offset is not None else None
@@ -176,81 +176,46 @@ class RecognitionModel:
             seconds = audio_seconds(source.path if isinstance(source, Entry) else source)
         return seconds > self.LONG_SECONDS
 
-    def streams(self, head: str | None, options: DecodingOptions) -> bool:
-        """Whether this model can read audio as a stream with ``head`` and ``options``."""
-        encoder = self.model.encoder
-        if not hasattr(encoder, "use_streaming_context") or not any(
-                left >= 0 and right >= 0 for left, right in encoder.att_contexts):
-            return False
-        return self.model.head(head or self.model.default_head).stream_search(options) is not None
-
     def transcribe_long(self, source: str | Path | Entry, head: str | None, options: DecodingOptions) -> Recognition:
-        """A long recording in bounded memory and linear time. A model that can stream it reads it
-        as a stream: blocks of audio from the file, the cache-aware encoder at the model's first
-        limited context, one search over the whole file (endpointing off). Any other model reads it
-        in pieces of at most 30 s cut at pauses (``recog.vad``), joined into one result. Tokens,
-        times and words as ``transcribe`` gives them."""
+        """A long recording in bounded memory and linear time: read from the file in blocks, cut
+        into pieces of at most 30 s at pauses (``recog.vad``), each decoded offline (the model's
+        own context and search), joined into one result with file times. A file that stops
+        decoding after some audio was read gives the text of what was read and a warning."""
         from recog.audio import audio_blocks
-        from recog.streaming import EndpointConfig, StreamingRecognizer
+        from recog.vad import cut_at_pauses, trim_silence
+        from recog_edge.features import WaveformIntake
 
         path = source.path if isinstance(source, Entry) else str(source)
         offset = source.offset if isinstance(source, Entry) else None
-        if not self.streams(head, options):
-            return self._transcribe_in_pieces(path, offset, source, head, options)
-        before = self.model.encoder.att_context
-        try:
-            fusion = {"lm": self.lm, "lm_weight": options.lm_weight, "lm_bonus": options.lm_bonus} if self.lm else {}
-            recognizer = StreamingRecognizer(self.model, head=head, beam=options.beam,
-                                             endpoint=EndpointConfig(enabled=False), **fusion)
-            stream = recognizer.create_stream()
-            segment = {"offset": offset, "duration": source.duration} if offset is not None else {}
-            read, warning = 0.0, None
-            try:
-                for rate, samples in audio_blocks(path, **segment):
-                    stream.accept_waveform(rate, samples)
-                    recognizer.decode(stream)
-                    read += len(samples) / rate
-            except AudioError as err:
-                if not read:
-                    raise
-                warning = f"truncated: read the first {read:.1f} s, then {str(err).removeprefix(f'{path}: ')}"
-            stream.input_finished()
-            recognizer.decode(stream)
-            hyp = stream._search.hypothesis(final=True)
-        finally:
-            self.model.encoder.set_att_context(*before)
-        hyp.text = self.model.tokenizer.decode(hyp.tokens)
-        result = self.result(path, hyp, Loaded(np.zeros(0, np.float32), offset=offset))
-        result.warning = warning
-        return result
-
-    def _transcribe_in_pieces(self, path: str, offset: float | None, source: str | Path | Entry, head: str | None,
-                              options: DecodingOptions) -> Recognition:
-        """A long recording cut at pauses into pieces of at most 30 s, each decoded offline, joined."""
-        from recog.audio import audio_blocks
-        from recog.vad import cut_at_pauses
-        from recog_edge.features import WaveformIntake
-
-        intake = WaveformIntake(SAMPLE_RATE)
         segment = {"offset": offset, "duration": source.duration} if offset is not None else {}
+        intake, read, warning = WaveformIntake(SAMPLE_RATE), [0.0], []
 
         def blocks() -> Iterator[np.ndarray]:
-            for rate, samples in audio_blocks(path, **segment):
-                yield intake.accept(rate, samples)
+            try:
+                for rate, samples in audio_blocks(path, **segment):
+                    read[0] += len(samples) / rate
+                    yield intake.accept(rate, samples)
+            except AudioError as err:
+                if not read[0]:
+                    raise
+                warning.append(f"truncated: read the first {read[0]:.1f} s, then {str(err).removeprefix(f'{path}: ')}")
             yield intake.finish()
 
-        parts = [self.transcribe_arrays([piece], [path], head=head, options=options,
-                                        items=[Loaded(piece, offset=(offset or 0.0) + start)])[0]
-                 for start, piece in cut_at_pauses(blocks(), SAMPLE_RATE) if len(piece)]
+        parts = []
+        for start, piece in cut_at_pauses(blocks(), SAMPLE_RATE):
+            lead, speech = trim_silence(piece, SAMPLE_RATE)
+            if len(speech):  # a silent piece says nothing
+                item = Loaded(speech, offset=(offset or 0.0) + start + lead)
+                parts += self.transcribe_arrays([speech], [path], head=head, options=options, items=[item])
         weights = [len(r.tokens) or 1 for r in parts]
         return Recognition(
             path=path, text=" ".join(r.text for r in parts if r.text), tokens=[t for r in parts for t in r.tokens],
             positions=[p for r in parts for p in r.positions],
             confidence=round(float(np.average([r.confidence for r in parts], weights=weights)), 4) if parts else 0.0,
             token_confidences=[c for r in parts for c in r.token_confidences],
-            score=round(sum(r.score for r in parts), 4),
-            path_key=self.input.path_key, position_key=self.input.position_key, offset=offset,
-            words=[w for r in parts for w in r.words])
+            score=round(sum(r.score for r in parts), 4), path_key=self.input.path_key,
+            position_key=self.input.position_key, offset=offset, words=[w for r in parts for w in r.words],
+            warning=warning[0] if warning else None)
 
     def options(self, head: str | None = None, **search_options: Any) -> DecodingOptions:
         """``search_options`` as DecodingOptions, checked against the ``head`` and this model's

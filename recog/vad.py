@@ -1,9 +1,11 @@
-"""Cutting a long recording at pauses, for models that cannot read it as a stream: an energy
-detector picks, in the last seconds before each length limit, the quietest stretch to cut at, so
-words are not cut where the speaker pauses at all, and memory holds at most one piece.
+"""Cutting a long recording at pauses, for decoding it in pieces: an energy detector ends a piece
+in the middle of each pause (``pause_seconds`` of frames 30 dB below the loudest frame so far)
+once the piece holds ``min_seconds``, so pieces are about one utterance each, as models trained on
+utterances read best; a piece that reaches ``max_seconds`` without a pause ends in the quietest
+stretch of its last ``search_seconds``. Memory holds at most one piece.
 
 (silero-vad, the maintained detector, needs torchaudio, whose wheels do not import beside the CPU
-torch; energy is enough to find the pauses between utterances.)
+torch; energy finds the pauses between utterances, and the length limit covers the rest.)
 """
 
 from __future__ import annotations
@@ -13,31 +15,72 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 FRAME_SECONDS = 0.02
+SILENCE_DB = -30.0  # a frame this far below the loudest frame so far is silence
 
 
 def cut_at_pauses(blocks: Iterable[np.ndarray], sample_rate: int, max_seconds: float = 30.0,
-                  search_seconds: float = 10.0, pause_seconds: float = 0.3) -> Iterator[tuple[float, np.ndarray]]:
+                  min_seconds: float = 1.0, search_seconds: float = 10.0, pause_seconds: float = 0.3
+                  ) -> Iterator[tuple[float, np.ndarray]]:
     """Pieces of a signal given as consecutive ``blocks`` of samples: (start in seconds, samples),
-    each at most ``max_seconds``. A piece ends in the middle of the quietest ``pause_seconds`` of
-    its last ``search_seconds`` (mean energy of 20 ms frames), where a pause is most likely."""
-    limit = int(max_seconds * sample_rate)
+    each at most ``max_seconds``; nothing is lost or repeated."""
     frame = max(1, int(FRAME_SECONDS * sample_rate))
-    span = max(1, int(pause_seconds / FRAME_SECONDS))
-    pending, start = np.zeros(0, dtype=np.float32), 0
+    span = max(1, int(round(pause_seconds / FRAME_SECONDS)))
+    limit, least = int(max_seconds * sample_rate), int(min_seconds * sample_rate)
+    pending, start, peak = np.zeros(0, dtype=np.float32), 0, 0.0
+    scanned = 0  # frames of ``pending`` already looked at for pauses
     for block in blocks:
         pending = np.concatenate([pending, block])
-        while len(pending) > limit:
-            window_start = max(0, limit - int(search_seconds * sample_rate))
-            window = pending[window_start:limit]
-            frames = len(window) // frame
-            energy = (window[: frames * frame].reshape(frames, frame).astype(np.float64) ** 2).mean(axis=1)
-            if frames > span:
-                smoothed = np.convolve(energy, np.ones(span) / span, mode="valid")  # mean over pause_seconds
-                quietest = int(np.argmin(smoothed)) + span // 2
-            else:
-                quietest = frames // 2
-            cut = window_start + quietest * frame
-            yield start / sample_rate, pending[:cut]
-            pending, start = pending[cut:], start + cut
+        while True:
+            frames = len(pending) // frame
+            energy = (pending[: frames * frame].reshape(frames, frame).astype(np.float64) ** 2).mean(axis=1)
+            peak = max(peak, float(energy.max(initial=0.0)))
+            cut = _pause_cut(energy, scanned, span, least // frame, peak) if peak > 0 else None
+            if cut is None and len(pending) > limit:
+                cut = _quietest_cut(energy, limit // frame, int(search_seconds / FRAME_SECONDS), span)
+            if cut is None:
+                scanned = max(0, frames - span)
+                break
+            yield start / sample_rate, pending[: cut * frame]
+            pending, start, scanned = pending[cut * frame:], start + cut * frame, 0
     if len(pending):
         yield start / sample_rate, pending
+
+
+def trim_silence(piece: np.ndarray, sample_rate: int, keep_seconds: float = 0.15) -> tuple[float, np.ndarray]:
+    """A piece without its silence before and after speech (frames 30 dB below its loudest), but
+    ``keep_seconds`` of it: (seconds removed at the start, samples). Models trained on utterances
+    that start at once read a long silence first worse. An all-silent piece comes back empty."""
+    frame = max(1, int(FRAME_SECONDS * sample_rate))
+    frames = len(piece) // frame
+    if frames == 0:
+        return 0.0, piece
+    energy = (piece[: frames * frame].reshape(frames, frame).astype(np.float64) ** 2).mean(axis=1)
+    loud = np.flatnonzero(energy >= energy.max() * 10 ** (SILENCE_DB / 10)) if energy.max() > 0 else []
+    if len(loud) == 0:
+        return 0.0, piece[:0]
+    keep = int(keep_seconds * sample_rate)
+    first = max(0, int(loud[0]) * frame - keep)
+    last = min(len(piece), (int(loud[-1]) + 1) * frame + keep)
+    return first / sample_rate, piece[first:last]
+
+
+def _pause_cut(energy: np.ndarray, scanned: int, span: int, least: int, peak: float) -> int | None:
+    """The frame in the middle of the first pause of ``span`` silent frames that ends after
+    ``least`` frames of piece (looking from ``scanned`` on), or None."""
+    silent = energy < peak * 10 ** (SILENCE_DB / 10)
+    run = 0
+    for t in range(max(scanned - span, 0), len(silent)):
+        run = run + 1 if silent[t] else 0
+        if run >= span and t - run // 2 >= least:
+            return t - run // 2
+    return None
+
+
+def _quietest_cut(energy: np.ndarray, limit: int, search: int, span: int) -> int:
+    """The middle of the quietest ``span`` frames among the ``search`` before frame ``limit``."""
+    low = max(0, limit - search)
+    window = energy[low:limit]
+    if len(window) <= span:
+        return low + len(window) // 2 if len(window) else limit
+    smoothed = np.convolve(window, np.ones(span) / span, mode="valid")
+    return low + int(np.argmin(smoothed)) + span // 2
