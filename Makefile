@@ -45,4 +45,4 @@ test: setup
 	$(PY) -m pytest
 
 lint: setup
-	$(VENV)/bin/ruff check recog tests benchmarks tools recipes
+	$(VENV)/bin/ruff check recog recog_edge tests benchmarks tools recipes examples
