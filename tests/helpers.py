@@ -66,3 +66,25 @@ def train(root: Path, config: dict) -> Path:
     checkpoint = root / "ckpt" / "last.ckpt"
     assert checkpoint.is_file()
     return checkpoint
+
+
+def cut_at(samples, cuts: list[int]) -> list:  # noqa: ANN001 - a numpy array
+    """``samples`` cut into consecutive pieces after each running sum of ``cuts`` (clipped to its
+    length): every sample once, in order."""
+    import itertools
+
+    bounds = sorted({min(c, len(samples)) for c in itertools.accumulate(cuts)} | {len(samples)})
+    return [samples[a:b] for a, b in zip([0, *bounds[:-1]], bounds, strict=True)]
+
+
+def stream_through(runtime, pieces: list, rate: int):  # noqa: ANN001, ANN201 - either runtime; a StreamResult
+    """Feed ``pieces`` of audio at ``rate`` to a new stream of ``runtime`` (recog.streaming's
+    StreamingRecognizer or recog_edge's EdgeModel: the same calls), decoding as they come; the
+    finished stream's result."""
+    stream = runtime.create_stream()
+    for piece in pieces:
+        stream.accept_waveform(rate, piece)
+        runtime.decode(stream)
+    stream.input_finished()
+    runtime.decode(stream)
+    return stream.result

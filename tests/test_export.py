@@ -22,7 +22,7 @@ from recog.cli import main
 from recog.streaming import EndpointConfig, StreamingRecognizer
 from recog_edge import EdgeModel
 from tests.conftest import speak
-from tests.helpers import tiny_recognizer
+from tests.helpers import cut_at, stream_through, tiny_recognizer
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -222,25 +222,12 @@ def test_recog_stream_and_export_refuse_a_model_that_cannot_stream(tmp_path: Pat
        int16=st.booleans())
 def test_the_edge_runtime_takes_any_cutting_rate_and_sample_type_alike(exported: tuple, cuts: list[int], rate: int,
                                                                        int16: bool) -> None:
-    import itertools
-
     _, folder, wavs = exported
     samples = soxr.resample(load_audio(wavs[0]), 16000, rate).astype(np.float32)
     if int16:
         samples = (samples * 32767).astype(np.int16)
     edge = EdgeModel(folder)
-
-    def run(pieces: list[np.ndarray]) -> object:
-        stream = edge.create_stream()
-        for piece in pieces:
-            stream.accept_waveform(rate, piece)
-            edge.decode(stream)
-        stream.input_finished()
-        edge.decode(stream)
-        return stream.result
-
-    bounds = sorted({min(c, len(samples)) for c in itertools.accumulate(cuts)} | {len(samples)})
-    assert run([samples[a:b] for a, b in zip([0, *bounds[:-1]], bounds, strict=True)]) == run([samples])
+    assert stream_through(edge, cut_at(samples, cuts), rate) == stream_through(edge, [samples], rate)
 
 
 def test_a_text_line_model_exports_one_graph_that_the_edge_runtime_reads_like_pytorch(tmp_path: Path,

@@ -24,6 +24,7 @@ from recog.heads.transducer import TransducerHead
 from recog.image import ImageError, load_image
 from recog.lm import CharNgramLM
 from recog.text import CharTokenizer, build_tokenizer
+from tests.helpers import cut_at, stream_through
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -149,16 +150,6 @@ def test_a_streams_text_does_not_depend_on_how_its_audio_is_cut(streaming_model,
 
     samples = (np.random.default_rng(0).standard_normal(rate) * 0.2).astype(np.float32)
     recognizer = StreamingRecognizer(streaming_model, endpoint=EndpointConfig(enabled=False))
-
-    def stream(pieces: list[np.ndarray]) -> tuple[str, list[float]]:
-        s = recognizer.create_stream()
-        for piece in pieces:
-            s.accept_waveform(rate, piece)
-            recognizer.decode(s)
-        s.input_finished()
-        recognizer.decode(s)
-        return s.result.text, s.result.timestamps
-
-    bounds = sorted({min(c, len(samples)) for c in itertools.accumulate(cuts)} | {len(samples)})
-    pieces = [samples[a:b] for a, b in zip([0, *bounds[:-1]], bounds, strict=True)]
-    assert stream(pieces) == stream([samples])
+    cut = stream_through(recognizer, cut_at(samples, cuts), rate)
+    whole = stream_through(recognizer, [samples], rate)
+    assert (cut.text, cut.timestamps) == (whole.text, whole.timestamps)
