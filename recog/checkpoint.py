@@ -1,6 +1,7 @@
 """The one save/load of recog's model format, used by training, inference and tests.
 
-A model is its Recognizer configuration, its tokenizer and its weights. Two containers hold it:
+A model is its configuration, its tokenizer and its weights: a Recognizer (with a tokenizer) or a
+text detector (``{"detector": {...}}``, no tokenizer). Two containers hold it:
 
 - a training checkpoint (``recog train``'s ``*.ckpt``): Lightning's file, read with
   ``torch.load(weights_only=True)`` (never unpickling code), whose ``recog`` section holds
@@ -10,7 +11,8 @@ A model is its Recognizer configuration, its tokenizer and its weights. Two cont
   ``model``, ``tokenizer``, and free-form ``info``) beside ``model.safetensors`` (the weights,
   float16 or float32; loaded as float32).
 
-``load_recognizer`` reads either; ``read_model`` gives the parts without building the model.
+``load_recognizer`` and ``load_detector`` read either; ``read_model`` gives the parts without
+building the model.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any, NamedTuple
 
 import torch
 
+from recog.detection.model import TextDetector
 from recog.model import Recognizer
 from recog.text import tokenizer_from_state
 
@@ -40,14 +43,20 @@ class ModelParts(NamedTuple):
     """What a saved model holds: Recognizer options, tokenizer state, weights and free-form info."""
 
     model: dict[str, Any]
-    tokenizer: dict[str, Any]
+    tokenizer: dict[str, Any] | None  # None for a text detector
     weights: dict[str, torch.Tensor]
     info: dict[str, Any]
 
 
-def checkpoint_section(model: Recognizer) -> dict[str, Any]:
+def checkpoint_section(model: Recognizer | TextDetector) -> dict[str, Any]:
     """The ``recog`` section a training checkpoint carries (plain types, loadable with weights_only)."""
-    return {"model": model.config, "tokenizer": model.tokenizer.state()}
+    tokenizer = getattr(model, "tokenizer", None)  # a detector has none
+    return {"model": model.config, "tokenizer": tokenizer.state() if tokenizer is not None else None}
+
+
+def is_detector(parts: ModelParts) -> bool:
+    """Whether saved model parts are a text detector's (else a recogniser's)."""
+    return "detector" in parts.model
 
 
 def recognizer_weights(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -55,7 +64,7 @@ def recognizer_weights(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.T
     return {k.removeprefix(PREFIX): v for k, v in state_dict.items() if k.startswith(PREFIX)}
 
 
-def save_checkpoint(model: Recognizer, path: str | Path) -> Path:
+def save_checkpoint(model: Recognizer | TextDetector, path: str | Path) -> Path:
     """A training-checkpoint file holding ``model``, as far as ``load_recognizer`` reads one (tests,
     conversions); ``recog train`` writes the full Lightning checkpoint itself."""
     path = Path(path)
@@ -64,8 +73,8 @@ def save_checkpoint(model: Recognizer, path: str | Path) -> Path:
     return path
 
 
-def save_model(model: Recognizer, folder: str | Path, half: bool = False, info: dict[str, Any] | None = None
-               ) -> Path:
+def save_model(model: Recognizer | TextDetector, folder: str | Path, half: bool = False,
+               info: dict[str, Any] | None = None) -> Path:
     """Write ``model`` as a model folder (config.json + model.safetensors); ``half``: float16
     weights on disk (half the size). ``info``: extra JSON (e.g. a name, the attention context)."""
     from safetensors.torch import save_file
@@ -127,17 +136,36 @@ def _read_folder(folder: Path, device: str | torch.device) -> ModelParts:
     return ModelParts(config["model"], config["tokenizer"], weights, {**config.get("info", {}), "source": str(folder)})
 
 
-def load_recognizer(path: str | Path, device: str | torch.device = "cpu") -> tuple[Recognizer, dict[str, Any]]:
-    """The Recognizer saved at ``path`` (checkpoint file or model folder), in eval mode on
-    ``device``, and the model's info."""
-    parts = read_model(path, device)
-    model = Recognizer(tokenizer_from_state(parts.tokenizer), **parts.model)
+def build_model(parts: ModelParts, path: str | Path = "model") -> Recognizer | TextDetector:
+    """The model (in eval mode) that saved ``parts`` hold: a Recognizer or a TextDetector;
+    ModelFormatError naming ``path`` where the weights do not fit the config."""
+    if is_detector(parts):
+        model: Recognizer | TextDetector = TextDetector.from_config(parts.model)
+    else:
+        model = Recognizer(tokenizer_from_state(parts.tokenizer), **parts.model)
     try:
         model.load_state_dict(parts.weights)
     except RuntimeError as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise ModelFormatError(f"{path}: weights do not fit the model's config ({first})") from None
-    return model.eval().to(device), parts.info
+    return model.eval()
+
+
+def load_recognizer(path: str | Path, device: str | torch.device = "cpu") -> tuple[Recognizer, dict[str, Any]]:
+    """The Recognizer saved at ``path`` (checkpoint file or model folder), in eval mode on
+    ``device``, and the model's info."""
+    parts = read_model(path, device)
+    if is_detector(parts):
+        raise ModelFormatError(f"{path}: a text detector, not a recogniser (recog.load gives a page reader for it)")
+    return build_model(parts, path).to(device), parts.info
+
+
+def load_detector(path: str | Path, device: str | torch.device = "cpu") -> tuple[TextDetector, dict[str, Any]]:
+    """The TextDetector saved at ``path`` (checkpoint file or model folder), in eval mode, and its info."""
+    parts = read_model(path, device)
+    if not is_detector(parts):
+        raise ModelFormatError(f"{path}: a recogniser, not a text detector")
+    return build_model(parts, path).to(device), parts.info
 
 
 def _atomic(path: Path, write: Any) -> None:

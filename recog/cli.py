@@ -1,4 +1,4 @@
-"""The ``recog`` command: train, transcribe (speech), ocr (text-line images), eval."""
+"""The ``recog`` command: train, transcribe (speech), ocr (images and PDFs), eval, stream, export."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ def search_options(args: argparse.Namespace) -> dict[str, object]:
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
     """Recognise files, folders and manifest entries; `transcribe` and `ocr` alike."""
-    from recog.data import ManifestError, read_manifest, write_jsonl_atomic
+    from recog.data import ManifestError, read_manifest
     from recog.inputs import kind_of_command
 
     options = search_options(args)
@@ -130,11 +130,18 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
             print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
         elif not args.output:
             print(f"{path}\t{result.text}", flush=True)
+    return _finish(args, rows, ", ".join(formats), failures)
+
+
+def _finish(args: argparse.Namespace, rows: list[dict], formats: str, failures: list[tuple[str, str]]) -> int:
+    """Write the JSON lines of --output (a file), say what was written, report failures; the exit code."""
+    from recog.data import write_jsonl_atomic
+
     if args.output and args.output != "-":
         write_jsonl_atomic(args.output, rows)
         print(f"wrote {len(rows)} result(s) to {args.output}", file=sys.stderr)
     if args.output_dir:
-        print(f"wrote {len(rows)} result(s) as {', '.join(formats)} to {args.output_dir}", file=sys.stderr)
+        print(f"wrote {len(rows)} result(s) as {formats} to {args.output_dir}", file=sys.stderr)
     return _report_failures(failures)
 
 
@@ -290,6 +297,80 @@ def cmd_stream(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ocr(args: argparse.Namespace) -> int:
+    """Images and PDFs: line-shaped images (or all, with --lines) are read as one text line each, the
+    rest (or all, with --detect) detected in and read as pages (``recog.pages``)."""
+    from recog.inputs import IMAGE_SUFFIXES
+    from recog.pages import is_line_file
+
+    mode = "lines" if args.lines else "detect" if args.detect else "auto"
+    if args.manifest or mode == "lines":
+        return cmd_transcribe(args)  # manifests list text lines
+    options = search_options(args)
+    paths, failures = expand_inputs(args.inputs, IMAGE_SUFFIXES | {".pdf"})
+    if not paths:
+        for _, message in failures:
+            print(f"error: {message}", file=sys.stderr)
+        print("error: no input files (give images, PDFs or folders)", file=sys.stderr)
+        return 2
+    if mode == "auto" and all(is_line_file(p) for p in paths) and not args.draw:
+        return cmd_transcribe(args)
+    reader = _page_reader(args, options)
+    return _write_pages(args, reader.read_inputs(paths, mode, dpi=args.dpi), len(paths), failures)
+
+
+def _page_reader(args: argparse.Namespace, options: dict[str, object]):  # noqa: ANN202 - a recog.pages.PageReader
+    """A PageReader from --detector (default: the shipped detector) reading lines with --model."""
+    from recog.inference import load
+    from recog.models import default_model
+    from recog.pages import PageReader
+
+    detector = args.detector or default_model("text-detection")
+    reader = load(detector, device=args.device, lm=args.lm, lines=args.model)
+    if not isinstance(reader, PageReader):
+        raise ValueError(f"{detector}: not a text detector (a text-line model goes to --model)")
+    reader.search_options = options
+    return reader
+
+
+def _write_pages(args: argparse.Namespace, results: Iterable, total: int, failures: list[tuple[str, str]]) -> int:
+    """Print or write each page or line result as ``recog ocr``'s flags ask."""
+    from recog.data import write_text_atomic
+    from recog.image import load_image, load_pdf_pages
+    from recog.pages import Page, draw_page
+
+    rows: list[dict] = []
+    fmt = args.format or ("json" if args.output_dir else None)
+    if fmt not in (None, "txt", "json"):
+        raise ValueError(f"--format {fmt}: pages are written as txt or json")
+    for name, result in progress(results, total, args.quiet):
+        if isinstance(result, Exception):
+            failures.append((name, str(result)))
+            continue
+        row = result.to_json()
+        rows.append(row)
+        stem = Path(result.path).stem + (f"_p{result.page}" if isinstance(result, Page) and result.page else "")
+        if args.draw and isinstance(result, Page):
+            image = (load_image(result.path) if result.page is None else
+                     dict(load_pdf_pages(result.path, args.dpi))[result.page])
+            from PIL import Image
+
+            Path(args.draw).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(draw_page(image, result)).save(Path(args.draw) / f"{stem}.png")
+        if args.output_dir:
+            content = result.text + "\n" if fmt == "txt" else json.dumps(row, ensure_ascii=False, indent=1) + "\n"
+            write_text_atomic(Path(args.output_dir) / f"{stem}.{fmt}", content)
+        elif fmt == "txt" or (not args.output and isinstance(result, Page)):
+            where = f"{result.path}" + (f" (page {result.page})" if isinstance(result, Page) and result.page else "")
+            print(f"==> {where} <==\n{result.text}\n" if isinstance(result, Page) else f"{result.path}\t{result.text}",
+                  flush=True)
+        elif fmt == "json" or args.output == "-":
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+        elif not args.output:
+            print(f"{result.path}\t{result.text}", flush=True)
+    return _finish(args, rows, fmt or "", failures)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from recog.export import export_lines, export_streaming
     from recog.inference import load
@@ -318,7 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "Y.yaml] [--key value ...] (recog train --help lists every key; --print_config shows the merge)")
 
     for command, what, key, heads in (("transcribe", "audio files", "audio_filepath", "ctc, rnnt or attention"),
-                                      ("ocr", "text-line images", "image_filepath", "ctc, parallel or attention")):
+                                      ("ocr", "images (text lines, pages, photos) and PDFs", "image_filepath",
+                                       "ctc, parallel or attention")):
         recognise = sub.add_parser(command, help=f"recognise {what}")
         recognise.add_argument("inputs", nargs="*", help=f"{what} or folders of them")
         recognise.add_argument("--model", help="shipped model name (recog models), model folder or checkpoint "
@@ -336,6 +418,17 @@ def build_parser() -> argparse.ArgumentParser:
         if command == "transcribe":
             recognise.add_argument("--context", type=parse_context,
                                    help="attention context LEFT,RIGHT (limited-context models)")
+        else:
+            recognise.add_argument("--detector", help="text detector for whole images and PDFs (default: the "
+                                   "shipped latin-det); --model is then the text-line model that reads its lines")
+            mode = recognise.add_mutually_exclusive_group()
+            mode.add_argument("--lines", action="store_true", help="read every image as one text line (no detection)")
+            mode.add_argument("--detect", action="store_true", help="detect text in every image, even line-shaped "
+                              "ones (default: images at most 100 px tall, or 240 px and 5x as wide, are lines)")
+            recognise.add_argument("--dpi", type=float, default=150, help="resolution PDF pages are rendered at "
+                                   "(default 150)")
+            recognise.add_argument("--draw", help="folder to write each page image into with its boxes and texts "
+                                   "drawn")
         add_runtime_flags(recognise)
 
     evaluate = sub.add_parser("eval", help="WER and CER (and exact-line accuracy for OCR) on a manifest")
@@ -436,7 +529,7 @@ def main(argv: list[str] | None = None) -> int:
 
         torch.set_num_threads(args.threads)
     try:
-        commands = {"transcribe": cmd_transcribe, "ocr": cmd_transcribe, "eval": cmd_eval, "stream": cmd_stream,
+        commands = {"transcribe": cmd_transcribe, "ocr": cmd_ocr, "eval": cmd_eval, "stream": cmd_stream,
                     "export": cmd_export, "lm": cmd_lm, "models": cmd_models}
         return commands[args.command](args)
     except (FileNotFoundError, ValueError) as err:

@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from recog.audio import SAMPLE_RATE, AudioError, audio_seconds
-from recog.checkpoint import load_recognizer
+from recog.checkpoint import build_model, is_detector, read_model
 from recog.data import BucketingBatchSampler, Entry
 from recog.decoding.hypothesis import Hypothesis
 from recog.decoding.options import DecodingOptions
@@ -25,8 +25,11 @@ from recog.image import ImageError
 from recog.inputs import InputKind, Loaded, Source, input_kind
 from recog.lm import CharNgramLM
 from recog.model import Recognizer
-from recog.models import resolve
+from recog.models import default_model, resolve
 from recog.segments import Segment, Word, segments_of, words_of
+
+if TYPE_CHECKING:
+    from recog.pages import PageReader
 
 InputError = (AudioError, ImageError)
 
@@ -74,9 +77,14 @@ class Recognition:
 
 
 def load(path: str | Path, device: str = "cpu", att_context: tuple[int, int] | None = None,
-         lm: str | Path | CharNgramLM | None = None) -> RecognitionModel:
+         lm: str | Path | CharNgramLM | None = None, lines: str | Path | None = None
+         ) -> RecognitionModel | PageReader:
     """Load a model: the name of a shipped model (``recog models``), a checkpoint written by
     ``recog train`` or a model folder (``recog.checkpoint``); never unpickles.
+
+    A recogniser gives a RecognitionModel (``transcribe``). A text detector gives a PageReader
+    (``read`` / ``read_pages``: whole images and PDFs) that reads its lines with ``lines`` (a
+    text-line model; default: the shipped one).
 
     ``att_context``: (left, right) attention context for a conformer trained with limited
     context (e.g. one of the look-aheads of a multi-latency model); default: its first.
@@ -86,8 +94,18 @@ def load(path: str | Path, device: str = "cpu", att_context: tuple[int, int] | N
     """
     if lm is not None and not isinstance(lm, CharNgramLM):
         lm = CharNgramLM.load(lm)
-    model, info = load_recognizer(resolve(path), device)
-    att_context = att_context or info.get("att_context")  # a shipped model may name its own
+    source = resolve(path)
+    parts = read_model(source, device)
+    if is_detector(parts):
+        from recog.detection.detector import DetectionModel
+        from recog.pages import PageReader
+
+        recognizer = load(lines or default_model("text-line"), device, lm=lm)
+        if not isinstance(recognizer, RecognitionModel):
+            raise ValueError(f"{lines}: a text detector, not a text-line model")
+        return PageReader(DetectionModel(build_model(parts, source).to(device)), recognizer)
+    model = build_model(parts, source).to(device)
+    att_context = att_context or parts.info.get("att_context")  # a shipped model may name its own
     if att_context is not None:
         if not hasattr(model.encoder, "set_att_context"):
             raise ValueError(f"{path}: this model's encoder has no attention context to set")

@@ -53,6 +53,24 @@ def copy_matching_weights(model: torch.nn.Module, weights: dict[str, torch.Tenso
     return len(matched)
 
 
+def budget_used(trainer: L.Trainer | None) -> float:
+    """Fraction in [0, 1] of a run's training budget spent: the larger of steps / total steps (from
+    max_steps or max_epochs) and elapsed / max_time (so a cosine schedule ends at zero whichever
+    limit stops the run)."""
+    if trainer is None:
+        return 0.0
+    used = 0.0
+    total_steps = trainer.estimated_stepping_batches
+    if math.isfinite(total_steps) and total_steps > 0:
+        used = trainer.global_step / total_steps
+    timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)
+    remaining = timer.time_remaining("train") if timer is not None else None
+    if remaining is not None:
+        elapsed = timer.time_elapsed("train")
+        used = max(used, elapsed / max(elapsed + remaining, 1e-9))
+    return min(1.0, used)
+
+
 def training_precision() -> str:
     """Lightning precision for this machine: "bf16-mixed" where bfloat16 matmuls run natively (a
     CUDA GPU with bf16, or a CPU with AMX or AVX512-BF16: ~1.4x faster training steps on the
@@ -156,28 +174,11 @@ class RecognizerSystem(L.LightningModule):
         def schedule(step: int) -> float:
             step = step + 1
             if hp.schedule == "cosine":
-                return step / warmup if step < warmup else 0.5 * (1 + math.cos(math.pi * self.budget_used()))
+                return step / warmup if step < warmup else 0.5 * (1 + math.cos(math.pi * budget_used(self._trainer)))
             return min(step / warmup, (warmup / step) ** 0.5)
 
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
-
-    def budget_used(self) -> float:
-        """Fraction in [0, 1] of the training budget spent: the larger of steps / total steps (from
-        max_steps or max_epochs) and elapsed / max_time."""
-        trainer = self._trainer
-        if trainer is None:
-            return 0.0
-        used = 0.0
-        total_steps = trainer.estimated_stepping_batches
-        if math.isfinite(total_steps) and total_steps > 0:
-            used = trainer.global_step / total_steps
-        timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)
-        remaining = timer.time_remaining("train") if timer is not None else None
-        if remaining is not None:
-            elapsed = timer.time_elapsed("train")
-            used = max(used, elapsed / max(elapsed + remaining, 1e-9))
-        return min(1.0, used)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # What recog.load needs, in plain types (loadable with weights_only=True).
@@ -309,6 +310,24 @@ def finish_interrupted_epoch(trainer: L.Trainer, system: RecognizerSystem, datam
     print(f"final weights (step {trainer.global_step}): {scores}")
 
 
+def trains_detector(args: list[str]) -> bool:
+    """Whether the ``--config`` files among ``args`` describe a text detector (``model.model.detector``):
+    those train with recog.detection.training's system and data module, the rest as recognisers."""
+    import yaml
+
+    configs = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "--config"]
+    configs += [a.split("=", 1)[1] for a in args if a.startswith("--config=")]
+    for config in configs:
+        try:
+            content = yaml.safe_load(Path(config).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            continue  # LightningCLI reports it
+        model = content.get("model") if isinstance(content, dict) else None
+        if isinstance(model, dict) and isinstance(model.get("model"), dict) and "detector" in model["model"]:
+            return True
+    return False
+
+
 def run_training(args: list[str]) -> None:
     """``recog train`` entry point: LightningCLI with our system and data module (its keys are
     ``recog train --help``'s; ``--print_config`` shows the merged config), ``Trainer.fit``, then
@@ -318,7 +337,12 @@ def run_training(args: list[str]) -> None:
     Path("runs").mkdir(exist_ok=True)
     # recog train passes its own arguments on, which LightningCLI would warn about on every run
     warnings.filterwarnings("ignore", message=r".*LightningCLI's args parameter is intended to run from within Python")
-    cli = RecogCLI(RecognizerSystem, ManifestDataModule, args=args, run=False, save_config_kwargs={"overwrite": True},
+    system, data = (RecognizerSystem, ManifestDataModule)
+    if trains_detector(args):
+        from recog.detection.training import DetectorSystem, PageDataModule
+
+        system, data = DetectorSystem, PageDataModule
+    cli = RecogCLI(system, data, args=args, run=False, save_config_kwargs={"overwrite": True},
                    parser_kwargs={"prog": "recog train", "description": "Train a recog model from YAML configs "
                                   "(later --config files override earlier keys; any key can be given as a flag)."})
     cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=cli.config.get("ckpt_path"))

@@ -88,3 +88,55 @@ def stream_through(runtime, pieces: list, rate: int):  # noqa: ANN001, ANN201 - 
     stream.input_finished()
     runtime.decode(stream)
     return stream.result
+
+
+def rect(x0: float, y0: float, x1: float, y1: float):  # noqa: ANN201 - a numpy (4, 2) box
+    """An axis-aligned box as 4 corners, top-left first, clockwise."""
+    import numpy as np
+
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
+
+
+def render_page(lines: list[tuple[tuple[int, int], str]], size: tuple[int, int] = (320, 256), font_size: int = 22
+                ) -> tuple:
+    """A white page with ``lines`` ((x, y), text) in black DejaVu Sans, and their ink boxes."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype("DejaVuSans.ttf", font_size)
+    image = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(image)
+    boxes = []
+    for (x, y), text in lines:
+        draw.text((x, y), text, font=font, fill="black")
+        boxes.append(rect(*draw.textbbox((x, y), text, font=font)))
+    return np.array(image), boxes
+
+
+PAGES = [[((20, 20), "Hello world"), ((20, 70), "Second line 42"), ((160, 150), "right")],
+         [((40, 30), "Invoice 2026"), ((40, 120), "Total: $12.50"), ((10, 200), "thanks")]]
+
+
+def train_tiny_detector(steps: int = 140):  # noqa: ANN201 - (TextDetector, rendered pages)
+    """A small TextDetector fitted to the two PAGES (seconds on one CPU thread), and the pages."""
+    import torch
+
+    from recog.detection.model import TextDetector, db_loss
+    from recog.detection.targets import make_targets
+
+    torch.manual_seed(0)
+    rendered = [render_page(lines) for lines in PAGES]
+    model = TextDetector(channels=(8, 16, 32, 32, 32), depths=(1, 1, 1, 1), inner=32)
+    images = torch.stack([torch.from_numpy(img.copy()).permute(2, 0, 1).float() / 255 for img, _ in rendered])
+    maps = [make_targets(256, 320, boxes) for _, boxes in rendered]
+    targets = {k: torch.stack([torch.from_numpy(m[k]) for m in maps]) for k in maps[0]}
+    optimizer = torch.optim.AdamW(model.parameters(), 5e-3)
+    model.train()
+    for _ in range(steps):
+        loss = db_loss(model(images), targets)["loss"]
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return model.eval(), rendered
+
+

@@ -15,7 +15,8 @@ from recog.checkpoint import CONFIG_FILE, WEIGHTS_FILE
 
 ROOT = Path(__file__).resolve().parent
 CARD_FILE = "MODEL_CARD.md"
-DEFAULTS = {"speech": "en-speech", "text-line": "latin-lines"}  # task -> the model a command takes by default
+# task -> the model a command takes by default
+DEFAULTS = {"speech": "en-speech", "text-line": "latin-lines", "text-detection": "latin-det"}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,128 @@
+"""From a DB probability map to text boxes, and from a box to an upright line crop.
+
+The steps are PP-OCR's DBPostProcess (which RapidOCR runs too): threshold the map, find the
+connected regions' contours (OpenCV), fit each a minimum-area rectangle, drop the small and the
+faint (mean probability inside below ``box_thresh``), grow the rest back from DB's shrunk core
+by the unclip offset D = A r / L (pyclipper), and fit again. A box is 4 corners (4, 2) in the
+order top-left, top-right, bottom-right, bottom-left.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from recog.detection.targets import offset_polygon, polygon_area, polygon_perimeter
+
+
+@dataclass(frozen=True)
+class BoxOptions:
+    """How a probability map becomes boxes.
+
+    thresh: map value above which a pixel is text. box_thresh: least mean probability of a kept
+    box. unclip_ratio: how far a core grows back (D = area * ratio / perimeter; DB's shrink
+    r = 0.4 is undone by about 1.5). min_size: least short side in pixels of the map.
+    max_candidates: regions looked at, largest first.
+    """
+
+    thresh: float = 0.3
+    box_thresh: float = 0.6
+    unclip_ratio: float = 1.5
+    min_size: float = 3.0
+    max_candidates: int = 1000
+
+
+def order_corners(points: np.ndarray) -> np.ndarray:
+    """4 corners in any order -> top-left, top-right, bottom-right, bottom-left (by the image axes)."""
+    points = points[np.argsort(points[:, 0], kind="stable")]
+    left, right = points[:2], points[2:]
+    tl, bl = left[np.argsort(left[:, 1], kind="stable")]
+    tr, br = right[np.argsort(right[:, 1], kind="stable")]
+    return np.array([tl, tr, br, bl], dtype=np.float32)
+
+
+def min_area_box(points: np.ndarray) -> tuple[np.ndarray, float]:
+    """The minimum-area rectangle around ``points`` (its corners ordered) and its short side."""
+    rect = cv2.minAreaRect(points.astype(np.float32))
+    return order_corners(cv2.boxPoints(rect)), float(min(rect[1]))
+
+
+def mean_score(prob: np.ndarray, box: np.ndarray) -> float:
+    """Mean of ``prob`` (H, W) inside the polygon ``box``."""
+    h, w = prob.shape
+    x0, y0 = np.clip(np.floor(box.min(0)).astype(int), 0, [w - 1, h - 1])
+    x1, y1 = np.clip(np.ceil(box.max(0)).astype(int), 0, [w - 1, h - 1])
+    mask = np.zeros((y1 - y0 + 1, x1 - x0 + 1), np.uint8)
+    cv2.fillPoly(mask, [np.round(box - [x0, y0]).astype(np.int32)], 1)
+    return float(cv2.mean(prob[y0:y1 + 1, x0:x1 + 1], mask)[0])
+
+
+def boxes_from_map(prob: np.ndarray, scale: tuple[float, float] = (1.0, 1.0), options: BoxOptions = BoxOptions()
+                   ) -> list[tuple[np.ndarray, float]]:
+    """Text boxes in a probability map ``prob`` (H, W): ``(corners (4, 2), score)`` each, corners
+    multiplied by ``scale`` (x, y) to the original image's pixels."""
+    bitmap = (prob > options.thresh).astype(np.uint8)
+    contours, _ = cv2.findContours(bitmap, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    contours = sorted(contours, key=cv2.contourArea, reverse=True)[:options.max_candidates]
+    found = []
+    for contour in contours:
+        box, short_side = min_area_box(contour.reshape(-1, 2))
+        if short_side < options.min_size:
+            continue
+        score = mean_score(prob, box)
+        if score < options.box_thresh:
+            continue
+        perimeter = polygon_perimeter(box)
+        grown = offset_polygon(box, polygon_area(box) * options.unclip_ratio / perimeter) if perimeter else []
+        if len(grown) != 1:
+            continue
+        box, short_side = min_area_box(grown[0])
+        if short_side < options.min_size + 2:
+            continue
+        found.append((box * np.asarray(scale, np.float32), score))
+    return found
+
+
+CROP_MARGIN = 0.5  # of a box's height, added on every side of a line crop: text-line models are trained on lines
+# with a few pixels of background around the ink (recipes/synth_ocr pads 2-12 px), not on boxes cut at the ink
+
+
+def grow_box(box: np.ndarray, margin: float) -> np.ndarray:
+    """``box`` (4, 2; top-left first, clockwise) with ``margin`` times its height added on every
+    side, along its own axes (so a rotated box grows as it lies)."""
+    across, down = box[1] - box[0], box[3] - box[0]
+    height = float(np.linalg.norm(down))
+    if height == 0 or not np.linalg.norm(across):
+        return box
+    pad = margin * height
+    u, v = across / np.linalg.norm(across) * pad, down / height * pad
+    return (box + np.array([-u - v, u - v, u + v, -u + v])).astype(np.float32)
+
+
+def crop_box(image: np.ndarray, box: np.ndarray, margin: float = CROP_MARGIN) -> np.ndarray:
+    """The quadrilateral ``box`` (4, 2; top-left first, clockwise), grown by ``margin`` (of its
+    height), of ``image`` (H, W, 3) warped to an upright rectangle as wide as its top and bottom
+    edges and as tall as its sides (outside the image: the edge pixels repeated)."""
+    box = grow_box(np.asarray(box, np.float32), margin)
+    width = int(round(max(np.linalg.norm(box[1] - box[0]), np.linalg.norm(box[2] - box[3]))))
+    height = int(round(max(np.linalg.norm(box[3] - box[0]), np.linalg.norm(box[2] - box[1]))))
+    width, height = max(width, 1), max(height, 1)
+    target = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
+    matrix = cv2.getPerspectiveTransform(box.astype(np.float32), target)
+    return cv2.warpPerspective(image, matrix, (width, height), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+
+
+def reading_corners(box: np.ndarray) -> np.ndarray:
+    """A box's corners starting from the top-left of its text, assuming text runs along the long
+    side: an upright-ordered box that is taller than wide (1.5x) is read as text turned 90 degrees
+    anticlockwise (its first corner the bottom-left), as PP-OCR reads vertical crops."""
+    width = np.linalg.norm(box[1] - box[0])
+    height = np.linalg.norm(box[3] - box[0])
+    return np.roll(box, 1, axis=0) if height >= 1.5 * width else box
+
+
+def turn_half(box: np.ndarray) -> np.ndarray:
+    """The same box read upside down (its corners rotated by two)."""
+    return np.roll(box, 2, axis=0)

@@ -1,0 +1,71 @@
+"""Using a trained text detector: an image in, text boxes out (``DetectionModel.detect``).
+
+The image is scaled so its longer side is at most ``max_side`` pixels (a small image is enlarged
+until its shorter side reaches ``min_side``, within that limit), padded to a multiple of 32, run
+through the network, and the probability map is turned into boxes in the original image's
+pixels (``recog.detection.boxes``). Huge images cost no more than a ``max_side`` one to detect
+in; line crops are then taken from the full-resolution original.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from recog.detection.boxes import BoxOptions, boxes_from_map
+from recog.detection.model import TextDetector
+
+
+@dataclass(frozen=True)
+class DetectOptions:
+    """Detection settings. max_side: the longer side is scaled down to at most this (A4 at 150
+    dpi: 1754 -> 1280); min_side: a smaller image's shorter side is scaled up to this."""
+
+    max_side: int = 1280
+    min_side: int = 256
+    boxes: BoxOptions = BoxOptions()
+
+
+def detection_size(height: int, width: int, options: DetectOptions = DetectOptions()) -> tuple[int, int, float]:
+    """The (height, width) an image is resized to before padding, and the scale used."""
+    scale = min(1.0, options.max_side / max(height, width))
+    if min(height, width) * scale < options.min_side:
+        scale = min(options.min_side / min(height, width), options.max_side / max(height, width))
+    return max(1, round(height * scale)), max(1, round(width * scale)), scale
+
+
+def pad_to_stride(image: np.ndarray, stride: int = TextDetector.STRIDE) -> np.ndarray:
+    """``image`` (H, W, 3) padded at the bottom and right (by edge replication) to multiples of ``stride``."""
+    h, w = image.shape[:2]
+    return cv2.copyMakeBorder(image, 0, -h % stride, 0, -w % stride, cv2.BORDER_REPLICATE)
+
+
+class DetectionModel:
+    """A trained TextDetector ready for whole images (uint8 RGB (H, W, 3))."""
+
+    def __init__(self, model: TextDetector, options: DetectOptions = DetectOptions()) -> None:
+        self.model = model.eval()
+        self.options = options
+
+    @torch.no_grad()
+    def probability(self, image: np.ndarray) -> tuple[np.ndarray, float, float]:
+        """The text probability map of ``image`` at detection size (h, w), and the x and y scales
+        back to the image."""
+        height, width = image.shape[:2]
+        h, w, _ = detection_size(height, width, self.options)
+        resized = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if w < width else cv2.INTER_LINEAR)
+        padded = pad_to_stride(resized)
+        x = torch.from_numpy(padded).permute(2, 0, 1)[None].float().div_(255)  # (1, 3, H', W')
+        prob = self.model(x)["prob"][0, 0, :h, :w].numpy()  # (h, w)
+        return prob, width / w, height / h
+
+    def detect(self, image: np.ndarray) -> list[tuple[np.ndarray, float]]:
+        """Text boxes of ``image``: ``(corners (4, 2) float32 in image pixels, score)``, corners
+        top-left first and clockwise by the image's axes, in no particular order."""
+        prob, sx, sy = self.probability(image)
+        found = boxes_from_map(prob, (sx, sy), self.options.boxes)
+        height, width = image.shape[:2]
+        return [(np.clip(box, 0, [width - 1, height - 1]).astype(np.float32), score) for box, score in found]

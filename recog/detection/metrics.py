@@ -1,0 +1,57 @@
+"""Detection quality: boxes matched one to one at an IoU threshold (ICDAR 2015's criterion)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+def quad_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two convex quadrilaterals (4, 2)."""
+    a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
+    area_a, area_b = abs(cv2.contourArea(a)), abs(cv2.contourArea(b))
+    if area_a <= 0 or area_b <= 0:
+        return 0.0
+    inter, _ = cv2.intersectConvexConvex(cv2.convexHull(a), cv2.convexHull(b))
+    return float(inter / (area_a + area_b - inter)) if inter > 0 else 0.0
+
+
+@dataclass
+class DetectionCounts:
+    """Matched, detected and reference box counts, summed over images."""
+
+    matched: int = 0
+    detected: int = 0
+    reference: int = 0
+
+    def add(self, detected: Sequence[np.ndarray], reference: Sequence[np.ndarray], iou: float = 0.5) -> None:
+        """Count one image: each reference box matched to at most one detection of IoU >= ``iou``
+        (greedily, best pairs first)."""
+        pairs = sorted(((quad_iou(d, r), i, j) for i, d in enumerate(detected) for j, r in enumerate(reference)),
+                       reverse=True)
+        used_d, used_r = set(), set()
+        for value, i, j in pairs:
+            if value < iou:
+                break
+            if i not in used_d and j not in used_r:
+                used_d.add(i)
+                used_r.add(j)
+        self.matched += len(used_d)
+        self.detected += len(detected)
+        self.reference += len(reference)
+
+    @property
+    def precision(self) -> float:
+        return self.matched / self.detected if self.detected else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.matched / self.reference if self.reference else 1.0
+
+    @property
+    def hmean(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0

@@ -1,0 +1,130 @@
+"""Text detection: DB targets and post-processing on hand-made maps, reading order on hand-made
+layouts, and a tiny detector trained on rendered pages finding every line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recog.detection.boxes import BoxOptions, boxes_from_map, crop_box, grow_box, order_corners, reading_corners
+from recog.detection.layout import page_text, reading_order
+from recog.detection.metrics import DetectionCounts, quad_iou
+from recog.detection.targets import make_targets, shrink_distance
+from tests.helpers import rect, train_tiny_detector
+
+
+def test_boxes_grow_cores_back_and_drop_faint_and_tiny_regions():
+    prob = np.zeros((200, 300), np.float32)
+    prob[40:50, 50:150] = 0.9  # a text core 100 x 10
+    prob[120:130, 20:280] = 0.95
+    prob[170:180, 50:150] = 0.45  # above thresh but too faint for box_thresh
+    prob[10:12, 200:260] = 0.9  # 2 px thin: below min_size
+    found = boxes_from_map(prob)
+    assert len(found) == 2
+    boxes = sorted((b for b, _ in found), key=lambda b: b[0, 1])
+    # unclip: D = area * 1.5 / perimeter = 1000 * 1.5 / 220 ~ 6.8 px on every side
+    assert quad_iou(boxes[0], rect(43.2, 33.2, 155.8, 55.8)) > 0.9
+    assert all(score > 0.6 for _, score in found)
+    scaled = sorted((b for b, _ in boxes_from_map(prob, scale=(2.0, 0.5))), key=lambda b: b[0, 1])
+    np.testing.assert_allclose(scaled[0], boxes[0] * [2.0, 0.5], atol=1e-4)
+    assert len(boxes_from_map(prob, options=BoxOptions(box_thresh=0.4))) == 3
+
+
+def test_corners_are_ordered_and_tall_boxes_read_along_their_long_side():
+    shuffled = rect(10, 20, 110, 40)[[2, 0, 3, 1]]
+    np.testing.assert_array_equal(order_corners(shuffled), rect(10, 20, 110, 40))
+    tall = rect(0, 0, 20, 100)
+    first = reading_corners(tall)[0]
+    np.testing.assert_array_equal(first, [0, 100])  # text running bottom to top starts at the bottom left
+    np.testing.assert_array_equal(reading_corners(rect(0, 0, 100, 20)), rect(0, 0, 100, 20))
+
+
+def test_targets_shrink_the_core_band_the_border_and_ignore_tiny_boxes():
+    box = rect(20, 20, 120, 50)
+    targets = make_targets(80, 160, [box, rect(20, 60, 100, 62)])
+    core = targets["shrink"] > 0
+    distance = shrink_distance(box)
+    ys, xs = np.nonzero(core)
+    assert xs.min() >= 20 + distance - 1 and xs.max() <= 120 - distance + 1
+    assert 0 < core.sum() < 100 * 30
+    assert targets["shrink_mask"][61, 50] == 0  # the 2 px line is ignored, not taught as background
+    assert targets["shrink_mask"][5, 5] == 1
+    thresh = targets["thresh"]
+    assert thresh.min() >= 0.3 - 1e-6 and thresh.max() <= 0.7 + 1e-6
+    assert thresh[20, 70] > 0.65 and thresh[35, 70] < thresh[22, 70]  # high on the edge, falling inside
+    assert targets["thresh_mask"][20 - int(distance) + 1, 70] == 1
+
+
+def test_crop_of_a_rotated_box_is_upright_and_sized_like_the_box():
+    image = np.full((200, 200, 3), 255, np.uint8)
+    angle = np.radians(30)
+    u, v = np.array([np.cos(angle), np.sin(angle)]), np.array([-np.sin(angle), np.cos(angle)])
+    box = np.array([[50, 50], [50, 50] + 100 * u, [50, 50] + 100 * u + 20 * v, [50, 50] + 20 * v], np.float32)
+    crop = crop_box(image, box, margin=0.0)
+    assert crop.shape[:2] == (20, 100)
+    grown = grow_box(box, 0.5)
+    assert np.linalg.norm(grown[1] - grown[0]) == pytest.approx(120, abs=0.01)
+    assert np.linalg.norm(grown[3] - grown[0]) == pytest.approx(40, abs=0.01)
+
+
+def test_counts_match_boxes_one_to_one():
+    counts = DetectionCounts()
+    counts.add([rect(0, 0, 10, 10), rect(0, 0, 10, 10), rect(50, 50, 60, 60)], [rect(1, 0, 10, 10), rect(0, 30, 5, 35)])
+    assert (counts.matched, counts.detected, counts.reference) == (1, 3, 2)
+    assert counts.precision == pytest.approx(1 / 3) and counts.recall == 0.5
+
+
+def _order(boxes: list[tuple[str, tuple[float, float, float, float]]]) -> str:
+    texts = [t for t, _ in boxes]
+    return page_text(reading_order(np.array([b for _, b in boxes])), texts)
+
+
+def test_two_columns_under_a_heading_read_left_column_first_then_the_table_below():
+    boxes = [("Title", (100, 50, 1100, 90))]
+    for i in range(6):
+        y = 120 + i * 30
+        boxes += [(f"L{i}", (100, y, 560, y + 24)), (f"R{i}", (620, y, 1100, y + 24))]
+    for r in range(2):
+        y = 400 + r * 30
+        boxes += [(f"T{r}{c}", (100 + c * 200, y, 160 + c * 200, y + 24)) for c in range(3)]
+    text = _order(boxes)
+    assert text == ("Title\n\n" + "\n".join(f"L{i}" for i in range(6)) + "\n\n" + "\n".join(f"R{i}" for i in range(6))
+                    + "\n\nT00 T01 T02\nT10 T11 T12")
+
+
+def test_rows_of_short_cells_stay_rows_and_gaps_start_paragraphs():
+    receipt = [("Coffee", (20, 100, 120, 120)), ("3.50", (300, 100, 350, 120)),
+               ("Cake", (20, 125, 100, 145)), ("4.00", (300, 125, 350, 145)),
+               ("Tea", (20, 150, 80, 170)), ("2.00", (300, 150, 350, 170)),
+               ("Total", (20, 200, 100, 220)), ("9.50", (300, 200, 350, 220))]
+    assert _order(receipt) == "Coffee 3.50\nCake 4.00\nTea 2.00\n\nTotal 9.50"
+    heading = [("Big heading", (20, 10, 400, 60)), ("body one", (20, 64, 300, 84)), ("body two", (20, 88, 300, 108))]
+    assert _order(heading) == "Big heading\n\nbody one\nbody two"
+
+
+def test_three_columns_and_shuffled_input_order():
+    boxes = []
+    for i in range(4):
+        y = 100 + i * 30
+        boxes += [(f"A{i}", (0, y, 300, y + 24)), (f"B{i}", (340, y, 640, y + 24)), (f"C{i}", (680, y, 980, y + 24))]
+    rng = np.random.default_rng(0)
+    shuffled = [boxes[i] for i in rng.permutation(len(boxes))]
+    expected = "\n\n".join("\n".join(f"{c}{i}" for i in range(4)) for c in "ABC")
+    assert _order(shuffled) == expected
+    assert reading_order(np.zeros((0, 4))) == []
+
+
+@pytest.fixture(scope="module")
+def tiny_detector():
+    return train_tiny_detector()
+
+
+def test_a_tiny_detector_trained_on_rendered_pages_finds_every_line(tiny_detector):
+    from recog.detection.detector import DetectionModel, DetectOptions
+
+    model, rendered = tiny_detector
+    detector = DetectionModel(model, DetectOptions(max_side=320, min_side=32))
+    counts = DetectionCounts()
+    for image, boxes in rendered:
+        counts.add([box for box, _ in detector.detect(image)], boxes)
+    assert counts.hmean == 1.0

@@ -1,0 +1,134 @@
+"""Whole-image OCR end to end: a tiny detector trained on rendered pages with the shipped text-line
+model, through the Python API (images, arrays, PDFs) and `recog ocr` (pages, lines, --draw,
+formats, bad files)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from recog.cli import main
+from recog.detection.metrics import quad_iou
+from tests.helpers import train_tiny_detector
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(scope="module")
+def detector_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]:
+    from recog.checkpoint import save_model
+
+    model, rendered = train_tiny_detector()
+    folder = save_model(model, tmp_path_factory.mktemp("det") / "tiny-det", info={"task": "text-detection"})
+    return folder, rendered
+
+
+@pytest.fixture(scope="module")
+def reader(detector_dir):  # noqa: ANN001, ANN201 - a PageReader
+    import recog
+    from recog.detection.detector import DetectOptions
+
+    reader = recog.load(detector_dir[0])
+    reader.detector.options = DetectOptions(max_side=320, min_side=32)
+    return reader
+
+
+def _pdf(path: Path, images: list[np.ndarray]) -> Path:
+    first, *rest = (Image.fromarray(img) for img in images)
+    first.save(path, save_all=True, append_images=rest, resolution=72.0)  # 1 pixel = 1 point
+    return path
+
+
+def test_a_page_is_detected_read_and_ordered(detector_dir, reader):
+    _, rendered = detector_dir
+    image, boxes = rendered[0]
+    page = reader.read(image)
+    assert (page.width, page.height) == (320, 256)
+    assert len(page.lines) == 3
+    for line, box in zip(page.lines, boxes, strict=True):  # reading order: top to bottom
+        assert quad_iou(np.array(line.box), box) > 0.5
+        assert line.text.strip() and 0 < line.confidence <= 1
+    assert page.text == "\n\n".join(line.text for line in page.lines)  # far apart: a block each
+    row = page.to_json()
+    assert set(row) == {"image_filepath", "width", "height", "text", "lines"}
+    assert np.array(row["lines"][0]["box"]).shape == (4, 2)
+
+
+def test_a_page_turned_upside_down_gives_boxes_in_the_texts_own_order(detector_dir, reader):
+    _, rendered = detector_dir
+    image, _ = rendered[0]
+    upright = reader.read(image)
+    turned = reader.read(np.ascontiguousarray(image[::-1, ::-1]))
+    assert len(turned.lines) >= 2
+    for line in turned.lines:  # the text's top-left corner lies at the bottom right of its box
+        box = np.array(line.box)
+        assert box[0, 0] > box[2, 0] and box[0, 1] > box[2, 1]
+    # reading order in the text's frame: what was the first line upright is first again
+    # (the tiny detector never saw a turned page: its boxes are looser there, so compare centres)
+    first = np.array(upright.lines[0].box).mean(axis=0)
+    assert np.abs(np.array(turned.lines[0].box).mean(axis=0) - ([320, 256] - first)).max() < 15
+
+
+def test_blank_images_give_empty_pages_and_pdfs_give_numbered_pages(detector_dir, reader, tmp_path):
+    _, rendered = detector_dir
+    blank = reader.read(np.full((300, 300, 3), 255, np.uint8))
+    assert (blank.text, blank.lines) == ("", [])
+    pdf = _pdf(tmp_path / "doc.pdf", [img for img, _ in rendered])
+    pages = reader.read_pages(pdf)
+    assert [p.page for p in pages] == [1, 2]
+    assert all(len(p.lines) == 3 for p in pages)
+    assert pages[1].to_json()["page"] == 2
+    with pytest.raises(ValueError, match="read_pages"):
+        reader.read(pdf)
+
+
+def test_recog_ocr_reads_pages_pdfs_and_lines_and_reports_bad_files(detector_dir, tmp_path, capsys):
+    folder, rendered = detector_dir
+    page = tmp_path / "page.png"
+    Image.fromarray(rendered[0][0]).save(page)
+    pdf = _pdf(tmp_path / "doc.pdf", [img for img, _ in rendered])
+    Image.new("RGB", (320, 256), "white").save(tmp_path / "blank.png")
+    Image.fromarray(rendered[0][0][15:55, 10:200]).save(tmp_path / "line.png")  # a line-shaped crop: "Hello world"
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG nope")
+    draw = tmp_path / "drawn"
+    inputs = [str(p) for p in (page, pdf, tmp_path / "broken.pdf", tmp_path / "blank.png", tmp_path / "line.png",
+                               tmp_path / "broken.png")]
+    code = main(["ocr", *inputs, "--detector", str(folder), "--output", "-", "--draw", str(draw), "--dpi", "72"])
+    out, err = capsys.readouterr()
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 1
+    assert "broken.pdf: not a readable PDF" in err and "broken.png: not readable as an image" in err
+    by_name = {(Path(r["image_filepath"]).name, r.get("page")): r for r in rows}
+    assert set(by_name) == {("page.png", None), ("doc.pdf", 1), ("doc.pdf", 2), ("blank.png", None),
+                            ("line.png", None)}
+    assert len(by_name[("page.png", None)]["lines"]) == 3
+    assert by_name[("blank.png", None)]["lines"] == [] and by_name[("blank.png", None)]["text"] == ""
+    assert "x_positions" in by_name[("line.png", None)]  # read as one line, not detected in
+    assert sorted(p.name for p in draw.iterdir()) == ["blank.png", "doc_p1.png", "doc_p2.png", "page.png"]
+    drawn = np.asarray(Image.open(draw / "page.png"))
+    assert drawn.shape == rendered[0][0].shape and (drawn != rendered[0][0]).any()
+
+
+def test_recog_ocr_modes_and_text_output(detector_dir, tmp_path, capsys):
+    folder, rendered = detector_dir
+    page = tmp_path / "page.png"
+    Image.fromarray(rendered[1][0]).save(page)
+    line = tmp_path / "line.png"
+    Image.fromarray(rendered[0][0][15:55, 10:200]).save(line)
+    assert main(["ocr", str(line), "--detect", "--detector", str(folder), "--output", "-"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert "lines" in row  # --detect: even a line-shaped image is a page
+    assert main(["ocr", str(page), "--lines", "--output", "-"]) == 0
+    assert "x_positions" in json.loads(capsys.readouterr().out)  # --lines: the whole image is one line
+    out = tmp_path / "out"
+    assert main(["ocr", str(page), "--detector", str(folder), "--format", "txt", "--output-dir", str(out)]) == 0
+    text = (out / "page.txt").read_text()
+    assert text.count("\n\n") == 2  # three lines far apart: three blocks
+    assert main(["ocr", str(page), "--detector", str(folder)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"==> {page} <==\n") and text.strip() in printed
