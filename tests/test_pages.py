@@ -132,3 +132,21 @@ def test_recog_ocr_modes_and_text_output(detector_dir, tmp_path, capsys):
     assert main(["ocr", str(page), "--detector", str(folder)]) == 0
     printed = capsys.readouterr().out
     assert printed.startswith(f"==> {page} <==\n") and text.strip() in printed
+
+
+def test_encrypted_empty_and_corrupt_pdfs_get_one_line_naming_the_file(tmp_path):
+    from recog.image import ImageError, load_pdf_pages
+
+    plain = _pdf(tmp_path / "plain.pdf", [np.full((60, 80, 3), 255, np.uint8)])
+    data = plain.read_bytes()
+    lock = (b"/Encrypt << /Filter /Standard /V 2 /R 3 /Length 128 /P -4 /O <" + b"11" * 32 + b"> /U <" + b"22" * 32
+            + b"> >>\n/ID [<" + b"33" * 16 + b"> <" + b"33" * 16 + b">]\n")
+    assert b"trailer\n<<\n" in data
+    (tmp_path / "locked.pdf").write_bytes(data.replace(b"trailer\n<<\n", b"trailer\n<<\n" + lock))
+    (tmp_path / "empty.pdf").write_bytes(b"")
+    (tmp_path / "cut.pdf").write_bytes(data[:200])
+    assert [n for n, _ in load_pdf_pages(plain)] == [1]
+    for name, reason in (("locked.pdf", "encrypted"), ("empty.pdf", "not a readable PDF"),
+                         ("cut.pdf", "not a readable PDF"), ("absent.pdf", "no such file")):
+        with pytest.raises(ImageError, match=f"{name}: {reason}"):
+            list(load_pdf_pages(tmp_path / name))

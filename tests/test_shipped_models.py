@@ -15,7 +15,7 @@ from recog.models import DEFAULTS, shipped
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-MANIFESTS = {"speech": "speech.jsonl", "text-line": "lines.jsonl"}
+MANIFESTS = {"speech": "speech.jsonl", "text-line": "lines.jsonl", "text-detection": "pages.jsonl"}
 SHORT_SECONDS = 30  # the long recording is read by the long-form tests, not here
 
 
@@ -29,7 +29,11 @@ def exact_examples(model) -> list[str]:  # noqa: ANN001 - a ShippedModel
     return json.loads((model.folder / "config.json").read_text())["info"].get("exact_examples", [])
 
 
-@pytest.mark.parametrize("model", shipped(), ids=lambda m: m.name)
+RECOGNISERS = [m for m in shipped() if m.task != "text-detection"]
+DETECTORS = [m for m in shipped() if m.task == "text-detection"]
+
+
+@pytest.mark.parametrize("model", RECOGNISERS, ids=lambda m: m.name)
 def test_a_shipped_model_reads_its_examples_and_the_ones_its_card_names_exactly(model) -> None:  # noqa: ANN001
     loaded = recog.load(model.name)
     assert loaded.input.name == model.task
@@ -43,7 +47,23 @@ def test_a_shipped_model_reads_its_examples_and_the_ones_its_card_names_exactly(
     assert {name: read[name] for name in exact} == {r[key]: r["text"] for r in rows if r[key] in exact}
 
 
-@pytest.mark.parametrize("task", sorted({m.task for m in shipped() if DEFAULTS.get(m.task) == m.name}))
+@pytest.mark.parametrize("model", DETECTORS, ids=lambda m: m.name)
+def test_a_shipped_detector_finds_every_line_of_the_pages_its_card_names(model) -> None:  # noqa: ANN001
+    import numpy as np
+
+    from recog.detection.metrics import DetectionCounts
+
+    reader = recog.load(model.name)
+    exact = exact_examples(model)
+    assert exact, "a shipped detector finds every line of at least one bundled page"
+    for row in (r for r in examples(model.task) if r["image_filepath"] in exact):
+        page = reader.read(EXAMPLES / row["image_filepath"])
+        counts = DetectionCounts()
+        counts.add([np.array(line.box) for line in page.lines], [np.array(line["points"]) for line in row["lines"]])
+        assert counts.hmean == 1.0, row["image_filepath"]
+
+
+@pytest.mark.parametrize("task", sorted({m.task for m in RECOGNISERS if DEFAULTS.get(m.task) == m.name}))
 def test_commands_without_model_use_the_shipped_default(task: str, capsys: pytest.CaptureFixture) -> None:
     model = next(m for m in shipped() if m.name == DEFAULTS[task])
     command = next(kind.command for kind in KINDS.values() if kind.name == task)

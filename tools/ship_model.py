@@ -4,6 +4,7 @@ weights file over the size limit. The model card (``MODEL_CARD.md``) is written 
 figures its benchmark measured.
 
     python tools/ship_model.py runs/synth_ocr/checkpoints/best-....ckpt --name latin-lines --task text-line
+    python tools/ship_model.py runs/latin_det/checkpoints/best-....ckpt --name latin-det   # a text detector
 
 After shipping, check that the folder reads back: ``recog models``, then ``recog ocr x.png``.
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from recog.checkpoint import WEIGHTS_FILE, load_recognizer, save_model  # noqa: E402
+from recog.checkpoint import WEIGHTS_FILE, build_model, is_detector, read_model, save_model  # noqa: E402
 from recog.inputs import input_kind  # noqa: E402
 from recog.models import ROOT  # noqa: E402
 
@@ -27,13 +28,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("checkpoint", help="training checkpoint or model folder")
     parser.add_argument("--name", required=True, help="shipped model name, e.g. latin-lines")
-    parser.add_argument("--task", choices=["speech", "text-line"], help="default: the model's input kind")
+    parser.add_argument("--task", choices=["speech", "text-line", "text-detection"],
+                        help="default: the model's kind (text-detection for a detector, else its input kind)")
     parser.add_argument("--context", help="attention context LEFT,RIGHT the model uses by default (streaming)")
     parser.add_argument("--out", help=f"folder to write (default: {ROOT}/<name>)")
     parser.add_argument("--float32", action="store_true", help="keep float32 weights (default: float16)")
     args = parser.parse_args()
-    model, _ = load_recognizer(args.checkpoint)
-    task = args.task or input_kind(model).name
+    parts = read_model(args.checkpoint)
+    model = build_model(parts, args.checkpoint)
+    task = args.task or ("text-detection" if is_detector(parts) else input_kind(model).name)
     info = {"name": args.name, "task": task, "source": Path(args.checkpoint).name}
     if args.context:
         info["att_context"] = [int(v) for v in args.context.split(",")]
