@@ -12,7 +12,8 @@ and put them in reading order.
 Each detected box is cut out by a perspective warp, turned upright along its long side, and read;
 where the reading is not confident, the crop turned half a turn is read too and the surer
 reading wins, so upside-down lines (and pages) read right. The page's orientation is the one most
-of its lines have; reading order is found in that frame (``recog.detection.layout``).
+of its lines have, and its tilt their median tilt; reading order is found in that upright frame
+(``recog.detection.layout``).
 """
 
 from __future__ import annotations
@@ -94,19 +95,19 @@ def is_line_file(path: str | Path) -> bool:
     return size is None or is_line_image(*size)
 
 
-def _quarter_turns(box: np.ndarray) -> int:
-    """How many quarter turns anticlockwise the text of ``box`` (reading corners) is rotated by."""
-    dx, dy = box[1] - box[0]
-    angle = np.degrees(np.arctan2(-dy, dx)) % 360  # image y points down
-    return int(round(angle / 90)) % 4
-
-
-def _upright(points: np.ndarray, turns: int) -> np.ndarray:
-    """``points`` (..., 2) rotated by ``turns`` quarter turns clockwise (undoing that many anticlockwise)."""
-    x, y = points[..., 0], points[..., 1]
-    for _ in range(turns % 4):
-        x, y = -y, x
-    return np.stack([x, y], axis=-1)
+def text_frame(corners: np.ndarray) -> np.ndarray:
+    """Box corners (N, 4, 2; reading corners) rotated so the page's text runs left to right: by
+    the median direction of its lines (quarter turns first, the most common one, then the median
+    tilt within it), so turned pages, skewed scans and tilted signs are ordered upright."""
+    direction = corners[:, 1] - corners[:, 0]  # (N, 2): along each line
+    angles = np.arctan2(direction[:, 1], direction[:, 0])  # image y points down: clockwise angles
+    turns = np.round(angles / (np.pi / 2)).astype(int) % 4
+    turn = int(np.bincount(turns, minlength=4).argmax())
+    residual = (angles - turn * np.pi / 2 + np.pi) % (2 * np.pi) - np.pi
+    angle = turn * np.pi / 2 + float(np.median(residual[turns == turn]))
+    cos, sin = np.cos(-angle), np.sin(-angle)
+    x, y = corners[..., 0], corners[..., 1]
+    return np.stack([x * cos - y * sin, x * sin + y * cos], axis=-1)
 
 
 class PageReader:
@@ -188,9 +189,7 @@ class PageReader:
         lines = [line for line in lines if line.text.strip()]
         if not lines:
             return Page(name, width, height, "", [])
-        corners = np.array([line.box for line in lines], np.float64)  # (N, 4, 2)
-        turns = np.bincount([_quarter_turns(c) for c in corners], minlength=4).argmax()
-        upright = _upright(corners, int(turns))
+        upright = text_frame(np.array([line.box for line in lines], np.float64))  # (N, 4, 2)
         bounds = np.concatenate([upright.min(axis=1), upright.max(axis=1)], axis=1)  # (N, 4): x0, y0, x1, y1
         blocks = reading_order(bounds)
         order = [i for block in blocks for row in block for i in row]
@@ -211,7 +210,7 @@ class PageReader:
                 for i, result in zip(unsure, turned, strict=True):
                     if result.confidence > results[i].confidence:
                         results[i], boxes[i] = result, turn_half(boxes[i])
-        return [PageLine(r.text, np.round(box, 1).tolist(), r.confidence, round(float(score), 4))
+        return [PageLine(r.text, np.round(box.astype(np.float64), 1).tolist(), r.confidence, round(float(score), 4))
                 for r, box, score in zip(results, boxes, scores, strict=True)]
 
 

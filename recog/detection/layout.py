@@ -1,15 +1,20 @@
 """Reading order: text boxes -> blocks (paragraphs, headings, table rows, ...) -> rows -> boxes.
 
-Boxes are taken by their upright bounds ``(x0, y0, x1, y1)``. The page is cut, top to bottom,
-into *bands*: boxes whose middle halves overlap vertically (one visual row: a line, or the
-cells of a table row). A run of three or more bands that share an empty vertical strip -- a
-*gutter* at least half a line high wide, with text-like lines (several times wider than the
-gutter) on both sides -- is a multi-column region: its left part is read before its right, each
-ordered the same way recursively (so three columns work too). A table or a receipt also has
-empty strips between its cells, but its cells are short next to the gap, so it stays row by
-row; a gap of more than two lines ends a region (what follows is read after all its columns).
-Rows outside regions form blocks, split into paragraphs where the gap above a row is
-wider than half a line or the text size jumps (a heading).
+Boxes are taken by their upright (deskewed) bounds ``(x0, y0, x1, y1)``. The page is cut, top
+to bottom, into *bands*: boxes overlapping vertically by half a box (one visual row: a line, or
+the cells of a table row). A run of three or more bands that share an empty vertical strip -- a
+*gutter* at least half a line wide, found in the run's first two rows -- is a multi-column
+region when the lines on both sides are text-like (several times wider than the gutter and many
+lines high) or when each side has rows of its own, with nothing beside them on the other (a
+sidebar beside a main area, two panels of a screen). Its left part is read before its right,
+each ordered the same way recursively (so three columns work too). A table, a form or a receipt
+also has empty strips between its cells, but its cells are short and its rows come in pairs (a
+price never stands alone), so it stays row by row. In a row of short items a gutter must be
+clearly its widest gap (a menu bar is not columns); a first row whose right part does not start
+where the right column does is not part of the region (a running header: title ... page 3); a
+gap of more than two lines ends a region (what follows is read after all its columns). Rows
+outside regions form blocks, split into paragraphs where the gap above a row is wider than half
+a line or the text size jumps (a heading).
 """
 
 from __future__ import annotations
@@ -18,9 +23,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
+ROW_OVERLAP = 0.5  # boxes overlapping vertically by this share of the shorter one's height share a row
 MIN_COLUMN_BANDS = 3  # bands a gutter must run through to make columns
 GUTTER_LINES = 0.5  # least gutter width, in line heights
+GUTTER_OVER_GAPS = 1.5  # ... and this much wider than the other gaps of the row the columns start in
+COLUMN_ALIGN = 2.0  # the first row's right part starts at most this many lines right of the right column
 TEXT_LIKE = 3.0  # a column's median box is at least this many gutter widths wide
+TEXT_LINE = 8.0  # ... and this many line heights (a line of text, not a label)
+ALONE_ROWS = 2  # or: each side has at least this many rows with nothing on the other side
 SECTION_GAP = 2.0  # a gap wider than this many line heights ends a column region
 PARAGRAPH_GAP = 0.5  # a gap above a row wider than this many line heights starts a paragraph
 HEADING_RATIO = 1.3  # a row this much taller (or shorter) than the one above starts a block
@@ -43,18 +53,21 @@ def _heights(bounds: np.ndarray, idx: Sequence[int]) -> np.ndarray:
 
 
 def _bands(bounds: np.ndarray, idx: list[int]) -> list[list[int]]:
-    """Boxes grouped into rows by overlap of their middle halves, top to bottom; each row left to right."""
+    """Boxes grouped into rows, top to bottom, each row left to right: a box joins the row above
+    when it overlaps the row's last box vertically by half the shorter one's height (so a line
+    set in a larger size on the same baseline, e.g. a running header's title and page number,
+    shares the row; the boxes must be deskewed first)."""
     centre = (bounds[:, 1] + bounds[:, 3]) / 2
-    quarter = (bounds[:, 3] - bounds[:, 1]) / 4
     bands: list[list[int]] = []
-    bottom = -np.inf
     for i in sorted(idx, key=lambda i: (centre[i], bounds[i, 0])):
-        if bands and centre[i] - quarter[i] <= bottom:
-            bands[-1].append(i)
-            bottom = max(bottom, centre[i] + quarter[i])
-        else:
-            bands.append([i])
-            bottom = centre[i] + quarter[i]
+        if bands:
+            last = max(bands[-1], key=lambda j: bounds[j, 3])
+            overlap = min(bounds[i, 3], bounds[last, 3]) - max(bounds[i, 1], bounds[last, 1])
+            shorter = min(bounds[i, 3] - bounds[i, 1], bounds[last, 3] - bounds[last, 1])
+            if overlap >= ROW_OVERLAP * shorter:
+                bands[-1].append(i)
+                continue
+        bands.append([i])
     return [sorted(band, key=lambda i: bounds[i, 0]) for band in bands]
 
 
@@ -68,34 +81,56 @@ def _gaps(bounds: np.ndarray, band: list[int], min_width: float) -> list[tuple[f
     return gaps
 
 
+def _gutter_candidates(bounds: np.ndarray, band: list[int], line: float) -> list[tuple[float, float]]:
+    """Gaps of a band wide enough to be a gutter; in a row of short items (a menu bar, a table row)
+    only a gap clearly wider than the others."""
+    gaps = _gaps(bounds, band, 0.0)
+    short_row = all(bounds[i, 2] - bounds[i, 0] < TEXT_LINE * line for i in band)
+    found = []
+    for lo, hi in gaps:
+        others = [b - a for a, b in gaps if (a, b) != (lo, hi)]
+        if hi - lo >= GUTTER_LINES * line and not (short_row and others and hi - lo < GUTTER_OVER_GAPS * max(others)):
+            found.append((lo, hi))
+    return found
+
+
 def _column_run(bounds: np.ndarray, bands: list[list[int]], start: int, line: float
                 ) -> tuple[int, float] | None:
-    """The longest run of bands from ``start`` sharing a gutter: (end band, gutter middle) or None."""
+    """The longest run of bands from ``start`` sharing a gutter: (end band, gutter middle) or None.
+    Gutters are looked for in the first two bands (a column may start a row lower than its neighbour)."""
     best: tuple[int, float] | None = None
-    min_width = GUTTER_LINES * line
-    for lo, hi in _gaps(bounds, bands[start], min_width):
-        end = start + 1
+    candidates = _gutter_candidates(bounds, bands[start], line)
+    if start + 1 < len(bands):
+        candidates += _gutter_candidates(bounds, bands[start + 1], line)
+    centre = (bounds[:, 0] + bounds[:, 2]) / 2
+    for lo, hi in candidates:
+        end = start
         while end < len(bands):
-            mid = (lo + hi) / 2
             band = bands[end]
-            if bounds[band, 1].min() - bounds[bands[end - 1], 3].max() > SECTION_GAP * line:
+            if end > start and bounds[band, 1].min() - bounds[bands[end - 1], 3].max() > SECTION_GAP * line:
                 break
-            left = [bounds[i, 2] for i in band if (bounds[i, 0] + bounds[i, 2]) / 2 < mid]
-            right = [bounds[i, 0] for i in band if (bounds[i, 0] + bounds[i, 2]) / 2 >= mid]
-            new_lo, new_hi = max([lo, *left]), min([hi, *right])
-            if new_hi - new_lo < min_width:
+            mid = (lo + hi) / 2
+            new_lo = max([lo, *(bounds[i, 2] for i in band if centre[i] < mid)])
+            new_hi = min([hi, *(bounds[i, 0] for i in band if centre[i] >= mid)])
+            if new_hi - new_lo < GUTTER_LINES * line:
                 break
             lo, hi, end = new_lo, new_hi, end + 1
-        if end - start < MIN_COLUMN_BANDS:
-            continue
         mid = (lo + hi) / 2
-        members = [i for band in bands[start:end] for i in band]
-        is_left = [(bounds[i, 0] + bounds[i, 2]) / 2 < mid for i in members]
-        sides = [[bounds[i, 2] - bounds[i, 0] for i, left in zip(members, is_left, strict=True) if left == side]
+        first_right = [bounds[i, 0] for i in bands[start] if centre[i] >= mid]
+        if end - start < MIN_COLUMN_BANDS or (first_right and min(first_right) - hi > COLUMN_ALIGN * line):
+            continue  # too short, or the first row's right part does not start the right column (title ... page 3)
+        run = bands[start:end]
+        sides = [[bounds[i, 2] - bounds[i, 0] for band in run for i in band if (centre[i] < mid) == side]
                  for side in (True, False)]
-        if all(len(w) >= 2 and np.median(w) >= TEXT_LIKE * (hi - lo) for w in sides):
-            if best is None or end > best[0]:
-                best = (end, mid)
+        if min(len(w) for w in sides) < 2:
+            continue
+        text_like = all(np.median(w) >= max(TEXT_LIKE * (hi - lo), TEXT_LINE * line) for w in sides)
+        left = [sum(centre[i] < mid for i in band) for band in run]
+        left_only = sum(n == len(band) for n, band in zip(left, run, strict=True))
+        right_only = sum(n == 0 for n in left)
+        independent = min(left_only, right_only) >= ALONE_ROWS  # each side has rows of its own
+        if (text_like or independent) and (best is None or end > best[0]):
+            best = (end, mid)
     return best
 
 
