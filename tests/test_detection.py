@@ -128,3 +128,36 @@ def test_a_tiny_detector_trained_on_rendered_pages_finds_every_line(tiny_detecto
     for image, boxes in rendered:
         counts.add([box for box, _ in detector.detect(image)], boxes)
     assert counts.hmean == 1.0
+
+
+def test_recog_train_fits_a_detector_from_yaml_and_recog_load_reads_pages_with_it(tmp_path, one_thread):
+    import json
+
+    import yaml
+    from PIL import Image
+
+    import recog
+    from recog.cli import main
+    from recog.pages import PageReader
+    from tests.helpers import PAGES, render_page
+
+    rows = []
+    for n, lines in enumerate(PAGES):
+        image, boxes = render_page(lines)
+        Image.fromarray(image).save(tmp_path / f"p{n}.png")
+        rows.append({"image_filepath": f"p{n}.png", "lines": [{"text": t, "points": b.tolist()}
+                                                              for (_, t), b in zip(lines, boxes, strict=True)]})
+    (tmp_path / "pages.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    config = yaml.safe_load(open("configs/latin_det.yaml"))
+    config["model"]["model"]["detector"] = {"channels": [8, 16, 16, 16, 16], "depths": [1, 1, 1, 1], "inner": 16}
+    config["data"] |= {"train_manifest": str(tmp_path / "pages.jsonl"), "val_manifest": str(tmp_path / "pages.jsonl"),
+                       "crop": 128, "batch_size": 2, "num_workers": 0}
+    config["trainer"] |= {"max_steps": 3, "max_time": None, "enable_progress_bar": False, "log_every_n_steps": 1}
+    (tmp_path / "det.yaml").write_text(yaml.safe_dump(config))
+    main(["train", "--config", str(tmp_path / "det.yaml"), "--run_dir", str(tmp_path / "run")])
+    checkpoint = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    reader = recog.load(checkpoint)
+    assert isinstance(reader, PageReader)
+    assert reader.read(np.full((64, 300, 3), 255, np.uint8)).lines == []  # untrained: finds nothing, fails nothing
+    metrics = (tmp_path / "run" / "logs" / "version_0" / "metrics.csv").read_text()
+    assert "train/loss" in metrics and "val/hmean" in metrics

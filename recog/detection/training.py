@@ -56,15 +56,16 @@ class PageCrops(Dataset):
     targets of the boxes inside (boxes the crop cuts are clipped to it)."""
 
     def __init__(self, rows: list[dict[str, Any]], size: int = 512, max_side: int = 1280,
-                 scale: tuple[float, float] = (0.5, 1.3), seed: int = 0) -> None:
-        self.rows, self.size, self.max_side, self.scale, self.seed = rows, size, max_side, scale, seed
-        self.epoch = 0
+                 scale: tuple[float, float] = (0.5, 1.3)) -> None:
+        self.rows, self.size, self.max_side, self.scale = rows, size, max_side, scale
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        rng = random.Random(hash((self.seed, self.epoch, index)))
+        # PyTorch seeds ``random`` in every loader worker, anew each epoch (from seed_everything):
+        # crops differ between epochs and runs repeat
+        rng = random.Random(random.getrandbits(64))
         row = self.rows[index]
         image = load_image(row["image_filepath"])
         height, width = image.shape[:2]
@@ -212,14 +213,13 @@ class PageDataModule(L.LightningDataModule):
 
     def __init__(self, train_manifest: str, val_manifest: str, crop: int = 512, batch_size: int = 8,
                  max_side: int = 1280, scale: tuple[float, float] = (0.5, 1.3), val_pages: int = 50,
-                 num_workers: int = 2, seed: int = 0) -> None:
+                 num_workers: int = 2) -> None:
         super().__init__()
         self.save_hyperparameters()
 
     def train_dataloader(self) -> DataLoader:
         hp = self.hparams
-        dataset = PageCrops(read_pages(hp.train_manifest), hp.crop, hp.max_side, tuple(hp.scale), hp.seed)
-        dataset.epoch = self.trainer.current_epoch
+        dataset = PageCrops(read_pages(hp.train_manifest), hp.crop, hp.max_side, tuple(hp.scale))
         return DataLoader(dataset, batch_size=hp.batch_size, shuffle=True, num_workers=hp.num_workers,
                           drop_last=True, persistent_workers=False)
 
