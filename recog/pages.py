@@ -200,6 +200,7 @@ class PageReader:
         with the crop turned upside down, and the box turns with the surer one."""
         if not boxes:
             return []
+        boxes = list(boxes)  # turned ones are replaced: the caller's list stays as it was
         crops = [crop_box(image, box) for box in boxes]
         results = self.recognizer.transcribe(crops, **self.search_options)
         if self.turn:

@@ -99,7 +99,8 @@ def rect(x0: float, y0: float, x1: float, y1: float):  # noqa: ANN201 - a numpy 
 
 def render_page(lines: list[tuple[tuple[int, int], str]], size: tuple[int, int] = (320, 256), font_size: int = 22
                 ) -> tuple:
-    """A white page with ``lines`` ((x, y), text) in black DejaVu Sans, and their ink boxes."""
+    """A white page with ``lines`` ((x, y), text) in black DejaVu Sans, and their boxes as the page
+    recipe draws them: from the first to the last ink, from the ascender to the descender line."""
     import numpy as np
     from PIL import Image, ImageDraw, ImageFont
 
@@ -109,7 +110,9 @@ def render_page(lines: list[tuple[tuple[int, int], str]], size: tuple[int, int] 
     boxes = []
     for (x, y), text in lines:
         draw.text((x, y), text, font=font, fill="black")
-        boxes.append(rect(*draw.textbbox((x, y), text, font=font)))
+        left, _, right, _ = draw.textbbox((x, y), text, font=font)
+        ascent, descent = font.getmetrics()
+        boxes.append(rect(left, y, right, y + ascent + descent))
     return np.array(image), boxes
 
 

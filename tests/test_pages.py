@@ -58,19 +58,34 @@ def test_a_page_is_detected_read_and_ordered(detector_dir, reader):
     assert np.array(row["lines"][0]["box"]).shape == (4, 2)
 
 
-def test_a_page_turned_upside_down_gives_boxes_in_the_texts_own_order(detector_dir, reader):
+def test_lines_upside_down_are_read_turned_and_their_boxes_start_at_the_texts_top_left(detector_dir, reader):
+    from recog.detection.boxes import order_corners
+
     _, rendered = detector_dir
-    image, _ = rendered[0]
-    upright = reader.read(image)
-    turned = reader.read(np.ascontiguousarray(image[::-1, ::-1]))
-    assert len(turned.lines) >= 2
-    for line in turned.lines:  # the text's top-left corner lies at the bottom right of its box
+    image, boxes = rendered[0]
+    turned = np.ascontiguousarray(image[::-1, ::-1])
+    in_image = [order_corners(np.array([320, 256], np.float32) - box) for box in boxes]  # as a detector gives them
+    lines = reader.read_boxes(turned, in_image, [1.0] * len(in_image))
+    long_lines = [line for line, box in zip(lines, in_image, strict=True) if box[1, 0] - box[0, 0] > 100]
+    assert len(long_lines) == 2
+    for line in long_lines:  # "Hello world", "Second line 42": read upright, so their boxes turned
         box = np.array(line.box)
         assert box[0, 0] > box[2, 0] and box[0, 1] > box[2, 1]
-    # reading order in the text's frame: what was the first line upright is first again
-    # (the tiny detector never saw a turned page: its boxes are looser there, so compare centres)
-    first = np.array(upright.lines[0].box).mean(axis=0)
-    assert np.abs(np.array(turned.lines[0].box).mean(axis=0) - ([320, 256] - first)).max() < 15
+
+
+def test_reading_order_of_a_turned_or_tilted_page_is_the_upright_one():
+    from recog.detection.layout import reading_order
+    from recog.pages import text_frame
+    from tests.helpers import rect
+
+    upright = np.array([rect(20, 20, 200, 40), rect(20, 50, 220, 70), rect(20, 120, 150, 140)])
+    for angle in (np.pi, np.pi / 2, np.radians(8), -np.radians(95)):
+        cos, sin = np.cos(angle), np.sin(angle)
+        turned = upright @ np.array([[cos, sin], [-sin, cos]])  # rotated corners keep the text's own order
+        shuffled = turned[[2, 0, 1]]
+        frame = text_frame(shuffled)
+        bounds = np.concatenate([frame.min(axis=1), frame.max(axis=1)], axis=1)
+        assert reading_order(bounds) == [[[1], [2]], [[0]]], angle
 
 
 def test_blank_images_give_empty_pages_and_pdfs_give_numbered_pages(detector_dir, reader, tmp_path):

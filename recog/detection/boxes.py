@@ -85,8 +85,9 @@ def boxes_from_map(prob: np.ndarray, scale: tuple[float, float] = (1.0, 1.0), op
     return found
 
 
-CROP_MARGIN = 0.5  # of a box's height, added on every side of a line crop: text-line models are trained on lines
-# with a few pixels of background around the ink (recipes/synth_ocr pads 2-12 px), not on boxes cut at the ink
+CROP_MARGIN = 0.1  # of a box's height, added on every side of a line crop. Boxes run from the ascender to the
+# descender line; with latin-lines 1 on recipes/synth_pages' pages, margins of 0.1 / 0.25 / 0.5 read at 6.2 / 8.1 /
+# 27.8 % CER (documents) and 21 / 23 / 42 % (receipts)
 
 
 def grow_box(box: np.ndarray, margin: float) -> np.ndarray:
