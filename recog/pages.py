@@ -9,9 +9,10 @@ and put them in reading order.
         print(line.text, line.box, line.confidence)   # box: 4 corners in the image's pixels
     pages = reader.read_pages("doc.pdf")        # one Page per PDF page (images give one)
 
-Each detected box is cut out by a perspective warp, turned upright along its long side, and read;
-where the reading is not confident, the crop turned half a turn is read too and the surer
-reading wins, so upside-down lines (and pages) read right. The page's orientation is the one most
+Each detected box is cut out by a perspective warp, turned upright along its long side, and read.
+The longest few lines of each direction are read turned half a turn too; where most of them
+read surer so, all lines of that direction are turned, so upside-down pages (and lines) read
+right at the cost of a few extra crops per page. The page's orientation is the one most
 of its lines have, and its tilt their median tilt; reading order is found in that upright frame
 (``recog.detection.layout``).
 """
@@ -33,7 +34,8 @@ from recog.inference import Recognition, RecognitionModel
 
 LINE_MAX_HEIGHT = 100  # an image at most this tall is one text line (``is_line_image``)
 LINE_MIN_RATIO = 5.0  # ... and so is one up to 240 px tall and this many times wider
-TURN_BELOW = 0.9  # a reading less confident than this is compared with the crop turned upside down
+TURN_SAMPLE = 8  # lines of each direction read upside down too, to tell whether they all are
+UNSURE_BELOW = 0.9  # --draw marks readings less confident than this
 
 
 @dataclass
@@ -115,7 +117,7 @@ class PageReader:
 
     Args:
         detector: the detection model. recognizer: the text-line model.
-        turn: also read crops upside down where the first reading is unsure (``TURN_BELOW``).
+        turn: find lines set upside down (a few of each direction are read turned too; see ``read_boxes``).
         search_options: DecodingOptions for the recogniser (e.g. ``beam=4``).
     """
 
@@ -196,23 +198,41 @@ class PageReader:
         return Page(name, width, height, page_text(blocks, [line.text for line in lines]), [lines[i] for i in order])
 
     def read_boxes(self, image: np.ndarray, boxes: list[np.ndarray], scores: list[float]) -> list[PageLine]:
-        """Read the text in each box (reading corners) of ``image``; unsure readings are compared
-        with the crop turned upside down, and the box turns with the surer one."""
+        """Read the text in each box (reading corners) of ``image``. Lines running the same way
+        (by quarter turns) are upright together or upside down together: the longest few of each
+        such group are read turned too, and where most read surer turned, the whole group turns."""
         if not boxes:
             return []
         boxes = list(boxes)  # turned ones are replaced: the caller's list stays as it was
         crops = [crop_box(image, box) for box in boxes]
         results = self.recognizer.transcribe(crops, **self.search_options)
         if self.turn:
-            unsure = [i for i, r in enumerate(results) if r.confidence < TURN_BELOW]
-            if unsure:
-                turned = self.recognizer.transcribe([np.ascontiguousarray(crops[i][::-1, ::-1]) for i in unsure],
-                                                    **self.search_options)
-                for i, result in zip(unsure, turned, strict=True):
-                    if result.confidence > results[i].confidence:
-                        results[i], boxes[i] = result, turn_half(boxes[i])
+            for group in _direction_groups(boxes).values():
+                sample = sorted(group, key=lambda i: -float(np.linalg.norm(boxes[i][1] - boxes[i][0])))[:TURN_SAMPLE]
+                turned = dict(zip(sample, self._read_turned(crops, sample), strict=True))
+                if 2 * sum(turned[i].confidence > results[i].confidence for i in sample) <= len(sample):
+                    continue
+                rest = [i for i in group if i not in turned]
+                turned |= dict(zip(rest, self._read_turned(crops, rest), strict=True))
+                for i in group:
+                    results[i], boxes[i] = turned[i], turn_half(boxes[i])
         return [PageLine(r.text, np.round(box.astype(np.float64), 1).tolist(), r.confidence, round(float(score), 4))
                 for r, box, score in zip(results, boxes, scores, strict=True)]
+
+    def _read_turned(self, crops: list[np.ndarray], indices: list[int]) -> list[Recognition]:
+        if not indices:
+            return []
+        return self.recognizer.transcribe([np.ascontiguousarray(crops[i][::-1, ::-1]) for i in indices],
+                                          **self.search_options)
+
+
+def _direction_groups(boxes: list[np.ndarray]) -> dict[int, list[int]]:
+    """Box indices grouped by the quarter turn their text runs in (0: left to right)."""
+    groups: dict[int, list[int]] = {}
+    for i, box in enumerate(boxes):
+        dx, dy = box[1] - box[0]
+        groups.setdefault(int(np.round(np.arctan2(dy, dx) / (np.pi / 2))) % 4, []).append(i)
+    return groups
 
 
 def _raise(err: Exception) -> Page:
@@ -230,7 +250,7 @@ def draw_page(image: np.ndarray, page: Page) -> np.ndarray:
         box = np.array(line.box, np.float64)
         height = max(float(np.linalg.norm(box[3] - box[0])), 8.0)
         font = ImageFont.load_default(size=max(10, int(height * 0.6)))
-        colour = (220, 30, 30) if line.confidence < TURN_BELOW else (30, 160, 30)
+        colour = (220, 30, 30) if line.confidence < UNSURE_BELOW else (30, 160, 30)
         draw.polygon([tuple(p) for p in box], outline=colour, width=max(1, int(height / 12)))
         draw.ellipse([box[0][0] - 3, box[0][1] - 3, box[0][0] + 3, box[0][1] + 3], fill=colour)  # the text's start
         label = f"{n + 1}: {line.text}"
