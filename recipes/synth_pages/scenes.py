@@ -23,6 +23,7 @@ import random
 import cv2
 import numpy as np
 from canvas import (
+    MAX_CHARS,
     WHITE,
     Block,
     BlockPlan,
@@ -410,7 +411,7 @@ def receipt(rng: np.random.Generator, prng: random.Random, faces: list[Face], sp
         roll = rng.random()
         if roll < 0.5:  # a row of characters: text
             char = prng.choice("-=*")
-            n = int(width / advance(char, path, size))
+            n = min(int(width / advance(char, path, size)), MAX_CHARS)  # a narrow face could pass a box's limit
             while n > 1 and ink_width(char * n, path, size) > width:
                 n -= 1
             return rows_plan([[(char * n, path, size, "center")]])
