@@ -372,11 +372,14 @@ def _write_pages(args: argparse.Namespace, results: Iterable, total: int, failur
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from recog.export import export_lines, export_streaming
+    from recog.export import export_detector, export_lines, export_streaming
     from recog.inference import load
+    from recog.pages import PageReader
 
     model = load(args.model, att_context=args.context)
-    if args.streaming:
+    if isinstance(model, PageReader):
+        written = export_detector(model.detector.model, args.out, model.detector.options)
+    elif args.streaming:
         written = export_streaming(model.model, args.out)
     elif model.input.name == "text-line":
         written = export_lines(model.model, args.out)
@@ -477,7 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--model", required=True, help="shipped model name, model folder or checkpoint")
     export.add_argument("--out", required=True, help="output folder")
     export.add_argument("--streaming", action="store_true", help="speech: the streaming encoder step with caches "
-                        "(text-line models export lines.onnx without it)")
+                        "(text-line models export lines.onnx, text detectors det.onnx, without it)")
     export.add_argument("--context", type=parse_context, help="attention context LEFT,RIGHT to export")
     add_runtime_flags(export, device=False)
     return parser

@@ -28,7 +28,9 @@ import onnx
 import torch
 from torch import nn
 
+from recog.detection.model import TextDetector
 from recog.model import Recognizer
+from recog_edge.boxes import DetectOptions
 
 TOLERANCE = 1e-4
 
@@ -214,4 +216,36 @@ def export_lines(model: Recognizer, out_dir: str | Path, example: torch.Tensor |
     height = torch.export.Dim("height", min=16, max=256)  # the multi-size shapes differ in height too
     _export_graph(LineGraph(model, heads).eval(), (example, widths), ["images", "widths"], names_out,
                   ({0: batch, 1: height, 2: width}, {0: batch}), path, meta)
+    return [path]
+
+
+class DetectorGraph(nn.Module):
+    """A text detector in one graph: uint8 RGB pages (B, H, W, 3), sides multiples of 32 ->
+    the text probability map (B, 1, H, W)."""
+
+    def __init__(self, model: TextDetector) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.model(images.permute(0, 3, 1, 2).float() / 255)["prob"]
+
+
+def export_detector(model: TextDetector, out_dir: str | Path, options: DetectOptions | None = None,
+                    example: torch.Tensor | None = None) -> list[Path]:
+    """Write ``det.onnx`` for a text detector, dynamic in batch, height and width, checked against
+    PyTorch; its metadata carries the detection size and box settings (``options``) the edge
+    runtime (``recog_edge.pages.EdgeDetector``) uses. ``example``: uint8 pages (B, H, W, 3)."""
+    model = model.eval()
+    options = options or DetectOptions()
+    if example is None:
+        example = torch.randint(0, 256, (2, 160, 224, 3), generator=torch.Generator().manual_seed(0),
+                                dtype=torch.uint8)
+    meta = {"format": 1, "kind": "detector", "stride": model.STRIDE, "max_side": options.max_side,
+            "min_side": options.min_side, "boxes": asdict(options.boxes)}
+    batch = torch.export.Dim("batch", min=1, max=64)
+    height, width = (torch.export.Dim(name, min=2, max=256) for name in ("rows", "cols"))  # in strides
+    path = Path(out_dir) / "det.onnx"
+    shapes = ({0: batch, 1: model.STRIDE * height, 2: model.STRIDE * width},)
+    _export_graph(DetectorGraph(model).eval(), (example,), ["images"], ["prob"], shapes, path, meta)
     return [path]

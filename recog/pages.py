@@ -14,61 +14,25 @@ The longest few lines of each direction are read turned half a turn too; where m
 read surer so, all lines of that direction are turned, so upside-down pages (and lines) read
 right at the cost of a few extra crops per page. The page's orientation is the one most
 of its lines have, and its tilt their median tilt; reading order is found in that upright frame
-(``recog.detection.layout``).
+(``recog_edge.layout``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from recog.detection.boxes import crop_box, reading_corners, turn_half
 from recog.detection.detector import DetectionModel
-from recog.detection.layout import page_text, reading_order
 from recog.image import ImageError, image_from_array, is_pdf, load_image, load_pdf_pages
 from recog.inference import Recognition, RecognitionModel
+from recog_edge.pages import Page, PageLine, read_boxes, read_page
 
 LINE_MAX_HEIGHT = 100  # an image at most this tall is one text line (``is_line_image``)
 LINE_MIN_RATIO = 5.0  # ... and so is one up to 240 px tall and this many times wider
-TURN_SAMPLE = 8  # lines of each direction read upside down too, to tell whether they all are
 UNSURE_BELOW = 0.9  # --draw marks readings less confident than this
-
-
-@dataclass
-class PageLine:
-    """One text line of a page: its text, its box (4 corners [x, y] in the original image's pixels,
-    starting at the text's top-left, clockwise), the recogniser's confidence in [0, 1] and the
-    detector's score."""
-
-    text: str
-    box: list[list[float]]
-    confidence: float
-    score: float
-
-    def to_json(self) -> dict[str, Any]:
-        return {"text": self.text, "box": self.box, "confidence": self.confidence}
-
-
-@dataclass
-class Page:
-    """The result for one image (or PDF page): the text in reading order (blocks separated by a
-    blank line) and its lines in that order. ``page``: the PDF page number (from 1), else None."""
-
-    path: str
-    width: int
-    height: int
-    text: str
-    lines: list[PageLine] = field(default_factory=list)
-    page: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"image_filepath": self.path, **({"page": self.page} if self.page is not None else {}),
-                "width": self.width, "height": self.height, "text": self.text,
-                "lines": [line.to_json() for line in self.lines]}
 
 
 def is_line_image(height: int, width: int) -> bool:
@@ -95,21 +59,6 @@ def is_line_file(path: str | Path) -> bool:
         return False
     size = image_size(path)
     return size is None or is_line_image(*size)
-
-
-def text_frame(corners: np.ndarray) -> np.ndarray:
-    """Box corners (N, 4, 2; reading corners) rotated so the page's text runs left to right: by
-    the median direction of its lines (quarter turns first, the most common one, then the median
-    tilt within it), so turned pages, skewed scans and tilted signs are ordered upright."""
-    direction = corners[:, 1] - corners[:, 0]  # (N, 2): along each line
-    angles = np.arctan2(direction[:, 1], direction[:, 0])  # image y points down: clockwise angles
-    turns = np.round(angles / (np.pi / 2)).astype(int) % 4
-    turn = int(np.bincount(turns, minlength=4).argmax())
-    residual = (angles - turn * np.pi / 2 + np.pi) % (2 * np.pi) - np.pi
-    angle = turn * np.pi / 2 + float(np.median(residual[turns == turn]))
-    cos, sin = np.cos(-angle), np.sin(-angle)
-    x, y = corners[..., 0], corners[..., 1]
-    return np.stack([x * cos - y * sin, x * sin + y * cos], axis=-1)
 
 
 class PageReader:
@@ -184,55 +133,15 @@ class PageReader:
 
     def read_image(self, image: np.ndarray, name: str) -> Page:
         """A loaded uint8 RGB image (H, W, 3) -> its Page (``name`` as its path)."""
-        height, width = image.shape[:2]
-        found = self.detector.detect(image)
-        boxes = [reading_corners(box) for box, _ in found]
-        lines = self.read_boxes(image, boxes, [score for _, score in found])
-        lines = [line for line in lines if line.text.strip()]
-        if not lines:
-            return Page(name, width, height, "", [])
-        upright = text_frame(np.array([line.box for line in lines], np.float64))  # (N, 4, 2)
-        bounds = np.concatenate([upright.min(axis=1), upright.max(axis=1)], axis=1)  # (N, 4): x0, y0, x1, y1
-        blocks = reading_order(bounds)
-        order = [i for block in blocks for row in block for i in row]
-        return Page(name, width, height, page_text(blocks, [line.text for line in lines]), [lines[i] for i in order])
+        return read_page(image, name, self.detector.detect, self._read, self.turn)
 
     def read_boxes(self, image: np.ndarray, boxes: list[np.ndarray], scores: list[float]) -> list[PageLine]:
-        """Read the text in each box (reading corners) of ``image``. Lines running the same way
-        (by quarter turns) are upright together or upside down together: the longest few of each
-        such group are read turned too, and where most read surer turned, the whole group turns."""
-        if not boxes:
-            return []
-        boxes = list(boxes)  # turned ones are replaced: the caller's list stays as it was
-        crops = [crop_box(image, box) for box in boxes]
-        results = self.recognizer.transcribe(crops, **self.search_options)
-        if self.turn:
-            for group in _direction_groups(boxes).values():
-                sample = sorted(group, key=lambda i: -float(np.linalg.norm(boxes[i][1] - boxes[i][0])))[:TURN_SAMPLE]
-                turned = dict(zip(sample, self._read_turned(crops, sample), strict=True))
-                if 2 * sum(turned[i].confidence > results[i].confidence for i in sample) <= len(sample):
-                    continue
-                rest = [i for i in group if i not in turned]
-                turned |= dict(zip(rest, self._read_turned(crops, rest), strict=True))
-                for i in group:
-                    results[i], boxes[i] = turned[i], turn_half(boxes[i])
-        return [PageLine(r.text, np.round(box.astype(np.float64), 1).tolist(), r.confidence, round(float(score), 4))
-                for r, box, score in zip(results, boxes, scores, strict=True)]
+        """Read the text in each box (reading corners) of ``image``, turning upside-down lines
+        (``recog_edge.pages.read_boxes``)."""
+        return read_boxes(image, boxes, scores, self._read, self.turn)
 
-    def _read_turned(self, crops: list[np.ndarray], indices: list[int]) -> list[Recognition]:
-        if not indices:
-            return []
-        return self.recognizer.transcribe([np.ascontiguousarray(crops[i][::-1, ::-1]) for i in indices],
-                                          **self.search_options)
-
-
-def _direction_groups(boxes: list[np.ndarray]) -> dict[int, list[int]]:
-    """Box indices grouped by the quarter turn their text runs in (0: left to right)."""
-    groups: dict[int, list[int]] = {}
-    for i, box in enumerate(boxes):
-        dx, dy = box[1] - box[0]
-        groups.setdefault(int(np.round(np.arctan2(dy, dx) / (np.pi / 2))) % 4, []).append(i)
-    return groups
+    def _read(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
+        return [(r.text, r.confidence) for r in self.recognizer.transcribe(crops, **self.search_options)]
 
 
 def _raise(err: Exception) -> Page:

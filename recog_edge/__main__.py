@@ -1,5 +1,6 @@
 """``python -m recog_edge MODEL_DIR FILE...``: print ``path<TAB>text`` for each audio file (a
-streaming speech export) or image (a text-line export)."""
+streaming speech export) or image (a text-line export); with a detector export and ``--lines
+LINES_DIR``, each image's page text under a ``==> path <==`` header."""
 
 from __future__ import annotations
 
@@ -19,13 +20,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("files", nargs="+")
     parser.add_argument("--head", help="ctc or rnnt (speech), ctc or parallel (text lines); default: the model's")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--lines", help="a text-line export to read a detector export's lines with")
     args = parser.parse_args(argv)
     failed = 0
-    if (Path(args.model_dir) / "lines.onnx").is_file():
-        lines = EdgeLineModel(args.model_dir, head=args.head, threads=args.threads)
+    folder = Path(args.model_dir)
+    if (folder / "det.onnx").is_file() or (folder / "lines.onnx").is_file():
+        if (folder / "det.onnx").is_file():
+            from recog_edge.pages import EdgePageReader
+
+            if not args.lines:
+                parser.error("a detector export reads its lines with a text-line export: give --lines LINES_DIR")
+            reader = EdgePageReader(folder, args.lines, threads=args.threads)
+            show = lambda path: f"==> {path} <==\n{reader.read(path).text}\n"  # noqa: E731
+        else:
+            lines = EdgeLineModel(folder, head=args.head, threads=args.threads)
+            show = lambda path: f"{path}\t{lines.read([path])[0].text}"  # noqa: E731
         for path in args.files:
             try:
-                print(f"{path}\t{lines.read([path])[0].text}", flush=True)
+                print(show(path), flush=True)
             except ValueError as err:
                 print(f"error: {err}", file=sys.stderr)
                 failed += 1

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,15 +52,13 @@ class EdgeLineModel:
     ("ctc", "parallel"; default: the model's)."""
 
     def __init__(self, folder: str | Path, head: str | None = None, threads: int = 1) -> None:
-        import onnxruntime as ort
+        from recog_edge.sessions import export_metadata, open_session
 
         folder = Path(folder)
         if not (folder / "lines.onnx").is_file():
             raise FileNotFoundError(f"{folder}: no lines.onnx (write one with `recog export` of a text-line model)")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
-        self.session = ort.InferenceSession(str(folder / "lines.onnx"), options, providers=["CPUExecutionProvider"])
-        self.meta: dict[str, Any] = json.loads(self.session.get_modelmeta().custom_metadata_map["recog"])
+        self.session = open_session(folder / "lines.onnx", threads)
+        self.meta: dict[str, Any] = export_metadata(self.session)
         self.head = head or self.meta["default_head"]
         if self.head not in self.meta["heads"]:
             raise ValueError(f"{folder}: no {self.head!r} head exported (it has {self.meta['heads']})")

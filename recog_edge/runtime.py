@@ -14,24 +14,16 @@ encoder's ``ctc_log_probs``) or greedy transducer search (``predictor.onnx`` + `
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnxruntime as ort
 
 from recog_edge.features import ChunkQueue, FeatureStream, NumpyLogMel, WaveformIntake
 from recog_edge.results import StreamResult
+from recog_edge.sessions import export_metadata, open_session
 
 SPACE = "\u2581"  # SentencePiece's word-boundary mark
-
-
-def _session(path: Path, threads: int) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 class EdgeModel:
@@ -41,14 +33,14 @@ class EdgeModel:
         folder = Path(folder)
         if not (folder / "encoder.onnx").is_file():
             raise FileNotFoundError(f"{folder}: no encoder.onnx (write one with `recog export --streaming`)")
-        self.encoder = _session(folder / "encoder.onnx", threads)
-        self.meta: dict[str, Any] = json.loads(self.encoder.get_modelmeta().custom_metadata_map["recog"])
+        self.encoder = open_session(folder / "encoder.onnx", threads)
+        self.meta: dict[str, Any] = export_metadata(self.encoder)
         self.head = head or self.meta["default_head"]
         if self.head not in self.meta["heads"]:
             raise ValueError(f"{folder}: no {self.head!r} head exported (it has {self.meta['heads']})")
         if self.head == "rnnt":
-            self.predictor = _session(folder / "predictor.onnx", threads)
-            self.joiner = _session(folder / "joiner.onnx", threads)
+            self.predictor = open_session(folder / "predictor.onnx", threads)
+            self.joiner = open_session(folder / "joiner.onnx", threads)
         self.vocabulary: list[str] = self.meta["vocabulary"]
         self.logmel = NumpyLogMel(self.meta["features"])
         self.sample_rate = int(self.meta["sample_rate"])

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recog.detection.boxes import BoxOptions, boxes_from_map, crop_box, grow_box, order_corners, reading_corners
-from recog.detection.layout import page_text, reading_order
 from recog.detection.metrics import DetectionCounts, quad_iou
 from recog.detection.targets import make_targets, shrink_distance
+from recog_edge.boxes import BoxOptions, boxes_from_map, crop_box, grow_box, order_corners, reading_corners
+from recog_edge.layout import page_text, reading_order
 from tests.helpers import rect, train_tiny_detector
 
 
@@ -120,7 +120,8 @@ def tiny_detector():
 
 
 def test_a_tiny_detector_trained_on_rendered_pages_finds_every_line(tiny_detector):
-    from recog.detection.detector import DetectionModel, DetectOptions
+    from recog.detection.detector import DetectionModel
+    from recog_edge.boxes import DetectOptions
 
     model, rendered = tiny_detector
     detector = DetectionModel(model, DetectOptions(max_side=320, min_side=32))

@@ -30,7 +30,7 @@ def detector_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]:
 @pytest.fixture(scope="module")
 def reader(detector_dir):  # noqa: ANN001, ANN201 - a PageReader
     import recog
-    from recog.detection.detector import DetectOptions
+    from recog_edge.boxes import DetectOptions
 
     reader = recog.load(detector_dir[0])
     reader.detector.options = DetectOptions(max_side=320, min_side=32)
@@ -59,7 +59,7 @@ def test_a_page_is_detected_read_and_ordered(detector_dir, reader):
 
 
 def test_lines_upside_down_are_read_turned_and_their_boxes_start_at_the_texts_top_left(detector_dir, reader):
-    from recog.detection.boxes import order_corners
+    from recog_edge.boxes import order_corners
 
     _, rendered = detector_dir
     image, boxes = rendered[0]
@@ -74,8 +74,7 @@ def test_lines_upside_down_are_read_turned_and_their_boxes_start_at_the_texts_to
 
 
 def test_reading_order_of_a_turned_or_tilted_page_is_the_upright_one():
-    from recog.detection.layout import reading_order
-    from recog.pages import text_frame
+    from recog_edge.layout import reading_order, text_frame
     from tests.helpers import rect
 
     upright = np.array([rect(20, 20, 200, 40), rect(20, 50, 220, 70), rect(20, 120, 150, 140)])
@@ -165,3 +164,46 @@ def test_encrypted_empty_and_corrupt_pdfs_get_one_line_naming_the_file(tmp_path)
                          ("cut.pdf", "not a readable PDF"), ("absent.pdf", "no such file")):
         with pytest.raises(ImageError, match=f"{name}: {reason}"):
             list(load_pdf_pages(tmp_path / name))
+
+
+@pytest.fixture(scope="module")
+def exported_pages(detector_dir, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The tiny detector (through `recog export`) and the shipped line model, exported to ONNX."""
+    import recog
+    from recog.export import export_lines
+
+    folder, _ = detector_dir
+    det = tmp_path_factory.mktemp("det-onnx")
+    assert main(["export", "--model", str(folder), "--out", str(det)]) == 0
+    lines = tmp_path_factory.mktemp("lines-onnx")
+    export_lines(recog.load("latin-lines").model, lines)
+    return det, lines
+
+
+def test_the_edge_runtime_reads_pages_like_pytorch_without_importing_torch(detector_dir, reader, exported_pages,
+                                                                          tmp_path):
+    import subprocess
+    import sys
+
+    from recog_edge.boxes import DetectOptions
+    from recog_edge.pages import EdgePageReader
+
+    _, rendered = detector_dir
+    det, lines = exported_pages
+    edge = EdgePageReader(det, lines)
+    edge.detector.options = DetectOptions(max_side=320, min_side=32)  # as the reader fixture
+    for image, _ in rendered:
+        want, got = reader.read(image), edge.read(image)
+        assert got.text == want.text and len(got.lines) == len(want.lines) == 3
+        for a, b in zip(got.lines, want.lines, strict=True):
+            assert np.abs(np.array(a.box) - np.array(b.box)).max() <= 1.0
+    path = tmp_path / "page.png"
+    Image.fromarray(rendered[0][0]).save(path)
+    code = ("import sys\nfrom recog_edge.pages import EdgePageReader\n"
+            f"page = EdgePageReader({str(det)!r}, {str(lines)!r}).read({str(path)!r})\n"
+            "print(len(page.lines), 'torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split()[1] == "False"
+    cli = subprocess.run([sys.executable, "-m", "recog_edge", str(det), "--lines", str(lines), str(path)],
+                         capture_output=True, text=True, check=True)
+    assert cli.stdout.startswith(f"==> {path} <==\n")

@@ -3,52 +3,26 @@
 The image is scaled so its longer side is at most ``max_side`` pixels (a small image is enlarged
 until its shorter side reaches ``min_side``, within that limit), padded to a multiple of 32, run
 through the network, and the probability map is turned into boxes in the original image's
-pixels (``recog.detection.boxes``). Huge images cost no more than a ``max_side`` one to detect
+pixels (``recog_edge.boxes``). Huge images cost no more than a ``max_side`` one to detect
 in; line crops are then taken from the full-resolution original.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 import torch
 
-from recog.detection.boxes import BoxOptions, boxes_from_map
 from recog.detection.model import TextDetector
-
-
-@dataclass(frozen=True)
-class DetectOptions:
-    """Detection settings. max_side: the longer side is scaled down to at most this (A4 at 150
-    dpi: 1754 -> 1280); min_side: a smaller image's shorter side is scaled up to this."""
-
-    max_side: int = 1280
-    min_side: int = 256
-    boxes: BoxOptions = BoxOptions()
-
-
-def detection_size(height: int, width: int, options: DetectOptions = DetectOptions()) -> tuple[int, int, float]:
-    """The (height, width) an image is resized to before padding, and the scale used."""
-    scale = min(1.0, options.max_side / max(height, width))
-    if min(height, width) * scale < options.min_side:
-        scale = min(options.min_side / min(height, width), options.max_side / max(height, width))
-    return max(1, round(height * scale)), max(1, round(width * scale)), scale
-
-
-def pad_to_stride(image: np.ndarray, stride: int = TextDetector.STRIDE) -> np.ndarray:
-    """``image`` (H, W, 3) padded at the bottom and right (by edge replication) to multiples of ``stride``."""
-    h, w = image.shape[:2]
-    return cv2.copyMakeBorder(image, 0, -h % stride, 0, -w % stride, cv2.BORDER_REPLICATE)
+from recog_edge.boxes import DetectOptions, boxes_from_map, detection_size, pad_to_stride
 
 
 class DetectionModel:
     """A trained TextDetector ready for whole images (uint8 RGB (H, W, 3))."""
 
-    def __init__(self, model: TextDetector, options: DetectOptions = DetectOptions()) -> None:
+    def __init__(self, model: TextDetector, options: DetectOptions | None = None) -> None:
         self.model = model.eval()
-        self.options = options
+        self.options = options or DetectOptions()
 
     @torch.no_grad()
     def probability(self, image: np.ndarray) -> tuple[np.ndarray, float, float]:

@@ -4,7 +4,7 @@ DB ("Real-time Scene Text Detection with Differentiable Binarization", Liao et a
 PP-OCR and RapidOCR run it: the head predicts, at the input's resolution, a text *probability*
 map (text cores: each line's box shrunk by DB's offset), a *threshold* map (high near text
 borders) and, in training only, their differentiable binarisation ``sigmoid(k (P - T))``. Boxes come
-from the probability map alone (``recog.detection.boxes``).
+from the probability map alone (``recog_edge.boxes``).
 
 The backbone is MobileNet-like (depthwise-separable residual blocks, stride-2 stages to 1/32)
 so a 960-pixel page runs in a fraction of a second on two CPU cores; the FPN merges the four
@@ -18,6 +18,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from recog_edge.boxes import STRIDE
 
 MEAN = (0.485, 0.456, 0.406)  # ImageNet statistics: inputs are RGB in [0, 1] normalised by them
 STD = (0.229, 0.224, 0.225)
@@ -109,7 +111,7 @@ class TextDetector(nn.Module):
         inner: FPN width. k: DB's binarisation steepness.
     """
 
-    STRIDE = 32  # input sides must be multiples of this
+    STRIDE = STRIDE  # input sides must be multiples of this
 
     def __init__(self, channels: tuple[int, ...] = (16, 32, 64, 96, 128), depths: tuple[int, ...] = (1, 2, 2, 2),
                  inner: int = 64, k: float = 50.0) -> None:

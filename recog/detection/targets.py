@@ -12,29 +12,12 @@ from collections.abc import Sequence
 
 import cv2
 import numpy as np
-import pyclipper
+
+from recog_edge.boxes import offset_polygon, polygon_area, polygon_perimeter
 
 SHRINK_RATIO = 0.4
 THRESH_MIN, THRESH_MAX = 0.3, 0.7
 MIN_TEXT_SIDE = 3.0  # pixels: a box thinner than this is ignored
-
-
-def polygon_area(poly: np.ndarray) -> float:
-    """Signed-free area of a polygon (N, 2) (shoelace)."""
-    x, y = poly[:, 0], poly[:, 1]
-    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2)
-
-
-def polygon_perimeter(poly: np.ndarray) -> float:
-    return float(np.linalg.norm(poly - np.roll(poly, -1, axis=0), axis=1).sum())
-
-
-def offset_polygon(poly: np.ndarray, distance: float) -> list[np.ndarray]:
-    """``poly`` (N, 2) grown (distance > 0) or shrunk (< 0) by ``distance`` pixels with rounded
-    joins (pyclipper): zero, one or more polygons."""
-    offset = pyclipper.PyclipperOffset()
-    offset.AddPath([tuple(p) for p in np.round(poly).astype(np.int64)], pyclipper.JT_ROUND, pyclipper.ET_CLOSEDPOLYGON)
-    return [np.array(p, dtype=np.float32).reshape(-1, 2) for p in offset.Execute(distance)]
 
 
 def shrink_distance(poly: np.ndarray, ratio: float = SHRINK_RATIO) -> float:

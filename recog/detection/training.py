@@ -22,13 +22,12 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from recog.detection.boxes import BoxOptions, boxes_from_map
-from recog.detection.detector import detection_size, pad_to_stride
 from recog.detection.metrics import DetectionCounts
 from recog.detection.model import TextDetector, db_loss
 from recog.detection.targets import make_targets
 from recog.image import load_image
 from recog.train import budget_used, copy_matching_weights
+from recog_edge.boxes import BoxOptions, DetectOptions, boxes_from_map, detection_size, pad_to_stride
 
 
 def read_pages(manifest: str | Path) -> list[dict[str, Any]]:
@@ -130,7 +129,6 @@ class WholePages(Dataset):
         return len(self.rows)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        from recog.detection.detector import DetectOptions
 
         row = self.rows[index]
         image = load_image(row["image_filepath"])

@@ -172,3 +172,18 @@ def _paragraphs(bounds: np.ndarray, rows: list[list[int]]) -> list[list[list[int
                 continue
         blocks.append([row])
     return blocks
+
+
+def text_frame(corners: np.ndarray) -> np.ndarray:
+    """Box corners (N, 4, 2; reading corners) rotated so the page's text runs left to right: by
+    the median direction of its lines (quarter turns first, the most common one, then the median
+    tilt within it), so turned pages, skewed scans and tilted signs are ordered upright."""
+    direction = corners[:, 1] - corners[:, 0]  # (N, 2): along each line
+    angles = np.arctan2(direction[:, 1], direction[:, 0])  # image y points down: clockwise angles
+    turns = np.round(angles / (np.pi / 2)).astype(int) % 4
+    turn = int(np.bincount(turns, minlength=4).argmax())
+    residual = (angles - turn * np.pi / 2 + np.pi) % (2 * np.pi) - np.pi
+    angle = turn * np.pi / 2 + float(np.median(residual[turns == turn]))
+    cos, sin = np.cos(-angle), np.sin(-angle)
+    x, y = corners[..., 0], corners[..., 1]
+    return np.stack([x * cos - y * sin, x * sin + y * cos], axis=-1)

@@ -1,4 +1,5 @@
-"""From a DB probability map to text boxes, and from a box to an upright line crop.
+"""Text boxes without torch (shared by ``recog.detection`` and the edge runtime): the size a page
+is detected at, from a DB probability map to text boxes, and from a box to an upright line crop.
 
 The steps are PP-OCR's DBPostProcess (which RapidOCR runs too): threshold the map, find the
 connected regions' contours (OpenCV), fit each a minimum-area rectangle, drop the small and the
@@ -13,8 +14,27 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import pyclipper
 
-from recog.detection.targets import offset_polygon, polygon_area, polygon_perimeter
+STRIDE = 32  # a detector's input sides are multiples of this
+
+
+def polygon_area(poly: np.ndarray) -> float:
+    """Signed-free area of a polygon (N, 2) (shoelace)."""
+    x, y = poly[:, 0], poly[:, 1]
+    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2)
+
+
+def polygon_perimeter(poly: np.ndarray) -> float:
+    return float(np.linalg.norm(poly - np.roll(poly, -1, axis=0), axis=1).sum())
+
+
+def offset_polygon(poly: np.ndarray, distance: float) -> list[np.ndarray]:
+    """``poly`` (N, 2) grown (distance > 0) or shrunk (< 0) by ``distance`` pixels with rounded
+    joins (pyclipper): zero, one or more polygons."""
+    offset = pyclipper.PyclipperOffset()
+    offset.AddPath([tuple(p) for p in np.round(poly).astype(np.int64)], pyclipper.JT_ROUND, pyclipper.ET_CLOSEDPOLYGON)
+    return [np.array(p, dtype=np.float32).reshape(-1, 2) for p in offset.Execute(distance)]
 
 
 @dataclass(frozen=True)
@@ -127,3 +147,27 @@ def reading_corners(box: np.ndarray) -> np.ndarray:
 def turn_half(box: np.ndarray) -> np.ndarray:
     """The same box read upside down (its corners rotated by two)."""
     return np.roll(box, 2, axis=0)
+
+
+@dataclass(frozen=True)
+class DetectOptions:
+    """Detection settings. max_side: the longer side is scaled down to at most this (A4 at 150
+    dpi: 1754 -> 1280); min_side: a smaller image's shorter side is scaled up to this."""
+
+    max_side: int = 1280
+    min_side: int = 256
+    boxes: BoxOptions = BoxOptions()
+
+
+def detection_size(height: int, width: int, options: DetectOptions = DetectOptions()) -> tuple[int, int, float]:
+    """The (height, width) an image is resized to before padding, and the scale used."""
+    scale = min(1.0, options.max_side / max(height, width))
+    if min(height, width) * scale < options.min_side:
+        scale = min(options.min_side / min(height, width), options.max_side / max(height, width))
+    return max(1, round(height * scale)), max(1, round(width * scale)), scale
+
+
+def pad_to_stride(image: np.ndarray, stride: int = STRIDE) -> np.ndarray:
+    """``image`` (H, W, 3) padded at the bottom and right (by edge replication) to multiples of ``stride``."""
+    h, w = image.shape[:2]
+    return cv2.copyMakeBorder(image, 0, -h % stride, 0, -w % stride, cv2.BORDER_REPLICATE)

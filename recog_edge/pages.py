@@ -1,0 +1,171 @@
+"""Whole-image OCR without torch: the flow shared by ``recog.pages`` and the edge runtime (find
+boxes, read each crop, turn upside-down lines, put them in reading order), its result types, and
+``EdgePageReader``, which runs it on exported models with onnxruntime.
+
+    reader = EdgePageReader("exported-det/", "exported-lines/")   # `recog export` of each model
+    page = reader.read("scan.png")
+    print(page.text)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from recog_edge.boxes import (
+    BoxOptions,
+    DetectOptions,
+    boxes_from_map,
+    crop_box,
+    detection_size,
+    pad_to_stride,
+    reading_corners,
+    turn_half,
+)
+from recog_edge.layout import page_text, reading_order, text_frame
+from recog_edge.sessions import export_metadata, open_session
+
+TURN_SAMPLE = 8  # lines of each direction read upside down too, to tell whether they all are
+
+Detect = Callable[[np.ndarray], list[tuple[np.ndarray, float]]]  # image -> (corners (4, 2), score) each
+Read = Callable[[list[np.ndarray]], list[tuple[str, float]]]  # line crops -> (text, confidence) each
+
+
+@dataclass
+class PageLine:
+    """One text line of a page: its text, its box (4 corners [x, y] in the original image's pixels,
+    starting at the text's top-left, clockwise), the recogniser's confidence in [0, 1] and the
+    detector's score."""
+
+    text: str
+    box: list[list[float]]
+    confidence: float
+    score: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "box": self.box, "confidence": self.confidence}
+
+
+@dataclass
+class Page:
+    """The result for one image (or PDF page): the text in reading order (blocks separated by a
+    blank line) and its lines in that order. ``page``: the PDF page number (from 1), else None."""
+
+    path: str
+    width: int
+    height: int
+    text: str
+    lines: list[PageLine] = field(default_factory=list)
+    page: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"image_filepath": self.path, **({"page": self.page} if self.page is not None else {}),
+                "width": self.width, "height": self.height, "text": self.text,
+                "lines": [line.to_json() for line in self.lines]}
+
+
+def read_page(image: np.ndarray, name: str, detect: Detect, read: Read, turn: bool = True) -> Page:
+    """One uint8 RGB image (H, W, 3) -> its Page: ``detect`` finds the boxes, ``read`` reads line
+    crops (upright along each box's long side), upside-down lines are turned (``read_boxes``), and
+    the lines are put in reading order in the page's upright frame (``recog_edge.layout``)."""
+    height, width = image.shape[:2]
+    found = detect(image)
+    lines = read_boxes(image, [reading_corners(box) for box, _ in found], [score for _, score in found], read, turn)
+    lines = [line for line in lines if line.text.strip()]
+    if not lines:
+        return Page(name, width, height, "", [])
+    upright = text_frame(np.array([line.box for line in lines], np.float64))  # (N, 4, 2)
+    bounds = np.concatenate([upright.min(axis=1), upright.max(axis=1)], axis=1)  # (N, 4): x0, y0, x1, y1
+    blocks = reading_order(bounds)
+    order = [i for block in blocks for row in block for i in row]
+    return Page(name, width, height, page_text(blocks, [line.text for line in lines]), [lines[i] for i in order])
+
+
+def read_boxes(image: np.ndarray, boxes: list[np.ndarray], scores: list[float], read: Read, turn: bool = True
+               ) -> list[PageLine]:
+    """Read the text in each box (reading corners) of ``image``. Lines running the same way (by
+    quarter turns) are upright together or upside down together: with ``turn``, the longest few
+    of each such group are read turned too, and where most read surer turned, the group turns."""
+    if not boxes:
+        return []
+    boxes = list(boxes)  # turned ones are replaced: the caller's list stays as it was
+    crops = [crop_box(image, box) for box in boxes]
+    results = read(crops)
+
+    def read_turned(indices: list[int]) -> list[tuple[str, float]]:
+        return read([np.ascontiguousarray(crops[i][::-1, ::-1]) for i in indices]) if indices else []
+
+    if turn:
+        for group in _direction_groups(boxes).values():
+            sample = sorted(group, key=lambda i: -float(np.linalg.norm(boxes[i][1] - boxes[i][0])))[:TURN_SAMPLE]
+            turned = dict(zip(sample, read_turned(sample), strict=True))
+            if 2 * sum(turned[i][1] > results[i][1] for i in sample) <= len(sample):
+                continue
+            rest = [i for i in group if i not in turned]
+            turned |= dict(zip(rest, read_turned(rest), strict=True))
+            for i in group:
+                results[i], boxes[i] = turned[i], turn_half(boxes[i])
+    return [PageLine(text, np.round(box.astype(np.float64), 1).tolist(), confidence, round(float(score), 4))
+            for (text, confidence), box, score in zip(results, boxes, scores, strict=True)]
+
+
+def _direction_groups(boxes: list[np.ndarray]) -> dict[int, list[int]]:
+    """Box indices grouped by the quarter turn their text runs in (0: left to right)."""
+    groups: dict[int, list[int]] = {}
+    for i, box in enumerate(boxes):
+        dx, dy = box[1] - box[0]
+        groups.setdefault(int(np.round(np.arctan2(dy, dx) / (np.pi / 2))) % 4, []).append(i)
+    return groups
+
+
+class EdgeDetector:
+    """An exported text detector (``det.onnx``) on onnxruntime: ``detect(image)`` as
+    ``recog.detection.detector.DetectionModel`` does it, its sizes and box settings from the export."""
+
+    def __init__(self, folder: str | Path, threads: int = 1) -> None:
+        folder = Path(folder)
+        if not (folder / "det.onnx").is_file():
+            raise FileNotFoundError(f"{folder}: no det.onnx (write one with `recog export` of a text detector)")
+        self.session = open_session(folder / "det.onnx", threads)
+        meta = export_metadata(self.session)
+        self.options = DetectOptions(meta["max_side"], meta["min_side"], BoxOptions(**meta["boxes"]))
+
+    def detect(self, image: np.ndarray) -> list[tuple[np.ndarray, float]]:
+        import cv2
+
+        height, width = image.shape[:2]
+        h, w, _ = detection_size(height, width, self.options)
+        resized = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if w < width else cv2.INTER_LINEAR)
+        prob = self.session.run(None, {"images": pad_to_stride(resized)[None]})[0][0, 0, :h, :w]
+        found = boxes_from_map(prob, (width / w, height / h), self.options.boxes)
+        return [(np.clip(box, 0, [width - 1, height - 1]).astype(np.float32), score) for box, score in found]
+
+
+class EdgePageReader:
+    """Whole images read with an exported detector and an exported text-line model, torch-free."""
+
+    def __init__(self, detector: str | Path, lines: str | Path, threads: int = 1, turn: bool = True) -> None:
+        from recog_edge.lines import EdgeLineModel
+
+        self.detector = EdgeDetector(detector, threads)
+        self.lines = EdgeLineModel(lines, threads=threads)
+        self.turn = turn
+
+    def read(self, image: str | Path | np.ndarray, name: str | None = None) -> Page:
+        """An image file or uint8 RGB array (H, W, 3) -> its Page; ValueError naming an unreadable file."""
+        import cv2
+
+        if not isinstance(image, np.ndarray):
+            bgr = cv2.imread(str(image), cv2.IMREAD_COLOR)
+            if bgr is None:
+                raise ValueError(f"{image}: not readable as an image")
+            name, image = name or str(image), cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+        def read(crops: list[np.ndarray]) -> list[tuple[str, float]]:
+            return [(r.text, r.confidence) for r in self.lines.read(crops)]
+
+        return read_page(image, name or "array", self.detector.detect, read, self.turn)
