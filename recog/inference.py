@@ -84,7 +84,8 @@ def load(path: str | Path, device: str = "cpu", att_context: tuple[int, int] | N
 
     A recogniser gives a RecognitionModel (``transcribe``). A text detector gives a PageReader
     (``read`` / ``read_pages``: whole images and PDFs) that reads its lines with ``lines`` (a
-    text-line model; default: the shipped one).
+    text-line model; default: the shipped one), with the detection settings its info names
+    (``info["detect"]``, e.g. the box threshold tuned on validation pages).
 
     ``att_context``: (left, right) attention context for a conformer trained with limited
     context (e.g. one of the look-aheads of a multi-latency model); default: its first.
@@ -99,11 +100,13 @@ def load(path: str | Path, device: str = "cpu", att_context: tuple[int, int] | N
     if is_detector(parts):
         from recog.detection.detector import DetectionModel
         from recog.pages import PageReader
+        from recog_edge.boxes import detect_options
 
         recognizer = load(lines or default_model("text-line"), device, lm=lm)
         if not isinstance(recognizer, RecognitionModel):
             raise ValueError(f"{lines}: a text detector, not a text-line model")
-        return PageReader(DetectionModel(build_model(parts, source).to(device)), recognizer)
+        detector = DetectionModel(build_model(parts, source).to(device), detect_options(parts.info.get("detect")))
+        return PageReader(detector, recognizer)
     model = build_model(parts, source).to(device)
     att_context = att_context or parts.info.get("att_context")  # a shipped model may name its own
     if att_context is not None:

@@ -171,3 +171,14 @@ def pad_to_stride(image: np.ndarray, stride: int = STRIDE) -> np.ndarray:
     """``image`` (H, W, 3) padded at the bottom and right (by edge replication) to multiples of ``stride``."""
     h, w = image.shape[:2]
     return cv2.copyMakeBorder(image, 0, -h % stride, 0, -w % stride, cv2.BORDER_REPLICATE)
+
+
+def detect_options(settings: dict | None) -> DetectOptions:
+    """DetectOptions from flat settings (e.g. a shipped detector's ``info["detect"]``): ``max_side``,
+    ``min_side`` and any BoxOptions field; the rest default."""
+    settings = dict(settings or {})
+    sizes = {k: settings.pop(k) for k in ("max_side", "min_side") if k in settings}
+    unknown = set(settings) - set(BoxOptions.__dataclass_fields__)
+    if unknown:
+        raise ValueError(f"unknown detection settings: {sorted(unknown)}")
+    return DetectOptions(**sizes, boxes=BoxOptions(**settings))

@@ -207,3 +207,16 @@ def test_the_edge_runtime_reads_pages_like_pytorch_without_importing_torch(detec
     cli = subprocess.run([sys.executable, "-m", "recog_edge", str(det), "--lines", str(lines), str(path)],
                          capture_output=True, text=True, check=True)
     assert cli.stdout.startswith(f"==> {path} <==\n")
+
+
+def test_a_detectors_saved_settings_are_applied_when_it_loads(detector_dir, tmp_path):
+    import recog
+    from recog.checkpoint import load_detector, save_model
+    from recog_edge.boxes import detect_options
+
+    model, _ = load_detector(detector_dir[0])
+    folder = save_model(model, tmp_path / "tuned", info={"detect": {"box_thresh": 0.4, "max_side": 960}})
+    options = recog.load(folder).detector.options
+    assert (options.boxes.box_thresh, options.max_side, options.boxes.unclip_ratio) == (0.4, 960, 1.5)
+    with pytest.raises(ValueError, match="unknown detection settings"):
+        detect_options({"box_treshold": 0.4})

@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from recog.checkpoint import WEIGHTS_FILE, build_model, is_detector, read_model, save_model  # noqa: E402
 from recog.inputs import input_kind  # noqa: E402
 from recog.models import ROOT  # noqa: E402
+from recog_edge.boxes import detect_options  # noqa: E402
 
 MAX_BYTES = 15_000_000  # a shipped weights file stays at most 15 MB
 
@@ -31,6 +32,8 @@ def main() -> int:
     parser.add_argument("--task", choices=["speech", "text-line", "text-detection"],
                         help="default: the model's kind (text-detection for a detector, else its input kind)")
     parser.add_argument("--context", help="attention context LEFT,RIGHT the model uses by default (streaming)")
+    parser.add_argument("--detect", help="a detector's settings as JSON, e.g. '{\"box_thresh\": 0.5}' "
+                        "(recog_edge.boxes.detect_options; recog.load applies them)")
     parser.add_argument("--out", help=f"folder to write (default: {ROOT}/<name>)")
     parser.add_argument("--float32", action="store_true", help="keep float32 weights (default: float16)")
     args = parser.parse_args()
@@ -38,6 +41,11 @@ def main() -> int:
     model = build_model(parts, args.checkpoint)
     task = args.task or ("text-detection" if is_detector(parts) else input_kind(model).name)
     info = {"name": args.name, "task": task, "source": Path(args.checkpoint).name}
+    if args.detect:
+        import json
+
+        info["detect"] = json.loads(args.detect)
+        detect_options(info["detect"])  # refuses unknown settings before anything is written
     if args.context:
         info["att_context"] = [int(v) for v in args.context.split(",")]
     folder = save_model(model, args.out or ROOT / args.name, half=not args.float32, info=info)
