@@ -1,5 +1,5 @@
 # Quick start: `make demo` (the shipped models on examples/) and `make test` (whole suite);
-# `make recipe-speech` / `make recipe-ocr` run the synthetic recipes. All create .venv if missing
+# `make recipe-speech` / `make recipe-ocr` / `make recipe-pages` run the synthetic recipes. All create .venv if missing
 # and install what they need.
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -10,7 +10,7 @@ SPEECH_DEBS := espeak-ng flite sox ffmpeg festival festvox-kallpc16k festvox-kdl
 DEBS := $(SPEECH_DEBS) $(shell python3 recipes/synth_ocr/fonts.py --packages)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup debs demo recipe-speech recipe-ocr test lint bench
+.PHONY: setup debs demo recipe-speech recipe-ocr recipe-pages test lint bench
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -40,6 +40,10 @@ recipe-speech: setup
 
 recipe-ocr: setup
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH bash recipes/synth_ocr/run.sh
+
+# Whole-image OCR: render pages, train the text detector, compare with RapidOCR and Tesseract.
+recipe-pages: setup
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH bash recipes/synth_pages/run.sh
 
 test: setup
 	$(PY) -m pytest
