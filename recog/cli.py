@@ -386,8 +386,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         print("error: speech models export their streaming step so far; pass --streaming", file=sys.stderr)
         return 2
+    if args.int8:
+        from recog.export import quantize_int8
+
+        quantize_int8(written)
     for path in written:
-        print(f"wrote {path}", file=sys.stderr)
+        print(f"wrote {path}" + (" (int8)" if args.int8 else ""), file=sys.stderr)
     return 0
 
 
@@ -482,6 +486,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--streaming", action="store_true", help="speech: the streaming encoder step with caches "
                         "(text-line models export lines.onnx, text detectors det.onnx, without it)")
     export.add_argument("--context", type=parse_context, help="attention context LEFT,RIGHT to export")
+    export.add_argument("--int8", action="store_true", help="quantize the written graphs' weights to int8 "
+                        "(onnxruntime dynamic quantization: ~2.4x smaller files, for recog_edge)")
     add_runtime_flags(export, device=False)
     return parser
 

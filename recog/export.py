@@ -249,3 +249,22 @@ def export_detector(model: TextDetector, out_dir: str | Path, options: DetectOpt
     shapes = ({0: batch, 1: model.STRIDE * height, 2: model.STRIDE * width},)
     _export_graph(DetectorGraph(model).eval(), (example,), ["images"], ["prob"], shapes, path, meta)
     return [path]
+
+
+def quantize_int8(paths: list[Path]) -> list[Path]:
+    """Replace each written ONNX graph by its int8 version: weights of MatMul, Gemm and Conv
+    quantized to int8 with activations quantized on the fly (onnxruntime's dynamic quantization;
+    no calibration data). The files keep their names and metadata (``int8`` set in it), so the edge
+    runtime loads them unchanged; about 2.4x smaller for a text-line model, same CER (docs/results.md)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    for path in paths:
+        tmp = path.with_suffix(".int8.tmp")
+        quantize_dynamic(str(path), str(tmp), weight_type=QuantType.QInt8)
+        proto = onnx.load(str(tmp))
+        for prop in proto.metadata_props:
+            if prop.key == "recog":
+                prop.value = json.dumps({**json.loads(prop.value), "int8": True})
+        onnx.save(proto, str(tmp))
+        tmp.replace(path)
+    return paths

@@ -220,3 +220,23 @@ def test_a_detectors_saved_settings_are_applied_when_it_loads(detector_dir, tmp_
     assert (options.boxes.box_thresh, options.max_side, options.boxes.unclip_ratio) == (0.4, 960, 1.5)
     with pytest.raises(ValueError, match="unknown detection settings"):
         detect_options({"box_treshold": 0.4})
+
+
+def test_int8_exports_are_smaller_and_read_the_same(detector_dir, exported_pages, tmp_path):
+    import json as json_
+
+    from recog_edge.boxes import DetectOptions
+    from recog_edge.lines import EdgeLineModel
+    from recog_edge.pages import EdgePageReader
+
+    folder, rendered = detector_dir
+    det, lines = exported_pages
+    assert main(["export", "--model", str(folder), "--out", str(tmp_path / "det8"), "--int8"]) == 0
+    assert main(["export", "--model", "latin-lines", "--out", str(tmp_path / "lines8"), "--int8"]) == 0
+    assert (tmp_path / "lines8" / "lines.onnx").stat().st_size < 0.5 * (lines / "lines.onnx").stat().st_size
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    price = json_.loads(next(r for r in (examples / "lines.jsonl").read_text().splitlines() if "price.png" in r))
+    assert EdgeLineModel(tmp_path / "lines8").read([examples / "price.png"])[0].text == price["text"]
+    reader = EdgePageReader(tmp_path / "det8", lines)
+    reader.detector.options = DetectOptions(max_side=320, min_side=32)
+    assert [len(reader.read(image).lines) for image, _ in rendered] == [3, 3]
