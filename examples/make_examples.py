@@ -1,6 +1,7 @@
 """Make the example inputs that `make demo` and the shipped-model tests read: short utterances in
-several synthetic voices (WAV, FLAC, OGG), one recording of a few minutes, and printed text lines
-(PNG, JPG). Deterministic; the outputs are committed, this script says how they were made.
+several synthetic voices (WAV, FLAC, OGG), one recording of a few minutes, printed text lines
+(PNG, JPG) and a small page (memo.png: a heading, a paragraph and a table). Deterministic; the
+outputs are committed, this script says how they were made.
 
     python examples/make_examples.py          # needs espeak-ng, flite, sox and fonts-dejavu
 
@@ -77,6 +78,35 @@ def write_audio(path: Path, samples: np.ndarray) -> None:
         subprocess.run(["sox", str(wav), "-C", "3", str(path)], check=True)
 
 
+PAGE = [  # memo.png: (x, y, text, bold, size); rows of a table are cells of their own
+    (60, 50, "Quarterly Report", True, 34),
+    (60, 120, "Sales grew in every region this quarter,", False, 20),
+    (60, 148, "led by new customers in the north.", False, 20),
+    (60, 220, "Region", True, 20), (300, 220, "Q1", True, 20), (460, 220, "Q2", True, 20),
+    (60, 252, "North", False, 20), (300, 252, "1,204", False, 20), (460, 252, "1,530", False, 20),
+    (60, 284, "South", False, 20), (300, 284, "980", False, 20), (460, 284, "1,112", False, 20),
+]
+PAGE_TEXT = ("Quarterly Report\n\nSales grew in every region this quarter,\nled by new customers in the north.\n\n"
+             "Region Q1 Q2\nNorth 1,204 1,530\nSouth 980 1,112")
+
+
+def make_page() -> dict:
+    """memo.png, a small page for whole-image OCR, and its row: boxes from the first to the last
+    ink and from the ascender to the descender line, as recipes/synth_pages draws them."""
+    image = Image.new("RGB", (720, 360), "white")
+    draw = ImageDraw.Draw(image)
+    lines = []
+    for x, y, text, bold, size in PAGE:
+        font = ImageFont.truetype(FONT.replace("Sans.ttf", "Sans-Bold.ttf") if bold else FONT, size)
+        draw.text((x, y), text, font=font, fill=(20, 20, 20))
+        left, _, right, _ = draw.textbbox((x, y), text, font=font)
+        ascent, descent = font.getmetrics()
+        lines.append({"text": text, "points": [[left, y], [right, y], [right, y + ascent + descent],
+                                               [left, y + ascent + descent]]})
+    image.save(HERE / "memo.png")
+    return {"image_filepath": "memo.png", "text": PAGE_TEXT, "lines": lines}
+
+
 def main() -> None:
     rng = np.random.default_rng(0)
     rows = []
@@ -104,7 +134,8 @@ def main() -> None:
         r["duration"] = round(sf.info(HERE / r["audio_filepath"]).duration, 3)
     (HERE / "speech.jsonl").write_text("".join(json.dumps(r) + "\n" for r in speech))
     (HERE / "lines.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows if "image_filepath" in r))
-    print(f"talk.ogg: {len(talk) / RATE:.0f} s; wrote {len(rows)} examples to {HERE}")
+    (HERE / "pages.jsonl").write_text(json.dumps(make_page()) + "\n")
+    print(f"talk.ogg: {len(talk) / RATE:.0f} s; wrote {len(rows) + 1} examples to {HERE}")
 
 
 if __name__ == "__main__":
