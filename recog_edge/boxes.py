@@ -105,9 +105,10 @@ def boxes_from_map(prob: np.ndarray, scale: tuple[float, float] = (1.0, 1.0), op
     return found
 
 
-CROP_MARGIN = 0.1  # of a box's height, added on every side of a line crop. Boxes run from the ascender to the
-# descender line; with latin-lines 1 on recipes/synth_pages' pages, margins of 0.1 / 0.25 / 0.5 read at 6.2 / 8.1 /
-# 27.8 % CER (documents) and 21 / 23 / 42 % (receipts)
+CROP_MARGIN = 0.2  # of a box's height, added on every side of a line crop. On true (ascender-to-descender)
+# boxes of the page recipe's dev pages latin-lines 1 reads best at 0.1 (0.25 / 0.5: 8.1 / 27.8 % CER on
+# documents against 6.2 %); latin-det 1's boxes (unclip 1.3) are a little tighter, and with them 0.2 read
+# 25 dev pages at 20.9 % page CER against 22.5 % at 0.1 and 23.4 % at 0.3
 
 
 def grow_box(box: np.ndarray, margin: float) -> np.ndarray:

@@ -20,12 +20,13 @@ from recog.detection.detector import DetectionModel  # noqa: E402
 from recog.detection.metrics import DetectionCounts  # noqa: E402
 from recog.detection.training import read_pages  # noqa: E402
 from recog.image import load_image  # noqa: E402
+from recog.models import resolve  # noqa: E402
 from recog_edge.boxes import BoxOptions, boxes_from_map  # noqa: E402
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", required=True, help="detector checkpoint or model folder")
+    parser.add_argument("--model", required=True, help="detector checkpoint, model folder or shipped name")
     parser.add_argument("--manifest", required=True, help="page manifest (recipes/synth_pages)")
     parser.add_argument("--limit", type=int, help="first N pages")
     parser.add_argument("--box-thresh", default="0.3,0.4,0.5,0.6", help="comma-separated values")
@@ -36,7 +37,7 @@ def main() -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    detector = DetectionModel(load_detector(args.model)[0])
+    detector = DetectionModel(load_detector(resolve(args.model))[0])
     pages = read_pages(args.manifest)[: args.limit]
     maps = [(detector.probability(load_image(p["image_filepath"])), p["polygons"]) for p in pages]
     grid = [(float(b), float(u)) for b in args.box_thresh.split(",") for u in args.unclip.split(",")]
