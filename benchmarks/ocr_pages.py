@@ -83,7 +83,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for benchmarks.common
 from benchmarks.common import add_limit, add_manifest, add_threads, set_threads, timed  # noqa: E402
-from benchmarks.ocr_peers import PeerMissing, block_network  # noqa: E402
+from benchmarks.ocr_peers import PeerMissing, block_network, rapidocr_bundled  # noqa: E402
 from recog.detection.metrics import DetectionCounts  # noqa: E402
 from recog.detection.training import read_pages  # noqa: E402
 from recog.metrics import char_error_rate  # noqa: E402
@@ -242,23 +242,6 @@ def run_recog(pages: list[PageRef], detector: str, lines: str, threads: int) -> 
 
 
 # RapidOCR --------------------------------------------------------------------------------------------------
-
-
-def rapidocr_bundled(cfg: Any, section: str) -> Path:
-    """The ONNX model of ``cfg``'s ``section`` (Det, Cls, Rec) bundled in the rapidocr wheel."""
-    import rapidocr
-    from rapidocr.inference_engine.base import FileInfo, InferSession
-
-    part = cfg[section]
-    url = InferSession.get_model_url(FileInfo(part.engine_type, part.ocr_version, part.task_type, part.lang_type,
-                                              part.model_type))["model_dir"]
-    models = Path(rapidocr.__file__).parent / "models"
-    path = models / Path(url).name  # where rapidocr itself looks before downloading
-    if not path.is_file():
-        found = sorted(p.name for p in models.glob("*.onnx"))
-        raise PeerMissing(f"rapidocr {version('rapidocr')} has no bundled {path.name} (has {found}); "
-                          "it would download one, which this offline benchmark does not do")
-    return path
 
 
 def rapidocr_engine(threads: int) -> tuple[Any, str]:

@@ -223,23 +223,31 @@ def run_tesseract(paths: list[str], threads: int) -> Run:
 # RapidOCR -------------------------------------------------------------------------------------------------------
 
 
+def rapidocr_bundled(cfg: Any, section: str) -> Path:
+    """The ONNX model of ``cfg``'s ``section`` (Det, Cls, Rec) bundled in the rapidocr wheel."""
+    import rapidocr
+    from rapidocr.inference_engine.base import FileInfo, InferSession
+
+    part = cfg[section]
+    url = InferSession.get_model_url(FileInfo(part.engine_type, part.ocr_version, part.task_type, part.lang_type,
+                                              part.model_type))["model_dir"]
+    models = Path(rapidocr.__file__).parent / "models"
+    path = models / Path(url).name  # where rapidocr itself looks before downloading
+    if not path.is_file():
+        found = sorted(p.name for p in models.glob("*.onnx"))
+        raise PeerMissing(f"rapidocr {version('rapidocr')} has no bundled {path.name} (has {found}); "
+                          "it would download one, which this offline benchmark does not do")
+    return path
+
+
 def rapidocr_engine(threads: int) -> tuple[Any, str]:
     """A recognition-only RapidOCR engine on the rec model bundled in the wheel, and a description."""
     try:
-        import rapidocr
         from rapidocr import RapidOCR
-        from rapidocr.inference_engine.base import FileInfo, InferSession
     except ImportError:
         raise PeerMissing(f"rapidocr not installed ({INSTALL['rapidocr']})") from None
-    rec = RapidOCR(params={"Global.log_level": "warning"}).cfg.Rec  # default config; models load lazily
-    url = InferSession.get_model_url(FileInfo(rec.engine_type, rec.ocr_version, rec.task_type, rec.lang_type,
-                                              rec.model_type))["model_dir"]
-    models = Path(rapidocr.__file__).parent / "models"
-    rec_model = models / Path(url).name  # where rapidocr itself looks before downloading
-    if not rec_model.is_file():
-        found = sorted(p.name for p in models.glob("*.onnx"))
-        raise PeerMissing(f"rapidocr {version('rapidocr')} has no bundled {rec_model.name} (has {found}); "
-                          "it would download one, which this offline benchmark does not do")
+    cfg = RapidOCR(params={"Global.log_level": "warning"}).cfg  # default config; models load lazily
+    rec_model = rapidocr_bundled(cfg, "Rec")
     engine = RapidOCR(params={
         "Global.log_level": "warning", "Global.use_det": False, "Global.use_cls": False, "Global.use_rec": True,
         "Rec.model_path": str(rec_model), "EngineConfig.onnxruntime.intra_op_num_threads": threads})
