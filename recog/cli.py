@@ -352,7 +352,7 @@ def _write_pages(args: argparse.Namespace, results: Iterable, total: int, failur
         stem = Path(result.path).stem + (f"_p{result.page}" if isinstance(result, Page) and result.page else "")
         if args.draw and isinstance(result, Page):
             image = (load_image(result.path) if result.page is None else
-                     dict(load_pdf_pages(result.path, args.dpi))[result.page])
+                     next(load_pdf_pages(result.path, args.dpi, [result.page]))[1])  # only that page
             from PIL import Image
 
             Path(args.draw).mkdir(parents=True, exist_ok=True)

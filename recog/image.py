@@ -13,7 +13,7 @@ than that (e.g. 20000 x 20) are squashed to max_width, which also bounds memory.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,16 +68,18 @@ def pdf_page_count(path: str | Path) -> int:
         return len(pdf)
 
 
-def load_pdf_pages(path: str | Path, dpi: float = PDF_DPI) -> Iterator[tuple[int, np.ndarray | ImageError]]:
-    """Render a PDF's pages with pdfium: ``(page number from 1, uint8 RGB (H, W, 3))`` each, one
-    at a time (memory holds one page). A page that would pass MAX_PIXELS at ``dpi`` is rendered at
-    the largest resolution under it; a page that fails to render gives an ImageError naming the
-    file and page in place of its image, and the others still come. A file that cannot be opened
-    (corrupt, encrypted, no pages) raises ImageError."""
+def load_pdf_pages(path: str | Path, dpi: float = PDF_DPI, numbers: Iterable[int] | None = None
+                   ) -> Iterator[tuple[int, np.ndarray | ImageError]]:
+    """Render a PDF's pages (or only the pages ``numbers``, from 1) with pdfium: ``(page number
+    from 1, uint8 RGB (H, W, 3))`` each, one at a time (memory holds one page). A page that would
+    pass MAX_PIXELS at ``dpi`` is rendered at the largest resolution under it; a page that fails to
+    render gives an ImageError naming the file and page in place of its image, and the others
+    still come. A file that cannot be opened (corrupt, encrypted, no pages) raises ImageError."""
     import pypdfium2 as pdfium
 
     with _open_pdf(path) as pdf:
-        for index in range(len(pdf)):
+        wanted = range(len(pdf)) if numbers is None else [n - 1 for n in numbers if 0 < n <= len(pdf)]
+        for index in wanted:
             try:
                 page = pdf[index]
                 width_pt, height_pt = page.get_size()
