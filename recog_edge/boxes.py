@@ -183,3 +183,12 @@ def detect_options(settings: dict | None) -> DetectOptions:
     if unknown:
         raise ValueError(f"unknown detection settings: {sorted(unknown)}")
     return DetectOptions(**sizes, boxes=BoxOptions(**settings))
+
+
+def detection_input(image: np.ndarray, options: DetectOptions = DetectOptions()) -> tuple[np.ndarray, int, int]:
+    """``image`` (H, W, 3) as a detector reads it: resized to ``detection_size`` and padded to a
+    multiple of the stride; with the (h, w) of the resized part, where the map is valid."""
+    height, width = image.shape[:2]
+    h, w, _ = detection_size(height, width, options)
+    resized = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if w < width else cv2.INTER_LINEAR)
+    return pad_to_stride(resized), h, w

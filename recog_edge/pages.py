@@ -21,8 +21,7 @@ from recog_edge.boxes import (
     DetectOptions,
     boxes_from_map,
     crop_box,
-    detection_size,
-    pad_to_stride,
+    detection_input,
     reading_corners,
     turn_half,
 )
@@ -135,12 +134,9 @@ class EdgeDetector:
         self.options = DetectOptions(meta["max_side"], meta["min_side"], BoxOptions(**meta["boxes"]))
 
     def detect(self, image: np.ndarray) -> list[tuple[np.ndarray, float]]:
-        import cv2
-
         height, width = image.shape[:2]
-        h, w, _ = detection_size(height, width, self.options)
-        resized = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if w < width else cv2.INTER_LINEAR)
-        prob = self.session.run(None, {"images": pad_to_stride(resized)[None]})[0][0, 0, :h, :w]
+        padded, h, w = detection_input(image, self.options)
+        prob = self.session.run(None, {"images": padded[None]})[0][0, 0, :h, :w]
         found = boxes_from_map(prob, (width / w, height / h), self.options.boxes)
         return [(np.clip(box, 0, [width - 1, height - 1]).astype(np.float32), score) for box, score in found]
 

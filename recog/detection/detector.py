@@ -9,12 +9,11 @@ in; line crops are then taken from the full-resolution original.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import torch
 
 from recog.detection.model import TextDetector
-from recog_edge.boxes import DetectOptions, boxes_from_map, detection_size, pad_to_stride
+from recog_edge.boxes import DetectOptions, boxes_from_map, detection_input
 
 
 class DetectionModel:
@@ -29,9 +28,7 @@ class DetectionModel:
         """The text probability map of ``image`` at detection size (h, w), and the x and y scales
         back to the image."""
         height, width = image.shape[:2]
-        h, w, _ = detection_size(height, width, self.options)
-        resized = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if w < width else cv2.INTER_LINEAR)
-        padded = pad_to_stride(resized)
+        padded, h, w = detection_input(image, self.options)
         x = torch.from_numpy(padded).permute(2, 0, 1)[None].float().div_(255)  # (1, 3, H', W')
         prob = self.model(x)["prob"][0, 0, :h, :w].numpy()  # (h, w)
         return prob, width / w, height / h

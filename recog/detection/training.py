@@ -27,7 +27,7 @@ from recog.detection.model import TextDetector, db_loss
 from recog.detection.targets import make_targets
 from recog.image import load_image
 from recog.train import budget_used, copy_matching_weights
-from recog_edge.boxes import BoxOptions, DetectOptions, boxes_from_map, detection_size, pad_to_stride
+from recog_edge.boxes import BoxOptions, DetectOptions, boxes_from_map, detection_input
 
 
 def read_pages(manifest: str | Path) -> list[dict[str, Any]]:
@@ -129,12 +129,10 @@ class WholePages(Dataset):
         return len(self.rows)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-
         row = self.rows[index]
         image = load_image(row["image_filepath"])
         height, width = image.shape[:2]
-        h, w, _ = detection_size(height, width, DetectOptions(max_side=self.max_side))
-        resized = pad_to_stride(cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA))
+        resized, h, w = detection_input(image, DetectOptions(max_side=self.max_side))  # as inference reads it
         scale = np.array([w / width, h / height], np.float32)
         return {"image": torch.from_numpy(resized).permute(2, 0, 1).float().div_(255), "size": (h, w),
                 "polygons": [p * scale for p in row["polygons"]]}
