@@ -59,11 +59,13 @@ class Recognition:
     offset: float | None = None  # where a manifest segment starts in its file (its positions count from the file)
     words: list[Word] = field(default_factory=list, repr=False)  # text, start, end, confidence of each word
     warning: str | None = None  # e.g. a long file that could be read only in part
+    breaks: list[int] = field(default_factory=list, repr=False)  # words after a pause a long file was cut at
 
     def segments(self, max_gap: float = 0.8, max_seconds: float = 8.0, max_chars: int = 84) -> list[Segment]:
-        """The words grouped as subtitles: a new segment after a pause of ``max_gap`` seconds, or
-        before one would pass ``max_seconds`` or ``max_chars`` (``recog.segments``)."""
-        return segments_of(self.words, max_gap, max_seconds, max_chars)
+        """The words grouped as subtitles: a new segment after a pause of ``max_gap`` seconds, at
+        each pause a long recording was cut at, or before one would pass ``max_seconds`` or
+        ``max_chars`` (``recog.segments``)."""
+        return segments_of(self.words, max_gap, max_seconds, max_chars, set(self.breaks))
 
     def to_json(self) -> dict[str, Any]:
         row = {self.path_key: self.path, **({"offset": self.offset} if self.offset is not None else {}),
@@ -222,12 +224,20 @@ class RecognitionModel:
                 warning.append(f"truncated: read the first {read[0]:.1f} s, then {str(err).removeprefix(f'{path}: ')}")
             yield intake.finish()
 
-        parts = []
+        parts, words, breaks = [], [], []
         for start, piece in cut_at_pauses(blocks(), SAMPLE_RATE):
             lead, speech = trim_silence(piece, SAMPLE_RATE)
             if len(speech):  # a silent piece says nothing
                 item = Loaded(speech, offset=(offset or 0.0) + start + lead)
-                parts += self.transcribe_arrays([speech], [path], head=head, options=options, items=[item])
+                [part] = self.transcribe_arrays([speech], [path], head=head, options=options, items=[item])
+                if part.words:  # a piece's first word starts with its speech, not when the model emitted it
+                    onset = item.offset + trim_silence(speech, SAMPLE_RATE, keep_seconds=0.0)[0]
+                    first = part.words[0]
+                    first.start = round(onset, 3)
+                    first.end = max(first.end, first.start)
+                    breaks.append(len(words))
+                parts.append(part)
+                words += part.words
         weights = [len(r.tokens) or 1 for r in parts]
         return Recognition(
             path=path, text=" ".join(r.text for r in parts if r.text), tokens=[t for r in parts for t in r.tokens],
@@ -235,7 +245,7 @@ class RecognitionModel:
             confidence=round(float(np.average([r.confidence for r in parts], weights=weights)), 4) if parts else 0.0,
             token_confidences=[c for r in parts for c in r.token_confidences],
             score=round(sum(r.score for r in parts), 4), path_key=self.input.path_key,
-            position_key=self.input.position_key, offset=offset, words=[w for r in parts for w in r.words],
+            position_key=self.input.position_key, offset=offset, words=words, breaks=breaks,
             warning=warning[0] if warning else None)
 
     def options(self, head: str | None = None, **search_options: Any) -> DecodingOptions:

@@ -1,6 +1,6 @@
 """Cutting a long recording at pauses, for decoding it in pieces: an energy detector ends a piece
-in the middle of each pause (``pause_seconds`` of frames 30 dB below the loudest frame so far)
-once the piece holds ``min_seconds``, so pieces are about one utterance each, as models trained on
+in the middle of each pause (at least ``pause_seconds`` of frames 30 dB below the loudest frame so
+far) once the piece holds ``min_seconds``, so pieces are about one utterance each, as models trained on
 utterances read best; a piece that reaches ``max_seconds`` without a pause ends in the quietest
 stretch of its last ``search_seconds``. Memory holds at most one piece.
 
@@ -19,29 +19,30 @@ SILENCE_DB = -30.0  # a frame this far below the loudest frame so far is silence
 
 
 def cut_at_pauses(blocks: Iterable[np.ndarray], sample_rate: int, max_seconds: float = 30.0,
-                  min_seconds: float = 1.0, search_seconds: float = 10.0, pause_seconds: float = 0.3
-                  ) -> Iterator[tuple[float, np.ndarray]]:
+                  min_seconds: float = 1.0, search_seconds: float = 10.0, pause_seconds: float = 0.3,
+                  wait_seconds: float = 1.0) -> Iterator[tuple[float, np.ndarray]]:
     """Pieces of a signal given as consecutive ``blocks`` of samples: (start in seconds, samples),
-    each at most ``max_seconds``; nothing is lost or repeated."""
+    each at most ``max_seconds``; nothing is lost or repeated. A cut goes in the middle of the
+    whole pause, so the next piece starts well clear of the last one's fading tail (a pause still
+    going on after ``wait_seconds`` is cut in the middle of that much)."""
     frame = max(1, int(FRAME_SECONDS * sample_rate))
     span = max(1, int(round(pause_seconds / FRAME_SECONDS)))
+    wait = max(span, int(round(wait_seconds / FRAME_SECONDS)))
     limit, least = int(max_seconds * sample_rate), int(min_seconds * sample_rate)
     pending, start, peak = np.zeros(0, dtype=np.float32), 0, 0.0
-    scanned = 0  # frames of ``pending`` already looked at for pauses
     for block in blocks:
         pending = np.concatenate([pending, block])
         while True:
             frames = len(pending) // frame
             energy = (pending[: frames * frame].reshape(frames, frame).astype(np.float64) ** 2).mean(axis=1)
             peak = max(peak, float(energy.max(initial=0.0)))
-            cut = _pause_cut(energy, scanned, span, least // frame, peak) if peak > 0 else None
+            cut = _pause_cut(energy < peak * 10 ** (SILENCE_DB / 10), span, least // frame, wait) if peak > 0 else None
             if cut is None and len(pending) > limit:
                 cut = _quietest_cut(energy, limit // frame, int(search_seconds / FRAME_SECONDS), span)
             if cut is None:
-                scanned = max(0, frames - span)
                 break
             yield start / sample_rate, pending[: cut * frame]
-            pending, start, scanned = pending[cut * frame:], start + cut * frame, 0
+            pending, start = pending[cut * frame:], start + cut * frame
     if len(pending):
         yield start / sample_rate, pending
 
@@ -64,15 +65,20 @@ def trim_silence(piece: np.ndarray, sample_rate: int, keep_seconds: float = 0.15
     return first / sample_rate, piece[first:last]
 
 
-def _pause_cut(energy: np.ndarray, scanned: int, span: int, least: int, peak: float) -> int | None:
-    """The frame in the middle of the first pause of ``span`` silent frames that ends after
-    ``least`` frames of piece (looking from ``scanned`` on), or None."""
-    silent = energy < peak * 10 ** (SILENCE_DB / 10)
-    run = 0
-    for t in range(max(scanned - span, 0), len(silent)):
-        run = run + 1 if silent[t] else 0
-        if run >= span and t - run // 2 >= least:
-            return t - run // 2
+def _pause_cut(silent: np.ndarray, span: int, least: int, wait: int) -> int | None:
+    """The frame in the middle of the first pause (a run of at least ``span`` ``silent`` frames)
+    whose middle lies ``least`` frames or more into the piece, or None. A pause that runs to the
+    end of the frames is taken only once it has lasted ``wait`` frames (then its first ``wait``)."""
+    edges = np.diff(np.concatenate([[0], silent.astype(np.int8), [0]]))
+    for first, end in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+        if end - first < span:
+            continue
+        if end == len(silent):  # the pause goes on past what has been read
+            if end - first < wait:
+                return None
+            end = first + wait
+        if (first + end) // 2 >= least:
+            return int((first + end) // 2)
     return None
 
 

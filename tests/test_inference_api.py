@@ -148,6 +148,8 @@ def test_long_audio_is_cut_in_its_pauses() -> None:
     assert all(len(p) <= 10 * rate for _, p in pieces)
     cuts = [start for start, _ in pieces[1:]]
     assert cuts and all(any(a <= c <= b for a, b in silences) for c in cuts), cuts  # every cut in a pause
+    # in the middle of the whole pause, clear of the speech on both sides
+    assert all(any(abs(c - (a + b) / 2) <= 0.03 for a, b in silences) for c in cuts), cuts
 
 
 def test_a_truncated_long_file_gives_the_readable_part_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -187,3 +189,27 @@ def test_folders_without_inputs_named_like_files_and_link_loops_get_one_line_eac
     assert "e_directory.wav: a folder with no" in captured.err and "looped: a folder with no" in captured.err
     assert main(["transcribe", str(tmp_path / "e_directory.wav"), "--model", str(checkpoint)]) == 2
     assert "e_directory.wav: a folder with no" in capsys.readouterr().err
+
+
+def test_each_piece_of_a_long_recording_starts_a_segment_at_its_speech(
+        speech: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Utterances 0.4 s apart (under the 0.8 s pause that splits words) still start a segment each,
+    where their speech starts, not where the model emitted the first token."""
+    from recog.inference import RecognitionModel
+
+    model, _, _ = speech
+    rng = np.random.default_rng(6)
+    rate, parts, onsets, position = 16000, [], [], 0.0
+    for seconds in (2.0, 1.5, 2.5):
+        gap = np.zeros(int(0.4 * rate), dtype=np.float32)
+        burst = (rng.standard_normal(int(seconds * rate)) * 0.2).astype(np.float32)
+        parts += [gap, burst]
+        onsets.append(position + 0.4)
+        position += 0.4 + seconds
+    soundfile.write(tmp_path / "joined.wav", np.concatenate(parts), rate, subtype="FLOAT")
+    monkeypatch.setattr(RecognitionModel, "LONG_SECONDS", 3.0)
+    [result] = model.transcribe([tmp_path / "joined.wav"])
+    assert len(result.breaks) == 3, "every piece is read and says something"
+    segments = result.segments(max_gap=0.8)
+    assert [round(s.start, 2) for s in segments] == pytest.approx(onsets, abs=0.03)
+    assert [w.text for s in segments for w in s.words] == [w.text for w in result.words]  # none lost or doubled
