@@ -45,6 +45,36 @@ def progress(items: Iterable, total: int, quiet: bool = False) -> Iterable:
     return tqdm(items, total=total, unit="file", leave=False, file=sys.stderr)
 
 
+class LongFileProgress:
+    """A second progress bar, in seconds of audio, over each long recording read in pieces
+    (``transcribe_each(progress=...)``); shown only where the file bar could be (a terminal, not
+    ``--quiet``)."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.shown = not quiet and sys.stderr.isatty()
+        self.path: str | None = None
+        self.bar = None
+
+    def __call__(self, path: str, read: float, total: float) -> None:
+        if not self.shown:
+            return
+        if path != self.path:
+            from tqdm import tqdm
+
+            self.close()
+            self.path = path
+            self.bar = tqdm(total=round(total, 1), unit="s", desc=Path(path).name, leave=False, file=sys.stderr)
+        self.bar.n = round(min(read, total), 1)
+        self.bar.refresh()
+        if read >= total:
+            self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        self.path, self.bar = None, None
+
+
 def _report_failures(failures: list[tuple[str, str]]) -> int:
     if not failures:
         return 0
@@ -117,7 +147,9 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     fmt = args.format or ("all" if args.output_dir else None)
     formats = FORMATS if fmt == "all" else (fmt,) if fmt else ()
     names: set[str] = set()
-    for path, result in progress(model.transcribe_each(paths, head=args.head, **options), len(paths), args.quiet):
+    long_files = LongFileProgress(args.quiet)
+    results = model.transcribe_each(paths, head=args.head, progress=long_files, **options)
+    for path, result in progress(results, len(paths), args.quiet):
         if isinstance(result, Exception):
             failures.append((path, str(result)))
             continue

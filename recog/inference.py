@@ -8,7 +8,7 @@ and images lives in the model's input kind (``recog.inputs``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -157,6 +157,7 @@ class RecognitionModel:
 
     def transcribe_each(self, files: Iterable[Source], head: str | None = None, batch_size: int | None = None,
                         sample_rate: int = SAMPLE_RATE, batch_budget: float | None = None,
+                        progress: Callable[[str, float, float], None] | None = None,
                         **search_options: Any) -> Iterator[tuple[str, Recognition | Exception]]:
         """Yield ``(name, result or AudioError/ImageError)`` for every input in input order; a bad
         one never stops the others. Inputs are files, manifest entries (``recog.data``: a speech
@@ -164,7 +165,8 @@ class RecognitionModel:
         (N, C); images (H, W[, 3|4]) uint8), named "array N" in results and messages.
         ``batch_size``: at most this many inputs per batch; ``batch_budget``: at most this much
         padded input per batch (speech: samples, default 120 s; images: pixels, default 1M).
-        ``search_options``: DecodingOptions fields, e.g. ``beam=4`` or ``search="diverse", nbest=4``."""
+        ``search_options``: DecodingOptions fields, e.g. ``beam=4`` or ``search="diverse", nbest=4``.
+        ``progress(name, seconds read, seconds in all)`` is called after each piece of a long file."""
         options = self.options(head, **search_options)  # bad options fail before any file is read
         sources = list(files)
         paths = [s.path if isinstance(s, Entry) else f"array {i}" if isinstance(s, np.ndarray) else str(s)
@@ -176,7 +178,7 @@ class RecognitionModel:
             for i in chunk:
                 try:
                     if self.is_long(sources[i]):
-                        outcomes[i] = self.transcribe_long(sources[i], head, options)
+                        outcomes[i] = self.transcribe_long(sources[i], head, options, progress)
                     else:
                         items[i] = self.input.load(sources[i], sample_rate, paths[i])
                 except InputError as err:
@@ -199,11 +201,13 @@ class RecognitionModel:
             seconds = audio_seconds(source.path if isinstance(source, Entry) else source)
         return seconds > self.LONG_SECONDS
 
-    def transcribe_long(self, source: str | Path | Entry, head: str | None, options: DecodingOptions) -> Recognition:
+    def transcribe_long(self, source: str | Path | Entry, head: str | None, options: DecodingOptions,
+                        progress: Callable[[str, float, float], None] | None = None) -> Recognition:
         """A long recording in bounded memory and linear time: read from the file in blocks, cut
         into pieces of at most 30 s at pauses (``recog.vad``), each decoded offline (the model's
         own context and search), joined into one result with file times. A file that stops
-        decoding after some audio was read gives the text of what was read and a warning."""
+        decoding after some audio was read gives the text of what was read and a warning;
+        ``progress(path, seconds read, seconds in all)`` follows the pieces."""
         from recog.audio import audio_blocks
         from recog.vad import cut_at_pauses, trim_silence
         from recog_edge.features import WaveformIntake
@@ -212,6 +216,7 @@ class RecognitionModel:
         offset = source.offset if isinstance(source, Entry) else None
         segment = {"offset": offset, "duration": source.duration} if offset is not None else {}
         intake, read, warning = WaveformIntake(SAMPLE_RATE), [0.0], []
+        total = source.duration if offset is not None else audio_seconds(path)
 
         def blocks() -> Iterator[np.ndarray]:
             try:
@@ -238,6 +243,8 @@ class RecognitionModel:
                     breaks.append(len(words))
                 parts.append(part)
                 words += part.words
+            if progress is not None:
+                progress(path, start + len(piece) / SAMPLE_RATE, total)
         weights = [len(r.tokens) or 1 for r in parts]
         return Recognition(
             path=path, text=" ".join(r.text for r in parts if r.text), tokens=[t for r in parts for t in r.tokens],

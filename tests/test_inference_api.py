@@ -4,6 +4,7 @@ padding budget, manifests without durations, results as each chunk of inputs is 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -213,3 +214,37 @@ def test_each_piece_of_a_long_recording_starts_a_segment_at_its_speech(
     segments = result.segments(max_gap=0.8)
     assert [round(s.start, 2) for s in segments] == pytest.approx(onsets, abs=0.03)
     assert [w.text for s in segments for w in s.words] == [w.text for w in result.words]  # none lost or doubled
+
+
+def test_a_long_file_reports_its_progress_and_the_bar_shows_only_on_a_terminal(
+        speech: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    from recog.inference import RecognitionModel
+
+    model, _, _ = speech
+    wave = (np.random.default_rng(7).standard_normal(16000 * 12) * 0.1).astype(np.float32)
+    wave[16000 * 5: 16000 * 6] = 0  # a pause: two pieces
+    soundfile.write(tmp_path / "long.wav", wave, 16000, subtype="FLOAT")
+    monkeypatch.setattr(RecognitionModel, "LONG_SECONDS", 10.0)
+    calls = []
+    list(model.transcribe_each([tmp_path / "long.wav"], progress=lambda *a: calls.append(a)))
+    assert len(calls) >= 2 and all(total == pytest.approx(12.0) for _, _, total in calls)
+    assert [read for _, read, _ in calls] == sorted(read for _, read, _ in calls) and calls[-1][1] == pytest.approx(12.0)
+    checkpoint = save_checkpoint(model.model, tmp_path / "m.ckpt")
+    command = ["transcribe", str(tmp_path / "long.wav"), "--model", str(checkpoint)]
+    assert main(command) == 0
+    assert capsys.readouterr().err == ""  # piped: no bar
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    assert main(command) == 0
+    assert "long.wav:" in capsys.readouterr().err  # a terminal: the recording's bar, in seconds
+    assert main([*command, "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_five_minutes_of_silence_say_nothing_and_a_10_ms_file_is_read(speech: tuple, tmp_path: Path) -> None:
+    model, _, _ = speech
+    soundfile.write(tmp_path / "silence.wav", np.zeros(16000 * 300, dtype=np.int16), 16000, subtype="PCM_16")
+    soundfile.write(tmp_path / "click.wav", (np.random.default_rng(8).standard_normal(160) * 0.1).astype(np.float32),
+                    16000, subtype="FLOAT")
+    silence, click = model.transcribe([tmp_path / "silence.wav", tmp_path / "click.wav"])
+    assert (silence.text, silence.tokens, silence.segments()) == ("", [], [])
+    assert click.path.endswith("click.wav") and click.warning is None
