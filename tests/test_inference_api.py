@@ -228,7 +228,8 @@ def test_a_long_file_reports_its_progress_and_the_bar_shows_only_on_a_terminal(
     calls = []
     list(model.transcribe_each([tmp_path / "long.wav"], progress=lambda *a: calls.append(a)))
     assert len(calls) >= 2 and all(total == pytest.approx(12.0) for _, _, total in calls)
-    assert [read for _, read, _ in calls] == sorted(read for _, read, _ in calls) and calls[-1][1] == pytest.approx(12.0)
+    reads = [read for _, read, _ in calls]
+    assert reads == sorted(reads) and reads[-1] == pytest.approx(12.0)
     checkpoint = save_checkpoint(model.model, tmp_path / "m.ckpt")
     command = ["transcribe", str(tmp_path / "long.wav"), "--model", str(checkpoint)]
     assert main(command) == 0
