@@ -1,0 +1,152 @@
+// Reading order in the browser: a port of recog_edge/layout.py (boxes -> blocks -> rows -> boxes,
+// column regions, paragraphs) on plain arrays. `bounds` are [x0, y0, x1, y1] per box, upright.
+import { roundHalfEven } from "./onnx.js";
+
+const ROW_OVERLAP = 0.5, MIN_COLUMN_BANDS = 3, GUTTER_LINES = 0.5, GUTTER_OVER_GAPS = 1.5, COLUMN_ALIGN = 2.0;
+const TEXT_LIKE = 3.0, TEXT_LINE = 8.0, ALONE_ROWS = 2, SECTION_GAP = 2.0, PARAGRAPH_GAP = 0.5, HEADING_RATIO = 1.3;
+
+/** numpy.median. */
+export function median(values) {
+  const s = [...values].sort((a, b) => a - b), n = s.length;
+  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+const minOf = (xs) => Math.min(...xs), maxOf = (xs) => Math.max(...xs);
+const stableSort = (xs, key) => xs.map((x, i) => [key(x), i, x]).sort((a, b) => compare(a[0], b[0]) || a[1] - b[1]).map((e) => e[2]);
+const compare = (a, b) => (Array.isArray(a) ? a.reduce((c, v, i) => c || v - b[i], 0) : a - b);
+
+/** Indices of `bounds` as blocks of rows of boxes, in reading order. */
+export function readingOrder(bounds) {
+  return blocks(bounds, bounds.map((_, i) => i));
+}
+
+/** The page's text: a row's boxes joined by a space, rows by a newline, blocks by a blank line. */
+export function pageText(blockList, texts) {
+  const rendered = blockList.map((block) => block.map((row) => row.filter((i) => texts[i]).map((i) => texts[i]).join(" ")).join("\n"));
+  return rendered.map((b) => b.split("\n").filter((r) => r).join("\n")).filter((b) => b).join("\n\n");
+}
+
+const height = (bounds, i) => bounds[i][3] - bounds[i][1];
+
+function bands(bounds, idx) {
+  const centre = (i) => (bounds[i][1] + bounds[i][3]) / 2;
+  const out = [];
+  for (const i of stableSort(idx, (i) => [centre(i), bounds[i][0]])) {
+    if (out.length) {
+      const lastBand = out[out.length - 1];
+      const last = lastBand.reduce((a, j) => (bounds[j][3] > bounds[a][3] ? j : a), lastBand[0]);
+      const overlap = Math.min(bounds[i][3], bounds[last][3]) - Math.max(bounds[i][1], bounds[last][1]);
+      if (overlap >= ROW_OVERLAP * Math.min(height(bounds, i), height(bounds, last))) {
+        lastBand.push(i);
+        continue;
+      }
+    }
+    out.push([i]);
+  }
+  return out.map((band) => stableSort(band, (i) => bounds[i][0]));
+}
+
+function gaps(bounds, band, minWidth) {
+  const out = [];
+  let right = -Infinity;
+  for (const i of stableSort(band, (i) => bounds[i][0])) {
+    if (right > -Infinity && bounds[i][0] - right >= minWidth) out.push([right, bounds[i][0]]);
+    right = Math.max(right, bounds[i][2]);
+  }
+  return out;
+}
+
+function gutterCandidates(bounds, band, line) {
+  const all = gaps(bounds, band, 0.0);
+  const shortRow = band.every((i) => bounds[i][2] - bounds[i][0] < TEXT_LINE * line);
+  return all.filter(([lo, hi]) => {
+    const others = all.filter(([a, b]) => !(a === lo && b === hi)).map(([a, b]) => b - a);
+    return hi - lo >= GUTTER_LINES * line && !(shortRow && others.length && hi - lo < GUTTER_OVER_GAPS * maxOf(others));
+  });
+}
+
+function columnRun(bounds, bandList, start, line) {
+  let best = null;
+  let candidates = gutterCandidates(bounds, bandList[start], line);
+  if (start + 1 < bandList.length) candidates = candidates.concat(gutterCandidates(bounds, bandList[start + 1], line));
+  const centre = (i) => (bounds[i][0] + bounds[i][2]) / 2;
+  for (let [lo, hi] of candidates) {
+    let end = start;
+    while (end < bandList.length) {
+      const band = bandList[end];
+      if (end > start && minOf(band.map((i) => bounds[i][1])) - maxOf(bandList[end - 1].map((i) => bounds[i][3])) > SECTION_GAP * line) break;
+      const mid = (lo + hi) / 2;
+      const newLo = maxOf([lo, ...band.filter((i) => centre(i) < mid).map((i) => bounds[i][2])]);
+      const newHi = minOf([hi, ...band.filter((i) => centre(i) >= mid).map((i) => bounds[i][0])]);
+      if (newHi - newLo < GUTTER_LINES * line) break;
+      [lo, hi, end] = [newLo, newHi, end + 1];
+    }
+    const mid = (lo + hi) / 2;
+    const firstRight = bandList[start].filter((i) => centre(i) >= mid).map((i) => bounds[i][0]);
+    if (end - start < MIN_COLUMN_BANDS || (firstRight.length && minOf(firstRight) - hi > COLUMN_ALIGN * line)) continue;
+    const run = bandList.slice(start, end);
+    const sides = [true, false].map((side) => run.flat().filter((i) => (centre(i) < mid) === side).map((i) => bounds[i][2] - bounds[i][0]));
+    if (Math.min(...sides.map((w) => w.length)) < 2) continue;
+    const textLike = sides.every((w) => median(w) >= Math.max(TEXT_LIKE * (hi - lo), TEXT_LINE * line));
+    const left = run.map((band) => band.filter((i) => centre(i) < mid).length);
+    const leftOnly = left.filter((n, k) => n === run[k].length).length;
+    const rightOnly = left.filter((n) => n === 0).length;
+    const independent = Math.min(leftOnly, rightOnly) >= ALONE_ROWS;
+    if ((textLike || independent) && (best === null || end > best[0])) best = [end, mid];
+  }
+  return best;
+}
+
+function blocks(bounds, idx) {
+  if (!idx.length) return [];
+  const line = median(idx.map((i) => height(bounds, i)));
+  const bandList = bands(bounds, idx);
+  let out = [], rows = [], start = 0;
+  while (start < bandList.length) {
+    const run = columnRun(bounds, bandList, start, line);
+    if (run === null) {
+      rows.push(bandList[start]);
+      start += 1;
+      continue;
+    }
+    const [end, mid] = run;
+    out = out.concat(paragraphs(bounds, rows));
+    rows = [];
+    const members = bandList.slice(start, end).flat();
+    const left = members.filter((i) => (bounds[i][0] + bounds[i][2]) / 2 < mid);
+    out = out.concat(blocks(bounds, left), blocks(bounds, members.filter((i) => !left.includes(i))));
+    start = end;
+  }
+  return out.concat(paragraphs(bounds, rows));
+}
+
+function paragraphs(bounds, rows) {
+  const out = [];
+  for (const row of rows) {
+    if (out.length) {
+      const lastBlock = out[out.length - 1], above = lastBlock[lastBlock.length - 1];
+      const hAbove = median(above.map((i) => height(bounds, i))), hRow = median(row.map((i) => height(bounds, i)));
+      const gap = minOf(row.map((i) => bounds[i][1])) - maxOf(above.map((i) => bounds[i][3]));
+      const ratio = Math.max(hAbove, hRow) / Math.max(Math.min(hAbove, hRow), 1e-6);
+      if (gap <= PARAGRAPH_GAP * Math.min(hAbove, hRow) && ratio < HEADING_RATIO) {
+        lastBlock.push(row);
+        continue;
+      }
+    }
+    out.push([row]);
+  }
+  return out;
+}
+
+/** Box corners (reading corners) rotated so the page's text runs left to right (recog_edge.layout.text_frame). */
+export function textFrame(corners) {
+  const angles = corners.map((c) => Math.atan2(c[1][1] - c[0][1], c[1][0] - c[0][0]));
+  const turns = angles.map((a) => (((roundHalfEven(a / (Math.PI / 2)) % 4) + 4) % 4));
+  const counts = [0, 1, 2, 3].map((t) => turns.filter((x) => x === t).length);
+  const turn = counts.indexOf(Math.max(...counts));
+  const mod = (a, m) => a - Math.floor(a / m) * m;
+  const residual = angles.map((a) => mod(a - (turn * Math.PI) / 2 + Math.PI, 2 * Math.PI) - Math.PI);
+  const angle = (turn * Math.PI) / 2 + median(residual.filter((_, i) => turns[i] === turn));
+  const [cos, sin] = [Math.cos(-angle), Math.sin(-angle)];
+  return corners.map((c) => c.map(([x, y]) => [x * cos - y * sin, x * sin + y * cos]));
+}

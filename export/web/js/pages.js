@@ -1,0 +1,111 @@
+// Whole images in the browser: a port of recog_edge/pages.py (EdgeDetector, read_page, read_boxes):
+// find boxes with det.onnx, read each line crop, turn upside-down lines, put them in reading order.
+import { boxesFromMap, cropBox, detectionInput, readingCorners, turnHalf } from "./boxes.js";
+import { pageText, readingOrder, textFrame } from "./layout.js";
+import { loadModel, ort, roundHalfEven } from "./onnx.js";
+import { matRgb, rgbMat } from "./opencv.js";
+
+const TURN_SAMPLE = 8; // lines of each direction read upside down too, to tell whether they all are
+
+/** An exported text detector (det.onnx under `folder`, a URL). */
+export class Detector {
+  static async load(cv, folder) {
+    const { session, meta } = await loadModel(folder + "det.onnx");
+    if (meta.kind !== "detector") throw new Error(`${folder}det.onnx: not a text detector export (kind ${meta.kind})`);
+    return Object.assign(new Detector(), { cv, session, meta });
+  }
+
+  /** An RGB image as a CV_8UC3 Mat -> [[corners, score], ...] in the image's pixels. */
+  async detect(src) {
+    const cv = this.cv;
+    const [padded, h, w] = detectionInput(cv, src, this.meta);
+    const input = new ort.Tensor("uint8", new Uint8Array(padded.data), [1, padded.rows, padded.cols, 3]);
+    const [H, W] = [padded.rows, padded.cols];
+    padded.delete();
+    const outputs = await this.session.run({ images: input });
+    const full = outputs[this.session.outputNames[0]].data; // (1, 1, H, W)
+    const prob = new Float32Array(h * w);
+    for (let y = 0; y < h; y++) prob.set(full.subarray(y * W, y * W + w), y * w);
+    void H;
+    const found = boxesFromMap(cv, prob, h, w, [src.cols / w, src.rows / h], this.meta.boxes);
+    const clip = (v, hi) => Math.fround(Math.min(Math.max(v, 0), hi));
+    return found.map(([box, score]) => [box.map(([x, y]) => [clip(x, src.cols - 1), clip(y, src.rows - 1)]), score]);
+  }
+}
+
+/** An RGB image {data, width, height} -> {width, height, text, lines: [{text, box, confidence, score}]}. */
+export async function readPage(cv, image, detector, lineModel, turn = true) {
+  const src = rgbMat(cv, image);
+  try {
+    const found = await detector.detect(src);
+    const read = async (crops) => {
+      const out = [];
+      for (const crop of crops) {
+        const line = await lineModel.read(matRgb(crop));
+        out.push([line.text, line.confidence]);
+      }
+      return out;
+    };
+    let lines = await readBoxes(cv, src, found.map(([box]) => readingCorners(box)), found.map(([, s]) => s), read, turn);
+    lines = lines.filter((line) => line.text.trim());
+    if (!lines.length) return { width: image.width, height: image.height, text: "", lines: [] };
+    const upright = textFrame(lines.map((line) => line.box));
+    const bounds = upright.map((c) => [Math.min(...c.map((p) => p[0])), Math.min(...c.map((p) => p[1])),
+      Math.max(...c.map((p) => p[0])), Math.max(...c.map((p) => p[1]))]);
+    const blocks = readingOrder(bounds);
+    const order = blocks.flat(2);
+    return { width: image.width, height: image.height, text: pageText(blocks, lines.map((l) => l.text)), lines: order.map((i) => lines[i]) };
+  } finally {
+    src.delete();
+  }
+}
+
+/** Read the text in each box; a group of lines running the same way turns when most read surer turned. */
+async function readBoxes(cv, src, boxes, scores, read, turn) {
+  if (!boxes.length) return [];
+  boxes = [...boxes];
+  const crops = boxes.map((box) => cropBox(cv, src, box));
+  try {
+    const results = await read(crops);
+    const readTurned = async (indices) => {
+      const turned = indices.map((i) => {
+        const out = new cv.Mat();
+        cv.flip(crops[i], out, -1);
+        return out;
+      });
+      try {
+        return await read(turned);
+      } finally {
+        turned.forEach((m) => m.delete());
+      }
+    };
+    if (turn) {
+      for (const group of directionGroups(boxes).values()) {
+        const length = (i) => Math.hypot(boxes[i][1][0] - boxes[i][0][0], boxes[i][1][1] - boxes[i][0][1]);
+        const sample = group.map((i) => [i, length(i)]).sort((a, b) => b[1] - a[1]).slice(0, TURN_SAMPLE).map(([i]) => i);
+        const turned = new Map((await readTurned(sample)).map((r, k) => [sample[k], r]));
+        if (2 * sample.filter((i) => turned.get(i)[1] > results[i][1]).length <= sample.length) continue;
+        const rest = group.filter((i) => !turned.has(i));
+        (await readTurned(rest)).forEach((r, k) => turned.set(rest[k], r));
+        for (const i of group) [results[i], boxes[i]] = [turned.get(i), turnHalf(boxes[i])];
+      }
+    }
+    const round1 = (v) => roundHalfEven(v * 10) / 10;
+    return results.map(([text, confidence], i) => ({
+      text, confidence, box: boxes[i].map(([x, y]) => [round1(x), round1(y)]), score: Math.round(scores[i] * 1e4) / 1e4,
+    }));
+  } finally {
+    crops.forEach((m) => m.delete());
+  }
+}
+
+/** Box indices grouped by the quarter turn their text runs in (0: left to right), in first-seen order. */
+function directionGroups(boxes) {
+  const groups = new Map();
+  boxes.forEach((box, i) => {
+    const q = (((roundHalfEven(Math.atan2(box[1][1] - box[0][1], box[1][0] - box[0][0]) / (Math.PI / 2)) % 4) + 4) % 4);
+    if (!groups.has(q)) groups.set(q, []);
+    groups.get(q).push(i);
+  });
+  return groups;
+}

@@ -1,0 +1,161 @@
+"""The browser page (export/web/) in headless Debian chromium, driven by Playwright: it streams
+recordings and reads images to exactly the text the Python edge runtime gives for the same files
+and ONNX exports, its JS log-mel equals the Python frontend's frames, and bad input gets a
+visible message. Needs `chromium` (apt) and export/web/node_modules (`npm ci`); `make test` installs both."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from recog.cli import main
+from recog.web import WEB_ROOT, make_server
+from recog_edge.features import FeatureStream, NumpyLogMel, WaveformIntake
+from tests.helpers import tiny_recognizer
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+CHROMIUM = "/usr/bin/chromium"
+RECORDINGS = ["hello.wav", "weather.flac", "talk.ogg"]
+LINES = ["price.png", "sentence.jpg"]
+PAGES = ["memo.png", "invoice.png"]
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """ONNX exports: a random-weight streaming speech model (CTC + RNN-T, 560 ms look-ahead) and the
+    shipped latin-lines and latin-det."""
+    from recog.checkpoint import save_checkpoint
+
+    root = tmp_path_factory.mktemp("web_models")
+    checkpoint = save_checkpoint(tiny_recognizer([56, 13]), root / "speech.ckpt")
+    assert main(["export", "--model", str(checkpoint), "--out", str(root / "speech"), "--streaming"]) == 0
+    assert main(["export", "--model", "latin-lines", "--out", str(root / "lines")]) == 0
+    assert main(["export", "--model", "latin-det", "--out", str(root / "det")]) == 0
+    return {name: root / name for name in ("speech", "lines", "det")}
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The example recordings as 16 kHz WAVs (resampled once by soxr, so page and Python read the same samples)."""
+    root = tmp_path_factory.mktemp("web_audio")
+    paths = []
+    for name in RECORDINGS:
+        samples = resampled(EXAMPLES / name)
+        paths.append(root / (Path(name).stem + ".wav"))
+        soundfile.write(paths[-1], samples, 16000, subtype="FLOAT")
+    return paths
+
+
+def resampled(path: Path) -> np.ndarray:
+    """A file's mono samples at 16 kHz, as the edge runtime's stream takes them in."""
+    samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
+    intake = WaveformIntake(16000)
+    return np.concatenate([intake.accept(rate, samples.mean(axis=1)), intake.finish()])
+
+
+@pytest.fixture(scope="module")
+def server(models: dict[str, Path]) -> Iterator[str]:
+    """`recog serve-web`'s server of the page and the exports, on a free port, in a thread."""
+    httpd = make_server(models, port=0)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/index.html"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Headless Debian chromium (never a downloaded one)."""
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).is_file(), "Debian's chromium is missing: `make web` installs it"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+def open_page(browser, url: str, **context_options: object):  # noqa: ANN001, ANN201 - Playwright objects
+    """A fresh page at ``url``, once it has loaded (or failed to load) its models."""
+    page = browser.new_context(**context_options).new_page()
+    page.goto(url)
+    page.wait_for_selector("body[data-state=ready]", timeout=60_000)
+    return page
+
+
+def run_until_done(page, section: str) -> None:  # noqa: ANN001 - a Playwright page
+    page.wait_for_selector(f"#{section}[data-state=done], #{section}[data-state=failed]", timeout=60_000)
+    assert page.get_attribute(f"#{section}", "data-state") == "done", page.inner_text("#messages")
+
+
+def test_the_js_frontend_gives_the_python_frontends_frames(models: dict[str, Path], tmp_path: Path) -> None:
+    from recog_edge.sessions import export_metadata, open_session
+
+    config = export_metadata(open_session(models["speech"] / "encoder.onnx"))["features"]
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    worst = []
+    for name in RECORDINGS:
+        samples = resampled(EXAMPLES / name)
+        samples.astype(np.float32).tofile(tmp_path / "samples.f32")
+        subprocess.run(["node", str(WEB_ROOT / "js" / "frontend-cli.mjs"), str(tmp_path / "config.json"),
+                        str(tmp_path / "samples.f32"), str(tmp_path / "frames.f32"), "1600"], check=True)
+        stream = FeatureStream(NumpyLogMel(config))
+        expected = np.concatenate([stream.accept(samples), stream.finish()])  # (T, n_mels)
+        got = np.fromfile(tmp_path / "frames.f32", dtype=np.float32).reshape(-1, config["n_mels"])
+        assert got.shape == expected.shape and len(got) > 100
+        worst.append(float(np.abs(got - expected).max()))
+    print(f"JS log-mel vs Python on {RECORDINGS}: max |difference| {worst}")
+    assert max(worst) <= 1e-4
+
+
+@pytest.mark.parametrize("head", ["ctc", "rnnt"])
+def test_the_page_streams_recordings_to_the_edge_runtimes_text(models: dict[str, Path], recordings: list[Path],
+                                                              server: str, browser, head: str) -> None:  # noqa: ANN001
+    from recog_edge import EdgeModel
+
+    model = EdgeModel(models["speech"], head=head)
+    page = open_page(browser, f"{server}?head={head}")
+    for path in recordings:
+        samples, rate = soundfile.read(path, dtype="float32")
+        expected = model.transcribe(samples, rate)
+        page.evaluate("document.getElementById('speech').dataset.state = 'ready'")
+        page.set_input_files("#audio-file", str(path))
+        run_until_done(page, "speech")
+        assert expected and page.text_content("#final") == expected
+        assert page.text_content("#partial") == expected
+        print(f"{head} {path.name}: {page.inner_text('#speech-stats')}")
+    assert page.inner_text("#messages") == ""
+
+
+def test_the_page_reads_lines_and_pages_like_the_edge_runtime(models: dict[str, Path], server: str,
+                                                             browser) -> None:  # noqa: ANN001
+    from recog_edge import EdgeLineModel
+    from recog_edge.pages import EdgePageReader
+
+    lines, pages = EdgeLineModel(models["lines"]), EdgePageReader(models["det"], models["lines"])
+    page = open_page(browser, server)
+    page.check("#line-mode")
+    for name in LINES:
+        page.evaluate("document.getElementById('ocr').dataset.state = 'ready'")
+        page.set_input_files("#image-file", str(EXAMPLES / name))
+        run_until_done(page, "ocr")
+        assert page.text_content("#ocr-text") == lines.read([EXAMPLES / name])[0].text
+    page.uncheck("#line-mode")
+    for name in PAGES:
+        expected = pages.read(EXAMPLES / name)
+        page.evaluate("document.getElementById('ocr').dataset.state = 'ready'")
+        page.set_input_files("#image-file", str(EXAMPLES / name))
+        run_until_done(page, "ocr")
+        assert expected.text and page.text_content("#ocr-text") == expected.text
+        assert page.get_attribute("#ocr", "data-lines") == str(len(expected.lines))  # one box drawn per line
+    assert page.inner_text("#messages") == ""
