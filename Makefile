@@ -7,10 +7,12 @@ PY := $(VENV)/bin/python
 # OCR recipe's font packages (one list, in recipes/synth_ocr/fonts.py).
 SPEECH_DEBS := espeak-ng flite sox ffmpeg festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts \
                fortunes fortunes-min python3-doc jargon-text doc-debian wordnet-base wamerican
-DEBS := $(SPEECH_DEBS) $(shell python3 recipes/synth_ocr/fonts.py --packages)
+# The browser page (export/web/): Debian's chromium, which its test drives (never a downloaded browser).
+WEB_DEBS := chromium nodejs
+DEBS := $(SPEECH_DEBS) $(shell python3 recipes/synth_ocr/fonts.py --packages) $(WEB_DEBS)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup debs demo recipe-speech recipe-ocr recipe-pages test lint bench
+.PHONY: setup debs web demo recipe-speech recipe-ocr recipe-pages test lint bench
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -26,7 +28,18 @@ debs:
 	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
 	fi
 
-setup: debs $(VENV)/.installed
+setup: debs $(VENV)/.installed web
+
+# The page's npm packages, as pinned in its lockfile, and Playwright for its test.
+web: debs export/web/node_modules/.package-lock.json $(VENV)/.web-installed
+
+export/web/node_modules/.package-lock.json: export/web/package-lock.json
+	command -v npm >/dev/null || $(SUDO) apt-get install -y -q npm
+	cd export/web && npm ci --no-audit --no-fund
+
+$(VENV)/.web-installed: $(VENV)/.installed
+	$(PY) -m pip install -q playwright==1.65.2
+	touch $@
 
 # The shipped default models on the files in examples/: text, timestamps or pixel positions, confidences.
 demo: setup

@@ -427,6 +427,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve_web(args: argparse.Namespace) -> int:
+    from recog.web import make_server
+
+    server = make_server({"speech": args.speech, "lines": args.lines, "det": args.det}, args.host, args.port)
+    print(f"recog in the browser: http://{args.host}:{server.server_address[1]}/  (Ctrl-C stops)", file=sys.stderr)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from recog import __version__
 
@@ -521,6 +533,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--int8", action="store_true", help="quantize the written graphs' weights to int8 "
                         "(onnxruntime dynamic quantization: ~2.4x smaller files, for recog_edge)")
     add_runtime_flags(export, device=False)
+
+    web = sub.add_parser("serve-web", help="serve the browser page (export/web/) and exported model folders")
+    web.add_argument("--speech", help="a `recog export --streaming` folder (the page's microphone model)")
+    web.add_argument("--lines", help="a text-line export folder (lines.onnx)")
+    web.add_argument("--det", help="a text detector export folder (det.onnx), for whole images")
+    web.add_argument("--host", default="127.0.0.1")
+    web.add_argument("--port", type=int, default=8000, help="0: any free port")
     return parser
 
 
@@ -571,7 +590,8 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     try:
         commands = {"transcribe": cmd_transcribe, "ocr": cmd_ocr, "eval": cmd_eval, "stream": cmd_stream,
-                    "export": cmd_export, "lm": cmd_lm, "models": cmd_models}
+                    "export": cmd_export, "lm": cmd_lm, "models": cmd_models,
+                    "serve-web": cmd_serve_web}
         return commands[args.command](args)
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -159,3 +159,63 @@ def test_the_page_reads_lines_and_pages_like_the_edge_runtime(models: dict[str, 
         assert expected.text and page.text_content("#ocr-text") == expected.text
         assert page.get_attribute("#ocr", "data-lines") == str(len(expected.lines))  # one box drawn per line
     assert page.inner_text("#messages") == ""
+
+
+def test_the_microphone_streams_through_the_model(models: dict[str, Path], recordings: list[Path],
+                                                  server: str) -> None:
+    """Chromium's fake capture device plays a WAV as the microphone; the page streams it live."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={recordings[0]}%noloop"])
+        page = open_page(chromium, server, permissions=["microphone"])
+        page.click("#mic-start")
+        page.wait_for_selector("#speech[data-state=listening]", timeout=10_000)
+        page.wait_for_function("document.getElementById('partial').textContent.length > 0", timeout=20_000)
+        page.click("#mic-stop")
+        run_until_done(page, "speech")
+        assert float(page.get_attribute("#speech", "data-mic-seconds")) > 0.5
+        assert page.text_content("#final") and page.inner_text("#messages") == ""
+        chromium.close()
+
+
+def test_bad_input_gets_a_visible_message(models: dict[str, Path], server: str, browser,  # noqa: ANN001
+                                          tmp_path: Path) -> None:
+    # A refused microphone (no permission granted in this context).
+    page = open_page(browser, server)
+    page.click("#mic-start")
+    page.wait_for_selector("#speech[data-state=failed]", timeout=10_000)
+    assert "microphone could not be opened" in page.inner_text("#messages")
+    assert not page.is_disabled("#mic-start")  # the page goes on: try again, or stream a recording
+    # A non-image file, dropped on the drop zone.
+    page.evaluate("""() => {
+        const data = new DataTransfer();
+        data.items.add(new File(["not a picture"], "notes.txt", {type: "text/plain"}));
+        document.getElementById("drop").dispatchEvent(new DragEvent("drop", {dataTransfer: data, bubbles: true}));
+    }""")
+    page.wait_for_selector("#ocr[data-state=failed]", timeout=10_000)
+    assert "notes.txt: not an image" in page.inner_text("#messages")
+    # A file that claims to be an image but is not one.
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG not really")
+    page.evaluate("document.getElementById('ocr').dataset.state = 'ready'")
+    page.set_input_files("#image-file", str(tmp_path / "broken.png"))
+    page.wait_for_selector("#ocr[data-state=failed]", timeout=10_000)
+    assert "broken.png: not readable as an image" in page.inner_text("#messages")
+    # Model files that fail to load: missing, and not ONNX.
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "encoder.onnx").write_bytes(b"\x00garbage")
+    page = open_page(browser, f"{server}?speech=models/nowhere/&lines=models/nowhere/")
+    messages = page.inner_text("#messages")
+    assert "speech model could not be loaded" in messages and "nowhere/encoder.onnx" in messages
+    assert "text-line model could not be loaded" in messages and "HTTP 404" in messages
+    httpd = make_server({"speech": tmp_path / "bad"}, port=0)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        page = open_page(browser, f"http://127.0.0.1:{httpd.server_address[1]}/index.html")
+        assert "encoder.onnx: not a recog export" in page.inner_text("#messages")
+        assert page.is_disabled("#mic-start") and page.is_disabled("#audio-file")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
