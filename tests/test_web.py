@@ -74,15 +74,20 @@ def server(models: dict[str, Path]) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    """Headless Debian chromium (never a downloaded one)."""
+def playwright() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     assert Path(CHROMIUM).is_file(), "Debian's chromium is missing: `make web` installs it"
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def browser(playwright) -> Iterator[object]:  # noqa: ANN001 - Playwright's driver
+    """Headless Debian chromium (never a downloaded one)."""
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    yield chromium
+    chromium.close()
 
 
 def open_page(browser, url: str, **context_options: object):  # noqa: ANN001, ANN201 - Playwright objects
@@ -162,14 +167,12 @@ def test_the_page_reads_lines_and_pages_like_the_edge_runtime(models: dict[str, 
 
 
 def test_the_microphone_streams_through_the_model(models: dict[str, Path], recordings: list[Path],
-                                                  server: str) -> None:
+                                                  server: str, playwright) -> None:  # noqa: ANN001
     """Chromium's fake capture device plays a WAV as the microphone; the page streams it live."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-audio-capture={recordings[0]}%noloop"])
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+        "--no-sandbox", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={recordings[0]}%noloop"])
+    try:
         page = open_page(chromium, server, permissions=["microphone"])
         page.click("#mic-start")
         page.wait_for_selector("#speech[data-state=listening]", timeout=10_000)
@@ -178,6 +181,7 @@ def test_the_microphone_streams_through_the_model(models: dict[str, Path], recor
         run_until_done(page, "speech")
         assert float(page.get_attribute("#speech", "data-mic-seconds")) > 0.5
         assert page.text_content("#final") and page.inner_text("#messages") == ""
+    finally:
         chromium.close()
 
 
