@@ -20,13 +20,12 @@ export class Detector {
     const cv = this.cv;
     const [padded, h, w] = detectionInput(cv, src, this.meta);
     const input = new ort.Tensor("uint8", new Uint8Array(padded.data), [1, padded.rows, padded.cols, 3]);
-    const [H, W] = [padded.rows, padded.cols];
+    const W = padded.cols;
     padded.delete();
     const outputs = await this.session.run({ images: input });
     const full = outputs[this.session.outputNames[0]].data; // (1, 1, H, W)
     const prob = new Float32Array(h * w);
     for (let y = 0; y < h; y++) prob.set(full.subarray(y * W, y * W + w), y * w);
-    void H;
     const found = boxesFromMap(cv, prob, h, w, [src.cols / w, src.rows / h], this.meta.boxes);
     const clip = (v, hi) => Math.fround(Math.min(Math.max(v, 0), hi));
     return found.map(([box, score]) => [box.map(([x, y]) => [clip(x, src.cols - 1), clip(y, src.rows - 1)]), score]);
