@@ -79,10 +79,11 @@ def mean_score(prob: np.ndarray, box: np.ndarray) -> float:
     return float(cv2.mean(prob[y0:y1 + 1, x0:x1 + 1], mask)[0])
 
 
-def boxes_from_map(prob: np.ndarray, scale: tuple[float, float] = (1.0, 1.0), options: BoxOptions = BoxOptions()
-                   ) -> list[tuple[np.ndarray, float]]:
-    """Text boxes in a probability map ``prob`` (H, W): ``(corners (4, 2), score)`` each, corners
-    multiplied by ``scale`` (x, y) to the original image's pixels."""
+def boxes_from_map(prob: np.ndarray, scale: tuple[float, float] = (1.0, 1.0), options: BoxOptions = BoxOptions(),
+                   image_size: tuple[int, int] | None = None) -> list[tuple[np.ndarray, float]]:
+    """Text boxes in a probability map ``prob`` (H, W): ``(corners (4, 2) float32, score)`` each,
+    corners multiplied by ``scale`` (x, y) to the original image's pixels and, given its
+    ``image_size`` (width, height), kept inside it."""
     bitmap = (prob > options.thresh).astype(np.uint8)
     contours, _ = cv2.findContours(bitmap, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
     contours = sorted(contours, key=cv2.contourArea, reverse=True)[:options.max_candidates]
@@ -101,7 +102,10 @@ def boxes_from_map(prob: np.ndarray, scale: tuple[float, float] = (1.0, 1.0), op
         box, short_side = min_area_box(grown[0])
         if short_side < options.min_size + 2:
             continue
-        found.append((box * np.asarray(scale, np.float32), score))
+        box = box * np.asarray(scale, np.float32)
+        if image_size is not None:
+            box = np.clip(box, 0, [image_size[0] - 1, image_size[1] - 1]).astype(np.float32)
+        found.append((box, score))
     return found
 
 

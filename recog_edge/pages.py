@@ -137,8 +137,7 @@ class EdgeDetector:
         height, width = image.shape[:2]
         padded, h, w = detection_input(image, self.options)
         prob = self.session.run(None, {"images": padded[None]})[0][0, 0, :h, :w]
-        found = boxes_from_map(prob, (width / w, height / h), self.options.boxes)
-        return [(np.clip(box, 0, [width - 1, height - 1]).astype(np.float32), score) for box, score in found]
+        return boxes_from_map(prob, (width / w, height / h), self.options.boxes, image_size=(width, height))
 
 
 class EdgePageReader:

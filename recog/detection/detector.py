@@ -37,6 +37,4 @@ class DetectionModel:
         """Text boxes of ``image``: ``(corners (4, 2) float32 in image pixels, score)``, corners
         top-left first and clockwise by the image's axes, in no particular order."""
         prob, sx, sy = self.probability(image)
-        found = boxes_from_map(prob, (sx, sy), self.options.boxes)
-        height, width = image.shape[:2]
-        return [(np.clip(box, 0, [width - 1, height - 1]).astype(np.float32), score) for box, score in found]
+        return boxes_from_map(prob, (sx, sy), self.options.boxes, image_size=image.shape[1::-1])
