@@ -95,7 +95,8 @@ def aligned_words(model: RecognitionModel, entry: Entry) -> list[tuple[str, floa
 
 def paired_starts(hyp: list[tuple[str, float]], ref: list[tuple[str, float]]) -> list[tuple[int, float, float]]:
     """The words the transcript got right, paired with the reference's by difflib's longest
-    matching blocks: (reference index, hypothesis start, reference start)."""
+    matching blocks: (reference index, hypothesis start, reference start). Pair one utterance at a
+    time: the recording repeats utterances, and a block across them can pair the wrong copy."""
     matcher = difflib.SequenceMatcher(None, [w for w, _ in hyp], [w for w, _ in ref], autojunk=False)
     return [(block.b + k, hyp[block.a + k][1], ref[block.b + k][1]) for block in matcher.get_matching_blocks()
             for k in range(block.size)]
@@ -139,18 +140,20 @@ def main() -> None:
     print(f"utterance starts with a segment start within 200 ms: {100 * near:.1f} % "
           f"({len(long['segments'])} segments, {len(starts)} utterances)")
     if all(a is not None for a in alignments.values()):
-        reference_words, firsts = [], []
-        for i in range(len(texts)):
-            firsts.append(len(reference_words))
-            reference_words += [(word, at + file_starts[i]) for word, at in alignments[entries[i % len(entries)].path]]
-        pairs = paired_starts([(w, t) for w, t in long["words"]], reference_words)
+        pairs, onset_offsets, bounds = [], [], [*file_starts[1:], np.inf]
+        word_starts = [t for _, t in long["words"]]  # in time order
+        for i in range(len(texts)):  # each utterance's words against the transcript's words in its stretch
+            reference = [(word, at + file_starts[i]) for word, at in alignments[entries[i % len(entries)].path]]
+            low, high = np.searchsorted(word_starts, [file_starts[i], bounds[i]])
+            inside = [(w, t) for w, t in long["words"][low:high]]
+            pairs += [(k == 0, h, r) for k, h, r in paired_starts(inside, reference)]
+            onset_offsets += [reference[0][1] - starts[i]] if reference else []
         within = [abs(h - r) <= 0.1 for _, h, r in pairs]
-        inner = [ok for (k, _, _), ok in zip(pairs, within, strict=True) if k not in firsts]
-        first_offsets = [h - r for k, h, r in pairs if k in firsts]
+        inner = [ok for (first, _, _), ok in zip(pairs, within, strict=True) if not first]
+        first_offsets = [h - r for first, h, r in pairs if first]
         print(f"word starts within 100 ms of the forced alignment: {100 * np.mean(within):.1f} % of {len(pairs)} "
               f"words read right; {100 * np.mean(inner):.1f} % of the {len(inner)} not first in their utterance; "
               f"first words: median {1000 * np.median(first_offsets):+.0f} ms from the alignment")
-        onset_offsets = [reference_words[k][1] - starts[i] for i, k in enumerate(firsts) if k < len(reference_words)]
         print(f"the alignment's first words against the utterances' audible onsets: median "
               f"{1000 * np.median(onset_offsets):+.0f} ms")
     else:
