@@ -102,7 +102,7 @@ def part_parity(model: recog.RecognitionModel, audio: list[np.ndarray], head: st
         torch_diff = sum(streamed_text(recognizer, a) != t for a, t in zip(audio, offline_texts, strict=True))
         folder = workdir / f"ctx_{left}_{right}"
         export_streaming(model.model, folder)
-        edge = EdgeModel(folder, head=head)
+        edge = EdgeModel(folder, head=head, endpoint=EndpointConfig(enabled=False))
         edge_diff = sum(streamed_text(edge, a) != t for a, t in zip(audio, offline_texts, strict=True))
         print(f"context [{left}, {right}] (chunk {(right + 1) * model.model.frame_seconds * 1000:.0f} ms): "
               f"max abs diff batch 1 {worst_single:.2e}, unequal batch {worst_batch:.2e}; texts differing from "
@@ -277,7 +277,7 @@ def part_runtime(model: recog.RecognitionModel, audio: list[np.ndarray], head: s
     print(f"== streaming RTFx, one core, {head} greedy, audio fed in 100 ms pieces")
     folder = default_export(model, workdir)
     recognizer = StreamingRecognizer(model, head=head, endpoint=EndpointConfig(enabled=False))
-    edge = EdgeModel(folder, head=head, threads=1)
+    edge = EdgeModel(folder, head=head, threads=1, endpoint=EndpointConfig(enabled=False))
     seconds = audio_seconds(audio)
     streamed_text(recognizer, audio[0]), streamed_text(edge, audio[0])  # warm-up
     torch_texts, torch_seconds = timed(lambda: [streamed_text(recognizer, a) for a in audio])

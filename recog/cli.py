@@ -404,7 +404,7 @@ def _write_pages(args: argparse.Namespace, results: Iterable, total: int, failur
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from recog.export import export_detector, export_lines, export_streaming
+    from recog.export import export_detector, export_lines, export_offline, export_streaming
     from recog.inference import load
     from recog.pages import PageReader
 
@@ -416,8 +416,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     elif model.input.name == "text-line":
         written = export_lines(model.model, args.out)
     else:
-        print("error: speech models export their streaming step so far; pass --streaming", file=sys.stderr)
-        return 2
+        written = export_offline(model.model, args.out)
     if args.int8:
         from recog.export import quantize_int8
 
@@ -528,7 +527,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--model", required=True, help="shipped model name, model folder or checkpoint")
     export.add_argument("--out", required=True, help="output folder")
     export.add_argument("--streaming", action="store_true", help="speech: the streaming encoder step with caches "
-                        "(text-line models export lines.onnx, text detectors det.onnx, without it)")
+                        "(encoder.onnx); without it a speech model exports offline.onnx (whole signals), text-line "
+                        "models lines.onnx, text detectors det.onnx")
     export.add_argument("--context", type=parse_context, help="attention context LEFT,RIGHT to export")
     export.add_argument("--int8", action="store_true", help="quantize the written graphs' weights to int8 "
                         "(onnxruntime dynamic quantization: ~2.4x smaller files, for recog_edge)")

@@ -1,4 +1,12 @@
-"""ONNX export of speech models for the torch-free runtime in ``recog_edge``.
+"""ONNX export of every model kind for the torch-free runtime in ``recog_edge``.
+
+``export_offline`` writes, for a speech model, ``offline.onnx``: log-mel ``features`` (B, T, n_mels)
+and ``feature_lengths`` (B,) -> the full-context encoder's ``encoded`` (B, T', D),
+``encoded_lengths`` (B,) and every head's ``graph_outputs`` prefixed with its name (e.g.
+``ctc_log_probs`` (B, T', V); the attention head's cross-attention ``memory_keys`` /
+``memory_values``; CASS-NAT's ``ctc_log_probs``), batch and time dynamic, plus every head's own
+graphs (``Head.export_parts``: ``predictor.onnx`` + ``joiner.onnx``, the attention decoder step
+``decoder.onnx`` with its KV cache, ``cassnat.onnx``).
 
 ``export_streaming`` writes, into one folder:
 
@@ -28,11 +36,13 @@ import onnx
 import torch
 from torch import nn
 
+from recog.decoding.options import DecodingOptions
 from recog.detection.model import TextDetector
 from recog.model import Recognizer
 from recog_edge.boxes import DetectOptions
 
 TOLERANCE = 1e-4
+AXES = {"frames": (1, 100_000), "past": (0, 4096), "tokens": (1, 4096)}  # ExportPart.axes names -> (min, max)
 
 
 class EncoderStep(nn.Module):
@@ -60,13 +70,15 @@ def frame_output_heads(model: Recognizer) -> list[str]:
         return [name for name, head in model.heads.items() if head.frame_outputs(probe) is not None]
 
 
-def _metadata(model: Recognizer, heads: list[str]) -> dict[str, Any]:
-    """What the runtime needs; ``heads``: those it can decode with (per-frame outputs or own graphs)."""
+def _metadata(model: Recognizer, heads: list[str], kind: str) -> dict[str, Any]:
+    """What the runtime needs; ``heads``: those it can decode with (per-frame outputs or own graphs);
+    ``kind``: "streaming" or "offline"."""
     encoder = model.encoder
     tokenizer = model.tokenizer
     state = tokenizer.state()
     return {
         "format": 1,
+        "kind": kind,
         "vocabulary": [tokenizer.id_to_piece(i) for i in range(tokenizer.vocab_size)],
         "tokenizer": state["kind"],
         "features": asdict(model.frontend.config),
@@ -74,8 +86,6 @@ def _metadata(model: Recognizer, heads: list[str]) -> dict[str, Any]:
         "subsampling_factor": encoder.subsampling_factor,
         "frame_seconds": model.frame_seconds,
         "att_context": list(encoder.att_context),
-        "chunk_frames": encoder.chunk_frames,
-        "chunk_features": encoder.chunk_features,
         "d_model": encoder.d_model,
         "heads": heads,
         "default_head": model.default_head if model.default_head in heads else heads[0],
@@ -83,11 +93,16 @@ def _metadata(model: Recognizer, heads: list[str]) -> dict[str, Any]:
 
 
 def _export(module: nn.Module, args: tuple, names_in: list[str], names_out: list[str], batch_axes: dict[str, int],
-            path: Path, metadata: dict[str, Any], fixed_args: int | None = None) -> None:
-    """Export with a dynamic batch axis, check against PyTorch, then write ``path``.
-    ``fixed_args``: how many leading arguments ``module.forward`` names before its ``*args``."""
-    batch = torch.export.Dim("batch", min=1, max=1024)
-    shapes = tuple({batch_axes[name]: batch} if name in batch_axes else None for name in names_in)
+            path: Path, metadata: dict[str, Any], fixed_args: int | None = None,
+            axes: dict[str, dict[int, str]] | None = None) -> None:
+    """Export with a dynamic batch axis (and the named dynamic ``axes``, see ``ExportPart``), check
+    against PyTorch, then write ``path``. ``fixed_args``: how many leading arguments
+    ``module.forward`` names before its ``*args``."""
+    dims = {"batch": torch.export.Dim("batch", min=1, max=1024)}
+    dims.update({name: torch.export.Dim(name, min=low, max=high) for name, (low, high) in AXES.items()})
+    axes = axes or {}
+    shapes = tuple({**({batch_axes[name]: dims["batch"]} if name in batch_axes else {}),
+                    **{axis: dims[dim] for axis, dim in axes.get(name, {}).items()}} or None for name in names_in)
     if fixed_args is not None:
         shapes = (*shapes[:fixed_args], shapes[fixed_args:])
     _export_graph(module, args, names_in, names_out, shapes, path, metadata)
@@ -109,7 +124,9 @@ def _export_graph(module: nn.Module, args: tuple, names_in: list[str], names_out
         expected = module(*args)
     expected = expected if isinstance(expected, tuple) else (expected,)
     for name, want, have in zip(names_out, expected, got, strict=True):
-        error = float(np.max(np.abs(want.numpy().astype(np.float64) - have.astype(np.float64)), initial=0.0))
+        want, have = want.numpy().astype(np.float64), have.astype(np.float64)
+        with np.errstate(invalid="ignore"):  # equal infinities (a ruled-out class) differ by 0, not nan
+            error = float(np.max(np.where(want == have, 0.0, np.abs(want - have)), initial=0.0))
         if error > TOLERANCE:
             raise RuntimeError(f"ONNX export of {path.name}: output {name} differs from PyTorch by {error:.2e}")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -135,12 +152,14 @@ def export_streaming(model: Recognizer, out_dir: str | Path, att_context: tuple[
         encoder.use_streaming_context()
     encoder.init_cache(1)  # raises a clear error if this encoder cannot stream
     out_dir = Path(out_dir)
-    parts = {name: head.export_parts() for name, head in model.heads.items()}
-    framewise = frame_output_heads(model)
-    exported = [name for name in model.heads if name in framewise or parts[name]]
+    streams = [name for name, head in model.heads.items() if head.stream_search(DecodingOptions()) is not None]
+    parts = {name: model.heads[name].export_parts() for name in streams}
+    framewise = [name for name in frame_output_heads(model) if name in streams]
+    exported = [name for name in streams if name in framewise or parts[name]]
     if not exported:
         raise ValueError(f"no head of this model ({list(model.heads)}) exports for streaming")
-    meta = _metadata(model, exported)
+    meta = _metadata(model, exported, "streaming")
+    meta.update(chunk_frames=encoder.chunk_frames, chunk_features=encoder.chunk_features)
     n_feat = encoder.chunk_features
     generator = torch.Generator().manual_seed(0)
     if example is None:
@@ -167,24 +186,64 @@ def export_streaming(model: Recognizer, out_dir: str | Path, att_context: tuple[
     meta.update({part.name: part.metadata for head_parts in parts.values() for part in head_parts if part.metadata})
     written = [out_dir / "encoder.onnx"]
     _export(step, (chunk, chunk_lengths, *caches), names_in, names_out, batch_axes, written[0], meta, 2)
+    return written + _export_parts(parts, out_dir, meta)
+
+
+def _export_parts(parts: dict[str, list], out_dir: Path, meta: dict[str, Any]) -> list[Path]:
+    """Every head's own graphs (``Head.export_parts``), each as ``<part name>.onnx``."""
+    written = []
     for part in (part for head_parts in parts.values() for part in head_parts):
         written.append(out_dir / f"{part.name}.onnx")
-        _export(part.module, part.args, part.inputs, part.outputs, part.batch_axes, written[-1], meta, part.fixed_args)
+        _export(part.module, part.args, part.inputs, part.outputs, part.batch_axes, written[-1], meta, part.fixed_args,
+                part.axes)
     return written
 
 
-class LineGraph(nn.Module):
-    """A text-line model in one graph: uint8 images (B, H, W, 3) with widths (B,) -> every head's
-    ``graph_outputs`` (prefixed with its name) and the encoder lengths."""
+class OfflineGraph(nn.Module):
+    """A model in one graph, every head's ``graph_outputs`` (prefixed with its name) out. Speech:
+    log-mel features (B, T, n_mels) with lengths (B,) -> encoder frames (B, T', D), their lengths
+    (B,), the outputs. Text lines: uint8 images (B, H, W, 3) with widths (B,), the image frontend
+    inside the graph -> the outputs, the encoder lengths."""
 
     def __init__(self, model: Recognizer, heads: list[str]) -> None:
         super().__init__()
         self.model, self.names = model, heads
 
-    def forward(self, images: torch.Tensor, widths: torch.Tensor) -> tuple:
-        h, h_lengths = self.model.encode(images, widths)
+    def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> tuple:
+        image = self.model.kind == "image"
+        h, h_lengths = self.model.encode(inputs, lengths) if image else self.model.encoder(inputs, lengths)
         outputs = [t for name in self.names for t in self.model.heads[name].graph_outputs(h, h_lengths).values()]
-        return (*outputs, h_lengths)
+        return (*outputs, h_lengths) if image else (h, h_lengths, *outputs)
+
+
+def export_offline(model: Recognizer, out_dir: str | Path, example: torch.Tensor | None = None) -> list[Path]:
+    """Write ``offline.onnx`` (the full-context encoder and every head's graph outputs, dynamic in
+    batch and time) and every decoding head's own graphs for a speech model, each checked against
+    PyTorch on a batch of unequal lengths; the encoder keeps the attention context it has (the
+    model's offline one). ``example``: log-mel features (B, T, n_mels) to check on (default:
+    random). Returns the written files."""
+    model = model.eval()
+    if model.kind != "logmel":
+        raise ValueError("export_offline is for speech models; a text-line model exports with export_lines")
+    probe = torch.zeros(1, 4, model.encoder.d_model), torch.tensor([4])
+    decoding = [name for name, head in model.heads.items() if head.decodes]
+    with torch.no_grad():
+        named = {name: list(model.heads[name].graph_outputs(*probe)) for name in decoding}
+    parts = {name: model.heads[name].export_parts() for name in decoding}
+    heads = [name for name in decoding if named[name] or parts[name]]
+    if not heads:
+        raise ValueError(f"no head of this model ({list(model.heads)}) exports as a graph")
+    meta = _metadata(model, heads, "offline")
+    meta.update({part.name: part.metadata for head_parts in parts.values() for part in head_parts if part.metadata})
+    if example is None:
+        example = torch.randn(2, 200, model.frontend.config.n_mels, generator=torch.Generator().manual_seed(0))
+    lengths = torch.tensor([example.shape[1]] + [example.shape[1] // 2] * (example.shape[0] - 1))
+    names_out = ["encoded", "encoded_lengths", *[f"{name}_{key}" for name in heads for key in named[name]]]
+    path = Path(out_dir) / "offline.onnx"
+    batch, frames = torch.export.Dim("batch", min=1, max=1024), torch.export.Dim("time", min=8, max=400_000)
+    _export_graph(OfflineGraph(model, heads).eval(), (example, lengths), ["features", "feature_lengths"], names_out,
+                  ({0: batch, 1: frames}, {0: batch}), path, meta)
+    return [path, *_export_parts(parts, Path(out_dir), meta)]
 
 
 def export_lines(model: Recognizer, out_dir: str | Path, example: torch.Tensor | None = None) -> list[Path]:
@@ -193,10 +252,11 @@ def export_lines(model: Recognizer, out_dir: str | Path, example: torch.Tensor |
     on real widths; ``example``: uint8 images (B, H, W, 3) to check on (default: random)."""
     model = model.eval()
     if model.kind != "image":
-        raise ValueError("export_lines is for text-line models; speech models export with --streaming")
+        raise ValueError("export_lines is for text-line models; speech models export with export_offline")
     probe = torch.zeros(1, 4, model.encoder.d_model), torch.tensor([4])
-    with torch.no_grad():
-        named = {name: list(head.graph_outputs(*probe)) for name, head in model.heads.items() if head.decodes}
+    with torch.no_grad():  # heads whose outputs are their result (no decoder graphs of their own)
+        named = {name: list(head.graph_outputs(*probe)) for name, head in model.heads.items()
+                 if head.decodes and not head.export_parts()}
     heads = [name for name, outputs in named.items() if outputs]
     if not heads:
         raise ValueError(f"no head of this model ({list(model.heads)}) exports as a graph")
@@ -214,7 +274,7 @@ def export_lines(model: Recognizer, out_dir: str | Path, example: torch.Tensor |
     path = Path(out_dir) / "lines.onnx"
     batch, width = torch.export.Dim("batch", min=1, max=1024), torch.export.Dim("width", min=16, max=8192)
     height = torch.export.Dim("height", min=16, max=256)  # the multi-size shapes differ in height too
-    _export_graph(LineGraph(model, heads).eval(), (example, widths), ["images", "widths"], names_out,
+    _export_graph(OfflineGraph(model, heads).eval(), (example, widths), ["images", "widths"], names_out,
                   ({0: batch, 1: height, 2: width}, {0: batch}), path, meta)
     return [path]
 

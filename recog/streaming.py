@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -37,25 +36,9 @@ from recog.encoders.conformer import StreamingCache
 from recog.heads.base import StreamSearch
 from recog.lm import CharNgramLM
 from recog.model import Recognizer
+from recog_edge.endpoint import EndpointConfig, endpoint_reached
 from recog_edge.features import ChunkQueue, FeatureStream, WaveformIntake
 from recog_edge.results import StreamResult
-
-
-@dataclass(frozen=True)
-class EndpointConfig:
-    """When an utterance ends (sherpa-onnx's three rules). ``silence_before_speech``: seconds
-    without any token since the utterance started (the silence is dropped, no segment is made);
-    ``trailing_silence``: seconds without a new token after at least one token; ``max_utterance``:
-    seconds since the utterance started. ``enabled=False`` keeps one utterance for the whole stream
-    (what offline decoding of the same file gives). ``reset``: when a rule fires, close the
-    utterance at once (its text moves to ``result.segments``); False leaves that to the
-    application, which asks ``is_endpoint`` and calls ``reset`` as sherpa-onnx applications do."""
-
-    enabled: bool = True
-    reset: bool = True
-    silence_before_speech: float = 2.4
-    trailing_silence: float = 1.2
-    max_utterance: float = 20.0
 
 
 class TorchFrames:
@@ -122,14 +105,7 @@ class Stream:
     def _endpoint(self) -> None:
         """Close the current utterance if the endpoint rule fires."""
         rule = self._recognizer.endpoint
-        if not rule.enabled:
-            return
-        seconds = self._recognizer.model.frame_seconds
-        search = self._search
-        silence = (search.frames - 1 - self._last_emit) * seconds
-        spoke = self._last_emit >= 0
-        limit = rule.trailing_silence if spoke else rule.silence_before_speech
-        if silence >= limit or search.frames * seconds >= rule.max_utterance:
+        if endpoint_reached(rule, self._search.frames, self._last_emit, self._recognizer.model.frame_seconds):
             self._endpoint_fired = True
             if rule.reset:
                 self.close_utterance()

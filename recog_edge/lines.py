@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -52,13 +51,12 @@ class EdgeLineModel:
     ("ctc", "parallel"; default: the model's)."""
 
     def __init__(self, folder: str | Path, head: str | None = None, threads: int = 1) -> None:
-        from recog_edge.sessions import export_metadata, open_session
+        from recog_edge.sessions import open_export
 
         folder = Path(folder)
         if not (folder / "lines.onnx").is_file():
             raise FileNotFoundError(f"{folder}: no lines.onnx (write one with `recog export` of a text-line model)")
-        self.session = open_session(folder / "lines.onnx", threads)
-        self.meta: dict[str, Any] = export_metadata(self.session)
+        self.session, self.meta = open_export(folder / "lines.onnx", "lines", threads)
         self.head = head or self.meta["default_head"]
         if self.head not in self.meta["heads"]:
             raise ValueError(f"{folder}: no {self.head!r} head exported (it has {self.meta['heads']})")

@@ -26,7 +26,7 @@ from recog_edge.boxes import (
     turn_half,
 )
 from recog_edge.layout import page_text, reading_order, text_frame
-from recog_edge.sessions import export_metadata, open_session
+from recog_edge.sessions import open_export
 
 TURN_SAMPLE = 8  # lines of each direction read upside down too, to tell whether they all are
 
@@ -129,8 +129,7 @@ class EdgeDetector:
         folder = Path(folder)
         if not (folder / "det.onnx").is_file():
             raise FileNotFoundError(f"{folder}: no det.onnx (write one with `recog export` of a text detector)")
-        self.session = open_session(folder / "det.onnx", threads)
-        meta = export_metadata(self.session)
+        self.session, meta = open_export(folder / "det.onnx", "detector", threads)
         self.options = DetectOptions(meta["max_side"], meta["min_side"], BoxOptions(**meta["boxes"]))
 
     def detect(self, image: np.ndarray) -> list[tuple[np.ndarray, float]]:

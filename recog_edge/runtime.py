@@ -1,15 +1,23 @@
-"""Streaming speech recognition with an exported recog model, on numpy + onnxruntime only.
+"""Speech recognition with an exported recog model, on numpy + onnxruntime only.
 
-    model = EdgeModel("exported/")            # the folder `recog export --streaming` wrote
-    stream = model.create_stream()
+    model = EdgeModel("exported/")            # the folder `recog export` wrote
+    print(model.transcribe(samples, 44100))   # a whole signal: offline.onnx if exported, else streamed
+
+    stream = model.create_stream()            # streaming (`recog export --streaming`: encoder.onnx)
     stream.accept_waveform(44100, samples)    # any rate, resampled as in recog.streaming
     while model.is_ready(stream):
         model.decode_stream(stream)           # one encoder chunk
-    print(model.get_result(stream), stream.result.timestamps)
+        if model.is_endpoint(stream):         # with EndpointConfig(reset=False); else closed itself
+            model.reset(stream)
+    print(model.get_result(stream), stream.result.timestamps, stream.result.segments)
 
-The loop is the one ``recog.streaming`` runs in PyTorch: log-mel frames as their windows
-complete, encoder chunks through ``encoder.onnx`` with its caches fed back, greedy CTC (from the
-encoder's ``ctc_log_probs``) or greedy transducer search (``predictor.onnx`` + ``joiner.onnx``).
+The streaming loop is the one ``recog.streaming`` runs in PyTorch: log-mel frames as their
+windows complete, encoder chunks through ``encoder.onnx`` with its caches fed back, greedy CTC
+(from the encoder's ``ctc_log_probs``) or greedy transducer search (``predictor.onnx`` +
+``joiner.onnx``), and the same endpoint rules (``recog_edge.endpoint``). The offline graph
+(``offline.onnx``: features of a whole signal -> encoder frames and per-head outputs) decodes
+with greedy CTC, transducer, attention (``decoder.onnx``) or CASS-NAT (``cassnat.onnx``) search
+(``recog_edge.search``), as ``recog.load(...).transcribe`` does.
 """
 
 from __future__ import annotations
@@ -19,40 +27,115 @@ from typing import Any
 
 import numpy as np
 
-from recog_edge.features import ChunkQueue, FeatureStream, NumpyLogMel, WaveformIntake
+from recog_edge.endpoint import EndpointConfig, endpoint_reached
+from recog_edge.features import ChunkQueue, FeatureStream, NumpyLogMel, WaveformIntake, as_float_samples
 from recog_edge.results import StreamResult
-from recog_edge.sessions import export_metadata, open_session
+from recog_edge.search import (
+    CTCGreedy,
+    TransducerGreedy,
+    attention_greedy,
+    cassnat_greedy,
+    path_segments,
+    zeros_for_one,
+)
+from recog_edge.sessions import open_export
 
 SPACE = "\u2581"  # SentencePiece's word-boundary mark
+PARTS = {"rnnt": ("predictor", "joiner"), "attention": ("decoder",), "cassnat": ("cassnat",)}  # head -> graphs
 
 
 class EdgeModel:
-    """An exported streaming model. ``head``: "ctc" or "rnnt" (default: the model's)."""
+    """An exported speech model: ``encoder.onnx`` (streaming), ``offline.onnx`` (whole signals) or
+    both, with the head graphs they need. ``head``: "ctc", "rnnt", "attention" or "cassnat"
+    (default: the model's); ``endpoint``: the streams' endpoint rule (as ``recog.streaming``)."""
 
-    def __init__(self, folder: str | Path, head: str | None = None, threads: int = 1) -> None:
+    def __init__(self, folder: str | Path, head: str | None = None, threads: int = 1,
+                 endpoint: EndpointConfig | None = None) -> None:
         folder = Path(folder)
-        if not (folder / "encoder.onnx").is_file():
-            raise FileNotFoundError(f"{folder}: no encoder.onnx (write one with `recog export --streaming`)")
-        self.encoder = open_session(folder / "encoder.onnx", threads)
-        self.meta: dict[str, Any] = export_metadata(self.encoder)
+        self.folder = folder
+        streaming, offline = folder / "encoder.onnx", folder / "offline.onnx"
+        if not streaming.is_file() and not offline.is_file():
+            raise FileNotFoundError(f"{folder}: no encoder.onnx nor offline.onnx (write one with `recog export` of a "
+                                    f"speech model)")
+        self.encoder, self.streaming_meta = open_export(streaming, "streaming", threads) if streaming.is_file() \
+            else (None, None)
+        self.offline, self.offline_meta = open_export(offline, "offline", threads) if offline.is_file() \
+            else (None, None)
+        self.meta: dict[str, Any] = self.streaming_meta or self.offline_meta
+        heads = [*(self.streaming_meta or {}).get("heads", []), *(self.offline_meta or {}).get("heads", [])]
         self.head = head or self.meta["default_head"]
-        if self.head not in self.meta["heads"]:
-            raise ValueError(f"{folder}: no {self.head!r} head exported (it has {self.meta['heads']})")
-        if self.head == "rnnt":
-            self.predictor = open_session(folder / "predictor.onnx", threads)
-            self.joiner = open_session(folder / "joiner.onnx", threads)
+        if self.head not in heads:
+            raise ValueError(f"{folder}: no {self.head!r} head exported (it has {sorted(set(heads))})")
+        self.parts = {name: open_export(folder / f"{name}.onnx", None, threads)[0] for name in PARTS.get(self.head, ())}
         self.vocabulary: list[str] = self.meta["vocabulary"]
         self.logmel = NumpyLogMel(self.meta["features"])
         self.sample_rate = int(self.meta["sample_rate"])
-        self.chunk_features = int(self.meta["chunk_features"])
-        self.output_names = [o.name for o in self.encoder.get_outputs()]
+        self.endpoint = endpoint or EndpointConfig()
+        if self.encoder is not None:
+            self.chunk_features = int(self.streaming_meta["chunk_features"])
+            self.output_names = [o.name for o in self.encoder.get_outputs()]
 
     def detokenize(self, tokens: list[int]) -> str:
-        pieces = "".join(self.vocabulary[t] for t in tokens)
-        return pieces.replace(SPACE, " ").strip() if self.meta["tokenizer"] == "bpe" else pieces
+        """Token ids -> text, as the model's tokenizer decodes them (blank and unknown carry none)."""
+        if self.meta["tokenizer"] == "bpe":
+            return "".join(self.vocabulary[t] for t in tokens if t != 0).replace(SPACE, " ").strip()
+        return "".join(self.vocabulary[t] for t in tokens if t > 1)
+
+    # ------------------------------------------------------------------ whole signals
+
+    def transcribe(self, samples: np.ndarray, sample_rate: int | None = None) -> str:
+        """The text of a whole mono signal (float in [-1, 1] or int16) at ``sample_rate`` Hz (default
+        the model's): through ``offline.onnx`` where the folder has it for this head, else streamed
+        through ``encoder.onnx`` as one utterance (no endpointing)."""
+        sample_rate = sample_rate or self.sample_rate
+        if self.offline is None or self.head not in self.offline_meta["heads"]:
+            stream = EdgeStream(self, EndpointConfig(enabled=False))
+            stream.accept_waveform(sample_rate, samples)
+            stream.input_finished()
+            self.decode(stream)
+            return stream.result.text
+        return self.detokenize(self.recognize(self.features(samples, sample_rate))[0])
+
+    def features(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
+        """A whole signal -> its log-mel frames (T, n_mels), resampled as ``recog.audio.load_audio``
+        resamples (soxr, HQ)."""
+        samples = as_float_samples(samples)
+        if sample_rate != self.sample_rate:
+            import soxr
+
+            samples = soxr.resample(samples, sample_rate, self.sample_rate, quality="HQ").astype(np.float32)
+        frames = FeatureStream(self.logmel)
+        return np.concatenate([frames.accept(samples), frames.finish()])
+
+    def recognize(self, features: np.ndarray) -> tuple[list[int], list[int]]:
+        """Log-mel frames (T, n_mels) through ``offline.onnx`` and the head's greedy search -> token
+        ids and their encoder frames."""
+        if self.offline is None:
+            raise ValueError(f"{self.folder}: no offline.onnx (write one with `recog export` without --streaming)")
+        names = [o.name for o in self.offline.get_outputs()]
+        feeds = {"features": features[None], "feature_lengths": np.array([len(features)], dtype=np.int64)}
+        out = dict(zip(names, self.offline.run(None, feeds), strict=True))
+        n = int(out["encoded_lengths"][0])
+        if self.head == "ctc":
+            tokens, first, _ = path_segments(out["ctc_log_probs"][0, :n].argmax(axis=-1).tolist())
+            return tokens, first
+        if self.head == "rnnt":
+            search = TransducerGreedy(self.parts["predictor"], self.parts["joiner"], self.meta["predictor"])
+            search.advance(out["encoded"][0, :n])
+            return search.tokens, search.stamps
+        if self.head == "attention":
+            return attention_greedy(self.parts["decoder"], self.offline_meta["decoder"],
+                                    out["attention_memory_keys"], out["attention_memory_values"], n)
+        return cassnat_greedy(self.parts["cassnat"], out["encoded"][0, :n], out["cassnat_ctc_log_probs"][0, :n])
+
+    # ------------------------------------------------------------------ streaming (sherpa-onnx's loop)
 
     def create_stream(self) -> EdgeStream:
-        return EdgeStream(self)
+        if self.encoder is None or self.head not in self.streaming_meta["heads"]:
+            why = "missing: streaming needs `recog export --streaming`" if self.encoder is None else \
+                f"the {self.head!r} head does not stream"
+            raise ValueError(f"{self.folder / 'encoder.onnx'}: {why}")
+        return EdgeStream(self, self.endpoint)
 
     def is_ready(self, stream: EdgeStream) -> bool:
         """Whether ``stream`` holds a complete chunk (or, once its input is finished, anything) to decode."""
@@ -64,81 +147,52 @@ class EdgeModel:
             self.decode_stream(stream)
 
     def get_result(self, stream: EdgeStream) -> str:
-        """The text of ``stream`` so far."""
+        """The text of ``stream``'s current utterance so far (``stream.result`` holds the rest)."""
         return stream.result.text
+
+    def is_endpoint(self, stream: EdgeStream) -> bool:
+        """Whether an endpoint rule has fired on the current utterance (as ``recog.streaming``)."""
+        return stream.endpoint_fired
+
+    def reset(self, stream: EdgeStream) -> None:
+        """Close ``stream``'s current utterance (sherpa-onnx's reset; see ``EdgeStream.close_utterance``)."""
+        stream.close_utterance()
 
     def decode_stream(self, stream: EdgeStream) -> None:
         """Run one chunk of ``stream`` if one is ready (sherpa-onnx's ``decode_stream``)."""
         if self.is_ready(stream):
-            chunk, n = stream.queue.pop(self.chunk_features)
+            chunk, n = stream.queue.pop(self.chunk_features)  # (chunk_features, n_mels)
             feeds = {"chunk": chunk[None], "chunk_lengths": np.array([n], dtype=np.int64), **stream.cache}
             outputs = dict(zip(self.output_names, self.encoder.run(None, feeds), strict=True))
             stream.cache = {name: outputs["new_" + name] for name in stream.cache}
             frames = int(outputs["encoded_lengths"][0])
             if self.head == "ctc":
-                self._ctc(stream, outputs["ctc_log_probs"][0, :frames])
+                stream.search.advance(outputs["ctc_log_probs"][0, :frames])
             else:
-                self._transducer(stream, outputs["encoded"][0, :frames])
+                stream.search.advance(outputs["encoded"][0, :frames])
             stream.frames += frames
             stream.update_result()
+            stream.check_endpoint()
 
-    def _ctc(self, stream: EdgeStream, log_probs: np.ndarray) -> None:
-        for t, best in enumerate(log_probs.argmax(axis=-1).tolist()):
-            if best != 0 and best != stream.last_id:
-                stream.tokens.append(best)
-                stream.stamps.append(stream.frames + t)
-            stream.last_id = best
-
-    def _transducer(self, stream: EdgeStream, encoded: np.ndarray) -> None:
-        if stream.pred is None:
-            self._predict(stream, 0)
-        for t in range(len(encoded)):
-            for _ in range(int(self.meta["predictor"]["max_symbols"])):
-                log_probs = self.joiner.run(None, {"encoded": encoded[t: t + 1], "pred": stream.pred})[0][0]
-                best = int(log_probs.argmax())
-                if best == 0:
-                    break
-                stream.tokens.append(best)
-                stream.stamps.append(stream.frames + t)
-                self._predict(stream, best)
-
-    def _predict(self, stream: EdgeStream, token: int) -> None:
-        feeds = {"tokens": np.array([token], dtype=np.int64), **stream.pred_state}
-        pred, *state = self.predictor.run(None, feeds)
-        stream.pred, stream.pred_state = pred, dict(zip(stream.pred_state, state, strict=True))
-
-    def transcribe(self, samples: np.ndarray, sample_rate: int | None = None) -> str:
-        """Stream a whole signal through and return its text."""
-        stream = self.create_stream()
-        stream.accept_waveform(sample_rate or self.sample_rate, samples)
-        stream.input_finished()
-        self.decode(stream)
-        return stream.result.text
-
-
-def _zeros_for_one(spec: dict[str, Any]) -> np.ndarray:
-    """Zeros of an exported state's shape with its batch axis set to 1."""
-    shape = list(spec["shape"])
-    shape[spec["batch_axis"]] = 1
-    return np.zeros(shape, dtype=spec["dtype"])
+    def new_search(self) -> CTCGreedy | TransducerGreedy:
+        """A fresh greedy search of the streaming head, for one utterance."""
+        if self.head == "ctc":
+            return CTCGreedy()
+        return TransducerGreedy(self.parts["predictor"], self.parts["joiner"], self.streaming_meta["predictor"])
 
 
 class EdgeStream:
-    """One audio stream of an EdgeModel."""
+    """One audio stream of an EdgeModel, closing utterances by ``endpoint``."""
 
-    def __init__(self, model: EdgeModel) -> None:
-        self.model = model
+    def __init__(self, model: EdgeModel, endpoint: EndpointConfig) -> None:
+        self.model, self.endpoint = model, endpoint
         self.features = FeatureStream(model.logmel)
         self.queue = ChunkQueue(model.logmel.n_mels)
-        self.cache = {name: _zeros_for_one(spec) for name, spec in model.meta["cache"].items()}
-        predictor = model.meta.get("predictor")
-        self.pred_state = {f"state_{i}": _zeros_for_one(spec)
-                           for i, spec in enumerate(predictor["state"])} if predictor else {}
-        self.pred: np.ndarray | None = None
-        self.tokens: list[int] = []
-        self.stamps: list[int] = []
-        self.last_id = 0
-        self.frames = 0
+        self.cache = {name: zeros_for_one(spec) for name, spec in model.streaming_meta["cache"].items()}
+        self.search = model.new_search()
+        self.frames = 0  # encoder frames decoded since the stream started
+        self.segment_start = 0  # ... when the current utterance started
+        self.endpoint_fired = False  # a rule fired and the utterance is not closed yet (reset=False)
         self.intake = WaveformIntake(model.sample_rate)
         self.result = StreamResult()  # the PyTorch stream's result type, same names
 
@@ -155,8 +209,31 @@ class EdgeStream:
             self.queue.finished = True
 
     def update_result(self) -> None:
-        """``result`` from the tokens so far (greedy search: all of it is stable)."""
-        text = self.model.detokenize(self.tokens)
+        """``result`` from the current utterance's tokens so far (greedy search: all of it is stable)."""
+        text = self.model.detokenize(self.search.tokens)
         self.result.text = self.result.stable_text = text
-        self.result.tokens = [self.model.vocabulary[t] for t in self.tokens]
-        self.result.timestamps = [round(t * self.model.meta["frame_seconds"], 3) for t in self.stamps]
+        self.result.tokens = [self.model.vocabulary[t] for t in self.search.tokens]
+        seconds = self.model.meta["frame_seconds"]
+        self.result.timestamps = [round((self.segment_start + t) * seconds, 3) for t in self.search.stamps]
+
+    def check_endpoint(self) -> None:
+        """Note (and with ``endpoint.reset`` close) the utterance where an endpoint rule fires."""
+        last_emit = self.search.stamps[-1] if self.search.stamps else -1
+        if endpoint_reached(self.endpoint, self.search.frames, last_emit, self.model.meta["frame_seconds"]):
+            self.endpoint_fired = True
+            if self.endpoint.reset:
+                self.close_utterance()
+
+    def close_utterance(self) -> None:
+        """End the current utterance here: its text moves to ``result.segments`` (if any) and the
+        search restarts; the encoder keeps its caches."""
+        if self.result.text:
+            self.result.segments.append(self.result.text)
+        self.segment_start = self.frames
+        self.search = self.model.new_search()
+        self.endpoint_fired = False
+        self.update_result()
+
+    def final_text(self) -> str:
+        """Every finished utterance and the current one, joined by spaces."""
+        return " ".join(s for s in [*self.result.segments, self.result.text] if s)

@@ -63,7 +63,7 @@ def test_the_edge_runtime_reads_what_pytorch_streaming_reads(exported: tuple, he
 
     model = recog.load(checkpoint)
     torch_stream = StreamingRecognizer(model, head=head, endpoint=EndpointConfig(enabled=False))
-    edge = EdgeModel(folder, head=head)
+    edge = EdgeModel(folder, head=head, endpoint=EndpointConfig(enabled=False))
     for wav in wavs:
         samples = load_audio(wav)
         stream = torch_stream.create_stream()
@@ -138,7 +138,7 @@ def test_importing_and_running_the_edge_runtime_never_imports_torch(exported: tu
 def test_the_edge_runtime_refuses_a_missing_model_and_a_rate_change_mid_stream(exported: tuple,
                                                                                tmp_path: Path) -> None:
     _, folder, _ = exported
-    with pytest.raises(FileNotFoundError, match="encoder.onnx"):
+    with pytest.raises(FileNotFoundError, match="encoder.onnx nor offline.onnx"):
         EdgeModel(tmp_path)
     stream = EdgeModel(folder).create_stream()
     stream.accept_waveform(8000, np.zeros(100, dtype=np.float32))  # any one rate: resampled
@@ -153,19 +153,30 @@ def test_both_runtimes_run_the_sherpa_loop_on_44k_audio_alike(exported: tuple, h
     checkpoint, folder, wavs = exported
     samples = soxr.resample(load_audio(wavs[0]), 16000, 44100).astype(np.float32)
     runtimes = [StreamingRecognizer(recog.load(checkpoint), head=head, endpoint=EndpointConfig(enabled=False)),
-                EdgeModel(folder, head=head)]
+                EdgeModel(folder, head=head, endpoint=EndpointConfig(enabled=False))]
     results = []
     for runtime in runtimes:
-        stream = runtime.create_stream()
-        for start in [*range(0, len(samples), 4410), None]:
-            if start is None:
-                stream.input_finished()
-            else:
-                stream.accept_waveform(44100, samples[start: start + 4410])
-            while runtime.is_ready(stream):
-                runtime.decode_stream(stream)
+        stream = sherpa_loop(runtime, samples, 44100)
         results.append((runtime.get_result(stream), stream.result))
     assert results[0][0] and results[0] == results[1]
+
+
+def sherpa_loop(runtime, samples: np.ndarray, rate: int, closed: list[str] | None = None):  # noqa: ANN001, ANN201
+    """sherpa-onnx's loop over ``samples`` in 0.1 s blocks with either runtime: decode each ready
+    chunk and, where given ``closed``, close every utterance whose endpoint fired (its text
+    appended to ``closed``); the finished stream."""
+    stream, block = runtime.create_stream(), rate // 10
+    for start in [*range(0, len(samples), block), None]:
+        if start is None:
+            stream.input_finished()
+        else:
+            stream.accept_waveform(rate, samples[start: start + block])
+        while runtime.is_ready(stream):
+            runtime.decode_stream(stream)
+            if closed is not None and runtime.is_endpoint(stream):
+                closed.append(runtime.get_result(stream))
+                runtime.reset(stream)
+    return stream
 
 
 def test_recog_stream_prints_partials_and_the_offline_text(exported: tuple, capsys: pytest.CaptureFixture) -> None:
@@ -267,3 +278,25 @@ def test_a_text_line_model_exports_one_graph_that_the_edge_runtime_reads_like_py
         assert [e.confidence for e in edge] == pytest.approx([r.confidence for r in expected], abs=1e-3)
     assert main(["export", "--model", str(folder), "--out", str(tmp_path / "x"), "--streaming"]) == 2
     capsys.readouterr()
+
+
+@pytest.mark.parametrize("head", ["ctc", "rnnt"])
+@pytest.mark.parametrize("reset", [True, False])
+def test_both_runtimes_endpoint_alike_on_the_same_audio(exported: tuple, head: str, reset: bool) -> None:
+    """One endpoint rule (recog_edge.endpoint) closes the same utterances at the same frames in the
+    PyTorch and the edge streams, closed by the stream itself or by the application (reset=False)."""
+    import recog
+
+    checkpoint, folder, wavs = exported
+    silence = np.zeros(16000 * 2, dtype=np.float32)
+    samples = np.concatenate([load_audio(wavs[0]), silence, load_audio(wavs[1]), silence])
+    rule = EndpointConfig(reset=reset, trailing_silence=0.4, silence_before_speech=0.8, max_utterance=2.0)
+    runtimes = [StreamingRecognizer(recog.load(checkpoint), head=head, endpoint=rule),
+                EdgeModel(folder, head=head, endpoint=rule)]
+    results = []
+    for runtime in runtimes:
+        closed: list[str] = []
+        results.append((sherpa_loop(runtime, samples, 16000, closed).result, closed))
+    assert len(results[0][0].segments) >= 2  # the rule fired: the audio became several utterances
+    assert bool(results[0][1]) == (not reset)  # the application saw (and closed) them only with reset=False
+    assert results[0] == results[1]

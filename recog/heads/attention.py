@@ -26,7 +26,7 @@ from recog.decoding.attention import beam_search, greedy_search
 from recog.decoding.fusion import PrefixFusion
 from recog.decoding.hypothesis import Hypothesis
 from recog.decoding.options import DecodingOptions
-from recog.heads.base import Head
+from recog.heads.base import ExportPart, Head
 from recog.positions import sinusoids
 
 IGNORE = -100
@@ -136,7 +136,7 @@ class AttentionHead(Head):
                  ff_expansion: int = 4, dropout: float = 0.1, label_smoothing: float = 0.1) -> None:
         super().__init__()
         dim = dim or d_model
-        self.vocab_size, self.dim, self.label_smoothing = vocab_size, dim, label_smoothing
+        self.d_model, self.vocab_size, self.dim, self.label_smoothing = d_model, vocab_size, dim, label_smoothing
         self.sos = self.eos = vocab_size
         self.classes = vocab_size + 1
         self.embed = nn.Embedding(self.classes, dim)
@@ -196,6 +196,39 @@ class AttentionHead(Head):
         log_probs = F.log_softmax(self.out(self.norm(x[:, 0])).float(), dim=-1)  # (N, V + 1)
         return log_probs, weights[:, 0].argmax(dim=-1), torch.stack(grown)
 
+    # ------------------------------------------------------------ export
+
+    def graph_outputs(self, h: torch.Tensor, h_lengths: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The offline graph carries the cross-attention keys and values (``memory``), computed once
+        per input; ``decoder.onnx`` steps over them."""
+        memory = self.memory(h, h_lengths)
+        return {"memory_keys": memory.keys, "memory_values": memory.values}
+
+    def export_parts(self) -> list[ExportPart]:
+        """``decoder.onnx``: one ``step`` with the self-attention cache as input and output:
+        tokens (N,), memory keys/values (layers, N, H, T, d_head), encoder lengths (N,), cache
+        (layers, 2, N, H, P, d_head) -> log-probs (N, V + 1), attended frame (N,), cache with P + 1."""
+        generator = torch.Generator().manual_seed(0)
+        h = torch.randn(3, 12, self.d_model, generator=generator)
+        lengths = torch.tensor([12, 7, 3])
+        step = AttentionStep(self).eval()
+        with torch.no_grad():  # check on a cache that holds two real steps
+            memory = self.memory(h, lengths)
+            cache = self.initial_cache(3, h.device)
+            tokens = torch.full((3,), self.sos, dtype=torch.long)
+            for _ in range(2):
+                log_probs, _, cache = step(tokens, memory.keys, memory.values, lengths, cache)
+                tokens = log_probs[:, 1:self.eos].argmax(dim=-1) + 1
+        cache_shape = [*cache.shape[:4], 0, cache.shape[5]]
+        cache_shape[2] = 1
+        meta = {"sos": self.sos, "eos": self.eos, "cache": {"shape": cache_shape, "dtype": str(cache.dtype)[6:]}}
+        return [ExportPart("decoder", step, (tokens, memory.keys, memory.values, lengths, cache),
+                           ["tokens", "memory_keys", "memory_values", "encoded_lengths", "cache"],
+                           ["log_probs", "frames", "new_cache"],
+                           {"tokens": 0, "memory_keys": 1, "memory_values": 1, "encoded_lengths": 0, "cache": 2},
+                           None, meta, {"memory_keys": {3: "frames"}, "memory_values": {3: "frames"},
+                                        "cache": {4: "past"}})]
+
     # ------------------------------------------------------------ training and scoring
 
     def _teacher_forcing(self, targets: torch.Tensor, target_lengths: torch.Tensor
@@ -252,3 +285,17 @@ class AttentionHead(Head):
         if options.search == "greedy":
             return greedy_search(self, h, h_lengths, options)
         return beam_search(self, h, h_lengths, options)
+
+
+class AttentionStep(nn.Module):
+    """``AttentionHead.step`` on flat tensors (the exported ``decoder.onnx``)."""
+
+    def __init__(self, head: AttentionHead) -> None:
+        super().__init__()
+        self.head = head
+
+    def forward(self, tokens: torch.Tensor, memory_keys: torch.Tensor, memory_values: torch.Tensor,
+                encoded_lengths: torch.Tensor, cache: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        frames = torch.arange(memory_keys.shape[3], device=tokens.device)
+        mask = (frames[None, :] < encoded_lengths[:, None])[:, None, None, :]  # (N, 1, 1, T)
+        return self.head.step(tokens, Memory(memory_keys, memory_values, mask), cache)

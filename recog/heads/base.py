@@ -51,7 +51,8 @@ class StreamSearch(Protocol):
 class ExportPart(NamedTuple):
     """One ONNX graph of a head: ``module(*args)`` with named inputs and outputs, the axis of each
     input that is the batch, how many leading arguments ``forward`` names before a ``*args``
-    (None: it has none), and metadata for the runtime under the head's name."""
+    (None: it has none), metadata for the runtime under the part's name, and the other dynamic
+    axes by input: {input: {axis: name}}, e.g. encoder "frames", cached "past" tokens, "tokens"."""
 
     name: str
     module: nn.Module
@@ -61,6 +62,7 @@ class ExportPart(NamedTuple):
     batch_axes: dict[str, int]
     fixed_args: int | None
     metadata: dict[str, Any]
+    axes: dict[str, dict[int, str]] = {}  # noqa: RUF012 - a NamedTuple default, never mutated
 
 
 class Head(nn.Module):

@@ -28,8 +28,9 @@ from recog.decoding.ctc import ctc_forced_align
 from recog.decoding.fusion import PrefixFusion
 from recog.decoding.hypothesis import Hypothesis, rank
 from recog.decoding.options import DecodingOptions
-from recog.heads.base import Head
+from recog.heads.base import ExportPart, Head
 from recog.positions import sinusoids
+from recog_edge.search import path_segments  # one implementation, shared with the edge runtime
 
 
 def trigger_mask(last: torch.Tensor, frames: int) -> torch.Tensor:
@@ -39,21 +40,6 @@ def trigger_mask(last: torch.Tensor, frames: int) -> torch.Tensor:
     t = torch.arange(frames, device=last.device)[None, None, :]
     inside = (t > previous[:, :, None]) & (t <= last[:, :, None])
     return ~inside | (last[:, :, None] < 0)
-
-
-def path_segments(path: Sequence[int]) -> tuple[list[int], list[int], list[int]]:
-    """A CTC path (one id per frame) -> its tokens and the first and last frame of each."""
-    ids: list[int] = []
-    first: list[int] = []
-    last: list[int] = []
-    for t, c in enumerate(path):
-        if c != 0 and (t == 0 or path[t - 1] != c):
-            ids.append(c)
-            first.append(t)
-            last.append(t)
-        elif c != 0:
-            last[-1] = t
-    return ids, first, last
 
 
 def candidate_paths(log_probs: torch.Tensor, count: int) -> list[list[int]]:
@@ -124,6 +110,29 @@ class CASSNATHead(Head):
         x = self.mixed_decoder(x, h, tgt_key_padding_mask=token_pad, memory_key_padding_mask=frame_pad)
         return self.out(self.norm(x))
 
+    def token_log_probs(self, h: torch.Tensor, h_lengths: torch.Tensor, last: torch.Tensor) -> torch.Tensor:
+        """``token_logits`` as log-probabilities with the blank ruled out (it is never a token): (B, U, V)."""
+        logits = self.token_logits(h, h_lengths, last).float()
+        logits[..., 0] = float("-inf")
+        return F.log_softmax(logits, dim=-1)
+
+    def graph_outputs(self, h: torch.Tensor, h_lengths: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The offline graph carries the head's CTC log-probs (B, T, V): the runtime takes the greedy
+        path's segments from them, outside the graph (they depend on the data)."""
+        return {"ctc_log_probs": self.ctc_log_probs(h)}
+
+    def export_parts(self) -> list[ExportPart]:
+        """``cassnat.onnx``: encoder frames (N, T, D), lengths (N,) and each token's last frame
+        (N, U; -1 pads) -> every token's log-probs (N, U, V) in one pass."""
+        generator = torch.Generator().manual_seed(0)
+        h = torch.randn(3, 12, self.ctc.in_features, generator=generator)
+        lengths = torch.tensor([12, 7, 3])
+        last = torch.tensor([[1, 4, 8, 11], [2, 6, -1, -1], [2, -1, -1, -1]])
+        return [ExportPart("cassnat", CASSNATDecoder(self).eval(), (h, lengths, last),
+                           ["encoded", "encoded_lengths", "last_frames"], ["log_probs"],
+                           {"encoded": 0, "encoded_lengths": 0, "last_frames": 0}, None, {},
+                           {"encoded": {1: "frames"}, "last_frames": {1: "tokens"}})]
+
     def loss(self, h: torch.Tensor, h_lengths: torch.Tensor, targets: torch.Tensor, target_lengths: torch.Tensor,
              intermediate: Sequence[torch.Tensor] = ()) -> torch.Tensor:
         """Cross-entropy of the reference tokens, each read from its forced-alignment segment, plus
@@ -155,9 +164,7 @@ class CASSNATHead(Head):
                 paths.append(path)
         segments = [path_segments(path) for path in paths]
         index = torch.tensor(owners, dtype=torch.long, device=h.device)
-        logits = self.token_logits(h[index], h_lengths[index], padded([s[2] for s in segments])).float()
-        logits[..., 0] = float("-inf")  # the blank is never a token
-        token_lp = F.log_softmax(logits, dim=-1)  # (N, U, V)
+        token_lp = self.token_log_probs(h[index], h_lengths[index], padded([s[2] for s in segments]))  # (N, U, V)
         pools: list[list[Hypothesis]] = [[] for _ in range(h.shape[0])]
         for i, ((ids, first, _), path) in enumerate(zip(segments, paths, strict=True)):
             b = owners[i]
@@ -168,3 +175,14 @@ class CASSNATHead(Head):
                                        confidence=math.exp(decoder_score / max(len(ids), 1)), timestamps=list(first),
                                        token_confidences=best_lp.exp().tolist()))
         return [rank(pool, lambda hyp: hyp.score, options.nbest if options.beam > 1 else 1) for pool in pools]
+
+
+class CASSNATDecoder(nn.Module):
+    """``CASSNATHead.token_log_probs`` as a module (the exported ``cassnat.onnx``)."""
+
+    def __init__(self, head: CASSNATHead) -> None:
+        super().__init__()
+        self.head = head
+
+    def forward(self, encoded: torch.Tensor, encoded_lengths: torch.Tensor, last_frames: torch.Tensor) -> torch.Tensor:
+        return self.head.token_log_probs(encoded, encoded_lengths, last_frames)

@@ -1,0 +1,123 @@
+"""Greedy searches in numpy over exported graphs: CTC, transducer (``predictor.onnx`` +
+``joiner.onnx``), attention decoder (``decoder.onnx``, one step with its KV cache) and CASS-NAT
+(``cassnat.onnx``, every token at once from the greedy CTC path's segments). Each gives the tokens
+and timestamps (encoder frames) that the PyTorch head's greedy search gives."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+
+def path_segments(path: Sequence[int]) -> tuple[list[int], list[int], list[int]]:
+    """A CTC path (one id per frame) -> its tokens and the first and last frame of each; the greedy
+    CTC result (tokens, first frames), and CASS-NAT's trigger segments (``recog.heads.cassnat``)."""
+    ids: list[int] = []
+    first: list[int] = []
+    last: list[int] = []
+    for t, c in enumerate(path):
+        if c != 0 and (t == 0 or path[t - 1] != c):
+            ids.append(c)
+            first.append(t)
+            last.append(t)
+        elif c != 0:
+            last[-1] = t
+    return ids, first, last
+
+
+class CTCGreedy:
+    """Greedy CTC over frames as they come: ``tokens`` and their first ``stamps`` (frames from the
+    start of the search)."""
+
+    def __init__(self) -> None:
+        self.tokens: list[int] = []
+        self.stamps: list[int] = []
+        self.frames = 0
+        self.last_id = 0
+
+    def advance(self, log_probs: np.ndarray) -> None:
+        """log_probs: (T, V) of the next T frames."""
+        for t, best in enumerate(log_probs.argmax(axis=-1).tolist()):
+            if best != 0 and best != self.last_id:
+                self.tokens.append(best)
+                self.stamps.append(self.frames + t)
+            self.last_id = best
+        self.frames += len(log_probs)
+
+
+class TransducerGreedy:
+    """Greedy transducer search over frames as they come, at most ``max_symbols`` tokens a frame,
+    the prediction network's context starting at blank (``recog.decoding.transducer``)."""
+
+    def __init__(self, predictor: Any, joiner: Any, meta: dict[str, Any]) -> None:
+        self.predictor, self.joiner = predictor, joiner
+        self.max_symbols = int(meta["max_symbols"])
+        self.state = {f"state_{i}": zeros_for_one(spec) for i, spec in enumerate(meta["state"])}
+        self.pred: np.ndarray | None = None  # (1, J) projected predictor output
+        self.tokens: list[int] = []
+        self.stamps: list[int] = []
+        self.frames = 0
+
+    def advance(self, encoded: np.ndarray) -> None:
+        """encoded: (T, D) encoder frames."""
+        if self.pred is None:
+            self._predict(0)
+        for t in range(len(encoded)):
+            for _ in range(self.max_symbols):
+                log_probs = self.joiner.run(None, {"encoded": encoded[t: t + 1], "pred": self.pred})[0][0]  # (V,)
+                best = int(log_probs.argmax())
+                if best == 0:
+                    break
+                self.tokens.append(best)
+                self.stamps.append(self.frames + t)
+                self._predict(best)
+        self.frames += len(encoded)
+
+    def _predict(self, token: int) -> None:
+        pred, *state = self.predictor.run(None, {"tokens": np.array([token], dtype=np.int64), **self.state})
+        self.pred, self.state = pred, dict(zip(self.state, state, strict=True))
+
+
+def attention_greedy(decoder: Any, meta: dict[str, Any], keys: np.ndarray, values: np.ndarray,
+                     frames: int) -> tuple[list[int], list[int]]:
+    """Greedy search over ``decoder.onnx`` for one input: its cross-attention ``keys`` / ``values``
+    (layers, 1, H, T, d_head) over ``frames`` real encoder frames -> tokens and, for each, the frame
+    the last layer attends to most. At most ``frames`` tokens (``recog.decoding.attention``), never
+    the blank."""
+    eos = int(meta["eos"])
+    cache = np.zeros(meta["cache"]["shape"], dtype=meta["cache"]["dtype"])  # (layers, 2, 1, H, 0, d_head)
+    token, tokens, stamps = int(meta["sos"]), [], []
+    lengths = np.array([frames], dtype=np.int64)
+    for step in range(frames + 1):
+        log_probs, attended, cache = decoder.run(None, {
+            "tokens": np.array([token], dtype=np.int64), "memory_keys": keys, "memory_values": values,
+            "encoded_lengths": lengths, "cache": cache})
+        scores = log_probs[0].copy()  # (V + 1,)
+        scores[0] = -np.inf
+        token = eos if step >= frames else int(scores.argmax())
+        if token == eos:
+            break
+        tokens.append(token)
+        stamps.append(int(attended[0]))
+    return tokens, stamps
+
+
+def cassnat_greedy(decoder: Any, encoded: np.ndarray, ctc_log_probs: np.ndarray) -> tuple[list[int], list[int]]:
+    """CASS-NAT for one input: the greedy CTC path of ``ctc_log_probs`` (T, V) gives each token its
+    segment of the ``encoded`` frames (T, D); ``cassnat.onnx`` reads every token at once -> tokens
+    and the first frame of each segment."""
+    ids, first, last = path_segments(ctc_log_probs.argmax(axis=-1).tolist())
+    if not ids:
+        return [], []
+    log_probs = decoder.run(None, {"encoded": encoded[None], "encoded_lengths": np.array([len(encoded)], np.int64),
+                                   "last_frames": np.array([last], dtype=np.int64)})[0][0]  # (U, V), blank -inf
+    return log_probs.argmax(axis=-1).tolist(), first
+
+
+def zeros_for_one(spec: dict[str, Any]) -> np.ndarray:
+    """Zeros of an exported state's shape with its batch axis set to 1."""
+    shape = list(spec["shape"])
+    shape[spec["batch_axis"]] = 1
+    return np.zeros(shape, dtype=spec["dtype"])

@@ -1,0 +1,180 @@
+"""Offline speech export (`recog export` without --streaming) and recog_edge's offline decoding:
+offline.onnx (full-context encoder + per-head outputs), the transducer's predictor/joiner, the
+attention decoder step with its KV cache and the CASS-NAT decoder; the same text as
+`recog.load(...).transcribe` for every head, from the Python API and `python -m recog_edge`;
+bad export folders refused with one line naming the file."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import soundfile
+import torch
+
+from recog.checkpoint import save_checkpoint
+from recog.cli import main
+from recog_edge import EdgeModel
+from tests.conftest import speak
+from tests.helpers import tiny_recognizer
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+HEADS = ["ctc", "rnnt", "attention", "cassnat"]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[Path]]:
+    """A random-weight speech model with every decoding head (self-conditioned CTC, RNN-T, attention,
+    CASS-NAT): checkpoint, `recog export` folder, wavs."""
+    root = tmp_path_factory.mktemp("offline")
+    model = tiny_recognizer([8, 3], heads={"ctc": {"inter_layers": [0]}, "rnnt": {"pred_dim": 32, "joint_dim": 32},
+                                           "attention": {"layers": 2, "heads": 2}, "cassnat": {"heads": 2}})
+    with torch.no_grad():  # random weights that say something: the CTC blanks made less likely
+        model.heads["ctc"].proj.bias[0] -= 3.0
+        model.heads["cassnat"].ctc.bias[0] -= 3.0
+    checkpoint = save_checkpoint(model, root / "model.ckpt")
+    torch.set_num_threads(1)
+    assert main(["export", "--model", str(checkpoint), "--out", str(root / "onnx")]) == 0
+    wavs = [speak("open the door please", root / "a.wav"), speak("blue sky", root / "b.wav", speed=170)]
+    return checkpoint, root / "onnx", wavs
+
+
+def metadata(path: Path) -> dict:
+    return json.loads({p.key: p.value for p in onnx.load(str(path)).metadata_props}["recog"])
+
+
+def test_the_offline_export_writes_one_graph_and_every_heads_decoder(exported: tuple) -> None:
+    _, folder, _ = exported
+    assert sorted(p.name for p in folder.iterdir()) == ["cassnat.onnx", "decoder.onnx", "joiner.onnx",
+                                                        "offline.onnx", "predictor.onnx"]
+    graph = onnx.load(str(folder / "offline.onnx"))
+    assert [i.name for i in graph.graph.input] == ["features", "feature_lengths"]
+    assert [o.name for o in graph.graph.output] == ["encoded", "encoded_lengths", "ctc_log_probs",
+                                                    "attention_memory_keys", "attention_memory_values",
+                                                    "cassnat_ctc_log_probs"]
+    meta = metadata(folder / "offline.onnx")
+    assert meta["kind"] == "offline" and meta["heads"] == HEADS and meta["default_head"] == "ctc"
+    assert meta["decoder"]["cache"]["shape"] == [2, 2, 1, 2, 0, 16]  # layers, keys/values, N, H, no past, d_head
+    decoder = onnx.load(str(folder / "decoder.onnx"))
+    assert [i.name for i in decoder.graph.input] == ["tokens", "memory_keys", "memory_values", "encoded_lengths",
+                                                     "cache"]
+    assert [o.name for o in decoder.graph.output] == ["log_probs", "frames", "new_cache"]
+
+
+def test_the_offline_graph_is_the_pytorch_encoder_for_a_batch_of_unequal_lengths(exported: tuple) -> None:
+    import onnxruntime as ort
+
+    import recog
+
+    checkpoint, folder, _ = exported
+    model = recog.load(checkpoint).model
+    session = ort.InferenceSession(str(folder / "offline.onnx"), providers=["CPUExecutionProvider"])
+    features = torch.randn(3, 333, 80, generator=torch.Generator().manual_seed(3))  # a length never exported with
+    lengths = torch.tensor([333, 120, 41])
+    encoded, encoded_lengths, ctc, *_ = session.run(None, {"features": features.numpy(),
+                                                           "feature_lengths": lengths.numpy()})
+    with torch.no_grad():
+        h, h_lengths = model.encoder(features, lengths)
+        log_probs = model.heads["ctc"](h)
+    assert encoded_lengths.tolist() == h_lengths.tolist()
+    for b, n in enumerate(h_lengths.tolist()):
+        np.testing.assert_allclose(encoded[b, :n], h[b, :n].numpy(), rtol=0, atol=1e-4)
+        np.testing.assert_allclose(ctc[b, :n], log_probs[b, :n].numpy(), rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("head", HEADS)
+def test_the_edge_runtime_transcribes_offline_what_pytorch_transcribes(exported: tuple, head: str) -> None:
+    import recog
+
+    checkpoint, folder, wavs = exported
+    expected = [r.text for r in recog.load(checkpoint).transcribe(wavs, head=head)]
+    edge = EdgeModel(folder, head=head)
+    got = [edge.transcribe(*soundfile.read(wav, dtype="float32")) for wav in wavs]  # 22.05 kHz files: resampled
+    assert all(expected)  # random weights say something: equal texts mean equal posteriors
+    assert got == expected
+
+
+def test_python_m_recog_edge_transcribes_an_offline_export(exported: tuple) -> None:
+    import recog
+
+    checkpoint, folder, wavs = exported
+    model = recog.load(checkpoint)
+    for head in ("ctc", "attention"):
+        out = subprocess.run([sys.executable, "-m", "recog_edge", str(folder), *map(str, wavs), "--head", head],
+                             capture_output=True, text=True, check=True)
+        expected = [f"{r.path}\t{r.text}" for r in model.transcribe(wavs, head=head)]
+        assert out.stdout.splitlines() == expected
+
+
+def test_the_offline_runtime_never_imports_torch(exported: tuple) -> None:
+    _, folder, wavs = exported
+    code = ("import sys, soundfile, recog_edge\n"
+            f"samples, rate = soundfile.read({str(wavs[1])!r}, dtype='float32')\n"
+            f"for head in {HEADS!r}:\n"
+            f"    assert recog_edge.EdgeModel({str(folder)!r}, head=head).transcribe(samples, rate), head\n"
+            "print('torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_an_offline_export_refuses_streaming_and_bad_folders_name_the_file(exported: tuple, tmp_path: Path) -> None:
+    _, folder, _ = exported
+    with pytest.raises(ValueError, match=r"encoder.onnx: missing: streaming needs `recog export --streaming`"):
+        EdgeModel(folder).create_stream()
+    broken = tmp_path / "no-decoder"
+    shutil.copytree(folder, broken)
+    (broken / "decoder.onnx").unlink()
+    EdgeModel(broken, head="ctc")  # a head that needs no decoder graph still loads
+    with pytest.raises(FileNotFoundError, match=r"no-decoder/decoder.onnx: missing"):
+        EdgeModel(broken, head="attention")
+    with pytest.raises(ValueError, match=r"no 'parallel' head exported"):
+        EdgeModel(folder, head="parallel")
+    newer = tmp_path / "newer"
+    newer.mkdir()
+    proto = onnx.load(str(folder / "offline.onnx"))
+    for prop in proto.metadata_props:
+        prop.value = json.dumps({**json.loads(prop.value), "format": 2})
+    onnx.save(proto, str(newer / "offline.onnx"))
+    with pytest.raises(ValueError, match=r"newer/offline.onnx: export format 2 is newer than this runtime reads"):
+        EdgeModel(newer)
+    other = tmp_path / "other"
+    other.mkdir()
+    for prop in proto.metadata_props:
+        prop.value = json.dumps({**json.loads(prop.value), "format": 1, "kind": "lines"})
+    onnx.save(proto, str(other / "offline.onnx"))
+    with pytest.raises(ValueError, match=r"other/offline.onnx: an export of kind 'lines', not 'offline'"):
+        EdgeModel(other)
+    (other / "offline.onnx").write_bytes(b"not onnx")
+    with pytest.raises(ValueError, match=r"other/offline.onnx: not a readable ONNX file"):
+        EdgeModel(other)
+    bad = subprocess.run([sys.executable, "-m", "recog_edge", str(newer), "x.wav"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "newer/offline.onnx: export format 2" in bad.stderr
+
+
+def test_a_full_context_model_exports_offline_and_reads_like_pytorch(tmp_path: Path) -> None:
+    import recog
+    from recog.model import Recognizer
+    from recog.text import CharTokenizer
+
+    torch.manual_seed(0)
+    encoder = {"name": "conformer", "feat_in": 80, "d_model": 16, "n_layers": 1, "n_heads": 2,
+               "subsampling_channels": 4}  # not causal, unlimited context: it cannot stream
+    model = Recognizer(CharTokenizer("abcdefgh"), encoder, {"ctc": {}}).eval()
+    with torch.no_grad():
+        model.heads["ctc"].proj.bias[:2] -= 8.0  # blank and unknown
+    checkpoint = save_checkpoint(model, tmp_path / "full.ckpt")
+    wav = speak("hello there", tmp_path / "hi.wav")
+    assert main(["export", "--model", str(checkpoint), "--out", str(tmp_path / "onnx"), "--int8"]) == 0
+    assert metadata(tmp_path / "onnx" / "offline.onnx")["int8"] is True
+    float_export = main(["export", "--model", str(checkpoint), "--out", str(tmp_path / "fp32")])
+    assert float_export == 0
+    expected = recog.load(checkpoint).transcribe([wav])[0].text
+    assert expected and EdgeModel(tmp_path / "fp32").transcribe(*soundfile.read(wav, dtype="float32")) == expected
+    assert EdgeModel(tmp_path / "onnx").transcribe(*soundfile.read(wav, dtype="float32"))  # int8 reads too
