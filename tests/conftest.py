@@ -36,6 +36,17 @@ def speech_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def latin_lines_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped latin-lines exported once (``recog export``, checked against PyTorch) for the
+    edge-runtime and browser tests: exporting it takes half a minute."""
+    from recog.cli import main
+
+    folder = tmp_path_factory.mktemp("latin-lines-onnx")
+    assert main(["export", "--model", "latin-lines", "--out", str(folder)]) == 0
+    return folder
+
+
 @pytest.fixture
 def one_thread() -> Iterator[None]:
     """Tiny models run faster on one thread, above all on a busy machine. Use it with
