@@ -209,7 +209,7 @@ class RecognitionModel:
         decoding after some audio was read gives the text of what was read and a warning;
         ``progress(path, seconds read, seconds in all)`` follows the pieces."""
         from recog.audio import audio_blocks
-        from recog.vad import cut_at_pauses, trim_silence
+        from recog.vad import cut_at_pauses, is_steady_noise, trim_silence
         from recog_edge.features import WaveformIntake
 
         path = source.path if isinstance(source, Entry) else str(source)
@@ -232,7 +232,7 @@ class RecognitionModel:
         parts, words, breaks = [], [], []
         for start, piece in cut_at_pauses(blocks(), SAMPLE_RATE):
             lead, speech = trim_silence(piece, SAMPLE_RATE)
-            if len(speech):  # a silent piece says nothing
+            if len(speech) and not is_steady_noise(speech, SAMPLE_RATE):  # silence or steady noise says nothing
                 item = Loaded(speech, offset=(offset or 0.0) + start + lead)
                 [part] = self.transcribe_arrays([speech], [path], head=head, options=options, items=[item])
                 if part.words:  # a piece's first word starts with its speech, not when the model emitted it

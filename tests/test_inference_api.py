@@ -241,11 +241,38 @@ def test_a_long_file_reports_its_progress_and_the_bar_shows_only_on_a_terminal(
     assert capsys.readouterr().err == ""
 
 
-def test_five_minutes_of_silence_say_nothing_and_a_10_ms_file_is_read(speech: tuple, tmp_path: Path) -> None:
+def coloured_noise(exponent: float, samples: int, rng: np.random.Generator) -> np.ndarray:
+    """Noise whose power goes as f ** exponent (0 white, -1 pink, -2 brown), peak 0.5."""
+    spectrum = np.fft.rfft(rng.standard_normal(samples))
+    freqs = np.fft.rfftfreq(samples)
+    freqs[0] = freqs[1]
+    noise = np.fft.irfft(spectrum * freqs ** (exponent / 2), samples)
+    return (0.5 * noise / np.abs(noise).max()).astype(np.float32)
+
+
+def test_five_minutes_of_silence_or_steady_noise_say_nothing_and_a_10_ms_file_is_read(
+        speech: tuple, speech_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     model, _, _ = speech
-    soundfile.write(tmp_path / "silence.wav", np.zeros(16000 * 300, dtype=np.int16), 16000, subtype="PCM_16")
-    soundfile.write(tmp_path / "click.wav", (np.random.default_rng(8).standard_normal(160) * 0.1).astype(np.float32),
-                    16000, subtype="FLOAT")
-    silence, click = model.transcribe([tmp_path / "silence.wav", tmp_path / "click.wav"])
-    assert (silence.text, silence.tokens, silence.segments()) == ("", [], [])
-    assert click.path.endswith("click.wav") and click.warning is None
+    rng = np.random.default_rng(8)
+    files = {"silence": np.zeros(16000 * 300, dtype=np.float32)}
+    files.update({name: coloured_noise(exponent, 16000 * 300, rng)
+                  for name, exponent in (("white", 0.0), ("pink", -1.0), ("brown", -2.0))})
+    for name, wave in files.items():
+        soundfile.write(tmp_path / f"{name}.wav", wave, 16000, subtype="PCM_16")
+    soundfile.write(tmp_path / "click.wav", (rng.standard_normal(160) * 0.1).astype(np.float32), 16000,
+                    subtype="FLOAT")
+    results = model.transcribe([tmp_path / f"{name}.wav" for name in files] + [tmp_path / "click.wav"])
+    assert [(r.text, r.tokens, r.segments()) for r in results[:-1]] == [("", [], [])] * len(files)
+    assert results[-1].path.endswith("click.wav") and results[-1].warning is None
+    # speech under white noise at 10 dB SNR is still read: the same model says something there
+    from recog.audio import load_audio
+    from recog.inference import RecognitionModel
+
+    utterances = [load_audio(p) for p in sorted(speech_dir.glob("utt*.wav"))]
+    voice = np.concatenate([np.concatenate([u, np.zeros(4000, np.float32)]) for u in utterances * 2])
+    noise = rng.standard_normal(len(voice)).astype(np.float32)
+    noise *= np.sqrt((voice ** 2).mean() / (noise ** 2).mean() / 10)  # 10 dB under the voice's mean power
+    soundfile.write(tmp_path / "noisy.wav", voice + noise, 16000, subtype="FLOAT")
+    monkeypatch.setattr(RecognitionModel, "LONG_SECONDS", 3.0)
+    [noisy] = model.transcribe([tmp_path / "noisy.wav"])
+    assert noisy.tokens
