@@ -1,6 +1,6 @@
 """``python -m recog_edge MODEL_DIR FILE...``: print ``path<TAB>text`` for each audio file (a
-streaming speech export) or image (a text-line export); with a detector export and ``--lines
-LINES_DIR``, each image's page text under a ``==> path <==`` header."""
+speech export, offline or streaming) or image (a text-line export); with a detector export and
+``--lines LINES_DIR``, each image's page text under a ``==> path <==`` header."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m recog_edge", description=__doc__)
     parser.add_argument("model_dir")
     parser.add_argument("files", nargs="+")
-    parser.add_argument("--head", help="ctc or rnnt (speech), ctc or parallel (text lines); default: the model's")
+    parser.add_argument("--head", help="speech: ctc, rnnt, attention or cassnat (offline exports), ctc or "
+                        "rnnt (streaming); text lines: ctc or parallel; default: the model's")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--lines", help="a text-line export to read a detector export's lines with")
     args = parser.parse_args(argv)

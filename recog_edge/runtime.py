@@ -100,6 +100,8 @@ class EdgeModel:
         """A whole signal -> its log-mel frames (T, n_mels), resampled as ``recog.audio.load_audio``
         resamples (soxr, HQ)."""
         samples = as_float_samples(samples)
+        if len(samples) == 0:
+            raise ValueError("empty audio (0 samples)")
         if sample_rate != self.sample_rate:
             import soxr
 

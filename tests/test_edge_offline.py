@@ -128,6 +128,8 @@ def test_an_offline_export_refuses_streaming_and_bad_folders_name_the_file(expor
     _, folder, _ = exported
     with pytest.raises(ValueError, match=r"encoder.onnx: missing: streaming needs `recog export --streaming`"):
         EdgeModel(folder).create_stream()
+    with pytest.raises(ValueError, match=r"empty audio"):
+        EdgeModel(folder).transcribe(np.zeros(0, dtype=np.float32), 16000)
     broken = tmp_path / "no-decoder"
     shutil.copytree(folder, broken)
     (broken / "decoder.onnx").unlink()

@@ -1,0 +1,135 @@
+"""The torch-free runtime (recog_edge) against PyTorch on a manifest, one thread each: text parity,
+the exported graph's largest output difference, speed, and int8 against float32 (size, error
+rate, speed).
+
+    python benchmarks/edge.py --model CKPT --manifest data/synth_speech/test.jsonl --files 100
+    python benchmarks/edge.py --model latin-lines --manifest data/synth_ocr_v2/test.jsonl --files 200
+
+A speech model is exported offline (`recog export`: offline.onnx + its heads' graphs), a text-line
+model as lines.onnx, each in float32 and int8 (`--int8`). Every input is read one at a time, as a
+deployed runtime reads them: PyTorch eager with `recog.load(...).transcribe_arrays` (speech:
+16 kHz arrays, log-mel included) or `.transcribe` (line images, loading included), the edge
+runtime with `EdgeModel.transcribe` / `EdgeLineModel.read` (numpy log-mel or resizing included).
+Speed is RTFx (audio seconds per second) for speech and lines per second for text lines. The
+output difference compares the exported graph with PyTorch on the same inputs (speech: the same
+log-mel features; lines: the same resized images): encoder frames and CTC log-probabilities.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import common  # noqa: E402
+from recog.export import export_lines, export_offline, quantize_int8  # noqa: E402
+from recog.inference import RecognitionModel  # noqa: E402
+from recog.metrics import char_error_rate, word_error_rate  # noqa: E402
+from recog_edge import EdgeLineModel, EdgeModel  # noqa: E402
+from recog_edge.lines import resize_line  # noqa: E402
+
+
+def export(model: RecognitionModel, folder: Path, int8: bool) -> float:
+    """Export ``model`` (offline speech or text lines) to ``folder``; its size in MB."""
+    written = (export_offline if model.kind == "logmel" else export_lines)(model.model, folder)
+    if int8:
+        quantize_int8(written)
+    return sum(p.stat().st_size for p in written) / 1e6
+
+
+def speech_graph_difference(model: RecognitionModel, folder: Path, audio: list[np.ndarray]) -> tuple[float, float]:
+    """Largest |offline.onnx - PyTorch| over ``audio`` on the same log-mel features: (encoder frames,
+    CTC log-probs of the default head where it has them, else nan)."""
+    edge = EdgeModel(folder)
+    names = [o.name for o in edge.offline.get_outputs()]
+    worst_h, worst_lp = 0.0, float("nan")
+    for samples in audio:
+        with torch.no_grad():
+            wave = torch.from_numpy(samples)[None]
+            features, lengths = model.model.frontend(wave, torch.tensor([wave.shape[1]]))
+            h, _ = model.model.encoder(features, lengths)
+            out = dict(zip(names, edge.offline.run(None, {"features": features.numpy(),
+                                                          "feature_lengths": lengths.numpy()}), strict=True))
+            worst_h = max(worst_h, float(np.abs(out["encoded"] - h.numpy()).max()))
+            if "ctc_log_probs" in out:
+                lp = model.model.heads["ctc"](h).numpy()
+                worst_lp = np.nanmax([worst_lp, float(np.abs(out["ctc_log_probs"] - lp).max())])
+    return worst_h, worst_lp
+
+
+def lines_graph_difference(model: RecognitionModel, folder: Path, paths: list[str]) -> tuple[float, float]:
+    """Largest |lines.onnx - PyTorch| over the line images ``paths`` resized alike: (nan: the graph
+    has no encoder-frame output, CTC log-probs)."""
+    import cv2
+
+    edge = EdgeLineModel(folder)
+    names = [o.name for o in edge.session.get_outputs()]
+    config = model.model.frontend.config
+    worst = 0.0
+    for path in paths:
+        image = resize_line(cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB), config.height, config.max_width)
+        widths = np.array([image.shape[1]], dtype=np.int64)
+        out = dict(zip(names, edge.session.run(None, {"images": image[None], "widths": widths}), strict=True))
+        with torch.no_grad():
+            h, h_lengths = model.model.encode(torch.from_numpy(image)[None], torch.from_numpy(widths))
+            lp = model.model.heads["ctc"](h).numpy()
+        worst = max(worst, float(np.abs(out["ctc_log_probs"] - lp).max()))
+    return float("nan"), worst
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    common.add_model(parser)
+    common.add_manifest(parser)
+    common.add_limit(parser, "--files", default=100, help="the first N manifest entries")
+    common.add_threads(parser, 1, help="threads for PyTorch and onnxruntime alike")
+    parser.add_argument("--head", help="the head to decode with (default: the model's)")
+    args = common.parse_args(parser)
+    model = common.load_model(args.model)
+    head = args.head or model.model.default_head
+    entries = common.read_entries(args.manifest, args.files)
+    references = [e.text for e in entries]
+    speech = model.kind == "logmel"
+    if speech:
+        inputs = common.load_audio_entries(entries)
+        amount, unit, error_rate, metric = common.audio_seconds(inputs), "RTFx", word_error_rate, "WER"
+        torch_read = lambda: [model.transcribe_arrays([a], ["-"], head=head)[0].text for a in inputs]  # noqa: E731
+    else:
+        inputs = [e.path for e in entries]
+        amount, unit, error_rate, metric = float(len(inputs)), "lines/s", char_error_rate, "CER"
+        torch_read = lambda: [model.transcribe([p], head=head)[0].text for p in inputs]  # noqa: E731
+    torch_texts, torch_seconds = common.timed(torch_read)
+    print(f"{len(entries)} inputs of {args.manifest} ({amount:.1f} {'s of audio' if speech else 'lines'}), "
+          f"head {head}, {args.threads} thread(s)")
+    print(f"{'runtime':<22} {'size MB':>8} {metric:>7} {'same text':>10} {unit:>8} {'max |d enc|':>12} "
+          f"{'max |d logp|':>12}")
+    size = sum(p.numel() * p.element_size() for p in model.model.parameters()) / 1e6
+    print(f"{'PyTorch eager':<22} {size:>8.1f} {100 * error_rate(references, torch_texts):>6.2f}% {'-':>10} "
+          f"{amount / torch_seconds:>8.1f} {'-':>12} {'-':>12}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for int8 in (False, True):
+            folder = Path(tmp) / ("int8" if int8 else "fp32")
+            size = export(model, folder, int8)
+            if speech:
+                edge = EdgeModel(folder, head=head, threads=args.threads)
+                texts, seconds = common.timed(lambda edge=edge: [edge.transcribe(a, 16000) for a in inputs])
+                diff = speech_graph_difference(model, folder, inputs[:20])
+            else:
+                lines = EdgeLineModel(folder, head=head, threads=args.threads)
+                texts, seconds = common.timed(lambda lines=lines: [r.text for r in lines.read(inputs)])
+                diff = lines_graph_difference(model, folder, inputs[:20])
+            same = sum(a == b for a, b in zip(texts, torch_texts, strict=True))
+            print(f"{'recog_edge ' + ('int8' if int8 else 'float32'):<22} {size:>8.1f} "
+                  f"{100 * error_rate(references, texts):>6.2f}% {f'{same}/{len(texts)}':>10} "
+                  f"{amount / seconds:>8.1f} {diff[0]:>12.2e} {diff[1]:>12.2e}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
