@@ -18,6 +18,7 @@ import pytest
 import soundfile
 import torch
 
+from recog.audio import load_audio
 from recog.checkpoint import save_checkpoint
 from recog.cli import main
 from recog_edge import EdgeModel
@@ -180,3 +181,26 @@ def test_a_full_context_model_exports_offline_and_reads_like_pytorch(tmp_path: P
     expected = recog.load(checkpoint).transcribe([wav])[0].text
     assert expected and EdgeModel(tmp_path / "fp32").transcribe(*soundfile.read(wav, dtype="float32")) == expected
     assert EdgeModel(tmp_path / "onnx").transcribe(*soundfile.read(wav, dtype="float32"))  # int8 reads too
+
+
+def test_one_folder_holds_both_exports_and_streams_only_the_heads_that_stream(exported: tuple,
+                                                                              tmp_path: Path) -> None:
+    from recog_edge import EndpointConfig
+
+    checkpoint, folder, wavs = exported
+    both = tmp_path / "both"
+    shutil.copytree(folder, both)
+    assert main(["export", "--model", str(checkpoint), "--out", str(both), "--streaming"]) == 0
+    assert metadata(both / "encoder.onnx")["heads"] == ["ctc", "rnnt"]  # attention and CASS-NAT do not stream
+    with pytest.raises(ValueError, match=r"encoder.onnx: the 'attention' head does not stream"):
+        EdgeModel(both, head="attention").create_stream()
+    samples, rate = load_audio(wavs[0]), 16000  # resampled once: streams and whole signals read the same samples
+    for head in ("ctc", "rnnt"):
+        model = EdgeModel(both, head=head, endpoint=EndpointConfig(enabled=False))
+        stream = model.create_stream()
+        stream.accept_waveform(rate, samples)
+        stream.input_finished()
+        model.decode(stream)
+        # The same attention context offline and chunk by chunk: the same text.
+        assert stream.result.text == model.transcribe(samples, rate) == EdgeModel(folder, head=head).transcribe(
+            samples, rate)
