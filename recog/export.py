@@ -1,7 +1,8 @@
 """ONNX export of every model kind for the torch-free runtime in ``recog_edge``.
 
 ``export_offline`` writes, for a speech model, ``offline.onnx``: log-mel ``features`` (B, T, n_mels)
-and ``feature_lengths`` (B,) -> the full-context encoder's ``encoded`` (B, T', D),
+and ``feature_lengths`` (B,) -> the encoder's ``encoded`` (B, T', D) (with the attention context
+the model decodes offline with: full for a unified model),
 ``encoded_lengths`` (B,) and every head's ``graph_outputs`` prefixed with its name (e.g.
 ``ctc_log_probs`` (B, T', V); the attention head's cross-attention ``memory_keys`` /
 ``memory_values``; CASS-NAT's ``ctc_log_probs``), batch and time dynamic, plus every head's own
@@ -15,13 +16,14 @@ graphs (``Head.export_parts``: ``predictor.onnx`` + ``joiner.onnx``, the attenti
   ``cache_last_time``, ``cache_length``; outputs ``encoded`` (B, chunk_frames, D),
   ``encoded_lengths``, ``<head>_log_probs`` (B, chunk_frames, V) for every head with per-frame
   outputs (``Head.frame_outputs``: the CTC head), and the new caches (``new_`` + input name).
-- every head's own graphs (``Head.export_parts``), e.g. for a transducer ``predictor.onnx`` (last
-  tokens + state -> projected output + new state) and ``joiner.onnx`` (encoder frames + projected
-  predictor output -> log-probs).
+- the own graphs (``Head.export_parts``) of every head that streams (``Head.stream_search``), e.g.
+  for a transducer ``predictor.onnx`` (last tokens + state -> projected output + new state) and
+  ``joiner.onnx`` (encoder frames + projected predictor output -> log-probs).
 
-Every file carries the JSON metadata the runtime needs under the key ``recog`` (vocabulary,
-feature settings, sample rate, subsampling, context, chunk and cache shapes), and every file is
-checked against PyTorch on real inputs before it is written.
+Every file carries the JSON metadata the runtime needs under the key ``recog`` (format, kind:
+"offline", "streaming", "lines" or "detector", vocabulary, feature settings, sample rate,
+subsampling, context, chunk and cache shapes), and every file is checked against PyTorch on real
+inputs before it is written.
 """
 
 from __future__ import annotations
