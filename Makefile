@@ -14,10 +14,11 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup debs web demo recipe-speech recipe-ocr recipe-pages test lint bench
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml export/python/pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0  # the CPU wheel of this machine; pyproject admits newer ones
+	$(PY) -m pip install -q -e ./export/python  # recog-edge, which recog depends on (not on PyPI)
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
@@ -62,4 +63,4 @@ test: setup
 	$(PY) -m pytest
 
 lint: setup
-	$(VENV)/bin/ruff check recog recog_edge tests benchmarks tools recipes examples
+	$(VENV)/bin/ruff check recog export/python tests benchmarks tools recipes examples
