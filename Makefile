@@ -47,6 +47,7 @@ demo: setup
 	$(VENV)/bin/recog models
 	-$(VENV)/bin/recog transcribe examples/ --output -   # "-": a task without a shipped model says so, the demo goes on
 	-$(VENV)/bin/recog ocr examples/ --output -
+	-$(VENV)/bin/recog-edge ocr examples/   # the same files without torch: the shipped int8 edge models
 
 # The synthetic recipes, one command each (demo size for speech: data, ~6 min of training, test WER).
 recipe-speech: setup

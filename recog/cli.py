@@ -4,35 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from recog.segments import FORMATS
+from recog_edge.files import expand_inputs
 
 LM_BEAM = 8  # prefix beam width when --lm is given without --beam
-
-
-def expand_inputs(items: Iterable[str], suffixes: Iterable[str]) -> tuple[list[str], list[tuple[str, str]]]:
-    """Files as given; folders searched recursively (symbolic links to folders not followed, so a
-    link loop cannot trap the search) for files with one of ``suffixes``. Returns the paths and,
-    for each folder that holds none (a folder named like a file, ``x.wav/``, included), a
-    (folder, message) problem."""
-    suffixes = {s.lower() for s in suffixes}
-    paths: list[str] = []
-    problems: list[tuple[str, str]] = []
-    for item in items:
-        if not Path(item).is_dir():
-            paths.append(item)
-            continue
-        found = sorted(str(Path(root) / name) for root, _, names in os.walk(item, followlinks=False)
-                       for name in names if Path(name).suffix.lower() in suffixes and (Path(root) / name).is_file())
-        if not found:
-            problems.append((item, f"{item}: a folder with no {'/'.join(sorted(suffixes))} files in it"))
-        paths.extend(found)
-    return paths, problems
 
 
 def progress(items: Iterable, total: int, quiet: bool = False) -> Iterable:
@@ -404,26 +384,33 @@ def _write_pages(args: argparse.Namespace, results: Iterable, total: int, failur
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from recog.export import export_detector, export_lines, export_offline, export_streaming
     from recog.inference import load
+
+    for path in export_model(load(args.model, att_context=args.context), args.out, args.streaming, args.int8):
+        print(f"wrote {path}" + (" (int8)" if args.int8 else ""), file=sys.stderr)
+    return 0
+
+
+def export_model(model, out: str | Path, streaming: bool = False, int8: bool = False) -> list[Path]:  # noqa: ANN001
+    """ONNX files of a loaded model (a RecognitionModel or PageReader) in ``out``: a text detector's
+    det.onnx, a text-line model's lines.onnx, a speech model's offline.onnx (or, ``streaming``, its
+    encoder.onnx step), with their head graphs; ``int8``: weights quantized. The written paths."""
+    from recog.export import export_detector, export_lines, export_offline, export_streaming
     from recog.pages import PageReader
 
-    model = load(args.model, att_context=args.context)
     if isinstance(model, PageReader):
-        written = export_detector(model.detector.model, args.out, model.detector.options)
-    elif args.streaming:
-        written = export_streaming(model.model, args.out)
+        written = export_detector(model.detector.model, out, model.detector.options)
+    elif streaming:
+        written = export_streaming(model.model, out)
     elif model.input.name == "text-line":
-        written = export_lines(model.model, args.out)
+        written = export_lines(model.model, out)
     else:
-        written = export_offline(model.model, args.out)
-    if args.int8:
+        written = export_offline(model.model, out)
+    if int8:
         from recog.export import quantize_int8
 
         quantize_int8(written)
-    for path in written:
-        print(f"wrote {path}" + (" (int8)" if args.int8 else ""), file=sys.stderr)
-    return 0
+    return written
 
 
 def cmd_serve_web(args: argparse.Namespace) -> int:
@@ -588,14 +575,11 @@ def main(argv: list[str] | None = None) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    try:
-        commands = {"transcribe": cmd_transcribe, "ocr": cmd_ocr, "eval": cmd_eval, "stream": cmd_stream,
-                    "export": cmd_export, "lm": cmd_lm, "models": cmd_models,
-                    "serve-web": cmd_serve_web}
-        return commands[args.command](args)
-    except (FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    from recog_edge.cli import run_command
+
+    commands = {"transcribe": cmd_transcribe, "ocr": cmd_ocr, "eval": cmd_eval, "stream": cmd_stream,
+                "export": cmd_export, "lm": cmd_lm, "models": cmd_models, "serve-web": cmd_serve_web}
+    return run_command(commands[args.command], args)
 
 
 if __name__ == "__main__":

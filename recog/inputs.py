@@ -19,10 +19,7 @@ from recog.audio import SAMPLE_RATE, audio_from_array, load_audio
 from recog.data import AUDIO_KEY, IMAGE_KEY, Entry, pad_images, pad_sequences
 from recog.image import image_from_array, load_image, resize_line
 from recog.model import Recognizer
-
-AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif", ".au"})
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"})
-
+from recog_edge.files import AUDIO_SUFFIXES, IMAGE_SUFFIXES
 
 Source = str | Path | Entry | np.ndarray  # what the Python API reads: files, manifest entries, arrays
 

@@ -28,16 +28,9 @@ import numpy as np
 from recog.detection.detector import DetectionModel
 from recog.image import ImageError, image_from_array, is_pdf, load_image, load_pdf_pages
 from recog.inference import Recognition, RecognitionModel
-from recog_edge.pages import Page, PageLine, read_boxes, read_page
+from recog_edge.pages import Page, PageLine, is_line_image, read_boxes, read_page
 
-LINE_MAX_HEIGHT = 100  # an image at most this tall is one text line (``is_line_image``)
-LINE_MIN_RATIO = 5.0  # ... and so is one up to 240 px tall and this many times wider
 UNSURE_BELOW = 0.9  # --draw marks readings less confident than this
-
-
-def is_line_image(height: int, width: int) -> bool:
-    """Whether an image of this size is a single text line (read directly, not detected in)."""
-    return height <= LINE_MAX_HEIGHT or (height <= 240 and width >= LINE_MIN_RATIO * height)
 
 
 def image_size(path: str | Path) -> tuple[int, int] | None:

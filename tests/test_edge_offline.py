@@ -108,8 +108,8 @@ def test_python_m_recog_edge_transcribes_an_offline_export(exported: tuple) -> N
     checkpoint, folder, wavs = exported
     model = recog.load(checkpoint)
     for head in ("ctc", "attention"):
-        out = subprocess.run([sys.executable, "-m", "recog_edge", str(folder), *map(str, wavs), "--head", head],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run([sys.executable, "-m", "recog_edge", "transcribe", *map(str, wavs), "--model", str(folder),
+                              "--head", head], capture_output=True, text=True, check=True)
         expected = [f"{r.path}\t{r.text}" for r in model.transcribe(wavs, head=head)]
         assert out.stdout.splitlines() == expected
 
@@ -157,7 +157,8 @@ def test_an_offline_export_refuses_streaming_and_bad_folders_name_the_file(expor
     (other / "offline.onnx").write_bytes(b"not onnx")
     with pytest.raises(ValueError, match=r"other/offline.onnx: not a readable ONNX file"):
         EdgeModel(other)
-    bad = subprocess.run([sys.executable, "-m", "recog_edge", str(newer), "x.wav"], capture_output=True, text=True)
+    bad = subprocess.run([sys.executable, "-m", "recog_edge", "transcribe", "x.wav", "--model", str(newer)],
+                         capture_output=True, text=True)
     assert bad.returncode != 0 and "newer/offline.onnx: export format 2" in bad.stderr
 
 

@@ -200,8 +200,8 @@ def test_the_edge_runtime_reads_pages_like_pytorch_without_importing_torch(detec
             "print(len(page.lines), 'torch' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split()[1] == "False"
-    cli = subprocess.run([sys.executable, "-m", "recog_edge", str(det), "--lines", str(lines), str(path)],
-                         capture_output=True, text=True, check=True)
+    cli = subprocess.run([sys.executable, "-m", "recog_edge", "ocr", "--detect", "--detector", str(det), "--model",
+                          str(lines), str(path)], capture_output=True, text=True, check=True)
     assert cli.stdout.startswith(f"==> {path} <==\n")
 
 

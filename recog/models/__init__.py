@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from recog.checkpoint import CONFIG_FILE, WEIGHTS_FILE
+from recog_edge.models import DEFAULTS  # task -> default model name, the same in recog and recog-edge
 
 ROOT = Path(__file__).resolve().parent
 CARD_FILE = "MODEL_CARD.md"
-# task -> the model a command takes by default
-DEFAULTS = {"speech": "en-speech", "text-line": "latin-lines", "text-detection": "latin-det"}
 
 
 @dataclass(frozen=True)

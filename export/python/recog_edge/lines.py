@@ -8,8 +8,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,13 +38,18 @@ def resize_line(image: np.ndarray, line_height: int = 32, max_width: int = 4096)
 
 @dataclass
 class LineResult:
-    """One line read by the edge runtime: the fields of ``recog ocr``'s JSON lines."""
+    """One line read by the edge runtime: the fields (and their order) of ``recog ocr``'s JSON lines."""
 
     image_filepath: str
     text: str
     tokens: list[str] = field(default_factory=list)
     x_positions: list[int] = field(default_factory=list)
     confidence: float = 0.0
+    token_confidences: list[float] = field(default_factory=list)
+    score: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 class EdgeLineModel:
@@ -85,20 +91,22 @@ class EdgeLineModel:
             best = log_probs.argmax(axis=-1).tolist()
             n = best.index(0) if 0 in best else len(best) - 1
             tokens, stamps = best[:n], frames[:n].tolist()
-            lp = [float(log_probs[i, t]) for i, t in enumerate(best[: n + 1 if 0 in best else n])]
-            count = len(lp)
+            lp = [float(log_probs[i, t]) for i, t in enumerate(best[: n + 1 if 0 in best else n])]  # + the end
+            probs = [float(np.exp(v)) for v in lp[:n]]
         else:
             log_probs = outputs[f"{self.head}_log_probs"][0, : int(outputs["lengths"][0])]
             best = log_probs.argmax(axis=-1).tolist()
-            tokens, stamps = [], []
+            lp = [float(log_probs[t, c]) for t, c in enumerate(best)]
+            tokens, stamps, probs = [], [], []
             for t, c in enumerate(best):
                 if c != 0 and (t == 0 or best[t - 1] != c):
                     tokens.append(c)
                     stamps.append(t)
-            lp, count = [float(log_probs[t, c]) for t, c in enumerate(best)], len(best)
+                    probs.append(float(np.exp(lp[t])))
         stride = self.meta["stride"]
         return LineResult(
             image_filepath=name, text="".join(self.vocabulary[t] for t in tokens if t > 1),
             tokens=[self.vocabulary[t] for t in tokens], x_positions=[int(round((t + 0.5) * stride * scale))
                                                                        for t in stamps],
-            confidence=round(float(np.exp(sum(lp) / max(count, 1))), 4))
+            confidence=round(float(np.exp(sum(lp) / max(len(lp), 1))), 4),
+            token_confidences=[round(p, 4) for p in probs], score=round(sum(lp), 4))

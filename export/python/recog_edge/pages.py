@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,7 +28,12 @@ from recog_edge.boxes import (
 from recog_edge.layout import page_text, reading_order, text_frame
 from recog_edge.sessions import open_export
 
+if TYPE_CHECKING:
+    from recog_edge.lines import EdgeLineModel
+
 TURN_SAMPLE = 8  # lines of each direction read upside down too, to tell whether they all are
+LINE_MAX_HEIGHT = 100  # an image at most this tall is one text line (``is_line_image``)
+LINE_MIN_RATIO = 5.0  # ... and so is one up to 240 px tall and this many times wider
 
 Detect = Callable[[np.ndarray], list[tuple[np.ndarray, float]]]  # image -> (corners (4, 2), score) each
 Read = Callable[[list[np.ndarray]], list[tuple[str, float]]]  # line crops -> (text, confidence) each
@@ -65,6 +70,11 @@ class Page:
         return {"image_filepath": self.path, **({"page": self.page} if self.page is not None else {}),
                 "width": self.width, "height": self.height, "text": self.text,
                 "lines": [line.to_json() for line in self.lines]}
+
+
+def is_line_image(height: int, width: int) -> bool:
+    """Whether an image of this size is a single text line (read directly, not detected in)."""
+    return height <= LINE_MAX_HEIGHT or (height <= 240 and width >= LINE_MIN_RATIO * height)
 
 
 def read_page(image: np.ndarray, name: str, detect: Detect, read: Read, turn: bool = True) -> Page:
@@ -142,11 +152,12 @@ class EdgeDetector:
 class EdgePageReader:
     """Whole images read with an exported detector and an exported text-line model, torch-free."""
 
-    def __init__(self, detector: str | Path, lines: str | Path, threads: int = 1, turn: bool = True) -> None:
+    def __init__(self, detector: str | Path, lines: str | Path | EdgeLineModel, threads: int = 1,
+                 turn: bool = True) -> None:
         from recog_edge.lines import EdgeLineModel
 
         self.detector = EdgeDetector(detector, threads)
-        self.lines = EdgeLineModel(lines, threads=threads)
+        self.lines = lines if isinstance(lines, EdgeLineModel) else EdgeLineModel(lines, threads=threads)
         self.turn = turn
 
     def read(self, image: str | Path | np.ndarray, name: str | None = None) -> Page:

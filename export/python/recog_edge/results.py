@@ -1,9 +1,10 @@
-"""What a stream has recognised so far: one result type for the PyTorch stream
-(``recog.streaming``) and the edge runtime (``recog_edge.runtime``)."""
+"""Result types: what a stream has recognised so far (one type for the PyTorch stream,
+``recog.streaming``, and the edge runtime), and the edge runtime's result for one audio file."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -21,3 +22,21 @@ class StreamResult:
     tokens: list[str] = field(default_factory=list)
     timestamps: list[float] = field(default_factory=list)
     segments: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SpeechResult:
+    """One audio file read by the edge runtime, with the fields (and their order) of ``recog
+    transcribe``'s JSON lines: token pieces, their start times in seconds, each one's probability,
+    the search's log-probability (``score``) and its confidence in [0, 1]."""
+
+    audio_filepath: str
+    text: str
+    tokens: list[str] = field(default_factory=list)
+    timestamps: list[float] = field(default_factory=list)
+    confidence: float = 0.0
+    token_confidences: list[float] = field(default_factory=list)
+    score: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)

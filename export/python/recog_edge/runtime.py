@@ -29,13 +29,13 @@ import numpy as np
 
 from recog_edge.endpoint import EndpointConfig, endpoint_reached
 from recog_edge.features import ChunkQueue, FeatureStream, NumpyLogMel, WaveformIntake, as_float_samples
-from recog_edge.results import StreamResult
+from recog_edge.results import SpeechResult, StreamResult
 from recog_edge.search import (
     CTCGreedy,
+    Decoded,
     TransducerGreedy,
     attention_greedy,
     cassnat_greedy,
-    path_segments,
     zeros_for_one,
 )
 from recog_edge.sessions import open_export
@@ -87,14 +87,39 @@ class EdgeModel:
         """The text of a whole mono signal (float in [-1, 1] or int16) at ``sample_rate`` Hz (default
         the model's): through ``offline.onnx`` where the folder has it for this head, else streamed
         through ``encoder.onnx`` as one utterance (no endpointing)."""
+        return self.detokenize(self.recognize_signal(samples, sample_rate).tokens)
+
+    def transcribe_file(self, path: str | Path) -> SpeechResult:
+        """An audio file (any rate; channels averaged) -> its result with the fields of ``recog
+        transcribe``'s JSON lines; ValueError naming the file where it cannot be read or is empty."""
+        import soundfile
+
+        try:
+            samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+        except (OSError, RuntimeError, soundfile.LibsndfileError) as err:
+            raise ValueError(f"{path}: not readable as audio ({str(err).splitlines()[0]})") from None
+        try:
+            decoded = self.recognize_signal(samples.mean(axis=1), rate)
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from None
+        seconds = self.meta["frame_seconds"]
+        return SpeechResult(
+            audio_filepath=str(path), text=self.detokenize(decoded.tokens),
+            tokens=[self.vocabulary[t] for t in decoded.tokens],
+            timestamps=[round(t * seconds, 3) for t in decoded.stamps], confidence=round(decoded.confidence, 4),
+            token_confidences=[round(p, 4) for p in decoded.probs], score=round(decoded.score, 4))
+
+    def recognize_signal(self, samples: np.ndarray, sample_rate: int | None = None) -> Decoded:
+        """The greedy result of a whole mono signal (as ``transcribe``): tokens, their encoder frames
+        and probabilities, score and confidence."""
         sample_rate = sample_rate or self.sample_rate
         if self.offline is None or self.head not in self.offline_meta["heads"]:
             stream = EdgeStream(self, EndpointConfig(enabled=False))
             stream.accept_waveform(sample_rate, samples)
             stream.input_finished()
             self.decode(stream)
-            return stream.result.text
-        return self.detokenize(self.recognize(self.features(samples, sample_rate))[0])
+            return stream.search.result()
+        return self.recognize(self.features(samples, sample_rate))
 
     def features(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
         """A whole signal -> its log-mel frames (T, n_mels), resampled as ``recog.audio.load_audio``
@@ -109,22 +134,19 @@ class EdgeModel:
         frames = FeatureStream(self.logmel)
         return np.concatenate([frames.accept(samples), frames.finish()])
 
-    def recognize(self, features: np.ndarray) -> tuple[list[int], list[int]]:
-        """Log-mel frames (T, n_mels) through ``offline.onnx`` and the head's greedy search -> token
-        ids and their encoder frames."""
+    def recognize(self, features: np.ndarray) -> Decoded:
+        """Log-mel frames (T, n_mels) through ``offline.onnx`` and the head's greedy search."""
         if self.offline is None:
             raise ValueError(f"{self.folder}: no offline.onnx (write one with `recog export` without --streaming)")
         names = [o.name for o in self.offline.get_outputs()]
         feeds = {"features": features[None], "feature_lengths": np.array([len(features)], dtype=np.int64)}
         out = dict(zip(names, self.offline.run(None, feeds), strict=True))
         n = int(out["encoded_lengths"][0])
-        if self.head == "ctc":
-            tokens, first, _ = path_segments(out["ctc_log_probs"][0, :n].argmax(axis=-1).tolist())
-            return tokens, first
-        if self.head == "rnnt":
-            search = TransducerGreedy(self.parts["predictor"], self.parts["joiner"], self.meta["predictor"])
-            search.advance(out["encoded"][0, :n])
-            return search.tokens, search.stamps
+        if self.head in ("ctc", "rnnt"):
+            search = CTCGreedy() if self.head == "ctc" else \
+                TransducerGreedy(self.parts["predictor"], self.parts["joiner"], self.meta["predictor"])
+            search.advance(out["ctc_log_probs" if self.head == "ctc" else "encoded"][0, :n])
+            return search.result()
         if self.head == "attention":
             return attention_greedy(self.parts["decoder"], self.offline_meta["decoder"],
                                     out["attention_memory_keys"], out["attention_memory_values"], n)

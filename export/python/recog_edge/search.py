@@ -1,14 +1,30 @@
 """Greedy searches in numpy over exported graphs: CTC, transducer (``predictor.onnx`` +
 ``joiner.onnx``), attention decoder (``decoder.onnx``, one step with its KV cache) and CASS-NAT
-(``cassnat.onnx``, every token at once from the greedy CTC path's segments). Each gives the tokens
-and timestamps (encoder frames) that the PyTorch head's greedy search gives."""
+(``cassnat.onnx``, every token at once from the greedy CTC path's segments). Each gives the tokens,
+timestamps (encoder frames), token probabilities, score and confidence that the PyTorch head's
+greedy search gives (``Decoded``)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+
+@dataclass
+class Decoded:
+    """One input's greedy result: token ids, the encoder frame and probability of each, the
+    search's log-probability (``score``) and its confidence in [0, 1], as ``recog``'s
+    ``Hypothesis`` of the same search carries them."""
+
+    tokens: list[int]
+    stamps: list[int]
+    probs: list[float]
+    score: float
+    confidence: float
 
 
 def path_segments(path: Sequence[int]) -> tuple[list[int], list[int], list[int]]:
@@ -28,23 +44,34 @@ def path_segments(path: Sequence[int]) -> tuple[list[int], list[int], list[int]]
 
 
 class CTCGreedy:
-    """Greedy CTC over frames as they come: ``tokens`` and their first ``stamps`` (frames from the
-    start of the search)."""
+    """Greedy CTC over frames as they come: ``tokens``, their first ``stamps`` (frames from the
+    start of the search) and posteriors there (``probs``); ``score``: the best path's
+    log-probability (``recog.decoding.ctc.greedy_decode``)."""
 
     def __init__(self) -> None:
         self.tokens: list[int] = []
         self.stamps: list[int] = []
+        self.probs: list[float] = []
+        self.score = 0.0
         self.frames = 0
         self.last_id = 0
 
     def advance(self, log_probs: np.ndarray) -> None:
         """log_probs: (T, V) of the next T frames."""
-        for t, best in enumerate(log_probs.argmax(axis=-1).tolist()):
+        best_ids = log_probs.argmax(axis=-1)  # (T,)
+        best_lp = log_probs[np.arange(len(log_probs)), best_ids]  # (T,)
+        for t, best in enumerate(best_ids.tolist()):
             if best != 0 and best != self.last_id:
                 self.tokens.append(best)
                 self.stamps.append(self.frames + t)
+                self.probs.append(math.exp(float(best_lp[t])))
             self.last_id = best
+        self.score += float(best_lp.sum())
         self.frames += len(log_probs)
+
+    def result(self) -> Decoded:
+        return Decoded(list(self.tokens), list(self.stamps), list(self.probs), self.score,
+                       math.exp(self.score / max(self.frames, 1)))
 
 
 class TransducerGreedy:
@@ -58,6 +85,8 @@ class TransducerGreedy:
         self.pred: np.ndarray | None = None  # (1, J) projected predictor output
         self.tokens: list[int] = []
         self.stamps: list[int] = []
+        self.probs: list[float] = []
+        self.score = 0.0  # every joiner step's best log-probability, blanks included
         self.frames = 0
 
     def advance(self, encoded: np.ndarray) -> None:
@@ -68,12 +97,18 @@ class TransducerGreedy:
             for _ in range(self.max_symbols):
                 log_probs = self.joiner.run(None, {"encoded": encoded[t: t + 1], "pred": self.pred})[0][0]  # (V,)
                 best = int(log_probs.argmax())
+                self.score += float(log_probs[best])
                 if best == 0:
                     break
                 self.tokens.append(best)
                 self.stamps.append(self.frames + t)
+                self.probs.append(math.exp(float(log_probs[best])))
                 self._predict(best)
         self.frames += len(encoded)
+
+    def result(self) -> Decoded:
+        return Decoded(list(self.tokens), list(self.stamps), list(self.probs), self.score,
+                       math.exp(self.score / max(self.frames, 1)))
 
     def _predict(self, token: int) -> None:
         pred, *state = self.predictor.run(None, {"tokens": np.array([token], dtype=np.int64), **self.state})
@@ -81,14 +116,14 @@ class TransducerGreedy:
 
 
 def attention_greedy(decoder: Any, meta: dict[str, Any], keys: np.ndarray, values: np.ndarray,
-                     frames: int) -> tuple[list[int], list[int]]:
+                     frames: int) -> Decoded:
     """Greedy search over ``decoder.onnx`` for one input: its cross-attention ``keys`` / ``values``
     (layers, 1, H, T, d_head) over ``frames`` real encoder frames -> tokens and, for each, the frame
     the last layer attends to most. At most ``frames`` tokens (``recog.decoding.attention``), never
-    the blank."""
+    the blank; the score counts the end token, the confidence is per token and end."""
     eos = int(meta["eos"])
     cache = np.zeros(meta["cache"]["shape"], dtype=meta["cache"]["dtype"])  # (layers, 2, 1, H, 0, d_head)
-    token, tokens, stamps = int(meta["sos"]), [], []
+    token, tokens, stamps, probs, score = int(meta["sos"]), [], [], [], 0.0
     lengths = np.array([frames], dtype=np.int64)
     for step in range(frames + 1):
         log_probs, attended, cache = decoder.run(None, {
@@ -97,23 +132,32 @@ def attention_greedy(decoder: Any, meta: dict[str, Any], keys: np.ndarray, value
         scores = log_probs[0].copy()  # (V + 1,)
         scores[0] = -np.inf
         token = eos if step >= frames else int(scores.argmax())
+        score += float(scores[token])
         if token == eos:
             break
         tokens.append(token)
         stamps.append(int(attended[0]))
-    return tokens, stamps
+        probs.append(math.exp(float(scores[token])))
+    return Decoded(tokens, stamps, probs, score, math.exp(score / (len(tokens) + 1)))
 
 
-def cassnat_greedy(decoder: Any, encoded: np.ndarray, ctc_log_probs: np.ndarray) -> tuple[list[int], list[int]]:
+def cassnat_greedy(decoder: Any, encoded: np.ndarray, ctc_log_probs: np.ndarray) -> Decoded:
     """CASS-NAT for one input: the greedy CTC path of ``ctc_log_probs`` (T, V) gives each token its
     segment of the ``encoded`` frames (T, D); ``cassnat.onnx`` reads every token at once -> tokens
-    and the first frame of each segment."""
-    ids, first, last = path_segments(ctc_log_probs.argmax(axis=-1).tolist())
+    and the first frame of each segment. The score adds the path's CTC log-probability to the
+    tokens'; the confidence is the tokens' alone (``recog.heads.cassnat``)."""
+    path = ctc_log_probs.argmax(axis=-1)  # (T,)
+    alignment = float(ctc_log_probs[np.arange(len(path)), path].sum())
+    ids, first, last = path_segments(path.tolist())
     if not ids:
-        return [], []
+        return Decoded([], [], [], alignment, 1.0)
     log_probs = decoder.run(None, {"encoded": encoded[None], "encoded_lengths": np.array([len(encoded)], np.int64),
                                    "last_frames": np.array([last], dtype=np.int64)})[0][0]  # (U, V), blank -inf
-    return log_probs.argmax(axis=-1).tolist(), first
+    best = log_probs.argmax(axis=-1)  # (U,)
+    best_lp = log_probs[np.arange(len(best)), best]
+    decoded = float(best_lp.sum())
+    return Decoded(best.tolist(), first, np.exp(best_lp).tolist(), decoded + alignment,
+                   math.exp(decoded / len(ids)))
 
 
 def zeros_for_one(spec: dict[str, Any]) -> np.ndarray:

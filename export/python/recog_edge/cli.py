@@ -1,0 +1,225 @@
+"""The ``recog-edge`` command: ``transcribe`` (audio files), ``stream`` (one audio file fed in
+pieces, partial and final text) and ``ocr`` (text-line images and whole pages), on exported models
+with numpy and onnxruntime only. Without ``--model`` each command takes the edge model that ships
+for its task (``recog_edge.models``). Its output is ``recog``'s: ``path<TAB>text`` lines (pages:
+``==> path <==`` and the page text), or with ``--output -`` (or a file) JSON lines with the fields
+of ``recog transcribe --output -`` / ``recog ocr --format json``. A file that cannot be read is
+reported in one line naming it; the others are still read, and the exit status is 1."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from recog_edge.files import AUDIO_SUFFIXES, IMAGE_SUFFIXES, expand_inputs
+from recog_edge.models import default_model, resolve
+
+Row = tuple[str, dict[str, Any] | None, str | Exception]  # (path, JSON row, plain text or the file's error)
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    """Every audio file (or the files in a folder) through an offline or streaming speech export."""
+    from recog_edge.runtime import EdgeModel
+
+    paths, failures = expand_inputs(args.inputs, AUDIO_SUFFIXES)
+    if not paths:
+        return _no_inputs(failures, "audio files or folders")
+    model = EdgeModel(resolve(args.model) if args.model else default_model("speech"), head=args.head,
+                      threads=args.threads)
+
+    def rows() -> Iterator[Row]:
+        for path in paths:
+            try:
+                result = model.transcribe_file(path)
+                yield path, result.to_json(), f"{path}\t{result.text}"
+            except ValueError as err:
+                yield path, None, err
+
+    return _write(args, rows(), failures)
+
+
+def cmd_ocr(args: argparse.Namespace) -> int:
+    """Images: line-shaped ones (or all, with --lines) read as one text line each, the others (or
+    all, with --detect) detected in and read as pages, as ``recog ocr`` decides."""
+    import cv2
+
+    from recog_edge.lines import EdgeLineModel
+    from recog_edge.pages import EdgePageReader, is_line_image
+
+    paths, failures = expand_inputs(args.inputs, IMAGE_SUFFIXES | {".pdf"})
+    if not paths:
+        return _no_inputs(failures, "images or folders")
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # an unreadable file: our one line, not its
+    lines = EdgeLineModel(resolve(args.model) if args.model else default_model("text-line"), head=args.head,
+                          threads=args.threads)
+    pages: list[EdgePageReader] = []  # opened at the first page: line images need no detector
+
+    def page_reader() -> EdgePageReader:
+        if not pages:
+            detector = resolve(args.detector) if args.detector else default_model("text-detection")
+            pages.append(EdgePageReader(detector, lines, threads=args.threads))
+        return pages[0]
+
+    def rows() -> Iterator[Row]:
+        for path in paths:
+            try:
+                if Path(path).suffix.lower() == ".pdf":
+                    raise ValueError(f"{path}: PDF pages are read by `recog ocr` (it renders them), not recog-edge")
+                bgr = cv2.imread(path, cv2.IMREAD_COLOR)
+                if bgr is None:
+                    raise ValueError(f"{path}: not readable as an image")
+                if args.lines or (not args.detect and is_line_image(*bgr.shape[:2])):
+                    line = lines.read([path])[0]
+                    yield path, line.to_json(), f"{path}\t{line.text}"
+                else:
+                    page = page_reader().read(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), name=path)
+                    text = page.text if args.format == "txt" else f"==> {path} <==\n{page.text}\n"
+                    yield path, page.to_json(), text
+            except ValueError as err:
+                yield path, None, err
+
+    return _write(args, rows(), failures)
+
+
+def cmd_stream(args: argparse.Namespace) -> int:
+    """One audio file fed to a streaming export ``--chunk-ms`` at a time: each new partial text and
+    each finished utterance as it comes, then the whole text (``recog stream``'s lines)."""
+    import numpy as np
+    import soundfile
+
+    from recog_edge.endpoint import EndpointConfig
+    from recog_edge.runtime import EdgeModel
+
+    model = EdgeModel(resolve(args.model) if args.model else default_model("speech"), head=args.head,
+                      threads=args.threads, endpoint=EndpointConfig(enabled=not args.no_endpoint))
+    stream = model.create_stream()
+    try:
+        samples, rate = soundfile.read(args.file, dtype="float32", always_2d=True)
+    except (OSError, RuntimeError, soundfile.LibsndfileError) as err:
+        raise ValueError(f"{args.file}: not readable as audio ({str(err).splitlines()[0]})") from None
+    samples = samples.mean(axis=1)
+    if len(samples) == 0:
+        raise ValueError(f"{args.file}: empty audio (0 samples)")
+    block = max(1, int(rate * args.chunk_ms / 1000))
+    shown = ("", 0)
+    for start in range(0, len(samples) + block, block):
+        piece = samples[start: start + block]
+        if len(piece):
+            stream.accept_waveform(rate, np.ascontiguousarray(piece))
+        else:
+            stream.input_finished()
+        model.decode(stream)
+        result = stream.result
+        if (result.text, len(result.segments)) != shown:
+            for segment in result.segments[shown[1]:]:
+                print(f"final: {segment}", flush=True)
+            if result.text:
+                print(f"partial: {result.text}", flush=True)
+            shown = (result.text, len(result.segments))
+    print(f"text: {stream.final_text()}", flush=True)
+    return 0
+
+
+def _no_inputs(failures: list[tuple[str, str]], what: str) -> int:
+    for _, message in failures:
+        print(f"error: {message}", file=sys.stderr)
+    print(f"error: no input files (give {what})", file=sys.stderr)
+    return 2
+
+
+def _write(args: argparse.Namespace, rows: Iterator[Row], failures: list[tuple[str, str]]) -> int:
+    """Print each result (text, or JSON with ``--output -`` / ``--format json``), or write them all
+    to the JSON-lines file ``--output`` once every input is read; the failures last."""
+    to_file = args.output not in (None, "-")
+    as_json = args.output == "-" or getattr(args, "format", None) == "json"
+    written: list[dict[str, Any]] = []
+    for path, row, shown in rows:
+        if row is None:
+            failures.append((path, str(shown)))
+        elif to_file:
+            written.append(row)
+        else:
+            print(json.dumps(row, ensure_ascii=False) if as_json else shown, flush=True)
+    if to_file:
+        _write_jsonl_atomic(Path(args.output), written)
+        print(f"wrote {len(written)} result(s) to {args.output}", file=sys.stderr)
+    if failures:
+        print(f"{len(failures)} file(s) failed:", file=sys.stderr)
+        for _, message in failures:
+            print(f"  {message}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _write_jsonl_atomic(path: Path, rows: list[dict[str, Any]]) -> None:
+    """JSON lines written to a temporary file beside ``path``, then renamed over it: never half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as f:
+            f.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="recog-edge", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    model_help = "a folder `recog export` wrote, or a shipped edge model's name (default: the shipped {})"
+
+    transcribe = sub.add_parser("transcribe", help="audio files to text (offline or streaming speech export)")
+    transcribe.add_argument("inputs", nargs="*", help="audio files or folders of them")
+    transcribe.add_argument("--model", help=model_help.format("en-speech"))
+    transcribe.add_argument("--head", help="ctc, rnnt, attention or cassnat (default: the model's)")
+
+    stream = sub.add_parser("stream", help="one audio file streamed through a streaming export (encoder.onnx)")
+    stream.add_argument("file", help="audio file (any rate; fed in --chunk-ms pieces)")
+    stream.add_argument("--model", help=model_help.format("en-speech"))
+    stream.add_argument("--head", help="ctc or rnnt (default: the model's)")
+    stream.add_argument("--chunk-ms", type=float, default=100.0, help="audio fed per call, in ms (default 100)")
+    stream.add_argument("--no-endpoint", action="store_true", help="one utterance: no endpoint detection")
+
+    ocr = sub.add_parser("ocr", help="text-line images and whole images (pages, screenshots, photos) to text")
+    ocr.add_argument("inputs", nargs="*", help="images or folders of them")
+    ocr.add_argument("--model", help="the text-line model: " + model_help.format("latin-lines"))
+    ocr.add_argument("--detector", help="the text detector for whole images: " + model_help.format("latin-det"))
+    ocr.add_argument("--head", help="text-line head: ctc or parallel (default: the model's)")
+    mode = ocr.add_mutually_exclusive_group()
+    mode.add_argument("--lines", action="store_true", help="read every image as one text line (no detection)")
+    mode.add_argument("--detect", action="store_true", help="detect text in every image, even line-shaped ones "
+                      "(default: images at most 100 px tall, or 240 px and 5x as wide, are lines)")
+    ocr.add_argument("--format", choices=["txt", "json"], help="print pages as their text only, or every result "
+                     "as a JSON line")
+
+    for command in (transcribe, ocr):
+        command.add_argument("--output", help="write JSON lines here (- for standard output) instead of printing "
+                             "path<TAB>text")
+    for command in (transcribe, stream, ocr):
+        command.add_argument("--threads", type=int, default=1, help="onnxruntime threads (default 1)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run_command({"transcribe": cmd_transcribe, "stream": cmd_stream, "ocr": cmd_ocr}[args.command], args)
+
+
+def run_command(command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """A command's exit status; a missing model or file, or a refused setting, is one ``error:``
+    line and status 2 (``recog``'s commands and ``recog-edge``'s alike)."""
+    try:
+        return command(args)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""The ``recog-edge`` command (``recog_edge.cli``): the JSON lines of ``recog-edge transcribe`` and
+``ocr`` have ``recog``'s fields and values, ``stream`` ends on ``recog stream``'s text, the
+shipped edge models are read without ``--model``, and missing models and bad files are one line."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import recog_edge.models
+from recog.checkpoint import save_checkpoint
+from recog.cli import main as recog_main
+from recog.models import ROOT as RECOG_MODELS
+from recog_edge.cli import main as edge_main
+from tests.conftest import speak
+from tests.helpers import tiny_recognizer
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+HEADS = ["ctc", "rnnt", "attention", "cassnat"]
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[Path]]:
+    """A random-weight limited-context speech model with every decoding head, exported offline and
+    streaming into one folder: checkpoint, folder, wavs."""
+    root = tmp_path_factory.mktemp("edge-cli")
+    model = tiny_recognizer([8, 3], heads={"ctc": {}, "rnnt": {"pred_dim": 32, "joint_dim": 32},
+                                           "attention": {"layers": 1, "heads": 2}, "cassnat": {"heads": 2}})
+    with torch.no_grad():  # random weights that say something: the CTC blanks made less likely
+        model.heads["ctc"].proj.bias[0] -= 3.0
+        model.heads["cassnat"].ctc.bias[0] -= 3.0
+    checkpoint = save_checkpoint(model, root / "model.ckpt")
+    for streaming in ([], ["--streaming"]):
+        assert recog_main(["export", "--model", str(checkpoint), "--out", str(root / "onnx"), *streaming]) == 0
+    wavs = [speak("open the door please", root / "a.wav"), speak("blue sky", root / "b.wav", speed=170)]
+    return checkpoint, root / "onnx", wavs
+
+
+def json_rows(main, argv: list[str], capsys: pytest.CaptureFixture) -> list[dict]:  # noqa: ANN001
+    assert main(argv) == 0
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def assert_same_rows(got: list[dict], want: list[dict], numbers: float) -> None:
+    """Same fields in the same order, same texts, tokens and positions; scores and confidences
+    within ``numbers`` (ONNX against PyTorch arithmetic)."""
+    assert len(got) == len(want)
+    for a, b in zip(got, want, strict=True):
+        assert list(a) == list(b)
+        for key in a:
+            if key in ("confidence", "score"):
+                assert a[key] == pytest.approx(b[key], abs=numbers, rel=numbers), key
+            elif key == "token_confidences":
+                assert a[key] == pytest.approx(b[key], abs=numbers), key
+            else:
+                assert a[key] == b[key], key
+
+
+@pytest.mark.parametrize("head", HEADS)
+def test_transcribe_json_lines_equal_recogs_field_for_field(speech: tuple, head: str,
+                                                            capsys: pytest.CaptureFixture) -> None:
+    checkpoint, folder, wavs = speech
+    files = [str(w) for w in wavs]
+    want = json_rows(recog_main, ["transcribe", *files, "--model", str(checkpoint), "--head", head, "--output", "-"],
+                     capsys)
+    got = json_rows(edge_main, ["transcribe", *files, "--model", str(folder), "--head", head, "--output", "-"],
+                    capsys)
+    assert all(row["text"] for row in want)
+    assert_same_rows(got, want, numbers=2e-3)
+
+
+def test_stream_ends_on_recog_streams_text(speech: tuple, capsys: pytest.CaptureFixture) -> None:
+    checkpoint, folder, wavs = speech
+    flags = ["--chunk-ms", "80", "--no-endpoint", "--head", "rnnt"]
+    assert recog_main(["stream", str(wavs[0]), "--model", str(checkpoint), *flags]) == 0
+    want = capsys.readouterr().out.splitlines()
+    assert edge_main(["stream", str(wavs[0]), "--model", str(folder), *flags]) == 0
+    got = capsys.readouterr().out.splitlines()
+    assert got[-1] == want[-1] and got[-1] != "text: "
+    assert len([line for line in got if line.startswith("partial: ")]) > 1
+
+
+def test_a_bad_audio_file_is_one_line_and_the_batch_goes_on(speech: tuple, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture) -> None:
+    _, folder, wavs = speech
+    bad = tmp_path / "bad.wav"
+    bad.write_text("not audio")
+    assert edge_main(["transcribe", str(bad), str(wavs[1]), "--model", str(folder)]) == 1
+    out, err = capsys.readouterr()
+    assert out.startswith(f"{wavs[1]}\t")
+    lines = err.splitlines()
+    assert len(lines) == 2 and lines[0] == "1 file(s) failed:"
+    assert lines[1].startswith(f"  {bad}: not readable as audio")
+
+
+def test_ocr_json_lines_have_recogs_fields_and_texts_with_the_shipped_models(capsys: pytest.CaptureFixture) -> None:
+    """No --model: the shipped int8 latin-lines and latin-det; recog reads the float models, so the
+    numbers differ a little (int8 weights), the texts not on these files."""
+    files = [str(EXAMPLES / "sentence.jpg"), str(EXAMPLES / "memo.png")]  # a text line, a page
+    want = json_rows(recog_main, ["ocr", *files, "--output", "-"], capsys)
+    got = json_rows(edge_main, ["ocr", *files, "--output", "-"], capsys)
+    assert [list(row) for row in got] == [list(row) for row in want]
+    assert [row["text"] for row in got] == [row["text"] for row in want]
+    line, page = got[0], got[1]
+    assert line["tokens"] == want[0]["tokens"] and len(line["token_confidences"]) == len(line["tokens"])
+    assert max(abs(a - b) for a, b in zip(line["x_positions"], want[0]["x_positions"], strict=True)) <= 4
+    assert (page["width"], page["height"]) == (want[1]["width"], want[1]["height"])
+    assert [list(x) for x in page["lines"]] == [list(x) for x in want[1]["lines"]]
+    assert [x["text"] for x in page["lines"]] == [x["text"] for x in want[1]["lines"]]
+
+
+def test_a_bad_image_is_one_line_and_the_batch_goes_on(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a png")
+    missing = tmp_path / "missing.png"
+    good = str(EXAMPLES / "price.png")
+    assert edge_main(["ocr", str(broken), good, str(missing)]) == 1
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [f"{good}\tTotal: $1,249.50 (incl. VAT)"]
+    assert err.splitlines() == ["2 file(s) failed:", f"  {broken}: not readable as an image",
+                                f"  {missing}: not readable as an image"]
+
+
+def test_without_a_shipped_model_a_command_says_so_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setattr(recog_edge.models, "ROOT", tmp_path)  # a recog-edge that ships nothing
+    assert edge_main(["transcribe", str(EXAMPLES / "hello.wav")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["error: no speech model ships with this recog-edge (shipped: none); give --model, a folder "
+                   "`recog export` wrote"]
+    assert edge_main(["ocr", str(EXAMPLES / "price.png"), "--model", "no-such-model"]) == 2
+    assert capsys.readouterr().err.startswith("error: no-such-model: no such export folder, and no shipped edge")
+
+
+def test_the_shipped_edge_models_are_int8_exports_of_the_shipped_recog_weights() -> None:
+    models = recog_edge.models.shipped()
+    assert {"latin-lines", "latin-det"} <= set(models)
+    for name, info in models.items():
+        folder = recog_edge.models.ROOT / name
+        weights = hashlib.sha256((RECOG_MODELS / name / "model.safetensors").read_bytes()).hexdigest()
+        assert info["source"]["weights_sha256"] == weights, f"{name}: run python tools/ship_edge.py {name}"
+        assert info["int8"] and info["files"]
+        for file, size in info["files"].items():
+            assert (folder / file).stat().st_size == size <= 15_000_000
+        assert (folder / "MODEL_CARD.md").is_file()
+
+
+def test_recog_edge_reads_a_page_without_importing_torch() -> None:
+    code = ("import sys\nfrom recog_edge.cli import main\n"
+            f"assert main(['ocr', {str(EXAMPLES / 'memo.png')!r}, '--output', '-']) == 0\n"
+            "print('torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.splitlines()[0])["text"].startswith("Quarterly Report")
+    assert out.stdout.splitlines()[-1] == "False"

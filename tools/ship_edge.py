@@ -1,0 +1,109 @@
+"""Ship recog's shipped models for the edge runtime: ``recog export --int8`` of
+``recog/models/<name>/`` into ``export/python/recog_edge/models/<name>/`` (part of the recog-edge
+wheel), with ``edge.json`` (task, files, the sha256 of the recog weights they came from) and a
+short ``MODEL_CARD.md``; refused where a file would be over 15 MB. A speech model gets
+``offline.onnx`` (``recog-edge transcribe``) and, where its encoder streams, ``encoder.onnx`` in
+the same folder (``recog-edge stream``).
+
+    python tools/ship_edge.py latin-lines latin-det     # the text-line model and the text detector
+    python tools/ship_edge.py en-speech                 # the speech model, once recog/models/en-speech ships
+    python tools/ship_edge.py --all                     # every model recog ships
+
+Run it again whenever a recog model is re-shipped: a test checks that each edge model was
+written from the weights recog ships now.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from recog import __version__  # noqa: E402
+from recog.checkpoint import WEIGHTS_FILE  # noqa: E402
+from recog.cli import export_model  # noqa: E402
+from recog.inference import load  # noqa: E402
+from recog.models import ROOT, shipped  # noqa: E402
+from recog_edge.models import INFO_FILE  # noqa: E402
+from recog_edge.models import ROOT as EDGE_ROOT  # noqa: E402
+
+MAX_BYTES = 15_000_000  # a shipped ONNX file stays at most 15 MB
+
+
+def weights_sha256(name: str) -> str:
+    """The sha256 of a shipped recog model's weights file (what its edge model was written from)."""
+    return hashlib.sha256((ROOT / name / WEIGHTS_FILE).read_bytes()).hexdigest()
+
+
+def ship(name: str, task: str, summary: str) -> Path:
+    """Export recog's shipped model ``name`` as int8 ONNX into its edge folder; the folder."""
+    model = load(name)
+    work = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=EDGE_ROOT))
+    try:
+        written = export_model(model, work, int8=True)
+        streaming = None
+        if task == "speech":
+            try:
+                written += export_model(model, work, streaming=True, int8=True)
+                streaming = True
+            except ValueError as err:  # a full-context encoder has no streaming step
+                print(f"{name}: offline only ({err})", file=sys.stderr)
+                streaming = False
+        sizes = {path.name: path.stat().st_size for path in sorted(set(written))}
+        over = {file: size for file, size in sizes.items() if size > MAX_BYTES}
+        if over:
+            raise ValueError(f"{name}: over {MAX_BYTES / 1e6:.0f} MB: " +
+                             ", ".join(f"{file} {size / 1e6:.1f} MB" for file, size in over.items()))
+        info = {"name": name, "task": task, "int8": True, "files": sizes,
+                "source": {"recog_version": __version__, "weights_sha256": weights_sha256(name)}}
+        if streaming is not None:
+            info["streaming"] = streaming
+        (work / INFO_FILE).write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
+        listing = "\n".join(f"- `{file}`: {size / 1e6:.1f} MB" for file, size in sizes.items())
+        (work / "MODEL_CARD.md").write_text(
+            f"# {name} (edge, int8 ONNX)\n\n{summary}\n\n"
+            f"The int8 ONNX export of recog's shipped `{name}` (`recog/models/{name}/MODEL_CARD.md` has its "
+            f"training data and measured accuracy; int8 against float32 figures are in docs/results.md), for "
+            f"`recog-edge` without PyTorch. Written by `python tools/ship_edge.py {name}`.\n\n{listing}\n",
+            encoding="utf-8")
+        folder = EDGE_ROOT / name
+        shutil.rmtree(folder, ignore_errors=True)
+        work.chmod(0o755)  # mkdtemp makes it private
+        work.rename(folder)
+        return folder
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", help="shipped recog model names (recog models), e.g. latin-lines")
+    parser.add_argument("--all", action="store_true", help="every model recog ships")
+    args = parser.parse_args()
+    models = {m.name: m for m in shipped()}
+    names = list(models) if args.all else args.names
+    if not names:
+        parser.error("give model names or --all")
+    for name in names:
+        if name not in models:
+            print(f"error: {name}: recog ships no such model (shipped: {', '.join(models) or 'none'})",
+                  file=sys.stderr)
+            return 2
+        try:
+            folder = ship(name, models[name].task, models[name].summary)
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        sizes = json.loads((folder / INFO_FILE).read_text(encoding="utf-8"))["files"]
+        print(f"wrote {folder}: " + ", ".join(f"{file} {size / 1e6:.1f} MB" for file, size in sizes.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
