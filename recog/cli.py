@@ -414,9 +414,12 @@ def export_model(model, out: str | Path, streaming: bool = False, int8: bool = F
 
 
 def cmd_serve_web(args: argparse.Namespace) -> int:
-    from recog.web import make_server
+    from recog.web import make_server, served_models
 
-    server = make_server({"speech": args.speech, "lines": args.lines, "det": args.det}, args.host, args.port)
+    models = served_models(args.speech, args.lines, args.det)
+    server = make_server(models, args.host, args.port)
+    for slot, folder in models.items():
+        print(f"{slot}: {folder}", file=sys.stderr)
     print(f"recog in the browser: http://{args.host}:{server.server_address[1]}/  (Ctrl-C stops)", file=sys.stderr)
     try:
         server.serve_forever()
@@ -522,9 +525,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_runtime_flags(export, device=False)
 
     web = sub.add_parser("serve-web", help="serve the browser page (export/web/) and exported model folders")
-    web.add_argument("--speech", help="a `recog export --streaming` folder (the page's microphone model)")
-    web.add_argument("--lines", help="a text-line export folder (lines.onnx)")
-    web.add_argument("--det", help="a text detector export folder (det.onnx), for whole images")
+    web.add_argument("--speech", help="a `recog export --streaming` folder or shipped edge model name (the page's "
+                     "microphone model; default: the shipped en-speech)")
+    web.add_argument("--lines", help="a text-line export folder (lines.onnx) or shipped edge model name "
+                     "(default: the shipped latin-lines)")
+    web.add_argument("--det", help="a text detector export folder (det.onnx) or shipped edge model name, for "
+                     "whole images (default: the shipped latin-det)")
     web.add_argument("--host", default="127.0.0.1")
     web.add_argument("--port", type=int, default=8000, help="0: any free port")
     return parser

@@ -2,7 +2,8 @@
 
 The page runs the models itself (onnxruntime-web); this server only hands out files: the page
 under ``/``, and each model folder under ``/models/<name>/`` (speech, lines, det), which is where
-the page looks unless its URL names other folders (``?speech=...&lines=...&det=...``). Any static
+the page looks unless its URL names other folders (``?speech=...&lines=...&det=...``). A slot not
+given serves the edge model recog-edge ships for its task (``served_models``). Any static
 server does the same job (``python -m http.server`` in export/web/ with the folders copied or linked
 under models/).
 """
@@ -52,6 +53,24 @@ def check_page(root: Path = WEB_ROOT) -> None:
         raise FileNotFoundError(f"{root}: no index.html (serve-web runs from a source checkout of recog)")
     if not (root / "node_modules" / "onnxruntime-web").is_dir():
         raise FileNotFoundError(f"{root}/node_modules: missing; run `npm ci` in {root} (or `make web`)")
+
+
+SLOT_TASKS = {"speech": "speech", "lines": "text-line", "det": "text-detection"}
+
+
+def served_models(speech: str | None = None, lines: str | None = None, det: str | None = None) -> dict[str, Path]:
+    """The folder for each of the page's model slots: the folder or shipped edge model name given,
+    else the edge model recog-edge ships for that task (``recog_edge.models``), else none."""
+    from recog_edge.models import default_model, resolve
+
+    folders = {}
+    for slot, given in (("speech", speech), ("lines", lines), ("det", det)):
+        try:
+            folders[slot] = resolve(given) if given else default_model(SLOT_TASKS[slot])
+        except FileNotFoundError:
+            if given:
+                raise
+    return folders
 
 
 def make_server(models: Mapping[str, str | Path], host: str = "127.0.0.1", port: int = 8000,

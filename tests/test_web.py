@@ -222,3 +222,16 @@ def test_bad_input_gets_a_visible_message(models: dict[str, Path], server: str, 
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_serve_web_serves_the_shipped_edge_models_where_no_folder_is_given(models: dict[str, Path]) -> None:
+    from recog.web import served_models
+    from recog_edge.models import ROOT, shipped
+
+    served = served_models()
+    expected = {slot: ROOT / name for slot, name in (("speech", "en-speech"), ("lines", "latin-lines"),
+                                                     ("det", "latin-det")) if name in shipped()}
+    assert served == expected and {"lines", "det"} <= set(served)
+    assert served_models(speech=str(models["speech"]), lines="latin-lines")["speech"] == models["speech"]
+    with pytest.raises(FileNotFoundError, match="no-such-model"):
+        served_models(det="no-such-model")
