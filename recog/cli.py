@@ -531,8 +531,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "(default: the shipped latin-lines)")
     web.add_argument("--det", help="a text detector export folder (det.onnx) or shipped edge model name, for "
                      "whole images (default: the shipped latin-det)")
-    web.add_argument("--host", default="127.0.0.1")
-    web.add_argument("--port", type=int, default=8000, help="0: any free port")
+    web.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    web.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free port)")
     return parser
 
 

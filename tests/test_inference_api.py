@@ -117,7 +117,8 @@ def test_a_long_recording_is_read_in_blocks_and_pieces_as_offline_decoding_reads
     from recog.inference import RecognitionModel
 
     rng = np.random.default_rng(3)
-    wave = (rng.standard_normal(16000 * 12) * 0.1).astype(np.float32)
+    envelope = 0.55 + 0.45 * np.sin(2 * np.pi * 3.0 * np.arange(16000 * 12) / 16000)  # syllable-like, never silent
+    wave = (rng.standard_normal(16000 * 12) * 0.1 * envelope).astype(np.float32)  # not steady noise, no pause
     soundfile.write(tmp_path / "long.wav", wave, 16000, subtype="FLOAT")
     model = RecognitionModel(tiny_recognizer([[-1, -1], [8, 3]]))
     monkeypatch.setattr(RecognitionModel, "LONG_SECONDS", 10.0)
