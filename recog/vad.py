@@ -25,6 +25,17 @@ STEADY_DB = 5.5
 SPEECH_BAND = (300.0, 4000.0)
 
 
+def frames_of(samples: np.ndarray, frame: int) -> np.ndarray:
+    """``samples`` as whole frames of ``frame`` samples (frames, frame); a last partial frame is left out."""
+    count = len(samples) // frame
+    return samples[: count * frame].reshape(count, frame)
+
+
+def frame_energy(samples: np.ndarray, frame: int) -> np.ndarray:
+    """Mean power of each whole frame of ``samples``: (frames,) float64."""
+    return (frames_of(samples, frame).astype(np.float64) ** 2).mean(axis=1)
+
+
 def cut_at_pauses(blocks: Iterable[np.ndarray], sample_rate: int, max_seconds: float = 30.0,
                   min_seconds: float = 1.0, search_seconds: float = 10.0, pause_seconds: float = 0.3,
                   wait_seconds: float = 1.0) -> Iterator[tuple[float, np.ndarray]]:
@@ -40,8 +51,7 @@ def cut_at_pauses(blocks: Iterable[np.ndarray], sample_rate: int, max_seconds: f
     for block in blocks:
         pending = np.concatenate([pending, block])
         while True:
-            frames = len(pending) // frame
-            energy = (pending[: frames * frame].reshape(frames, frame).astype(np.float64) ** 2).mean(axis=1)
+            energy = frame_energy(pending, frame)
             peak = max(peak, float(energy.max(initial=0.0)))
             cut = _pause_cut(energy < peak * 10 ** (SILENCE_DB / 10), span, least // frame, wait) if peak > 0 else None
             if cut is None and len(pending) > limit:
@@ -59,10 +69,9 @@ def trim_silence(piece: np.ndarray, sample_rate: int, keep_seconds: float = 0.15
     ``keep_seconds`` of it: (seconds removed at the start, samples). Models trained on utterances
     that start at once read a long silence first worse. An all-silent piece comes back empty."""
     frame = max(1, int(FRAME_SECONDS * sample_rate))
-    frames = len(piece) // frame
-    if frames == 0:
+    energy = frame_energy(piece, frame)
+    if len(energy) == 0:
         return 0.0, piece
-    energy = (piece[: frames * frame].reshape(frames, frame).astype(np.float64) ** 2).mean(axis=1)
     loud = np.flatnonzero(energy >= energy.max() * 10 ** (SILENCE_DB / 10)) if energy.max() > 0 else []
     if len(loud) == 0:
         return 0.0, piece[:0]
@@ -77,10 +86,10 @@ def is_steady_noise(piece: np.ndarray, sample_rate: int) -> bool:
     energy in the speech band hardly changes (``STEADY_DB``), while speech rises and falls with
     its syllables even under noise. A model reading such a piece would invent words."""
     frame = max(1, int(FRAME_SECONDS * sample_rate))
-    frames = len(piece) // frame
-    if frames < 10:
+    frames = frames_of(piece, frame)
+    if len(frames) < 10:
         return False
-    spectra = np.abs(np.fft.rfft(piece[: frames * frame].reshape(frames, frame) * np.hanning(frame), axis=1)) ** 2
+    spectra = np.abs(np.fft.rfft(frames * np.hanning(frame), axis=1)) ** 2
     freqs = np.fft.rfftfreq(frame, 1 / sample_rate)
     energy = spectra[:, (freqs >= SPEECH_BAND[0]) & (freqs <= SPEECH_BAND[1])].sum(axis=1) + 1e-12  # (frames,)
     return bool(10 * np.log10(np.percentile(energy, 95) / np.percentile(energy, 5)) < STEADY_DB)
