@@ -24,14 +24,19 @@ def examples(task: str) -> list[dict]:
     return [r for r in rows if r.get("duration", 0) < SHORT_SECONDS]
 
 
+def info(model) -> dict:  # noqa: ANN001 - a ShippedModel
+    """The model's info (config.json): what its card says it reads."""
+    return json.loads((model.folder / "config.json").read_text())["info"]
+
+
 def exact_examples(model) -> list[str]:  # noqa: ANN001 - a ShippedModel
-    """The bundled examples the model's card says it reads exactly (config.json info)."""
-    return json.loads((model.folder / "config.json").read_text())["info"].get("exact_examples", [])
+    """The bundled examples the model's card says it reads exactly."""
+    return info(model).get("exact_examples", [])
 
 
 def example_cer(model) -> dict[str, float]:  # noqa: ANN001 - a ShippedModel
     """The CER on bundled examples its card records, where it reads none of them exactly yet."""
-    return json.loads((model.folder / "config.json").read_text())["info"].get("example_cer", {})
+    return info(model).get("example_cer", {})
 
 
 RECOGNISERS = [m for m in shipped() if m.task != "text-detection"]
@@ -78,10 +83,11 @@ def test_commands_without_model_use_the_shipped_default(task: str, capsys: pytes
     model = next(m for m in shipped() if m.name == DEFAULTS[task])
     command = next(kind.command for kind in KINDS.values() if kind.name == task)
     key = next(kind.path_key for kind in KINDS.values() if kind.name == task)
-    row = next(r for r in examples(task) if r[key] in exact_examples(model) or r[key] in example_cer(model))
+    exact = exact_examples(model)
+    row = next(r for r in examples(task) if r[key] in exact or r[key] in example_cer(model))
     assert main([command, str(EXAMPLES / row[key])]) == 0
     text = capsys.readouterr().out.strip().split("\t")[1]
-    assert text == row["text"] if row[key] in exact_examples(model) else text == recog.load(model.name).transcribe(
+    assert text == row["text"] if row[key] in exact else text == recog.load(model.name).transcribe(
         [EXAMPLES / row[key]])[0].text
 
 
