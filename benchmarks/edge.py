@@ -28,7 +28,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import common  # noqa: E402
-from recog.export import export_lines, export_offline, quantize_int8  # noqa: E402
+from recog.export import export_lines, export_offline  # noqa: E402
 from recog.inference import RecognitionModel  # noqa: E402
 from recog.metrics import char_error_rate, word_error_rate  # noqa: E402
 from recog_edge import EdgeLineModel, EdgeModel  # noqa: E402
@@ -37,9 +37,7 @@ from recog_edge.lines import resize_line  # noqa: E402
 
 def export(model: RecognitionModel, folder: Path, int8: bool) -> float:
     """Export ``model`` (offline speech or text lines) to ``folder``; its size in MB."""
-    written = (export_offline if model.kind == "logmel" else export_lines)(model.model, folder)
-    if int8:
-        quantize_int8(written)
+    written = (export_offline if model.kind == "logmel" else export_lines)(model.model, folder, int8=int8)
     return sum(p.stat().st_size for p in written) / 1e6
 
 

@@ -399,18 +399,12 @@ def export_model(model, out: str | Path, streaming: bool = False, int8: bool = F
     from recog.pages import PageReader
 
     if isinstance(model, PageReader):
-        written = export_detector(model.detector.model, out, model.detector.options)
-    elif streaming:
-        written = export_streaming(model.model, out)
-    elif model.input.name == "text-line":
-        written = export_lines(model.model, out)
-    else:
-        written = export_offline(model.model, out)
-    if int8:
-        from recog.export import quantize_int8
-
-        quantize_int8(written)
-    return written
+        return export_detector(model.detector.model, out, model.detector.options, int8=int8)
+    if streaming:
+        return export_streaming(model.model, out, int8=int8)
+    if model.input.name == "text-line":
+        return export_lines(model.model, out, int8=int8)
+    return export_offline(model.model, out, int8=int8)
 
 
 def cmd_serve_web(args: argparse.Namespace) -> int:

@@ -29,6 +29,8 @@ inputs before it is written.
 from __future__ import annotations
 
 import json
+import sys
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -96,10 +98,10 @@ def _metadata(model: Recognizer, heads: list[str], kind: str) -> dict[str, Any]:
 
 def _export(module: nn.Module, args: tuple, names_in: list[str], names_out: list[str], batch_axes: dict[str, int],
             path: Path, metadata: dict[str, Any], fixed_args: int | None = None,
-            axes: dict[str, dict[int, str]] | None = None) -> None:
+            axes: dict[str, dict[int, str]] | None = None, int8: bool = False) -> None:
     """Export with a dynamic batch axis (and the named dynamic ``axes``, see ``ExportPart``), check
-    against PyTorch, then write ``path``. ``fixed_args``: how many leading arguments
-    ``module.forward`` names before its ``*args``."""
+    against PyTorch, then write ``path`` (``int8``: quantized, see ``_export_graph``).
+    ``fixed_args``: how many leading arguments ``module.forward`` names before its ``*args``."""
     dims = {"batch": torch.export.Dim("batch", min=1, max=1024)}
     dims.update({name: torch.export.Dim(name, min=low, max=high) for name, (low, high) in AXES.items()})
     axes = axes or {}
@@ -107,30 +109,45 @@ def _export(module: nn.Module, args: tuple, names_in: list[str], names_out: list
                     **{axis: dims[dim] for axis, dim in axes.get(name, {}).items()}} or None for name in names_in)
     if fixed_args is not None:
         shapes = (*shapes[:fixed_args], shapes[fixed_args:])
-    _export_graph(module, args, names_in, names_out, shapes, path, metadata)
+    _export_graph(module, args, names_in, names_out, shapes, path, metadata, int8)
+
+
+def max_difference(want: np.ndarray, have: np.ndarray) -> float:
+    """The largest absolute difference of two float arrays; equal infinities (a ruled-out class)
+    differ by 0, not nan."""
+    want, have = want.astype(np.float64), have.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        return float(np.max(np.where(want == have, 0.0, np.abs(want - have)), initial=0.0))
 
 
 def _export_graph(module: nn.Module, args: tuple, names_in: list[str], names_out: list[str], shapes: tuple,
-                  path: Path, metadata: dict[str, Any]) -> None:
+                  path: Path, metadata: dict[str, Any], int8: bool = False) -> None:
     """Export with the given dynamic shapes, check every output against PyTorch on ``args``, then
-    write ``path`` (atomically) with ``metadata`` under the key ``recog``."""
+    write ``path`` (atomically) with ``metadata`` under the key ``recog``. ``int8``: write the
+    graph quantized (``int8_graph``) and print, for every float output, its largest difference
+    from the float32 graph on the same check inputs."""
     import onnxruntime as ort
 
     program = torch.onnx.export(module, args, input_names=names_in, output_names=names_out, dynamo=True,
                                 dynamic_shapes=shapes, external_data=False, verbose=False)
     proto = program.model_proto
     proto.metadata_props.add(key="recog", value=json.dumps(metadata))
-    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
-    got = session.run(None, {n: a.detach().numpy() for n, a in zip(names_in, args, strict=True)})
+    feed = {n: a.detach().numpy() for n, a in zip(names_in, args, strict=True)}
+    got = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feed)
     with torch.no_grad():
         expected = module(*args)
     expected = expected if isinstance(expected, tuple) else (expected,)
     for name, want, have in zip(names_out, expected, got, strict=True):
-        want, have = want.numpy().astype(np.float64), have.astype(np.float64)
-        with np.errstate(invalid="ignore"):  # equal infinities (a ruled-out class) differ by 0, not nan
-            error = float(np.max(np.where(want == have, 0.0, np.abs(want - have)), initial=0.0))
+        error = max_difference(want.numpy(), have)
         if error > TOLERANCE:
             raise RuntimeError(f"ONNX export of {path.name}: output {name} differs from PyTorch by {error:.2e}")
+    if int8:
+        proto = int8_graph(proto)
+        quantized = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feed)
+        errors = [f"{name} {max_difference(a, b):.3g}" for name, a, b in zip(names_out, got, quantized, strict=True)
+                  if a.dtype.kind == "f"]
+        print(f"{path.name}: int8 against float32 on the check inputs, largest difference: {', '.join(errors)}",
+              file=sys.stderr)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".onnx.tmp")
     onnx.save(proto, str(tmp))
@@ -138,11 +155,11 @@ def _export_graph(module: nn.Module, args: tuple, names_in: list[str], names_out
 
 
 def export_streaming(model: Recognizer, out_dir: str | Path, att_context: tuple[int, int] | None = None,
-                     example: torch.Tensor | None = None) -> list[Path]:
+                     example: torch.Tensor | None = None, int8: bool = False) -> list[Path]:
     """Write the streaming encoder step (and transducer parts) of ``model`` to ``out_dir``.
 
     ``example``: log-mel features (B, T, n_mels) to check the export on (default: random);
-    returns the written files.
+    ``int8``: quantized graphs (``int8_graph``); returns the written files.
     """
     model = model.eval()
     if not hasattr(model.encoder, "init_cache"):
@@ -187,17 +204,17 @@ def export_streaming(model: Recognizer, out_dir: str | Path, att_context: tuple[
                      for name, t in zip(cache_names, caches, strict=True)}
     meta.update({part.name: part.metadata for head_parts in parts.values() for part in head_parts if part.metadata})
     written = [out_dir / "encoder.onnx"]
-    _export(step, (chunk, chunk_lengths, *caches), names_in, names_out, batch_axes, written[0], meta, 2)
-    return written + _export_parts(parts, out_dir, meta)
+    _export(step, (chunk, chunk_lengths, *caches), names_in, names_out, batch_axes, written[0], meta, 2, int8=int8)
+    return written + _export_parts(parts, out_dir, meta, int8)
 
 
-def _export_parts(parts: dict[str, list], out_dir: Path, meta: dict[str, Any]) -> list[Path]:
+def _export_parts(parts: dict[str, list], out_dir: Path, meta: dict[str, Any], int8: bool = False) -> list[Path]:
     """Every head's own graphs (``Head.export_parts``), each as ``<part name>.onnx``."""
     written = []
     for part in (part for head_parts in parts.values() for part in head_parts):
         written.append(out_dir / f"{part.name}.onnx")
         _export(part.module, part.args, part.inputs, part.outputs, part.batch_axes, written[-1], meta, part.fixed_args,
-                part.axes)
+                part.axes, int8)
     return written
 
 
@@ -218,12 +235,13 @@ class OfflineGraph(nn.Module):
         return (*outputs, h_lengths) if image else (h, h_lengths, *outputs)
 
 
-def export_offline(model: Recognizer, out_dir: str | Path, example: torch.Tensor | None = None) -> list[Path]:
+def export_offline(model: Recognizer, out_dir: str | Path, example: torch.Tensor | None = None,
+                   int8: bool = False) -> list[Path]:
     """Write ``offline.onnx`` (the full-context encoder and every head's graph outputs, dynamic in
     batch and time) and every decoding head's own graphs for a speech model, each checked against
     PyTorch on a batch of unequal lengths; the encoder keeps the attention context it has (the
     model's offline one). ``example``: log-mel features (B, T, n_mels) to check on (default:
-    random). Returns the written files."""
+    random); ``int8``: quantized graphs (``int8_graph``). Returns the written files."""
     model = model.eval()
     if model.kind != "logmel":
         raise ValueError("export_offline is for speech models; a text-line model exports with export_lines")
@@ -244,14 +262,16 @@ def export_offline(model: Recognizer, out_dir: str | Path, example: torch.Tensor
     path = Path(out_dir) / "offline.onnx"
     batch, frames = torch.export.Dim("batch", min=1, max=1024), torch.export.Dim("time", min=8, max=400_000)
     _export_graph(OfflineGraph(model, heads).eval(), (example, lengths), ["features", "feature_lengths"], names_out,
-                  ({0: batch, 1: frames}, {0: batch}), path, meta)
-    return [path, *_export_parts(parts, Path(out_dir), meta)]
+                  ({0: batch, 1: frames}, {0: batch}), path, meta, int8)
+    return [path, *_export_parts(parts, Path(out_dir), meta, int8)]
 
 
-def export_lines(model: Recognizer, out_dir: str | Path, example: torch.Tensor | None = None) -> list[Path]:
+def export_lines(model: Recognizer, out_dir: str | Path, example: torch.Tensor | None = None,
+                 int8: bool = False) -> list[Path]:
     """Write ``lines.onnx`` for a text-line model: the image frontend, the vision encoder and every
     head that has graph outputs (CTC, CPPD), dynamic in batch and width, checked against PyTorch
-    on real widths; ``example``: uint8 images (B, H, W, 3) to check on (default: random)."""
+    on real widths; ``example``: uint8 images (B, H, W, 3) to check on (default: random); ``int8``:
+    quantized (``int8_graph``)."""
     model = model.eval()
     if model.kind != "image":
         raise ValueError("export_lines is for text-line models; speech models export with export_offline")
@@ -277,7 +297,7 @@ def export_lines(model: Recognizer, out_dir: str | Path, example: torch.Tensor |
     batch, width = torch.export.Dim("batch", min=1, max=1024), torch.export.Dim("width", min=16, max=8192)
     height = torch.export.Dim("height", min=16, max=256)  # the multi-size shapes differ in height too
     _export_graph(OfflineGraph(model, heads).eval(), (example, widths), ["images", "widths"], names_out,
-                  ({0: batch, 1: height, 2: width}, {0: batch}), path, meta)
+                  ({0: batch, 1: height, 2: width}, {0: batch}), path, meta, int8)
     return [path]
 
 
@@ -294,10 +314,11 @@ class DetectorGraph(nn.Module):
 
 
 def export_detector(model: TextDetector, out_dir: str | Path, options: DetectOptions | None = None,
-                    example: torch.Tensor | None = None) -> list[Path]:
+                    example: torch.Tensor | None = None, int8: bool = False) -> list[Path]:
     """Write ``det.onnx`` for a text detector, dynamic in batch, height and width, checked against
     PyTorch; its metadata carries the detection size and box settings (``options``) the edge
-    runtime (``recog_edge.pages.EdgeDetector``) uses. ``example``: uint8 pages (B, H, W, 3)."""
+    runtime (``recog_edge.pages.EdgeDetector``) uses. ``example``: uint8 pages (B, H, W, 3);
+    ``int8``: quantized (``int8_graph``)."""
     model = model.eval()
     options = options or DetectOptions()
     if example is None:
@@ -309,24 +330,42 @@ def export_detector(model: TextDetector, out_dir: str | Path, options: DetectOpt
     height, width = (torch.export.Dim(name, min=2, max=256) for name in ("rows", "cols"))  # in strides
     path = Path(out_dir) / "det.onnx"
     shapes = ({0: batch, 1: model.STRIDE * height, 2: model.STRIDE * width},)
-    _export_graph(DetectorGraph(model).eval(), (example,), ["images"], ["prob"], shapes, path, meta)
+    _export_graph(DetectorGraph(model).eval(), (example,), ["images"], ["prob"], shapes, path, meta, int8)
     return [path]
 
 
-def quantize_int8(paths: list[Path]) -> list[Path]:
-    """Replace each written ONNX graph by its int8 version: weights of MatMul, Gemm and Conv
-    quantized to int8 with activations quantized on the fly (onnxruntime's dynamic quantization;
-    no calibration data). The files keep their names and metadata (``int8`` set in it), so the edge
-    runtime loads them unchanged; about 2.4x smaller for a text-line model, same CER (docs/results.md)."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+INT8_OPS = ["MatMul", "Gemm"]  # ConvInteger runs slower than float Conv in onnxruntime (docs/results.md)
 
+
+def int8_graph(proto: onnx.ModelProto) -> onnx.ModelProto:
+    """``proto`` with the weights of its MatMul and Gemm nodes quantized to int8, per output
+    channel, and activations quantized on the fly (onnxruntime's dynamic quantization, no
+    calibration data), after onnxruntime's graph optimisation (which folds constant weight
+    transposes into initializers, so more MatMuls quantize). Convolutions stay float: onnxruntime's
+    ConvInteger is slower than its float Conv. The metadata is kept, with ``int8`` set in it."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    with tempfile.TemporaryDirectory(prefix="recog_int8_") as tmp:
+        source, optimised, quantized = (Path(tmp) / f"{name}.onnx" for name in ("float", "optimised", "int8"))
+        onnx.save(proto, str(source))
+        quant_pre_process(source, optimised, skip_symbolic_shape=True)
+        quantize_dynamic(optimised, quantized, weight_type=QuantType.QInt8, op_types_to_quantize=INT8_OPS,
+                         per_channel=True)
+        result = onnx.load(str(quantized))
+    del result.metadata_props[:]
+    for prop in proto.metadata_props:
+        value = json.dumps({**json.loads(prop.value), "int8": True}) if prop.key == "recog" else prop.value
+        result.metadata_props.add(key=prop.key, value=value)
+    return result
+
+
+def quantize_int8(paths: list[Path]) -> list[Path]:
+    """Replace each written ONNX graph by its int8 version (``int8_graph``), keeping its name, so
+    the edge runtime loads it unchanged; for graphs already exported (``export_*(int8=True)``
+    quantizes while exporting and prints the difference)."""
     for path in paths:
         tmp = path.with_suffix(".int8.tmp")
-        quantize_dynamic(str(path), str(tmp), weight_type=QuantType.QInt8)
-        proto = onnx.load(str(tmp))
-        for prop in proto.metadata_props:
-            if prop.key == "recog":
-                prop.value = json.dumps({**json.loads(prop.value), "int8": True})
-        onnx.save(proto, str(tmp))
+        onnx.save(int8_graph(onnx.load(str(path))), str(tmp))
         tmp.replace(path)
     return paths

@@ -218,7 +218,7 @@ def test_a_detectors_saved_settings_are_applied_when_it_loads(detector_dir, tmp_
         detect_options({"box_treshold": 0.4})
 
 
-def test_int8_exports_are_smaller_and_read_the_same(detector_dir, exported_pages, tmp_path):
+def test_int8_exports_are_smaller_and_read_the_same(detector_dir, exported_pages, tmp_path, capsys):
     import json as json_
     import shutil
 
@@ -230,6 +230,7 @@ def test_int8_exports_are_smaller_and_read_the_same(detector_dir, exported_pages
     folder, rendered = detector_dir
     det, lines = exported_pages
     assert main(["export", "--model", str(folder), "--out", str(tmp_path / "det8"), "--int8"]) == 0
+    assert "det.onnx: int8 against float32 on the check inputs, largest difference: prob " in capsys.readouterr().err
     shutil.copytree(lines, tmp_path / "lines8")  # the CLI's --int8 is tried on the detector; here the same step
     quantize_int8([tmp_path / "lines8" / "lines.onnx"])  # on the exported line model, without exporting it again
     assert (tmp_path / "lines8" / "lines.onnx").stat().st_size < 0.5 * (lines / "lines.onnx").stat().st_size
