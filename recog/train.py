@@ -43,12 +43,15 @@ def tokenizer_from_spec(spec: dict[str, Any]) -> Tokenizer:
 SCHEDULES = ("inverse_sqrt", "cosine")
 
 
-def copy_matching_weights(model: torch.nn.Module, weights: dict[str, torch.Tensor]) -> int:
-    """Copy into ``model`` every tensor of ``weights`` whose name and shape match its own; returns
+def copy_matching_weights(model: torch.nn.Module, weights: dict[str, torch.Tensor],
+                          include: list[str] | None = None) -> int:
+    """Copy into ``model`` every tensor of ``weights`` whose name and shape match its own (and,
+    with ``include``, whose name starts with one of those prefixes, e.g. ``["encoder."]``); returns
     how many were copied."""
     own = model.state_dict()
     matched = {name: weights[name] for name, tensor in own.items()
-               if name in weights and weights[name].shape == tensor.shape}
+               if name in weights and weights[name].shape == tensor.shape
+               and (include is None or name.startswith(tuple(include)))}
     model.load_state_dict({**own, **matched})
     return len(matched)
 
@@ -100,11 +103,14 @@ class RecognizerSystem(L.LightningModule):
             its tokenizer replaces ``tokenizer``, and every weight whose name and shape match is copied; the rest
             (a new head, a resized layer) keep their fresh initialisation. Optimizer, schedule and
             step count start anew, unlike resuming with ``--ckpt_path``.
+        init_include: with ``init_from``, copy only the weights whose names start with one of these
+            prefixes (NeMo's ``include``), e.g. ``["encoder.", "frontend."]`` to start new heads on a
+            trained encoder.
     """
 
     def __init__(self, model: dict[str, Any], tokenizer: dict[str, Any], lr: float = 2e-3,
                  weight_decay: float = 1e-3, warmup_steps: int = 1000, schedule: str = "inverse_sqrt",
-                 init_from: str | None = None) -> None:
+                 init_from: str | None = None, init_include: list[str] | None = None) -> None:
         super().__init__()
         if schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
@@ -112,7 +118,7 @@ class RecognizerSystem(L.LightningModule):
         if init_from:
             parts = read_model(resolve(init_from))
             self.model = Recognizer(tokenizer_from_state(parts.tokenizer), **model)
-            copied = copy_matching_weights(self.model, parts.weights)
+            copied = copy_matching_weights(self.model, parts.weights, init_include)
             print(f"init_from {init_from}: {copied} of {len(self.model.state_dict())} tensors copied")
         else:
             self.model = Recognizer(tokenizer_from_spec(tokenizer), **model)

@@ -266,6 +266,16 @@ def test_init_from_fine_tunes_a_trained_model_and_keeps_its_tokenizer(trained_mo
             torch.testing.assert_close(tensor, checkpoint["state_dict"][f"model.{name}"])
     assert any(name.startswith("heads.attention.") for name in system.model.state_dict())  # new, fresh
 
+    # init_include: the encoder only; the CTC head starts fresh (as configs/line_decoders.yaml's heads do)
+    encoder_only = RecognizerSystem({**config["model"], "heads": heads}, {"kind": "char", "manifest": str(other)},
+                                    init_from=str(trained_model), init_include=["encoder."])
+    for name, tensor in encoder_only.model.state_dict().items():
+        source = checkpoint["state_dict"][f"model.{name}"] if f"model.{name}" in checkpoint["state_dict"] else None
+        if name.startswith("encoder."):
+            torch.testing.assert_close(tensor, source)
+        elif name.startswith("heads.ctc.") and tensor.is_floating_point() and tensor.numel() > 1:
+            assert not torch.equal(tensor, source), name
+
     # From the CLI: a few more steps at a low rate, and the model still reads the texts back.
     root = tmp_path / "finetune"
     root.mkdir()
