@@ -350,8 +350,14 @@ def int8_graph(proto: onnx.ModelProto) -> onnx.ModelProto:
         source, optimised, quantized = (Path(tmp) / f"{name}.onnx" for name in ("float", "optimised", "int8"))
         onnx.save(proto, str(source))
         quant_pre_process(source, optimised, skip_symbolic_shape=True)
+        graph = onnx.load(str(optimised)).graph
+        weights = {tensor.name: len(tensor.dims) for tensor in graph.initializer}
+        # per-channel int8 takes 2-D weights; a constant of more dimensions (a streaming step's
+        # positional table) stays float
+        others = [node.name for node in graph.node
+                  if node.op_type in INT8_OPS and weights.get(node.input[1], 2) != 2]
         quantize_dynamic(optimised, quantized, weight_type=QuantType.QInt8, op_types_to_quantize=INT8_OPS,
-                         per_channel=True)
+                         per_channel=True, nodes_to_exclude=others)
         result = onnx.load(str(quantized))
     del result.metadata_props[:]
     for prop in proto.metadata_props:
