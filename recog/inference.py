@@ -59,13 +59,14 @@ class Recognition:
     offset: float | None = None  # where a manifest segment starts in its file (its positions count from the file)
     words: list[Word] = field(default_factory=list, repr=False)  # text, start, end, confidence of each word
     warning: str | None = None  # e.g. a long file that could be read only in part
-    breaks: list[int] = field(default_factory=list, repr=False)  # words after a pause a long file was cut at
+    # words after a pause a long file was cut at -> when the speech of their piece starts
+    breaks: dict[int, float] = field(default_factory=dict, repr=False)
 
     def segments(self, max_gap: float = 0.8, max_seconds: float = 8.0, max_chars: int = 84) -> list[Segment]:
         """The words grouped as subtitles: a new segment after a pause of ``max_gap`` seconds, at
         each pause a long recording was cut at, or before one would pass ``max_seconds`` or
         ``max_chars`` (``recog.segments``)."""
-        return segments_of(self.words, max_gap, max_seconds, max_chars, set(self.breaks))
+        return segments_of(self.words, max_gap, max_seconds, max_chars, self.breaks)
 
     def to_json(self) -> dict[str, Any]:
         row = {self.path_key: self.path, **({"offset": self.offset} if self.offset is not None else {}),
@@ -229,18 +230,19 @@ class RecognitionModel:
                 warning.append(f"truncated: read the first {read[0]:.1f} s, then {str(err).removeprefix(f'{path}: ')}")
             yield intake.finish()
 
-        parts, words, breaks = [], [], []
+        parts, words, breaks = [], [], {}
         for start, piece in cut_at_pauses(blocks(), SAMPLE_RATE):
             lead, speech = trim_silence(piece, SAMPLE_RATE)
             if len(speech) and not is_steady_noise(speech, SAMPLE_RATE):  # silence or steady noise says nothing
                 item = Loaded(speech, offset=(offset or 0.0) + start + lead)
                 [part] = self.transcribe_arrays([speech], [path], head=head, options=options, items=[item])
-                if part.words:  # a piece's first word starts with its speech, not when the model emitted it
-                    onset = item.offset + trim_silence(speech, SAMPLE_RATE, keep_seconds=0.0)[0]
+                if part.words:  # its segment starts with its speech; its words keep the model's times, but
+                    # none starts before that speech (a model may emit in the silence kept before it)
+                    onset = round(item.offset + trim_silence(speech, SAMPLE_RATE, keep_seconds=0.0)[0], 3)
                     first = part.words[0]
-                    first.start = round(onset, 3)
+                    first.start = max(first.start, onset)
                     first.end = max(first.end, first.start)
-                    breaks.append(len(words))
+                    breaks[len(words)] = onset
                 parts.append(part)
                 words += part.words
             if progress is not None:

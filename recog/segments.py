@@ -11,7 +11,7 @@ Segments are runs of words split at pauses and at a length limit, as subtitles n
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 SPACE = "\u2581"  # SentencePiece's word-boundary mark
@@ -67,16 +67,18 @@ def words_of(pieces: Sequence[str], starts: Sequence[float], confidences: Sequen
 
 
 def segments_of(words: Sequence[Word], max_gap: float = 0.8, max_seconds: float = 8.0, max_chars: int = 84,
-                breaks: Collection[int] = ()) -> list[Segment]:
+                breaks: Mapping[int, float] | None = None) -> list[Segment]:
     """Words grouped into segments: a new one after a pause of ``max_gap`` seconds between words,
-    at each word index in ``breaks`` (pauses a voice-activity cut found), or before a segment would
-    pass ``max_seconds`` or ``max_chars`` characters."""
+    at each word index in ``breaks`` (pauses a voice-activity cut found; the segment starts at the
+    time given, where the speech starts, unless its first word starts earlier), or before a
+    segment would pass ``max_seconds`` or ``max_chars`` characters."""
+    breaks = breaks or {}
     segments: list[Segment] = []
     for index, word in enumerate(words):
         current = segments[-1] if segments else None
         if (current is None or index in breaks or word.start - current.end > max_gap
                 or word.end - current.start > max_seconds or len(current.text) + 1 + len(word.text) > max_chars):
-            segments.append(Segment(word.start, word.end, word.text, [word]))
+            segments.append(Segment(min(word.start, breaks.get(index, word.start)), word.end, word.text, [word]))
         else:
             current.words.append(word)
             current.end, current.text = word.end, f"{current.text} {word.text}"

@@ -214,6 +214,7 @@ def test_each_piece_of_a_long_recording_starts_a_segment_at_its_speech(
     assert len(result.breaks) == 3, "every piece is read and says something"
     segments = result.segments(max_gap=0.8)
     assert [round(s.start, 2) for s in segments] == pytest.approx(onsets, abs=0.03)
+    assert all(s.start <= s.words[0].start for s in segments)  # no word starts before its speech
     assert [w.text for s in segments for w in s.words] == [w.text for w in result.words]  # none lost or doubled
 
 

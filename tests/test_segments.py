@@ -33,7 +33,9 @@ def test_segments_split_at_pauses_and_length() -> None:
     assert [(s.text, s.start, s.end) for s in segments] == [("a b", 0.0, 0.6), ("c", 2.0, 2.3), ("d", 2.4, 9.9)]
     assert [len(s.words) for s in segments_of(words, max_chars=3)] == [2, 2]  # "c d" fits in 3 characters
     assert [len(s.words) for s in segments_of(words, max_chars=2)] == [1, 1, 1, 1]
-    assert [s.text for s in segments_of(words, max_seconds=20.0, breaks={1})] == ["a", "b", "c d"]  # a cut pause
+    cut = segments_of(words, max_seconds=20.0, breaks={1: 0.32})  # a cut pause, the speech after it starts at 0.32
+    assert [(s.text, s.start) for s in cut] == [("a", 0.0), ("b", 0.32), ("c d", 2.0)]
+    assert segments_of(words, breaks={1: 0.4})[1].start == 0.35  # never after its first word
 
 
 SRT = re.compile(r"(\d+)\n(\d\d):(\d\d):(\d\d),(\d{3}) --> (\d\d):(\d\d):(\d\d),(\d{3})\n(.+)\n")
