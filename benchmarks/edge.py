@@ -28,7 +28,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import common  # noqa: E402
-from recog.export import export_lines, export_offline  # noqa: E402
+from recog.export import export_lines, export_offline, max_difference  # noqa: E402
 from recog.inference import RecognitionModel  # noqa: E402
 from recog.metrics import char_error_rate, word_error_rate  # noqa: E402
 from recog_edge import EdgeLineModel, EdgeModel  # noqa: E402
@@ -54,10 +54,10 @@ def speech_graph_difference(model: RecognitionModel, folder: Path, audio: list[n
             h, _ = model.model.encoder(features, lengths)
             out = dict(zip(names, edge.offline.run(None, {"features": features.numpy(),
                                                           "feature_lengths": lengths.numpy()}), strict=True))
-            worst_h = max(worst_h, float(np.abs(out["encoded"] - h.numpy()).max()))
+            worst_h = max(worst_h, max_difference(out["encoded"], h.numpy()))
             if "ctc_log_probs" in out:
                 lp = model.model.heads["ctc"](h).numpy()
-                worst_lp = np.nanmax([worst_lp, float(np.abs(out["ctc_log_probs"] - lp).max())])
+                worst_lp = np.nanmax([worst_lp, max_difference(out["ctc_log_probs"], lp)])
     return worst_h, worst_lp
 
 
@@ -77,7 +77,7 @@ def lines_graph_difference(model: RecognitionModel, folder: Path, paths: list[st
         with torch.no_grad():
             h, h_lengths = model.model.encode(torch.from_numpy(image)[None], torch.from_numpy(widths))
             lp = model.model.heads["ctc"](h).numpy()
-        worst = max(worst, float(np.abs(out["ctc_log_probs"] - lp).max()))
+        worst = max(worst, max_difference(out["ctc_log_probs"], lp))
     return float("nan"), worst
 
 
