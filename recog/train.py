@@ -106,11 +106,16 @@ class RecognizerSystem(L.LightningModule):
         init_include: with ``init_from``, copy only the weights whose names start with one of these
             prefixes (NeMo's ``include``), e.g. ``["encoder.", "frontend."]`` to start new heads on a
             trained encoder.
+        freeze: weights whose names start with one of these prefixes stay as they are (NeMo's
+            ``freeze``), e.g. ``["encoder."]`` to train heads only on a trained encoder: they get no
+            gradient and no optimizer state, and their modules stay in eval mode (no dropout, fixed
+            normalisation statistics).
     """
 
     def __init__(self, model: dict[str, Any], tokenizer: dict[str, Any], lr: float = 2e-3,
                  weight_decay: float = 1e-3, warmup_steps: int = 1000, schedule: str = "inverse_sqrt",
-                 init_from: str | None = None, init_include: list[str] | None = None) -> None:
+                 init_from: str | None = None, init_include: list[str] | None = None,
+                 freeze: list[str] | None = None) -> None:
         super().__init__()
         if schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
@@ -122,6 +127,10 @@ class RecognizerSystem(L.LightningModule):
             print(f"init_from {init_from}: {copied} of {len(self.model.state_dict())} tensors copied")
         else:
             self.model = Recognizer(tokenizer_from_spec(tokenizer), **model)
+        self._frozen = tuple(freeze or ())
+        frozen = [p.requires_grad_(False) for n, p in self.model.named_parameters() if n.startswith(self._frozen)]
+        if self._frozen and not frozen:
+            raise ValueError(f"freeze {list(self._frozen)}: no weight of the model has such a name")
         self._val_refs: list[str] = []
         self._val_hyps: dict[str, list[str]] = {}
         self.validated_step = -1  # global step of the last finished validation
@@ -129,6 +138,14 @@ class RecognizerSystem(L.LightningModule):
     @property
     def tokenizer(self) -> Tokenizer:
         return self.model.tokenizer
+
+    def train(self, mode: bool = True) -> RecognizerSystem:
+        """As nn.Module.train, but the frozen modules stay in eval mode."""
+        super().train(mode)
+        for name, module in self.model.named_modules():
+            if name and f"{name}.".startswith(self._frozen):
+                module.eval()
+        return self
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         losses = self.model(batch["inputs"], batch["input_lengths"], batch["targets"], batch["target_lengths"])
@@ -171,8 +188,9 @@ class RecognizerSystem(L.LightningModule):
 
     def configure_optimizers(self) -> dict[str, Any]:
         hp = self.hparams
-        decay = [p for n, p in self.named_parameters() if p.ndim > 1]
-        no_decay = [p for n, p in self.named_parameters() if p.ndim <= 1]
+        trained = [p for p in self.parameters() if p.requires_grad]
+        decay = [p for p in trained if p.ndim > 1]
+        no_decay = [p for p in trained if p.ndim <= 1]
         optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": hp.weight_decay},
                                        {"params": no_decay, "weight_decay": 0.0}], lr=hp.lr, betas=(0.9, 0.98))
         warmup = max(1, hp.warmup_steps)

@@ -276,12 +276,16 @@ def test_init_from_fine_tunes_a_trained_model_and_keeps_its_tokenizer(trained_mo
         elif name.startswith("heads.ctc.") and tensor.is_floating_point() and tensor.numel() > 1:
             assert not torch.equal(tensor, source), name
 
-    # From the CLI: a few more steps at a low rate, and the model still reads the texts back.
+    # From the CLI: a few more steps at a low rate on a frozen encoder; the encoder's weights (and
+    # normalisation statistics) stay as they were, the head's move, and the model still reads the texts.
     root = tmp_path / "finetune"
     root.mkdir()
     config = tiny_config(root, speech_dir / "train.jsonl", steps=20)
-    config["model"].update({"lr": 1e-4, "warmup_steps": 1, "init_from": str(trained_model)})
+    config["model"].update({"lr": 1e-4, "warmup_steps": 1, "init_from": str(trained_model), "freeze": ["encoder."]})
     tuned = train(root, config)
+    tuned_state = torch.load(tuned, map_location="cpu", weights_only=True)["state_dict"]
+    moved = {name for name, tensor in tuned_state.items() if not torch.equal(tensor, checkpoint["state_dict"][name])}
+    assert moved and all(name.startswith("model.heads.") for name in moved), sorted(moved)
     results = recog.load(tuned).transcribe(sorted(speech_dir.glob("utt*.wav")))
     assert sorted(r.text for r in results) == sorted(OVERFIT_TEXTS)
 
