@@ -88,6 +88,8 @@ def main() -> int:
     common.add_limit(parser, "--files", default=100, help="the first N manifest entries")
     common.add_threads(parser, 1, help="threads for PyTorch and onnxruntime alike")
     parser.add_argument("--head", help="the head to decode with (default: the model's)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timing rounds, each runtime once per round in turn; the fastest round counts")
     args = common.parse_args(parser)
     model = common.load_model(args.model)
     head = args.head or model.model.default_head
@@ -97,35 +99,42 @@ def main() -> int:
     if speech:
         inputs = common.load_audio_entries(entries)
         amount, unit, error_rate, metric = common.audio_seconds(inputs), "RTFx", word_error_rate, "WER"
-        torch_read = lambda: [model.transcribe_arrays([a], ["-"], head=head)[0].text for a in inputs]  # noqa: E731
+        readers = {"PyTorch eager": lambda: [model.transcribe_arrays([a], ["-"], head=head)[0].text for a in inputs]}
     else:
         inputs = [e.path for e in entries]
         amount, unit, error_rate, metric = float(len(inputs)), "lines/s", char_error_rate, "CER"
-        torch_read = lambda: [model.transcribe([p], head=head)[0].text for p in inputs]  # noqa: E731
-    torch_texts, torch_seconds = common.timed(torch_read)
-    print(f"{len(entries)} inputs of {args.manifest} ({amount:.1f} {'s of audio' if speech else 'lines'}), "
-          f"head {head}, {args.threads} thread(s)")
-    print(f"{'runtime':<22} {'size MB':>8} {metric:>7} {'same text':>10} {unit:>8} {'max |d enc|':>12} "
-          f"{'max |d logp|':>12}")
-    size = sum(p.numel() * p.element_size() for p in model.model.parameters()) / 1e6
-    print(f"{'PyTorch eager':<22} {size:>8.1f} {100 * error_rate(references, torch_texts):>6.2f}% {'-':>10} "
-          f"{amount / torch_seconds:>8.1f} {'-':>12} {'-':>12}")
+        readers = {"PyTorch eager": lambda: [model.transcribe([p], head=head)[0].text for p in inputs]}
+    sizes = {"PyTorch eager": sum(p.numel() * p.element_size() for p in model.model.parameters()) / 1e6}
+    diffs = {"PyTorch eager": (float("nan"), float("nan"))}
     with tempfile.TemporaryDirectory() as tmp:
         for int8 in (False, True):
-            folder = Path(tmp) / ("int8" if int8 else "fp32")
-            size = export(model, folder, int8)
+            name, folder = f"recog_edge {'int8' if int8 else 'float32'}", Path(tmp) / ("int8" if int8 else "fp32")
+            sizes[name] = export(model, folder, int8)
             if speech:
                 edge = EdgeModel(folder, head=head, threads=args.threads)
-                texts, seconds = common.timed(lambda edge=edge: [edge.transcribe(a, 16000) for a in inputs])
-                diff = speech_graph_difference(model, folder, inputs[:20])
+                readers[name] = lambda edge=edge: [edge.transcribe(a, 16000) for a in inputs]
+                diffs[name] = speech_graph_difference(model, folder, inputs[:20])
             else:
                 lines = EdgeLineModel(folder, head=head, threads=args.threads)
-                texts, seconds = common.timed(lambda lines=lines: [r.text for r in lines.read(inputs)])
-                diff = lines_graph_difference(model, folder, inputs[:20])
-            same = sum(a == b for a, b in zip(texts, torch_texts, strict=True))
-            print(f"{'recog_edge ' + ('int8' if int8 else 'float32'):<22} {size:>8.1f} "
-                  f"{100 * error_rate(references, texts):>6.2f}% {f'{same}/{len(texts)}':>10} "
-                  f"{amount / seconds:>8.1f} {diff[0]:>12.2e} {diff[1]:>12.2e}")
+                readers[name] = lambda lines=lines: [r.text for r in lines.read(inputs)]
+                diffs[name] = lines_graph_difference(model, folder, inputs[:20])
+        texts = {name: read() for name, read in readers.items()}  # also the warm-up round
+        seconds = dict.fromkeys(readers, float("inf"))
+        for _ in range(args.repeats):  # interleaved, so a busy spell of the machine hits every runtime alike
+            for name, read in readers.items():
+                seconds[name] = min(seconds[name], common.timed(read)[1])
+    print(f"{len(entries)} inputs of {args.manifest} ({amount:.1f} {'s of audio' if speech else 'lines'}), "
+          f"head {head}, {args.threads} thread(s), fastest of {args.repeats} interleaved rounds")
+    print(f"{'runtime':<22} {'size MB':>8} {metric:>7} {'same text':>10} {unit:>8} {'x PyTorch':>10} "
+          f"{'x float32':>10} {'max |d enc|':>12} {'max |d logp|':>12}")
+    torch_texts, fp32 = texts["PyTorch eager"], "recog_edge float32"
+    for name, got in texts.items():
+        matching = sum(a == b for a, b in zip(got, torch_texts, strict=True))
+        same = "-" if name == "PyTorch eager" else f"{matching}/{len(got)}"
+        versus_fp32 = f"{seconds[fp32] / seconds[name]:.2f}x" if name.endswith("int8") else "-"
+        print(f"{name:<22} {sizes[name]:>8.1f} {100 * error_rate(references, got):>6.2f}% {same:>10} "
+              f"{amount / seconds[name]:>8.1f} {seconds['PyTorch eager'] / seconds[name]:>9.2f}x {versus_fp32:>10} "
+              f"{diffs[name][0]:>12.2e} {diffs[name][1]:>12.2e}")
     return 0
 
 
