@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from recog_edge.lines import EdgeLineModel
 
 TURN_SAMPLE = 8  # lines of each direction read upside down too, to tell whether they all are
+TURN_WINDOW = 12  # ... each one's first this many heights of width only, both ways (a line's cost grows with it)
 LINE_MAX_HEIGHT = 100  # an image at most this tall is one text line (``is_line_image``)
 LINE_MIN_RATIO = 5.0  # ... and so is one up to 240 px tall and this many times wider
 
@@ -98,26 +99,26 @@ def read_boxes(image: np.ndarray, boxes: list[np.ndarray], scores: list[float], 
                ) -> list[PageLine]:
     """Read the text in each box (reading corners) of ``image``. Lines running the same way (by
     quarter turns) are upright together or upside down together: with ``turn``, the longest few
-    of each such group are read turned too, and where most read surer turned, the group turns."""
+    of each such group are read both ways (their first ``TURN_WINDOW`` heights of width: the same
+    pixels each way, at a fraction of a long line's cost), and where most read surer turned, the
+    group turns."""
     if not boxes:
         return []
     boxes = list(boxes)  # turned ones are replaced: the caller's list stays as it was
     crops = [crop_box(image, box) for box in boxes]
     results = read(crops)
 
-    def read_turned(indices: list[int]) -> list[tuple[str, float]]:
-        return read([np.ascontiguousarray(crops[i][::-1, ::-1]) for i in indices]) if indices else []
-
     if turn:
         for group in _direction_groups(boxes).values():
             sample = sorted(group, key=lambda i: -float(np.linalg.norm(boxes[i][1] - boxes[i][0])))[:TURN_SAMPLE]
-            turned = dict(zip(sample, read_turned(sample), strict=True))
-            if 2 * sum(turned[i][1] > results[i][1] for i in sample) <= len(sample):
+            windows = [crops[i][:, : TURN_WINDOW * crops[i].shape[0]] for i in sample]
+            both = read(windows + [np.ascontiguousarray(w[::-1, ::-1]) for w in windows])
+            upright, turned = both[: len(sample)], both[len(sample):]
+            if 2 * sum(t[1] > u[1] for u, t in zip(upright, turned, strict=True)) <= len(sample):
                 continue
-            rest = [i for i in group if i not in turned]
-            turned |= dict(zip(rest, read_turned(rest), strict=True))
-            for i in group:
-                results[i], boxes[i] = turned[i], turn_half(boxes[i])
+            turned = read([np.ascontiguousarray(crops[i][::-1, ::-1]) for i in group])
+            for i, result in zip(group, turned, strict=True):
+                results[i], boxes[i] = result, turn_half(boxes[i])
     return [PageLine(text, np.round(box.astype(np.float64), 1).tolist(), confidence, round(float(score), 4))
             for (text, confidence), box, score in zip(results, boxes, scores, strict=True)]
 
