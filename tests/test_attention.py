@@ -608,3 +608,18 @@ def test_cli_refuses_search_flags_that_do_not_fit(inputs_and_models: dict, flags
     checkpoint, files = inputs_and_models["speech"]
     assert main(["transcribe", str(files[0]), "--model", str(checkpoint), *flags]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_memory_positions_tell_identical_frames_apart() -> None:
+    """With ``memory_positions`` each frame's cross-attention keys carry where it is: frames that
+    look alike get different keys; without it they get the same ones."""
+    torch.manual_seed(0)
+    h = torch.randn(1, 1, 16).expand(1, 6, 16)  # six identical frames
+    lengths = torch.tensor([6])
+    plain = AttentionHead(16, 5, layers=1, heads=2).eval()
+    placed = AttentionHead(16, 5, layers=1, heads=2, memory_positions=True).eval()
+    placed.load_state_dict(plain.state_dict())  # the same weights: positions are the only difference
+    with torch.no_grad():
+        plain_keys, placed_keys = plain.memory(h, lengths).keys[0, 0], placed.memory(h, lengths).keys[0, 0]
+    torch.testing.assert_close(plain_keys[:, 0], plain_keys[:, 1])
+    assert not torch.allclose(placed_keys[:, 0], placed_keys[:, 1], atol=1e-3)

@@ -127,15 +127,22 @@ class AttentionHead(Head):
         layers, heads: decoder depth and attention heads. dim: decoder width (default d_model; the
             encoder output is projected to it). ff_expansion: feed-forward width / dim.
         dropout: dropout in the decoder. label_smoothing: epsilon of the label-smoothed loss.
+        memory_positions: add each encoder frame's absolute (sinusoidal) position to the memory, as
+            the CPPD head does: encoders built for CTC (convolutions, relative or no positional
+            attention) need not carry where a frame is, and without it the decoder loses its place
+            in a text line and repeats words. Off by default, so models trained without it decode
+            as they were trained.
     """
 
     searches = ("greedy", "beam", "diverse")
     scores = True
 
     def __init__(self, d_model: int, vocab_size: int, layers: int = 3, heads: int = 4, dim: int | None = None,
-                 ff_expansion: int = 4, dropout: float = 0.1, label_smoothing: float = 0.1) -> None:
+                 ff_expansion: int = 4, dropout: float = 0.1, label_smoothing: float = 0.1,
+                 memory_positions: bool = False) -> None:
         super().__init__()
         dim = dim or d_model
+        self.memory_positions = memory_positions
         self.d_model, self.vocab_size, self.dim, self.label_smoothing = d_model, vocab_size, dim, label_smoothing
         self.sos = self.eos = vocab_size
         self.classes = vocab_size + 1
@@ -151,6 +158,8 @@ class AttentionHead(Head):
 
     def memory(self, h: torch.Tensor, h_lengths: torch.Tensor) -> Memory:
         """Encoder output (N, T, D), lengths (N,) -> every layer's cross-attention keys/values."""
+        if self.memory_positions:
+            h = h + sinusoids(torch.arange(h.shape[1], device=h.device), h.shape[2]).to(h.dtype)
         projected = self.memory_proj(h)  # (N, T, dim)
         keys_values = [layer.cross_attention.keys_values(projected) for layer in self.layers]
         mask = torch.arange(h.shape[1], device=h.device)[None, :] < h_lengths[:, None]  # (N, T)
