@@ -13,3 +13,9 @@ def sinusoids(positions: torch.Tensor, dim: int) -> torch.Tensor:
                          * (-math.log(10000.0) / dim))
     angles = positions.float()[:, None] * inv_freq[None, :]
     return torch.stack([angles.sin(), angles.cos()], dim=-1).flatten(1)[:, :dim]
+
+
+def with_positions(h: torch.Tensor) -> torch.Tensor:
+    """Frames (B, T, D) plus each one's absolute sinusoidal position: for a decoder attending over an
+    encoder (convolutions, relative attention) that need not carry where a frame is."""
+    return h + sinusoids(torch.arange(h.shape[1], device=h.device), h.shape[2]).to(h.dtype)

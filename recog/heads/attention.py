@@ -27,7 +27,7 @@ from recog.decoding.fusion import PrefixFusion
 from recog.decoding.hypothesis import Hypothesis
 from recog.decoding.options import DecodingOptions
 from recog.heads.base import ExportPart, Head
-from recog.positions import sinusoids
+from recog.positions import sinusoids, with_positions
 
 IGNORE = -100
 
@@ -159,7 +159,7 @@ class AttentionHead(Head):
     def memory(self, h: torch.Tensor, h_lengths: torch.Tensor) -> Memory:
         """Encoder output (N, T, D), lengths (N,) -> every layer's cross-attention keys/values."""
         if self.memory_positions:
-            h = h + sinusoids(torch.arange(h.shape[1], device=h.device), h.shape[2]).to(h.dtype)
+            h = with_positions(h)
         projected = self.memory_proj(h)  # (N, T, dim)
         keys_values = [layer.cross_attention.keys_values(projected) for layer in self.layers]
         mask = torch.arange(h.shape[1], device=h.device)[None, :] < h_lengths[:, None]  # (N, T)

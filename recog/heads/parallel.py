@@ -23,7 +23,7 @@ from recog.decoding.fusion import PrefixFusion
 from recog.decoding.hypothesis import Hypothesis
 from recog.decoding.options import DecodingOptions
 from recog.heads.base import Head
-from recog.positions import sinusoids
+from recog.positions import with_positions
 
 IGNORE = -100
 
@@ -106,7 +106,7 @@ class ParallelHead(Head):
         pad = torch.arange(h.shape[1], device=h.device)[None, :] >= h_lengths[:, None]
         # Position nodes must find "the k-th character": give every encoder frame its absolute
         # position, which encoders built for CTC (conv + relative attention) need not carry.
-        h = h + sinusoids(torch.arange(h.shape[1], device=h.device), h.shape[2]).to(h.dtype)
+        h = with_positions(h)
         weights = None
         for i, layer in enumerate(self.layers):
             last = i == len(self.layers) - 1

@@ -112,15 +112,20 @@ def read_boxes(image: np.ndarray, boxes: list[np.ndarray], scores: list[float], 
         for group in _direction_groups(boxes).values():
             sample = sorted(group, key=lambda i: -float(np.linalg.norm(boxes[i][1] - boxes[i][0])))[:TURN_SAMPLE]
             windows = [crops[i][:, : TURN_WINDOW * crops[i].shape[0]] for i in sample]
-            both = read(windows + [np.ascontiguousarray(w[::-1, ::-1]) for w in windows])
+            both = read(windows + [_turned(w) for w in windows])
             upright, turned = both[: len(sample)], both[len(sample):]
             if 2 * sum(t[1] > u[1] for u, t in zip(upright, turned, strict=True)) <= len(sample):
                 continue
-            turned = read([np.ascontiguousarray(crops[i][::-1, ::-1]) for i in group])
+            turned = read([_turned(crops[i]) for i in group])
             for i, result in zip(group, turned, strict=True):
                 results[i], boxes[i] = result, turn_half(boxes[i])
     return [PageLine(text, np.round(box.astype(np.float64), 1).tolist(), confidence, round(float(score), 4))
             for (text, confidence), box, score in zip(results, boxes, scores, strict=True)]
+
+
+def _turned(crop: np.ndarray) -> np.ndarray:
+    """A line crop (h, w, 3) turned half a turn (upside down)."""
+    return np.ascontiguousarray(crop[::-1, ::-1])
 
 
 def _direction_groups(boxes: list[np.ndarray]) -> dict[int, list[int]]:
