@@ -8,11 +8,12 @@ import torch
 
 
 def sinusoids(positions: torch.Tensor, dim: int) -> torch.Tensor:
-    """(N,) positions (absolute or relative, any sign) -> (N, dim) interleaved sin/cos encodings."""
+    """Positions of any shape (...), absolute or relative, any sign, whole or fractional -> (..., dim)
+    interleaved sin/cos encodings."""
     inv_freq = torch.exp(torch.arange(0, dim, 2, device=positions.device, dtype=torch.float32)
                          * (-math.log(10000.0) / dim))
-    angles = positions.float()[:, None] * inv_freq[None, :]
-    return torch.stack([angles.sin(), angles.cos()], dim=-1).flatten(1)[:, :dim]
+    angles = positions.float()[..., None] * inv_freq
+    return torch.stack([angles.sin(), angles.cos()], dim=-1).flatten(-2)[..., :dim]
 
 
 def with_positions(h: torch.Tensor) -> torch.Tensor:

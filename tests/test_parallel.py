@@ -88,13 +88,14 @@ def test_forward_shapes() -> None:
     head = tiny_head().eval()
     h = encoder_output(3, 12)
 
-    count_logits, order_logits, attention = head(h, torch.tensor([12, 7, 1]))
+    count_logits, order_logits, attention, fire = head(h, torch.tensor([12, 7, 1]))
 
     assert count_logits.shape == (3, V, 5)
     assert order_logits.shape == (3, 9, V)
     assert attention.shape == (3, 9, 12)
     torch.testing.assert_close(attention.sum(-1), torch.ones(3, 9))
     assert (attention[1, :, 7:] == 0).all() and (attention[2, :, 1:] == 0).all()  # padded frames unseen
+    assert fire is None  # index_positions off
 
 
 def test_decoding_skips_the_character_nodes_in_the_last_layer_without_changing_the_positions() -> None:
@@ -103,8 +104,8 @@ def test_decoding_skips_the_character_nodes_in_the_last_layer_without_changing_t
         for p in head.parameters():  # larger weights, so a wrong shortcut shows
             p.add_(torch.randn_like(p) * 0.2)
     h, lengths = encoder_output(3, 12), torch.tensor([12, 7, 1])
-    counts, full, full_attention = head(h, lengths)
-    none, short, short_attention = head(h, lengths, count=False)
+    counts, full, full_attention, _ = head(h, lengths)
+    none, short, short_attention, _ = head(h, lengths, count=False)
     assert none is None and counts is not None
     torch.testing.assert_close(short, full, rtol=0, atol=1e-5)
     torch.testing.assert_close(short_attention, full_attention, rtol=0, atol=1e-6)
@@ -173,7 +174,7 @@ def scripted_head(order_ids: list[int], frames: list[int], total_frames: int = 1
 
     def forward(h: torch.Tensor, h_lengths: torch.Tensor, count: bool = True
                 ) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]:
-        return (torch.zeros(1, V, head.max_count + 1) if count else None), order, weights
+        return (torch.zeros(1, V, head.max_count + 1) if count else None), order, weights, None
 
     head.forward = forward  # type: ignore[method-assign]
     return head

@@ -8,6 +8,14 @@ then cross-attend to the encoder output. Training has two tasks:
 - character ordering (CO): each position node predicts the character at its position, id 0
   (the blank) standing for "end of text".
 At inference only CO is read: argmax per position, cut at the first end.
+
+Finding "the k-th character" by absolute frame position works for short words resized to one
+width, as in the paper, but drifts along long lines of varying character widths. With
+``index_positions`` the head instead gives each encoder frame its token index, counted by a
+continuous integrate-and-fire weigher as in Paraformer (Gao et al. 2022): a weight in (0, 1) per
+frame, trained so the weights of a line sum to its token count (the quantity loss); the running sum
+of the weights, at the frame's centre, is the index of the token the frame belongs to. Position
+node k then looks for index k + 1/2 with the same sinusoidal encoding on both sides.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from recog.decoding.fusion import PrefixFusion
 from recog.decoding.hypothesis import Hypothesis
 from recog.decoding.options import DecodingOptions
 from recog.heads.base import Head
-from recog.positions import with_positions
+from recog.positions import sinusoids, with_positions
 
 IGNORE = -100
 
@@ -48,6 +56,15 @@ def ordering_targets(targets: torch.Tensor, target_lengths: torch.Tensor, max_le
     out[:, :u] = targets[:, :u]
     out = torch.where(positions == target_lengths[:, None], torch.zeros_like(out), out)
     return torch.where(positions > target_lengths[:, None], torch.full_like(out, IGNORE), out)
+
+
+def token_indices(weights: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """Integrate-and-fire weights (B, T), zero on padded frames, and the token count of each line
+    (B,) -> each frame's token index (B, T): the weights are scaled to sum to the count, and a
+    frame's index is the running sum at its centre (a frame whose weight completes token k has
+    index k + 1/2 when it holds all of that weight)."""
+    scaled = weights * (counts.to(weights.dtype) / weights.sum(dim=1).clamp(min=1e-4))[:, None]
+    return scaled.cumsum(dim=1) - scaled / 2
 
 
 class DecoderLayer(nn.Module):
@@ -81,13 +98,18 @@ class ParallelHead(Head):
     Args:
         max_len: longest text it can output (tokens). max_count: counting classes 0..max_count.
         layers, heads: decoder size. count_weight: weight of the counting loss.
+        index_positions: frames carry their integrate-and-fire token index instead of their
+        absolute position (module docstring). quantity_weight: weight of its quantity loss.
     """
 
     def __init__(self, d_model: int, vocab_size: int, max_len: int = 64, max_count: int = 8, layers: int = 2,
-                 heads: int = 4, dropout: float = 0.1, count_weight: float = 0.5) -> None:
+                 heads: int = 4, dropout: float = 0.1, count_weight: float = 0.5, index_positions: bool = False,
+                 quantity_weight: float = 1.0) -> None:
         super().__init__()
         self.vocab_size, self.max_len, self.max_count = vocab_size, max_len, max_count
-        self.count_weight = count_weight
+        self.count_weight, self.quantity_weight = count_weight, quantity_weight
+        self.weigher = nn.Conv1d(d_model, d_model, 3, padding=1) if index_positions else None
+        self.weigher_out = nn.Linear(d_model, 1) if index_positions else None
         self.char_nodes = nn.Parameter(torch.randn(vocab_size, d_model) * 0.02)
         self.position_nodes = nn.Parameter(torch.randn(max_len + 1, d_model) * 0.02)
         self.layers = nn.ModuleList(DecoderLayer(d_model, heads, dropout) for _ in range(layers))
@@ -95,18 +117,35 @@ class ParallelHead(Head):
         self.count_out = nn.Linear(d_model, max_count + 1)
         self.order_out = nn.Linear(d_model, vocab_size)
 
-    def forward(self, h: torch.Tensor, h_lengths: torch.Tensor, count: bool = True
-                ) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]:
+    def fire_weights(self, h: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+        """Encoder frames (B, T, D) and their padding (B, T) -> integrate-and-fire weights (B, T)
+        in (0, 1), zero on padded frames (which the convolution never reads)."""
+        x = self.weigher(h.masked_fill(pad[..., None], 0.0).transpose(1, 2)).transpose(1, 2)  # (B, T, D)
+        return torch.sigmoid(self.weigher_out(F.relu(x))).squeeze(-1).masked_fill(pad, 0.0)
+
+    def forward(self, h: torch.Tensor, h_lengths: torch.Tensor, count: bool = True,
+                target_lengths: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """-> count logits (B, V, max_count+1) (None with ``count=False``: then the last layer
         updates only the position nodes, which is all decoding reads), order logits
-        (B, max_len+1, V), and the last layer's cross-attention of each position node over
-        encoder frames (B, max_len+1, T)."""
+        (B, max_len+1, V), the last layer's cross-attention of each position node over encoder
+        frames (B, max_len+1, T), and with ``index_positions`` the fire weights (B, T) (else None).
+        Frame indices count to ``target_lengths`` in training, to the rounded weight sum otherwise."""
         batch = h.shape[0]
-        queries = torch.cat([self.char_nodes, self.position_nodes])[None].expand(batch, -1, -1)
+        nodes = self.position_nodes
         pad = torch.arange(h.shape[1], device=h.device)[None, :] >= h_lengths[:, None]
-        # Position nodes must find "the k-th character": give every encoder frame its absolute
-        # position, which encoders built for CTC (conv + relative attention) need not carry.
-        h = with_positions(h)
+        fire = None
+        if self.weigher is None:
+            # Position nodes must find "the k-th character": give every encoder frame its absolute
+            # position, which encoders built for CTC (conv + relative attention) need not carry.
+            h = with_positions(h)
+        else:
+            fire = self.fire_weights(h, pad)
+            counts = target_lengths if target_lengths is not None else fire.detach().sum(dim=1).round()
+            h = h + sinusoids(token_indices(fire, counts), h.shape[2]).to(h.dtype)
+            centres = torch.arange(self.max_len + 1, device=h.device) + 0.5
+            nodes = nodes + sinusoids(centres, h.shape[2]).to(nodes.dtype)
+        queries = torch.cat([self.char_nodes, nodes])[None].expand(batch, -1, -1)
         weights = None
         for i, layer in enumerate(self.layers):
             last = i == len(self.layers) - 1
@@ -115,22 +154,26 @@ class ParallelHead(Head):
         queries = self.norm(queries)
         positions = queries[:, queries.shape[1] - (self.max_len + 1):]
         counts = self.count_out(queries[:, : self.vocab_size]) if count else None
-        return counts, self.order_out(positions), weights[:, weights.shape[1] - (self.max_len + 1):]
+        return counts, self.order_out(positions), weights[:, weights.shape[1] - (self.max_len + 1):], fire
 
     def loss(self, h: torch.Tensor, h_lengths: torch.Tensor, targets: torch.Tensor, target_lengths: torch.Tensor,
              intermediate: Sequence[torch.Tensor] = ()) -> torch.Tensor:
-        """Ordering cross-entropy + count_weight * counting cross-entropy (per-token means)."""
-        count_logits, order_logits, _ = self(h, h_lengths)
+        """Ordering cross-entropy + count_weight * counting cross-entropy (per-token means), and with
+        ``index_positions`` + quantity_weight * |fire weight sum - token count| (mean per line)."""
+        count_logits, order_logits, _, fire = self(h, h_lengths, target_lengths=target_lengths)
         order = ordering_targets(targets, target_lengths, self.max_len)
         counts = counting_targets(targets, target_lengths, self.vocab_size, self.max_count)
         order_loss = F.cross_entropy(order_logits.flatten(0, 1).float(), order.flatten(), ignore_index=IGNORE)
         count_loss = F.cross_entropy(count_logits.flatten(0, 1).float(), counts.flatten())
-        return order_loss + self.count_weight * count_loss
+        loss = order_loss + self.count_weight * count_loss
+        if fire is not None:
+            loss = loss + self.quantity_weight * (fire.float().sum(dim=1) - target_lengths).abs().mean()
+        return loss
 
     def graph_outputs(self, h: torch.Tensor, h_lengths: torch.Tensor) -> dict[str, torch.Tensor]:
         """Every position's log-probabilities (B, max_len + 1, V) and the encoder frame it attends
         to most (B, max_len + 1): what ``search`` reads, for an exported graph."""
-        _, order_logits, weights = self(h, h_lengths, count=False)
+        _, order_logits, weights, _ = self(h, h_lengths, count=False)
         return {"log_probs": F.log_softmax(order_logits.float(), dim=-1), "frames": weights.argmax(dim=-1)}
 
     @torch.no_grad()
@@ -138,7 +181,7 @@ class ParallelHead(Head):
                fusion: PrefixFusion | None = None) -> list[Hypothesis]:
         """Argmax at every position in one pass; the text ends at the first end id (0). A token's
         timestamp is the encoder frame its position node attends to most."""
-        _, order_logits, weights = self(h, h_lengths, count=False)
+        _, order_logits, weights, _ = self(h, h_lengths, count=False)
         log_probs = F.log_softmax(order_logits.float(), dim=-1)
         best_lp, best = log_probs.max(dim=-1)  # (B, L+1)
         frames = weights.argmax(dim=-1)  # (B, L+1)
