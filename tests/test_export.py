@@ -241,9 +241,9 @@ def test_the_edge_runtime_takes_any_cutting_rate_and_sample_type_alike(exported:
     assert stream_through(edge, cut_at(samples, cuts), rate) == stream_through(edge, [samples], rate)
 
 
-def test_a_text_line_model_exports_one_graph_that_the_edge_runtime_reads_like_pytorch(tmp_path: Path,
-                                                                                      capsys: pytest.CaptureFixture
-                                                                                      ) -> None:
+@pytest.mark.parametrize("index_positions", [False, True])
+def test_a_text_line_model_exports_one_graph_that_the_edge_runtime_reads_like_pytorch(
+        tmp_path: Path, capsys: pytest.CaptureFixture, index_positions: bool) -> None:
     import torch
     from PIL import Image
 
@@ -256,8 +256,8 @@ def test_a_text_line_model_exports_one_graph_that_the_edge_runtime_reads_like_py
     torch.manual_seed(0)
     encoder = {"name": "vision", "dims": [16, 24, 32], "depths": [1, 1, 1], "local_blocks": [1, 1, 0],
                "n_heads": [2, 2, 2]}
-    model = Recognizer(CharTokenizer("abcdefgh"), encoder, {"ctc": {}, "parallel": {"max_len": 16, "layers": 1,
-                                                                                      "heads": 2}},
+    parallel = {"max_len": 16, "layers": 1, "heads": 2, "index_positions": index_positions}
+    model = Recognizer(CharTokenizer("abcdefgh"), encoder, {"ctc": {}, "parallel": parallel},
                        frontend="image", features={"height": 32, "max_width": 1024}).eval()
     with torch.no_grad():  # random weights that say something: blank and end made unlikely
         model.heads["ctc"].proj.bias[:2] -= 4.0  # blank and unknown

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from recog.heads.guidance import SemanticGuidanceHead, context_windows
-from recog.heads.parallel import IGNORE, ParallelHead, counting_targets, ordering_targets
+from recog.heads.parallel import IGNORE, ParallelHead, counting_targets, ordering_targets, token_indices
 from recog.model import Recognizer
 from recog.text import CharTokenizer
 
@@ -231,6 +231,73 @@ def test_batched_decode_equals_decoding_each_input_alone() -> None:
         assert batched[b].tokens == alone.tokens
         assert batched[b].timestamps == alone.timestamps
         assert batched[b].score == pytest.approx(alone.score, abs=1e-4)
+
+
+# ---------------------------------------------------------------- index positions
+
+
+def test_token_indices_count_the_fire_weights_to_each_frames_centre() -> None:
+    weights = torch.tensor([[0.0, 1.0, 0.0, 0.0, 1.0, 0.0], [0.5, 0.5, 0.5, 0.5, 0.0, 0.0]])
+
+    indices = token_indices(weights, torch.tensor([2, 1]))
+
+    # line 0: the frames of token 0 and 1 sit at 0.5 and 1.5, silent frames between the tokens
+    # line 1: four halves scaled to one token; its padded frames stay at the count
+    torch.testing.assert_close(indices, torch.tensor([[0.0, 0.5, 1.0, 1.0, 1.5, 2.0],
+                                                      [0.125, 0.375, 0.625, 0.875, 1.0, 1.0]]))
+
+
+def test_fire_weights_ignore_padded_frames_and_learn_the_token_count() -> None:
+    head = tiny_head(index_positions=True)
+    targets, target_lengths = batch_of("hello", "abc")
+    h, h_lengths = encoder_output(), torch.tensor([12, 7])
+    dirty = h.clone()
+    dirty[1, 7:] = 100.0
+    pad = torch.arange(12)[None, :] >= h_lengths[:, None]
+    torch.testing.assert_close(head.fire_weights(dirty, pad), head.fire_weights(h, pad))
+    assert (head.fire_weights(h, pad)[1, 7:] == 0).all()
+
+    train(head, h, h_lengths, targets, target_lengths, steps=120)
+
+    *_, fire = head.eval()(h, h_lengths)
+    torch.testing.assert_close(fire.sum(dim=1), target_lengths.float(), rtol=0, atol=0.3)
+
+
+def shifted_lines(count: int, seed: int, dim: int = 32) -> tuple[list[str], torch.Tensor, torch.Tensor]:
+    """Hand-made encoder outputs of text lines: each character one to three frames of its own
+    vector, a random number of blank frames before the text and between characters, so the k-th
+    character's frame differs from line to line."""
+    import random
+
+    rng = random.Random(seed)
+    vectors = torch.randn(V, dim, generator=torch.Generator().manual_seed(99))  # the same in every call
+    texts, lines = [], []
+    for _ in range(count):
+        text = "".join(rng.choice("abcehlo") for _ in range(rng.randint(1, 8)))
+        frames = [vectors[0]] * rng.randint(0, 6)
+        for ch in text:
+            frames += [vectors[TOKENIZER.encode(ch)[0]]] * rng.randint(1, 3) + [vectors[0]] * rng.randint(0, 2)
+        texts.append(text)
+        lines.append(torch.stack(frames))
+    h = torch.nn.utils.rnn.pad_sequence(lines, batch_first=True)
+    return texts, h, torch.tensor([len(x) for x in lines])
+
+
+def test_index_positions_read_unseen_shifted_lines_that_absolute_positions_cannot() -> None:
+    """Both heads fit 256 shifted lines; on 64 new ones, absolute frame positions leave the
+    position nodes lost (the k-th character is anywhere), the frames' token indices do not."""
+    texts, h, h_lengths = shifted_lines(256, seed=0)
+    targets, target_lengths = batch_of(*texts)
+    new_texts, new_h, new_lengths = shifted_lines(64, seed=1)
+    read = {}
+    for index_positions in (False, True):
+        head = tiny_head(index_positions=index_positions)
+        train(head, h, h_lengths, targets, target_lengths, steps=200)
+        hyps = head.eval().decode(new_h, new_lengths)
+        read[index_positions] = sum(TOKENIZER.decode(hyp.tokens) == text
+                                    for hyp, text in zip(hyps, new_texts, strict=True))
+
+    assert read[True] >= 32 and read[True] >= 2 * read[False], read
 
 
 # ---------------------------------------------------------------- SGM
