@@ -59,7 +59,9 @@ class CharTokenizer(Tokenizer):
         return [self.index.get(c, unk) for c in text]
 
     def decode(self, ids: Iterable[int]) -> str:
-        return "".join(self.pieces[i] for i in ids if i > 1)
+        """Ids -> text without blank and unknown, and without the spaces a model may put at the
+        ends (as SentencePiece drops them)."""
+        return "".join(self.pieces[i] for i in ids if i > 1).strip()
 
     def id_to_piece(self, token_id: int) -> str:
         return self.pieces[token_id]

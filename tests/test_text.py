@@ -135,3 +135,11 @@ def test_build_tokenizer_makes_the_named_kind() -> None:
     assert isinstance(build_tokenizer("char", texts), CharTokenizer)
     bpe = build_tokenizer("bpe", texts, vocab_size=48)
     assert isinstance(bpe, BPETokenizer) and bpe.vocab_size == 48
+
+
+@pytest.mark.parametrize("kind", ["char", "bpe"])
+def test_decoded_text_has_no_spaces_at_its_ends(kind: str, char: CharTokenizer, bpe: BPETokenizer) -> None:
+    """A model may emit a space first or last (en-speech 3 ended "hello world" with one)."""
+    tokenizer = char if kind == "char" else bpe
+    space = tokenizer.encode(" ")
+    assert tokenizer.decode(space + tokenizer.encode("the cat") + space + space) == "the cat"

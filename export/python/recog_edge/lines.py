@@ -105,7 +105,7 @@ class EdgeLineModel:
                     probs.append(float(np.exp(lp[t])))
         stride = self.meta["stride"]
         return LineResult(
-            image_filepath=name, text="".join(self.vocabulary[t] for t in tokens if t > 1),
+            image_filepath=name, text="".join(self.vocabulary[t] for t in tokens if t > 1).strip(),
             tokens=[self.vocabulary[t] for t in tokens], x_positions=[int(round((t + 0.5) * stride * scale))
                                                                        for t in stamps],
             confidence=round(float(np.exp(sum(lp) / max(len(lp), 1))), 4),

@@ -79,7 +79,7 @@ class EdgeModel:
         """Token ids -> text, as the model's tokenizer decodes them (blank and unknown carry none)."""
         if self.meta["tokenizer"] == "bpe":
             return "".join(self.vocabulary[t] for t in tokens if t != 0).replace(SPACE, " ").strip()
-        return "".join(self.vocabulary[t] for t in tokens if t > 1)
+        return "".join(self.vocabulary[t] for t in tokens if t > 1).strip()
 
     # ------------------------------------------------------------------ whole signals
 
