@@ -101,6 +101,13 @@ def test_a_bad_audio_file_is_one_line_and_the_batch_goes_on(speech: tuple, tmp_p
     assert lines[1].startswith(f"  {bad}: not readable as audio")
 
 
+def page_height(path: str) -> int:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return image.height
+
+
 def test_ocr_json_lines_have_recogs_fields_and_texts_with_the_shipped_models(capsys: pytest.CaptureFixture) -> None:
     """No --model: the shipped int8 latin-lines and latin-det; recog reads the float models, so the
     numbers differ a little (int8 weights), the texts not on these files."""
@@ -111,7 +118,8 @@ def test_ocr_json_lines_have_recogs_fields_and_texts_with_the_shipped_models(cap
     assert [row["text"] for row in got] == [row["text"] for row in want]
     line, page = got[0], got[1]
     assert line["tokens"] == want[0]["tokens"] and len(line["token_confidences"]) == len(line["tokens"])
-    assert max(abs(a - b) for a, b in zip(line["x_positions"], want[0]["x_positions"], strict=True)) <= 4
+    frame = 4 * page_height(files[0]) / 32  # one CTC frame in pixels: stride 4 at line height 32
+    assert max(abs(a - b) for a, b in zip(line["x_positions"], want[0]["x_positions"], strict=True)) <= frame + 0.5
     assert (page["width"], page["height"]) == (want[1]["width"], want[1]["height"])
     assert [list(x) for x in page["lines"]] == [list(x) for x in want[1]["lines"]]
     assert [x["text"] for x in page["lines"]] == [x["text"] for x in want[1]["lines"]]
