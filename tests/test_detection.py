@@ -8,7 +8,17 @@ import pytest
 
 from recog.detection.metrics import DetectionCounts, quad_iou
 from recog.detection.targets import make_targets, shrink_distance
-from recog_edge.boxes import BoxOptions, boxes_from_map, crop_box, grow_box, order_corners, reading_corners
+from recog_edge.boxes import (
+    BoxOptions,
+    DetectOptions,
+    boxes_from_map,
+    crop_box,
+    detect_page,
+    grow_box,
+    order_corners,
+    reading_corners,
+    unboxed_share,
+)
 from recog_edge.layout import page_text, reading_order
 from tests.helpers import rect, train_tiny_detector
 
@@ -37,6 +47,55 @@ def test_corners_are_ordered_and_tall_boxes_read_along_their_long_side():
     first = reading_corners(tall)[0]
     np.testing.assert_array_equal(first, [0, 100])  # text running bottom to top starts at the bottom left
     np.testing.assert_array_equal(reading_corners(rect(0, 0, 100, 20)), rect(0, 0, 100, 20))
+
+
+def test_unboxed_share_counts_the_text_pixels_no_box_covers():
+    prob = np.zeros((20, 40), np.float32)
+    prob[2:6, 2:30] = 0.9  # boxed below
+    prob[10:14, 2:16] = 0.9  # not boxed: as many pixels as half the first region
+    assert unboxed_share(prob, [rect(1, 1, 31, 7)], thresh=0.3) == pytest.approx(56 / 168)
+    assert unboxed_share(prob, [], thresh=0.3) == 1.0
+    assert unboxed_share(np.zeros((4, 4), np.float32), [], thresh=0.3) == 0.0
+
+
+class HorizontalDetector:
+    """A stand-in for a detector trained on horizontal lines: text probability is the red channel
+    averaged over 15 pixels along rows, so 8 px wide upright strips 8 px apart blur into one faint
+    region (dropped by box_thresh) while the same strips turned a quarter stay apart and bright."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        import cv2
+
+        self.calls += 1
+        return cv2.blur(batch[0, :, :, 0].astype(np.float32) / 255, (15, 1))
+
+
+def strips_page(vertical: bool) -> np.ndarray:
+    page = np.zeros((300, 300, 3), np.uint8)
+    for i in range(5):
+        page[60:210, 60 + 16 * i: 68 + 16 * i, 0] = 255  # 5 strips, 8 px wide, 150 px tall, 8 px apart
+    return page if vertical else np.ascontiguousarray(np.rot90(page))
+
+
+def test_a_page_of_lines_running_up_is_detected_a_quarter_turn_round_and_its_boxes_turned_back():
+    detector = HorizontalDetector()
+    found = detect_page(strips_page(vertical=True), detector, DetectOptions())
+    assert detector.calls == 2  # upright: nothing boxed; then turned
+    assert len(found) == 5
+    centres = sorted(float(box[:, 0].mean()) for box, _ in found)
+    assert centres == pytest.approx([63.5 + 16 * i for i in range(5)], abs=1.5)
+    for box, _ in found:
+        assert box[:, 1].min() < 65 and box[:, 1].max() > 205  # tall, along the strip
+        assert np.array_equal(box, order_corners(box))
+
+
+def test_a_page_of_horizontal_lines_is_detected_once():
+    detector = HorizontalDetector()
+    found = detect_page(strips_page(vertical=False), detector, DetectOptions())
+    assert detector.calls == 1 and len(found) == 5
 
 
 def test_targets_shrink_the_core_band_the_border_and_ignore_tiny_boxes():

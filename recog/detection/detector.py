@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from recog.detection.model import TextDetector
-from recog_edge.boxes import DetectOptions, boxes_from_map, detection_input
+from recog_edge.boxes import DetectOptions, detect_page, detection_input
 
 
 class DetectionModel:
@@ -35,6 +35,12 @@ class DetectionModel:
 
     def detect(self, image: np.ndarray) -> list[tuple[np.ndarray, float]]:
         """Text boxes of ``image``: ``(corners (4, 2) float32 in image pixels, score)``, corners
-        top-left first and clockwise by the image's axes, in no particular order."""
-        prob, sx, sy = self.probability(image)
-        return boxes_from_map(prob, (sx, sy), self.options.boxes, image_size=image.shape[1::-1])
+        top-left first and clockwise by the image's axes, in no particular order; a page whose
+        lines run up or down is detected a quarter turn round too (``recog_edge.boxes.detect_page``)."""
+        return detect_page(image, self._map, self.options)
+
+    @torch.no_grad()
+    def _map(self, batch: np.ndarray) -> np.ndarray:
+        """A ``detection_input`` batch (1, H, W, 3) uint8 -> its probability map (H, W)."""
+        x = torch.from_numpy(batch).permute(0, 3, 1, 2).float().div_(255)  # (1, 3, H, W)
+        return self.model(x)["prob"][0, 0].numpy()

@@ -19,9 +19,8 @@ import numpy as np
 from recog_edge.boxes import (
     BoxOptions,
     DetectOptions,
-    boxes_from_map,
     crop_box,
-    detection_input,
+    detect_page,
     reading_corners,
     turn_half,
 )
@@ -149,10 +148,7 @@ class EdgeDetector:
         self.options = DetectOptions(meta["max_side"], meta["min_side"], BoxOptions(**meta["boxes"]))
 
     def detect(self, image: np.ndarray) -> list[tuple[np.ndarray, float]]:
-        height, width = image.shape[:2]
-        padded, h, w = detection_input(image, self.options)
-        prob = self.session.run(None, {"images": padded[None]})[0][0, 0, :h, :w]
-        return boxes_from_map(prob, (width / w, height / h), self.options.boxes, image_size=(width, height))
+        return detect_page(image, lambda batch: self.session.run(None, {"images": batch})[0][0, 0], self.options)
 
 
 class EdgePageReader:
