@@ -76,16 +76,10 @@ class CTCGreedy:
 
 class TransducerGreedy:
     """Greedy transducer search over frames as they come, at most ``max_symbols`` tokens a frame,
-    the prediction network's context starting at blank (``recog.decoding.transducer``).
+    the prediction network's context starting at blank (``recog.decoding.transducer``)."""
 
-    The joiner reads ``window`` frames in one call with the same predictor output: the frames
-    before the first non-blank are that many blank steps, and the frames after it wait for the new
-    predictor output. The same decisions as one call per step, in about one call per token and per
-    ``window`` blank frames instead of one per frame (each onnxruntime call costs more than a
-    frame's joiner arithmetic)."""
-
-    def __init__(self, predictor: Any, joiner: Any, meta: dict[str, Any], window: int = 4) -> None:
-        self.predictor, self.joiner, self.window = predictor, joiner, window
+    def __init__(self, predictor: Any, joiner: Any, meta: dict[str, Any]) -> None:
+        self.predictor, self.joiner = predictor, joiner
         self.max_symbols = int(meta["max_symbols"])
         self.state = {f"state_{i}": zeros_for_one(spec) for i, spec in enumerate(meta["state"])}
         self.pred: np.ndarray | None = None  # (1, J) projected predictor output
@@ -99,29 +93,17 @@ class TransducerGreedy:
         """encoded: (T, D) encoder frames."""
         if self.pred is None:
             self._predict(0)
-        t, emitted = 0, 0  # the frame, and the tokens emitted at it so far
-        while t < len(encoded):
-            frames = encoded[t: t + self.window]
-            log_probs = self.joiner.run(None, {"encoded": frames,
-                                               "pred": np.repeat(self.pred, len(frames), axis=0)})[0]  # (W, V)
-            best = log_probs.argmax(axis=-1)  # (W,)
-            found = np.flatnonzero(best)
-            blanks = int(found[0]) if found.size else len(frames)
-            for lp in log_probs[np.arange(blanks), best[:blanks]].tolist():  # step by step, as one call a step adds
-                self.score += lp
-            if blanks:
-                t, emitted = t + blanks, 0
-            if blanks == len(frames):
-                continue
-            token = int(best[blanks])
-            self.score += float(log_probs[blanks, token])
-            self.tokens.append(token)
-            self.stamps.append(self.frames + t)
-            self.probs.append(math.exp(float(log_probs[blanks, token])))
-            self._predict(token)
-            emitted += 1
-            if emitted == self.max_symbols:
-                t, emitted = t + 1, 0
+        for t in range(len(encoded)):
+            for _ in range(self.max_symbols):
+                log_probs = self.joiner.run(None, {"encoded": encoded[t: t + 1], "pred": self.pred})[0][0]  # (V,)
+                best = int(log_probs.argmax())
+                self.score += float(log_probs[best])
+                if best == 0:
+                    break
+                self.tokens.append(best)
+                self.stamps.append(self.frames + t)
+                self.probs.append(math.exp(float(log_probs[best])))
+                self._predict(best)
         self.frames += len(encoded)
 
     def result(self) -> Decoded:
