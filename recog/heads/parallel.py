@@ -142,7 +142,8 @@ class ParallelHead(Head):
         else:
             fire = self.fire_weights(h, pad)
             counts = target_lengths if target_lengths is not None else fire.detach().sum(dim=1).round()
-            h = h + sinusoids(token_indices(fire, counts), h.shape[2]).to(h.dtype)
+            # float32: a bf16 running sum over hundreds of frames drifts by up to half a token
+            h = h + sinusoids(token_indices(fire.float(), counts), h.shape[2]).to(h.dtype)
             centres = torch.arange(self.max_len + 1, device=h.device) + 0.5
             nodes = nodes + sinusoids(centres, h.shape[2]).to(nodes.dtype)
         queries = torch.cat([self.char_nodes, nodes])[None].expand(batch, -1, -1)
