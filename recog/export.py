@@ -369,8 +369,8 @@ INT8_OPS = ["MatMul", "Gemm"]  # ConvInteger runs slower than float Conv in onnx
 def int8_graph(proto: onnx.ModelProto) -> onnx.ModelProto:
     """``proto`` with the weights of its MatMul and Gemm nodes quantized to int8, one scale per
     weight (per tensor: onnxruntime's kernels ran faster than with a scale per output channel, at
-    the same error; docs/results.md), and activations quantized on the fly (onnxruntime's dynamic quantization, no
-    calibration data), after onnxruntime's graph optimisation (which folds constant weight
+    the same error; docs/results.md), and activations quantized on the fly (onnxruntime's dynamic
+    quantization, no calibration data), after onnxruntime's graph optimisation (which folds constant weight
     transposes into initializers, so more MatMuls quantize). Convolutions stay float: onnxruntime's
     ConvInteger is slower than its float Conv. The metadata is kept, with ``int8`` set in it."""
     from onnxruntime.quantization import QuantType, quantize_dynamic

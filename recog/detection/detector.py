@@ -23,15 +23,12 @@ class DetectionModel:
         self.model = model.eval()
         self.options = options or DetectOptions()
 
-    @torch.no_grad()
     def probability(self, image: np.ndarray) -> tuple[np.ndarray, float, float]:
         """The text probability map of ``image`` at detection size (h, w), and the x and y scales
         back to the image."""
         height, width = image.shape[:2]
         padded, h, w = detection_input(image, self.options)
-        x = torch.from_numpy(padded).permute(2, 0, 1)[None].float().div_(255)  # (1, 3, H', W')
-        prob = self.model(x)["prob"][0, 0, :h, :w].numpy()  # (h, w)
-        return prob, width / w, height / h
+        return self._map(padded[None])[:h, :w], width / w, height / h
 
     def detect(self, image: np.ndarray) -> list[tuple[np.ndarray, float]]:
         """Text boxes of ``image``: ``(corners (4, 2) float32 in image pixels, score)``, corners
