@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from recog_edge.search import char_text, path_segments
+
 SIZES = {1: (64, 64), 2: (96, 48), 3: (112, 40), 4: (128, 32)}  # aspect ratio -> (W, H)
 
 
@@ -97,15 +99,11 @@ class EdgeLineModel:
             log_probs = outputs[f"{self.head}_log_probs"][0, : int(outputs["lengths"][0])]
             best = log_probs.argmax(axis=-1).tolist()
             lp = [float(log_probs[t, c]) for t, c in enumerate(best)]
-            tokens, stamps, probs = [], [], []
-            for t, c in enumerate(best):
-                if c != 0 and (t == 0 or best[t - 1] != c):
-                    tokens.append(c)
-                    stamps.append(t)
-                    probs.append(float(np.exp(lp[t])))
+            tokens, stamps, _ = path_segments(best)
+            probs = [float(np.exp(lp[t])) for t in stamps]
         stride = self.meta["stride"]
         return LineResult(
-            image_filepath=name, text="".join(self.vocabulary[t] for t in tokens if t > 1).strip(),
+            image_filepath=name, text=char_text(self.vocabulary, tokens),
             tokens=[self.vocabulary[t] for t in tokens], x_positions=[int(round((t + 0.5) * stride * scale))
                                                                        for t in stamps],
             confidence=round(float(np.exp(sum(lp) / max(len(lp), 1))), 4),

@@ -36,6 +36,7 @@ from recog_edge.search import (
     TransducerGreedy,
     attention_greedy,
     cassnat_greedy,
+    char_text,
     zeros_for_one,
 )
 from recog_edge.sessions import open_export
@@ -79,7 +80,7 @@ class EdgeModel:
         """Token ids -> text, as the model's tokenizer decodes them (blank and unknown carry none)."""
         if self.meta["tokenizer"] == "bpe":
             return "".join(self.vocabulary[t] for t in tokens if t != 0).replace(SPACE, " ").strip()
-        return "".join(self.vocabulary[t] for t in tokens if t > 1).strip()
+        return char_text(self.vocabulary, tokens)
 
     # ------------------------------------------------------------------ whole signals
 

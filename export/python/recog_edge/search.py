@@ -27,6 +27,12 @@ class Decoded:
     confidence: float
 
 
+def char_text(vocabulary: Sequence[str], tokens: Sequence[int]) -> str:
+    """A character model's token ids -> text as ``recog.text.CharTokenizer.decode`` gives it:
+    blank (0) and unknown (1) carry none, spaces at the ends are dropped."""
+    return "".join(vocabulary[t] for t in tokens if t > 1).strip()
+
+
 def path_segments(path: Sequence[int]) -> tuple[list[int], list[int], list[int]]:
     """A CTC path (one id per frame) -> its tokens and the first and last frame of each; the greedy
     CTC result (tokens, first frames), and CASS-NAT's trigger segments (``recog.heads.cassnat``)."""
