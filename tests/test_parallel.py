@@ -111,6 +111,34 @@ def test_decoding_skips_the_character_nodes_in_the_last_layer_without_changing_t
     torch.testing.assert_close(short_attention, full_attention, rtol=0, atol=1e-6)
 
 
+def test_inference_shares_the_input_free_queries_and_matches_the_per_input_training_path() -> None:
+    """At inference the nodes enter the first layer once (batch 1), broadcast over the inputs; in
+    training every input gets its own copy (for dropout). Without dropout both give the same."""
+    torch.manual_seed(1)
+    head = ParallelHead(d_model=32, vocab_size=V, max_len=8, max_count=4, layers=2, heads=2, dropout=0.0,
+                        index_positions=True)
+    with torch.no_grad():
+        for p in head.parameters():
+            p.add_(torch.randn_like(p) * 0.2)
+    h, lengths = encoder_output(3, 12), torch.tensor([12, 7, 1])
+    per_input = [t for t in head.train()(h, lengths) if t is not None]
+    shared = [t for t in head.eval()(h, lengths) if t is not None]
+    for a, b in zip(per_input, shared, strict=True):
+        torch.testing.assert_close(b, a, rtol=0, atol=1e-5)
+
+
+def test_broadcast_cross_attention_equals_the_modules_own() -> None:
+    torch.manual_seed(2)
+    layer = ParallelHead(d_model=16, vocab_size=V, max_len=8, layers=1, heads=2).layers[0].eval()
+    x, memory = torch.randn(1, 5, 16), torch.randn(3, 9, 16)
+    pad = torch.arange(9)[None, :] >= torch.tensor([9, 4, 1])[:, None]
+    ours, our_weights = layer._cross_attend(x, memory, pad, need_weights=True)
+    theirs, their_weights = layer.cross_attention(x.expand(3, -1, -1), memory, memory, key_padding_mask=pad)
+    torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-5)
+    torch.testing.assert_close(our_weights, their_weights, rtol=0, atol=1e-6)
+    torch.testing.assert_close(layer._cross_attend(x, memory, pad, need_weights=False)[0], theirs, rtol=0, atol=1e-5)
+
+
 def train(head: ParallelHead, h: torch.Tensor, h_lengths: torch.Tensor, targets: torch.Tensor,
           target_lengths: torch.Tensor, steps: int) -> list[float]:
     optimizer = torch.optim.Adam(head.parameters(), lr=3e-3)

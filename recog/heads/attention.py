@@ -50,6 +50,26 @@ class Memory:
         return self.select(torch.arange(self.mask.shape[0], device=self.mask.device).repeat_interleave(times))
 
 
+def attend(q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, mask: torch.Tensor | None = None,
+           causal: bool = False, need_weights: bool = False, dropout: float = 0.0
+           ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Scaled dot-product attention of queries q (N or 1, H, L, d_head) over keys/values
+    (N, H, S, d_head); a query batch of 1 serves every row (queries that do not depend on the
+    input are projected once). mask (N, 1, 1, S): True where a key may be seen, or added to the
+    scores (0 or -inf; SDPA then skips its checks of a boolean mask).
+    -> (N, H, L, d_head) and, if asked, the head-mean weights (N, L, S) (no causal mask then)."""
+    if not need_weights:
+        attended = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask, is_causal=causal, dropout_p=dropout)
+        return attended, None
+    scores = q @ keys.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (N, H, L, S)
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf")) if mask.dtype == torch.bool else scores + mask
+    weights = scores.softmax(dim=-1)
+    if dropout:
+        weights = F.dropout(weights, dropout)
+    return weights @ values, weights.mean(dim=1)
+
+
 class MultiHeadAttention(nn.Module):
     """Attention with the key/value projection apart from the query's, so keys and values can be
     computed once (encoder memory) or one token at a time (self-attention cache)."""
@@ -76,17 +96,9 @@ class MultiHeadAttention(nn.Module):
         """Queries from x (N, L, dim) over keys/values (N, H, S, d_head); mask (N, 1, 1, S) True where
         a key may be seen. -> (N, L, dim) and, if asked, the head-mean weights (N, L, S)."""
         q = self._split(self.query(x))  # (N, H, L, d_head)
-        if need_weights:
-            scores = q @ keys.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (N, H, L, S)
-            if mask is not None:
-                scores = scores.masked_fill(~mask, float("-inf"))
-            weights = scores.softmax(dim=-1)
-            attended, mean_weights = weights @ values, weights.mean(dim=1)
-        else:
-            attended = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask, is_causal=causal,
-                                                      dropout_p=self.dropout if self.training else 0.0)
-            mean_weights = None
-        return self.out(attended.transpose(1, 2).flatten(2)), mean_weights
+        attended, weights = attend(q, keys, values, mask, causal=causal, need_weights=need_weights,
+                                   dropout=self.dropout if self.training else 0.0)
+        return self.out(attended.transpose(1, 2).flatten(2)), weights
 
 
 class DecoderLayer(nn.Module):

@@ -30,6 +30,7 @@ from torch import nn
 from recog.decoding.fusion import PrefixFusion
 from recog.decoding.hypothesis import Hypothesis
 from recog.decoding.options import DecodingOptions
+from recog.heads.attention import attend
 from recog.heads.base import Head
 from recog.positions import sinusoids, with_positions
 
@@ -81,15 +82,32 @@ class DecoderLayer(nn.Module):
 
     def forward(self, q: torch.Tensor, memory: torch.Tensor, memory_pad: torch.Tensor, first: int = 0,
                 need_weights: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Queries q (B, Q, D) -> the updated queries ``first:`` (all queries still serve as keys)
-        and, with ``need_weights``, their cross-attention weights."""
+        """Queries q (B or 1, Q, D) over memory (B, T, D) -> the updated queries ``first:``
+        (B, Q - first, D) (all queries still serve as keys) and, with ``need_weights``, their
+        cross-attention weights (B, Q - first, T). Queries of batch 1 serve every input: their
+        self-attention and cross-attention query projection are computed once."""
         x = self.norm1(q)
         q = q[:, first:] + self.self_attention(x[:, first:], x, x, need_weights=False)[0]
-        x = self.norm2(q)
-        attended, weights = self.cross_attention(x, memory, memory, key_padding_mask=memory_pad,
-                                                 need_weights=need_weights)
+        attended, weights = self._cross_attend(self.norm2(q), memory, memory_pad, need_weights)
         q = q + attended
         return q + self.ff(self.norm3(q)), weights  # weights: (B, Q, T) averaged over heads
+
+    def _cross_attend(self, x: torch.Tensor, memory: torch.Tensor, memory_pad: torch.Tensor, need_weights: bool
+                      ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``cross_attention`` (its weights) with queries x (B or 1, Q, D) broadcast over memory
+        (B, T, D), which nn.MultiheadAttention cannot do. -> (B, Q, D), weights (B, Q, T) or None."""
+        attention = self.cross_attention
+        w_q, w_k, w_v = attention.in_proj_weight.chunk(3)
+        b_q, b_k, b_v = attention.in_proj_bias.chunk(3)
+
+        def split(y: torch.Tensor) -> torch.Tensor:  # (N, L, D) -> (N, H, L, D / H)
+            return y.unflatten(-1, (attention.num_heads, -1)).transpose(1, 2)
+
+        mask = torch.zeros(memory_pad.shape, dtype=x.dtype, device=x.device).masked_fill(memory_pad, float("-inf"))
+        attended, weights = attend(split(F.linear(x, w_q, b_q)), split(F.linear(memory, w_k, b_k)),
+                                   split(F.linear(memory, w_v, b_v)), mask[:, None, None, :],
+                                   need_weights=need_weights, dropout=attention.dropout if self.training else 0.0)
+        return attention.out_proj(attended.transpose(1, 2).flatten(2)), weights
 
 
 class ParallelHead(Head):
@@ -146,7 +164,9 @@ class ParallelHead(Head):
             h = h + sinusoids(token_indices(fire.float(), counts), h.shape[2]).to(h.dtype)
             centres = torch.arange(self.max_len + 1, device=h.device) + 0.5
             nodes = nodes + sinusoids(centres, h.shape[2]).to(nodes.dtype)
-        queries = torch.cat([self.char_nodes, nodes])[None].expand(batch, -1, -1)
+        queries = torch.cat([self.char_nodes, nodes])[None]  # (1, V + max_len + 1, D), the same for every input
+        if self.training:
+            queries = queries.expand(batch, -1, -1)  # dropout draws its own mask for every input
         weights = None
         for i, layer in enumerate(self.layers):
             last = i == len(self.layers) - 1
