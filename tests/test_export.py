@@ -256,7 +256,7 @@ def test_a_text_line_model_exports_one_graph_that_the_edge_runtime_reads_like_py
     torch.manual_seed(0)
     encoder = {"name": "vision", "dims": [16, 24, 32], "depths": [1, 1, 1], "local_blocks": [1, 1, 0],
                "n_heads": [2, 2, 2]}
-    parallel = {"max_len": 16, "layers": 1, "heads": 2, "index_positions": index_positions}
+    parallel = {"max_len": 16, "layers": 2, "heads": 2, "index_positions": index_positions}
     model = Recognizer(CharTokenizer("abcdefgh"), encoder, {"ctc": {}, "parallel": parallel},
                        frontend="image", features={"height": 32, "max_width": 1024}).eval()
     with torch.no_grad():  # random weights that say something: blank and end made unlikely

@@ -13,6 +13,7 @@ from recog.heads.guidance import SemanticGuidanceHead, context_windows
 from recog.heads.parallel import IGNORE, ParallelHead, counting_targets, ordering_targets, token_indices
 from recog.model import Recognizer
 from recog.text import CharTokenizer
+from tests.helpers import train_head
 
 TOKENIZER = CharTokenizer("abcehlo")  # 0 blank, 1 unk, a=2 b=3 c=4 e=5 h=6 l=7 o=8
 V = TOKENIZER.vocab_size
@@ -139,26 +140,11 @@ def test_broadcast_cross_attention_equals_the_modules_own() -> None:
     torch.testing.assert_close(layer._cross_attend(x, memory, pad, need_weights=False)[0], theirs, rtol=0, atol=1e-5)
 
 
-def train(head: ParallelHead, h: torch.Tensor, h_lengths: torch.Tensor, targets: torch.Tensor,
-          target_lengths: torch.Tensor, steps: int) -> list[float]:
-    optimizer = torch.optim.Adam(head.parameters(), lr=3e-3)
-    losses = []
-    head.train()
-    for _ in range(steps):
-        loss = head.loss(h, h_lengths, targets, target_lengths)
-        assert torch.isfinite(loss)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    return losses
-
-
 def test_loss_is_finite_and_falls_over_30_adam_steps() -> None:
     head = tiny_head()
     targets, target_lengths = batch_of("hello", "abc")
 
-    losses = train(head, encoder_output(), torch.tensor([12, 7]), targets, target_lengths, steps=30)
+    losses = train_head(head, encoder_output(), torch.tensor([12, 7]), targets, target_lengths, steps=30)
 
     assert losses[0] > 0
     assert losses[-1] < 0.5 * losses[0]
@@ -179,7 +165,7 @@ def test_an_overfit_head_decodes_exactly_the_targets_with_timestamps_inside_each
     head = tiny_head()
     targets, target_lengths = batch_of("hello", "abc")
     h, h_lengths = encoder_output(), torch.tensor([12, 7])
-    train(head, h, h_lengths, targets, target_lengths, steps=120)
+    train_head(head, h, h_lengths, targets, target_lengths, steps=120)
 
     hyps = head.eval().decode(h, h_lengths)
 
@@ -285,7 +271,7 @@ def test_fire_weights_ignore_padded_frames_and_learn_the_token_count() -> None:
     torch.testing.assert_close(head.fire_weights(dirty, pad), head.fire_weights(h, pad))
     assert (head.fire_weights(h, pad)[1, 7:] == 0).all()
 
-    train(head, h, h_lengths, targets, target_lengths, steps=120)
+    train_head(head, h, h_lengths, targets, target_lengths, steps=120)
 
     *_, fire = head.eval()(h, h_lengths)
     torch.testing.assert_close(fire.sum(dim=1), target_lengths.float(), rtol=0, atol=0.3)
@@ -320,7 +306,7 @@ def test_index_positions_read_unseen_shifted_lines_that_absolute_positions_canno
     read = {}
     for index_positions in (False, True):
         head = tiny_head(index_positions=index_positions)
-        train(head, h, h_lengths, targets, target_lengths, steps=200)
+        train_head(head, h, h_lengths, targets, target_lengths, steps=200)
         hyps = head.eval().decode(new_h, new_lengths)
         read[index_positions] = sum(TOKENIZER.decode(hyp.tokens) == text
                                     for hyp, text in zip(hyps, new_texts, strict=True))

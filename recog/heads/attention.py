@@ -59,6 +59,7 @@ def attend(q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, mask: torc
     scores (0 or -inf; SDPA then skips its checks of a boolean mask).
     -> (N, H, L, d_head) and, if asked, the head-mean weights (N, L, S) (no causal mask then)."""
     if not need_weights:
+        q = q.expand(keys.shape[0], -1, -1, -1)  # a view; ONNX's Attention op does not broadcast the batch
         attended = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask, is_causal=causal, dropout_p=dropout)
         return attended, None
     scores = q @ keys.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (N, H, L, S)

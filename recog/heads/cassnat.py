@@ -170,7 +170,7 @@ class CASSNATHead(Head):
             b = owners[i]
             best_lp, best = token_lp[i, : len(ids)].max(dim=-1)
             decoder_score = float(best_lp.sum())
-            alignment_score = float(log_probs[b, torch.arange(len(path)), torch.tensor(path)].sum())
+            alignment_score = float(log_probs[b, torch.arange(len(path)), torch.tensor(path, dtype=torch.long)].sum())
             pools[b].append(Hypothesis(tokens=[int(t) for t in best.tolist()], score=decoder_score + alignment_score,
                                        confidence=math.exp(decoder_score / max(len(ids), 1)), timestamps=list(first),
                                        token_confidences=best_lp.exp().tolist()))
