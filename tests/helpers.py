@@ -143,8 +143,6 @@ def train_tiny_detector(steps: int = 140):  # noqa: ANN201 - (TextDetector, rend
     return model.eval(), rendered
 
 
-
-
 def train_head(head, h, h_lengths, targets, target_lengths, steps: int, lr: float = 3e-3) -> list[float]:  # noqa: ANN001
     """Adam on one head's loss over fixed encoder outputs (B, T, D) and targets; each step's loss,
     every one checked finite."""

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from recog.detection.model import TextDetector
-from recog_edge.boxes import DetectOptions, detect_page, detection_input
+from recog_edge.boxes import DetectOptions, detect_page
 
 
 class DetectionModel:
@@ -23,21 +23,14 @@ class DetectionModel:
         self.model = model.eval()
         self.options = options or DetectOptions()
 
-    def probability(self, image: np.ndarray) -> tuple[np.ndarray, float, float]:
-        """The text probability map of ``image`` at detection size (h, w), and the x and y scales
-        back to the image."""
-        height, width = image.shape[:2]
-        padded, h, w = detection_input(image, self.options)
-        return self._map(padded[None])[:h, :w], width / w, height / h
-
     def detect(self, image: np.ndarray) -> list[tuple[np.ndarray, float]]:
         """Text boxes of ``image``: ``(corners (4, 2) float32 in image pixels, score)``, corners
         top-left first and clockwise by the image's axes, in no particular order; a page whose
         lines run up or down is detected a quarter turn round too (``recog_edge.boxes.detect_page``)."""
-        return detect_page(image, self._map, self.options)
+        return detect_page(image, self.map, self.options)
 
     @torch.no_grad()
-    def _map(self, batch: np.ndarray) -> np.ndarray:
+    def map(self, batch: np.ndarray) -> np.ndarray:
         """A ``detection_input`` batch (1, H, W, 3) uint8 -> its probability map (H, W)."""
         x = torch.from_numpy(batch).permute(0, 3, 1, 2).float().div_(255)  # (1, 3, H, W)
         return self.model(x)["prob"][0, 0].numpy()
