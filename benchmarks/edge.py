@@ -62,14 +62,14 @@ def speech_graph_difference(model: RecognitionModel, folder: Path, audio: list[n
 
 
 def lines_graph_difference(model: RecognitionModel, folder: Path, paths: list[str]) -> tuple[float, float]:
-    """Largest |lines.onnx - PyTorch| over the line images ``paths`` resized alike: (nan: the graph
-    has no encoder-frame output, CTC log-probs)."""
+    """Largest |lines.onnx - PyTorch| over the line images ``paths`` resized alike: (encoder
+    frames, CTC log-probs)."""
     import cv2
 
     edge = EdgeLineModel(folder)
     names = [o.name for o in edge.session.get_outputs()]
     config = model.model.frontend.config
-    worst = 0.0
+    worst_h = worst = 0.0
     for path in paths:
         image = resize_line(cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB), config.height, config.max_width)
         widths = np.array([image.shape[1]], dtype=np.int64)
@@ -77,8 +77,9 @@ def lines_graph_difference(model: RecognitionModel, folder: Path, paths: list[st
         with torch.no_grad():
             h, h_lengths = model.model.encode(torch.from_numpy(image)[None], torch.from_numpy(widths))
             lp = model.model.heads["ctc"](h).numpy()
+        worst_h = max(worst_h, max_difference(out["encoded"], h.numpy()))
         worst = max(worst, max_difference(out["ctc_log_probs"], lp))
-    return float("nan"), worst
+    return worst_h, worst
 
 
 def main() -> int:

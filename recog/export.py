@@ -42,6 +42,7 @@ from torch import nn
 
 from recog.decoding.options import DecodingOptions
 from recog.detection.model import TextDetector
+from recog.heads.base import ExportPart
 from recog.model import Recognizer
 from recog_edge.boxes import DetectOptions
 
@@ -248,10 +249,10 @@ def _export_parts(parts: dict[str, list], out_dir: Path, meta: dict[str, Any], i
 
 
 class OfflineGraph(nn.Module):
-    """A model in one graph, every head's ``graph_outputs`` (prefixed with its name) out. Speech:
-    log-mel features (B, T, n_mels) with lengths (B,) -> encoder frames (B, T', D), their lengths
-    (B,), the outputs. Text lines: uint8 images (B, H, W, 3) with widths (B,), the image frontend
-    inside the graph -> the outputs, the encoder lengths."""
+    """A model in one graph: speech log-mel features (B, T, n_mels) with lengths (B,), or uint8
+    text-line images (B, H, W, 3) with widths (B,) and the image frontend inside the graph ->
+    encoder frames (B, T', D), their lengths (B,), and every head's ``graph_outputs`` (prefixed
+    with its name in the exported graph)."""
 
     def __init__(self, model: Recognizer, heads: list[str]) -> None:
         super().__init__()
@@ -261,7 +262,21 @@ class OfflineGraph(nn.Module):
         image = self.model.kind == "image"
         h, h_lengths = self.model.encode(inputs, lengths) if image else self.model.encoder(inputs, lengths)
         outputs = [t for name in self.names for t in self.model.heads[name].graph_outputs(h, h_lengths).values()]
-        return (*outputs, h_lengths) if image else (h, h_lengths, *outputs)
+        return h, h_lengths, *outputs
+
+
+def _exported_heads(model: Recognizer) -> tuple[dict[str, list[str]], dict[str, list[ExportPart]], list[str]]:
+    """Of the model's decoding heads: the names of each one's outputs in the main graph
+    (``graph_outputs``), each one's own graphs (``export_parts``), and the heads that export."""
+    probe = torch.zeros(1, 4, model.encoder.d_model), torch.tensor([4])
+    decoding = [name for name, head in model.heads.items() if head.decodes]
+    with torch.no_grad():
+        named = {name: list(model.heads[name].graph_outputs(*probe)) for name in decoding}
+    parts = {name: model.heads[name].export_parts() for name in decoding}
+    heads = [name for name in decoding if named[name] or parts[name]]
+    if not heads:
+        raise ValueError(f"no head of this model ({list(model.heads)}) exports as a graph")
+    return named, parts, heads
 
 
 def export_offline(model: Recognizer, out_dir: str | Path, example: torch.Tensor | None = None,
@@ -274,14 +289,7 @@ def export_offline(model: Recognizer, out_dir: str | Path, example: torch.Tensor
     model = model.eval()
     if model.kind != "logmel":
         raise ValueError("export_offline is for speech models; a text-line model exports with export_lines")
-    probe = torch.zeros(1, 4, model.encoder.d_model), torch.tensor([4])
-    decoding = [name for name, head in model.heads.items() if head.decodes]
-    with torch.no_grad():
-        named = {name: list(model.heads[name].graph_outputs(*probe)) for name in decoding}
-    parts = {name: model.heads[name].export_parts() for name in decoding}
-    heads = [name for name in decoding if named[name] or parts[name]]
-    if not heads:
-        raise ValueError(f"no head of this model ({list(model.heads)}) exports as a graph")
+    named, parts, heads = _exported_heads(model)
     meta = _metadata(model, heads, "offline")
     meta.update({part.name: part.metadata for head_parts in parts.values() for part in head_parts if part.metadata})
     if example is None:
@@ -297,37 +305,33 @@ def export_offline(model: Recognizer, out_dir: str | Path, example: torch.Tensor
 
 def export_lines(model: Recognizer, out_dir: str | Path, example: torch.Tensor | None = None,
                  int8: bool = False) -> list[Path]:
-    """Write ``lines.onnx`` for a text-line model: the image frontend, the vision encoder and every
-    head that has graph outputs (CTC, CPPD), dynamic in batch and width, checked against PyTorch
-    on real widths; ``example``: uint8 images (B, H, W, 3) to check on (default: random); ``int8``:
-    quantized (``int8_graph``)."""
+    """Write ``lines.onnx`` for a text-line model: uint8 ``images`` (B, H, W, 3) and ``widths``
+    (B,) -> the vision encoder's ``encoded`` (B, T, D), their ``lengths`` (B,) and the graph outputs
+    of every head that has them (``ctc_log_probs``), dynamic in batch and width, checked against
+    PyTorch on real widths; plus every head's own graphs (CPPD's ``parallel.onnx``).
+    ``example``: images to check on (default: random); ``int8``: quantized (``int8_graph``).
+    Returns the written files."""
     model = model.eval()
     if model.kind != "image":
         raise ValueError("export_lines is for text-line models; speech models export with export_offline")
-    probe = torch.zeros(1, 4, model.encoder.d_model), torch.tensor([4])
-    with torch.no_grad():  # heads whose outputs are their result (no decoder graphs of their own)
-        named = {name: list(head.graph_outputs(*probe)) for name, head in model.heads.items()
-                 if head.decodes and not head.export_parts()}
-    heads = [name for name, outputs in named.items() if outputs]
-    if not heads:
-        raise ValueError(f"no head of this model ({list(model.heads)}) exports as a graph")
+    named, parts, heads = _exported_heads(model)
     height = model.frontend.config.height
     if example is None:
         example = torch.randint(0, 256, (2, height, 8 * height, 3), generator=torch.Generator().manual_seed(0),
                                 dtype=torch.uint8)
     widths = torch.tensor([example.shape[2]] + [example.shape[2] // 2] * (example.shape[0] - 1))
     tokenizer = model.tokenizer
-    meta = {"format": 1, "kind": "lines", "vocabulary": [tokenizer.id_to_piece(i) for i in range(tokenizer.vocab_size)],
+    meta = {"format": 2, "kind": "lines", "vocabulary": [tokenizer.id_to_piece(i) for i in range(tokenizer.vocab_size)],
             "tokenizer": tokenizer.state()["kind"], "image": asdict(model.frontend.config),
             "stride": model.encoder.stride, "heads": heads,
             "default_head": model.default_head if model.default_head in heads else heads[0]}
-    names_out = [f"{name}_{key}" for name in heads for key in named[name]] + ["lengths"]
+    names_out = ["encoded", "lengths", *[f"{name}_{key}" for name in heads for key in named[name]]]
     path = Path(out_dir) / "lines.onnx"
     batch, width = torch.export.Dim("batch", min=1, max=1024), torch.export.Dim("width", min=16, max=8192)
     height = torch.export.Dim("height", min=16, max=256)  # the multi-size shapes differ in height too
     _export_graph(OfflineGraph(model, heads).eval(), (example, widths), ["images", "widths"], names_out,
                   ({0: batch, 1: height, 2: width}, {0: batch}), path, meta, int8)
-    return [path]
+    return [path, *_export_parts(parts, Path(out_dir), meta, int8)]
 
 
 class DetectorGraph(nn.Module):

@@ -22,6 +22,7 @@ from recog.audio import load_audio
 from recog.checkpoint import save_checkpoint
 from recog.cli import main
 from recog_edge import EdgeModel
+from recog_edge.sessions import FORMAT
 from tests.conftest import speak
 from tests.helpers import tiny_recognizer
 
@@ -143,9 +144,9 @@ def test_an_offline_export_refuses_streaming_and_bad_folders_name_the_file(expor
     newer.mkdir()
     proto = onnx.load(str(folder / "offline.onnx"))
     for prop in proto.metadata_props:
-        prop.value = json.dumps({**json.loads(prop.value), "format": 2})
+        prop.value = json.dumps({**json.loads(prop.value), "format": FORMAT + 1})
     onnx.save(proto, str(newer / "offline.onnx"))
-    with pytest.raises(ValueError, match=r"newer/offline.onnx: export format 2 is newer than this runtime reads"):
+    with pytest.raises(ValueError, match=rf"newer/offline.onnx: export format {FORMAT + 1} is newer than this runtime"):
         EdgeModel(newer)
     other = tmp_path / "other"
     other.mkdir()
@@ -159,7 +160,7 @@ def test_an_offline_export_refuses_streaming_and_bad_folders_name_the_file(expor
         EdgeModel(other)
     bad = subprocess.run([sys.executable, "-m", "recog_edge", "transcribe", "x.wav", "--model", str(newer)],
                          capture_output=True, text=True)
-    assert bad.returncode != 0 and "newer/offline.onnx: export format 2" in bad.stderr
+    assert bad.returncode != 0 and f"newer/offline.onnx: export format {FORMAT + 1}" in bad.stderr
 
 
 def test_a_full_context_model_exports_offline_and_reads_like_pytorch(tmp_path: Path) -> None:

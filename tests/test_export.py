@@ -269,6 +269,10 @@ def test_a_text_line_model_exports_one_graph_that_the_edge_runtime_reads_like_py
         files.append(tmp_path / f"line{i}.png")
         Image.fromarray((rng.random((30, width, 3)) * 255).astype(np.uint8)).save(files[-1])
     assert main(["export", "--model", str(folder), "--out", str(tmp_path / "onnx")]) == 0
+    # CPPD decodes in a graph of its own: reading with CTC never runs it
+    assert sorted(p.name for p in (tmp_path / "onnx").iterdir()) == ["lines.onnx", "parallel.onnx"]
+    lines_outputs = onnx.load(str(tmp_path / "onnx" / "lines.onnx")).graph.output
+    assert [o.name for o in lines_outputs] == ["encoded", "lengths", "ctc_log_probs"]
     torch_model = recog.load(folder)
     for head in ("ctc", "parallel"):
         expected = torch_model.transcribe(files, head=head)

@@ -122,8 +122,11 @@ def test_inference_shares_the_input_free_queries_and_matches_the_per_input_train
         for p in head.parameters():
             p.add_(torch.randn_like(p) * 0.2)
     h, lengths = encoder_output(3, 12), torch.tensor([12, 7, 1])
+    batches = []  # the query batch the first layer's self-attention sees
+    head.layers[0].self_attention.register_forward_pre_hook(lambda _, args: batches.append(args[0].shape[0]))
     per_input = [t for t in head.train()(h, lengths) if t is not None]
     shared = [t for t in head.eval()(h, lengths) if t is not None]
+    assert batches == [3, 1]
     for a, b in zip(per_input, shared, strict=True):
         torch.testing.assert_close(b, a, rtol=0, atol=1e-5)
 

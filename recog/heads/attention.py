@@ -57,7 +57,9 @@ def attend(q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, mask: torc
     (N, H, S, d_head); a query batch of 1 serves every row (queries that do not depend on the
     input are projected once). mask (N, 1, 1, S): True where a key may be seen, or added to the
     scores (0 or -inf; SDPA then skips its checks of a boolean mask).
-    -> (N, H, L, d_head) and, if asked, the head-mean weights (N, L, S) (no causal mask then)."""
+    -> (N, H, L, d_head) and, if asked (not with ``causal``), the head-mean weights (N, L, S)."""
+    if causal and need_weights:
+        raise ValueError("attend: causal attention returns no weights")
     if not need_weights:
         q = q.expand(keys.shape[0], -1, -1, -1)  # a view; ONNX's Attention op does not broadcast the batch
         attended = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask, is_causal=causal, dropout_p=dropout)

@@ -31,7 +31,7 @@ from recog.decoding.fusion import PrefixFusion
 from recog.decoding.hypothesis import Hypothesis
 from recog.decoding.options import DecodingOptions
 from recog.heads.attention import attend
-from recog.heads.base import Head
+from recog.heads.base import ExportPart, Head
 from recog.positions import sinusoids, with_positions
 
 IGNORE = -100
@@ -191,11 +191,16 @@ class ParallelHead(Head):
             loss = loss + self.quantity_weight * (fire.float().sum(dim=1) - target_lengths).abs().mean()
         return loss
 
-    def graph_outputs(self, h: torch.Tensor, h_lengths: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Every position's log-probabilities (B, max_len + 1, V) and the encoder frame it attends
-        to most (B, max_len + 1): what ``search`` reads, for an exported graph."""
-        _, order_logits, weights, _ = self(h, h_lengths, count=False)
-        return {"log_probs": F.log_softmax(order_logits.float(), dim=-1), "frames": weights.argmax(dim=-1)}
+    def export_parts(self) -> list[ExportPart]:
+        """``parallel.onnx``: encoder frames (N, T, D) and lengths (N,) -> every position's
+        log-probabilities (N, max_len + 1, V) and the frame it attends to most (N, max_len + 1),
+        what ``search`` reads. A graph of its own, so a runtime reading with another head never
+        runs this decoder."""
+        generator = torch.Generator().manual_seed(0)
+        h = torch.randn(3, 12, self.order_out.in_features, generator=generator)
+        return [ExportPart("parallel", ParallelDecoder(self).eval(), (h, torch.tensor([12, 7, 3])),
+                           ["encoded", "encoded_lengths"], ["log_probs", "frames"],
+                           {"encoded": 0, "encoded_lengths": 0}, None, {}, {"encoded": {1: "frames"}})]
 
     @torch.no_grad()
     def search(self, h: torch.Tensor, h_lengths: torch.Tensor, options: DecodingOptions,
@@ -217,3 +222,15 @@ class ParallelHead(Head):
                                    timestamps=frames[b, :n].tolist(),
                                    token_confidences=best_lp[b, :n].exp().tolist()))
         return hyps
+
+
+class ParallelDecoder(nn.Module):
+    """The CPPD decoder as one graph (``ParallelHead.export_parts``)."""
+
+    def __init__(self, head: ParallelHead) -> None:
+        super().__init__()
+        self.head = head
+
+    def forward(self, encoded: torch.Tensor, encoded_lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        _, order_logits, weights, _ = self.head(encoded, encoded_lengths, count=False)
+        return F.log_softmax(order_logits.float(), dim=-1), weights.argmax(dim=-1)

@@ -55,8 +55,8 @@ class LineResult:
 
 
 class EdgeLineModel:
-    """An exported text-line model (``lines.onnx``). ``head``: one of the exported heads
-    ("ctc", "parallel"; default: the model's)."""
+    """An exported text-line model (``lines.onnx``, and ``parallel.onnx`` for the CPPD head).
+    ``head``: one of the exported heads ("ctc", "parallel"; default: the model's)."""
 
     def __init__(self, folder: str | Path, head: str | None = None, threads: int = 1) -> None:
         from recog_edge.sessions import open_export
@@ -69,7 +69,9 @@ class EdgeLineModel:
         if self.head not in self.meta["heads"]:
             raise ValueError(f"{folder}: no {self.head!r} head exported (it has {self.meta['heads']})")
         self.vocabulary: list[str] = self.meta["vocabulary"]
-        self.output_names = [o.name for o in self.session.get_outputs()]
+        # CPPD decodes the encoder frames in a graph of its own; another head reads lines.onnx alone
+        self.decoder = open_export(folder / "parallel.onnx", "lines", threads)[0] if self.head == "parallel" else None
+        self.wanted = ["encoded", "lengths"] if self.decoder else [f"{self.head}_log_probs", "lengths"]
 
     def read(self, images: list[str | Path | np.ndarray]) -> list[LineResult]:
         """Read each image (a file, or uint8 RGB (H, W, 3)); one at a time, as a line arrives."""
@@ -86,10 +88,11 @@ class EdgeLineModel:
             image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         resized = resize_line(image, self.meta["image"]["height"], self.meta["image"]["max_width"])
         feeds = {"images": resized[None], "widths": np.array([resized.shape[1]], dtype=np.int64)}
-        outputs = dict(zip(self.output_names, self.session.run(None, feeds), strict=True))
+        outputs = dict(zip(self.wanted, self.session.run(self.wanted, feeds), strict=True))
         scale = image.shape[1] / resized.shape[1]
-        if self.head == "parallel":
-            log_probs, frames = outputs["parallel_log_probs"][0], outputs["parallel_frames"][0]
+        if self.decoder is not None:
+            log_probs, frames = (x[0] for x in self.decoder.run(
+                ["log_probs", "frames"], {"encoded": outputs["encoded"], "encoded_lengths": outputs["lengths"]}))
             best = log_probs.argmax(axis=-1).tolist()
             n = best.index(0) if 0 in best else len(best) - 1
             tokens, stamps = best[:n], frames[:n].tolist()

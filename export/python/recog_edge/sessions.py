@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-FORMAT = 1  # the newest export metadata format this runtime reads
+FORMAT = 2  # the newest export metadata format this runtime reads (2: CPPD in parallel.onnx)
 
 
 def open_session(path: str | Path, threads: int = 1):  # noqa: ANN201 - an onnxruntime.InferenceSession

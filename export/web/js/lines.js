@@ -14,8 +14,8 @@ export function targetSize(width, height, lineHeight = 32, maxWidth = 4096) {
 
 /** An exported text-line model (lines.onnx under `folder`, a URL). */
 export class LineModel {
-  constructor(cv, session, meta, head) {
-    [this.cv, this.session, this.meta] = [cv, session, meta];
+  constructor(cv, session, meta, head, decoder = null) {
+    [this.cv, this.session, this.meta, this.decoder] = [cv, session, meta, decoder];
     this.head = head || meta.default_head;
     if (!meta.heads.includes(this.head)) throw new Error(`no ${this.head} head exported (it has ${meta.heads})`);
     this.vocabulary = meta.vocabulary;
@@ -24,7 +24,9 @@ export class LineModel {
   static async load(cv, folder, head = null) {
     const { session, meta } = await loadModel(folder + "lines.onnx");
     if (meta.kind !== "lines") throw new Error(`${folder}lines.onnx: not a text-line export (kind ${meta.kind})`);
-    return new LineModel(cv, session, meta, head);
+    // CPPD decodes the encoder frames in a graph of its own (parallel.onnx)
+    const decoder = (head || meta.default_head) === "parallel" ? (await loadModel(folder + "parallel.onnx")).session : null;
+    return new LineModel(cv, session, meta, head, decoder);
   }
 
   /** An RGB image {data, width, height} -> {text, tokens, x_positions, confidence}, as EdgeLineModel.read. */
@@ -43,7 +45,8 @@ export class LineModel {
     const scale = image.width / w;
     let tokens = [], stamps = [], lp = [], count;
     if (this.head === "parallel") {
-      const logProbs = outputs.parallel_log_probs, frames = outputs.parallel_frames.data;
+      const decoded = await this.decoder.run({ encoded: outputs.encoded, encoded_lengths: outputs.lengths });
+      const logProbs = decoded.log_probs, frames = decoded.frames.data;
       const best = argmaxRows(logProbs, logProbs.dims[1]);
       const end = best.indexOf(0);
       const n = end >= 0 ? end : best.length - 1;
