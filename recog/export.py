@@ -265,17 +265,20 @@ class OfflineGraph(nn.Module):
         return h, h_lengths, *outputs
 
 
-def _exported_heads(model: Recognizer) -> tuple[dict[str, list[str]], dict[str, list[ExportPart]], list[str]]:
-    """Of the model's decoding heads: the names of each one's outputs in the main graph
-    (``graph_outputs``), each one's own graphs (``export_parts``), and the heads that export."""
+def _exported_heads(model: Recognizer, only: tuple[str, ...] | None = None,
+                    ) -> tuple[dict[str, list[str]], dict[str, list[ExportPart]], list[str]]:
+    """Of the model's decoding heads (``only`` these names, if given): the names of each one's
+    outputs in the main graph (``graph_outputs``), each one's own graphs (``export_parts``), and
+    the heads that export."""
     probe = torch.zeros(1, 4, model.encoder.d_model), torch.tensor([4])
-    decoding = [name for name, head in model.heads.items() if head.decodes]
+    decoding = [name for name, head in model.heads.items() if head.decodes and (only is None or name in only)]
     with torch.no_grad():
         named = {name: list(model.heads[name].graph_outputs(*probe)) for name in decoding}
     parts = {name: model.heads[name].export_parts() for name in decoding}
     heads = [name for name in decoding if named[name] or parts[name]]
     if not heads:
-        raise ValueError(f"no head of this model ({list(model.heads)}) exports as a graph")
+        wanted = f" of {', '.join(only)}" if only is not None else ""
+        raise ValueError(f"no head{wanted} of this model ({list(model.heads)}) exports as a graph")
     return named, parts, heads
 
 
@@ -303,18 +306,22 @@ def export_offline(model: Recognizer, out_dir: str | Path, example: torch.Tensor
     return [path, *_export_parts(parts, Path(out_dir), meta, int8)]
 
 
+LINE_HEADS = ("ctc", "parallel")  # the heads the edge line readers (recog_edge, the web page) decode
+
+
 def export_lines(model: Recognizer, out_dir: str | Path, example: torch.Tensor | None = None,
                  int8: bool = False) -> list[Path]:
     """Write ``lines.onnx`` for a text-line model: uint8 ``images`` (B, H, W, 3) and ``widths``
-    (B,) -> the vision encoder's ``encoded`` (B, T, D), their ``lengths`` (B,) and the graph outputs
-    of every head that has them (``ctc_log_probs``), dynamic in batch and width, checked against
-    PyTorch on real widths; plus every head's own graphs (CPPD's ``parallel.onnx``).
+    (B,) -> the vision encoder's ``encoded`` (B, T, D), their ``lengths`` (B,) and the CTC head's
+    ``ctc_log_probs``, dynamic in batch and width, checked against PyTorch on real widths; plus the
+    CPPD head's own graph (``parallel.onnx``). Only the heads the edge readers decode export
+    (``LINE_HEADS``); an attention head stays behind.
     ``example``: images to check on (default: random); ``int8``: quantized (``int8_graph``).
     Returns the written files."""
     model = model.eval()
     if model.kind != "image":
         raise ValueError("export_lines is for text-line models; speech models export with export_offline")
-    named, parts, heads = _exported_heads(model)
+    named, parts, heads = _exported_heads(model, LINE_HEADS)
     height = model.frontend.config.height
     if example is None:
         example = torch.randint(0, 256, (2, height, 8 * height, 3), generator=torch.Generator().manual_seed(0),

@@ -284,6 +284,50 @@ def test_a_text_line_model_exports_one_graph_that_the_edge_runtime_reads_like_py
     capsys.readouterr()
 
 
+def test_a_line_export_leaves_an_attention_head_behind_and_refuses_cppd_from_an_older_format(
+        tmp_path: Path) -> None:
+    """The edge readers decode CTC and CPPD only: an attention head neither adds its memory to
+    lines.onnx nor becomes the export's head; a format-1 export (CPPD inside lines.onnx) asked
+    for the parallel head says to export again, instead of missing a file."""
+    import torch
+    from PIL import Image
+
+    import recog
+    from recog.checkpoint import save_model
+    from recog.model import Recognizer
+    from recog.text import CharTokenizer
+    from recog_edge import EdgeLineModel
+
+    torch.manual_seed(0)
+    encoder = {"name": "vision", "dims": [16, 24, 32], "depths": [1, 1, 1], "local_blocks": [1, 1, 0],
+               "n_heads": [2, 2, 2]}
+    heads = {"attention": {"layers": 1, "heads": 2}, "ctc": {}}  # attention first: the model's default head
+    model = Recognizer(CharTokenizer("abcdefgh"), encoder, heads, frontend="image",
+                       features={"height": 32, "max_width": 1024}).eval()
+    with torch.no_grad():
+        model.heads["ctc"].proj.bias[:2] -= 4.0  # blank and unknown made unlikely: the line reads something
+    folder = save_model(model, tmp_path / "model")
+    image = tmp_path / "line.png"
+    Image.fromarray((np.random.default_rng(0).random((30, 150, 3)) * 255).astype(np.uint8)).save(image)
+    assert main(["export", "--model", str(folder), "--out", str(tmp_path / "onnx")]) == 0
+    assert sorted(p.name for p in (tmp_path / "onnx").iterdir()) == ["lines.onnx"]
+    graph = onnx.load(str(tmp_path / "onnx" / "lines.onnx"))
+    assert [o.name for o in graph.graph.output] == ["encoded", "lengths", "ctc_log_probs"]
+    edge = EdgeLineModel(tmp_path / "onnx")
+    assert edge.head == "ctc"
+    expected = recog.load(folder).transcribe([image], head="ctc")[0].text
+    assert expected and edge.read([image])[0].text == expected
+
+    for prop in graph.metadata_props:  # the same export as format 1 wrote it
+        if prop.key == "recog":
+            prop.value = json.dumps({**json.loads(prop.value), "format": 1, "heads": ["ctc", "parallel"]})
+    (tmp_path / "old").mkdir()
+    onnx.save(graph, str(tmp_path / "old" / "lines.onnx"))
+    with pytest.raises(ValueError, match=r"old/lines.onnx: export format 1 .*export the model again"):
+        EdgeLineModel(tmp_path / "old", head="parallel")
+    assert EdgeLineModel(tmp_path / "old", head="ctc").read([image])[0].text == expected
+
+
 @pytest.mark.parametrize("head", ["ctc", "rnnt"])
 @pytest.mark.parametrize("reset", [True, False])
 def test_both_runtimes_endpoint_alike_on_the_same_audio(exported: tuple, head: str, reset: bool) -> None:

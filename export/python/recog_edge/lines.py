@@ -70,8 +70,22 @@ class EdgeLineModel:
             raise ValueError(f"{folder}: no {self.head!r} head exported (it has {self.meta['heads']})")
         self.vocabulary: list[str] = self.meta["vocabulary"]
         # CPPD decodes the encoder frames in a graph of its own; another head reads lines.onnx alone
-        self.decoder = open_export(folder / "parallel.onnx", "lines", threads)[0] if self.head == "parallel" else None
+        self.decoder = self._open_parallel(folder, threads) if self.head == "parallel" else None
         self.wanted = ["encoded", "lengths"] if self.decoder else [f"{self.head}_log_probs", "lengths"]
+
+    def _open_parallel(self, folder: Path, threads: int):  # noqa: ANN202 - an onnxruntime.InferenceSession
+        """The CPPD head's graph, refused in one line where the export predates it (format 1 had
+        CPPD inside lines.onnx) or was written for another vocabulary."""
+        from recog_edge.sessions import open_export
+
+        if int(self.meta.get("format", 0)) < 2:
+            raise ValueError(f"{folder / 'lines.onnx'}: export format {self.meta.get('format', 0)} (CPPD inside "
+                             f"lines.onnx), which this runtime reads with the ctc head only; export the model "
+                             f"again with `recog export` to read with the parallel head")
+        session, meta = open_export(folder / "parallel.onnx", "lines", threads)
+        if meta["vocabulary"] != self.vocabulary:
+            raise ValueError(f"{folder / 'parallel.onnx'}: exported with another vocabulary than lines.onnx")
+        return session
 
     def read(self, images: list[str | Path | np.ndarray]) -> list[LineResult]:
         """Read each image (a file, or uint8 RGB (H, W, 3)); one at a time, as a line arrives."""

@@ -24,8 +24,17 @@ export class LineModel {
   static async load(cv, folder, head = null) {
     const { session, meta } = await loadModel(folder + "lines.onnx");
     if (meta.kind !== "lines") throw new Error(`${folder}lines.onnx: not a text-line export (kind ${meta.kind})`);
-    // CPPD decodes the encoder frames in a graph of its own (parallel.onnx)
-    const decoder = (head || meta.default_head) === "parallel" ? (await loadModel(folder + "parallel.onnx")).session : null;
+    // CPPD decodes the encoder frames in a graph of its own (parallel.onnx); format 1 had it inside lines.onnx
+    let decoder = null;
+    if ((head || meta.default_head) === "parallel") {
+      if (!(Number(meta.format) >= 2))
+        throw new Error(`${folder}lines.onnx: export format ${meta.format} (CPPD inside lines.onnx), which this page ` +
+          "reads with the ctc head only; export the model again with `recog export` to read with the parallel head");
+      const parallel = await loadModel(folder + "parallel.onnx");
+      if (JSON.stringify(parallel.meta.vocabulary) !== JSON.stringify(meta.vocabulary))
+        throw new Error(`${folder}parallel.onnx: exported with another vocabulary than lines.onnx`);
+      decoder = parallel.session;
+    }
     return new LineModel(cv, session, meta, head, decoder);
   }
 
