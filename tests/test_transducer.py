@@ -99,3 +99,19 @@ def test_beam_search_score_is_at_least_greedy_one_symbol_score(head: TransducerH
     beam = beam_search(head, h, lengths, beam=8)
     for g, b in zip(greedy, beam, strict=True):
         assert b.score >= g.score - 1e-4
+
+
+def test_the_lstm_predictor_trains_under_bfloat16_autocast_in_float32() -> None:
+    """Training runs under bf16 autocast (the configs' precision); oneDNN has no bf16 LSTM on
+    CPUs without AVX-512, so the predictor's recurrence stays float32 and the loss matches the
+    float32 one."""
+    torch.manual_seed(0)
+    head = TransducerHead(32, 12, predictor="lstm", pred_dim=24, joint_dim=24)
+    h, lengths = torch.randn(2, 6, 32), torch.tensor([6, 4])
+    targets, target_lengths = torch.randint(1, 12, (2, 3)), torch.tensor([3, 2])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert head.predictor(torch.zeros(2, 4, dtype=torch.long)).dtype == torch.float32
+        loss = head.loss(h, lengths, targets, target_lengths)
+    loss.backward()
+    assert torch.isfinite(loss) and head.predictor.lstm.weight_hh_l0.grad is not None
+    assert float(loss) == pytest.approx(float(head.loss(h, lengths, targets, target_lengths)), rel=0.05)

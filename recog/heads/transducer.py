@@ -49,8 +49,11 @@ class LSTMPredictor(nn.Module):
         return zeros, zeros.clone()
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        """(B, U+1) tokens starting with blank -> (B, U+1, H), teacher forcing."""
-        out, _ = self.lstm(self.dropout(self.embed(tokens)))
+        """(B, U+1) tokens starting with blank -> (B, U+1, H), teacher forcing. The LSTM runs in
+        float32 under autocast: oneDNN has no bfloat16 LSTM on CPUs without AVX-512 (it fails to
+        create the primitive), and this small recurrence gains nothing from it."""
+        with torch.autocast(tokens.device.type, enabled=False):
+            out, _ = self.lstm(self.dropout(self.embed(tokens)).float())
         return out
 
     def step(self, tokens: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
