@@ -8,7 +8,14 @@ import math
 import pytest
 import torch
 
-from recog.encoders.conformer import ConformerEncoder, ConvModule, rel_shift, relative_positions
+from recog.encoders.conformer import (
+    ConformerEncoder,
+    ConvModule,
+    ConvSubsampling,
+    rel_shift,
+    relative_positions,
+    zero_past,
+)
 from recog.model import Recognizer
 from recog.text import CharTokenizer
 
@@ -188,3 +195,36 @@ def test_recognizer_encodes_each_waveform_the_same_alone_or_in_a_padded_batch() 
 
 def test_recognizer_frame_duration_is_80ms() -> None:
     assert tiny_recognizer().frame_seconds == pytest.approx(0.08)
+
+
+def test_zero_past_in_place_equals_the_mask_multiply() -> None:
+    """Inference zeroes the padded tails in place; training multiplies by the mask: same values."""
+    x = torch.randn(4, 3, 7, 5)
+    lengths = torch.tensor([7, 0, 3, 9])
+    expected = x * (torch.arange(7)[None, :] < lengths[:, None])[:, None, :, None]
+    with torch.no_grad():
+        y = x.clone()
+        assert zero_past(y, lengths, 2) is y  # written in place, no copy
+    assert torch.equal(y, expected)
+    trained = x.clone().requires_grad_()
+    assert torch.equal(zero_past(trained, lengths, 2), expected)
+    assert torch.equal(zero_past(x.transpose(1, 2).clone(), lengths, 1), expected.transpose(1, 2))
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_the_subsampling_first_conv_as_a_patch_matmul_equals_the_convolution(causal: bool) -> None:
+    """The first stage runs as a matmul over 3x3 patches except under export, which traces
+    the convolution: both give the same frames, and the depthwise stages after it see a
+    channels-last tensor."""
+    torch.manual_seed(0)
+    sub = ConvSubsampling(80, 32, 16, causal=causal, factor=8).eval()
+    x, lengths = torch.randn(3, 101, 80), torch.tensor([101, 64, 9])
+    padded = torch.nn.functional.pad(x[:, None], (1, 1, 2, 0) if causal else (1, 1, 1, 1))
+    with torch.no_grad():
+        fast = sub._stage(0, padded)
+        assert fast.is_contiguous(memory_format=torch.channels_last)
+        torch.testing.assert_close(fast, torch.relu(sub.stages[0](padded)), rtol=1e-5, atol=1e-5)
+        out, out_lengths = sub(x, lengths)
+    assert out_lengths.tolist() == [13, 8, 2]
+    alone = sub(x[2:, :9], lengths[2:])[0]
+    torch.testing.assert_close(out[2:, :2], alone, rtol=1e-5, atol=1e-5)

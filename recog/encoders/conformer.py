@@ -61,6 +61,22 @@ def lengths_to_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
     return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]
 
 
+def zero_past(x: torch.Tensor, lengths: torch.Tensor, dim: int) -> torch.Tensor:
+    """``x`` (batch first) with every step at or past each item's length along ``dim`` zeroed.
+    Without autograd (inference, outside export tracing) only the padded tails are written, in
+    place, and ``x`` itself comes back: the subsampling's tensors are the encoder's largest, and a
+    full mask multiply over them cost as much as a convolution. Otherwise ``x`` times a mask."""
+    steps = x.shape[dim]
+    if x.requires_grad or torch.is_grad_enabled() or torch.compiler.is_compiling() or torch.compiler.is_exporting():
+        shape = [1] * x.dim()
+        shape[0], shape[dim] = x.shape[0], steps
+        return x * lengths_to_mask(lengths, steps).view(shape)
+    for item, length in enumerate(lengths.tolist()):
+        if length < steps:
+            x[item].narrow(dim - 1, max(length, 0), steps - max(length, 0)).zero_()
+    return x
+
+
 class ConvSubsampling(nn.Module):
     """(B, T, F) -> (B, ceil(T/factor), d_model), factor 4 or 8: stride-2 3x3 convs, all but the
     first depthwise separable (NeMo's ``dw_striding``). Time steps past each length are zeroed
@@ -93,12 +109,26 @@ class ConvSubsampling(nn.Module):
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = (x * lengths_to_mask(lengths, x.shape[1])[:, :, None]).unsqueeze(1)  # (B, 1, T, F)
-        for stage in self.stages:
+        for i in range(self.n_stages):
             # Pad time (left-only when causal) and frequency symmetrically.
-            x = F.relu(stage(F.pad(x, (1, 1, 2, 0) if self.causal else (1, 1, 1, 1))))
+            x = self._stage(i, F.pad(x, (1, 1, 2, 0) if self.causal else (1, 1, 1, 1)))
             lengths = self.conv_lengths(lengths)
-            x = x * lengths_to_mask(lengths, x.shape[2])[:, None, :, None]
+            x = zero_past(x, lengths, 2)
         return self._project(x), lengths
+
+    def _stage(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        """Stage ``i``'s convolutions and ReLU on its padded input (B, C, T, F) -> (B, C', T', F').
+        The first (one input channel) runs as one matmul over the 3x3 patches, about 1.7x faster
+        than oneDNN's convolution on one core, and gives its output channels-last, where the
+        depthwise convolutions that follow run 3-8x faster than in NCHW. Export and compilation
+        trace the plain convolution (the same function)."""
+        stage = self.stages[i]
+        if i == 0 and not (torch.compiler.is_compiling() or torch.compiler.is_exporting()):
+            patches = x[:, 0].unfold(1, 3, 2).unfold(2, 3, 2)  # (B, T', F', 3, 3)
+            x = F.linear(patches.flatten(3), stage.weight.flatten(1), stage.bias).permute(0, 3, 1, 2)
+        else:
+            x = stage(x)
+        return F.relu(x, inplace=True)
 
     def _project(self, x: torch.Tensor) -> torch.Tensor:
         b, c, t, f = x.shape
@@ -121,12 +151,12 @@ class ConvSubsampling(nn.Module):
         chunk equals ``forward`` exactly (needs ``causal=True``)."""
         x = (x * lengths_to_mask(lengths, x.shape[1])[:, :, None]).unsqueeze(1)  # (B, 1, T, F)
         new_caches = []
-        for stage, cache in zip(self.stages, caches, strict=True):
+        for i, cache in zip(range(self.n_stages), caches, strict=True):
             x = torch.cat([cache, x], dim=2)  # (B, C, 2 + T, F)
             new_caches.append(x[:, :, x.shape[2] - 2:])
-            x = F.relu(stage(F.pad(x, (1, 1, 0, 0))))
+            x = self._stage(i, F.pad(x, (1, 1, 0, 0)))
             lengths = self.conv_lengths(lengths).clamp(min=0)
-            x = x * lengths_to_mask(lengths, x.shape[2])[:, None, :, None]
+            x = zero_past(x, lengths, 2)
         return self._project(x), lengths, new_caches
 
 
