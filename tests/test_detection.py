@@ -173,6 +173,28 @@ def test_three_columns_and_shuffled_input_order():
     assert reading_order(np.zeros((0, 4))) == []
 
 
+MENU_ABOVE_PANELS = [("dots", (12, 6, 68, 26)), ("url", (410, 8, 605, 23)), ("Help", (12, 36, 43, 53)),
+                     ("Terminal", (72, 37, 132, 52)), ("Settings History", (243, 38, 363, 52)),
+                     ("Bookmarks", (384, 37, 459, 52)),
+                     # a table of short cells on the left, ending at x=340
+                     *((f"{c}{i}", (x0, 80 + i * 33, x1, 95 + i * 33)) for i in range(8)
+                       for c, x0, x1 in (("a", 47, 117), ("b", 184, 287), ("c", 320, 340))),
+                     # the right panel, from the top of the table to the bottom
+                     *((f"r{i}", (660, 80 + i * 40, 940, 95 + i * 40)) for i in range(10)),
+                     # paragraph lines on the left under the table, across the menu's widest gap
+                     *((f"p{i}", (37, 360 + i * 22, 600, 374 + i * 22)) for i in range(4))]
+
+
+def test_a_menu_bar_gap_above_two_panels_does_not_split_the_page_there():
+    """A screen: a window title, a menu whose widest gap happens to run down a blank strip of
+    the left panel (beside a table) for a while, and two panels split by a gutter that runs to the
+    bottom. The panels are the columns; the title and menu are read above them."""
+    boxes = MENU_ABOVE_PANELS
+    rows = [row for row in _order(boxes).split("\n") if row]
+    assert rows == ["dots url", "Help Terminal Settings History Bookmarks", *(f"a{i} b{i} c{i}" for i in range(8)),
+                    *(f"p{i}" for i in range(4)), *(f"r{i}" for i in range(10))]
+
+
 @pytest.fixture(scope="module")
 def tiny_detector():
     return train_tiny_detector()

@@ -122,6 +122,36 @@ def test_the_js_frontend_gives_the_python_frontends_frames(models: dict[str, Pat
     assert max(worst) <= 1e-4
 
 
+def test_the_js_reading_order_equals_recog_edges_on_many_layouts() -> None:
+    """layout.js is a port of recog_edge/layout.py: the same blocks, rows and boxes on columns,
+    tables, a menu bar above two panels and random pages of lines and cells."""
+    from recog_edge.layout import reading_order
+    from tests.test_detection import MENU_ABOVE_PANELS
+
+    rng = np.random.default_rng(0)
+    layouts = [np.array([b for _, b in MENU_ABOVE_PANELS], np.float64).tolist()]
+    for _ in range(60):
+        boxes, y = [], 10.0
+        columns = int(rng.integers(1, 4))
+        for _ in range(int(rng.integers(3, 30))):
+            height = float(rng.choice([12, 15, 20, 32]))
+            for c in range(columns):
+                if rng.random() < 0.8:
+                    x0 = 20 + c * 400 + float(rng.integers(0, 60))
+                    boxes.append([x0, y, x0 + float(rng.integers(20, 340)), y + height])
+            y += height + float(rng.choice([4, 8, 20, 45]))
+        layouts.append(boxes)
+    script = ("import { readingOrder } from " + json.dumps((WEB_ROOT / "js" / "layout.js").as_uri()) + ";"
+              "let text = ''; process.stdin.on('data', (d) => { text += d; });"
+              "process.stdin.on('end', () => console.log(JSON.stringify(JSON.parse(text).map(readingOrder))));")
+    done = subprocess.run(["node", "--input-type=module", "-e", script], input=json.dumps(layouts),
+                          capture_output=True, text=True, check=True)
+    got = json.loads(done.stdout)
+    expected = [reading_order(np.array(boxes, np.float64)) for boxes in layouts]
+    assert sum(len(blocks) > 1 for blocks in expected) > 30  # columns and paragraphs, not one block each
+    assert got == expected
+
+
 @pytest.mark.parametrize("head", ["ctc", "rnnt"])
 def test_the_page_streams_recordings_to_the_edge_runtimes_text(models: dict[str, Path], recordings: list[Path],
                                                               server: str, browser, head: str) -> None:  # noqa: ANN001

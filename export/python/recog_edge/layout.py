@@ -12,7 +12,10 @@ also has empty strips between its cells, but its cells are short and its rows co
 price never stands alone), so it stays row by row. In a row of short items a gutter must be
 clearly its widest gap (a menu bar is not columns); a first row whose right part does not start
 where the right column does is not part of the region (a running header: title ... page 3); a
-gap of more than two lines ends a region (what follows is read after all its columns). Rows
+gap of more than two lines ends a region (what follows is read after all its columns); where a
+region found from one row ends sooner than one that starts a row or two lower (a gap in a menu bar
+above two panels, against the gutter between the panels), that row is read on its own, above the
+longer region. Rows
 outside regions form blocks, split into paragraphs where the gap above a row is wider than half
 a line or the text size jumps (a heading).
 """
@@ -31,6 +34,7 @@ COLUMN_ALIGN = 2.0  # the first row's right part starts at most this many lines 
 TEXT_LIKE = 3.0  # a column's median box is at least this many gutter widths wide
 TEXT_LINE = 8.0  # ... and this many line heights (a line of text, not a label)
 ALONE_ROWS = 2  # or: each side has at least this many rows with nothing on the other side
+LOOKAHEAD_BANDS = 2  # columns starting this many bands lower win where they run further down
 SECTION_GAP = 2.0  # a gap wider than this many line heights ends a column region
 PARAGRAPH_GAP = 0.5  # a gap above a row wider than this many line heights starts a paragraph
 HEADING_RATIO = 1.3  # a row this much taller (or shorter) than the one above starts a block
@@ -144,6 +148,9 @@ def _blocks(bounds: np.ndarray, idx: list[int]) -> list[list[list[int]]]:
     start = 0
     while start < len(bands):
         run = _column_run(bounds, bands, start, line)
+        if run is not None and any((later := _column_run(bounds, bands, s, line)) is not None and later[0] > run[0]
+                                   for s in range(start + 1, min(start + 1 + LOOKAHEAD_BANDS, run[0]))):
+            run = None  # a gutter a row or two lower runs further: this row is read above its columns
         if run is None:
             rows.append(bands[start])
             start += 1

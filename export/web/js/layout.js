@@ -4,6 +4,7 @@ import { roundHalfEven } from "./onnx.js";
 
 const ROW_OVERLAP = 0.5, MIN_COLUMN_BANDS = 3, GUTTER_LINES = 0.5, GUTTER_OVER_GAPS = 1.5, COLUMN_ALIGN = 2.0;
 const TEXT_LIKE = 3.0, TEXT_LINE = 8.0, ALONE_ROWS = 2, SECTION_GAP = 2.0, PARAGRAPH_GAP = 0.5, HEADING_RATIO = 1.3;
+const LOOKAHEAD_BANDS = 2;
 
 /** numpy.median. */
 export function median(values) {
@@ -103,7 +104,12 @@ function blocks(bounds, idx) {
   const bandList = bands(bounds, idx);
   let out = [], rows = [], start = 0;
   while (start < bandList.length) {
-    const run = columnRun(bounds, bandList, start, line);
+    let run = columnRun(bounds, bandList, start, line);
+    // a gutter a row or two lower that runs further: this row is read above its columns
+    for (let s = start + 1; run !== null && s < Math.min(start + 1 + LOOKAHEAD_BANDS, run[0]); s++) {
+      const later = columnRun(bounds, bandList, s, line);
+      if (later !== null && later[0] > run[0]) run = null;
+    }
     if (run === null) {
       rows.push(bandList[start]);
       start += 1;
