@@ -115,3 +115,35 @@ def test_the_lstm_predictor_trains_under_bfloat16_autocast_in_float32() -> None:
     loss.backward()
     assert torch.isfinite(loss) and head.predictor.lstm.weight_hh_l0.grad is not None
     assert float(loss) == pytest.approx(float(head.loss(h, lengths, targets, target_lengths)), rel=0.05)
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_the_searches_lstm_step_equals_nn_lstm_and_follows_new_weights(layers: int) -> None:
+    """Searches step the LSTM cell written out, with a token table for the first layer's input;
+    it gives nn.LSTM's outputs and states, and a weight update or load is seen at the next step."""
+    from recog.heads.transducer import LSTMPredictor
+
+    torch.manual_seed(0)
+    predictor = LSTMPredictor(12, 16, layers=layers).eval()
+    tokens, state = torch.tensor([0, 3, 11, 5]), (torch.randn(layers, 4, 16), torch.randn(layers, 4, 16))
+
+    def both() -> tuple:
+        with torch.no_grad():
+            fast = predictor.step(tokens, state)
+        with torch.enable_grad():
+            reference = predictor.step(tokens, state)
+        return fast, reference
+
+    for _ in range(2):  # the second time through, after a training step changed every weight
+        (out, (h, c)), (ref_out, (ref_h, ref_c)) = both()
+        torch.testing.assert_close(out, ref_out.detach(), rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(h, ref_h.detach(), rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(c, ref_c.detach(), rtol=1e-5, atol=1e-6)
+        ref_out.sum().backward()
+        torch.optim.SGD(predictor.parameters(), lr=0.5).step()
+    loaded = LSTMPredictor(12, 16, layers=layers).eval()
+    with torch.no_grad():
+        loaded.step(tokens, state)  # its table made from its own weights
+    loaded.load_state_dict(predictor.state_dict())
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.step(tokens, state)[0], predictor.step(tokens, state)[0])

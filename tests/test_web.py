@@ -129,7 +129,7 @@ def test_the_js_reading_order_equals_recog_edges_on_many_layouts() -> None:
     from tests.test_detection import MENU_ABOVE_PANELS
 
     rng = np.random.default_rng(0)
-    layouts = [np.array([b for _, b in MENU_ABOVE_PANELS], np.float64).tolist()]
+    layouts = [[list(b) for _, b in MENU_ABOVE_PANELS]]
     for _ in range(60):
         boxes, y = [], 10.0
         columns = int(rng.integers(1, 4))

@@ -43,6 +43,8 @@ class LSTMPredictor(nn.Module):
         self.embed = nn.Embedding(vocab_size, dim)
         self.dropout = nn.Dropout(dropout)
         self.lstm = nn.LSTM(dim, dim, layers, batch_first=True, dropout=dropout if layers > 1 else 0.0)
+        self._table: torch.Tensor | None = None  # _input_table's, and the weight versions it was made from
+        self._table_key: tuple = ()
 
     def initial_state(self, n: int, device: torch.device) -> State:
         zeros = torch.zeros(self.layers, n, self.dim, device=device)
@@ -57,9 +59,37 @@ class LSTMPredictor(nn.Module):
         return out
 
     def step(self, tokens: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        """(N,) last tokens, state -> (N, H) output, new state."""
-        out, (h, c) = self.lstm(self.embed(tokens)[:, None, :], state)
-        return out[:, 0], (h, c)
+        """(N,) last tokens, state -> (N, H) output, new state. Without autograd (the searches,
+        which call it per frame) the LSTM cell is written out and the first layer's input
+        transform is a lookup in ``_input_table``: about half nn.LSTM's time for one step of a
+        small batch, whose per-call set-up dominates. Training and export run nn.LSTM."""
+        if torch.is_grad_enabled() or torch.compiler.is_compiling() or torch.compiler.is_exporting():
+            out, (h, c) = self.lstm(self.embed(tokens)[:, None, :], state)
+            return out[:, 0], (h, c)
+        x, hs, cs = tokens, [], []
+        for layer in range(self.layers):
+            w_hh = getattr(self.lstm, f"weight_hh_l{layer}")
+            if layer == 0:
+                inputs = self._input_table()[tokens]  # (N, 4H)
+            else:
+                inputs = F.linear(x, getattr(self.lstm, f"weight_ih_l{layer}"),
+                                  getattr(self.lstm, f"bias_ih_l{layer}") + getattr(self.lstm, f"bias_hh_l{layer}"))
+            gate_in, gate_forget, cell_in, gate_out = torch.addmm(inputs, state[0][layer], w_hh.t()).chunk(4, dim=1)
+            cs.append(torch.sigmoid(gate_forget) * state[1][layer] + torch.sigmoid(gate_in) * torch.tanh(cell_in))
+            x = torch.sigmoid(gate_out) * torch.tanh(cs[-1])  # (N, H)
+            hs.append(x)
+        return x, (torch.stack(hs), torch.stack(cs))
+
+    def _input_table(self) -> torch.Tensor:
+        """(V, 4H): every token's embedding through the first layer's input weights and both
+        biases; made again whenever one of those tensors changes (a training step, a load)."""
+        lstm = self.lstm
+        tensors = (self.embed.weight, lstm.weight_ih_l0, lstm.bias_ih_l0, lstm.bias_hh_l0)
+        key = tuple((t.data_ptr(), t._version, t.dtype) for t in tensors)
+        if self._table is None or key != self._table_key:
+            self._table = F.linear(self.embed.weight, lstm.weight_ih_l0, lstm.bias_ih_l0 + lstm.bias_hh_l0)
+            self._table_key = key
+        return self._table
 
     @staticmethod
     def select(state: State, index: torch.Tensor) -> State:
