@@ -131,6 +131,7 @@ class RecognizerSystem(L.LightningModule):
         frozen = [p.requires_grad_(False) for n, p in self.model.named_parameters() if n.startswith(self._frozen)]
         if self._frozen and not frozen:
             raise ValueError(f"freeze {list(self._frozen)}: no weight of the model has such a name")
+        self.train(self.training)  # the frozen modules in eval mode from the start
         self._val_refs: list[str] = []
         self._val_hyps: dict[str, list[str]] = {}
         self.validated_step = -1  # global step of the last finished validation
@@ -146,6 +147,13 @@ class RecognizerSystem(L.LightningModule):
             if name and f"{name}.".startswith(self._frozen):
                 module.eval()
         return self
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        """Frozen modules back in eval mode before every step: Lightning restores each module's
+        own training flag after validation (not through ``train``), and a BatchNorm left in train
+        mode moves its statistics although no gradient reaches it."""
+        if self._frozen:
+            self.train(True)
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         losses = self.model(batch["inputs"], batch["input_lengths"], batch["targets"], batch["target_lengths"])

@@ -392,3 +392,28 @@ def test_the_cassnat_head_trains_from_yaml_and_reads_every_token_in_one_pass(spe
     assert all(sum(a != b for a, b in zip(p, paths[0], strict=True)) == 1 for p in paths[1:])  # one frame each
     with pytest.raises(ValueError, match="cassnat"):
         recog.load(checkpoint).transcribe(files, search="diverse", beam=4)
+
+
+def test_frozen_normalisation_statistics_stay_fixed_whatever_mode_lightning_restores(tmp_path: Path) -> None:
+    """A frozen encoder's BatchNorms are in eval mode from construction on, and again before every
+    training step, even after every module's own flag was set back to training (as Lightning's
+    mode restore after validation does): their running statistics never move."""
+    import torch
+
+    from recog.train import RecognizerSystem
+
+    (tmp_path / "t.jsonl").write_text('{"image_filepath": "x.png", "text": "abc"}\n')
+    model = {"frontend": "image", "features": {"height": 32, "max_width": 256},
+             "encoder": {"name": "vision", "dims": [16, 24, 32], "depths": [1, 1, 1], "local_blocks": [1, 1, 0],
+                         "n_heads": [2, 2, 2]}, "heads": {"ctc": {}}}
+    system = RecognizerSystem(model, {"kind": "char", "manifest": str(tmp_path / "t.jsonl")}, freeze=["encoder."])
+    norms = [m for m in system.model.encoder.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert norms and not any(m.training for m in norms)
+    for module in system.modules():  # what Lightning's restore of captured flags can leave
+        module.training = True
+    system.on_train_batch_start(None, 0)
+    before = [m.running_mean.clone() for m in norms]
+    images, widths = torch.randint(0, 256, (2, 32, 96, 3), dtype=torch.uint8), torch.tensor([96, 64])
+    system.model.encode(images, widths)
+    assert not any(m.training for m in norms) and system.model.heads["ctc"].training
+    assert all(torch.equal(a, m.running_mean) for a, m in zip(before, norms, strict=True))
