@@ -62,6 +62,41 @@ def test_relative_paths_resolve_against_the_manifest_folder(tmp_path: Path, monk
     assert [(e.duration, e.text, e.line) for e in entries] == [(1.5, "one", 1), (2.0, "two", 2)]
 
 
+def test_mixed_manifests_name_the_same_files_and_keep_every_field(tmp_path: Path) -> None:
+    from tools.mix_manifests import main
+
+    first = write_lines(tmp_path / "lines" / "train.jsonl", [row("a.wav", 1.0, "one"), "", row("b.wav", 2.0, "two")])
+    second = write_lines(tmp_path / "pages" / "crops.jsonl",
+                         [json.dumps({"audio_filepath": "c/c.wav", "duration": 3.0, "text": "three", "kind": "sign"})])
+    for name in ("lines/a.wav", "lines/b.wav", "pages/c/c.wav"):
+        write_wav(tmp_path / name)
+    out = tmp_path / "mix" / "train.jsonl"
+
+    assert main([str(first), str(second), "--out", str(out)]) == 0
+
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rows[0]["audio_filepath"] == "../lines/a.wav"
+    assert rows[2]["kind"] == "sign"
+    want = (("lines/a.wav", "one", 1.0), ("lines/b.wav", "two", 2.0), ("pages/c/c.wav", "three", 3.0))
+    assert [(Path(e.path).resolve(), e.text, e.duration) for e in read_manifest(out)] == [
+        ((tmp_path / name).resolve(), text, seconds) for name, text, seconds in want]
+
+
+def test_mixing_audio_and_image_manifests_is_refused_naming_the_row(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from tools.mix_manifests import main
+
+    audio = write_lines(tmp_path / "audio.jsonl", [row("a.wav")])
+    write_wav(tmp_path / "a.wav")
+    (tmp_path / "x.png").write_bytes(b"")
+    images = write_lines(tmp_path / "images.jsonl", [json.dumps({"image_filepath": "x.png", "text": "x"})])
+    out = tmp_path / "mix.jsonl"
+
+    assert main([str(audio), str(images), "--out", str(out)]) == 2
+    assert f"{images}:1" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_blank_lines_are_skipped_but_counted(tmp_path: Path) -> None:
     write_wav(tmp_path / "a.wav")
     manifest = write_lines(tmp_path / "m.jsonl", ["", row("a.wav", text="x"), "   ", row("a.wav", text="y")])
