@@ -6,7 +6,7 @@ streaming at a look-ahead; offline greedy RTFx.
         --threads 1 --by voice --stream-context 56,13
 
 Conditions, made from the same test audio in memory: 1 s of leading silence; white noise at 10 dB
-SNR (seeded); sox reverb (reverberance 50 %); band-limited to 8 kHz sampling (telephone band:
+SNR on the speech frames (seeded); sox reverb (reverberance 50 %); band-limited to 8 kHz sampling (telephone band:
 resampled to 8 kHz and back). Streaming is the model's own cache-aware stream at
 ``--stream-context`` (greedy, endpointing off), against its offline decoding.
 """
@@ -41,14 +41,15 @@ from benchmarks.common import (  # noqa: E402
 )
 from recog.audio import SAMPLE_RATE  # noqa: E402
 from recog.metrics import inverse_real_time_factor, word_error_rate  # noqa: E402
+from recog.noise import coloured_noise, mix_at_snr  # noqa: E402
 from recog.streaming import EndpointConfig, StreamingRecognizer  # noqa: E402
 
 
 def with_noise(audio: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
-    """White noise at ``snr_db`` below the signal's power."""
-    power = float(np.mean(audio.astype(np.float64) ** 2)) or 1e-10
-    noise = rng.standard_normal(len(audio)) * np.sqrt(power / 10 ** (snr_db / 10))
-    return (audio + noise).astype(np.float32)
+    """White noise at ``snr_db`` below the power of the speech frames (``recog.noise``, as the
+    en_speech recipe's test_noise10; before 2026-12-03 the power of the whole signal, silent
+    margins included, which added less noise)."""
+    return mix_at_snr(audio, coloured_noise("white", len(audio), rng), snr_db).astype(np.float32)
 
 
 def with_reverb(audio: np.ndarray) -> np.ndarray:

@@ -24,6 +24,7 @@ from torch.utils.data import Dataset, Sampler
 
 from recog.audio import SAMPLE_RATE, change_speed, load_audio
 from recog.image import ImageConfig, ImageError, load_image, target_size
+from recog.noise import COLOURS, coloured_noise, mix_at_snr
 from recog.text import UNK, Tokenizer
 
 AUDIO_KEY = "audio_filepath"
@@ -140,23 +141,35 @@ class AudioDataset(Dataset):
     then the item, with the texts joined by a space (by nothing where the tokenizer has no space,
     as for Chinese characters); so a limited-context streaming model learns
     speech whose left context holds the end of the previous utterance, as in a long stream. An
-    item whose pair would be longer than ``max_seconds`` (the batch budget) stays single. The
-    order is: join, speed change (which stretches the gap too), leading silence.
+    item whose pair would be longer than ``max_seconds`` (the batch budget) stays single.
+    ``noise_prob``: the share of items that get additive noise, drawn afresh at every call: a
+    colour of ``noise_colours`` (``recog.noise.COLOURS``) at an SNR drawn uniformly from
+    ``noise_snr=(low, high)`` dB, measured on the speech frames (``recog.noise.mix_at_snr``), over
+    the whole input, leading silence included, as a noisy room or line would add it.
+    The order is: join, speed change (which stretches the gap too), leading silence, noise.
     """
 
     def __init__(self, entries: Sequence[Entry], tokenizer: Tokenizer,
                  speed_perturb: tuple[float, float] | None = None, seed: int = 0,
                  leading_silence: tuple[float, float] | None = None, leading_silence_prob: float = 1.0,
                  join_prob: float = 0.0, join_gap: tuple[float, float] = (0.0, 1.0),
-                 max_seconds: float = float("inf")) -> None:
+                 max_seconds: float = float("inf"), noise_prob: float = 0.0,
+                 noise_snr: tuple[float, float] = (0.0, 30.0),
+                 noise_colours: Sequence[str] = tuple(COLOURS)) -> None:
         if speed_perturb is not None and not 0 < speed_perturb[0] <= speed_perturb[1]:
             raise ValueError(f"speed_perturb must be (low, high) with 0 < low <= high, got {speed_perturb}")
         for name, seconds in (("leading_silence", leading_silence), ("join_gap", join_gap)):
             if seconds is not None and not 0 <= seconds[0] <= seconds[1]:
                 raise ValueError(f"{name} must be (low, high) seconds with 0 <= low <= high, got {seconds}")
-        for name, share in (("leading_silence_prob", leading_silence_prob), ("join_prob", join_prob)):
+        for name, share in (("leading_silence_prob", leading_silence_prob), ("join_prob", join_prob),
+                            ("noise_prob", noise_prob)):
             if not 0.0 <= share <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {share}")
+        if not noise_snr[0] <= noise_snr[1]:
+            raise ValueError(f"noise_snr must be (low, high) dB with low <= high, got {noise_snr}")
+        unknown = [c for c in noise_colours if c not in COLOURS]
+        if unknown or not noise_colours:
+            raise ValueError(f"noise_colours must name some of {', '.join(COLOURS)}, got {list(noise_colours)}")
         self.entries = list(entries)
         self.join_gap = join_gap
         self.separator = "" if any(tokenizer.id_to_piece(i) == UNK for i in tokenizer.encode(" ")) else " "
@@ -165,6 +178,7 @@ class AudioDataset(Dataset):
         self.speed_perturb = speed_perturb
         self.leading_silence = leading_silence
         self.leading_silence_prob = leading_silence_prob
+        self.noise_prob, self.noise_snr, self.noise_colours = noise_prob, noise_snr, tuple(noise_colours)
         self.seed = seed
         self._calls = 0
 
@@ -198,7 +212,8 @@ class AudioDataset(Dataset):
     def __getitem__(self, index: int) -> dict[str, Any]:
         entry, partner = self.entries[index], self.partner[index]
         samples, text = entry.load_audio(), entry.text
-        if self.speed_perturb is not None or self.leading_silence is not None or partner is not None:
+        if (self.speed_perturb is not None or self.leading_silence is not None or partner is not None
+                or self.noise_prob > 0):
             self._calls += 1
             rng = np.random.default_rng((self.seed, index, self._calls))
             if partner is not None:  # its own generator: the speed and silence draws stay those of a single item
@@ -213,6 +228,11 @@ class AudioDataset(Dataset):
                 seconds = float(rng.uniform(*self.leading_silence))  # drawn always: the draws stay aligned
                 pad = int(round(seconds * SAMPLE_RATE)) if rng.random() < self.leading_silence_prob else 0
                 samples = np.concatenate([np.zeros(pad, dtype=samples.dtype), samples])
+            noise_rng = np.random.default_rng((self.seed, index, self._calls, 2))  # the other draws stay as they were
+            if noise_rng.random() < self.noise_prob:
+                colour = self.noise_colours[int(noise_rng.integers(len(self.noise_colours)))]
+                snr = float(noise_rng.uniform(*self.noise_snr))
+                samples = mix_at_snr(samples, coloured_noise(colour, len(samples), noise_rng), snr)
         waveform = torch.from_numpy(samples)
         tokens = torch.tensor(self.tokenizer.encode(text), dtype=torch.long)
         return {"input": waveform, "tokens": tokens, "text": text, "path": entry.path}

@@ -237,13 +237,18 @@ class ManifestDataModule(L.LightningDataModule):
             ``join_gap`` (``[low, high]`` seconds), then the item; texts joined by a space. For
             streaming models that will read long streams of utterances one after another. Pairs
             longer than the batch budget stay single.
+        noise_prob: the share of training utterances that get additive noise, drawn afresh each
+            epoch: a colour of ``noise_colours`` (white, pink, brown, blue) at an SNR drawn from
+            ``noise_snr`` (``[low, high]`` dB, on the speech frames). For corpora recorded clean.
     """
 
     def __init__(self, train_manifest: str, val_manifest: str, max_frames: int = 20_000,
                  max_batch_size: int | None = None, num_workers: int = 2, seed: int = 0,
                  augment: bool = True, speed_perturb: tuple[float, float] | None = None,
                  leading_silence: tuple[float, float] | None = None, leading_silence_prob: float = 1.0,
-                 join_prob: float = 0.0, join_gap: tuple[float, float] = (0.0, 1.0)) -> None:
+                 join_prob: float = 0.0, join_gap: tuple[float, float] = (0.0, 1.0), noise_prob: float = 0.0,
+                 noise_snr: tuple[float, float] = (0.0, 30.0),
+                 noise_colours: tuple[str, ...] = ("white", "pink", "brown", "blue")) -> None:
         super().__init__()
         self.save_hyperparameters()
 
@@ -264,7 +269,9 @@ class ManifestDataModule(L.LightningDataModule):
                             leading_silence=tuple(silence) if silence else None,
                             leading_silence_prob=self.hparams.leading_silence_prob,
                             join_prob=self.hparams.join_prob if train else 0.0, join_gap=tuple(self.hparams.join_gap),
-                            max_seconds=self.hparams.max_frames / 100 - (silence[1] if silence else 0.0))
+                            max_seconds=self.hparams.max_frames / 100 - (silence[1] if silence else 0.0),
+                            noise_prob=self.hparams.noise_prob if train else 0.0,
+                            noise_snr=tuple(self.hparams.noise_snr), noise_colours=tuple(self.hparams.noise_colours))
 
     def _loader(self, manifest: str, train: bool) -> DataLoader:
         hp = self.hparams

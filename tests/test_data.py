@@ -395,6 +395,47 @@ def test_leading_silence_puts_a_seeded_silence_of_bounded_length_before_the_audi
         AudioDataset(entries, tokenizer, leading_silence=(0.0, 1.0), leading_silence_prob=1.5)
 
 
+def test_noise_is_added_at_an_snr_in_range_measured_on_the_speech_and_fresh_at_every_call(tmp_path: Path) -> None:
+    n = 16000
+    t = np.arange(n) / 16000
+    tone = np.where(t >= 0.5, 0.3 * np.sin(2 * np.pi * 440 * t), 0.0).astype(np.float32)  # 0.5 s silent, then speech
+    soundfile.write(str(tmp_path / "a.wav"), tone, 16000, subtype="FLOAT")
+    entries = read_manifest(write_lines(tmp_path / "m.jsonl", [row("a.wav", 1.0, "ab")]))
+    tokenizer = CharTokenizer.from_texts(["ab"])
+    clean = AudioDataset(entries, tokenizer)[0]["input"].numpy()
+
+    data = AudioDataset(entries, tokenizer, noise_prob=1.0, noise_snr=(5.0, 15.0))
+    draws = [data[0]["input"].numpy() for _ in range(6)]
+    for noisy in draws:
+        added = noisy.astype(np.float64) - clean
+        assert noisy.dtype == np.float32 and len(noisy) == n
+        assert np.abs(added[:8000]).mean() > 0  # the silent start is noisy too
+        snr = 10 * np.log10(np.mean(clean[8000:].astype(np.float64) ** 2) / np.mean(added**2))
+        assert 4.9 <= snr <= 15.1, snr  # on the speech frames: the silent half does not count
+    assert len({float(d.sum()) for d in draws}) == 6  # a new draw at every call (every epoch)
+    again = AudioDataset(entries, tokenizer, noise_prob=1.0, noise_snr=(5.0, 15.0))
+    assert all(np.array_equal(a, again[0]["input"].numpy()) for a in draws)  # repeatable from the seed
+    assert np.array_equal(AudioDataset(entries, tokenizer, noise_prob=0.0)[0]["input"].numpy(), clean)
+    some = AudioDataset(entries, tokenizer, noise_prob=0.5)
+    noisy_share = sum(not np.array_equal(some[0]["input"].numpy(), clean) for _ in range(40))
+    assert 10 <= noisy_share <= 30
+    # the speed and silence draws stay those without noise
+    plain = [len(AudioDataset(entries, tokenizer, (0.8, 1.25), seed=s, leading_silence=(0.0, 1.0))[0]["input"])
+             for s in range(5)]
+    assert plain == [len(AudioDataset(entries, tokenizer, (0.8, 1.25), seed=s, leading_silence=(0.0, 1.0),
+                                      noise_prob=1.0)[0]["input"]) for s in range(5)]
+
+
+@pytest.mark.parametrize(("kwargs", "name"), [({"noise_prob": 1.5}, "noise_prob"),
+                                              ({"noise_snr": (20.0, 10.0)}, "noise_snr"),
+                                              ({"noise_colours": ("grey",)}, "noise_colours")])
+def test_bad_noise_settings_are_refused_naming_them(tmp_path: Path, kwargs: dict, name: str) -> None:
+    write_wav(tmp_path / "a.wav")
+    entries = read_manifest(write_lines(tmp_path / "m.jsonl", [row("a.wav")]))
+    with pytest.raises(ValueError, match=name):
+        AudioDataset(entries, CharTokenizer.from_texts(["hi"]), **kwargs)
+
+
 def test_join_puts_another_utterance_and_a_gap_before_an_item_and_joins_the_texts(tmp_path: Path) -> None:
     rows = []
     for name, value, seconds, text in (("a", 0.1, 1.0, "ab"), ("b", 0.2, 0.5, "ba"), ("c", 0.3, 0.25, "bb")):

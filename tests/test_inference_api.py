@@ -16,6 +16,7 @@ from recog.checkpoint import save_checkpoint
 from recog.cli import main
 from recog.image import ImageError
 from recog.inference import RecognitionModel, load
+from recog.noise import coloured_noise
 from tests.helpers import tiny_recognizer
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -243,12 +244,9 @@ def test_a_long_file_reports_its_progress_and_the_bar_shows_only_on_a_terminal(
     assert capsys.readouterr().err == ""
 
 
-def coloured_noise(exponent: float, samples: int, rng: np.random.Generator) -> np.ndarray:
-    """Noise whose power goes as f ** exponent (0 white, -1 pink, -2 brown), peak 0.5."""
-    spectrum = np.fft.rfft(rng.standard_normal(samples))
-    freqs = np.fft.rfftfreq(samples)
-    freqs[0] = freqs[1]
-    noise = np.fft.irfft(spectrum * freqs ** (exponent / 2), samples)
+def steady_noise(colour: str, samples: int, rng: np.random.Generator) -> np.ndarray:
+    """``recog.noise.coloured_noise`` at a peak of 0.5, float32."""
+    noise = coloured_noise(colour, samples, rng)
     return (0.5 * noise / np.abs(noise).max()).astype(np.float32)
 
 
@@ -257,8 +255,7 @@ def test_five_minutes_of_silence_or_steady_noise_say_nothing_and_a_10_ms_file_is
     model, _, _ = speech
     rng = np.random.default_rng(8)
     files = {"silence": np.zeros(16000 * 300, dtype=np.float32)}
-    files.update({name: coloured_noise(exponent, 16000 * 300, rng)
-                  for name, exponent in (("white", 0.0), ("pink", -1.0), ("brown", -2.0))})
+    files.update({colour: steady_noise(colour, 16000 * 300, rng) for colour in ("white", "pink", "brown")})
     for name, wave in files.items():
         soundfile.write(tmp_path / f"{name}.wav", wave, 16000, subtype="PCM_16")
     soundfile.write(tmp_path / "click.wav", (rng.standard_normal(160) * 0.1).astype(np.float32), 16000,

@@ -17,10 +17,9 @@ import numpy as np
 import soundfile as sf
 from voices import synth
 
+from recog.noise import COLOURS, coloured_noise, mix_at_snr, speech_power  # noqa: F401 (the recipe's API)
+
 SAMPLE_RATE = synth.SAMPLE_RATE
-FRAME = SAMPLE_RATE // 100
-# Noise colours: the exponent of the power spectrum's slope, power ~ f**-alpha.
-COLOURS = {"white": 0.0, "pink": 1.0, "brown": 2.0, "blue": -1.0}
 CODECS = {  # name -> (ffmpeg encoder, container, sample rate, bitrates in kbit/s to draw from)
     "opus": ("libopus", "ogg", 16000, (6, 8, 12, 16, 24)),
     "mp3": ("libmp3lame", "mp3", 16000, (16, 24, 32, 48)),
@@ -29,29 +28,6 @@ CODECS = {  # name -> (ffmpeg encoder, container, sample rate, bitrates in kbit/
 TELEPHONE = ["sinc", "300-3400", "rate", "-v", "8000", "rate", "-v", str(SAMPLE_RATE)]
 TEST_REVERB = ["reverb", "50", "50", "100", "100", "20", "0"]  # a mid-sized room, as sox's defaults
 TOOL_TIMEOUT_S = 60
-
-
-def speech_power(audio: np.ndarray) -> float:
-    """Mean power of the active 10 ms frames (synth_speech's ``active_frames``: within 40 dB of
-    the loudest), so silent margins do not lower the measured SNR."""
-    mask = synth.active_frames(audio, FRAME)
-    frames = audio[: len(mask) * FRAME].reshape(len(mask), FRAME)[mask]
-    return float(np.mean(frames**2)) if len(frames) else 0.0
-
-
-def mix_at_snr(audio: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
-    """``audio`` plus ``noise`` (as long) scaled to ``snr_db`` below the speech power."""
-    scale = np.sqrt(speech_power(audio) / 10 ** (snr_db / 10) / max(float(np.mean(noise**2)), 1e-20))
-    return audio + noise * scale
-
-
-def coloured_noise(colour: str, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Unit-power noise of ``n`` samples whose power spectrum falls as f**-alpha (COLOURS)."""
-    spectrum = np.fft.rfft(rng.standard_normal(n))
-    freqs = np.arange(len(spectrum), dtype=float)
-    freqs[0] = 1.0  # keep DC finite
-    noise = np.fft.irfft(spectrum * freqs ** (-COLOURS[colour] / 2), n)
-    return noise / np.sqrt(np.mean(noise**2))
 
 
 def add_white_noise(audio: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:

@@ -43,6 +43,7 @@ from recipes.common import (  # noqa: E402
     texts_fingerprint,
     write_manifests,
 )
+from recog.noise import active_frames, coloured_noise, mix_at_snr  # noqa: E402
 
 SAMPLE_RATE = 16000
 CONFIG_VERSION = 1  # bump when the audio recipe changes so old wavs are not silently reused
@@ -342,15 +343,6 @@ def to_16k(src: Path, dst: Path, reverb: list[str] | None) -> np.ndarray:
     return audio.mean(axis=1)
 
 
-def active_frames(audio: np.ndarray, frame: int = SAMPLE_RATE // 100, floor_db: float = -40.0) -> np.ndarray:
-    """Boolean mask of 10 ms frames within ``floor_db`` of the loudest frame."""
-    n = len(audio) // frame
-    if n == 0:
-        return np.zeros(0, dtype=bool)
-    rms = np.sqrt(np.mean(audio[: n * frame].reshape(n, frame) ** 2, axis=1))
-    return rms > max(rms.max() * 10 ** (floor_db / 20), 1e-5)
-
-
 def trim_silence(audio: np.ndarray, lead_s: float, trail_s: float) -> np.ndarray:
     """Cut leading/trailing silence to exactly ``lead_s``/``trail_s`` seconds, padding with zeros
     where the synthesiser left less, so every file starts and ends with a little silence."""
@@ -364,28 +356,6 @@ def trim_silence(audio: np.ndarray, lead_s: float, trail_s: float) -> np.ndarray
     return np.concatenate([lead, speech, trail])
 
 
-def make_noise(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Unit-power white or pink (1/f power) noise of ``n`` samples."""
-    white = rng.standard_normal(n)
-    if kind == "pink":
-        spectrum = np.fft.rfft(white)
-        freqs = np.arange(len(spectrum), dtype=float)
-        freqs[0] = 1.0  # keep DC finite; its weight is negligible
-        white = np.fft.irfft(spectrum / np.sqrt(freqs), n)
-    return white / np.sqrt(np.mean(white**2))
-
-
-def add_noise(audio: np.ndarray, kind: str, snr_db: float, rng: np.random.Generator) -> np.ndarray:
-    """Add noise at ``snr_db`` relative to the power of the active speech frames (the whole-file
-    power would count the silent margins and give a lower effective SNR)."""
-    frame = SAMPLE_RATE // 100
-    mask = active_frames(audio, frame)
-    speech = audio[: len(mask) * frame].reshape(len(mask), frame)[mask]
-    speech_power = float(np.mean(speech**2))
-    noise = make_noise(kind, len(audio), rng) * np.sqrt(speech_power / 10 ** (snr_db / 10))
-    return audio + noise
-
-
 def render(job: Job, tmp: Path) -> np.ndarray:
     """Synthesize, convert and augment ``job``; returns the final float signal."""
     raw = tmp / "raw.wav"
@@ -396,7 +366,8 @@ def render(job: Job, tmp: Path) -> np.ndarray:
     if len(audio) == 0:
         raise RuntimeError("synthesised audio is silent")
     if job.noise_kind:
-        audio = add_noise(audio, job.noise_kind, job.snr_db, np.random.default_rng(job.noise_seed))
+        rng = np.random.default_rng(job.noise_seed)
+        audio = mix_at_snr(audio, coloured_noise(job.noise_kind, len(audio), rng), job.snr_db)
     return audio * (10 ** (job.peak_db / 20) / np.max(np.abs(audio)))
 
 
