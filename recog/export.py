@@ -239,12 +239,13 @@ def export_streaming(model: Recognizer, out_dir: str | Path, att_context: tuple[
 
 
 def _export_parts(parts: dict[str, list], out_dir: Path, meta: dict[str, Any], int8: bool = False) -> list[Path]:
-    """Every head's own graphs (``Head.export_parts``), each as ``<part name>.onnx``."""
+    """Every head's own graphs (``Head.export_parts``), each as ``<part name>.onnx`` (``int8``:
+    quantized, where the part allows it)."""
     written = []
     for part in (part for head_parts in parts.values() for part in head_parts):
         written.append(out_dir / f"{part.name}.onnx")
         _export(part.module, part.args, part.inputs, part.outputs, part.batch_axes, written[-1], meta, part.fixed_args,
-                part.axes, int8)
+                part.axes, int8 and part.int8)
     return written
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+import soundfile
 import soxr
 import torch
 from hypothesis import HealthCheck, given, settings
@@ -54,6 +55,26 @@ def test_export_writes_the_encoder_step_predictor_and_joiner_with_metadata(expor
     assert meta["sample_rate"] == 16000 and meta["features"]["n_mels"] == 80
     assert meta["vocabulary"][:3] == ["<blank>", "<unk>", "a"] and len(meta["vocabulary"]) == 30
     assert meta["cache"]["cache_last_channel"]["shape"][2] == 8  # left context frames
+
+
+def test_an_int8_export_quantizes_the_encoder_and_keeps_the_per_step_graphs_float(exported: tuple,
+                                                                                  tmp_path: Path) -> None:
+    """The predictor is the LSTM cell written out (no ONNX LSTM operator, whose per-call set-up
+    dominates one step); int8 quantizes the encoder step but not the predictor and joiner, which run
+    on one row per step."""
+    checkpoint, folder, wavs = exported
+    assert main(["export", "--model", str(checkpoint), "--out", str(tmp_path / "int8"), "--streaming", "--int8"]) == 0
+
+    def ops(path: Path) -> set[str]:
+        return {node.op_type for node in onnx.load(str(path)).graph.node}
+
+    assert "LSTM" not in ops(folder / "predictor.onnx") and "Sigmoid" in ops(folder / "predictor.onnx")
+    assert "MatMulInteger" in ops(tmp_path / "int8" / "encoder.onnx")
+    for name in ("predictor.onnx", "joiner.onnx"):
+        assert ops(tmp_path / "int8" / name) == ops(folder / name), name
+        assert "DynamicQuantizeLinear" not in ops(tmp_path / "int8" / name)
+    assert isinstance(EdgeModel(tmp_path / "int8", head="rnnt").transcribe(*soundfile.read(wavs[0], dtype="float32")),
+                      str)
 
 
 @pytest.mark.parametrize("head", ["ctc", "rnnt"])

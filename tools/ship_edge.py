@@ -70,7 +70,9 @@ def ship(name: str, task: str, summary: str) -> Path:
             f"# {name} (edge, int8 ONNX)\n\n{summary}\n\n"
             f"The int8 ONNX export of recog's shipped `{name}` (`recog/models/{name}/MODEL_CARD.md` has its "
             f"training data and measured accuracy; int8 against float32 figures are in docs/results.md), for "
-            f"`recog-edge` without PyTorch. Written by `python tools/ship_edge.py {name}`.\n\n{listing}\n",
+            f"`recog-edge` without PyTorch. Graphs run once per step on one row (a transducer's predictor and "
+            f"joiner) stay float32: int8 made them slower. Written by "
+            f"`python tools/ship_edge.py {name}`.\n\n{listing}\n",
             encoding="utf-8")
         folder = EDGE_ROOT / name
         shutil.rmtree(folder, ignore_errors=True)

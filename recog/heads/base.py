@@ -52,7 +52,9 @@ class ExportPart(NamedTuple):
     """One ONNX graph of a head: ``module(*args)`` with named inputs and outputs, the axis of each
     input that is the batch, how many leading arguments ``forward`` names before a ``*args``
     (None: it has none), metadata for the runtime under the part's name, and the other dynamic
-    axes by input: {input: {axis: name}}, e.g. encoder "frames", cached "past" tokens, "tokens"."""
+    axes by input: {input: {axis: name}}, e.g. encoder "frames", cached "past" tokens, "tokens".
+    ``int8`` False: the graph stays float32 in an int8 export (a graph run once per step on one
+    row, whose matmuls gain less from int8 than quantizing their input on the fly costs)."""
 
     name: str
     module: nn.Module
@@ -63,6 +65,7 @@ class ExportPart(NamedTuple):
     fixed_args: int | None
     metadata: dict[str, Any]
     axes: dict[str, dict[int, str]] = {}  # noqa: RUF012 - a NamedTuple default, never mutated
+    int8: bool = True
 
 
 class Head(nn.Module):

@@ -60,17 +60,21 @@ class LSTMPredictor(nn.Module):
 
     def step(self, tokens: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """(N,) last tokens, state -> (N, H) output, new state. Without autograd (the searches,
-        which call it per frame) the LSTM cell is written out and the first layer's input
-        transform is a lookup in ``_input_table``: about half nn.LSTM's time for one step of a
-        small batch, whose per-call set-up dominates. Training and export run nn.LSTM."""
-        if torch.is_grad_enabled() or torch.compiler.is_compiling() or torch.compiler.is_exporting():
+        which call it per frame) and in an export the LSTM cell is written out and the first
+        layer's input transform is a lookup in a token table (``_input_table``; in an export the
+        graph computes it from the weights and onnxruntime folds it into a constant): about half
+        nn.LSTM's time for one step of a small batch in PyTorch, whose per-call set-up dominates,
+        and a third of the ONNX LSTM operator's in onnxruntime. Training runs nn.LSTM."""
+        exporting = torch.compiler.is_exporting()
+        if not exporting and (torch.is_grad_enabled() or torch.compiler.is_compiling()):
             out, (h, c) = self.lstm(self.embed(tokens)[:, None, :], state)
             return out[:, 0], (h, c)
         x, hs, cs = tokens, [], []
         for layer in range(self.layers):
             w_hh = getattr(self.lstm, f"weight_hh_l{layer}")
             if layer == 0:
-                inputs = self._input_table()[tokens]  # (N, 4H)
+                table = self._weights_table() if exporting else self._input_table()
+                inputs = table[tokens]  # (N, 4H)
             else:
                 inputs = F.linear(x, getattr(self.lstm, f"weight_ih_l{layer}"),
                                   getattr(self.lstm, f"bias_ih_l{layer}") + getattr(self.lstm, f"bias_hh_l{layer}"))
@@ -87,9 +91,14 @@ class LSTMPredictor(nn.Module):
         tensors = (self.embed.weight, lstm.weight_ih_l0, lstm.bias_ih_l0, lstm.bias_hh_l0)
         key = tuple((t.data_ptr(), t._version, t.dtype) for t in tensors)
         if self._table is None or key != self._table_key:
-            self._table = F.linear(self.embed.weight, lstm.weight_ih_l0, lstm.bias_ih_l0 + lstm.bias_hh_l0)
+            self._table = self._weights_table()
             self._table_key = key
         return self._table
+
+    def _weights_table(self) -> torch.Tensor:
+        """(V, 4H), computed from the weights (``_input_table`` keeps it)."""
+        lstm = self.lstm
+        return F.linear(self.embed.weight, lstm.weight_ih_l0, lstm.bias_ih_l0 + lstm.bias_hh_l0)
 
     @staticmethod
     def select(state: State, index: torch.Tensor) -> State:
@@ -228,10 +237,13 @@ class TransducerHead(Head):
         generator = torch.Generator().manual_seed(0)
         encoded = torch.randn(3, self.enc_proj.in_features, generator=generator)
         pred = torch.randn(3, self.pred_proj.out_features, generator=generator)
+        # Both stay float32 in an int8 export: run per token and per frame on one row, the int8
+        # predictor took 127 us a step against 92 us, the joiner 33 against 17 (onnxruntime 1.32,
+        # one thread, en-speech; docs/results.md).
         return [ExportPart("predictor", PredictorStep(self).eval(), (tokens, *state), ["tokens", *names],
-                           ["pred", *[f"new_{n}" for n in names]], {"tokens": 0, **axes}, 1, meta),
+                           ["pred", *[f"new_{n}" for n in names]], {"tokens": 0, **axes}, 1, meta, int8=False),
                 ExportPart("joiner", Joiner(self).eval(), (encoded, pred), ["encoded", "pred"], ["log_probs"],
-                           {"encoded": 0, "pred": 0}, None, {})]
+                           {"encoded": 0, "pred": 0}, None, {}, int8=False)]
 
 
 class PredictorStep(nn.Module):
