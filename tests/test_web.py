@@ -124,22 +124,28 @@ def test_the_js_frontend_gives_the_python_frontends_frames(models: dict[str, Pat
 
 def test_the_js_reading_order_equals_recog_edges_on_many_layouts() -> None:
     """layout.js is a port of recog_edge/layout.py: the same blocks, rows and boxes on columns,
-    tables, a menu bar above two panels and random pages of lines and cells."""
+    tables, a menu bar above two panels, a table beside a text column and random pages of lines and
+    cells, some with columns of their own pitch."""
     from recog_edge.layout import reading_order
-    from tests.test_detection import MENU_ABOVE_PANELS
+    from tests.test_detection import MENU_ABOVE_PANELS, TABLE_BESIDE_TEXT, WRAPPED_TABLE
 
     rng = np.random.default_rng(0)
-    layouts = [[list(b) for _, b in MENU_ABOVE_PANELS]]
+    layouts = [[list(b) for _, b in boxes] for boxes in (MENU_ABOVE_PANELS, TABLE_BESIDE_TEXT, WRAPPED_TABLE)]
     for _ in range(60):
         boxes, y = [], 10.0
         columns = int(rng.integers(1, 4))
+        own_pitch = rng.random() < 0.3  # each column at its own y (out of step), else rows across
+        ys = [y + float(rng.integers(0, 20)) if own_pitch else y for _ in range(columns)]
         for _ in range(int(rng.integers(3, 30))):
-            height = float(rng.choice([12, 15, 20, 32]))
             for c in range(columns):
+                height = float(rng.choice([12, 15, 20, 32]))
                 if rng.random() < 0.8:
                     x0 = 20 + c * 400 + float(rng.integers(0, 60))
-                    boxes.append([x0, y, x0 + float(rng.integers(20, 340)), y + height])
-            y += height + float(rng.choice([4, 8, 20, 45]))
+                    boxes.append([x0, ys[c], x0 + float(rng.integers(20, 340)), ys[c] + height])
+                if own_pitch:
+                    ys[c] += height + float(rng.choice([4, 8, 20, 45]))
+            if not own_pitch:
+                ys = [ys[0] + height + float(rng.choice([4, 8, 20, 45]))] * columns
         layouts.append(boxes)
     script = ("import { readingOrder } from " + json.dumps((WEB_ROOT / "js" / "layout.js").as_uri()) + ";"
               "let text = ''; process.stdin.on('data', (d) => { text += d; });"
