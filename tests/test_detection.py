@@ -207,6 +207,23 @@ WRAPPED_TABLE = [box for r in range(4) for box in (
     *((f"desc{r}{k}", (300, 100 + r * 90 + k * 28, 800, 124 + r * 90 + k * 28)) for k in range(3)))]
 
 
+# Two panels of a screen in 12 px text: a first row across both, rows of their own, then form
+# fields on both sides at one pitch, 45 px apart (gaps of 2.75 lines).
+TWO_FORM_PANELS = [*((f"a{i}", (30, 100 + 20 * i, 200, 112 + 20 * i)) for i in range(3)),
+                   *((f"b{i}", (600, 100 + 30 * i, 800, 112 + 30 * i)) for i in range(3)),
+                   *(box for i in range(5) for y in (190 + 45 * i,) for box in (
+                       (f"l{i}", (30, y, 80, y + 12)), (f"v{i}", (110, y, 200, y + 12)),
+                       (f"m{i}", (600, y + 1, 660, y + 13)), (f"w{i}", (690, y + 1, 800, y + 13))))]
+
+
+def test_form_fields_spaced_wider_than_two_lines_stay_in_their_panel():
+    """A gap of more than two lines ends a column region only where it is also well over the gaps
+    between the region's rows so far: here every field row is as far apart as the last."""
+    rows = [row for row in _order(TWO_FORM_PANELS).split("\n") if row]
+    assert rows == [*(f"a{i}" for i in range(3)), *(f"l{i} v{i}" for i in range(5)),
+                    *(f"b{i}" for i in range(3)), *(f"m{i} w{i}" for i in range(5))]
+
+
 def test_a_table_beside_a_text_column_is_read_column_by_column():
     """The sides keep rows of their own pitch (tops out of step), so they are columns although
     neither is text on both sides nor has rows of its own; an indented first line still starts the

@@ -13,12 +13,13 @@ too). A table, a form or a receipt also has empty strips between its cells, but 
 short and its rows come in pairs (a price never stands alone), so it stays row by row. In a row
 of short items a gutter must be clearly its widest gap (a menu bar is not columns); a first row
 whose right part starts more than an indent right of the right column is not part of the region
-(a running header: title ... page 3); a gap of more than two lines ends a region (what follows
-is read after all its columns); where a region found from one row ends sooner than one that
-starts a row or two lower (a gap in a menu bar above two panels, against the gutter between the
-panels), that row is read on its own, above the longer region. Rows outside regions form blocks,
-split into paragraphs where the gap above a row is wider than half a line or the text size jumps
-(a heading).
+(a running header: title ... page 3); a gap of more than two lines, and twice the widest gap
+between the region's rows so far, ends a region (what follows is read after all its columns; the
+fields of a form spaced wider than two lines stay in their panel); where a region found from one
+row ends sooner than one that starts a row or two lower (a gap in a menu bar above two panels,
+against the gutter between the panels), that row is read on its own, above the longer region.
+Rows outside regions form blocks, split into paragraphs where the gap above a row is wider than
+half a line or the text size jumps (a heading).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ ALONE_ROWS = 2  # or: each side has at least this many rows with nothing on the 
 OUT_OF_STEP = 0.15  # or: the sides' tops in a shared band differ by more than this many lines, in most
 LOOKAHEAD_BANDS = 2  # columns starting this many bands lower win where they run further down
 SECTION_GAP = 2.0  # a gap wider than this many line heights ends a column region
+SECTION_OVER_GAPS = 2.0  # ... and than this many times the widest gap between its rows so far
 PARAGRAPH_GAP = 0.5  # a gap above a row wider than this many line heights starts a paragraph
 HEADING_RATIO = 1.3  # a row this much taller (or shorter) than the one above starts a block
 
@@ -110,11 +112,14 @@ def _column_run(bounds: np.ndarray, bands: list[list[int]], start: int, line: fl
         candidates += _gutter_candidates(bounds, bands[start + 1], line)
     centre = (bounds[:, 0] + bounds[:, 2]) / 2
     for lo, hi in candidates:
-        end = start
+        end, widest = start, 0.0
         while end < len(bands):
             band = bands[end]
-            if end > start and bounds[band, 1].min() - bounds[bands[end - 1], 3].max() > SECTION_GAP * line:
-                break
+            if end > start:
+                gap = bounds[band, 1].min() - bounds[bands[end - 1], 3].max()
+                if gap > max(SECTION_GAP * line, SECTION_OVER_GAPS * widest):
+                    break
+                widest = max(widest, gap)
             mid = (lo + hi) / 2
             new_lo = max([lo, *(bounds[i, 2] for i in band if centre[i] < mid)])
             new_hi = min([hi, *(bounds[i, 0] for i in band if centre[i] >= mid)])

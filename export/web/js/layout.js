@@ -3,7 +3,8 @@
 import { roundHalfEven } from "./onnx.js";
 
 const ROW_OVERLAP = 0.5, MIN_COLUMN_BANDS = 3, GUTTER_LINES = 0.5, GUTTER_OVER_GAPS = 1.5, COLUMN_ALIGN = 3.0;
-const TEXT_LIKE = 3.0, TEXT_LINE = 8.0, ALONE_ROWS = 2, OUT_OF_STEP = 0.15, SECTION_GAP = 2.0, PARAGRAPH_GAP = 0.5, HEADING_RATIO = 1.3;
+const TEXT_LIKE = 3.0, TEXT_LINE = 8.0, ALONE_ROWS = 2, OUT_OF_STEP = 0.15;
+const SECTION_GAP = 2.0, SECTION_OVER_GAPS = 2.0, PARAGRAPH_GAP = 0.5, HEADING_RATIO = 1.3;
 const LOOKAHEAD_BANDS = 2;
 
 /** numpy.median. */
@@ -72,10 +73,14 @@ function columnRun(bounds, bandList, start, line) {
   if (start + 1 < bandList.length) candidates = candidates.concat(gutterCandidates(bounds, bandList[start + 1], line));
   const centre = (i) => (bounds[i][0] + bounds[i][2]) / 2;
   for (let [lo, hi] of candidates) {
-    let end = start;
+    let end = start, widest = 0.0;
     while (end < bandList.length) {
       const band = bandList[end];
-      if (end > start && minOf(band.map((i) => bounds[i][1])) - maxOf(bandList[end - 1].map((i) => bounds[i][3])) > SECTION_GAP * line) break;
+      if (end > start) {
+        const gap = minOf(band.map((i) => bounds[i][1])) - maxOf(bandList[end - 1].map((i) => bounds[i][3]));
+        if (gap > Math.max(SECTION_GAP * line, SECTION_OVER_GAPS * widest)) break;
+        widest = Math.max(widest, gap);
+      }
       const mid = (lo + hi) / 2;
       const newLo = maxOf([lo, ...band.filter((i) => centre(i) < mid).map((i) => bounds[i][2])]);
       const newHi = minOf([hi, ...band.filter((i) => centre(i) >= mid).map((i) => bounds[i][0])]);
