@@ -224,6 +224,20 @@ def test_form_fields_spaced_wider_than_two_lines_stay_in_their_panel():
                     *(f"b{i}" for i in range(3)), *(f"m{i} w{i}" for i in range(5))]
 
 
+# A menu bar whose widest gap lies over the gutter between a sidebar and the main area below it.
+MENU_OVER_SIDEBAR = [*((f"m{i}", (10 + 50 * i + (70 if i >= 3 else 0), 30, 50 + 50 * i + (70 if i >= 3 else 0), 42))
+                       for i in range(6)),
+                     *((f"s{i}", (10, 60 + 30 * i, 120, 72 + 30 * i)) for i in range(6)),
+                     *((f"t{k}", (240, 60 + 20 * k, 600, 72 + 20 * k)) for k in range(9))]
+
+
+def test_a_menu_bar_whose_widest_gap_meets_a_sidebar_gutter_is_read_above_both():
+    """A region found from the menu row ends where the one from the row below does: a row of short
+    items (a menu bar) is then read on its own, above the sidebar and the main area."""
+    rows = [row for row in _order(MENU_OVER_SIDEBAR).split("\n") if row]
+    assert rows == ["m0 m1 m2 m3 m4 m5", *(f"s{i}" for i in range(6)), *(f"t{k}" for k in range(9))]
+
+
 def test_a_table_beside_a_text_column_is_read_column_by_column():
     """The sides keep rows of their own pitch (tops out of step), so they are columns although
     neither is text on both sides nor has rows of its own; an indented first line still starts the

@@ -127,11 +127,17 @@ def test_the_js_reading_order_equals_recog_edges_on_many_layouts() -> None:
     tables, a menu bar above two panels, a table beside a text column and random pages of lines and
     cells, some with columns of their own pitch."""
     from recog_edge.layout import reading_order
-    from tests.test_detection import MENU_ABOVE_PANELS, TABLE_BESIDE_TEXT, TWO_FORM_PANELS, WRAPPED_TABLE
+    from tests.test_detection import (
+        MENU_ABOVE_PANELS,
+        MENU_OVER_SIDEBAR,
+        TABLE_BESIDE_TEXT,
+        TWO_FORM_PANELS,
+        WRAPPED_TABLE,
+    )
 
     rng = np.random.default_rng(0)
     layouts = [[list(b) for _, b in boxes] for boxes in (MENU_ABOVE_PANELS, TABLE_BESIDE_TEXT, WRAPPED_TABLE,
-                                                                 TWO_FORM_PANELS)]
+                                                                 TWO_FORM_PANELS, MENU_OVER_SIDEBAR)]
     for _ in range(60):
         boxes, y = [], 10.0
         columns = int(rng.integers(1, 4))

@@ -17,9 +17,10 @@ whose right part starts more than an indent right of the right column is not par
 between the region's rows so far, ends a region (what follows is read after all its columns; the
 fields of a form spaced wider than two lines stay in their panel); where a region found from one
 row ends sooner than one that starts a row or two lower (a gap in a menu bar above two panels,
-against the gutter between the panels), that row is read on its own, above the longer region.
-Rows outside regions form blocks, split into paragraphs where the gap above a row is wider than
-half a line or the text size jumps (a heading).
+against the gutter between the panels), that row is read on its own, above the longer region; a
+row of short items (a menu bar) also above a region as long. Rows outside regions form blocks,
+split into paragraphs where the gap above a row is wider than half a line or the text size jumps
+(a heading).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ TEXT_LIKE = 3.0  # a column's median box is at least this many gutter widths wid
 TEXT_LINE = 8.0  # ... and this many line heights (a line of text, not a label)
 ALONE_ROWS = 2  # or: each side has at least this many rows with nothing on the other side
 OUT_OF_STEP = 0.15  # or: the sides' tops in a shared band differ by more than this many lines, in most
+MENU_ITEMS = 4  # a row of this many short items is a menu bar: read above columns that start below it
 LOOKAHEAD_BANDS = 2  # columns starting this many bands lower win where they run further down
 SECTION_GAP = 2.0  # a gap wider than this many line heights ends a column region
 SECTION_OVER_GAPS = 2.0  # ... and than this many times the widest gap between its rows so far
@@ -169,9 +171,12 @@ def _blocks(bounds: np.ndarray, idx: list[int]) -> list[list[list[int]]]:
     start = 0
     while start < len(bands):
         run = _column_run(bounds, bands, start, line)
-        if run is not None and any((later := _column_run(bounds, bands, s, line)) is not None and later[0] > run[0]
+        menu = len(bands[start]) >= MENU_ITEMS and all(bounds[i, 2] - bounds[i, 0] < TEXT_LINE * line
+                                                         for i in bands[start])
+        if run is not None and any((later := _column_run(bounds, bands, s, line)) is not None
+                                   and (later[0] > run[0] or (menu and later[0] == run[0]))
                                    for s in range(start + 1, min(start + 1 + LOOKAHEAD_BANDS, run[0]))):
-            run = None  # a gutter a row or two lower runs further: this row is read above its columns
+            run = None  # a gutter a row or two lower runs further (or as far, below a menu bar): read this row above
         if run is None:
             rows.append(bands[start])
             start += 1

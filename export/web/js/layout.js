@@ -5,7 +5,7 @@ import { roundHalfEven } from "./onnx.js";
 const ROW_OVERLAP = 0.5, MIN_COLUMN_BANDS = 3, GUTTER_LINES = 0.5, GUTTER_OVER_GAPS = 1.5, COLUMN_ALIGN = 3.0;
 const TEXT_LIKE = 3.0, TEXT_LINE = 8.0, ALONE_ROWS = 2, OUT_OF_STEP = 0.15;
 const SECTION_GAP = 2.0, SECTION_OVER_GAPS = 2.0, PARAGRAPH_GAP = 0.5, HEADING_RATIO = 1.3;
-const LOOKAHEAD_BANDS = 2;
+const MENU_ITEMS = 4, LOOKAHEAD_BANDS = 2;
 
 /** numpy.median. */
 export function median(values) {
@@ -124,10 +124,11 @@ function blocks(bounds, idx) {
   let out = [], rows = [], start = 0;
   while (start < bandList.length) {
     let run = columnRun(bounds, bandList, start, line);
-    // a gutter a row or two lower that runs further: this row is read above its columns
+    // a gutter a row or two lower that runs further (or as far, below a menu bar): this row is read above its columns
+    const menu = bandList[start].length >= MENU_ITEMS && bandList[start].every((i) => bounds[i][2] - bounds[i][0] < TEXT_LINE * line);
     for (let s = start + 1; run !== null && s < Math.min(start + 1 + LOOKAHEAD_BANDS, run[0]); s++) {
       const later = columnRun(bounds, bandList, s, line);
-      if (later !== null && later[0] > run[0]) run = null;
+      if (later !== null && (later[0] > run[0] || (menu && later[0] === run[0]))) run = null;
     }
     if (run === null) {
       rows.push(bandList[start]);
