@@ -195,12 +195,6 @@ def test_a_menu_bar_gap_above_two_panels_does_not_split_the_page_there():
                     *(f"p{i}" for i in range(4)), *(f"r{i}" for i in range(10))]
 
 
-# A two-column document: a table of short cells at its own pitch (60) in the left column beside a
-# text column (pitch 40) whose first line is indented by 2.5 lines.
-TABLE_BESIDE_TEXT = [("Title", (300, 10, 700, 50)),
-                     *((f"k{i}", (100, 100 + i * 60, 160, 124 + i * 60)) for i in range(6)),
-                     *((f"v{i}", (300, 100 + i * 60, 380, 124 + i * 60)) for i in range(6)),
-                     *((f"t{i}", (560 + (60 if i == 0 else 0), 92 + i * 40, 1000, 116 + i * 40)) for i in range(9))]
 # A table whose right column holds text wrapped over three lines: its cells share their tops.
 WRAPPED_TABLE = [box for r in range(4) for box in (
     (f"name{r}", (100, 100 + r * 90, 180, 124 + r * 90)),
@@ -236,14 +230,6 @@ def test_a_menu_bar_whose_widest_gap_meets_a_sidebar_gutter_is_read_above_both()
     items (a menu bar) is then read on its own, above the sidebar and the main area."""
     rows = [row for row in _order(MENU_OVER_SIDEBAR).split("\n") if row]
     assert rows == ["m0 m1 m2 m3 m4 m5", *(f"s{i}" for i in range(6)), *(f"t{k}" for k in range(9))]
-
-
-def test_a_table_beside_a_text_column_is_read_column_by_column():
-    """The sides keep rows of their own pitch (tops out of step), so they are columns although
-    neither is text on both sides nor has rows of its own; an indented first line still starts the
-    right column."""
-    rows = [row for row in _order(TABLE_BESIDE_TEXT).split("\n") if row]
-    assert rows == ["Title", *(f"k{i} v{i}" for i in range(6)), *(f"t{i}" for i in range(9))]
 
 
 def test_a_table_with_wrapped_text_cells_stays_row_by_row():

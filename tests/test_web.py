@@ -124,19 +124,18 @@ def test_the_js_frontend_gives_the_python_frontends_frames(models: dict[str, Pat
 
 def test_the_js_reading_order_equals_recog_edges_on_many_layouts() -> None:
     """layout.js is a port of recog_edge/layout.py: the same blocks, rows and boxes on columns,
-    tables, a menu bar above two panels, a table beside a text column and random pages of lines and
-    cells, some with columns of their own pitch."""
+    tables, menu bars above panels and sidebars, form panels and random pages of lines and cells,
+    some with columns of their own pitch."""
     from recog_edge.layout import reading_order
     from tests.test_detection import (
         MENU_ABOVE_PANELS,
         MENU_OVER_SIDEBAR,
-        TABLE_BESIDE_TEXT,
         TWO_FORM_PANELS,
         WRAPPED_TABLE,
     )
 
     rng = np.random.default_rng(0)
-    layouts = [[list(b) for _, b in boxes] for boxes in (MENU_ABOVE_PANELS, TABLE_BESIDE_TEXT, WRAPPED_TABLE,
+    layouts = [[list(b) for _, b in boxes] for boxes in (MENU_ABOVE_PANELS, WRAPPED_TABLE,
                                                                  TWO_FORM_PANELS, MENU_OVER_SIDEBAR)]
     for _ in range(60):
         boxes, y = [], 10.0

@@ -5,22 +5,21 @@ bottom, into *bands*: boxes overlapping vertically by half a box (one visual row
 cells of a table row). A run of three or more bands that share an empty vertical strip -- a
 *gutter* at least half a line wide, found in the run's first two rows -- is a multi-column
 region when the lines on both sides are text-like (several times wider than the gutter and many
-lines high), when each side has rows of its own, with nothing beside them on the other (a
-sidebar beside a main area, two panels of a screen), or when the sides keep rows of their own
-pitch, their tops out of step where a band holds both (a table beside a text column). Its left
-part is read before its right, each ordered the same way recursively (so three columns work
-too). A table, a form or a receipt also has empty strips between its cells, but its cells are
-short and its rows come in pairs (a price never stands alone), so it stays row by row. In a row
-of short items a gutter must be clearly its widest gap (a menu bar is not columns); a first row
-whose right part starts more than an indent right of the right column is not part of the region
-(a running header: title ... page 3); a gap of more than two lines, and twice the widest gap
-between the region's rows so far, ends a region (what follows is read after all its columns; the
-fields of a form spaced wider than two lines stay in their panel); where a region found from one
-row ends sooner than one that starts a row or two lower (a gap in a menu bar above two panels,
-against the gutter between the panels), that row is read on its own, above the longer region; a
-row of short items (a menu bar) also above a region as long. Rows outside regions form blocks,
-split into paragraphs where the gap above a row is wider than half a line or the text size jumps
-(a heading).
+lines high) or when each side has rows of its own, with nothing beside them on the other (a
+sidebar beside a main area, two panels of a screen). Its left part is read before its right,
+each ordered the same way recursively (so three columns work too). A table, a form or a receipt
+also has empty strips between its cells, but its cells are short and its rows come in pairs (a
+price never stands alone), so it stays row by row. In a row of short items a gutter must be
+clearly its widest gap (a menu bar is not columns); a first row whose right part starts more
+than an indent right of the right column is not part of the region (a running header: title ...
+page 3); a gap of more than two lines, and twice the widest gap between the region's rows so
+far, ends a region (what follows is read after all its columns; the fields of a form spaced
+wider than two lines stay in their panel); where a region found from one row ends sooner than
+one that starts a row or two lower (a gap in a menu bar above two panels, against the gutter
+between the panels), that row is read on its own, above the longer region; a row of short items
+(a menu bar) also above a region as long. Rows outside regions form blocks, split into
+paragraphs where the gap above a row is wider than half a line or the text size jumps (a
+heading).
 """
 
 from __future__ import annotations
@@ -37,7 +36,6 @@ COLUMN_ALIGN = 3.0  # the first row's right part starts at most this many lines 
 TEXT_LIKE = 3.0  # a column's median box is at least this many gutter widths wide
 TEXT_LINE = 8.0  # ... and this many line heights (a line of text, not a label)
 ALONE_ROWS = 2  # or: each side has at least this many rows with nothing on the other side
-OUT_OF_STEP = 0.15  # or: the sides' tops in a shared band differ by more than this many lines, in most
 MENU_ITEMS = 4  # a row of this many short items is a menu bar: read above columns that start below it
 LOOKAHEAD_BANDS = 2  # columns starting this many bands lower win where they run further down
 SECTION_GAP = 2.0  # a gap wider than this many line heights ends a column region
@@ -142,23 +140,9 @@ def _column_run(bounds: np.ndarray, bands: list[list[int]], start: int, line: fl
         left_only = sum(n == len(band) for n, band in zip(left, run, strict=True))
         right_only = sum(n == 0 for n in left)
         independent = min(left_only, right_only) >= ALONE_ROWS  # each side has rows of its own
-        if (text_like or independent or _out_of_step(bounds, run, mid, line)) and (best is None or end > best[0]):
+        if (text_like or independent) and (best is None or end > best[0]):
             best = (end, mid)
     return best
-
-
-def _out_of_step(bounds: np.ndarray, run: list[list[int]], mid: float, line: float) -> bool:
-    """True where the two sides of a run keep rows of their own pitch: in most bands that hold
-    both, and short items on one side at least, their tops differ by more than ``OUT_OF_STEP``
-    lines (a table beside a text column), while a table's cells, one row however wide, share their
-    top. Bands of text lines on both sides say nothing (two text columns of one pitch)."""
-    shared = []
-    for band in run:
-        sides = [[i for i in band if ((bounds[i, 0] + bounds[i, 2]) / 2 < mid) == left] for left in (True, False)]
-        if all(sides) and not all(max(bounds[i, 2] - bounds[i, 0] for i in side) >= TEXT_LINE * line
-                                  for side in sides):
-            shared.append(abs(bounds[sides[0], 1].min() - bounds[sides[1], 1].min()) > OUT_OF_STEP * line)
-    return len(shared) >= MIN_COLUMN_BANDS and sum(shared) > len(shared) / 2
 
 
 def _blocks(bounds: np.ndarray, idx: list[int]) -> list[list[list[int]]]:

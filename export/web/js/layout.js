@@ -3,7 +3,7 @@
 import { roundHalfEven } from "./onnx.js";
 
 const ROW_OVERLAP = 0.5, MIN_COLUMN_BANDS = 3, GUTTER_LINES = 0.5, GUTTER_OVER_GAPS = 1.5, COLUMN_ALIGN = 3.0;
-const TEXT_LIKE = 3.0, TEXT_LINE = 8.0, ALONE_ROWS = 2, OUT_OF_STEP = 0.15;
+const TEXT_LIKE = 3.0, TEXT_LINE = 8.0, ALONE_ROWS = 2;
 const SECTION_GAP = 2.0, SECTION_OVER_GAPS = 2.0, PARAGRAPH_GAP = 0.5, HEADING_RATIO = 1.3;
 const MENU_ITEMS = 4, LOOKAHEAD_BANDS = 2;
 
@@ -98,23 +98,9 @@ function columnRun(bounds, bandList, start, line) {
     const leftOnly = left.filter((n, k) => n === run[k].length).length;
     const rightOnly = left.filter((n) => n === 0).length;
     const independent = Math.min(leftOnly, rightOnly) >= ALONE_ROWS;
-    if ((textLike || independent || outOfStep(bounds, run, mid, line)) && (best === null || end > best[0])) best = [end, mid];
+    if ((textLike || independent) && (best === null || end > best[0])) best = [end, mid];
   }
   return best;
-}
-
-/** Whether the two sides of a run keep rows of their own pitch (layout.py's _out_of_step). */
-function outOfStep(bounds, run, mid, line) {
-  const shared = [];
-  for (const band of run) {
-    const sides = [true, false].map((left) => band.filter((i) => ((bounds[i][0] + bounds[i][2]) / 2 < mid) === left));
-    if (sides.every((side) => side.length) &&
-        !sides.every((side) => maxOf(side.map((i) => bounds[i][2] - bounds[i][0])) >= TEXT_LINE * line)) {
-      const tops = sides.map((side) => minOf(side.map((i) => bounds[i][1])));
-      shared.push(Math.abs(tops[0] - tops[1]) > OUT_OF_STEP * line);
-    }
-  }
-  return shared.length >= MIN_COLUMN_BANDS && shared.filter(Boolean).length > shared.length / 2;
 }
 
 function blocks(bounds, idx) {
