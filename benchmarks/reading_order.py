@@ -23,15 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root
 from benchmarks.ocr_pages import collapse  # noqa: E402
 from recog.detection.training import read_pages  # noqa: E402
 from recog.metrics import char_error_rate  # noqa: E402
-from recog_edge.layout import page_text, reading_order, text_frame  # noqa: E402
-
-
-def ordered_text(polygons: list[np.ndarray], texts: list[str]) -> str:
-    """The page text of boxes (reading corners, (4, 2) each) with these texts, as the page reader
-    orders and joins them (``recog_edge.pages.read_page``)."""
-    upright = text_frame(np.array(polygons, np.float64))  # (N, 4, 2)
-    bounds = np.concatenate([upright.min(axis=1), upright.max(axis=1)], axis=1)  # (N, 4)
-    return page_text(reading_order(bounds), texts)
+from recog_edge.layout import corners_order, page_text  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     scored = []
     for page in pages:
         ref = collapse(page["text"])
-        hyp = collapse(ordered_text(page["polygons"], [line["text"] for line in page["lines"]]))
+        hyp = collapse(page_text(corners_order(np.array(page["polygons"])), [line["text"] for line in page["lines"]]))
         refs[page["kind"]].append(ref)
         hyps[page["kind"]].append(hyp)
         scored.append((char_error_rate([ref], [hyp]), page["kind"], page["image_filepath"]))

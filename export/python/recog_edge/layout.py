@@ -44,6 +44,13 @@ PARAGRAPH_GAP = 0.5  # a gap above a row wider than this many line heights start
 HEADING_RATIO = 1.3  # a row this much taller (or shorter) than the one above starts a block
 
 
+def corners_order(corners: np.ndarray) -> list[list[list[int]]]:
+    """``reading_order`` of boxes given by their reading corners (N, 4, 2), taken in the page's
+    upright frame (``text_frame``): how the page reader orders its lines."""
+    upright = text_frame(np.asarray(corners, np.float64).reshape(-1, 4, 2))  # (N, 4, 2)
+    return reading_order(np.concatenate([upright.min(axis=1), upright.max(axis=1)], axis=1))  # x0, y0, x1, y1
+
+
 def reading_order(bounds: np.ndarray) -> list[list[list[int]]]:
     """Indices of ``bounds`` (N, 4: x0, y0, x1, y1) as blocks of rows of boxes, in reading order."""
     bounds = np.asarray(bounds, np.float64).reshape(-1, 4)
@@ -89,11 +96,16 @@ def _gaps(bounds: np.ndarray, band: list[int], min_width: float) -> list[tuple[f
     return gaps
 
 
+def _short_items(bounds: np.ndarray, band: list[int], line: float) -> bool:
+    """True where no box of the band is as wide as a line of text (labels, cells, menu items)."""
+    return all(bounds[i, 2] - bounds[i, 0] < TEXT_LINE * line for i in band)
+
+
 def _gutter_candidates(bounds: np.ndarray, band: list[int], line: float) -> list[tuple[float, float]]:
     """Gaps of a band wide enough to be a gutter; in a row of short items (a menu bar, a table row)
     only a gap clearly wider than the others."""
     gaps = _gaps(bounds, band, 0.0)
-    short_row = all(bounds[i, 2] - bounds[i, 0] < TEXT_LINE * line for i in band)
+    short_row = _short_items(bounds, band, line)
     found = []
     for lo, hi in gaps:
         others = [b - a for a, b in gaps if (a, b) != (lo, hi)]
@@ -155,8 +167,7 @@ def _blocks(bounds: np.ndarray, idx: list[int]) -> list[list[list[int]]]:
     start = 0
     while start < len(bands):
         run = _column_run(bounds, bands, start, line)
-        menu = len(bands[start]) >= MENU_ITEMS and all(bounds[i, 2] - bounds[i, 0] < TEXT_LINE * line
-                                                         for i in bands[start])
+        menu = len(bands[start]) >= MENU_ITEMS and _short_items(bounds, bands[start], line)
         if run is not None and any((later := _column_run(bounds, bands, s, line)) is not None
                                    and (later[0] > run[0] or (menu and later[0] == run[0]))
                                    for s in range(start + 1, min(start + 1 + LOOKAHEAD_BANDS, run[0]))):

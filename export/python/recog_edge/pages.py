@@ -24,7 +24,7 @@ from recog_edge.boxes import (
     reading_corners,
     turn_half,
 )
-from recog_edge.layout import page_text, reading_order, text_frame
+from recog_edge.layout import corners_order, page_text
 from recog_edge.sessions import open_export
 
 if TYPE_CHECKING:
@@ -87,9 +87,7 @@ def read_page(image: np.ndarray, name: str, detect: Detect, read: Read, turn: bo
     lines = [line for line in lines if line.text.strip()]
     if not lines:
         return Page(name, width, height, "", [])
-    upright = text_frame(np.array([line.box for line in lines], np.float64))  # (N, 4, 2)
-    bounds = np.concatenate([upright.min(axis=1), upright.max(axis=1)], axis=1)  # (N, 4): x0, y0, x1, y1
-    blocks = reading_order(bounds)
+    blocks = corners_order(np.array([line.box for line in lines], np.float64))
     order = [i for block in blocks for row in block for i in row]
     return Page(name, width, height, page_text(blocks, [line.text for line in lines]), [lines[i] for i in order])
 

@@ -58,9 +58,14 @@ function gaps(bounds, band, minWidth) {
   return out;
 }
 
+/** No box of the band is as wide as a line of text (layout.py's _short_items). */
+function shortItems(bounds, band, line) {
+  return band.every((i) => bounds[i][2] - bounds[i][0] < TEXT_LINE * line);
+}
+
 function gutterCandidates(bounds, band, line) {
   const all = gaps(bounds, band, 0.0);
-  const shortRow = band.every((i) => bounds[i][2] - bounds[i][0] < TEXT_LINE * line);
+  const shortRow = shortItems(bounds, band, line);
   return all.filter(([lo, hi]) => {
     const others = all.filter(([a, b]) => !(a === lo && b === hi)).map(([a, b]) => b - a);
     return hi - lo >= GUTTER_LINES * line && !(shortRow && others.length && hi - lo < GUTTER_OVER_GAPS * maxOf(others));
@@ -111,7 +116,7 @@ function blocks(bounds, idx) {
   while (start < bandList.length) {
     let run = columnRun(bounds, bandList, start, line);
     // a gutter a row or two lower that runs further (or as far, below a menu bar): this row is read above its columns
-    const menu = bandList[start].length >= MENU_ITEMS && bandList[start].every((i) => bounds[i][2] - bounds[i][0] < TEXT_LINE * line);
+    const menu = bandList[start].length >= MENU_ITEMS && shortItems(bounds, bandList[start], line);
     for (let s = start + 1; run !== null && s < Math.min(start + 1 + LOOKAHEAD_BANDS, run[0]); s++) {
       const later = columnRun(bounds, bandList, s, line);
       if (later !== null && (later[0] > run[0] || (menu && later[0] === run[0]))) run = null;
