@@ -14,18 +14,28 @@ COLOURS = {"white": 0.0, "pink": 1.0, "brown": 2.0, "blue": -1.0}
 
 def active_frames(audio: np.ndarray, frame: int = FRAME, floor_db: float = -40.0) -> np.ndarray:
     """Boolean mask of the ``frame``-sample frames (10 ms) within ``floor_db`` of the loudest."""
-    n = len(audio) // frame
-    if n == 0:
-        return np.zeros(0, dtype=bool)
-    rms = np.sqrt(np.mean(np.asarray(audio[: n * frame], dtype=np.float64).reshape(n, frame) ** 2, axis=1))
-    return rms > max(rms.max() * 10 ** (floor_db / 20), 1e-5)
+    return _active(_frames(audio, frame), floor_db)
 
 
 def speech_power(audio: np.ndarray, frame: int = FRAME) -> float:
     """Mean power of the active frames (``active_frames``); 0 for silence."""
-    mask = active_frames(audio, frame)
-    frames = np.asarray(audio[: len(mask) * frame], dtype=np.float64).reshape(len(mask), frame)[mask]
-    return float(np.mean(frames**2)) if len(frames) else 0.0
+    frames = _frames(audio, frame)
+    active = frames[_active(frames)]
+    return float(np.mean(active**2)) if len(active) else 0.0
+
+
+def _frames(audio: np.ndarray, frame: int) -> np.ndarray:
+    """``audio`` as whole frames, (len // frame, frame) float64; a shorter tail is left out."""
+    n = len(audio) // frame
+    return np.asarray(audio[: n * frame], dtype=np.float64).reshape(n, frame)
+
+
+def _active(frames: np.ndarray, floor_db: float = -40.0) -> np.ndarray:
+    """(n, frame) frames -> (n,) mask of those within ``floor_db`` of the loudest."""
+    if not len(frames):
+        return np.zeros(0, dtype=bool)
+    rms = np.sqrt(np.mean(frames**2, axis=1))
+    return rms > max(rms.max() * 10 ** (floor_db / 20), 1e-5)
 
 
 def coloured_noise(colour: str, n: int, rng: np.random.Generator) -> np.ndarray:
