@@ -120,6 +120,7 @@ class PageOut:
     text: str
     boxes: list[np.ndarray]
     seconds: float
+    texts: list[str] | None = None  # each box's text, where the system gives lines (recog)
 
 
 @dataclass
@@ -150,7 +151,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                              "--threads single-threaded processes on shards of them in parallel")
     parser.add_argument("--install-peers", action="store_true",
                         help="install the peers of --systems that are missing (pip, apt-get) before running")
-    parser.add_argument("--json", help="also write the figures (and per-page texts) to this JSON file")
+    parser.add_argument("--json", help="also write the figures (and per-page texts; recog's lines, for "
+                        "benchmarks/reading_order.py --found) to this JSON file")
     args = parser.parse_args(argv)
     args.kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     args.systems = [s.strip() for s in args.systems.split(",") if s.strip()]
@@ -235,7 +237,8 @@ def run_recog(pages: list[PageRef], detector: str, lines: str, threads: int) -> 
 
     def read(path: str) -> PageOut:
         page, seconds = timed(lambda: reader.read(path))
-        return PageOut(page.text, [np.asarray(line.box, np.float32) for line in page.lines], seconds)
+        return PageOut(page.text, [np.asarray(line.box, np.float32) for line in page.lines], seconds,
+                       [line.text for line in page.lines])
 
     return SystemRun("recog", f"recog, detector {detector}, lines {lines}, torch threads {threads}",
                      [read(p.path) for p in pages])
@@ -410,7 +413,9 @@ def score(run: SystemRun, refs: list[PageRef], iou: float) -> dict[str, Any]:
         "by_kind": {kind: {"pages": len(ix), "cer": page_cer(*pick(ix)), "seconds_per_page": seconds_per_page(
             pick(ix)[1])} for kind, ix in sorted(by_kind.items())},
         "per_page": [{"image_filepath": ref.path, "kind": ref.kind, "seconds": out.seconds,
-                      "cer": page_cer([ref], [out]), "text": out.text}
+                      "cer": page_cer([ref], [out]), "text": out.text,
+                      **({"lines": [{"text": t, "box": b.tolist()} for t, b in zip(out.texts, out.boxes, strict=True)]}
+                         if out.texts is not None else {})}
                      for ref, out in zip(refs, run.pages, strict=True)],
     }
     if run.raw_seconds is not None:

@@ -237,6 +237,41 @@ def test_a_table_with_wrapped_text_cells_stays_row_by_row():
     assert rows == [row for r in range(4) for row in (f"name{r} desc{r}0", f"desc{r}1", f"desc{r}2")]
 
 
+# The lower half of a receipt as the detector found it: items and prices, a row of dashes found
+# only in part (a thin box from the middle to the prices), totals, then lines of its own.
+RECEIPT_WITH_DASHES = [("x6", (15, 333, 78, 351)), *(box for r, (y, x1) in enumerate(
+                           [(355, 100), (376, 55), (396, 138), (418, 51), (440, 138), (461, 137)]) for box in (
+                           (f"i{r}", (15, y, x1, y + 18)), (f"p{r}", (459, y, 500, y + 18)))),
+                       ("dash0", (164, 496, 438, 503)), ("dash1", (444, 496, 493, 504)),
+                       *(box for r, y in enumerate([522, 542, 564, 584, 606]) for box in (
+                           (f"t{r}", (15, y, 75, y + 18)), (f"v{r}", (452, y, 500, y + 18)))),
+                       ("visa", (15, 636, 124, 654)), ("auth", (16, 658, 144, 673)),
+                       ("thanks", (191, 690, 322, 705)), ("keep", (193, 713, 319, 724))]
+
+
+def test_a_row_of_dashes_found_in_part_does_not_make_a_receipt_two_columns():
+    """A box much thinner than a line does not narrow a gutter: the gap between the items and the
+    prices stays too wide for the centred lines below, so nothing stands alone on the right."""
+    rows = [row for row in _order(RECEIPT_WITH_DASHES).split("\n") if row]
+    assert rows == ["x6", *(f"i{r} p{r}" for r in range(6)), "dash0 dash1", *(f"t{r} v{r}" for r in range(5)),
+                    "visa", "auth", "thanks", "keep"]
+
+
+# A table (short cells, rows 49 px apart) beside a column of prose (lines filling the column, 24 px
+# apart): each table row shares a visual row with a prose line, 4-9 px out of step with it.
+TABLE_BESIDE_PROSE = [*(box for r in range(6) for y in (99 + 49 * r,) for box in (
+                          (f"a{r}", (30, y, 110, y + 20)), (f"b{r}", (130, y, 200, y + 20)))),
+                      *((f"p{k}", (300, 95 + 24 * k, 700 - (40 if k % 5 == 4 else 0), 115 + 24 * k))
+                        for k in range(16))]
+
+
+def test_a_table_beside_a_column_of_prose_is_read_before_it():
+    """No row of the table stands alone, so the sides are not independent, and the cells are not
+    text; but the other side is prose whose lines start out of step with the table's rows: columns."""
+    rows = [row for row in _order(TABLE_BESIDE_PROSE).split("\n") if row]
+    assert rows == [*(f"a{r} b{r}" for r in range(6)), *(f"p{k}" for k in range(16))]
+
+
 @pytest.fixture(scope="module")
 def tiny_detector():
     return train_tiny_detector()

@@ -130,13 +130,16 @@ def test_the_js_reading_order_equals_recog_edges_on_many_layouts() -> None:
     from tests.test_detection import (
         MENU_ABOVE_PANELS,
         MENU_OVER_SIDEBAR,
+        RECEIPT_WITH_DASHES,
+        TABLE_BESIDE_PROSE,
         TWO_FORM_PANELS,
         WRAPPED_TABLE,
     )
 
     rng = np.random.default_rng(0)
-    layouts = [[list(b) for _, b in boxes] for boxes in (MENU_ABOVE_PANELS, WRAPPED_TABLE,
-                                                                 TWO_FORM_PANELS, MENU_OVER_SIDEBAR)]
+    layouts = [[list(b) for _, b in boxes] for boxes in (MENU_ABOVE_PANELS, WRAPPED_TABLE, TWO_FORM_PANELS,
+                                                         MENU_OVER_SIDEBAR, TABLE_BESIDE_PROSE,
+                                                         RECEIPT_WITH_DASHES)]
     for _ in range(60):
         boxes, y = [], 10.0
         columns = int(rng.integers(1, 4))

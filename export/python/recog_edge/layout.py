@@ -2,24 +2,25 @@
 
 Boxes are taken by their upright (deskewed) bounds ``(x0, y0, x1, y1)``. The page is cut, top to
 bottom, into *bands*: boxes overlapping vertically by half a box (one visual row: a line, or the
-cells of a table row). A run of three or more bands that share an empty vertical strip -- a
-*gutter* at least half a line wide, found in the run's first two rows -- is a multi-column
-region when the lines on both sides are text-like (several times wider than the gutter and many
-lines high) or when each side has rows of its own, with nothing beside them on the other (a
-sidebar beside a main area, two panels of a screen). Its left part is read before its right,
-each ordered the same way recursively (so three columns work too). A table, a form or a receipt
-also has empty strips between its cells, but its cells are short and its rows come in pairs (a
-price never stands alone), so it stays row by row. In a row of short items a gutter must be
-clearly its widest gap (a menu bar is not columns); a first row whose right part starts more
-than an indent right of the right column is not part of the region (a running header: title ...
-page 3); a gap of more than two lines, and twice the widest gap between the region's rows so
-far, ends a region (what follows is read after all its columns; the fields of a form spaced
-wider than two lines stay in their panel); where a region found from one row ends sooner than
-one that starts a row or two lower (a gap in a menu bar above two panels, against the gutter
-between the panels), that row is read on its own, above the longer region; a row of short items
-(a menu bar) also above a region as long. Rows outside regions form blocks, split into
-paragraphs where the gap above a row is wider than half a line or the text size jumps (a
-heading).
+cells of a table row). A run of three or more bands that share an empty vertical strip -- a *gutter*
+at least half a line wide, found in the run's first two rows -- is a multi-column region when the
+lines on both sides are text-like (several times wider than the gutter and many lines high) or when
+each side has rows of its own, with nothing beside them on the other (a sidebar beside a main area,
+two panels of a screen). Its left part is read before its right, each ordered the same way
+recursively (so three columns work too). A table, a form or a receipt also has empty strips between
+its cells, but its cells are short and its rows come in pairs (a price never stands alone), so it
+stays row by row; but a table beside a column of prose (lines long and filling the column, some rows
+of their own) is a column of its own where its rows start out of step with the prose's lines (a
+table's wrapped text cell starts on its row). In a row of short items a gutter must be clearly its
+widest gap (a menu bar is not columns); a first row whose right part starts more than an indent
+right of the right column is not part of the region (a running header: title ... page 3); a gap of
+more than two lines, and twice the widest gap between the region's rows so far, ends a region (what
+follows is read after all its columns; the fields of a form spaced wider than two lines stay in
+their panel); where a region found from one row ends sooner than one that starts a row or two lower
+(a gap in a menu bar above two panels, against the gutter between the panels), that row is read on
+its own, above the longer region; a row of short items (a menu bar) also above a region as long.
+Rows outside regions form blocks, split into paragraphs where the gap above a row is wider than half
+a line or the text size jumps (a heading).
 """
 
 from __future__ import annotations
@@ -31,11 +32,15 @@ import numpy as np
 ROW_OVERLAP = 0.5  # boxes overlapping vertically by this share of the shorter one's height share a row
 MIN_COLUMN_BANDS = 3  # bands a gutter must run through to make columns
 GUTTER_LINES = 0.5  # least gutter width, in line heights
+THIN = 0.5  # a box less high than this many lines (a row of dashes) does not narrow a gutter
 GUTTER_OVER_GAPS = 1.5  # ... and this much wider than the other gaps of the row the columns start in
 COLUMN_ALIGN = 3.0  # the first row's right part starts at most this many lines (an indent) right of the right column
 TEXT_LIKE = 3.0  # a column's median box is at least this many gutter widths wide
 TEXT_LINE = 8.0  # ... and this many line heights (a line of text, not a label)
 ALONE_ROWS = 2  # or: each side has at least this many rows with nothing on the other side
+PROSE_LINE = 10.0  # or: one side is prose (text-like, its median line this many line heights wide
+PROSE_FILL = 0.8  # ... and this share of its widest: lines fill the column) with ALONE_ROWS rows of its own
+OUT_OF_STEP = 0.12  # ... beside a table whose rows start out of step with it by this share of its line pitch
 MENU_ITEMS = 4  # a row of this many short items is a menu bar: read above columns that start below it
 LOOKAHEAD_BANDS = 2  # columns starting this many bands lower win where they run further down
 SECTION_GAP = 2.0  # a gap wider than this many line heights ends a column region
@@ -133,8 +138,9 @@ def _column_run(bounds: np.ndarray, bands: list[list[int]], start: int, line: fl
                     break
                 widest = max(widest, gap)
             mid = (lo + hi) / 2
-            new_lo = max([lo, *(bounds[i, 2] for i in band if centre[i] < mid)])
-            new_hi = min([hi, *(bounds[i, 0] for i in band if centre[i] >= mid)])
+            edges = [i for i in band if bounds[i, 3] - bounds[i, 1] >= THIN * line]  # not a rule line's dashes
+            new_lo = max([lo, *(bounds[i, 2] for i in edges if centre[i] < mid)])
+            new_hi = min([hi, *(bounds[i, 0] for i in edges if centre[i] >= mid)])
             if new_hi - new_lo < GUTTER_LINES * line:
                 break
             lo, hi, end = new_lo, new_hi, end + 1
@@ -147,14 +153,29 @@ def _column_run(bounds: np.ndarray, bands: list[list[int]], start: int, line: fl
                  for side in (True, False)]
         if min(len(w) for w in sides) < 2:
             continue
-        text_like = all(np.median(w) >= max(TEXT_LIKE * (hi - lo), TEXT_LINE * line) for w in sides)
+        text_sides = [np.median(w) >= max(TEXT_LIKE * (hi - lo), TEXT_LINE * line) for w in sides]
         left = [sum(centre[i] < mid for i in band) for band in run]
-        left_only = sum(n == len(band) for n, band in zip(left, run, strict=True))
-        right_only = sum(n == 0 for n in left)
-        independent = min(left_only, right_only) >= ALONE_ROWS  # each side has rows of its own
-        if (text_like or independent) and (best is None or end > best[0]):
+        alone = (sum(n == len(band) for n, band in zip(left, run, strict=True)), sum(n == 0 for n in left))
+        independent = min(alone) >= ALONE_ROWS  # each side has rows of its own
+        prose = [text and np.median(w) >= max(PROSE_LINE * line, PROSE_FILL * max(w))
+                 for text, w in zip(text_sides, sides, strict=True)]
+        members = [i for band in run for i in band]
+        beside = any(p and n >= ALONE_ROWS and _out_of_step(bounds, [i for i in members if (centre[i] < mid) != side],
+                                                             [i for i in members if (centre[i] < mid) == side])
+                     for p, n, side in zip(prose, alone, (True, False), strict=True))  # a table beside prose
+        if (all(text_sides) or independent or beside) and (best is None or end > best[0]):
             best = (end, mid)
     return best
+
+
+def _out_of_step(bounds: np.ndarray, items: list[int], prose: list[int]) -> bool:
+    """Whether ``items`` (a table's cells) start out of step with the lines of ``prose`` beside
+    them: their tops' median distance to the nearest prose line's top is a good share of the prose's
+    line pitch (a table's wrapped text cell starts on its row's top, in step with the row)."""
+    tops = np.sort(bounds[prose, 1])
+    pitch = float(np.median(np.diff(tops)))
+    offsets = np.abs(bounds[items, 1][:, None] - tops[None, :]).min(axis=1)
+    return float(np.median(offsets)) >= OUT_OF_STEP * pitch
 
 
 def _blocks(bounds: np.ndarray, idx: list[int]) -> list[list[list[int]]]:

@@ -2,8 +2,8 @@
 // column regions, paragraphs) on plain arrays. `bounds` are [x0, y0, x1, y1] per box, upright.
 import { roundHalfEven } from "./onnx.js";
 
-const ROW_OVERLAP = 0.5, MIN_COLUMN_BANDS = 3, GUTTER_LINES = 0.5, GUTTER_OVER_GAPS = 1.5, COLUMN_ALIGN = 3.0;
-const TEXT_LIKE = 3.0, TEXT_LINE = 8.0, ALONE_ROWS = 2;
+const ROW_OVERLAP = 0.5, MIN_COLUMN_BANDS = 3, GUTTER_LINES = 0.5, THIN = 0.5, GUTTER_OVER_GAPS = 1.5, COLUMN_ALIGN = 3.0;
+const TEXT_LIKE = 3.0, TEXT_LINE = 8.0, ALONE_ROWS = 2, PROSE_LINE = 10.0, PROSE_FILL = 0.8, OUT_OF_STEP = 0.12;
 const SECTION_GAP = 2.0, SECTION_OVER_GAPS = 2.0, PARAGRAPH_GAP = 0.5, HEADING_RATIO = 1.3;
 const MENU_ITEMS = 4, LOOKAHEAD_BANDS = 2;
 
@@ -72,6 +72,14 @@ function gutterCandidates(bounds, band, line) {
   });
 }
 
+/** A table's cells start out of step with the prose lines beside them (layout.py's _out_of_step). */
+function outOfStep(bounds, items, prose) {
+  const tops = prose.map((i) => bounds[i][1]).sort((a, b) => a - b);
+  const pitch = median(tops.slice(1).map((t, k) => t - tops[k]));
+  const offsets = items.map((i) => minOf(tops.map((t) => Math.abs(bounds[i][1] - t))));
+  return median(offsets) >= OUT_OF_STEP * pitch;
+}
+
 function columnRun(bounds, bandList, start, line) {
   let best = null;
   let candidates = gutterCandidates(bounds, bandList[start], line);
@@ -87,8 +95,9 @@ function columnRun(bounds, bandList, start, line) {
         widest = Math.max(widest, gap);
       }
       const mid = (lo + hi) / 2;
-      const newLo = maxOf([lo, ...band.filter((i) => centre(i) < mid).map((i) => bounds[i][2])]);
-      const newHi = minOf([hi, ...band.filter((i) => centre(i) >= mid).map((i) => bounds[i][0])]);
+      const edges = band.filter((i) => height(bounds, i) >= THIN * line);  // not a rule line's dashes
+      const newLo = maxOf([lo, ...edges.filter((i) => centre(i) < mid).map((i) => bounds[i][2])]);
+      const newHi = minOf([hi, ...edges.filter((i) => centre(i) >= mid).map((i) => bounds[i][0])]);
       if (newHi - newLo < GUTTER_LINES * line) break;
       [lo, hi, end] = [newLo, newHi, end + 1];
     }
@@ -98,12 +107,15 @@ function columnRun(bounds, bandList, start, line) {
     const run = bandList.slice(start, end);
     const sides = [true, false].map((side) => run.flat().filter((i) => (centre(i) < mid) === side).map((i) => bounds[i][2] - bounds[i][0]));
     if (Math.min(...sides.map((w) => w.length)) < 2) continue;
-    const textLike = sides.every((w) => median(w) >= Math.max(TEXT_LIKE * (hi - lo), TEXT_LINE * line));
+    const textSides = sides.map((w) => median(w) >= Math.max(TEXT_LIKE * (hi - lo), TEXT_LINE * line));
     const left = run.map((band) => band.filter((i) => centre(i) < mid).length);
-    const leftOnly = left.filter((n, k) => n === run[k].length).length;
-    const rightOnly = left.filter((n) => n === 0).length;
-    const independent = Math.min(leftOnly, rightOnly) >= ALONE_ROWS;
-    if ((textLike || independent) && (best === null || end > best[0])) best = [end, mid];
+    const alone = [left.filter((n, k) => n === run[k].length).length, left.filter((n) => n === 0).length];
+    const independent = Math.min(...alone) >= ALONE_ROWS;  // each side has rows of its own
+    const prose = sides.map((w, k) => textSides[k] && median(w) >= Math.max(PROSE_LINE * line, PROSE_FILL * maxOf(w)));
+    const members = run.flat();
+    const beside = prose.some((p, k) => p && alone[k] >= ALONE_ROWS && outOfStep(bounds,
+      members.filter((i) => (centre(i) < mid) !== (k === 0)), members.filter((i) => (centre(i) < mid) === (k === 0))));
+    if ((textSides.every(Boolean) || independent || beside) && (best === null || end > best[0])) best = [end, mid];
   }
   return best;
 }
