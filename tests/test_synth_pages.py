@@ -195,3 +195,33 @@ def test_same_seed_same_manifests_and_reuse(recipe, faces, tmp_path):
     assert len(rows) == 4 and [r["image_filepath"][-10:-4] for r in rows] == ["000000", "000001", "000002", "000003"]
     # A second run in the same folder reuses every page and writes the same manifests.
     assert run(tmp_path / "a") == first
+
+
+def test_line_crops_of_true_and_of_found_boxes(pages, tmp_path):
+    """crops.py cuts every true box, or (``--detector``) the boxes latin-det finds, matched to true
+    ones and labelled with their text; a found box on a page set upside down is cut upright."""
+    import recog
+    from recog.metrics import char_error_rate
+
+    out, rows = pages
+    manifest = [row for kind in KINDS for row in rows[kind]]
+    (out / "dev.jsonl").write_text("".join(json.dumps(row) + "\n" for row in manifest))
+    with recipe_modules(RECIPE, "crops") as modules:
+        assert modules.crops.main(["--pages", str(out), "--split", "dev"]) == 0
+        assert modules.crops.main(["--pages", str(out), "--split", "dev", "--detector", "latin-det"]) == 0
+    true = [json.loads(x) for x in (out / "lines_dev.jsonl").read_text().splitlines()]
+    found = [json.loads(x) for x in (out / "lines_dev_found.jsonl").read_text().splitlines()]
+    assert [r["text"] for r in true] == [line["text"] for row in manifest for line in row["lines"]]
+    assert all(r["image_filepath"].startswith("crops/dev_found/") for r in found)
+    assert 0.8 * len(true) <= len(found) <= len(true)
+    texts = {line["text"] for row in manifest for line in row["lines"]}
+    assert {r["text"] for r in found} <= texts
+    turned = [r for r in found if r["image_filepath"].startswith("crops/dev_found/document_1_")][:8]
+    assert turned  # the document set at 180 degrees
+    crops = [np.asarray(Image.open(out / r["image_filepath"]).convert("RGB")) for r in turned]
+    model = recog.load("latin-lines")
+    refs = [r["text"] for r in turned]
+    upright = char_error_rate(refs, [r.text for r in model.transcribe(crops)])
+    flipped = char_error_rate(refs, [r.text for r in model.transcribe([np.ascontiguousarray(c[::-1, ::-1])
+                                                                           for c in crops])])
+    assert upright < 0.2 < flipped, (upright, flipped)

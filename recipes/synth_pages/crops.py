@@ -1,11 +1,19 @@
 """Text-line training data from the page recipe: every box of a page split cut out as the page
-reader cuts it (``recog_edge.boxes.crop_box``: a perspective warp with a margin of 0.1 box
-heights), written as a text-line manifest. Lines of receipts, UI screens and signs at their real
-sizes are what the line recipe lacks; mixed with its lines, they teach a text-line model to read
-the crops whole-image OCR gives it.
+reader cuts it (``recog_edge.boxes.crop_box``: a perspective warp with its margin), written as a
+text-line manifest. Lines of receipts, UI screens and signs at their real sizes are what the line
+recipe lacks; mixed with its lines, they teach a text-line model to read the crops whole-image OCR
+gives it.
+
+With ``--detector``, the boxes are those the detector finds on each page (as the page reader finds
+them: their edges follow the ink and sit a little inside the renderer's ascender-to-descender
+boxes), each matched one to one to a true box at IoU >= 0.5 and labelled with its text; found
+boxes that match none are left out. A recogniser trained only on true-box crops read crops of
+latin-det's boxes worse (test pages: 1.72 % CER against 1.08 % on the same lines' true boxes).
 
     python recipes/synth_pages/crops.py --pages data/synth_pages --split train --max-lines 20000
     # -> data/synth_pages/lines_train.jsonl with images in data/synth_pages/crops/train/
+    python recipes/synth_pages/crops.py --split train --detector latin-det
+    # -> data/synth_pages/lines_train_found.jsonl, crops in data/synth_pages/crops/train_found/
 
 Deterministic given --seed (which boxes are taken when --max-lines is below the split's total).
 Rows: ``image_filepath`` (relative to the pages folder), ``text``, ``kind``.
@@ -20,11 +28,24 @@ import sys
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # recog when not installed
+from recog.detection.metrics import match_boxes  # noqa: E402
 from recog.detection.training import read_pages  # noqa: E402
 from recog.image import load_image  # noqa: E402
 from recog_edge.boxes import crop_box  # noqa: E402
+
+
+def found_boxes(detect, image: np.ndarray, polygons: list[np.ndarray]) -> dict[int, np.ndarray]:
+    """True box index -> the found box matched to it (IoU >= 0.5), its corners rolled to start where
+    the true box's do (the text's top-left, so a turned page's crops come out upright)."""
+    found = [np.asarray(box, np.float32) for box, _ in detect(image)]
+    matched = {}
+    for i, j in match_boxes(found, polygons):
+        rolls = [np.roll(found[i], k, axis=0) for k in range(4)]
+        matched[j] = min(rolls, key=lambda box: float(np.linalg.norm(box - polygons[j], axis=1).sum()))
+    return matched
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,8 +54,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", default="train", choices=["train", "dev", "test"])
     parser.add_argument("--max-lines", type=int, default=20000, help="at most this many lines (a random sample)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--detector", help="cut the boxes this text detector finds (shipped name or path), "
+                        "labelled by the true boxes they match, instead of the true boxes")
+    parser.add_argument("--out-name", help="write lines_NAME.jsonl and crops/NAME/ (default NAME: the split, "
+                        "SPLIT_found with --detector)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads of the detector")
     args = parser.parse_args(argv)
     root = Path(args.pages)
+    tag = args.out_name or args.split + ("_found" if args.detector else "")  # crops/train/, crops/train_found/
+    detect = None
+    if args.detector:
+        import torch
+
+        import recog
+
+        torch.set_num_threads(args.threads)
+        detect = recog.load(args.detector).detector.detect
     pages = read_pages(root / f"{args.split}.jsonl")
     boxes = [(p, i) for p in pages for i in range(len(p["lines"]))]
     chosen = sorted(random.Random(args.seed).sample(range(len(boxes)), min(args.max_lines, len(boxes))))
@@ -42,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     for n in chosen:
         page, i = boxes[n]
         by_page.setdefault(page["image_filepath"], []).append(i)
-    folder = root / "crops" / args.split
+    folder = root / "crops" / tag
     folder.mkdir(parents=True, exist_ok=True)
     rows = []
     for page in pages:
@@ -51,14 +86,18 @@ def main(argv: list[str] | None = None) -> int:
             continue
         image = load_image(page["image_filepath"])
         stem = Path(page["image_filepath"]).stem
+        # the recipe's points start at the text's own top-left: no turning needed
+        polygons = [np.asarray(p, np.float32) for p in page["polygons"]]
+        cut = found_boxes(detect, image, polygons) if detect else dict(enumerate(polygons))
         for i in picks:
-            line = page["lines"][i]
-            # the recipe's points start at the text's own top-left: no turning needed
-            crop = crop_box(image, page["polygons"][i])
-            name = f"{stem}_{i:03d}.png"
-            cv2.imwrite(str(folder / name), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
-            rows.append({"image_filepath": f"crops/{args.split}/{name}", "text": line["text"], "kind": page["kind"]})
-    out = root / f"lines_{args.split}.jsonl"
+            if i not in cut:
+                continue
+            crop = crop_box(image, cut[i])
+            file = f"{stem}_{i:03d}.png"
+            cv2.imwrite(str(folder / file), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
+            rows.append({"image_filepath": f"crops/{tag}/{file}", "text": page["lines"][i]["text"],
+                         "kind": page["kind"]})
+    out = root / f"lines_{tag}.jsonl"
     out.write_text("".join(json.dumps(r) + "\n" for r in rows))
     print(f"wrote {len(rows)} line crops of {len(by_page)} pages to {out}")
     return 0

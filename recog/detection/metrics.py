@@ -19,6 +19,23 @@ def quad_iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(inter / (area_a + area_b - inter)) if inter > 0 else 0.0
 
 
+def match_boxes(detected: Sequence[np.ndarray], reference: Sequence[np.ndarray], iou: float = 0.5
+                ) -> list[tuple[int, int]]:
+    """(detected index, reference index) pairs, each box in at most one, of IoU >= ``iou``,
+    matched greedily, best pairs first."""
+    pairs = sorted(((quad_iou(d, r), i, j) for i, d in enumerate(detected) for j, r in enumerate(reference)),
+                   reverse=True)
+    used_d, used_r, matched = set(), set(), []
+    for value, i, j in pairs:
+        if value < iou:
+            break
+        if i not in used_d and j not in used_r:
+            used_d.add(i)
+            used_r.add(j)
+            matched.append((i, j))
+    return matched
+
+
 @dataclass
 class DetectionCounts:
     """Matched, detected and reference box counts, summed over images."""
@@ -30,16 +47,7 @@ class DetectionCounts:
     def add(self, detected: Sequence[np.ndarray], reference: Sequence[np.ndarray], iou: float = 0.5) -> None:
         """Count one image: each reference box matched to at most one detection of IoU >= ``iou``
         (greedily, best pairs first)."""
-        pairs = sorted(((quad_iou(d, r), i, j) for i, d in enumerate(detected) for j, r in enumerate(reference)),
-                       reverse=True)
-        used_d, used_r = set(), set()
-        for value, i, j in pairs:
-            if value < iou:
-                break
-            if i not in used_d and j not in used_r:
-                used_d.add(i)
-                used_r.add(j)
-        self.matched += len(used_d)
+        self.matched += len(match_boxes(detected, reference, iou))
         self.detected += len(detected)
         self.reference += len(reference)
 
