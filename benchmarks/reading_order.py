@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.found:
         found = found_lines(args.found)
         pages = [{**page, **found[page["image_filepath"]]} for page in pages if page["image_filepath"] in found]
+        if not pages:
+            raise SystemExit(f"--found {args.found}: none of its pages is in {args.manifest} (give the manifest "
+                             "as benchmarks/ocr_pages.py was given it: page paths are matched as written)")
     refs: dict[str, list[str]] = defaultdict(list)
     hyps: dict[str, list[str]] = defaultdict(list)
     scored = []

@@ -257,6 +257,18 @@ def test_a_row_of_dashes_found_in_part_does_not_make_a_receipt_two_columns():
                     "visa", "auth", "thanks", "keep"]
 
 
+# Two columns of prose, then small print (8 px in 18 px lines) across the page below them.
+COLUMNS_OVER_SMALL_PRINT = [*((f"L{k}", (30, 100 + 24 * k, 380, 118 + 24 * k)) for k in range(8)),
+                            *((f"R{k}", (420, 100 + 24 * k, 770, 118 + 24 * k)) for k in range(8)),
+                            ("note", (20, 300, 770, 308))]
+
+
+def test_small_print_across_the_gutter_still_ends_the_columns():
+    """A thin box does not narrow a gutter it lies beside, but one spanning it ends the region."""
+    rows = [row for row in _order(COLUMNS_OVER_SMALL_PRINT).split("\n") if row]
+    assert rows == [*(f"L{k}" for k in range(8)), *(f"R{k}" for k in range(8)), "note"]
+
+
 # A table (short cells, rows 49 px apart) beside a column of prose (lines filling the column, 24 px
 # apart): each table row shares a visual row with a prose line, 4-9 px out of step with it.
 TABLE_BESIDE_PROSE = [*(box for r in range(6) for y in (99 + 49 * r,) for box in (

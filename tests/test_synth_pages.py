@@ -216,6 +216,10 @@ def test_line_crops_of_true_and_of_found_boxes(pages, tmp_path):
     assert 0.8 * len(true) <= len(found) <= len(true)
     texts = {line["text"] for row in manifest for line in row["lines"]}
     assert {r["text"] for r in found} <= texts
+    same = [(out / r["image_filepath"], out / r["image_filepath"].replace("crops/dev_found/", "crops/dev/"))
+            for r in found]
+    shapes = [(Image.open(a).size, Image.open(b).size) for a, b in same]
+    assert sum(a != b for a, b in shapes) >= 0.5 * len(shapes)  # cut from the found boxes, not the true ones
     turned = [r for r in found if r["image_filepath"].startswith("crops/dev_found/document_1_")][:8]
     assert turned  # the document set at 180 degrees
     crops = [np.asarray(Image.open(out / r["image_filepath"]).convert("RGB")) for r in turned]

@@ -128,6 +128,7 @@ def test_the_js_reading_order_equals_recog_edges_on_many_layouts() -> None:
     some with columns of their own pitch."""
     from recog_edge.layout import reading_order
     from tests.test_detection import (
+        COLUMNS_OVER_SMALL_PRINT,
         MENU_ABOVE_PANELS,
         MENU_OVER_SIDEBAR,
         RECEIPT_WITH_DASHES,
@@ -139,7 +140,7 @@ def test_the_js_reading_order_equals_recog_edges_on_many_layouts() -> None:
     rng = np.random.default_rng(0)
     layouts = [[list(b) for _, b in boxes] for boxes in (MENU_ABOVE_PANELS, WRAPPED_TABLE, TWO_FORM_PANELS,
                                                          MENU_OVER_SIDEBAR, TABLE_BESIDE_PROSE,
-                                                         RECEIPT_WITH_DASHES)]
+                                                         RECEIPT_WITH_DASHES, COLUMNS_OVER_SMALL_PRINT)]
     for _ in range(60):
         boxes, y = [], 10.0
         columns = int(rng.integers(1, 4))

@@ -32,7 +32,7 @@ import numpy as np
 ROW_OVERLAP = 0.5  # boxes overlapping vertically by this share of the shorter one's height share a row
 MIN_COLUMN_BANDS = 3  # bands a gutter must run through to make columns
 GUTTER_LINES = 0.5  # least gutter width, in line heights
-THIN = 0.5  # a box less high than this many lines (a row of dashes) does not narrow a gutter
+THIN = 0.5  # a box less high than this many lines (a row of dashes) narrows a gutter only by spanning it
 GUTTER_OVER_GAPS = 1.5  # ... and this much wider than the other gaps of the row the columns start in
 COLUMN_ALIGN = 3.0  # the first row's right part starts at most this many lines (an indent) right of the right column
 TEXT_LIKE = 3.0  # a column's median box is at least this many gutter widths wide
@@ -138,7 +138,8 @@ def _column_run(bounds: np.ndarray, bands: list[list[int]], start: int, line: fl
                     break
                 widest = max(widest, gap)
             mid = (lo + hi) / 2
-            edges = [i for i in band if bounds[i, 3] - bounds[i, 1] >= THIN * line]  # not a rule line's dashes
+            edges = [i for i in band if bounds[i, 3] - bounds[i, 1] >= THIN * line  # a part-found row of dashes
+                     or (bounds[i, 0] <= lo and bounds[i, 2] >= hi)]  # does not narrow it; a rule across ends it
             new_lo = max([lo, *(bounds[i, 2] for i in edges if centre[i] < mid)])
             new_hi = min([hi, *(bounds[i, 0] for i in edges if centre[i] >= mid)])
             if new_hi - new_lo < GUTTER_LINES * line:
@@ -161,19 +162,24 @@ def _column_run(bounds: np.ndarray, bands: list[list[int]], start: int, line: fl
                  for text, w in zip(text_sides, sides, strict=True)]
         members = [i for band in run for i in band]
         beside = any(p and n >= ALONE_ROWS and _out_of_step(bounds, [i for i in members if (centre[i] < mid) != side],
-                                                             [i for i in members if (centre[i] < mid) == side])
+                                                             [i for i in members if (centre[i] < mid) == side], line)
                      for p, n, side in zip(prose, alone, (True, False), strict=True))  # a table beside prose
         if (all(text_sides) or independent or beside) and (best is None or end > best[0]):
             best = (end, mid)
     return best
 
 
-def _out_of_step(bounds: np.ndarray, items: list[int], prose: list[int]) -> bool:
+def _out_of_step(bounds: np.ndarray, items: list[int], prose: list[int], line: float) -> bool:
     """Whether ``items`` (a table's cells) start out of step with the lines of ``prose`` beside
     them: their tops' median distance to the nearest prose line's top is a good share of the prose's
-    line pitch (a table's wrapped text cell starts on its row's top, in step with the row)."""
+    line pitch (a table's wrapped text cell starts on its row's top, in step with the row). The
+    pitch is taken between tops over half a line apart (a line found as two boxes is one line)."""
     tops = np.sort(bounds[prose, 1])
-    pitch = float(np.median(np.diff(tops)))
+    steps = np.diff(tops)
+    steps = steps[steps > 0.5 * line]
+    if not len(steps):
+        return False
+    pitch = float(np.median(steps))
     offsets = np.abs(bounds[items, 1][:, None] - tops[None, :]).min(axis=1)
     return float(np.median(offsets)) >= OUT_OF_STEP * pitch
 

@@ -73,9 +73,11 @@ function gutterCandidates(bounds, band, line) {
 }
 
 /** A table's cells start out of step with the prose lines beside them (layout.py's _out_of_step). */
-function outOfStep(bounds, items, prose) {
+function outOfStep(bounds, items, prose, line) {
   const tops = prose.map((i) => bounds[i][1]).sort((a, b) => a - b);
-  const pitch = median(tops.slice(1).map((t, k) => t - tops[k]));
+  const steps = tops.slice(1).map((t, k) => t - tops[k]).filter((d) => d > 0.5 * line);
+  if (!steps.length) return false;
+  const pitch = median(steps);
   const offsets = items.map((i) => minOf(tops.map((t) => Math.abs(bounds[i][1] - t))));
   return median(offsets) >= OUT_OF_STEP * pitch;
 }
@@ -95,7 +97,8 @@ function columnRun(bounds, bandList, start, line) {
         widest = Math.max(widest, gap);
       }
       const mid = (lo + hi) / 2;
-      const edges = band.filter((i) => height(bounds, i) >= THIN * line);  // not a rule line's dashes
+      const edges = band.filter((i) => height(bounds, i) >= THIN * line  // a part-found row of dashes
+        || (bounds[i][0] <= lo && bounds[i][2] >= hi));  // does not narrow it; a rule across ends it
       const newLo = maxOf([lo, ...edges.filter((i) => centre(i) < mid).map((i) => bounds[i][2])]);
       const newHi = minOf([hi, ...edges.filter((i) => centre(i) >= mid).map((i) => bounds[i][0])]);
       if (newHi - newLo < GUTTER_LINES * line) break;
@@ -114,7 +117,7 @@ function columnRun(bounds, bandList, start, line) {
     const prose = sides.map((w, k) => textSides[k] && median(w) >= Math.max(PROSE_LINE * line, PROSE_FILL * maxOf(w)));
     const members = run.flat();
     const beside = prose.some((p, k) => p && alone[k] >= ALONE_ROWS && outOfStep(bounds,
-      members.filter((i) => (centre(i) < mid) !== (k === 0)), members.filter((i) => (centre(i) < mid) === (k === 0))));
+      members.filter((i) => (centre(i) < mid) !== (k === 0)), members.filter((i) => (centre(i) < mid) === (k === 0)), line));
     if ((textSides.every(Boolean) || independent || beside) && (best === null || end > best[0])) best = [end, mid];
   }
   return best;
