@@ -150,20 +150,18 @@ def _column_run(bounds: np.ndarray, bands: list[list[int]], start: int, line: fl
         if end - start < MIN_COLUMN_BANDS or (first_right and min(first_right) - hi > COLUMN_ALIGN * line):
             continue  # too short, or the first row's right part does not start the right column (title ... page 3)
         run = bands[start:end]
-        sides = [[bounds[i, 2] - bounds[i, 0] for band in run for i in band if (centre[i] < mid) == side]
-                 for side in (True, False)]
-        if min(len(w) for w in sides) < 2:
+        halves = [[i for band in run for i in band if (centre[i] < mid) == side] for side in (True, False)]
+        if min(len(h) for h in halves) < 2:
             continue
+        sides = [bounds[h, 2] - bounds[h, 0] for h in halves]  # box widths, left side then right
         text_sides = [np.median(w) >= max(TEXT_LIKE * (hi - lo), TEXT_LINE * line) for w in sides]
         left = [sum(centre[i] < mid for i in band) for band in run]
         alone = (sum(n == len(band) for n, band in zip(left, run, strict=True)), sum(n == 0 for n in left))
         independent = min(alone) >= ALONE_ROWS  # each side has rows of its own
-        prose = [text and np.median(w) >= max(PROSE_LINE * line, PROSE_FILL * max(w))
+        prose = [text and np.median(w) >= max(PROSE_LINE * line, PROSE_FILL * w.max())
                  for text, w in zip(text_sides, sides, strict=True)]
-        members = [i for band in run for i in band]
-        beside = any(p and n >= ALONE_ROWS and _out_of_step(bounds, [i for i in members if (centre[i] < mid) != side],
-                                                             [i for i in members if (centre[i] < mid) == side], line)
-                     for p, n, side in zip(prose, alone, (True, False), strict=True))  # a table beside prose
+        beside = any(p and n >= ALONE_ROWS and _out_of_step(bounds, halves[1 - k], halves[k], line)
+                     for k, (p, n) in enumerate(zip(prose, alone, strict=True)))  # a table beside prose
         if (all(text_sides) or independent or beside) and (best is None or end > best[0]):
             best = (end, mid)
     return best

@@ -108,16 +108,15 @@ function columnRun(bounds, bandList, start, line) {
     const firstRight = bandList[start].filter((i) => centre(i) >= mid).map((i) => bounds[i][0]);
     if (end - start < MIN_COLUMN_BANDS || (firstRight.length && minOf(firstRight) - hi > COLUMN_ALIGN * line)) continue;
     const run = bandList.slice(start, end);
-    const sides = [true, false].map((side) => run.flat().filter((i) => (centre(i) < mid) === side).map((i) => bounds[i][2] - bounds[i][0]));
-    if (Math.min(...sides.map((w) => w.length)) < 2) continue;
+    const halves = [true, false].map((side) => run.flat().filter((i) => (centre(i) < mid) === side));
+    if (Math.min(...halves.map((h) => h.length)) < 2) continue;
+    const sides = halves.map((h) => h.map((i) => bounds[i][2] - bounds[i][0]));  // box widths, left side then right
     const textSides = sides.map((w) => median(w) >= Math.max(TEXT_LIKE * (hi - lo), TEXT_LINE * line));
     const left = run.map((band) => band.filter((i) => centre(i) < mid).length);
     const alone = [left.filter((n, k) => n === run[k].length).length, left.filter((n) => n === 0).length];
     const independent = Math.min(...alone) >= ALONE_ROWS;  // each side has rows of its own
     const prose = sides.map((w, k) => textSides[k] && median(w) >= Math.max(PROSE_LINE * line, PROSE_FILL * maxOf(w)));
-    const members = run.flat();
-    const beside = prose.some((p, k) => p && alone[k] >= ALONE_ROWS && outOfStep(bounds,
-      members.filter((i) => (centre(i) < mid) !== (k === 0)), members.filter((i) => (centre(i) < mid) === (k === 0)), line));
+    const beside = prose.some((p, k) => p && alone[k] >= ALONE_ROWS && outOfStep(bounds, halves[1 - k], halves[k], line));
     if ((textSides.every(Boolean) || independent || beside) && (best === null || end > best[0])) best = [end, mid];
   }
   return best;
