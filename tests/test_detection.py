@@ -119,11 +119,30 @@ def test_crop_of_a_rotated_box_is_upright_and_sized_like_the_box():
     angle = np.radians(30)
     u, v = np.array([np.cos(angle), np.sin(angle)]), np.array([-np.sin(angle), np.cos(angle)])
     box = np.array([[50, 50], [50, 50] + 100 * u, [50, 50] + 100 * u + 20 * v, [50, 50] + 20 * v], np.float32)
-    crop = crop_box(image, box, margin=0.0)
+    crop = crop_box(image, box, margin=0.0, ends=0.0)
     assert crop.shape[:2] == (20, 100)
     grown = grow_box(box, 0.5)
     assert np.linalg.norm(grown[1] - grown[0]) == pytest.approx(120, abs=0.01)
     assert np.linalg.norm(grown[3] - grown[0]) == pytest.approx(40, abs=0.01)
+    grown = grow_box(box, 0.5, ends=1.0)  # the ends grow along the line, the sides across it
+    assert np.linalg.norm(grown[1] - grown[0]) == pytest.approx(140, abs=0.01)
+    assert np.linalg.norm(grown[3] - grown[0]) == pytest.approx(40, abs=0.01)
+
+
+def test_line_crop_keeps_the_ends_a_tight_box_leaves_out():
+    """A detector's box stops at the letters' ink, short of a leading bullet and a trailing full
+    stop; the crop reaches out along the line (``CROP_ENDS``) and keeps both, but not a word a
+    column gap away."""
+    image = np.full((60, 400, 3), 255, np.uint8)
+    image[20:40, 100:300] = 0  # the letters, 20 px high: the box
+    image[29:31, 95:98] = 0  # a dash before them
+    image[36:40, 302:305] = 0  # a full stop after them
+    image[20:40, 325:360] = 0  # the next column's word, a gap of 1.25 heights away
+    crop = crop_box(image, rect(100, 20, 300, 40))
+    dark = (crop[..., 0] < 128).any(axis=0)  # columns of the crop with ink
+    runs = np.flatnonzero(np.diff(dark.astype(int)))  # where ink starts and stops
+    assert len(runs) == 6  # dash, letters, stop: three runs of ink, each inside the crop
+    assert not dark[0] and not dark[-1]
 
 
 def test_counts_match_boxes_one_to_one():

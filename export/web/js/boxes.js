@@ -6,7 +6,8 @@ import { roundHalfEven } from "./onnx.js";
 
 const f32 = Math.fround;
 export const STRIDE = 32;
-const CROP_MARGIN = 0.2;
+const CROP_MARGIN = 0.2; // of a box's height, above and below a line crop (recog_edge.boxes)
+const CROP_ENDS = 0.35; // of a box's height, before and after a line crop
 
 const dist = (a, b) => f32(Math.hypot(f32(a[0] - b[0]), f32(a[1] - b[1])));
 
@@ -100,21 +101,21 @@ export function boxesFromMap(cv, probData, h, w, scale, options) {
   return found;
 }
 
-/** `box` with `margin` times its height added on every side, along its own axes. */
-function growBox(box, margin) {
+/** `box` with `margin` times its height added above and below and `ends` times it before and after, along its own axes. */
+function growBox(box, margin, ends = margin) {
   const across = [f32(box[1][0] - box[0][0]), f32(box[1][1] - box[0][1])];
   const down = [f32(box[3][0] - box[0][0]), f32(box[3][1] - box[0][1])];
   const height = f32(Math.hypot(...down)), width = f32(Math.hypot(...across));
   if (height === 0 || !width) return box;
-  const pad = f32(margin * height); // numpy casts the Python float to the array's float32
-  const u = across.map((a) => f32(f32(a / width) * pad)), v = down.map((d) => f32(f32(d / height) * pad));
+  const pad = f32(margin * height), endPad = f32(ends * height); // numpy casts the Python float to the array's float32
+  const u = across.map((a) => f32(f32(a / width) * endPad)), v = down.map((d) => f32(f32(d / height) * pad));
   const signs = [[-1, -1], [1, -1], [1, 1], [-1, 1]];
   return box.map((p, i) => [0, 1].map((k) => f32(p[k] + f32(signs[i][0] * u[k] + signs[i][1] * v[k]))));
 }
 
-/** The quadrilateral `box` (grown by the crop margin) of `src` (a CV_8UC3 Mat) warped upright; a new Mat. */
-export function cropBox(cv, src, box, margin = CROP_MARGIN) {
-  box = growBox(box, margin);
+/** The quadrilateral `box` (grown by the crop margins) of `src` (a CV_8UC3 Mat) warped upright; a new Mat. */
+export function cropBox(cv, src, box, margin = CROP_MARGIN, ends = CROP_ENDS) {
+  box = growBox(box, margin, ends);
   const width = Math.max(roundHalfEven(Math.max(dist(box[1], box[0]), dist(box[2], box[3]))), 1);
   const height = Math.max(roundHalfEven(Math.max(dist(box[3], box[0]), dist(box[2], box[1]))), 1);
   const from = cv.matFromArray(4, 1, cv.CV_32FC2, box.flat());
