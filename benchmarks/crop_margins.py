@@ -2,7 +2,8 @@
 ``benchmarks/ocr_pages.py --json`` writes) that matches a true box (IoU >= 0.5) is cut again with
 each pair of margins (``recog_edge.boxes.crop_box``: ``margin`` above and below, ``ends`` before
 and after, in box heights) and read by one text-line model, against that true box's text. The
-detector does not run again, so margins compare on the same boxes, side by side in one run.
+detector does not run again, so margins compare on the same boxes (each turned as the page reader
+turned it in that run), side by side in one run.
 
     python benchmarks/ocr_pages.py --manifest data/synth_pages/test.jsonl --systems recog --limit 60 \
         --json /tmp/pages.json
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     for i, item in enumerate(items):
         by_kind[item["kind"]].append(i)
     print(f"{len(items)} matched lines of {len(images)} pages, read by {args.model}")
-    print(f"{'margin:ends':<12}" + "".join(f"{kind:>12}" for kind in sorted(by_kind)) + f"{'all':>10}")
+    print(f"{'margin:ends':<14}" + "".join(f"{kind:>12}" for kind in sorted(by_kind)) + f"{'all':>10}")
     refs = [item["text"] for item in items]
     for margin, ends in args.margins:
         crops = [crop_box(images[item["image"]], item["box"], margin, ends) for item in items]

@@ -113,7 +113,8 @@ def boxes_from_map(prob: np.ndarray, scale: tuple[float, float] = (1.0, 1.0), op
 CROP_MARGIN = 0.2  # of a box's height, added above and below a line crop. On true (ascender-to-descender)
 # boxes of the page recipe's dev pages latin-lines 1 reads best at 0.1 (0.25 / 0.5: 8.1 / 27.8 % CER on
 # documents against 6.2 %); latin-det 1's boxes (unclip 1.3) are a little tighter, and with them 0.2 read
-# 25 dev pages at 20.9 % page CER against 22.5 % at 0.1 and 23.4 % at 0.3
+# 25 dev pages at 20.9 % page CER against 22.5 % at 0.1 and 23.4 % at 0.3 (all measured with the margin on all
+# four sides, before CROP_ENDS)
 CROP_ENDS = 0.35  # of a box's height, added before and after a line crop. latin-det's boxes stop short of
 # a line's ends (a trailing full stop, a leading bullet); latin-lines 6 read the lines matched on 60 fresh
 # dev pages at 2.69 % CER with 0.35 against 2.90 % with 0.2 (0.5: 2.72 %, 0.65: 2.68 %, signs worse as
