@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # recog when not i
 from recog.detection.metrics import match_boxes  # noqa: E402
 from recog.detection.training import read_pages  # noqa: E402
 from recog.image import load_image  # noqa: E402
-from recog_edge.boxes import crop_box  # noqa: E402
+from recog_edge.boxes import CROP_ENDS, CROP_MARGIN, crop_box  # noqa: E402
 
 
 def found_boxes(detect, image: np.ndarray, polygons: list[np.ndarray]) -> dict[int, np.ndarray]:
@@ -59,6 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out-name", help="write lines_NAME.jsonl and crops/NAME/ (default NAME: the split, "
                         "SPLIT_found with --detector)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads of the detector")
+    parser.add_argument("--margin", type=float, default=CROP_MARGIN,
+                        help="crop margin above and below, in box heights (default: the page reader's)")
+    parser.add_argument("--ends", type=float, default=CROP_ENDS,
+                        help="crop margin before and after the line, in box heights (default: the page reader's; "
+                        "latin-lines 5-7's crops were cut with 0.2)")
     args = parser.parse_args(argv)
     root = Path(args.pages)
     tag = args.out_name or args.split + ("_found" if args.detector else "")  # crops/train/, crops/train_found/
@@ -92,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         for i in picks:
             if i not in cut:
                 continue
-            crop = crop_box(image, cut[i])
+            crop = crop_box(image, cut[i], args.margin, args.ends)
             file = f"{stem}_{i:03d}.png"
             cv2.imwrite(str(folder / file), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
             rows.append({"image_filepath": f"crops/{tag}/{file}", "text": page["lines"][i]["text"],
