@@ -79,7 +79,7 @@ export class LineModel {
     const stride = this.meta.stride;
     const mean = lp.reduce((a, b) => a + b, 0) / Math.max(count, 1);
     return {
-      text: tokens.filter((t) => t > 1).map((t) => this.vocabulary[t]).join(""),
+      text: tokens.filter((t) => t > 1).map((t) => this.vocabulary[t]).join("").trim(), // spaces at the ends dropped, as recog_edge.search.char_text does
       tokens: tokens.map((t) => this.vocabulary[t]),
       x_positions: stamps.map((t) => roundHalfEven((t + 0.5) * stride * scale)),
       confidence: Math.round(Math.exp(mean) * 1e4) / 1e4,
