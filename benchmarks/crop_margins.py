@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root
+import recog  # noqa: E402
+from benchmarks.common import add_manifest, add_threads, parse_args  # noqa: E402
 from benchmarks.reading_order import found_lines  # noqa: E402
 from recog.detection.metrics import match_boxes  # noqa: E402
 from recog.detection.training import read_pages  # noqa: E402
@@ -65,19 +67,13 @@ def cer(refs: list[str], texts: list[str], index: Iterable[int]) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--manifest", required=True, help="a page manifest (recipes/synth_pages)")
+    add_manifest(parser, help="a page manifest (recipes/synth_pages)")
     parser.add_argument("--found", required=True, help="a benchmarks/ocr_pages.py --json file with recog's lines")
     parser.add_argument("--margins", nargs="+", type=margin_pair, default=[(0.2, 0.2), (0.2, 0.35), (0.2, 0.5)],
                         help="margin:ends pairs, in box heights")
     parser.add_argument("--model", default="latin-lines", help="the text-line model")
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args(argv)
-
-    import torch
-
-    import recog
-
-    torch.set_num_threads(args.threads)
+    add_threads(parser, default=1)
+    args = parse_args(parser, argv)
     model = recog.load(args.model)
     items = matched_lines(args.manifest, args.found)
     images = {path: load_image(path) for path in {item["image"] for item in items}}
