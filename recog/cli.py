@@ -238,14 +238,23 @@ def cmd_models(args: argparse.Namespace) -> int:
 def cmd_lm(args: argparse.Namespace) -> int:
     """Train a character n-gram language model on the texts of manifests."""
     from recog.data import ManifestError, read_manifest
-    from recog.lm import CharNgramLM, read_lexicon
+    from recog.lm import CharNgramLM, read_lexicon, read_texts
 
+    if not args.manifest and not args.text:
+        print("error: recog lm needs texts: --manifest FILE(S) and/or --text FILE(S)", file=sys.stderr)
+        return 2
     texts: list[str] = []
     try:
-        for manifest in args.manifest:
+        for manifest in args.manifest or []:
             texts += [e.text for e in read_manifest(manifest, check_files=False)]
-    except ManifestError as err:
+        for path in args.text or []:
+            texts += read_texts(path)
+    except (ManifestError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    if not texts:
+        print("error: no texts to learn from in " + " ".join((args.manifest or []) + (args.text or [])),
+              file=sys.stderr)
         return 2
     lexicon: set[str] | None = None
     if args.lexicon:
@@ -491,19 +500,21 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_argument("--realtime", action="store_true", help="feed the file at its real speed")
     stream.add_argument("--no-endpoint", action="store_true", help="one utterance: no endpoint detection")
     stream.add_argument("--mic", action="store_true", help="read the microphone (needs sounddevice)")
-    stream.add_argument("--lm", help=f"character n-gram LM fused into transducer beam search (default beam {LM_BEAM})")
+    stream.add_argument("--lm", help="character n-gram LM fused into transducer beam search: a file from `recog lm`, "
+                        f"or a shipped model's own (--lm en-speech) (default beam {LM_BEAM})")
     stream.add_argument("--lm-weight", type=float, help="LM weight (default 0.5)")
     stream.add_argument("--lm-bonus", type=float, help="LM insertion bonus per token (default 1.0)")
     add_runtime_flags(stream)
 
     sub.add_parser("models", help="list the models that ship with recog (name, task, size, summary)")
 
-    lm = sub.add_parser("lm", help="train a character n-gram language model (for --lm) on manifest texts")
-    lm.add_argument("--manifest", required=True, nargs="+", help="JSONL manifests whose text fields to learn")
+    lm = sub.add_parser("lm", help="train a character n-gram language model (for --lm) on manifest or plain texts")
+    lm.add_argument("--manifest", nargs="+", help="JSONL manifests whose text fields to learn")
+    lm.add_argument("--text", nargs="+", help="plain UTF-8 text files to learn, one text (sentence) per line")
     lm.add_argument("--order", type=int, default=6, help="n-gram order in characters (default 6)")
     lm.add_argument("--out", required=True, help="output file, e.g. lm.json.gz")
     lm.add_argument("--lexicon", action="store_true",
-                    help="restrict decoding to the words of the manifests' texts (a closed vocabulary)")
+                    help="restrict decoding to the words of the texts learnt (a closed vocabulary)")
     lm.add_argument("--lexicon-file", help="restrict decoding to these words (first column of each line, "
                     "e.g. a pronunciation lexicon), with --lexicon also the texts' words")
 
@@ -552,8 +563,9 @@ def add_search_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--diversity", type=float, help="diverse beam search penalty between groups (default 0.5)")
     parser.add_argument("--nbest", type=int, help="hypotheses per input in the JSON nbest list (default 1: none)")
     parser.add_argument("--ctc-weight", type=float, help="rescore/joint: weight of the CTC score (default 0.3)")
-    parser.add_argument("--lm", help="character n-gram LM (from `recog lm`) fused into beam search "
-                        f"(ctc or rnnt head, or --search rescore; default beam {LM_BEAM})")
+    parser.add_argument("--lm", help="character n-gram LM fused into beam search: a file from `recog lm`, or a "
+                        "shipped model's own (--lm en-speech) (ctc or rnnt head, or --search rescore; default "
+                        f"beam {LM_BEAM})")
     parser.add_argument("--lm-weight", type=float, help="LM weight (default 0.5)")
     parser.add_argument("--lm-bonus", type=float, help="LM insertion bonus per token (default 1.0)")
     parser.add_argument("--ilm-weight", type=float,

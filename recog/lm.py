@@ -173,6 +173,17 @@ def _discount(table: dict[str, dict[str, int]]) -> float:
     return min(max(n1 / (n1 + 2 * n2), 0.05), 0.95)
 
 
+def read_texts(path: str | Path) -> list[str]:
+    """The texts of a plain text file for training an LM: one per non-empty line, surrounding
+    whitespace stripped and inner runs of it collapsed to one space. A file that cannot be read
+    as UTF-8 text raises ValueError naming it."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: cannot read the texts ({type(err).__name__})") from None
+    return [" ".join(line.split()) for line in lines if line.strip()]
+
+
 def read_lexicon(path: str | Path) -> set[str]:
     """The words of a word list or pronunciation lexicon: the first column of each non-empty line.
     A file that cannot be read raises ValueError naming it."""

@@ -71,6 +71,29 @@ def test_bad_files_are_refused_with_their_name(tmp_path) -> None:
         CharNgramLM.train([], order=3)
 
 
+def test_the_cli_learns_plain_text_files_as_it_learns_manifest_texts(tmp_path, capsys) -> None:
+    from recog.cli import main
+
+    plain = tmp_path / "texts.txt"
+    plain.write_text("\n".join(f"  {t.replace(' ', '   ')} " for t in TEXTS[:2]) + "\n\n" + "\n".join(TEXTS[2:]) + "\n")
+    out = tmp_path / "lm.json.gz"
+    assert main(["lm", "--text", str(plain), "--order", "4", "--out", str(out)]) == 0
+    assert "from 4 texts" in capsys.readouterr().out
+    expected = CharNgramLM.train(TEXTS, order=4)  # blank lines dropped, whitespace collapsed
+    for text in ("the cat", "a hat on the mat"):
+        assert CharNgramLM.load(out).score(text) == pytest.approx(expected.score(text), abs=1e-12)
+    assert main(["lm", "--out", str(out)]) == 2
+    assert "--text" in capsys.readouterr().err
+    binary = tmp_path / "weights.bin"
+    binary.write_bytes(b"\xff\xfe\x00\x81")
+    assert main(["lm", "--text", str(binary), "--out", str(out)]) == 2
+    assert "weights.bin" in capsys.readouterr().err
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n \n")
+    assert main(["lm", "--text", str(empty), "--out", str(out)]) == 2
+    assert "empty.txt" in capsys.readouterr().err
+
+
 WORDS = sorted({w for t in TEXTS for w in t.split()})
 
 

@@ -424,16 +424,24 @@ def add_size_options(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Print the pools' sizes, the text statistics for given split sizes, and samples."""
+    """Print the pools' sizes, the text statistics for given split sizes, and samples; with
+    ``--lm-text``, also write the training texts, one per line, for ``recog lm --text``."""
     p = argparse.ArgumentParser(description="Text statistics of the en_speech corpus")
     add_size_options(p)
     p.add_argument("--sample", type=int, default=0, help="print this many sentences per split")
+    p.add_argument("--lm-text", type=Path,
+                   help="write the training split's texts here, one per line (`recog lm --text`); "
+                        "never a dev or test sentence")
     args = p.parse_args(argv)
     print("pools: " + ", ".join(f"{s.name} {len(pool(s, Path('/')))} ({s.role})" for s in SOURCES))
     splits = make_splits(args.num_train, args.num_dev, args.num_test, args.seed)
     print(json.dumps(text_stats(splits), indent=1))
     samples = [f"  {split} [{t.source}] {t.speak}" for split, texts in splits.items() for t in texts[: args.sample]]
     print("\n".join(samples))
+    if args.lm_text:
+        args.lm_text.parent.mkdir(parents=True, exist_ok=True)
+        args.lm_text.write_text("".join(t.label + "\n" for t in splits["train"]))
+        print(f"wrote {len(splits['train'])} training texts to {args.lm_text}")
     return 0
 
 
