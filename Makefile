@@ -46,6 +46,7 @@ $(VENV)/.web-installed: $(VENV)/.installed
 demo: setup
 	$(VENV)/bin/recog models
 	-$(VENV)/bin/recog transcribe examples/ --output -   # "-": a task without a shipped model says so, the demo goes on
+	-$(VENV)/bin/recog transcribe examples/hello.wav examples/weather.flac examples/meeting.ogg --lm en-speech  # with its LM
 	-$(VENV)/bin/recog ocr examples/ --output -
 	-$(VENV)/bin/recog-edge ocr examples/   # the same files without torch: the shipped int8 edge models
 

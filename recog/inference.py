@@ -25,7 +25,7 @@ from recog.image import ImageError
 from recog.inputs import InputKind, Loaded, Source, input_kind
 from recog.lm import CharNgramLM
 from recog.model import Recognizer
-from recog.models import default_model, resolve
+from recog.models import default_model, resolve, resolve_lm
 from recog.segments import Segment, Word, segments_of, words_of
 
 if TYPE_CHECKING:
@@ -92,12 +92,12 @@ def load(path: str | Path, device: str = "cpu", att_context: tuple[int, int] | N
 
     ``att_context``: (left, right) attention context for a conformer trained with limited
     context (e.g. one of the look-aheads of a multi-latency model); default: its first.
-    ``lm``: a character language model (or its file, from ``recog lm``) that CTC prefix beam
-    search and transducer beam search then fuse (``beam`` > 1; ``lm_weight`` and ``lm_bonus``
-    search options).
+    ``lm``: a character language model, its file (from ``recog lm``), or the name of a shipped
+    model that ships one (e.g. "en-speech"), which CTC prefix beam search and transducer beam
+    search then fuse (``beam`` > 1; ``lm_weight`` and ``lm_bonus`` search options).
     """
     if lm is not None and not isinstance(lm, CharNgramLM):
-        lm = CharNgramLM.load(lm)
+        lm = CharNgramLM.load(resolve_lm(lm))
     source = resolve(path)
     parts = read_model(source, device)
     if is_detector(parts):

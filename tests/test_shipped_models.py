@@ -10,7 +10,7 @@ import pytest
 import recog
 from recog.cli import main
 from recog.inputs import KINDS
-from recog.models import DEFAULTS, shipped
+from recog.models import DEFAULTS, LM_FILE, shipped
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -97,7 +97,34 @@ def test_recog_models_lists_every_shipped_model(capsys: pytest.CaptureFixture) -
     assert listed == [m.name for m in shipped()]
     for m in shipped():
         assert (m.folder / "MODEL_CARD.md").is_file() and m.summary
-        assert (m.folder / "model.safetensors").stat().st_size <= 15_000_000
+        assert all(f.stat().st_size <= 15_000_000 for f in m.folder.iterdir())  # weights, LM: each at most 15 MB
+
+
+LM_MODELS = [m for m in RECOGNISERS if (m.folder / LM_FILE).is_file() or "lm_exact_examples" in info(m)]
+
+
+@pytest.mark.parametrize("model", LM_MODELS, ids=lambda m: m.name)
+def test_a_shipped_lm_reads_the_examples_its_card_names_exactly(model, capsys: pytest.CaptureFixture) -> None:  # noqa: ANN001
+    exact = info(model).get("lm_exact_examples", [])
+    assert exact, "a shipped LM makes the model read at least one bundled example exactly"
+    assert (model.folder / LM_FILE).is_file(), "its info names what its LM reads: the LM ships"
+    key = next(kind.path_key for kind in KINDS.values() if kind.name == model.task)
+    rows = [r for r in examples(model.task) if r[key] in exact]
+    fused = recog.load(model.name, lm=model.name).transcribe([EXAMPLES / r[key] for r in rows], beam=8)
+    assert [r.text for r in fused] == [r["text"] for r in rows]
+    command = next(kind.command for kind in KINDS.values() if kind.name == model.task)
+    assert main([command, str(EXAMPLES / rows[0][key]), "--model", model.name, "--lm", model.name]) == 0
+    assert capsys.readouterr().out.rstrip("\n").split("\t")[1] == rows[0]["text"]
+
+
+def test_lm_of_a_model_that_ships_none_is_refused_in_one_line(capsys: pytest.CaptureFixture) -> None:
+    bare = next(m for m in RECOGNISERS if not (m.folder / LM_FILE).is_file())
+    row = examples(bare.task)[0]
+    command = next(kind.command for kind in KINDS.values() if kind.name == bare.task)
+    key = next(kind.path_key for kind in KINDS.values() if kind.name == bare.task)
+    assert main([command, str(EXAMPLES / row[key]), "--model", bare.name, "--lm", bare.name]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and bare.name in err and "no language model" in err
 
 
 @pytest.mark.parametrize("model", [m for m in RECOGNISERS if m.task == "speech"], ids=lambda m: m.name)

@@ -1,5 +1,6 @@
 """Models that ship inside the package: ``recog/models/<name>/`` holds ``config.json``,
-``model.safetensors`` and ``MODEL_CARD.md`` (``recog.checkpoint`` reads the first two).
+``model.safetensors`` and ``MODEL_CARD.md`` (``recog.checkpoint`` reads the first two), and may
+hold ``lm.json.gz``, a character language model for it (``--lm <name>``, ``resolve_lm``).
 
 ``recog.load("latin-lines")`` and ``--model latin-lines`` find a shipped model by name; with no
 ``--model`` a command takes its task's default. ``recog models`` lists what ships.
@@ -16,6 +17,7 @@ from recog_edge.models import DEFAULTS  # task -> default model name, the same i
 
 ROOT = Path(__file__).resolve().parent
 CARD_FILE = "MODEL_CARD.md"
+LM_FILE = "lm.json.gz"  # a shipped model's character LM (``recog lm``), used with ``--lm <name>``
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,23 @@ def resolve(model: str | Path) -> Path:
         raise FileNotFoundError(f"{model}: no such model file or folder, and no shipped model of that name "
                                 f"(shipped: {', '.join(names) or 'none'})")
     return Path(model)
+
+
+def resolve_lm(lm: str | Path) -> Path:
+    """The LM file that ``--lm`` names: a shipped model's name or a model folder gives the
+    ``lm.json.gz`` inside it (FileNotFoundError naming the model where it has none); anything
+    else is the LM file's path, returned as it is."""
+    if isinstance(lm, str) and "/" not in lm and not Path(lm).exists():
+        folder = ROOT / lm
+        if not (folder / CONFIG_FILE).is_file():
+            raise FileNotFoundError(f"{lm}: no such language model file, and no shipped model of that name")
+    else:
+        folder = Path(lm)
+        if not folder.is_dir():
+            return folder
+    if not (folder / LM_FILE).is_file():
+        raise FileNotFoundError(f"{lm}: this model ships no language model ({LM_FILE})")
+    return folder / LM_FILE
 
 
 def default_model(task: str) -> Path:

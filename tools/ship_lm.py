@@ -1,0 +1,50 @@
+"""Ship a character language model (``recog lm``) with a shipped model: copied into
+``recog/models/<name>/lm.json.gz``, where ``--lm <name>`` finds it, after checking that it loads
+and stays under the size limit of a shipped file.
+
+    python tools/ship_lm.py runs/lm/en_speech_lm8.json.gz --name en-speech
+
+Write how it was built and what it gives into the model's card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from recog.checkpoint import CONFIG_FILE  # noqa: E402
+from recog.lm import CharNgramLM  # noqa: E402
+from recog.models import LM_FILE, ROOT  # noqa: E402
+from tools.ship_model import MAX_BYTES  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("lm", help="LM file written by `recog lm`")
+    parser.add_argument("--name", required=True, help="the shipped model it goes with, e.g. en-speech")
+    args = parser.parse_args()
+    folder = ROOT / args.name
+    if not (folder / CONFIG_FILE).is_file():
+        print(f"error: {args.name}: no shipped model of that name in {ROOT}", file=sys.stderr)
+        return 2
+    try:
+        lm = CharNgramLM.load(args.lm)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    size = Path(args.lm).stat().st_size
+    if size > MAX_BYTES:
+        print(f"error: {args.lm} is {size / 1e6:.1f} MB, over {MAX_BYTES / 1e6:.0f} MB", file=sys.stderr)
+        return 1
+    shutil.copyfile(args.lm, folder / LM_FILE)
+    print(f"wrote {folder / LM_FILE} (order {lm.order}, {sum(len(t) for t in lm.tables)} contexts, "
+          f"{size / 1e6:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
