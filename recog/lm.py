@@ -44,10 +44,12 @@ class CharNgramLM:
         tables: per order k = 1..n, context (k - 1 characters) -> {character: count}; raw counts
             at order n, continuation counts below (see ``train``).
         lexicon: optional closed word list (words without spaces) that every text must be made of.
+        discounts: the per-order discounts ``train`` estimates from the tables, where a file
+            stores them (computing them again takes a second on a large model).
     """
 
     def __init__(self, order: int, tables: Sequence[dict[str, dict[str, int]]],
-                 lexicon: Iterable[str] | None = None) -> None:
+                 lexicon: Iterable[str] | None = None, discounts: Sequence[float] | None = None) -> None:
         if order < 1 or len(tables) != order:
             raise ValueError(f"an order-{order} model needs {order} count tables, got {len(tables)}")
         self.lexicon = None if lexicon is None else frozenset(lexicon)
@@ -55,10 +57,10 @@ class CharNgramLM:
             raise ValueError("a lexicon must be a non-empty list of words without spaces")
         self.order = order
         self.tables = [dict(t) for t in tables]
-        self.vocab = sorted({w for table in self.tables for counts in table.values() for w in counts})
-        self.discounts = [_discount(table) for table in self.tables]
-        # per context: (total count, distinct characters) for the interpolation weight
-        self.totals = [{h: (sum(c.values()), len(c)) for h, c in table.items()} for table in self.tables]
+        self.vocab = sorted(self.tables[0].get("", {}))  # order 1 counts every character of every higher order
+        if discounts is not None and len(discounts) != order:
+            raise ValueError(f"an order-{order} model needs {order} discounts, got {len(discounts)}")
+        self.discounts = [float(d) for d in discounts] if discounts is not None else [_discount(t) for t in self.tables]
         self.uniform = 1.0 / (len(self.vocab) + 1)
         # characters of context that decide a probability: with a lexicon, also the word being spelt
         self.context_chars = self.order - 1
@@ -123,13 +125,11 @@ class CharNgramLM:
         p = self.uniform
         for k in range(1, self.order + 1):  # from unigrams up: each order interpolates the one below
             h = context[len(context) - (k - 1):] if k > 1 else ""
-            seen = self.totals[k - 1].get(h)
-            if seen is None:
+            counts = self.tables[k - 1].get(h)
+            if counts is None:
                 continue
-            total, distinct = seen
-            d = self.discounts[k - 1]
-            count = self.tables[k - 1][h].get(char, 0)
-            p = max(count - d, 0.0) / total + d * distinct / total * p
+            total, d = sum(counts.values()), self.discounts[k - 1]  # the weight: total and distinct characters
+            p = max(counts.get(char, 0) - d, 0.0) / total + d * len(counts) / total * p
         return math.log(p)
 
     def score(self, text: str, eos: bool = True) -> float:
@@ -140,7 +140,7 @@ class CharNgramLM:
     def save(self, path: str | Path) -> None:
         """Write the model as gzip-compressed JSON."""
         with gzip.open(path, "wt", encoding="utf-8") as f:
-            data = {"format": FORMAT, "order": self.order, "tables": self.tables}
+            data = {"format": FORMAT, "order": self.order, "discounts": self.discounts, "tables": self.tables}
             if self.lexicon is not None:
                 data["lexicon"] = sorted(self.lexicon)
             json.dump(data, f)
@@ -159,7 +159,7 @@ class CharNgramLM:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ValueError(f"{path}: not a recog language model (format {FORMAT} expected)")
         try:
-            return cls(int(data["order"]), data["tables"], data.get("lexicon"))
+            return cls(int(data["order"]), data["tables"], data.get("lexicon"), data.get("discounts"))
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise ValueError(f"{path}: a damaged recog language model ({type(err).__name__}: {err})") from None
 
