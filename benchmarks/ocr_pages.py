@@ -141,6 +141,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--detector", default="latin-det",
                         help="recog text detector: shipped name, model folder or checkpoint (default latin-det)")
     parser.add_argument("--lines", default="latin-lines", help="recog text-line model (default latin-lines)")
+    parser.add_argument("--lm", help="recog: a character LM (file, or a shipped model's: --lm latin-lines) fused into "
+                        "the line model's CTC beam search (beam 8, weight 0.5, bonus 1.0: recog ocr --lm's defaults)")
     add_limit(parser, "--limit", help="use only the first N pages (after --kinds)")
     add_threads(parser, default=2, help="torch, onnxruntime and Tesseract (OpenMP) threads; cv2's too")
     parser.add_argument("--kinds", default="", help="comma-separated page kinds to keep, e.g. document,sign")
@@ -222,17 +224,20 @@ def install_peer(name: str) -> str | None:
 # recog -----------------------------------------------------------------------------------------------------
 
 
-def run_recog(pages: list[PageRef], detector: str, lines: str, threads: int) -> SystemRun:
+def run_recog(pages: list[PageRef], detector: str, lines: str, threads: int, lm: str | None = None) -> SystemRun:
     import recog
+    from recog.cli import LM_BEAM
     from recog.pages import PageReader
 
     set_threads(threads)
     try:
-        reader = recog.load(detector, lines=lines)
+        reader = recog.load(detector, lines=lines, lm=lm)
     except FileNotFoundError as err:
         raise PeerMissing(f"recog: {err} (give --detector PATH: a detector checkpoint or model folder)") from None
     if not isinstance(reader, PageReader):
         raise SystemExit(f"--detector {detector}: a text-line or speech model, not a text detector")
+    if lm:
+        reader.search_options = {"beam": LM_BEAM}
     reader.read(pages[0].path)  # warm-up
 
     def read(path: str) -> PageOut:
@@ -240,7 +245,8 @@ def run_recog(pages: list[PageRef], detector: str, lines: str, threads: int) -> 
         return PageOut(page.text, [np.asarray(line.box, np.float32) for line in page.lines], seconds,
                        [line.text for line in page.lines])
 
-    return SystemRun("recog", f"recog, detector {detector}, lines {lines}, torch threads {threads}",
+    return SystemRun("recog", f"recog, detector {detector}, lines {lines}{f', LM {lm}' if lm else ''}, "
+                     f"torch threads {threads}",
                      [read(p.path) for p in pages])
 
 
@@ -503,7 +509,7 @@ def main(argv: Sequence[str] | None = None) -> None:
               "threads; timings come out inflated, those of OpenMP threads (torch's; Tesseract's with "
               "--tesseract-omp) by several times")
     runners: dict[str, Callable[[], SystemRun]] = {
-        "recog": lambda: run_recog(pages, args.detector, args.lines, args.threads),
+        "recog": lambda: run_recog(pages, args.detector, args.lines, args.threads, args.lm),
         "rapidocr": lambda: run_rapidocr(pages, args.threads),
         "tesseract": lambda: run_tesseract(pages, args.threads, shards=not args.tesseract_omp),
     }

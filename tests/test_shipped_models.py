@@ -117,14 +117,19 @@ def test_a_shipped_lm_reads_the_examples_its_card_names_exactly(model, capsys: p
     assert capsys.readouterr().out.rstrip("\n").split("\t")[1] == rows[0]["text"]
 
 
-def test_lm_of_a_model_that_ships_none_is_refused_in_one_line(capsys: pytest.CaptureFixture) -> None:
-    bare = next(m for m in RECOGNISERS if not (m.folder / LM_FILE).is_file())
-    row = examples(bare.task)[0]
-    command = next(kind.command for kind in KINDS.values() if kind.name == bare.task)
-    key = next(kind.path_key for kind in KINDS.values() if kind.name == bare.task)
-    assert main([command, str(EXAMPLES / row[key]), "--model", bare.name, "--lm", bare.name]) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and bare.name in err and "no language model" in err
+def test_lm_of_a_model_that_ships_none_is_refused_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    model = RECOGNISERS[0]
+    row = examples(model.task)[0]
+    command = next(kind.command for kind in KINDS.values() if kind.name == model.task)
+    key = next(kind.path_key for kind in KINDS.values() if kind.name == model.task)
+    bare = tmp_path / "bare"  # a model folder without lm.json.gz
+    bare.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        (bare / name).write_bytes((model.folder / name).read_bytes())
+    for lm in (DETECTORS[0].name, str(bare)):  # a shipped model's name, a model folder
+        assert main([command, str(EXAMPLES / row[key]), "--model", model.name, "--lm", lm]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and lm in err and "no language model" in err
 
 
 @pytest.mark.parametrize("model", [m for m in RECOGNISERS if m.task == "speech"], ids=lambda m: m.name)

@@ -66,6 +66,16 @@ def test_make_texts_deterministic_prefix_stable_and_valid(recipe):
         recipe.texts.make_texts(-1, seed=0)
 
 
+def test_lm_text_is_the_training_texts_and_never_a_dev_or_test_one(recipe, tmp_path):
+    out = tmp_path / "lm.txt"
+    assert recipe.texts.main(["--num-train", "300", "--num-dev", "20", "--num-test", "30", "--lm-text", str(out),
+                              "--sample", "0"]) == 0
+    written = out.read_text().splitlines()
+    pool = recipe.texts.make_texts(350, seed=0)
+    assert written == pool[50:]  # test first, then dev, then train, as prepare.py carves them
+    assert not set(written) & set(pool[:50])
+
+
 def test_make_texts_mixes_categories(recipe):
     texts = recipe.texts.make_texts(20000, seed=0)
     n = len(texts)

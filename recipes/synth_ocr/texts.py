@@ -686,6 +686,30 @@ def make_texts(n: int, seed: int) -> list[str]:
     return unique_texts(n, seed, CATEGORIES, is_valid, "texts")
 
 
+def main(argv: list[str] | None = None) -> int:
+    """Print sample texts, or with ``--lm-text`` write the training texts of a corpus of the given
+    split sizes (test first, then dev, then train, as ``prepare.py`` carves them) for ``recog lm
+    --text``: a larger ``--num-train`` than the corpus rendered only adds texts, never a dev or test one."""
+    import argparse
+
+    from recipes.common import split_texts
+
+    p = argparse.ArgumentParser(description="Texts of the synthetic OCR corpus")
+    p.add_argument("--num-train", type=int, default=20000)
+    p.add_argument("--num-dev", type=int, default=500)
+    p.add_argument("--num-test", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sample", type=int, default=20, help="print this many training texts")
+    p.add_argument("--lm-text", type=Path, help="write the training texts here, one per line")
+    args = p.parse_args(argv)
+    train = split_texts(make_texts, args)["train"]
+    print("\n".join(train[: args.sample]))
+    if args.lm_text:
+        args.lm_text.parent.mkdir(parents=True, exist_ok=True)
+        args.lm_text.write_text("".join(t + "\n" for t in train), encoding="utf-8")
+        print(f"wrote {len(train)} training texts to {args.lm_text}", file=sys.stderr)
+    return 0
+
+
 if __name__ == "__main__":
-    for line in make_texts(int(sys.argv[1]) if len(sys.argv) > 1 else 40, int(sys.argv[2]) if len(sys.argv) > 2 else 0):
-        print(line)
+    sys.exit(main())
