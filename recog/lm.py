@@ -62,6 +62,8 @@ class CharNgramLM:
             raise ValueError(f"an order-{order} model needs {order} discounts, got {len(discounts)}")
         self.discounts = [float(d) for d in discounts] if discounts is not None else [_discount(t) for t in self.tables]
         self.uniform = 1.0 / (len(self.vocab) + 1)
+        # a context's total count, summed once when first asked (not for every context at load)
+        self._total = lru_cache(maxsize=1 << 20)(self._context_total)
         # characters of context that decide a probability: with a lexicon, also the word being spelt
         self.context_chars = self.order - 1
         if self.lexicon is None:
@@ -120,6 +122,10 @@ class CharNgramLM:
             raise ValueError("no text to train a language model on")
         return cls(order, [{h: dict(c) for h, c in t.items()} for t in tables], lexicon)
 
+    def _context_total(self, k: int, context: str) -> int:
+        """The total count after ``context`` in the order-``k`` table (cached as ``_total``)."""
+        return sum(self.tables[k - 1][context].values())
+
     def _log_prob(self, context: str, char: str) -> float:
         context = (BOS * (self.order - 1) + context)[len(context):]  # exactly order - 1 characters
         p = self.uniform
@@ -128,7 +134,7 @@ class CharNgramLM:
             counts = self.tables[k - 1].get(h)
             if counts is None:
                 continue
-            total, d = sum(counts.values()), self.discounts[k - 1]  # the weight: total and distinct characters
+            total, d = self._total(k, h), self.discounts[k - 1]  # the weight: total and distinct characters
             p = max(counts.get(char, 0) - d, 0.0) / total + d * len(counts) / total * p
         return math.log(p)
 
