@@ -53,9 +53,15 @@ def _summary(card: str) -> str:
     return " ".join(paragraphs[0].split()) if paragraphs else ""
 
 
+def _is_name(model: str | Path) -> bool:
+    """Whether ``model`` is a shipped model's name rather than a path: a string without a slash
+    that names nothing on disk."""
+    return isinstance(model, str) and "/" not in model and not Path(model).exists()
+
+
 def resolve(model: str | Path) -> Path:
     """A shipped model's folder for its name; anything else is a path, returned as it is."""
-    if isinstance(model, str) and "/" not in model and not Path(model).exists():
+    if _is_name(model):
         folder = ROOT / model
         if (folder / CONFIG_FILE).is_file() and (folder / WEIGHTS_FILE).is_file():
             return folder
@@ -69,7 +75,7 @@ def resolve_lm(lm: str | Path) -> Path:
     """The LM file that ``--lm`` names: a shipped model's name or a model folder gives the
     ``lm.json.gz`` inside it (FileNotFoundError naming the model where it has none); anything
     else is the LM file's path, returned as it is."""
-    if isinstance(lm, str) and "/" not in lm and not Path(lm).exists():
+    if _is_name(lm):
         folder = ROOT / lm
         if not (folder / CONFIG_FILE).is_file():
             raise FileNotFoundError(f"{lm}: no such language model file, and no shipped model of that name")
