@@ -9,7 +9,7 @@ import pytest
 
 import recog
 from recog.cli import main
-from recog.inputs import KINDS
+from recog.inputs import KINDS, InputKind
 from recog.models import DEFAULTS, LM_FILE, shipped
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -22,6 +22,11 @@ SHORT_SECONDS = 30  # the long recording is read by the long-form tests, not her
 def examples(task: str) -> list[dict]:
     rows = [json.loads(line) for line in (EXAMPLES / MANIFESTS[task]).read_text().splitlines()]
     return [r for r in rows if r.get("duration", 0) < SHORT_SECONDS]
+
+
+def kind_of(task: str) -> type[InputKind]:
+    """The input kind of a task: its CLI command and its manifests' path key."""
+    return next(kind for kind in KINDS.values() if kind.name == task)
 
 
 def info(model) -> dict:  # noqa: ANN001 - a ShippedModel
@@ -48,7 +53,7 @@ def test_a_shipped_model_reads_its_examples_and_the_ones_its_card_names_exactly(
     loaded = recog.load(model.name)
     assert loaded.input.name == model.task
     rows = examples(model.task)
-    key = next(kind.path_key for kind in KINDS.values() if kind.name == model.task)
+    key = kind_of(model.task).path_key
     results = loaded.transcribe([EXAMPLES / r[key] for r in rows])
     assert all(0 < r.confidence <= 1 and len(r.positions) == len(r.tokens) for r in results)
     exact = exact_examples(model)
@@ -81,8 +86,8 @@ def test_a_shipped_detector_finds_every_line_of_the_pages_its_card_names(model) 
 @pytest.mark.parametrize("task", sorted({m.task for m in RECOGNISERS if DEFAULTS.get(m.task) == m.name}))
 def test_commands_without_model_use_the_shipped_default(task: str, capsys: pytest.CaptureFixture) -> None:
     model = next(m for m in shipped() if m.name == DEFAULTS[task])
-    command = next(kind.command for kind in KINDS.values() if kind.name == task)
-    key = next(kind.path_key for kind in KINDS.values() if kind.name == task)
+    command = kind_of(task).command
+    key = kind_of(task).path_key
     exact = exact_examples(model)
     row = next(r for r in examples(task) if r[key] in exact or r[key] in example_cer(model))
     assert main([command, str(EXAMPLES / row[key])]) == 0
@@ -108,11 +113,11 @@ def test_a_shipped_lm_reads_the_examples_its_card_names_exactly(model, capsys: p
     exact = info(model).get("lm_exact_examples", [])
     assert exact, "a shipped LM makes the model read at least one bundled example exactly"
     assert (model.folder / LM_FILE).is_file(), "its info names what its LM reads: the LM ships"
-    key = next(kind.path_key for kind in KINDS.values() if kind.name == model.task)
+    key = kind_of(model.task).path_key
     rows = [r for r in examples(model.task) if r[key] in exact]
     fused = recog.load(model.name, lm=model.name).transcribe([EXAMPLES / r[key] for r in rows], beam=8)
     assert [r.text for r in fused] == [r["text"] for r in rows]
-    command = next(kind.command for kind in KINDS.values() if kind.name == model.task)
+    command = kind_of(model.task).command
     assert main([command, str(EXAMPLES / rows[0][key]), "--model", model.name, "--lm", model.name]) == 0
     assert capsys.readouterr().out.rstrip("\n").split("\t")[1] == rows[0]["text"]
 
@@ -120,8 +125,8 @@ def test_a_shipped_lm_reads_the_examples_its_card_names_exactly(model, capsys: p
 def test_lm_of_a_model_that_ships_none_is_refused_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     model = RECOGNISERS[0]
     row = examples(model.task)[0]
-    command = next(kind.command for kind in KINDS.values() if kind.name == model.task)
-    key = next(kind.path_key for kind in KINDS.values() if kind.name == model.task)
+    command = kind_of(model.task).command
+    key = kind_of(model.task).path_key
     bare = tmp_path / "bare"  # a model folder without lm.json.gz
     bare.mkdir()
     for name in ("config.json", "model.safetensors"):
