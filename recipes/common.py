@@ -99,6 +99,14 @@ def atomic_write(path: Path) -> Iterator[Path]:
     os.replace(part, path)
 
 
+def write_lm_text(path: Path, texts: list[str]) -> None:
+    """Write a recipe's training texts, one per line, for ``recog lm --text`` (the ``--lm-text``
+    of the recipes' ``texts.py``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path) as part:
+        part.write_text("".join(t + "\n" for t in texts), encoding="utf-8")
+
+
 def check_config(out: Path, config: dict) -> None:
     """Refuse to reuse files made with different settings; record the settings otherwise."""
     path = out / CONFIG_NAME

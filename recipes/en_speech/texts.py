@@ -439,8 +439,9 @@ def main(argv: list[str] | None = None) -> int:
     samples = [f"  {split} [{t.source}] {t.speak}" for split, texts in splits.items() for t in texts[: args.sample]]
     print("\n".join(samples))
     if args.lm_text:
-        args.lm_text.parent.mkdir(parents=True, exist_ok=True)
-        args.lm_text.write_text("".join(t.label + "\n" for t in splits["train"]))
+        from recipes.common import write_lm_text
+
+        write_lm_text(args.lm_text, [t.label for t in splits["train"]])
         print(f"wrote {len(splits['train'])} training texts to {args.lm_text}")
     return 0
 

@@ -692,7 +692,7 @@ def main(argv: list[str] | None = None) -> int:
     --text``: a larger ``--num-train`` than the corpus rendered only adds texts, never a dev or test one."""
     import argparse
 
-    from recipes.common import split_texts
+    from recipes.common import split_texts, write_lm_text
 
     p = argparse.ArgumentParser(description="Texts of the synthetic OCR corpus")
     p.add_argument("--num-train", type=int, default=20000)
@@ -705,8 +705,7 @@ def main(argv: list[str] | None = None) -> int:
     train = split_texts(make_texts, args)["train"]
     print("\n".join(train[: args.sample]))
     if args.lm_text:
-        args.lm_text.parent.mkdir(parents=True, exist_ok=True)
-        args.lm_text.write_text("".join(t + "\n" for t in train), encoding="utf-8")
+        write_lm_text(args.lm_text, train)
         print(f"wrote {len(train)} training texts to {args.lm_text}", file=sys.stderr)
     return 0
 
