@@ -268,10 +268,9 @@ def cmd_lm(args: argparse.Namespace) -> int:
         return 2
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     lm.save(args.out)
-    contexts = sum(len(t) for t in lm.tables)
     words = f", lexicon of {len(lm.lexicon)} words" if lm.lexicon else ""
     print(f"order-{lm.order} character LM from {len(texts)} texts ({len(lm.vocab)} characters, "
-          f"{contexts} contexts{words}) -> {args.out}")
+          f"{lm.num_contexts} contexts{words}) -> {args.out}")
     return 0
 
 
@@ -512,7 +511,7 @@ def build_parser() -> argparse.ArgumentParser:
     lm.add_argument("--manifest", nargs="+", help="JSONL manifests whose text fields to learn")
     lm.add_argument("--text", nargs="+", help="plain UTF-8 text files to learn, one text (sentence) per line")
     lm.add_argument("--order", type=int, default=6, help="n-gram order in characters (default 6)")
-    lm.add_argument("--out", required=True, help="output file, e.g. lm.json.gz")
+    lm.add_argument("--out", required=True, help="output file, e.g. lm.npz")
     lm.add_argument("--lexicon", action="store_true",
                     help="restrict decoding to the words of the texts learnt (a closed vocabulary)")
     lm.add_argument("--lexicon-file", help="restrict decoding to these words (first column of each line, "

@@ -220,7 +220,7 @@ def test_recog_stream_with_a_language_model_prints_the_offline_fused_text(export
     import recog
     from recog.lm import CharNgramLM
 
-    lm_path = tmp_path / "lm.json.gz"
+    lm_path = tmp_path / "lm.npz"
     CharNgramLM.train(["open the door", "a blue sky"], order=3).save(lm_path)
     model = recog.load(checkpoint, lm=lm_path)
     wave = torch.from_numpy(load_audio(wavs[0]))[None]

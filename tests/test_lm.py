@@ -4,6 +4,7 @@ prefix beam search and transducer beam search."""
 from __future__ import annotations
 
 import gzip
+import json
 import math
 
 import numpy as np
@@ -48,7 +49,7 @@ def test_only_the_last_order_minus_one_characters_count() -> None:
 
 def test_save_and_load_give_the_same_scores(tmp_path) -> None:
     lm = CharNgramLM.train(TEXTS, order=5)
-    path = tmp_path / "lm.json.gz"
+    path = tmp_path / "lm.npz"
     lm.save(path)
     again = CharNgramLM.load(path)
     for text in ("the cat", "a hat on the mat", "xyz"):
@@ -56,19 +57,67 @@ def test_save_and_load_give_the_same_scores(tmp_path) -> None:
 
 
 def test_bad_files_are_refused_with_their_name(tmp_path) -> None:
-    with pytest.raises(FileNotFoundError, match="missing.json.gz"):
-        CharNgramLM.load(tmp_path / "missing.json.gz")
-    junk = tmp_path / "junk.json.gz"
-    junk.write_bytes(b"not gzip at all")
-    with pytest.raises(ValueError, match="junk.json.gz"):
+    with pytest.raises(FileNotFoundError, match="missing.npz"):
+        CharNgramLM.load(tmp_path / "missing.npz")
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not an archive at all")
+    with pytest.raises(ValueError, match="junk.npz"):
         CharNgramLM.load(junk)
     other = tmp_path / "other.json.gz"
     with gzip.open(other, "wt") as f:
         f.write('{"format": "something-else"}')
     with pytest.raises(ValueError, match="other.json.gz"):
         CharNgramLM.load(other)
+    pickled = tmp_path / "pickled.npz"  # an archive whose arrays need pickle to load
+    np.savez(pickled, meta=np.array([{"format": "recog-char-ngram-v2"}], dtype=object))
+    with pytest.raises(ValueError, match="pickled.npz"):
+        CharNgramLM.load(pickled)
     with pytest.raises(ValueError, match="no text"):
         CharNgramLM.train([], order=3)
+
+
+def _arrays(path) -> dict[str, np.ndarray]:
+    with np.load(path) as z:
+        return {k: z[k] for k in z.files}
+
+
+@pytest.mark.parametrize(("name", "change"), [
+    ("sizes3", lambda a: a + 1),  # successors that run past the characters
+    ("parent3", lambda a: a + 1000),  # a context whose suffix the order below lacks
+    ("first2", lambda a: a[::-1].copy()),  # contexts out of key order
+    ("counts1", lambda a: a * 0),  # a zero count
+    ("codes2", lambda a: a + 200),  # a character outside the alphabet
+])
+def test_a_damaged_table_is_refused_with_the_file_name(tmp_path, name: str, change) -> None:
+    good = tmp_path / "good.npz"
+    CharNgramLM.train(TEXTS, order=3).save(good)
+    arrays = _arrays(good)
+    arrays[name] = change(arrays[name].astype(np.int64))
+    bad = tmp_path / "damaged.npz"
+    np.savez_compressed(bad, **arrays)
+    with pytest.raises(ValueError, match="damaged.npz"):
+        CharNgramLM.load(bad)
+    del arrays[name]
+    np.savez_compressed(bad, **arrays)
+    with pytest.raises(ValueError, match=f"damaged.npz.*{name}"):
+        CharNgramLM.load(bad)
+
+
+def test_the_file_is_packed_arrays_that_need_no_pickle_and_the_first_format_still_loads(tmp_path) -> None:
+    lm = CharNgramLM.train(["ab", "ba b"], order=2)
+    lm.save(tmp_path / "lm.npz")
+    arrays = _arrays(tmp_path / "lm.npz")  # np.load refuses pickled arrays by default
+    assert all(a.dtype.kind in "ui" for a in arrays.values())
+    assert sum(len(arrays[f"sizes{k}"]) for k in (1, 2)) == lm.num_contexts == 1 + 4  # "", BOS, a, b, " "
+    first = tmp_path / "first.json.gz"  # the gzip JSON of count tables that recog wrote before
+    with gzip.open(first, "wt", encoding="utf-8") as f:
+        json.dump({"format": "recog-char-ngram-v1", "order": 2, "tables": [
+            {"": {"a": 2, "b": 3, EOS: 1, " ": 1}},  # continuation counts: distinct characters before
+            {"\x02": {"a": 1, "b": 1}, "a": {"b": 1, " ": 1}, "b": {EOS: 2, "a": 1}, " ": {"b": 1}},
+        ]}, f)
+    old = CharNgramLM.load(first)
+    for text in ("ab", "ba", "b a", "abba", "c"):
+        assert old.score(text) == pytest.approx(lm.score(text), abs=1e-12)
 
 
 def test_the_cli_learns_plain_text_files_as_it_learns_manifest_texts(tmp_path, capsys) -> None:
@@ -76,7 +125,7 @@ def test_the_cli_learns_plain_text_files_as_it_learns_manifest_texts(tmp_path, c
 
     plain = tmp_path / "texts.txt"
     plain.write_text("\n".join(f"  {t.replace(' ', '   ')} " for t in TEXTS[:2]) + "\n\n" + "\n".join(TEXTS[2:]) + "\n")
-    out = tmp_path / "lm.json.gz"
+    out = tmp_path / "lm.npz"
     assert main(["lm", "--text", str(plain), "--order", "4", "--out", str(out)]) == 0
     assert "from 4 texts" in capsys.readouterr().out
     expected = CharNgramLM.train(TEXTS, order=4)  # blank lines dropped, whitespace collapsed
@@ -126,13 +175,13 @@ def test_a_lexicon_allows_only_its_words_separated_by_single_spaces() -> None:
 
 def test_the_lexicon_is_saved_with_the_model(tmp_path) -> None:
     lm = CharNgramLM.train(TEXTS, order=4, lexicon=WORDS)
-    lm.save(tmp_path / "lm.json.gz")
-    again = CharNgramLM.load(tmp_path / "lm.json.gz")
+    lm.save(tmp_path / "lm.npz")
+    again = CharNgramLM.load(tmp_path / "lm.npz")
     assert again.lexicon == frozenset(WORDS) and again.context_chars == lm.context_chars
     for text in ("the cat", "a hat on the mat", "teh cat"):
         assert again.score(text) == pytest.approx(lm.score(text), abs=1e-12)
-    CharNgramLM.train(TEXTS, order=4).save(tmp_path / "plain.json.gz")
-    assert CharNgramLM.load(tmp_path / "plain.json.gz").lexicon is None
+    CharNgramLM.train(TEXTS, order=4).save(tmp_path / "plain.npz")
+    assert CharNgramLM.load(tmp_path / "plain.npz").lexicon is None
 
 
 # CTC posteriors over blank + the characters of "cta ": the acoustics hesitate between "cat" and

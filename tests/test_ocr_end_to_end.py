@@ -127,7 +127,7 @@ def test_the_sgm_head_cannot_be_chosen_for_decoding(ocr_model: Path, line_dir: P
 
 def test_cli_ocr_with_a_character_lm_reads_the_lines(ocr_model: Path, line_dir: Path, tmp_path: Path,
                                                      capsys: pytest.CaptureFixture) -> None:
-    lm = tmp_path / "lm.json.gz"
+    lm = tmp_path / "lm.npz"
     assert main(["lm", "--manifest", str(line_dir / "train.jsonl"), "--order", "4", "--out", str(lm)]) == 0
     assert main(["ocr", "--manifest", str(line_dir / "train.jsonl"), "--model", str(ocr_model),
                  "--lm", str(lm)]) == 0
@@ -136,7 +136,7 @@ def test_cli_ocr_with_a_character_lm_reads_the_lines(ocr_model: Path, line_dir: 
     # A lexicon without "off" must keep it out of the reading of "$9.99 off", against the image.
     words = tmp_path / "words.txt"
     words.write_text("Hello\n42\n$9.99\nAB-12\nx\n")
-    forcing = tmp_path / "forcing.json.gz"
+    forcing = tmp_path / "forcing.npz"
     assert main(["lm", "--manifest", str(line_dir / "train.jsonl"), "--order", "4", "--lexicon-file", str(words),
                  "--out", str(forcing)]) == 0
     capsys.readouterr()

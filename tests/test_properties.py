@@ -77,9 +77,9 @@ def test_manifest_reader_fails_only_with_manifest_error_naming_the_manifest(body
 
 
 @SETTINGS
-@given(header=st.sampled_from([b"", b"\x1f\x8b\x08\x00", b"{}"]), body=st.binary(max_size=300))
+@given(header=st.sampled_from([b"", b"\x1f\x8b\x08\x00", b"{}", b"PK\x03\x04"]), body=st.binary(max_size=300))
 def test_lm_loader_fails_only_with_a_clear_error_naming_the_file(header: bytes, body: bytes) -> None:
-    path = written(header + body, ".json.gz")
+    path = written(header + body, ".npz")
     with pytest.raises(ValueError, match=str(path).replace(".", r"\.")):
         CharNgramLM.load(path)
 

@@ -127,7 +127,7 @@ def test_lm_of_a_model_that_ships_none_is_refused_in_one_line(tmp_path: Path, ca
     row = examples(model.task)[0]
     command = kind_of(model.task).command
     key = kind_of(model.task).path_key
-    bare = tmp_path / "bare"  # a model folder without lm.json.gz
+    bare = tmp_path / "bare"  # a model folder without lm.npz
     bare.mkdir()
     for name in ("config.json", "model.safetensors"):
         (bare / name).write_bytes((model.folder / name).read_bytes())

@@ -70,7 +70,7 @@ def test_hybrid_model_reads_back_exact_text_with_both_heads(hybrid_model: Path, 
 def test_a_character_lm_is_fused_into_the_transducer_heads_beam_search(hybrid_model: Path, speech_dir: Path,
                                                                        tmp_path: Path,
                                                                        capsys: pytest.CaptureFixture) -> None:
-    lm = tmp_path / "lm.json.gz"
+    lm = tmp_path / "lm.npz"
     assert main(["lm", "--manifest", str(speech_dir / "train.jsonl"), "--order", "5", "--out", str(lm)]) == 0
     files = [speech_dir / f"utt{i}.wav" for i in range(len(OVERFIT_TEXTS))]
     fused = recog.load(hybrid_model, lm=lm).transcribe(files, head="rnnt", beam=4, lm_weight=0.5, lm_bonus=1.0)
@@ -95,7 +95,7 @@ def forbidding_lm(root: Path, speech_dir: Path, word: str) -> Path:
     """A lexicon LM of the training texts' words but ``word``: decoding with it must leave that word out."""
     words = root / "words.txt"
     words.write_text("\n".join(sorted({w for t in OVERFIT_TEXTS for w in t.split()} - {word})) + "\n")
-    lm = root / "forbidding.json.gz"
+    lm = root / "forbidding.npz"
     assert main(["lm", "--manifest", str(speech_dir / "train.jsonl"), "--order", "5", "--lexicon-file", str(words),
                  "--out", str(lm)]) == 0
     return lm
@@ -203,7 +203,7 @@ def test_a_run_with_validation_switched_off_still_saves_its_final_weights(speech
 def test_a_character_lm_built_by_the_cli_is_fused_into_ctc_beam_search(trained_model: Path, speech_dir: Path,
                                                                       tmp_path: Path,
                                                                       capsys: pytest.CaptureFixture) -> None:
-    lm = tmp_path / "lm.json.gz"
+    lm = tmp_path / "lm.npz"
     assert main(["lm", "--manifest", str(speech_dir / "train.jsonl"), "--order", "5", "--out", str(lm)]) == 0
     assert f"order-5 character LM from {len(OVERFIT_TEXTS)} texts" in capsys.readouterr().out
     assert main(["eval", "--manifest", str(speech_dir / "train.jsonl"), "--model", str(trained_model),
@@ -233,7 +233,7 @@ def test_a_lexicon_lm_built_by_the_cli_keeps_decoding_to_known_words(trained_mod
                                                                     capsys: pytest.CaptureFixture) -> None:
     words = tmp_path / "words.txt"
     words.write_text("zebra Z IY B R AH\n\nyak Y AE K\n")  # a pronunciation lexicon: the first column counts
-    lm = tmp_path / "lexicon.json.gz"
+    lm = tmp_path / "lexicon.npz"
     assert main(["lm", "--manifest", str(speech_dir / "train.jsonl"), "--order", "5", "--lexicon",
                  "--lexicon-file", str(words), "--out", str(lm)]) == 0
     vocabulary = {w for t in OVERFIT_TEXTS for w in t.split()} | {"zebra", "yak"}

@@ -1,9 +1,9 @@
 """Tune the shallow-fusion weights of a character LM for a CTC or transducer head on a dev manifest.
 
     python tools/lm_tune.py --model runs/synth_speech_ctc/checkpoints/last.ckpt \
-        --lm runs/lm/synth_speech_char8.json.gz --manifest data/synth_speech/dev.jsonl
+        --lm runs/lm/synth_speech_char8.npz --manifest data/synth_speech/dev.jsonl
     python tools/lm_tune.py --model runs/synth_speech_hybrid/checkpoints/last.ckpt --head rnnt \
-        --beam 4 --lm runs/lm/synth_speech_char8.json.gz --manifest data/synth_speech/dev.jsonl
+        --beam 4 --lm runs/lm/synth_speech_char8.npz --manifest data/synth_speech/dev.jsonl
     python tools/lm_tune.py --model runs/synth_speech_hybrid/checkpoints/last.ckpt --head ctc \
         --beam 4 --lm internal --manifest data/synth_speech/dev.jsonl   # the hybrid's own predictor
 

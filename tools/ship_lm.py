@@ -1,8 +1,8 @@
-"""Ship a character language model (``recog lm``) with a shipped model: copied into
-``recog/models/<name>/lm.json.gz``, where ``--lm <name>`` finds it, after checking that it loads
-and stays under the size limit of a shipped file.
+"""Ship a character language model (``recog lm``) with a shipped model: written in the current
+format to ``recog/models/<name>/lm.npz``, where ``--lm <name>`` finds it, after checking that it
+loads and stays under the size limit of a shipped file.
 
-    python tools/ship_lm.py runs/lm/en_speech_lm8.json.gz --name en-speech
+    python tools/ship_lm.py runs/lm/en_speech_lm8.npz --name en-speech
 
 Write how it was built and what it gives into the model's card.
 """
@@ -10,7 +10,7 @@ Write how it was built and what it gives into the model's card.
 from __future__ import annotations
 
 import argparse
-import shutil
+import os
 import sys
 from pathlib import Path
 
@@ -36,13 +36,15 @@ def main() -> int:
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    size = Path(args.lm).stat().st_size
+    staged = folder / (LM_FILE + ".part")
+    lm.save(staged)  # the current format, whatever the file given was written in
+    size = staged.stat().st_size
     if size > MAX_BYTES:
-        print(f"error: {args.lm} is {size / 1e6:.1f} MB, over {MAX_BYTES / 1e6:.0f} MB", file=sys.stderr)
+        staged.unlink()
+        print(f"error: {args.lm} is {size / 1e6:.1f} MB as {LM_FILE}, over {MAX_BYTES / 1e6:.0f} MB", file=sys.stderr)
         return 1
-    shutil.copyfile(args.lm, folder / LM_FILE)
-    print(f"wrote {folder / LM_FILE} (order {lm.order}, {sum(len(t) for t in lm.tables)} contexts, "
-          f"{size / 1e6:.1f} MB)")
+    os.replace(staged, folder / LM_FILE)
+    print(f"wrote {folder / LM_FILE} (order {lm.order}, {lm.num_contexts} contexts, {size / 1e6:.1f} MB)")
     return 0
 
 

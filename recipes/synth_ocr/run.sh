@@ -42,9 +42,9 @@ recog train --config configs/synth_ocr.yaml --trainer.max_time "$max_time" --tra
 echo "== 3/3 evaluate on $data/test.jsonl (fonts not seen in training) and $data/test_degraded.jsonl"
 best=$(ls -t "$run"/checkpoints/best-*.ckpt | head -n 1)
 # and the CTC head with a character 6-gram LM from the training texts, its weights tuned on dev
-recog lm --manifest "$data/train.jsonl" --order 6 --out "$run/lm_char6.json.gz"
+recog lm --manifest "$data/train.jsonl" --order 6 --out "$run/lm_char6.npz"
 # (to a file, not `tee /dev/stderr`: with stderr redirected to a log, tee would reopen and truncate it)
-python tools/lm_tune.py --model "$best" --lm "$run/lm_char6.json.gz" --manifest "$data/dev.jsonl" \
+python tools/lm_tune.py --model "$best" --lm "$run/lm_char6.npz" --manifest "$data/dev.jsonl" \
   --threads "$(nproc)" --weights 0.2,0.4,0.7 --bonuses 0,1,2 > "$run/lm_tune.txt"
 cat "$run/lm_tune.txt"
 best_pair=$(sed -n 's/^best: \(--lm-weight [0-9.]* --lm-bonus [0-9.]*\).*/\1/p' "$run/lm_tune.txt")
@@ -52,5 +52,5 @@ best_pair=$(sed -n 's/^best: \(--lm-weight [0-9.]* --lm-bonus [0-9.]*\).*/\1/p' 
 for split in test test_degraded; do
   # shellcheck disable=SC2086  # the pair is two flags and their values
   python benchmarks/ocr_peers.py --manifest "$data/$split.jsonl" --model "$best" --heads ctc,parallel \
-    --lm "$run/lm_char6.json.gz" $best_pair
+    --lm "$run/lm_char6.npz" $best_pair
 done

@@ -54,7 +54,7 @@ done
 
 case " $heads " in *" ctc "*)
   echo "== and with a character 8-gram LM from the training texts (weights tuned on dev)"
-  lm="$run/lm_char8.json.gz"
+  lm="$run/lm_char8.npz"
   recog lm --manifest "$data/train.jsonl" --order 8 --out "$lm"
   # (to a file, not `tee /dev/stderr`: with stderr redirected to a log, tee would reopen and truncate it)
   python tools/lm_tune.py --model "$best" --lm "$lm" --manifest "$data/dev.jsonl" --threads "$(nproc)" \

@@ -1,6 +1,6 @@
 """Models that ship inside the package: ``recog/models/<name>/`` holds ``config.json``,
 ``model.safetensors`` and ``MODEL_CARD.md`` (``recog.checkpoint`` reads the first two), and may
-hold ``lm.json.gz``, a character language model for it (``--lm <name>``, ``resolve_lm``).
+hold ``lm.npz``, a character language model for it (``--lm <name>``, ``resolve_lm``).
 
 ``recog.load("latin-lines")`` and ``--model latin-lines`` find a shipped model by name; with no
 ``--model`` a command takes its task's default. ``recog models`` lists what ships.
@@ -17,7 +17,7 @@ from recog_edge.models import DEFAULTS  # task -> default model name, the same i
 
 ROOT = Path(__file__).resolve().parent
 CARD_FILE = "MODEL_CARD.md"
-LM_FILE = "lm.json.gz"  # a shipped model's character LM (``recog lm``), used with ``--lm <name>``
+LM_FILE = "lm.npz"  # a shipped model's character LM (``recog lm``), used with ``--lm <name>``
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def resolve(model: str | Path) -> Path:
 
 def resolve_lm(lm: str | Path) -> Path:
     """The LM file that ``--lm`` names: a shipped model's name or a model folder gives the
-    ``lm.json.gz`` inside it (FileNotFoundError naming the model where it has none); anything
+    ``lm.npz`` inside it (FileNotFoundError naming the model where it has none); anything
     else is the LM file's path, returned as it is."""
     if _is_name(lm):
         folder = ROOT / lm
