@@ -11,8 +11,7 @@ from pathlib import Path
 
 from recog.segments import FORMATS
 from recog_edge.files import expand_inputs
-
-LM_BEAM = 8  # prefix beam width when --lm is given without --beam
+from recog_edge.fusion import LM_BEAM  # the prefix beam width when --lm is given without --beam
 
 
 def progress(items: Iterable, total: int, quiet: bool = False) -> Iterable:

@@ -125,6 +125,37 @@ def test_ocr_json_lines_have_recogs_fields_and_texts_with_the_shipped_models(cap
     assert [x["text"] for x in page["lines"]] == [x["text"] for x in want[1]["lines"]]
 
 
+def test_ocr_with_the_shipped_lm_reads_as_recog_does_with_it(capsys: pytest.CaptureFixture) -> None:
+    """--lm latin-lines: the LM that ships beside the edge model (the same file as recog's), fused
+    into CTC prefix beam search; texts as recog's with its LM, and scores that hold its bonuses."""
+    files = [str(EXAMPLES / name) for name in ("sentence.jpg", "price.png", "invoice.png", "memo.png")]
+    flags = ["--lm", "latin-lines", "--output", "-"]
+    want = json_rows(recog_main, ["ocr", *files, *flags], capsys)
+    got = json_rows(edge_main, ["ocr", *files, *flags], capsys)
+    more_bonus = json_rows(edge_main, ["ocr", *files, *flags, "--lm-bonus", "3"], capsys)
+    assert [list(row) for row in got] == [list(row) for row in want]
+    assert [row["text"] for row in got] == [row["text"] for row in want]
+    assert [x["text"] for x in got[-1]["lines"]] == [x["text"] for x in want[-1]["lines"]]
+    for fused, recog_fused, bonus in zip(got[:-1], want[:-1], more_bonus[:-1], strict=True):
+        assert fused["tokens"] == recog_fused["tokens"] == bonus["tokens"]
+        assert fused["score"] == pytest.approx(recog_fused["score"], abs=0.05)  # int8 against float weights
+        assert bonus["score"] == pytest.approx(fused["score"] + 2.0 * len(fused["tokens"]), abs=1e-3)  # 1 -> 3
+    edge_lm = recog_edge.models.resolve_lm("latin-lines")
+    assert edge_lm.read_bytes() == (RECOG_MODELS / "latin-lines" / "lm.npz").read_bytes()
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--beam", "4"], "--beam, --lm-weight and --lm-bonus go with --lm"),
+    (["--lm", "latin-lines", "--head", "parallel"], "not the parallel head"),
+    (["--lm", "latin-det"], "latin-det: this model ships no language model (lm.npz)"),
+    (["--lm", "missing.npz"], "missing.npz: no such language model file, and no shipped model of that name"),
+])
+def test_lm_flags_that_cannot_work_are_one_line(flags: list[str], message: str, capsys: pytest.CaptureFixture) -> None:
+    assert edge_main(["ocr", str(EXAMPLES / "price.png"), *flags]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and message in err[0]
+
+
 def test_a_bad_image_is_one_line_and_the_batch_goes_on(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not a png")

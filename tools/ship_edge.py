@@ -30,7 +30,7 @@ from recog.checkpoint import WEIGHTS_FILE  # noqa: E402
 from recog.cli import export_model  # noqa: E402
 from recog.inference import load  # noqa: E402
 from recog.models import ROOT, shipped  # noqa: E402
-from recog_edge.models import INFO_FILE  # noqa: E402
+from recog_edge.models import INFO_FILE, LM_FILE  # noqa: E402
 from recog_edge.models import ROOT as EDGE_ROOT  # noqa: E402
 
 MAX_BYTES = 15_000_000  # a shipped ONNX file stays at most 15 MB
@@ -55,6 +55,9 @@ def ship(name: str, task: str, summary: str) -> Path:
             except ValueError as err:  # a full-context encoder has no streaming step
                 print(f"{name}: offline only ({err})", file=sys.stderr)
                 streaming = False
+        if task == "text-line" and (ROOT / name / LM_FILE).is_file():  # recog-edge fuses it into CTC beam search
+            shutil.copyfile(ROOT / name / LM_FILE, work / LM_FILE)
+            written.append(work / LM_FILE)
         sizes = {path.name: path.stat().st_size for path in sorted(set(written))}
         over = {file: size for file, size in sizes.items() if size > MAX_BYTES}
         if over:
@@ -72,7 +75,9 @@ def ship(name: str, task: str, summary: str) -> Path:
             f"training data and measured accuracy; int8 against float32 figures are in docs/results.md), for "
             f"`recog-edge` without PyTorch. Graphs run once per step on one row (a transducer's predictor and "
             f"joiner) stay float32: int8 made them slower. Written by "
-            f"`python tools/ship_edge.py {name}`.\n\n{listing}\n",
+            f"`python tools/ship_edge.py {name}`."
+            + (f" `{LM_FILE}` is the character LM recog's `{name}` ships, for `recog-edge ocr --lm {name}`."
+               if LM_FILE in sizes else "") + f"\n\n{listing}\n",
             encoding="utf-8")
         folder = EDGE_ROOT / name
         shutil.rmtree(folder, ignore_errors=True)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from recog_edge.fusion import LM_BONUS, LM_WEIGHT
+
 SEARCHES = ("greedy", "beam", "diverse", "rescore", "joint")
 RESCORING = ("rescore", "joint")  # searches that combine an aligning head (CTC) and a scoring head (attention)
 
@@ -47,8 +49,8 @@ class DecodingOptions:
     nbest: int = 1
     length_penalty: float = 1.0
     ctc_weight: float = 0.3
-    lm_weight: float = 0.5
-    lm_bonus: float = 1.0
+    lm_weight: float = LM_WEIGHT
+    lm_bonus: float = LM_BONUS
     ilm_weight: float = 0.0
     ilm_bonus: float = 1.0
     max_len: int | None = None

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from recog.checkpoint import CONFIG_FILE, WEIGHTS_FILE
-from recog_edge.models import DEFAULTS  # task -> default model name, the same in recog and recog-edge
+from recog_edge.models import DEFAULTS, LM_FILE, is_name  # noqa: F401 - one table, LM file name and test of a name
+from recog_edge.models import resolve_lm as edge_resolve_lm
 
 ROOT = Path(__file__).resolve().parent
 CARD_FILE = "MODEL_CARD.md"
-LM_FILE = "lm.npz"  # a shipped model's character LM (``recog lm``), used with ``--lm <name>``
 
 
 @dataclass(frozen=True)
@@ -53,15 +53,9 @@ def _summary(card: str) -> str:
     return " ".join(paragraphs[0].split()) if paragraphs else ""
 
 
-def _is_name(model: str | Path) -> bool:
-    """Whether ``model`` is a shipped model's name rather than a path: a string without a slash
-    that names nothing on disk."""
-    return isinstance(model, str) and "/" not in model and not Path(model).exists()
-
-
 def resolve(model: str | Path) -> Path:
     """A shipped model's folder for its name; anything else is a path, returned as it is."""
-    if _is_name(model):
+    if is_name(model):
         folder = ROOT / model
         if (folder / CONFIG_FILE).is_file() and (folder / WEIGHTS_FILE).is_file():
             return folder
@@ -74,18 +68,8 @@ def resolve(model: str | Path) -> Path:
 def resolve_lm(lm: str | Path) -> Path:
     """The LM file that ``--lm`` names: a shipped model's name or a model folder gives the
     ``lm.npz`` inside it (FileNotFoundError naming the model where it has none); anything
-    else is the LM file's path, returned as it is."""
-    if _is_name(lm):
-        folder = ROOT / lm
-        if not (folder / CONFIG_FILE).is_file():
-            raise FileNotFoundError(f"{lm}: no such language model file, and no shipped model of that name")
-    else:
-        folder = Path(lm)
-        if not folder.is_dir():
-            return folder
-    if not (folder / LM_FILE).is_file():
-        raise FileNotFoundError(f"{lm}: this model ships no language model ({LM_FILE})")
-    return folder / LM_FILE
+    else is the LM file's path, returned as it is (``recog_edge.models.resolve_lm`` in recog's models)."""
+    return edge_resolve_lm(lm, ROOT, CONFIG_FILE)
 
 
 def default_model(task: str) -> Path:

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from recog_edge.files import AUDIO_SUFFIXES, IMAGE_SUFFIXES, expand_inputs
-from recog_edge.models import default_model, resolve
+from recog_edge.fusion import LM_BEAM, LM_BONUS, LM_WEIGHT
+from recog_edge.models import default_model, resolve, resolve_lm
 
 Row = tuple[str, dict[str, Any] | None, str | Exception]  # (path, JSON row, plain text or the file's error)
 
@@ -56,8 +57,12 @@ def cmd_ocr(args: argparse.Namespace) -> int:
     if not paths:
         return _no_inputs(failures, "images or folders")
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # an unreadable file: our one line, not its
+    if args.lm is None and (args.beam, args.lm_weight, args.lm_bonus) != (None, None, None):
+        raise ValueError("--beam, --lm-weight and --lm-bonus go with --lm (without it lines are read greedily)")
     lines = EdgeLineModel(resolve(args.model) if args.model else default_model("text-line"), head=args.head,
-                          threads=args.threads)
+                          threads=args.threads, lm=resolve_lm(args.lm) if args.lm else None,
+                          beam=args.beam or LM_BEAM, lm_weight=LM_WEIGHT if args.lm_weight is None else args.lm_weight,
+                          lm_bonus=LM_BONUS if args.lm_bonus is None else args.lm_bonus)
     pages: list[EdgePageReader] = []  # opened at the first page: line images need no detector
 
     def page_reader() -> EdgePageReader:
@@ -195,6 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--lines", action="store_true", help="read every image as one text line (no detection)")
     mode.add_argument("--detect", action="store_true", help="detect text in every image, even line-shaped ones "
                       "(default: images at most 100 px tall, or 240 px and 5x as wide, are lines)")
+    ocr.add_argument("--lm", help="a character LM fused into CTC prefix beam search: an LM file (`recog lm`), or "
+                     "a shipped edge model's own (--lm latin-lines), as `recog ocr --lm` reads with it")
+    ocr.add_argument("--beam", type=int, help=f"with --lm: the beam width (default {LM_BEAM})")
+    ocr.add_argument("--lm-weight", type=float, help=f"with --lm: the LM's weight (default {LM_WEIGHT})")
+    ocr.add_argument("--lm-bonus", type=float, help=f"with --lm: a bonus per character (default {LM_BONUS})")
     ocr.add_argument("--format", choices=["txt", "json"], help="print pages as their text only, or every result "
                      "as a JSON line")
 

@@ -4,6 +4,7 @@
     model = EdgeLineModel("exported/")          # the folder `recog export` wrote for a text-line model
     for line in model.read(["line.png"]):
         print(line.text, line.x_positions)
+    EdgeLineModel("exported/", lm="lm.npz")     # CTC prefix beam search with a character LM fused
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from recog_edge.search import char_text, path_segments
+from recog_edge.fusion import LM_BEAM, LM_BONUS, LM_WEIGHT, LMFusion
+from recog_edge.lm import CharNgramLM
+from recog_edge.search import char_text, path_segments, prefix_beam_search
 
 SIZES = {1: (64, 64), 2: (96, 48), 3: (112, 40), 4: (128, 32)}  # aspect ratio -> (W, H)
 
@@ -56,9 +59,18 @@ class LineResult:
 
 class EdgeLineModel:
     """An exported text-line model (``lines.onnx``, and ``parallel.onnx`` for the CPPD head).
-    ``head``: one of the exported heads ("ctc", "parallel"; default: the model's)."""
 
-    def __init__(self, folder: str | Path, head: str | None = None, threads: int = 1) -> None:
+    Args:
+        folder: the export. head: one of the exported heads ("ctc", "parallel"; default: the model's).
+        threads: onnxruntime intra-op threads.
+        lm: a character LM (``recog lm``; a file or a loaded model) fused into CTC prefix beam search
+            of ``beam`` (``recog ocr --lm`` with the same settings reads the same text); None: greedy.
+        lm_weight, lm_bonus: the LM's weight and per-token bonus (recog's defaults).
+    """
+
+    def __init__(self, folder: str | Path, head: str | None = None, threads: int = 1,
+                 lm: str | Path | CharNgramLM | None = None, beam: int = LM_BEAM, lm_weight: float = LM_WEIGHT,
+                 lm_bonus: float = LM_BONUS) -> None:
         from recog_edge.sessions import open_export
 
         folder = Path(folder)
@@ -72,6 +84,14 @@ class EdgeLineModel:
         # CPPD decodes the encoder frames in a graph of its own; another head reads lines.onnx alone
         self.decoder = self._open_parallel(folder, threads) if self.head == "parallel" else None
         self.wanted = ["encoded", "lengths"] if self.decoder else [f"{self.head}_log_probs", "lengths"]
+        self.beam, self.fusion = beam, None
+        if lm is not None:
+            if self.head != "ctc":
+                raise ValueError(f"a language model is fused into CTC prefix beam search, not the {self.head} head")
+            if beam < 1:
+                raise ValueError(f"beam must be at least 1, got {beam}")
+            lm = lm if isinstance(lm, CharNgramLM) else CharNgramLM.load(lm)
+            self.fusion = LMFusion(lm, ["", ""] + self.vocabulary[2:], lm_weight, lm_bonus)  # blank, unknown: no text
 
     def _open_parallel(self, folder: Path, threads: int):  # noqa: ANN202 - an onnxruntime.InferenceSession
         """The CPPD head's graph, refused in one line where the export predates it (format 1 had
@@ -112,16 +132,22 @@ class EdgeLineModel:
             tokens, stamps = best[:n], frames[:n].tolist()
             lp = [float(log_probs[i, t]) for i, t in enumerate(best[: n + 1 if 0 in best else n])]  # + the end
             probs = [float(np.exp(v)) for v in lp[:n]]
+            score, confidence = sum(lp), float(np.exp(sum(lp) / max(len(lp), 1)))
+        elif self.fusion is not None:
+            log_probs = outputs["ctc_log_probs"][0, : int(outputs["lengths"][0])]
+            hyp = prefix_beam_search(log_probs, self.beam, self.fusion)
+            tokens, stamps, probs = hyp.tokens, hyp.timestamps, hyp.token_confidences
+            score, confidence = hyp.score, hyp.confidence
         else:
             log_probs = outputs[f"{self.head}_log_probs"][0, : int(outputs["lengths"][0])]
             best = log_probs.argmax(axis=-1).tolist()
             lp = [float(log_probs[t, c]) for t, c in enumerate(best)]
             tokens, stamps, _ = path_segments(best)
             probs = [float(np.exp(lp[t])) for t in stamps]
+            score, confidence = sum(lp), float(np.exp(sum(lp) / max(len(lp), 1)))
         stride = self.meta["stride"]
         return LineResult(
             image_filepath=name, text=char_text(self.vocabulary, tokens),
             tokens=[self.vocabulary[t] for t in tokens], x_positions=[int(round((t + 0.5) * stride * scale))
                                                                        for t in stamps],
-            confidence=round(float(np.exp(sum(lp) / max(len(lp), 1))), 4),
-            token_confidences=[round(p, 4) for p in probs], score=round(sum(lp), 4))
+            confidence=round(confidence, 4), token_confidences=[round(p, 4) for p in probs], score=round(score, 4))

@@ -1,17 +1,25 @@
-"""Greedy searches in numpy over exported graphs: CTC, transducer (``predictor.onnx`` +
+"""Searches in numpy over exported graphs: greedy CTC, transducer (``predictor.onnx`` +
 ``joiner.onnx``), attention decoder (``decoder.onnx``, one step with its KV cache) and CASS-NAT
-(``cassnat.onnx``, every token at once from the greedy CTC path's segments). Each gives the tokens,
+(``cassnat.onnx``, every token at once from the greedy CTC path's segments), each giving the tokens,
 timestamps (encoder frames), token probabilities, score and confidence that the PyTorch head's
-greedy search gives (``Decoded``)."""
+greedy search gives (``Decoded``); and CTC prefix beam search with shallow fusion of a language
+model (``prefix_beam_search``), which recog's CTC head runs too."""
 
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
+
+from recog_edge.fusion import PrefixFusion
+from recog_edge.hypothesis import Hypothesis
+
+NEG_INF = float("-inf")
 
 
 @dataclass
@@ -171,3 +179,70 @@ def zeros_for_one(spec: dict[str, Any]) -> np.ndarray:
     shape = list(spec["shape"])
     shape[spec["batch_axis"]] = 1
     return np.zeros(shape, dtype=spec["dtype"])
+
+
+def _add_path(nxt: dict[tuple[int, ...], list[float]], best: dict[tuple[int, ...], tuple[float, tuple[int, ...]]],
+              prefix: tuple[int, ...], ends_in_blank: bool, logp: float, times: tuple[int, ...]) -> None:
+    """Add one path's probability to ``prefix`` and keep the timestamps of its likeliest path."""
+    slot = nxt[prefix]
+    slot[0 if ends_in_blank else 1] = np.logaddexp(slot[0 if ends_in_blank else 1], logp)
+    if prefix not in best or logp > best[prefix][0]:
+        best[prefix] = (logp, times)
+
+
+def prefix_beam_search(log_probs: np.ndarray, beam: int, fusion: PrefixFusion | None = None) -> Hypothesis:
+    """CTC prefix beam search over one utterance's (T, V) log-probabilities.
+
+    Each prefix keeps log P(ending in blank), log P(ending in its last token), and the frames at
+    which its tokens were emitted along its most probable contribution (so timestamps follow the
+    likely alignment, not the first path that happened to create the prefix). Per frame only the
+    ``beam`` most likely tokens extend prefixes. The result's ``nbest`` holds every final prefix,
+    best first (the n-best that attention rescoring reranks).
+
+    ``fusion``: a language model whose prefix score is added when prefixes are ranked (shallow
+    fusion); hypothesis scores then include it, and finished prefixes are ranked with its
+    end-of-text probability.
+    """
+    def rank_key(kv: tuple[tuple[int, ...], list[float] | tuple[float, float]], final: bool = False) -> float:
+        prefix, (p_blank, p_token) = kv
+        lm = 0.0 if fusion is None else (fusion.final_score if final else fusion.prefix_score)(prefix)
+        return float(np.logaddexp(p_blank, p_token)) + lm
+
+    frames, vocab = log_probs.shape
+    beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, NEG_INF)}
+    stamps: dict[tuple[int, ...], tuple[int, ...]] = {(): ()}
+    k = min(beam, vocab)
+    for t in range(frames):
+        if fusion is not None:
+            fusion.prepare(beams)  # this frame extends these prefixes
+        lp = log_probs[t]
+        candidates = [int(c) for c in np.argpartition(-lp, k - 1)[:k] if c != 0]
+        nxt: dict[tuple[int, ...], list[float]] = defaultdict(lambda: [NEG_INF, NEG_INF])
+        best: dict[tuple[int, ...], tuple[float, tuple[int, ...]]] = {}
+        add = partial(_add_path, nxt, best)
+        for prefix, (p_blank, p_token) in beams.items():
+            total = np.logaddexp(p_blank, p_token)
+            add(prefix, True, total + lp[0], stamps[prefix])
+            for c in candidates:
+                if prefix and c == prefix[-1]:
+                    add(prefix, False, p_token + lp[c], stamps[prefix])  # repeat collapses
+                    extend_from = p_blank  # a repeated token needs a blank between
+                else:
+                    extend_from = total
+                add(prefix + (c,), False, extend_from + lp[c], stamps[prefix] + (t,))
+        ranked = sorted(nxt.items(), key=rank_key, reverse=True)[:beam]
+        beams = {p: (v[0], v[1]) for p, v in ranked}
+        stamps = {p: best[p][1] for p in beams}
+    final = partial(rank_key, final=True)
+    ranked = sorted(beams.items(), key=final, reverse=True)  # stable: ties keep order
+    nbest = [_prefix_hypothesis(prefix, final((prefix, p)), list(stamps[prefix]), log_probs,
+                                acoustic=float(np.logaddexp(*p))) for prefix, p in ranked]
+    return replace(nbest[0], nbest=nbest)
+
+
+def _prefix_hypothesis(prefix: tuple[int, ...], score: float, times: list[int], log_probs: np.ndarray,
+                       acoustic: float) -> Hypothesis:
+    """A finished prefix; its confidence comes from the CTC (acoustic) log-probability alone."""
+    return Hypothesis(tokens=list(prefix), score=score, confidence=float(np.exp(acoustic / max(len(log_probs), 1))),
+                      timestamps=times,
+                      token_confidences=[float(np.exp(log_probs[t, c])) for t, c in zip(times, prefix, strict=True)])

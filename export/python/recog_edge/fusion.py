@@ -1,0 +1,96 @@
+"""Shallow fusion: a score for every token prefix, added where beam searches rank hypotheses.
+
+``LMFusion`` fuses a character n-gram (``recog_edge.lm.CharNgramLM``) into CTC prefix beam search
+(``recog_edge.search.prefix_beam_search``) and recog's transducer beam search;
+``recog.decoding.internal_lm.InternalLMFusion`` fuses a hybrid model's own prediction network.
+Both follow ``PrefixFusion``. numpy-free: recog and the edge runtime share it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container, Iterable, Sequence
+from typing import Protocol
+
+from recog_edge.lm import EOS, CharNgramLM
+
+# fusing a character LM, unless told otherwise (recog's DecodingOptions and CLIs, recog-edge's):
+LM_BEAM = 8  # the prefix beam width
+LM_WEIGHT = 0.5  # the LM log-probability's weight
+LM_BONUS = 1.0  # the bonus per token
+
+def cached_start(prefix: tuple[int, ...], cache: Container[tuple[int, ...]]) -> int:
+    """Length of the longest start of ``prefix`` (itself included) that ``cache`` holds, -1 if
+    none: where a prefix-cached scorer resumes (beams share parents, so usually at the parent)."""
+    known = len(prefix)
+    while known >= 0 and prefix[:known] not in cache:
+        known -= 1
+    return known
+
+
+class PrefixFusion(Protocol):
+    """What beam searches fuse: a score for each token prefix (``LMFusion`` for a character
+    n-gram, ``recog.decoding.internal_lm.InternalLMFusion`` for a hybrid's own predictor)."""
+
+    def prefix_score(self, prefix: tuple[int, ...]) -> float:
+        """Score of an unfinished prefix."""
+
+    def final_score(self, prefix: tuple[int, ...]) -> float:
+        """Score of a prefix that ends the output."""
+
+    def prepare(self, prefixes: Iterable[tuple[int, ...]]) -> None:
+        """The search's beams after a frame: their extensions are scored next (a neural LM
+        runs their steps as one batch here)."""
+
+
+class LMFusion:
+    """Shallow fusion for CTC prefix beam search and transducer beam search: a token prefix scores
+    ``weight * log P_LM(its text) + bonus * len(prefix)`` on top of its CTC (or transducer)
+    log-probability.
+
+    Args:
+        lm: the character model.
+        pieces: text of each token id (the tokenizer's ``id_to_piece``; "▁" is a space).
+        weight: LM weight (alpha); bonus: per-token insertion bonus (beta), which offsets the LM's
+            pull towards shorter outputs.
+    """
+
+    CACHE_TOKENS = 4_000_000  # the prefix cache starts over beyond this many key tokens (tens of MB)
+
+    def __init__(self, lm: CharNgramLM, pieces: Sequence[str], weight: float = 0.5, bonus: float = 0.0) -> None:
+        self.lm, self.weight, self.bonus = lm, weight, bonus
+        self.pieces = [p.replace("\u2581", " ") for p in pieces]
+        self.keep = max(lm.context_chars, 1)
+        self._cache: dict[tuple[int, ...], tuple[str, float]] = {(): ("", 0.0)}  # prefix -> (text tail, score)
+        self._cached_tokens = 0  # summed key lengths: a long stream's prefixes are long
+
+    def _state(self, prefix: tuple[int, ...]) -> tuple[str, float]:
+        """(the end of its text, fusion score) of a prefix, built on its longest cached ancestor (beams share
+        parents, so usually its parent); iterative, so any length works."""
+        cache = self._cache  # one read: another thread may start the cache over meanwhile
+        known = cached_start(prefix, cache)  # the cache always holds ()
+        text, score = cache[prefix[:known]]
+        for end in range(known + 1, len(prefix) + 1):
+            piece = self.pieces[prefix[end - 1]]
+            if not text:
+                piece = piece.lstrip(" ")
+            for c in piece:
+                score += self.weight * self.lm.log_prob(text, c)
+                text = (text + c)[-self.keep:]  # the LM reads only the last context_chars characters
+            score += self.bonus
+            if self._cached_tokens > self.CACHE_TOKENS:  # a long search: start over (the LM's own cache stays)
+                self._cache, self._cached_tokens = {(): ("", 0.0)}, 0
+            self._cache[prefix[:end]] = (text, score)
+            self._cached_tokens += end
+        return text, score
+
+    def prefix_score(self, prefix: tuple[int, ...]) -> float:
+        """Fusion score of an unfinished prefix."""
+        return self._state(prefix)[1]
+
+    def prepare(self, prefixes: Iterable[tuple[int, ...]]) -> None:
+        """Nothing to prepare: the n-gram scores each character as it is asked."""
+
+    def final_score(self, prefix: tuple[int, ...]) -> float:
+        """Fusion score of a finished prefix: its text must also end here (EOS)."""
+        text, score = self._state(prefix)
+        return score + self.weight * self.lm.log_prob(text, EOS)
