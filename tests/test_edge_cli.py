@@ -139,7 +139,8 @@ def test_ocr_with_the_shipped_lm_reads_as_recog_does_with_it(capsys: pytest.Capt
     for fused, recog_fused, bonus in zip(got[:-1], want[:-1], more_bonus[:-1], strict=True):
         assert fused["tokens"] == recog_fused["tokens"] == bonus["tokens"]
         assert fused["score"] == pytest.approx(recog_fused["score"], abs=0.05)  # int8 against float weights
-        assert bonus["score"] == pytest.approx(fused["score"] + 2.0 * len(fused["tokens"]), abs=1e-3)  # 1 -> 3
+        # bonus 1 -> 3: 2 more per token (beams that keep other prefixes sum the paths a little differently)
+        assert bonus["score"] == pytest.approx(fused["score"] + 2.0 * len(fused["tokens"]), abs=0.02)
     edge_lm = recog_edge.models.resolve_lm("latin-lines")
     assert edge_lm.read_bytes() == (RECOG_MODELS / "latin-lines" / "lm.npz").read_bytes()
 
