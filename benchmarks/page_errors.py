@@ -82,8 +82,9 @@ def main(argv: list[str] | None = None) -> int:
             if ref is None:
                 print(f"error: {out['image_filepath']} is not in the manifest", file=sys.stderr)
                 return 2
+            counts = tally(ref, out, args.iou)
             for kind in (ref["kind"], "all"):
-                for key, value in tally(ref, out, args.iou).items():
+                for key, value in counts.items():
                     totals[kind][key] += value
         print(f"== {system['name']}")
         print(f"{'kind':<11} {'page CER':>9} {'no rules':>9} {'misread':>8} {'missed':>8} {'extra':>8}"

@@ -61,7 +61,8 @@ def cmd_ocr(args: argparse.Namespace) -> int:
         raise ValueError("--beam, --lm-weight and --lm-bonus go with --lm (without it lines are read greedily)")
     lines = EdgeLineModel(resolve(args.model) if args.model else default_model("text-line"), head=args.head,
                           threads=args.threads, lm=resolve_lm(args.lm) if args.lm else None,
-                          beam=args.beam or LM_BEAM, lm_weight=LM_WEIGHT if args.lm_weight is None else args.lm_weight,
+                          beam=LM_BEAM if args.beam is None else args.beam,
+                          lm_weight=LM_WEIGHT if args.lm_weight is None else args.lm_weight,
                           lm_bonus=LM_BONUS if args.lm_bonus is None else args.lm_bonus)
     pages: list[EdgePageReader] = []  # opened at the first page: line images need no detector
 
