@@ -17,6 +17,7 @@ from recog_edge.boxes import (
     grow_box,
     order_corners,
     reading_corners,
+    runs_up_or_down,
     unboxed_share,
 )
 from recog_edge.layout import page_text, reading_order
@@ -90,6 +91,53 @@ def test_a_page_of_lines_running_up_is_detected_a_quarter_turn_round_and_its_box
     for box, _ in found:
         assert box[:, 1].min() < 65 and box[:, 1].max() > 205  # tall, along the strip
         assert np.array_equal(box, order_corners(box))
+
+
+class PartlyVerticalDetector:
+    """A stand-in for a detector that saw a few pages turned a quarter: of 5 lines running up it
+    boxes 3 (the other 2 are faint: text, but under box_thresh, 40 % of the text left unboxed, under
+    UNBOXED_RETRY); of the same lines running across it boxes all 5."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        ink = batch[0, :, :, 0].astype(np.float32) / 255  # (H, W)
+        vertical = ink.sum(axis=0).max() > ink.sum(axis=1).max()  # strips run up or down
+        if vertical:
+            columns = np.flatnonzero(ink.any(axis=0))
+            faint = columns[columns >= columns.max() - 24]  # the last two strips
+            ink[:, faint] *= 0.45
+        return ink
+
+
+def test_a_page_whose_lines_are_boxed_running_up_but_only_in_part_is_detected_a_quarter_turn_round():
+    detector = PartlyVerticalDetector()
+    options = DetectOptions(boxes=BoxOptions(box_thresh=0.6))
+    found = detect_page(strips_page(vertical=True), detector, options)
+    assert detector.calls == 2  # 3 tall boxes upright, unboxed share 0.4; then turned: 5 boxes
+    assert len(found) == 5
+    assert all(runs_up_or_down(box) for box, _ in found)
+    assert not any(runs_up_or_down(box) for box, _ in detect_page(strips_page(vertical=False), detector, options))
+    assert detector.calls == 3  # lines running across are detected once
+
+
+@pytest.mark.parametrize("quarters", [1, 2, 3])
+def test_a_turned_training_crop_turns_its_boxes_with_its_pixels(quarters):
+    import cv2
+
+    from recog.detection.training import turn_square
+
+    image = np.zeros((64, 64, 3), np.uint8)
+    box = np.array([[8, 10], [40, 10], [40, 18], [8, 18]], np.float32)  # a line 32 x 8 at the top left
+    cv2.fillPoly(image, [box.astype(np.int32)], (255, 255, 255))
+    turned, (moved,) = turn_square(image, [box], quarters)
+    drawn = np.zeros((64, 64), np.uint8)
+    cv2.fillPoly(drawn, [np.round(moved).astype(np.int32)], 1)
+    ink = turned[:, :, 0] > 0
+    assert (drawn.astype(bool) != ink).sum() < 0.3 * ink.sum()  # on the turned line's pixels, to a pixel's edge
+    assert runs_up_or_down(order_corners(moved)) == (quarters % 2 == 1)
 
 
 def test_a_page_of_horizontal_lines_is_detected_once():

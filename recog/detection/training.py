@@ -49,14 +49,26 @@ def read_pages(manifest: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
+def turn_square(image: np.ndarray, polygons: list[np.ndarray], quarters: int
+                ) -> tuple[np.ndarray, list[np.ndarray]]:
+    """A square ``image`` (S, S, C) and its polygons (points (x, y)) turned ``quarters`` x 90 degrees
+    anticlockwise, as ``np.rot90`` turns the pixels: (x, y) -> (y, S - x) per quarter."""
+    size = image.shape[0]
+    for _ in range(quarters % 4):
+        polygons = [np.stack([p[:, 1], size - p[:, 0]], axis=1).astype(np.float32) for p in polygons]
+    return np.ascontiguousarray(np.rot90(image, quarters)), polygons
+
+
 class PageCrops(Dataset):
     """Training items: a page scaled so its longer side is ``max_side`` times a random factor, a
-    random ``size`` x ``size`` crop (mostly around a text box), mild photometric jitter, and the DB
-    targets of the boxes inside (boxes the crop cuts are clipped to it)."""
+    random ``size`` x ``size`` crop (mostly around a text box), with probability ``turn`` turned by
+    90, 180 or 270 degrees (lines running up, down or upside down, as turned pages and photos hold
+    them), mild photometric jitter, and the DB targets of the boxes inside (boxes the crop cuts are
+    clipped to it)."""
 
     def __init__(self, rows: list[dict[str, Any]], size: int = 512, max_side: int = 1280,
-                 scale: tuple[float, float] = (0.5, 1.3)) -> None:
-        self.rows, self.size, self.max_side, self.scale = rows, size, max_side, scale
+                 scale: tuple[float, float] = (0.5, 1.3), turn: float = 0.0) -> None:
+        self.rows, self.size, self.max_side, self.scale, self.turn = rows, size, max_side, scale, turn
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -73,6 +85,8 @@ class PageCrops(Dataset):
                            interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
         polygons = [p * factor for p in row["polygons"]]
         image, polygons = self._crop(image, polygons, rng)
+        if rng.random() < self.turn:
+            image, polygons = turn_square(image, polygons, rng.randint(1, 3))
         image = self._jitter(image, rng)
         targets = make_targets(self.size, self.size, polygons)
         item = {"image": torch.from_numpy(image).permute(2, 0, 1).float().div_(255)}  # (3, S, S)
@@ -204,18 +218,19 @@ class PageDataModule(L.LightningDataModule):
     Args:
         crop: training crop side in pixels. batch_size: crops per step. max_side: a page's longer
             side at detection size (as ``recog.detection.detector.DetectOptions``).
-        scale: random factor on that size in training. val_pages: validation pages used (first N).
+        scale: random factor on that size in training. turn: share of training crops turned by a
+            random 90, 180 or 270 degrees. val_pages: validation pages used (first N).
     """
 
     def __init__(self, train_manifest: str, val_manifest: str, crop: int = 512, batch_size: int = 8,
-                 max_side: int = 1280, scale: tuple[float, float] = (0.5, 1.3), val_pages: int = 50,
-                 num_workers: int = 2) -> None:
+                 max_side: int = 1280, scale: tuple[float, float] = (0.5, 1.3), turn: float = 0.0,
+                 val_pages: int = 50, num_workers: int = 2) -> None:
         super().__init__()
         self.save_hyperparameters()
 
     def train_dataloader(self) -> DataLoader:
         hp = self.hparams
-        dataset = PageCrops(read_pages(hp.train_manifest), hp.crop, hp.max_side, tuple(hp.scale))
+        dataset = PageCrops(read_pages(hp.train_manifest), hp.crop, hp.max_side, tuple(hp.scale), hp.turn)
         return DataLoader(dataset, batch_size=hp.batch_size, shuffle=True, num_workers=hp.num_workers,
                           drop_last=True, persistent_workers=False)
 

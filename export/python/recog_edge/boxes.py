@@ -209,6 +209,15 @@ def detection_input(image: np.ndarray, options: DetectOptions = DetectOptions())
 UNBOXED_RETRY = 0.5  # share of a map's text pixels outside every box above which a page is also
 # detected a quarter turn round. On 80 synth_pages test pages: 0.98 and 0.94 on the two whose lines
 # run up or down (1 of 5 and 3 of 27 lines found upright), at most 0.15 on every other page
+RUNNING_UP = 2.0  # a box whose vertical side is this many times its horizontal one runs up or down
+
+
+def runs_up_or_down(box: np.ndarray) -> bool:
+    """Whether a box (corners in order) is a line running up or down the page: its side along the
+    image's y axis at least ``RUNNING_UP`` times its side along x."""
+    across, along = np.linalg.norm(box[1] - box[0]), np.linalg.norm(box[3] - box[0])
+    tall, wide = (along, across) if abs(box[3, 1] - box[0, 1]) >= abs(box[1, 1] - box[0, 1]) else (across, along)
+    return bool(tall >= RUNNING_UP * max(wide, 1e-6))
 
 
 def unboxed_share(prob: np.ndarray, boxes: list[np.ndarray], thresh: float) -> float:
@@ -225,12 +234,13 @@ def detect_page(image: np.ndarray, probability: Callable[[np.ndarray], np.ndarra
                 options: DetectOptions = DetectOptions()) -> list[tuple[np.ndarray, float]]:
     """Text boxes of ``image`` (H, W, 3): ``probability`` maps a ``detection_input`` batch (1, H', W', 3)
     to its probability map (H', W'). A detector trained mostly on horizontal lines boxes little of a
-    page whose lines run up or down (their regions merge across lines); where most of the map's
-    text is unboxed (``UNBOXED_RETRY``), the page turned a quarter is detected too, and its boxes,
-    turned back, are kept if they leave less text unboxed. Upside-down lines are the reader's job
-    (``recog_edge.pages.read_boxes``)."""
+    page whose lines run up or down (their regions merge across lines), and one that saw a few such
+    pages boxes some of their lines and not the rest. Where most of the map's text is unboxed
+    (``UNBOXED_RETRY``) or most boxes run up or down (``runs_up_or_down``), the page turned a
+    quarter is detected too, and its boxes, turned back, are kept if they leave less text unboxed.
+    Upside-down lines are the reader's job (``recog_edge.pages.read_boxes``)."""
     upright, share = _detect_once(image, probability, options)
-    if share > UNBOXED_RETRY:
+    if share > UNBOXED_RETRY or 2 * sum(runs_up_or_down(box) for box, _ in upright) > len(upright):
         turned, turned_share = _detect_once(np.ascontiguousarray(np.rot90(image)), probability, options)
         if turned_share < share:  # (x', y') in the turned image is (W - 1 - y', x') in this one
             width = image.shape[1]
