@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from recog.audio import FeatureConfig, LogMel, SpecAugment, SpecAugmentConfig
-from recog.decoding.fusion import LMFusion, PrefixFusion, lm_fusion
+from recog.decoding.fusion import LMFusion, PrefixFusion
 from recog.decoding.hypothesis import Hypothesis
 from recog.decoding.options import RESCORING, DecodingOptions
 from recog.decoding.rescoring import rescore
@@ -211,7 +211,7 @@ class Recognizer(nn.Module):
     def lm_fusion(self, lm: CharNgramLM, weight: float, bonus: float) -> LMFusion:
         """Shallow fusion of ``lm`` over this model's tokens (blank and unknown carry no text)."""
         pieces = [self.tokenizer.id_to_piece(i) for i in range(self.tokenizer.vocab_size)]
-        return lm_fusion(lm, pieces, weight, bonus)
+        return LMFusion(lm, pieces, weight, bonus)
 
     @torch.no_grad()
     def recognize(self, inputs: torch.Tensor, input_lengths: torch.Tensor, head: str | None = None,

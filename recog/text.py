@@ -12,8 +12,9 @@ from typing import Any
 
 import sentencepiece as spm
 
-BLANK = "<blank>"
-UNK = "<unk>"
+from recog_edge.fusion import SILENT_PIECES
+
+BLANK, UNK = SILENT_PIECES  # ids 0 and 1 of every vocabulary; the edge runtime reads them without recog
 
 
 class Tokenizer:

@@ -17,6 +17,8 @@ from recog_edge.lm import EOS, CharNgramLM
 LM_BEAM = 8  # the prefix beam width
 LM_WEIGHT = 0.5  # the LM log-probability's weight
 LM_BONUS = 1.0  # the bonus per token
+SILENT_PIECES = ("<blank>", "<unk>")  # the pieces of every recog vocabulary that carry no text (ids 0 and 1)
+
 
 def cached_start(prefix: tuple[int, ...], cache: Container[tuple[int, ...]]) -> int:
     """Length of the longest start of ``prefix`` (itself included) that ``cache`` holds, -1 if
@@ -49,7 +51,8 @@ class LMFusion:
 
     Args:
         lm: the character model.
-        pieces: text of each token id (the tokenizer's ``id_to_piece``; "▁" is a space).
+        pieces: text of each token id (the tokenizer's ``id_to_piece``; "▁" is a space; blank and
+            unknown, ``SILENT_PIECES``, carry no text).
         weight: LM weight (alpha); bonus: per-token insertion bonus (beta), which offsets the LM's
             pull towards shorter outputs.
     """
@@ -58,7 +61,7 @@ class LMFusion:
 
     def __init__(self, lm: CharNgramLM, pieces: Sequence[str], weight: float = 0.5, bonus: float = 0.0) -> None:
         self.lm, self.weight, self.bonus = lm, weight, bonus
-        self.pieces = [p.replace("\u2581", " ") for p in pieces]
+        self.pieces = ["" if p in SILENT_PIECES else p.replace("\u2581", " ") for p in pieces]
         self.keep = max(lm.context_chars, 1)
         self._cache: dict[tuple[int, ...], tuple[str, float]] = {(): ("", 0.0)}  # prefix -> (text tail, score)
         self._cached_tokens = 0  # summed key lengths: a long stream's prefixes are long

@@ -91,7 +91,7 @@ class EdgeLineModel:
             if beam < 1:
                 raise ValueError(f"beam must be at least 1, got {beam}")
             lm = lm if isinstance(lm, CharNgramLM) else CharNgramLM.load(lm)
-            self.fusion = LMFusion(lm, ["", ""] + self.vocabulary[2:], lm_weight, lm_bonus)  # blank, unknown: no text
+            self.fusion = LMFusion(lm, self.vocabulary, lm_weight, lm_bonus)
 
     def _open_parallel(self, folder: Path, threads: int):  # noqa: ANN202 - an onnxruntime.InferenceSession
         """The CPPD head's graph, refused in one line where the export predates it (format 1 had

@@ -52,13 +52,13 @@ class _Table:
     empty context, key 0) upwards, and a lookup is one bisection per order.
     """
 
-    __slots__ = ("keys", "starts", "codes", "counts", "chars", "totals", "_keys", "_starts", "_counts")
+    __slots__ = ("keys", "starts", "counts", "chars", "totals", "_keys", "_starts", "_counts")
 
     def __init__(self, keys: np.ndarray, starts: np.ndarray, codes: np.ndarray, counts: np.ndarray,
                  points: np.ndarray) -> None:
         self.keys, self.starts = keys, starts  # (n,) int64 increasing; (n + 1,) int64
-        self.codes, self.counts = codes, counts  # (m,) int64 alphabet codes; (m,) int64 counts
-        self.chars = points[codes].astype("<u4").tobytes().decode("utf-32-le")  # (m,) characters
+        self.counts = counts  # (m,) int64; ``codes`` (m,) int64 are alphabet indices, kept as characters:
+        self.chars = points[codes].astype("<u4").tobytes().decode("utf-32-le")  # (m,)
         self.totals = memoryview(np.add.reduceat(counts, starts[:-1]))  # (n,) each context's total
         self._keys, self._starts, self._counts = memoryview(keys), memoryview(starts), memoryview(counts)
 
@@ -215,10 +215,13 @@ class CharNgramLM:
         if self.lexicon is not None:
             meta["lexicon"] = sorted(self.lexicon)
         base = len(self.alphabet)
+        points = np.array([ord(c) for c in self.alphabet], np.uint32)
+        order = np.argsort(points)  # code of a character: order[searchsorted(points[order], it)]
         arrays = {"meta": np.frombuffer(json.dumps(meta).encode("utf-8"), np.uint8)}
         for k, t in enumerate(self._tables, 1):
+            codes = order[np.searchsorted(points[order], np.frombuffer(t.chars.encode("utf-32-le"), "<u4"))]
             arrays |= {f"parent{k}": _compact(t.keys // base), f"first{k}": _compact(t.keys % base),
-                       f"sizes{k}": _compact(np.diff(t.starts)), f"codes{k}": _compact(t.codes),
+                       f"sizes{k}": _compact(np.diff(t.starts)), f"codes{k}": _compact(codes),
                        f"counts{k}": _compact(t.counts)}
         with open(path, "wb") as f:  # a file object: numpy would otherwise append ".npz" to the name
             np.savez_compressed(f, **arrays)
