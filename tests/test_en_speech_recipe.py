@@ -240,6 +240,27 @@ def test_voice_split_holds_out_slt_and_is_disjoint(recipe, monkeypatch):
     assert recipe.voices.split_voices(("espeak",))["train"] == [v for v in split["train"] if v.startswith("espeak:")]
 
 
+def test_training_engine_shares_change_the_training_voices_only(recipe, monkeypatch):
+    installed_everything(recipe.voices, monkeypatch)
+    prep = recipe.prepare
+    split = recipe.voices.split_voices(("espeak", "flite", "festival"))
+    text = recipe.texts.Text("hello there", "hello there", "test")
+
+    def engines(argv: list[str], name: str) -> list[str]:
+        args = prep.parse_args(["--out", "unused", *argv])
+        return [prep.make_job(name, i, text, split[name], args, 6).voice.split(":")[0] for i in range(300)]
+
+    default = {s: engines([], s) for s in ("train", "dev", "test")}
+    assert 0.1 < default["train"].count("flite") / 300 < 0.35  # 0.15 of 0.70
+    shifted = ["--train-engine-shares", "flite=0.8,festival=0.2"]
+    train = engines(shifted, "train")
+    assert set(train) == {"flite", "festival"} and 0.7 < train.count("flite") / 300 < 0.9
+    assert engines(shifted, "test") == default["test"] and engines(shifted, "dev") == default["dev"]
+    for bad in ("flite", "flite=x", "vocoder=1", "flite=-1", "mbrola=1"):  # mbrola: not among --engines
+        with pytest.raises(SystemExit):
+            prep.parse_args(["--out", "unused", "--train-engine-shares", bad])
+
+
 def test_missing_voice_stops_with_a_message_naming_it(recipe, monkeypatch):
     v = recipe.voices
     monkeypatch.setattr(v.shutil, "which", lambda name: f"/usr/bin/{name}")

@@ -202,7 +202,7 @@ def make_job(
 ) -> Job:
     """Draw every random choice of one utterance from a generator seeded by (seed, split, index)."""
     rng = np.random.default_rng([args.seed, SPLIT_CODES[split], index])
-    voice = voices.pick_voice(voice_ids, rng)
+    voice = voices.pick_voice(voice_ids, rng, args.train_engine_shares if split == "train" else None)
     synth_cmd = voices.synth_command(voice, text.speak, rng)
     lead_s, trail_s = float(rng.uniform(0.1, 0.3)), float(rng.uniform(0.1, 0.3))
     peak_db, seed = float(rng.uniform(*NORMAL_PEAK_DB)), int(rng.integers(2**31))
@@ -415,6 +415,17 @@ def write_variant_manifests(out: Path, results: list[Result]) -> None:
         print(f"{path}: {len(rows)} rows")
 
 
+def engine_shares(text: str) -> dict[str, float]:
+    """``espeak=0.3,flite=0.7`` -> {"espeak": 0.3, "flite": 0.7}; engines of voices.ENGINES, shares >= 0."""
+    try:
+        shares = {name.strip(): float(value) for name, value in (item.split("=") for item in text.split(","))}
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected ENGINE=SHARE,..., got {text!r}") from None
+    if set(shares) - set(voices.ENGINES) or any(v < 0 for v in shares.values()) or not sum(shares.values()) > 0:
+        raise argparse.ArgumentTypeError(f"engines are {','.join(voices.ENGINES)}, shares >= 0, not all 0: {text!r}")
+    return shares
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -428,6 +439,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--clean-share", type=float, default=CLEAN_SHARE, help="training utterances kept clean")
     for name, share in AUGMENTS.items():
         p.add_argument(f"--{name}-share", type=float, default=share, help=f"share of training utterances with {name}")
+    p.add_argument("--train-engine-shares", type=engine_shares, default=None, metavar="ENGINE=SHARE,...",
+                   help="the training split's engine shares, e.g. espeak=0.3,flite=0.35,festival=0.35 (default: "
+                        + ",".join(f"{e}={s}" for e, s in voices.ENGINE_SHARE.items())
+                        + ", renormalised over --engines); dev and test keep the default")
     p.add_argument("--snr-min", type=float, default=0.0, help="lowest noise SNR in dB (babble: at least 5)")
     p.add_argument("--snr-max", type=float, default=30.0)
     p.add_argument("--max-duration", type=float, default=20.0, help="drop longer utterances (seconds)")
@@ -444,6 +459,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("shares must be in [0, 1] and 0 <= --snr-min <= --snr-max")
     if max(shares[1:]) > 1 - args.clean_share:
         p.error("no augmentation share can be above 1 - --clean-share")
+    if args.train_engine_shares is not None and not any(args.train_engine_shares.get(e, 0) > 0 for e in args.engines):
+        p.error("--train-engine-shares gives no engine of --engines a share")
     return args
 
 
@@ -471,6 +488,8 @@ def main(argv: list[str] | None = None) -> int:
         "texts_sha256": texts.fingerprint(root),
         "voices": voice_ids,
     }
+    if args.train_engine_shares is not None:  # recorded only when set: folders made before it still match
+        config["train_engine_shares"] = args.train_engine_shares
     check_config(out, config)
     print("voices: " + ", ".join(f"{s} {len(voice_ids[s])}" for s in SPLITS))
 

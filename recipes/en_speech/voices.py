@@ -227,10 +227,14 @@ def split_voices(engines: tuple[str, ...]) -> dict[str, list[str]]:
 # ---------------------------------------------------------------------------------------------
 
 
-def pick_voice(voices: list[str], rng: np.random.Generator) -> str:
-    """An engine by ENGINE_SHARE among those ``voices`` has, then one of its voices evenly."""
-    engines = [e for e in ENGINES if any(v.startswith(f"{e}:") for v in voices)]
-    weights = np.array([ENGINE_SHARE[e] for e in engines])
+def pick_voice(voices: list[str], rng: np.random.Generator, shares: dict[str, float] | None = None) -> str:
+    """An engine by ``shares`` (default ENGINE_SHARE) among those ``voices`` has, renormalised,
+    then one of its voices evenly."""
+    shares = ENGINE_SHARE if shares is None else shares
+    engines = [e for e in ENGINES if shares.get(e, 0) > 0 and any(v.startswith(f"{e}:") for v in voices)]
+    if not engines:
+        raise ValueError(f"no engine with a share above 0 has a voice here: {sorted(shares)}")
+    weights = np.array([shares[e] for e in engines])
     engine = engines[int(rng.choice(len(engines), p=weights / weights.sum()))]
     pool = [v for v in voices if v.startswith(f"{engine}:")]
     return pool[int(rng.integers(len(pool)))]
