@@ -121,6 +121,7 @@ class PageOut:
     boxes: list[np.ndarray]
     seconds: float
     texts: list[str] | None = None  # each box's text, where the system gives lines (recog)
+    confidences: list[float] | None = None  # and its reading's confidence
 
 
 @dataclass
@@ -243,7 +244,7 @@ def run_recog(pages: list[PageRef], detector: str, lines: str, threads: int, lm:
     def read(path: str) -> PageOut:
         page, seconds = timed(lambda: reader.read(path))
         return PageOut(page.text, [np.asarray(line.box, np.float32) for line in page.lines], seconds,
-                       [line.text for line in page.lines])
+                       [line.text for line in page.lines], [line.confidence for line in page.lines])
 
     return SystemRun("recog", f"recog, detector {detector}, lines {lines}{f', LM {lm}' if lm else ''}, "
                      f"torch threads {threads}",
@@ -420,7 +421,8 @@ def score(run: SystemRun, refs: list[PageRef], iou: float) -> dict[str, Any]:
             pick(ix)[1])} for kind, ix in sorted(by_kind.items())},
         "per_page": [{"image_filepath": ref.path, "kind": ref.kind, "seconds": out.seconds,
                       "cer": page_cer([ref], [out]), "text": out.text,
-                      **({"lines": [{"text": t, "box": b.tolist()} for t, b in zip(out.texts, out.boxes, strict=True)]}
+                      **({"lines": [{"text": t, "box": b.tolist(), "confidence": c} for t, b, c in
+                                    zip(out.texts, out.boxes, out.confidences or [None] * len(out.texts), strict=True)]}
                          if out.texts is not None else {})}
                      for ref, out in zip(refs, run.pages, strict=True)],
     }
