@@ -462,6 +462,10 @@ def test_prepare_tiny_corpus(recipe, text_root, tmp_path):
     assert any(r["augment"] != "clean" for r in rows["train"])
     texts = {s: {r["text"] for r in split_rows} for s, split_rows in rows.items()}
     assert not texts["train"] & (texts["dev"] | texts["test"]) and not texts["dev"] & texts["test"]
+    natural = read_rows(out / "dev_natural.jsonl")  # dev's sentences in training flite voices
+    assert [r["text"] for r in natural] == [r["text"] for r in rows["dev"]]
+    assert all(r["voice"].startswith("flite:") and r["voice"] in config["voices"]["train"] for r in natural)
+    assert all(r["augment"] == "clean" and (out / r["audio_filepath"]).is_file() for r in natural)
 
     # the test variants: same utterances, each changed as the issue measures
     for row in rows["test"]:
@@ -485,5 +489,5 @@ def test_prepare_tiny_corpus(recipe, text_root, tmp_path):
     for path in sorted(out.rglob("*")):
         if path.is_file():
             assert path.read_bytes() == (other / path.relative_to(out)).read_bytes(), path
-    again = run_prepare(out, text_root, workers=2)
-    assert again.returncode == 0 and "0 made, 20 reused, 0 failed" in again.stdout, again.stdout + again.stderr
+    again = run_prepare(out, text_root, workers=2)  # 12 utterances, 2 of dev_natural, 8 test variants
+    assert again.returncode == 0 and "0 made, 22 reused, 0 failed" in again.stdout, again.stdout + again.stderr

@@ -73,6 +73,10 @@ RT60 = (0.2, 1.0)
 QUIET_PEAK_DB, NORMAL_PEAK_DB = (-35.0, -10.0), (-8.0, -1.0)
 CLIP_DRIVE_DB = (3.0, 12.0)
 TRAIL_S = (0.5, 2.0)
+# dev_natural: the dev sentences in the training split's voices of these engines (seen speakers,
+# unseen sentences), the natural-sounding engines that dev's voices (espeak-ng only) leave out.
+NATURAL_ENGINES = ("flite", "festival")
+SEED_CODES = SPLIT_CODES | {"dev_natural": 3}
 # Test variants: name -> what the augment field says.
 TEST_VARIANTS = {
     "test_silence": "silence1s",
@@ -201,7 +205,7 @@ def make_job(
     split: str, index: int, text: texts.Text, voice_ids: list[str], args: argparse.Namespace, width: int
 ) -> Job:
     """Draw every random choice of one utterance from a generator seeded by (seed, split, index)."""
-    rng = np.random.default_rng([args.seed, SPLIT_CODES[split], index])
+    rng = np.random.default_rng([args.seed, SEED_CODES[split], index])
     voice = voices.pick_voice(voice_ids, rng, args.train_engine_shares if split == "train" else None)
     synth_cmd = voices.synth_command(voice, text.speak, rng)
     lead_s, trail_s = float(rng.uniform(0.1, 0.3)), float(rng.uniform(0.1, 0.3))
@@ -504,6 +508,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     width = max(6, len(str(max(args.num_train, args.num_dev, args.num_test))))
     jobs = [make_job(s, i, t, voice_ids[s], args, width) for s in SPLITS for i, t in enumerate(splits[s])]
+    natural = [v for v in voice_ids["train"] if v.split(":")[0] in NATURAL_ENGINES]
+    if natural:
+        jobs += [make_job("dev_natural", i, t, natural, args, width) for i, t in enumerate(splits["dev"])]
     jobs = plan_babble(jobs, args.seed)
     first = [j for j in jobs if not j.babble_donors]
     then = [j for j in jobs if j.babble_donors]
@@ -515,7 +522,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"writing {len(variants)} test variant files ({', '.join(TEST_VARIANTS)})")
     variant_results = run_jobs(variants, process, args.workers, min_step=25, chunksize=8) if variants else []
     report(results + variant_results, time.monotonic() - start, lambda r: r.voice)
-    write_manifests(out, results, manifest_row)
+    write_manifests(out, results, manifest_row, (*SPLITS, "dev_natural") if natural else SPLITS)
     write_variant_manifests(out, variant_results)
     return 0 if not jobs or any(r.status != "failed" for r in results) else 1
 

@@ -38,9 +38,15 @@ if [ -n "$init" ] && python -c "import recog; recog.load('$init')" 2>/dev/null; 
   init_flags=(--model.init_from "$init" --model.lr "${LR:-1.0e-3}" --model.warmup_steps 200)
 fi
 precision=$(python -c "from recog.train import training_precision; print(training_precision())")
+# validate on dev's espeak-ng voices and on its sentences in the training flite and festival voices
+val="$data/dev.jsonl"
+if [ -s "$data/dev_natural.jsonl" ]; then
+  python tools/mix_manifests.py "$data/dev.jsonl" "$data/dev_natural.jsonl" --out "$data/dev_all/dev.jsonl"
+  val="$data/dev_all/dev.jsonl"
+fi
 recog train --config configs/en_speech.yaml --trainer.max_time "$max_time" --trainer.precision "$precision" \
   --run_dir "$run" --model.tokenizer.manifest "$data/train.jsonl" \
-  --data.train_manifest "$data/train.jsonl" --data.val_manifest "$data/dev.jsonl" \
+  --data.train_manifest "$data/train.jsonl" --data.val_manifest "$val" \
   --model.model.vtlp "[0.9, 1.1]" --data.join_prob 0.2 --data.leading_silence "[0.0, 1.0]" \
   --data.leading_silence_prob 0.3 "${init_flags[@]}"
 
