@@ -368,6 +368,26 @@ def test_a_tiny_detector_trained_on_rendered_pages_finds_every_line(tiny_detecto
     assert counts.hmean == 1.0
 
 
+def test_validation_draws_boxes_with_the_settings_it_is_given(tiny_detector):
+    import torch
+
+    from recog.detection.training import DetectorSystem
+
+    model, rendered = tiny_detector
+    items = [{"image": torch.from_numpy(img.copy()).permute(2, 0, 1).float() / 255, "size": img.shape[:2],
+              "polygons": boxes} for img, boxes in rendered]
+    config = {"detector": {"channels": [8, 16, 32, 32, 32], "depths": [1, 1, 1, 1], "inner": 32}}
+    hmeans = []
+    for val_boxes in (None, {"box_thresh": 0.999}):
+        system = DetectorSystem(config, val_boxes=val_boxes)
+        system.model.load_state_dict(model.state_dict())
+        system.model.eval()
+        with torch.no_grad():
+            system.validation_step(items, 0)
+        hmeans.append(system.counts.hmean)
+    assert hmeans == [1.0, 0.0]
+
+
 def test_recog_train_fits_a_detector_from_yaml_and_recog_load_reads_pages_with_it(tmp_path, one_thread):
     import json
 

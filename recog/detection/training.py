@@ -159,10 +159,13 @@ class DetectorSystem(L.LightningModule):
         model: TextDetector options (``{"detector": {...}}``). lr, weight_decay: AdamW.
         warmup_steps: linear warm-up, then cosine decay to zero over the run's step or time budget.
         init_from: a detector checkpoint or model folder to start from.
+        val_boxes: ``BoxOptions`` settings for validation's boxes (default BoxOptions'), e.g. the
+            shipped model's (``tools/det_tune.py``), so the best checkpoint is chosen as it will run.
     """
 
     def __init__(self, model: dict[str, Any], lr: float = 2e-3, weight_decay: float = 1e-4,
-                 warmup_steps: int = 200, init_from: str | None = None) -> None:
+                 warmup_steps: int = 200, init_from: str | None = None,
+                 val_boxes: dict[str, float] | None = None) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.model = TextDetector.from_config(model)
@@ -172,6 +175,7 @@ class DetectorSystem(L.LightningModule):
 
             copied = copy_matching_weights(self.model, read_model(resolve(init_from)).weights)
             print(f"init_from {init_from}: {copied} of {len(self.model.state_dict())} tensors copied")
+        self.val_boxes = BoxOptions(**(val_boxes or {}))
         self.counts = DetectionCounts()
         self.validated_step = -1  # global step of the last finished validation (recog.train reads it)
 
@@ -184,7 +188,7 @@ class DetectorSystem(L.LightningModule):
         for item in batch:
             h, w = item["size"]
             prob = self.model(item["image"][None].to(self.device))["prob"][0, 0, :h, :w].float().cpu().numpy()
-            found = [box for box, _ in boxes_from_map(prob, options=BoxOptions())]
+            found = [box for box, _ in boxes_from_map(prob, options=self.val_boxes)]
             self.counts.add(found, item["polygons"])
 
     def on_validation_epoch_end(self) -> None:
