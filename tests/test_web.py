@@ -188,9 +188,14 @@ def test_the_page_streams_recordings_to_the_edge_runtimes_text(models: dict[str,
 
 
 def test_the_page_reads_lines_and_pages_like_the_edge_runtime(models: dict[str, Path], server: str,
-                                                             browser) -> None:  # noqa: ANN001
+                                                             browser, tmp_path: Path) -> None:  # noqa: ANN001
+    from PIL import Image
+
     from recog_edge import EdgeLineModel
     from recog_edge.pages import EdgePageReader
+
+    turned = tmp_path / "memo_turned.png"  # lines running up: detected a quarter turn round, as recog_edge does
+    Image.open(EXAMPLES / "memo.png").transpose(Image.Transpose.ROTATE_90).save(turned)
 
     lines, pages = EdgeLineModel(models["lines"]), EdgePageReader(models["det"], models["lines"])
     page = open_page(browser, server)
@@ -201,10 +206,10 @@ def test_the_page_reads_lines_and_pages_like_the_edge_runtime(models: dict[str, 
         run_until_done(page, "ocr")
         assert page.text_content("#ocr-text") == lines.read([EXAMPLES / name])[0].text
     page.uncheck("#line-mode")
-    for name in PAGES:
-        expected = pages.read(EXAMPLES / name)
+    for path in [EXAMPLES / name for name in PAGES] + [turned]:
+        expected = pages.read(path)
         page.evaluate("document.getElementById('ocr').dataset.state = 'ready'")
-        page.set_input_files("#image-file", str(EXAMPLES / name))
+        page.set_input_files("#image-file", str(path))
         run_until_done(page, "ocr")
         assert expected.text and page.text_content("#ocr-text") == expected.text
         assert page.get_attribute("#ocr", "data-lines") == str(len(expected.lines))  # one box drawn per line

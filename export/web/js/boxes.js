@@ -101,6 +101,40 @@ export function boxesFromMap(cv, probData, h, w, scale, options) {
   return found;
 }
 
+const RUNNING_UP = 2.0; // as recog_edge.boxes
+
+/** Whether a box (corners in order) runs up or down the page: its side along y at least RUNNING_UP
+ * times its side along x (recog_edge.boxes.runs_up_or_down). */
+export function runsUpOrDown(box) {
+  const across = Math.hypot(box[1][0] - box[0][0], box[1][1] - box[0][1]);
+  const along = Math.hypot(box[3][0] - box[0][0], box[3][1] - box[0][1]);
+  const vertical = Math.abs(box[3][1] - box[0][1]) >= Math.abs(box[1][1] - box[0][1]);
+  const [tall, wide] = vertical ? [along, across] : [across, along];
+  return tall >= RUNNING_UP * Math.max(wide, 1e-6);
+}
+
+/** The share of a probability map's (Float32Array, h x w) text pixels (above `thresh`) that no box
+ * (corners in map pixels) covers (recog_edge.boxes.unboxed_share). */
+export function unboxedShare(cv, probData, h, w, boxes, thresh) {
+  const covered = cv.Mat.zeros(h, w, cv.CV_8UC1);
+  for (const box of boxes) {
+    const poly = cv.matFromArray(4, 1, cv.CV_32SC2, box.flatMap(([x, y]) => [roundHalfEven(x), roundHalfEven(y)]));
+    const polys = new cv.MatVector();
+    polys.push_back(poly);
+    cv.fillPoly(covered, polys, new cv.Scalar(1));
+    [poly, polys].forEach((m) => m.delete());
+  }
+  let text = 0, unboxed = 0;
+  for (let i = 0; i < probData.length; i++) {
+    if (probData[i] > thresh) {
+      text++;
+      if (!covered.data[i]) unboxed++;
+    }
+  }
+  covered.delete();
+  return text ? unboxed / text : 0;
+}
+
 /** `box` with `margin` times its height added above and below and `ends` times it before and after, along its own axes. */
 function growBox(box, margin, ends = margin) {
   const across = [f32(box[1][0] - box[0][0]), f32(box[1][1] - box[0][1])];

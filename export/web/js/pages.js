@@ -1,11 +1,13 @@
 // Whole images in the browser: a port of recog_edge/pages.py (EdgeDetector, read_page, read_boxes):
 // find boxes with det.onnx, read each line crop, turn upside-down lines, put them in reading order.
-import { boxesFromMap, cropBox, detectionInput, readingCorners, turnHalf } from "./boxes.js";
+import { boxesFromMap, cropBox, detectionInput, orderCorners, readingCorners, runsUpOrDown, turnHalf, unboxedShare } from "./boxes.js";
 import { pageText, readingOrder, textFrame } from "./layout.js";
 import { loadModel, ort, roundHalfEven } from "./onnx.js";
 import { matRgb, rgbMat } from "./opencv.js";
 
 const TURN_SAMPLE = 8; // lines of each direction read upside down too, to tell whether they all are
+const UNBOXED_RETRY = 0.5; // as recog_edge.boxes: above this share of unboxed text, detect turned a quarter too
+const f32 = Math.fround;
 
 /** An exported text detector (det.onnx under `folder`, a URL). */
 export class Detector {
@@ -15,8 +17,28 @@ export class Detector {
     return Object.assign(new Detector(), { cv, session, meta });
   }
 
-  /** An RGB image as a CV_8UC3 Mat -> [[corners, score], ...] in the image's pixels. */
+  /** An RGB image as a CV_8UC3 Mat -> [[corners, score], ...] in the image's pixels; where most of
+   * the map's text is unboxed or most boxes run up or down, the image turned a quarter is detected too
+   * and its boxes, turned back, kept if they leave less text unboxed (recog_edge.boxes.detect_page). */
   async detect(src) {
+    const [upright, share] = await this.detectOnce(src);
+    if (share > UNBOXED_RETRY || 2 * upright.filter(([box]) => runsUpOrDown(box)).length > upright.length) {
+      const turnedSrc = new this.cv.Mat();
+      try {
+        this.cv.rotate(src, turnedSrc, this.cv.ROTATE_90_COUNTERCLOCKWISE); // as numpy's rot90
+        const [turned, turnedShare] = await this.detectOnce(turnedSrc);
+        if (turnedShare < share) { // (x', y') in the turned image is (W - 1 - y', x') in this one
+          return turned.map(([box, score]) => [orderCorners(box.map(([x, y]) => [f32(src.cols - 1 - y), x])), score]);
+        }
+      } finally {
+        turnedSrc.delete();
+      }
+    }
+    return upright;
+  }
+
+  /** Boxes of `src` in its pixels, and the share of its map's text they leave unboxed. */
+  async detectOnce(src) {
     const cv = this.cv;
     const [padded, h, w] = detectionInput(cv, src, this.meta);
     const input = new ort.Tensor("uint8", new Uint8Array(padded.data), [1, padded.rows, padded.cols, 3]);
@@ -26,9 +48,12 @@ export class Detector {
     const full = outputs[this.session.outputNames[0]].data; // (1, 1, H, W)
     const prob = new Float32Array(h * w);
     for (let y = 0; y < h; y++) prob.set(full.subarray(y * W, y * W + w), y * w);
-    const found = boxesFromMap(cv, prob, h, w, [src.cols / w, src.rows / h], this.meta.boxes);
-    const clip = (v, hi) => Math.fround(Math.min(Math.max(v, 0), hi));
-    return found.map(([box, score]) => [box.map(([x, y]) => [clip(x, src.cols - 1), clip(y, src.rows - 1)]), score]);
+    const scale = [f32(src.cols / w), f32(src.rows / h)];
+    const clip = (v, hi) => f32(Math.min(Math.max(v, 0), hi));
+    const found = boxesFromMap(cv, prob, h, w, scale, this.meta.boxes)
+      .map(([box, score]) => [box.map(([x, y]) => [clip(x, src.cols - 1), clip(y, src.rows - 1)]), score]);
+    const inMap = found.map(([box]) => box.map(([x, y]) => [f32(x / scale[0]), f32(y / scale[1])]));
+    return [found, unboxedShare(cv, prob, h, w, inMap, this.meta.boxes.thresh)];
   }
 }
 
