@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for recog
-from recog.metrics import char_error_rate, word_error_rate  # noqa: E402
+from recog.metrics import char_edits, word_error_rate  # noqa: E402
 
 PATH_KEYS = ("image_filepath", "audio_filepath")
 NOT_GROUPS = {"text", "duration", "offset", *PATH_KEYS}
@@ -63,11 +63,6 @@ def group_values(row: dict[str, Any], field: str, cut: str) -> list[str]:
     items = (value or ["none"]) if isinstance(value, list) else [value]
     texts = [json.dumps(v) if isinstance(v, (bool, dict)) else str(v) for v in items]
     return [t.split(cut)[0] if cut else t for t in texts]
-
-
-def char_edits(reference: str, hypothesis: str) -> float:
-    """Character edits between two texts (an empty reference: the hypothesis's length)."""
-    return len(reference) * char_error_rate([reference], [hypothesis]) if reference else float(len(hypothesis))
 
 
 def summary(texts: list[tuple[str, str]]) -> dict[str, Any]:

@@ -121,7 +121,7 @@ class PageOut:
     boxes: list[np.ndarray]
     seconds: float
     texts: list[str] | None = None  # each box's text, where the system gives lines (recog)
-    confidences: list[float] | None = None  # and its reading's confidence
+    confidences: list[float] | None = None  # and its reading's confidence (with texts)
 
 
 @dataclass
@@ -422,7 +422,7 @@ def score(run: SystemRun, refs: list[PageRef], iou: float) -> dict[str, Any]:
         "per_page": [{"image_filepath": ref.path, "kind": ref.kind, "seconds": out.seconds,
                       "cer": page_cer([ref], [out]), "text": out.text,
                       **({"lines": [{"text": t, "box": b.tolist(), "confidence": c} for t, b, c in
-                                    zip(out.texts, out.boxes, out.confidences or [None] * len(out.texts), strict=True)]}
+                                    zip(out.texts, out.boxes, out.confidences, strict=True)]}
                          if out.texts is not None else {})}
                      for ref, out in zip(refs, run.pages, strict=True)],
     }

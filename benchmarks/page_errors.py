@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, f
 from benchmarks.ocr_pages import collapse  # noqa: E402
 from recog.detection.metrics import match_boxes  # noqa: E402
 from recog.detection.training import read_pages  # noqa: E402
-from recog.metrics import char_error_rate  # noqa: E402
+from recog.metrics import char_edits  # noqa: E402
 
 RULE = re.compile(r"[-=_*~.\s]+")  # a line of these only is a rule, not words
 
@@ -42,22 +42,17 @@ def without_rules(text: str) -> str:
     return "\n".join(line for line in text.split("\n") if not RULE.fullmatch(line))
 
 
-def edits(reference: str, hypothesis: str) -> int:
-    """Character edits between two texts."""
-    return round(char_error_rate([reference], [hypothesis]) * len(reference)) if reference else len(hypothesis)
-
-
 def tally(ref: dict[str, Any], out: dict[str, Any], iou: float) -> dict[str, int]:
     """One page's counts: reference characters and page edits, with and without rule lines, and
     (where the system gave lines) line misreads, missed and extra characters."""
     text, plain = collapse(ref["text"]), collapse(without_rules(ref["text"]))
-    counts = {"chars": len(text), "edits": edits(text, collapse(out["text"])),
-              "plain_chars": len(plain), "plain_edits": edits(plain, collapse(without_rules(out["text"])))}
+    counts = {"chars": len(text), "edits": char_edits(text, collapse(out["text"])),
+              "plain_chars": len(plain), "plain_edits": char_edits(plain, collapse(without_rules(out["text"])))}
     if "lines" in out:
         boxes = [np.asarray(line["box"], np.float32) for line in out["lines"]]
         pairs = match_boxes(boxes, ref["polygons"], iou)
         refs, outs = {j for _, j in pairs}, {i for i, _ in pairs}
-        counts |= {"misread": sum(edits(ref["lines"][j]["text"], out["lines"][i]["text"]) for i, j in pairs),
+        counts |= {"misread": sum(char_edits(ref["lines"][j]["text"], out["lines"][i]["text"]) for i, j in pairs),
                    "missed": sum(len(line["text"]) for j, line in enumerate(ref["lines"]) if j not in refs),
                    "extra": sum(len(line["text"]) for i, line in enumerate(out["lines"]) if i not in outs)}
     return counts

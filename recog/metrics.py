@@ -33,6 +33,11 @@ def char_error_rate(references: Sequence[str], hypotheses: Sequence[str]) -> flo
     return float(jiwer.cer(list(references), list(hypotheses)))
 
 
+def char_edits(reference: str, hypothesis: str) -> int:
+    """Character edits between two texts (an empty reference: the hypothesis's length)."""
+    return round(char_error_rate([reference], [hypothesis]) * len(reference)) if reference else len(hypothesis)
+
+
 def exact_match_rate(references: Sequence[str], hypotheses: Sequence[str]) -> float:
     """Share of lines read exactly right."""
     return sum(r == h for r, h in zip(references, hypotheses, strict=True)) / max(len(references), 1)

@@ -4,7 +4,7 @@
 // [[x, y] x 4], top-left first, clockwise; numbers are float32 values, as in numpy.
 import { roundHalfEven } from "./onnx.js";
 
-const f32 = Math.fround;
+export const f32 = Math.fround;
 export const STRIDE = 32;
 const CROP_MARGIN = 0.2; // of a box's height, above and below a line crop (recog_edge.boxes)
 const CROP_ENDS = 0.35; // of a box's height, before and after a line crop

@@ -1,13 +1,12 @@
 // Whole images in the browser: a port of recog_edge/pages.py (EdgeDetector, read_page, read_boxes):
 // find boxes with det.onnx, read each line crop, turn upside-down lines, put them in reading order.
-import { boxesFromMap, cropBox, detectionInput, orderCorners, readingCorners, runsUpOrDown, turnHalf, unboxedShare } from "./boxes.js";
+import { boxesFromMap, cropBox, detectionInput, f32, orderCorners, readingCorners, runsUpOrDown, turnHalf, unboxedShare } from "./boxes.js";
 import { pageText, readingOrder, textFrame } from "./layout.js";
 import { loadModel, ort, roundHalfEven } from "./onnx.js";
 import { matRgb, rgbMat } from "./opencv.js";
 
 const TURN_SAMPLE = 8; // lines of each direction read upside down too, to tell whether they all are
 const UNBOXED_RETRY = 0.5; // as recog_edge.boxes: above this share of unboxed text, detect turned a quarter too
-const f32 = Math.fround;
 
 /** An exported text detector (det.onnx under `folder`, a URL). */
 export class Detector {
