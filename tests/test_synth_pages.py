@@ -123,6 +123,29 @@ def test_kinds_look_as_specified(pages):
     assert any(b[1, 0] > 0.8 * receipt["width"] for _, b in pairs)
 
 
+def test_receipts_drawn_rules_do_not_look_like_hyphens(recipe, faces, monkeypatch):
+    """A receipt's drawn rule (not text) is solid or of dashes at least 1.6 line heights (>= 19 px)
+    long, so that it cannot pass for a row of hyphens, which is text."""
+    import random
+
+    from canvas import Shape
+
+    drawn: list[Shape] = []
+
+    def recorded(*args: object, **kwargs: object) -> Shape:
+        drawn.append(Shape(*args, **kwargs))
+        return drawn[-1]
+
+    monkeypatch.setattr(sys.modules["scenes"], "Shape", recorded)
+    rules = []
+    for seed in range(40):
+        drawn.clear()
+        recipe.scenes.receipt(np.random.default_rng(seed), random.Random(seed), faces["test"], "test", {})
+        rules += [s for s in drawn if s.y1 - s.y0 <= 2 < s.x1 - s.x0]  # thin horizontal marks
+    assert len(rules) > 10
+    assert min(s.x1 - s.x0 for s in rules) >= 19
+
+
 def test_two_column_reading_order(pages):
     _, rows = pages
     row = rows["document"][0]  # two columns, no running header or footer

@@ -64,7 +64,9 @@ from scenes import receipt, screenshot, sign
 
 from recipes.common import SPLIT_CODES, SPLITS, atomic_write, check_config, report, run_jobs, write_manifests
 
-CONFIG_VERSION = 1  # bump when the rendering changes, so that old images are not silently reused
+# Bump when the rendering changes, so that old images are not silently reused (2: receipts' drawn rules
+# solid or long-dashed, not short dashes that look like a row of hyphens).
+CONFIG_VERSION = 2
 KINDS: dict[str, float] = {"document": 0.45, "screenshot": 0.20, "receipt": 0.15, "sign": 0.20}
 BUILDERS: dict[str, Callable[..., Page]] = {"document": document, "screenshot": screenshot, "receipt": receipt,
                                              "sign": sign}

@@ -415,10 +415,12 @@ def receipt(rng: np.random.Generator, prng: random.Random, faces: list[Face], sp
             while n > 1 and ink_width(char * n, path, size) > width:
                 n -= 1
             return rows_plan([[(char * n, path, size, "center")]])
-        if roll < 0.8:  # a drawn dashed rule: not text
+        if roll < 0.8:  # a drawn rule: not text. Solid, or dashes of 1.6-3.2 line heights, which no row
+            # of hyphens looks like (short dashes did: the same marks were text on one receipt, not on another)
             dash, space, thick = int(rng.integers(4, 11)), int(rng.integers(3, 7)), int(rng.integers(1, 3))
-            return BlockPlan([], lh, [Shape(x, lh / 2, min(x + dash, width), lh / 2 + thick, ink)
-                                      for x in range(0, width, dash + space)])
+            dash_px, space_px = (width, 1) if dash > 8 else (round(dash * 0.4 * lh), round(space * 0.1 * lh))
+            return BlockPlan([], lh, [Shape(x, lh / 2, x + dash_px, lh / 2 + thick, ink)  # whole dashes only
+                                      for x in range(0, width - dash_px + 1, dash_px + space_px)])
         return None
 
     ink = readable(np.full(3, rng.uniform(10, 90)), [paper])
