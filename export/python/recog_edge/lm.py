@@ -42,6 +42,10 @@ FORMAT_V1 = "recog-char-ngram-v1"  # gzip JSON of dict tables, still read
 FORBIDDEN = -1.0e4  # log-probability of a character that leaves the lexicon
 
 
+class LanguageModelFileError(ValueError):
+    """A file that is not a recog language model; the message names it."""
+
+
 class _Table:
     """One order's counts, packed. Contexts are sorted by key; context ``i`` is followed by the
     characters ``chars[starts[i]:starts[i + 1]]``, seen ``counts[starts[i]:starts[i + 1]]`` times.
@@ -239,20 +243,20 @@ class CharNgramLM:
             if magic == b"\x1f\x8b":
                 return _load_v1(path)
             if magic != b"PK":  # .npz is a zip archive
-                raise ValueError(f"{path}: not a recog language model (not an .npz or gzip file)")
+                raise LanguageModelFileError(f"{path}: not a recog language model (not an .npz or gzip file)")
             with np.load(path, allow_pickle=False) as z:
                 meta = json.loads(bytes(z["meta"]).decode("utf-8"))
                 if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-                    raise ValueError(f"{path}: not a recog language model (format {FORMAT} expected)")
+                    raise LanguageModelFileError(f"{path}: not a recog language model (format {FORMAT} expected)")
                 order, alphabet = int(meta["order"]), str(meta["alphabet"])
                 arrays = [(z[f"parent{k}"].astype(np.int64) * len(alphabet) + z[f"first{k}"], z[f"sizes{k}"],
                            z[f"codes{k}"], z[f"counts{k}"]) for k in range(1, order + 1)]
             return cls(order, alphabet, _tables(alphabet, arrays), meta.get("lexicon"), meta.get("discounts"))
         except (OSError, EOFError, UnicodeDecodeError, zlib.error, zipfile.BadZipFile) as err:
             raise ValueError(f"{path}: not a recog language model ({type(err).__name__})") from None
+        except LanguageModelFileError:
+            raise
         except ValueError as err:
-            if str(path) in str(err):
-                raise
             raise ValueError(f"{path}: a damaged recog language model ({err})") from None
         except (KeyError, TypeError, AttributeError) as err:
             raise ValueError(f"{path}: a damaged recog language model ({type(err).__name__}: {err})") from None
@@ -263,7 +267,7 @@ def _load_v1(path: Path) -> CharNgramLM:
     with gzip.open(path, "rt", encoding="utf-8") as f:
         data = json.load(f)
     if not isinstance(data, dict) or data.get("format") != FORMAT_V1:
-        raise ValueError(f"{path}: not a recog language model (format {FORMAT} expected)")
+        raise LanguageModelFileError(f"{path}: not a recog language model (format {FORMAT} expected)")
     return CharNgramLM.from_counts(int(data["order"]), data["tables"], data.get("lexicon"), data.get("discounts"))
 
 
