@@ -65,10 +65,17 @@ def group_values(row: dict[str, Any], field: str, cut: str) -> list[str]:
     return [t.split(cut)[0] if cut else t for t in texts]
 
 
-def summary(texts: list[tuple[str, str]]) -> dict[str, Any]:
-    """rows, cer, wer and (character) edits of (reference, hypothesis) pairs."""
-    refs, hyps = [r for r, _ in texts], [h for _, h in texts]
-    edits = sum(char_edits(r, h) for r, h in texts)
+def texts(out: dict[str, Any]) -> tuple[str, str, int]:
+    """(reference, hypothesis, character edits) of an output row; the edits counted once a row."""
+    if "_edits" not in out:
+        out["_edits"] = char_edits(out["reference"], out["text"])
+    return out["reference"], out["text"], out["_edits"]
+
+
+def summary(texts: list[tuple[str, str, int]]) -> dict[str, Any]:
+    """rows, cer, wer and (character) edits of (reference, hypothesis, its character edits) rows."""
+    refs, hyps = [r for r, _, _ in texts], [h for _, h, _ in texts]
+    edits = sum(e for _, _, e in texts)
     return {"rows": len(texts), "cer": edits / max(sum(map(len, refs)), 1), "edits": edits,
             "wer": word_error_rate(refs, hyps) if any(r.split() for r in refs) else 0.0}
 
@@ -76,11 +83,11 @@ def summary(texts: list[tuple[str, str]]) -> dict[str, Any]:
 def breakdown(pairs: list[tuple[dict[str, Any], dict[str, Any]]], field: str, cut: str) -> list[dict[str, Any]]:
     """Per value of ``field``: its ``summary`` and share of all character edits, most edits first
     (shares of a list field's items add up to more than 1)."""
-    groups: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    groups: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
     for row, out in pairs:
         for value in group_values(row, field, cut):
-            groups[value].append((out["reference"], out["text"]))
-    total = sum(char_edits(out["reference"], out["text"]) for _, out in pairs)
+            groups[value].append(texts(out))
+    total = sum(texts(out)[2] for _, out in pairs)
     result = [{"value": value} | summary(texts) for value, texts in groups.items()]
     for g in result:
         g["share"] = g["edits"] / total if total else 0.0
@@ -104,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.output}: no rows", file=sys.stderr)
         return 2
     fields = args.by.split(",") if args.by else sorted({k for row, _ in pairs for k in row} - NOT_GROUPS)
-    every = summary([(out["reference"], out["text"]) for _, out in pairs])
+    every = summary([texts(out) for _, out in pairs])
     print(f"{len(pairs)} rows: CER {100 * every['cer']:.2f} %, WER {100 * every['wer']:.2f} %, "
           f"{every['edits']:.0f} character edits")
     for field in fields:
