@@ -21,7 +21,7 @@ import json
 import sys
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for recog
 from recog.metrics import char_edits, word_error_rate  # noqa: E402
@@ -41,8 +41,16 @@ def row_path(row: dict[str, Any], root: Path) -> str:
     return str((root / row[key]).resolve())
 
 
-def join(outputs: list[dict[str, Any]], manifest: str | Path) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """(manifest row, output row) pairs, matched by file (in order where a file has several rows);
+class Read(NamedTuple):
+    """One output row's reference and hypothesis, and the character edits between them."""
+
+    reference: str
+    text: str
+    edits: int
+
+
+def join(outputs: list[dict[str, Any]], manifest: str | Path) -> list[tuple[dict[str, Any], Read]]:
+    """(manifest row, its Read) pairs, matched by file (in order where a file has several rows);
     outputs without a manifest row (or reference) are refused, manifest rows without output left out."""
     rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in read_jsonl(manifest):
@@ -52,7 +60,7 @@ def join(outputs: list[dict[str, Any]], manifest: str | Path) -> list[tuple[dict
         match = rows.get(row_path(out, Path.cwd()))
         if not match or "reference" not in out:
             raise ValueError(f"{out.get('image_filepath') or out.get('audio_filepath')}: no manifest row or reference")
-        pairs.append((match.pop(0), out))
+        pairs.append((match.pop(0), Read(out["reference"], out["text"], char_edits(out["reference"], out["text"]))))
     return pairs
 
 
@@ -65,30 +73,23 @@ def group_values(row: dict[str, Any], field: str, cut: str) -> list[str]:
     return [t.split(cut)[0] if cut else t for t in texts]
 
 
-def texts(out: dict[str, Any]) -> tuple[str, str, int]:
-    """(reference, hypothesis, character edits) of an output row; the edits counted once a row."""
-    if "_edits" not in out:
-        out["_edits"] = char_edits(out["reference"], out["text"])
-    return out["reference"], out["text"], out["_edits"]
-
-
-def summary(texts: list[tuple[str, str, int]]) -> dict[str, Any]:
-    """rows, cer, wer and (character) edits of (reference, hypothesis, its character edits) rows."""
-    refs, hyps = [r for r, _, _ in texts], [h for _, h, _ in texts]
-    edits = sum(e for _, _, e in texts)
-    return {"rows": len(texts), "cer": edits / max(sum(map(len, refs)), 1), "edits": edits,
+def summary(reads: list[Read]) -> dict[str, Any]:
+    """rows, cer, wer and (character) edits of some Reads."""
+    refs, hyps = [r.reference for r in reads], [r.text for r in reads]
+    edits = sum(r.edits for r in reads)
+    return {"rows": len(reads), "cer": edits / max(sum(map(len, refs)), 1), "edits": edits,
             "wer": word_error_rate(refs, hyps) if any(r.split() for r in refs) else 0.0}
 
 
-def breakdown(pairs: list[tuple[dict[str, Any], dict[str, Any]]], field: str, cut: str) -> list[dict[str, Any]]:
+def breakdown(pairs: list[tuple[dict[str, Any], Read]], field: str, cut: str) -> list[dict[str, Any]]:
     """Per value of ``field``: its ``summary`` and share of all character edits, most edits first
     (shares of a list field's items add up to more than 1)."""
-    groups: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
-    for row, out in pairs:
+    groups: dict[str, list[Read]] = defaultdict(list)
+    for row, read in pairs:
         for value in group_values(row, field, cut):
-            groups[value].append(texts(out))
-    total = sum(texts(out)[2] for _, out in pairs)
-    result = [{"value": value} | summary(texts) for value, texts in groups.items()]
+            groups[value].append(read)
+    total = sum(read.edits for _, read in pairs)
+    result = [{"value": value} | summary(reads) for value, reads in groups.items()]
     for g in result:
         g["share"] = g["edits"] / total if total else 0.0
     return sorted(result, key=lambda g: (-g["edits"], g["value"]))
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.output}: no rows", file=sys.stderr)
         return 2
     fields = args.by.split(",") if args.by else sorted({k for row, _ in pairs for k in row} - NOT_GROUPS)
-    every = summary([texts(out) for _, out in pairs])
+    every = summary([read for _, read in pairs])
     print(f"{len(pairs)} rows: CER {100 * every['cer']:.2f} %, WER {100 * every['wer']:.2f} %, "
           f"{every['edits']:.0f} character edits")
     for field in fields:

@@ -27,7 +27,7 @@ def run(tmp_path, monkeypatch):
 
 def test_rows_are_grouped_by_family_and_by_each_item_of_a_list(run):
     pairs = join([json.loads(x) for x in (run / "out.jsonl").read_text().splitlines()], run / "set" / "test.jsonl")
-    assert [(row["text"], out["text"]) for row, out in pairs] == list(zip(
+    assert [(row["text"], read.text) for row, read in pairs] == list(zip(
         [r["text"] for r in ROWS[::-1]], READ[::-1], strict=True))
     fonts = breakdown(pairs, "font", "/")
     assert [(g["value"], g["rows"], g["edits"], g["share"]) for g in fonts] == [
