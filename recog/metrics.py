@@ -35,7 +35,10 @@ def char_error_rate(references: Sequence[str], hypotheses: Sequence[str]) -> flo
 
 def char_edits(reference: str, hypothesis: str) -> int:
     """Character edits between two texts (an empty reference: the hypothesis's length)."""
-    return round(char_error_rate([reference], [hypothesis]) * len(reference)) if reference else len(hypothesis)
+    if not reference:
+        return len(hypothesis)
+    counts = jiwer.process_characters(reference, hypothesis)
+    return counts.substitutions + counts.deletions + counts.insertions
 
 
 def exact_match_rate(references: Sequence[str], hypotheses: Sequence[str]) -> float:
