@@ -418,6 +418,7 @@ def receipt(rng: np.random.Generator, prng: random.Random, faces: list[Face], sp
         if roll < 0.8:  # a drawn rule: not text. Solid, or dashes of 1.6-3.2 line heights, which no row
             # of hyphens looks like (short dashes did: the same marks were text on one receipt, not on another)
             dash, space, thick = int(rng.integers(4, 11)), int(rng.integers(3, 7)), int(rng.integers(1, 3))
+            # The draws are version 1's, so the rest of the page stays as it was; 2 in 7 rules are solid.
             dash_px, space_px = (width, 1) if dash > 8 else (round(dash * 0.4 * lh), round(space * 0.1 * lh))
             return BlockPlan([], lh, [Shape(x, lh / 2, x + dash_px, lh / 2 + thick, ink)  # whole dashes only
                                       for x in range(0, width - dash_px + 1, dash_px + space_px)])
