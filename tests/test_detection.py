@@ -351,6 +351,35 @@ def test_a_table_beside_a_column_of_prose_is_read_before_it():
     assert rows == [*(f"a{r} b{r}" for r in range(6)), *(f"p{k}" for k in range(16))]
 
 
+# A menu bar found as two boxes, the gap between them over the gutter between a sidebar and the
+# main area below (far narrower than that gutter).
+MENU_IN_TWO_BOXES = [("File View Format", (10, 30, 160, 45)), ("Tools Window History", (190, 30, 390, 45)),
+                     *((f"s{i}", (15, 60 + 30 * i, 90, 75 + 30 * i)) for i in range(6)),
+                     *((f"t{k}", (250, 62 + 20 * k, 700, 77 + 20 * k)) for k in range(9))]
+
+
+def test_a_menu_bar_in_two_boxes_over_a_sidebar_gutter_is_read_above_both():
+    """The region found from the menu row runs as far down as the one from the row below, but its
+    gutter is the menu's word gap, a fifth as wide as the sidebar's: the menu is read on its own."""
+    rows = [row for row in _order(MENU_IN_TWO_BOXES).split("\n") if row]
+    assert rows == ["File View Format Tools Window History", *(f"s{i}" for i in range(6)),
+                    *(f"t{k}" for k in range(9))]
+
+
+# Two panels of a screen whose first rows (a line of text, a heading) are set three lines above
+# the rest; then a column of form labels and one of prose, each at its own pitch.
+PANELS_SET_APART = [("a0", (250, 65, 420, 80)), ("b0", (840, 62, 1170, 82)),
+                    *((f"a{i}", (250, 125 + 45 * (i - 1), 330, 140 + 45 * (i - 1))) for i in range(1, 6)),
+                    *((f"b{k}", (840, 127 + 24 * (k - 1), 1220, 142 + 24 * (k - 1))) for k in range(1, 9))]
+
+
+def test_the_first_rows_of_two_panels_set_apart_still_start_the_columns():
+    """The gap under a region's first row has no gaps before it to be judged against: three lines
+    do not end the region there, so each panel is read whole, left then right."""
+    rows = [row for row in _order(PANELS_SET_APART).split("\n") if row]
+    assert rows == [*(f"a{i}" for i in range(6)), *(f"b{k}" for k in range(9))]
+
+
 @pytest.fixture(scope="module")
 def tiny_detector():
     return train_tiny_detector()

@@ -124,13 +124,16 @@ def test_the_js_frontend_gives_the_python_frontends_frames(models: dict[str, Pat
 
 def test_the_js_reading_order_equals_recog_edges_on_many_layouts() -> None:
     """layout.js is a port of recog_edge/layout.py: the same blocks, rows and boxes on columns,
-    tables, menu bars above panels and sidebars, form panels and random pages of lines and cells,
+    tables, menu bars above panels and sidebars (one in two boxes), form panels, panels whose first
+    rows are set apart and random pages of lines and cells,
     some with columns of their own pitch."""
     from recog_edge.layout import reading_order
     from tests.test_detection import (
         COLUMNS_OVER_SMALL_PRINT,
         MENU_ABOVE_PANELS,
+        MENU_IN_TWO_BOXES,
         MENU_OVER_SIDEBAR,
+        PANELS_SET_APART,
         RECEIPT_WITH_DASHES,
         TABLE_BESIDE_PROSE,
         TWO_FORM_PANELS,
@@ -140,7 +143,8 @@ def test_the_js_reading_order_equals_recog_edges_on_many_layouts() -> None:
     rng = np.random.default_rng(0)
     layouts = [[list(b) for _, b in boxes] for boxes in (MENU_ABOVE_PANELS, WRAPPED_TABLE, TWO_FORM_PANELS,
                                                          MENU_OVER_SIDEBAR, TABLE_BESIDE_PROSE,
-                                                         RECEIPT_WITH_DASHES, COLUMNS_OVER_SMALL_PRINT)]
+                                                         RECEIPT_WITH_DASHES, COLUMNS_OVER_SMALL_PRINT,
+                                                         MENU_IN_TWO_BOXES, PANELS_SET_APART)]
     for _ in range(60):
         boxes, y = [], 10.0
         columns = int(rng.integers(1, 4))

@@ -16,9 +16,12 @@ widest gap (a menu bar is not columns); a first row whose right part starts more
 right of the right column is not part of the region (a running header: title ... page 3); a gap of
 more than two lines, and twice the widest gap between the region's rows so far, ends a region (what
 follows is read after all its columns; the fields of a form spaced wider than two lines stay in
-their panel); where a region found from one row ends sooner than one that starts a row or two lower
-(a gap in a menu bar above two panels, against the gutter between the panels), that row is read on
-its own, above the longer region; a row of short items (a menu bar) also above a region as long.
+their panel; below its first row, with no gaps to compare, only a gap of more than four lines
+does: the first rows of two panels on a screen are often set far apart); where a region found
+from one row ends sooner than one that starts a row or two lower (a gap in a menu bar above two
+panels, against the gutter between the panels), that row is read on its own, above the longer
+region; so is a row of short items (a menu bar) above a region as long, and a row whose gap lies in
+a gutter over twice as wide found a row or two lower (a menu bar in two boxes over a sidebar).
 Rows outside regions form blocks, split into paragraphs where the gap above a row is wider than half
 a line or the text size jumps (a heading).
 """
@@ -43,8 +46,10 @@ PROSE_FILL = 0.8  # ... and this share of its widest: lines fill the column) wit
 OUT_OF_STEP = 0.12  # ... beside a table whose rows start out of step with it by this share of its line pitch
 MENU_ITEMS = 4  # a row of this many short items is a menu bar: read above columns that start below it
 LOOKAHEAD_BANDS = 2  # columns starting this many bands lower win where they run further down
+GUTTER_OVER_ROW = 2.0  # ... or as far, with a gutter this many times wider than the one through this row
 SECTION_GAP = 2.0  # a gap wider than this many line heights ends a column region
 SECTION_OVER_GAPS = 2.0  # ... and than this many times the widest gap between its rows so far
+FIRST_GAP = 4.0  # the gap below a region's first row (no gaps so far) ends it only when wider than this
 PARAGRAPH_GAP = 0.5  # a gap above a row wider than this many line heights starts a paragraph
 HEADING_RATIO = 1.3  # a row this much taller (or shorter) than the one above starts a block
 
@@ -120,10 +125,11 @@ def _gutter_candidates(bounds: np.ndarray, band: list[int], line: float) -> list
 
 
 def _column_run(bounds: np.ndarray, bands: list[list[int]], start: int, line: float
-                ) -> tuple[int, float] | None:
-    """The longest run of bands from ``start`` sharing a gutter: (end band, gutter middle) or None.
+                ) -> tuple[int, float, float] | None:
+    """The longest run of bands from ``start`` sharing a gutter: (end band, gutter middle, gutter
+    width) or None.
     Gutters are looked for in the first two bands (a column may start a row lower than its neighbour)."""
-    best: tuple[int, float] | None = None
+    best: tuple[int, float, float] | None = None
     candidates = _gutter_candidates(bounds, bands[start], line)
     if start + 1 < len(bands):
         candidates += _gutter_candidates(bounds, bands[start + 1], line)
@@ -134,7 +140,7 @@ def _column_run(bounds: np.ndarray, bands: list[list[int]], start: int, line: fl
             band = bands[end]
             if end > start:
                 gap = bounds[band, 1].min() - bounds[bands[end - 1], 3].max()
-                if gap > max(SECTION_GAP * line, SECTION_OVER_GAPS * widest):
+                if gap > (max(SECTION_GAP * line, SECTION_OVER_GAPS * widest) if widest > 0 else FIRST_GAP * line):
                     break
                 widest = max(widest, gap)
             mid = (lo + hi) / 2
@@ -163,7 +169,7 @@ def _column_run(bounds: np.ndarray, bands: list[list[int]], start: int, line: fl
         beside = any(p and n >= ALONE_ROWS and _out_of_step(bounds, halves[1 - k], halves[k], line)
                      for k, (p, n) in enumerate(zip(prose, alone, strict=True)))  # a table beside prose
         if (all(text_sides) or independent or beside) and (best is None or end > best[0]):
-            best = (end, mid)
+            best = (end, mid, hi - lo)
     return best
 
 
@@ -194,14 +200,16 @@ def _blocks(bounds: np.ndarray, idx: list[int]) -> list[list[list[int]]]:
         run = _column_run(bounds, bands, start, line)
         menu = len(bands[start]) >= MENU_ITEMS and _short_items(bounds, bands[start], line)
         if run is not None and any((later := _column_run(bounds, bands, s, line)) is not None
-                                   and (later[0] > run[0] or (menu and later[0] == run[0]))
+                                   and (later[0] > run[0] or (later[0] == run[0] and (
+                                       menu or later[2] >= GUTTER_OVER_ROW * run[2])))
                                    for s in range(start + 1, min(start + 1 + LOOKAHEAD_BANDS, run[0]))):
-            run = None  # a gutter a row or two lower runs further (or as far, below a menu bar): read this row above
+            run = None  # a gutter a row or two lower runs further (or as far, below a menu bar or where this
+            # row's gap is a word gap inside a much wider gutter): read this row above
         if run is None:
             rows.append(bands[start])
             start += 1
             continue
-        end, mid = run
+        end, mid, _ = run
         blocks += _paragraphs(bounds, rows)
         rows = []
         members = [i for band in bands[start:end] for i in band]

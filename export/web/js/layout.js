@@ -5,7 +5,7 @@ import { roundHalfEven } from "./onnx.js";
 const ROW_OVERLAP = 0.5, MIN_COLUMN_BANDS = 3, GUTTER_LINES = 0.5, THIN = 0.5, GUTTER_OVER_GAPS = 1.5, COLUMN_ALIGN = 3.0;
 const TEXT_LIKE = 3.0, TEXT_LINE = 8.0, ALONE_ROWS = 2, PROSE_LINE = 10.0, PROSE_FILL = 0.8, OUT_OF_STEP = 0.12;
 const SECTION_GAP = 2.0, SECTION_OVER_GAPS = 2.0, PARAGRAPH_GAP = 0.5, HEADING_RATIO = 1.3;
-const MENU_ITEMS = 4, LOOKAHEAD_BANDS = 2;
+const MENU_ITEMS = 4, LOOKAHEAD_BANDS = 2, GUTTER_OVER_ROW = 2.0, FIRST_GAP = 4.0;
 
 /** numpy.median. */
 export function median(values) {
@@ -93,7 +93,7 @@ function columnRun(bounds, bandList, start, line) {
       const band = bandList[end];
       if (end > start) {
         const gap = minOf(band.map((i) => bounds[i][1])) - maxOf(bandList[end - 1].map((i) => bounds[i][3]));
-        if (gap > Math.max(SECTION_GAP * line, SECTION_OVER_GAPS * widest)) break;
+        if (gap > (widest > 0 ? Math.max(SECTION_GAP * line, SECTION_OVER_GAPS * widest) : FIRST_GAP * line)) break;
         widest = Math.max(widest, gap);
       }
       const mid = (lo + hi) / 2;
@@ -117,7 +117,7 @@ function columnRun(bounds, bandList, start, line) {
     const independent = Math.min(...alone) >= ALONE_ROWS;  // each side has rows of its own
     const prose = sides.map((w, k) => textSides[k] && median(w) >= Math.max(PROSE_LINE * line, PROSE_FILL * maxOf(w)));
     const beside = prose.some((p, k) => p && alone[k] >= ALONE_ROWS && outOfStep(bounds, halves[1 - k], halves[k], line));
-    if ((textSides.every(Boolean) || independent || beside) && (best === null || end > best[0])) best = [end, mid];
+    if ((textSides.every(Boolean) || independent || beside) && (best === null || end > best[0])) best = [end, mid, hi - lo];
   }
   return best;
 }
@@ -133,7 +133,9 @@ function blocks(bounds, idx) {
     const menu = bandList[start].length >= MENU_ITEMS && shortItems(bounds, bandList[start], line);
     for (let s = start + 1; run !== null && s < Math.min(start + 1 + LOOKAHEAD_BANDS, run[0]); s++) {
       const later = columnRun(bounds, bandList, s, line);
-      if (later !== null && (later[0] > run[0] || (menu && later[0] === run[0]))) run = null;
+      if (later !== null && (later[0] > run[0] || (later[0] === run[0] && (menu || later[2] >= GUTTER_OVER_ROW * run[2])))) {
+        run = null;
+      }
     }
     if (run === null) {
       rows.push(bandList[start]);
