@@ -380,6 +380,17 @@ def test_the_first_rows_of_two_panels_set_apart_still_start_the_columns():
     assert rows == [*(f"a{i}" for i in range(6)), *(f"b{k}" for k in range(9))]
 
 
+# Two panels whose lines are out of step: no row holds a box of each, so every band is one box.
+PANELS_OUT_OF_STEP = [*((f"L{k}", (40, 100 + 30 * k, 400, 114 + 30 * k)) for k in range(6)),
+                      *((f"R{k}", (600, 115 + 30 * k, 980, 129 + 30 * k)) for k in range(6))]
+
+
+def test_two_panels_whose_lines_are_out_of_step_are_read_one_after_the_other():
+    """The gutter is found in the first two bands together, though neither has a gap of its own."""
+    rows = [row for row in _order(PANELS_OUT_OF_STEP).split("\n") if row]
+    assert rows == [*(f"L{k}" for k in range(6)), *(f"R{k}" for k in range(6))]
+
+
 @pytest.fixture(scope="module")
 def tiny_detector():
     return train_tiny_detector()

@@ -85,7 +85,12 @@ function outOfStep(bounds, items, prose, line) {
 function columnRun(bounds, bandList, start, line) {
   let best = null;
   let candidates = gutterCandidates(bounds, bandList[start], line);
-  if (start + 1 < bandList.length) candidates = candidates.concat(gutterCandidates(bounds, bandList[start + 1], line));
+  if (start + 1 < bandList.length) {
+    candidates = candidates.concat(gutterCandidates(bounds, bandList[start + 1], line));
+    if (bandList[start].length === 1 && bandList[start + 1].length === 1) {  // two panels whose lines are out of step
+      candidates = candidates.concat(gaps(bounds, bandList[start].concat(bandList[start + 1]), GUTTER_LINES * line));
+    }
+  }
   const centre = (i) => (bounds[i][0] + bounds[i][2]) / 2;
   for (let [lo, hi] of candidates) {
     let end = start, widest = 0.0;
