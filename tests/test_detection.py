@@ -391,6 +391,19 @@ def test_two_panels_whose_lines_are_out_of_step_are_read_one_after_the_other():
     assert rows == [*(f"L{k}" for k in range(6)), *(f"R{k}" for k in range(6))]
 
 
+# A sidebar beside a form, out of step: a band of one sidebar item, then one of a label and its value.
+SIDEBAR_BESIDE_FORM = [*((f"s{k}", (14, 77 + 30 * k, 74, 97 + 30 * k)) for k in range(8)),
+                       *(box for r in range(5) for y in (93 + 41 * r,) for box in (
+                           (f"l{r}", (205, y, 250, y + 16)), (f"v{r}", (280, y, 500, y + 16))))]
+
+
+def test_a_sidebar_beside_a_form_out_of_step_is_read_before_it():
+    """The first band is a sidebar item alone, the second a label and its value: the gutter lies
+    between the two bands together, not in either's own gaps (the label's gap is no gutter)."""
+    rows = [row for row in _order(SIDEBAR_BESIDE_FORM).split("\n") if row]
+    assert rows == [*(f"s{k}" for k in range(8)), *(f"l{r} v{r}" for r in range(5))]
+
+
 @pytest.fixture(scope="module")
 def tiny_detector():
     return train_tiny_detector()

@@ -136,6 +136,7 @@ def test_the_js_reading_order_equals_recog_edges_on_many_layouts() -> None:
         PANELS_OUT_OF_STEP,
         PANELS_SET_APART,
         RECEIPT_WITH_DASHES,
+        SIDEBAR_BESIDE_FORM,
         TABLE_BESIDE_PROSE,
         TWO_FORM_PANELS,
         WRAPPED_TABLE,
@@ -145,7 +146,8 @@ def test_the_js_reading_order_equals_recog_edges_on_many_layouts() -> None:
     layouts = [[list(b) for _, b in boxes] for boxes in (MENU_ABOVE_PANELS, WRAPPED_TABLE, TWO_FORM_PANELS,
                                                          MENU_OVER_SIDEBAR, TABLE_BESIDE_PROSE,
                                                          RECEIPT_WITH_DASHES, COLUMNS_OVER_SMALL_PRINT,
-                                                         MENU_IN_TWO_BOXES, PANELS_SET_APART, PANELS_OUT_OF_STEP)]
+                                                         MENU_IN_TWO_BOXES, PANELS_SET_APART, PANELS_OUT_OF_STEP,
+                                                         SIDEBAR_BESIDE_FORM)]
     for _ in range(60):
         boxes, y = [], 10.0
         columns = int(rng.integers(1, 4))

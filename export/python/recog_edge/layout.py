@@ -3,8 +3,8 @@
 Boxes are taken by their upright (deskewed) bounds ``(x0, y0, x1, y1)``. The page is cut, top to
 bottom, into *bands*: boxes overlapping vertically by half a box (one visual row: a line, or the
 cells of a table row). A run of three or more bands that share an empty vertical strip -- a *gutter*
-at least half a line wide, found in the run's first two rows (or between them where each is one
-box: two panels whose lines are out of step) -- is a multi-column region when the
+at least half a line wide, found in the run's first two rows (or between them where one is a single
+box: panels whose lines are out of step) -- is a multi-column region when the
 lines on both sides are text-like (several times wider than the gutter and many lines high) or when
 each side has rows of its own, with nothing beside them on the other (a sidebar beside a main area,
 two panels of a screen). Its left part is read before its right, each ordered the same way
@@ -129,12 +129,12 @@ def _column_run(bounds: np.ndarray, bands: list[list[int]], start: int, line: fl
                 ) -> tuple[int, float, float] | None:
     """The longest run of bands from ``start`` sharing a gutter: (end band, gutter middle, gutter
     width) or None. Gutters are looked for in the first two bands (a column may start a row lower
-    than its neighbour), and between them where each is one box."""
+    than its neighbour), and between them where one is a single box."""
     best: tuple[int, float, float] | None = None
     candidates = _gutter_candidates(bounds, bands[start], line)
     if start + 1 < len(bands):
         candidates += _gutter_candidates(bounds, bands[start + 1], line)
-        if len(bands[start]) == len(bands[start + 1]) == 1:  # two panels whose lines are out of step
+        if min(len(bands[start]), len(bands[start + 1])) == 1:  # panels whose lines are out of step
             candidates += _gaps(bounds, bands[start] + bands[start + 1], GUTTER_LINES * line)
     centre = (bounds[:, 0] + bounds[:, 2]) / 2
     for lo, hi in candidates:

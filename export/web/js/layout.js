@@ -87,7 +87,7 @@ function columnRun(bounds, bandList, start, line) {
   let candidates = gutterCandidates(bounds, bandList[start], line);
   if (start + 1 < bandList.length) {
     candidates = candidates.concat(gutterCandidates(bounds, bandList[start + 1], line));
-    if (bandList[start].length === 1 && bandList[start + 1].length === 1) {  // two panels whose lines are out of step
+    if (Math.min(bandList[start].length, bandList[start + 1].length) === 1) {  // panels whose lines are out of step
       candidates = candidates.concat(gaps(bounds, bandList[start].concat(bandList[start + 1]), GUTTER_LINES * line));
     }
   }
