@@ -205,6 +205,11 @@ def _order(boxes: list[tuple[str, tuple[float, float, float, float]]]) -> str:
     return page_text(reading_order(np.array([b for _, b in boxes])), texts)
 
 
+def _rows(boxes: list[tuple[str, tuple[float, float, float, float]]]) -> list[str]:
+    """The page text's non-empty rows, in reading order."""
+    return [row for row in _order(boxes).split("\n") if row]
+
+
 def test_two_columns_under_a_heading_read_left_column_first_then_the_table_below():
     boxes = [("Title", (100, 50, 1100, 90))]
     for i in range(6):
@@ -257,7 +262,7 @@ def test_a_menu_bar_gap_above_two_panels_does_not_split_the_page_there():
     the left panel (beside a table) for a while, and two panels split by a gutter that runs to the
     bottom. The panels are the columns; the title and menu are read above them."""
     boxes = MENU_ABOVE_PANELS
-    rows = [row for row in _order(boxes).split("\n") if row]
+    rows = _rows(boxes)
     assert rows == ["dots url", "Help Terminal Settings History Bookmarks", *(f"a{i} b{i} c{i}" for i in range(8)),
                     *(f"p{i}" for i in range(4)), *(f"r{i}" for i in range(10))]
 
@@ -280,7 +285,7 @@ TWO_FORM_PANELS = [*((f"a{i}", (30, 100 + 20 * i, 200, 112 + 20 * i)) for i in r
 def test_form_fields_spaced_wider_than_two_lines_stay_in_their_panel():
     """A gap of more than two lines ends a column region only where it is also well over the gaps
     between the region's rows so far: here every field row is as far apart as the last."""
-    rows = [row for row in _order(TWO_FORM_PANELS).split("\n") if row]
+    rows = _rows(TWO_FORM_PANELS)
     assert rows == [*(f"a{i}" for i in range(3)), *(f"l{i} v{i}" for i in range(5)),
                     *(f"b{i}" for i in range(3)), *(f"m{i} w{i}" for i in range(5))]
 
@@ -295,12 +300,12 @@ MENU_OVER_SIDEBAR = [*((f"m{i}", (10 + 50 * i + (70 if i >= 3 else 0), 30, 50 + 
 def test_a_menu_bar_whose_widest_gap_meets_a_sidebar_gutter_is_read_above_both():
     """A region found from the menu row ends where the one from the row below does: a row of short
     items (a menu bar) is then read on its own, above the sidebar and the main area."""
-    rows = [row for row in _order(MENU_OVER_SIDEBAR).split("\n") if row]
+    rows = _rows(MENU_OVER_SIDEBAR)
     assert rows == ["m0 m1 m2 m3 m4 m5", *(f"s{i}" for i in range(6)), *(f"t{k}" for k in range(9))]
 
 
 def test_a_table_with_wrapped_text_cells_stays_row_by_row():
-    rows = [row for row in _order(WRAPPED_TABLE).split("\n") if row]
+    rows = _rows(WRAPPED_TABLE)
     assert rows == [row for r in range(4) for row in (f"name{r} desc{r}0", f"desc{r}1", f"desc{r}2")]
 
 
@@ -319,7 +324,7 @@ RECEIPT_WITH_DASHES = [("x6", (15, 333, 78, 351)), *(box for r, (y, x1) in enume
 def test_a_row_of_dashes_found_in_part_does_not_make_a_receipt_two_columns():
     """A box much thinner than a line does not narrow a gutter: the gap between the items and the
     prices stays too wide for the centred lines below, so nothing stands alone on the right."""
-    rows = [row for row in _order(RECEIPT_WITH_DASHES).split("\n") if row]
+    rows = _rows(RECEIPT_WITH_DASHES)
     assert rows == ["x6", *(f"i{r} p{r}" for r in range(6)), "dash0 dash1", *(f"t{r} v{r}" for r in range(5)),
                     "visa", "auth", "thanks", "keep"]
 
@@ -332,7 +337,7 @@ COLUMNS_OVER_SMALL_PRINT = [*((f"L{k}", (30, 100 + 24 * k, 380, 118 + 24 * k)) f
 
 def test_small_print_across_the_gutter_still_ends_the_columns():
     """A thin box does not narrow a gutter it lies beside, but one spanning it ends the region."""
-    rows = [row for row in _order(COLUMNS_OVER_SMALL_PRINT).split("\n") if row]
+    rows = _rows(COLUMNS_OVER_SMALL_PRINT)
     assert rows == [*(f"L{k}" for k in range(8)), *(f"R{k}" for k in range(8)), "note"]
 
 
@@ -347,7 +352,7 @@ TABLE_BESIDE_PROSE = [*(box for r in range(6) for y in (99 + 49 * r,) for box in
 def test_a_table_beside_a_column_of_prose_is_read_before_it():
     """No row of the table stands alone, so the sides are not independent, and the cells are not
     text; but the other side is prose whose lines start out of step with the table's rows: columns."""
-    rows = [row for row in _order(TABLE_BESIDE_PROSE).split("\n") if row]
+    rows = _rows(TABLE_BESIDE_PROSE)
     assert rows == [*(f"a{r} b{r}" for r in range(6)), *(f"p{k}" for k in range(16))]
 
 
@@ -361,7 +366,7 @@ MENU_IN_TWO_BOXES = [("File View Format", (10, 30, 160, 45)), ("Tools Window His
 def test_a_menu_bar_in_two_boxes_over_a_sidebar_gutter_is_read_above_both():
     """The region found from the menu row runs as far down as the one from the row below, but its
     gutter is the menu's word gap, a fifth as wide as the sidebar's: the menu is read on its own."""
-    rows = [row for row in _order(MENU_IN_TWO_BOXES).split("\n") if row]
+    rows = _rows(MENU_IN_TWO_BOXES)
     assert rows == ["File View Format Tools Window History", *(f"s{i}" for i in range(6)),
                     *(f"t{k}" for k in range(9))]
 
@@ -376,7 +381,7 @@ PANELS_SET_APART = [("a0", (250, 65, 420, 80)), ("b0", (840, 62, 1170, 82)),
 def test_the_first_rows_of_two_panels_set_apart_still_start_the_columns():
     """The gap under a region's first row has no gaps before it to be judged against: three lines
     do not end the region there, so each panel is read whole, left then right."""
-    rows = [row for row in _order(PANELS_SET_APART).split("\n") if row]
+    rows = _rows(PANELS_SET_APART)
     assert rows == [*(f"a{i}" for i in range(6)), *(f"b{k}" for k in range(9))]
 
 
@@ -387,7 +392,7 @@ PANELS_OUT_OF_STEP = [*((f"L{k}", (40, 100 + 30 * k, 400, 114 + 30 * k)) for k i
 
 def test_two_panels_whose_lines_are_out_of_step_are_read_one_after_the_other():
     """The gutter is found in the first two bands together, though neither has a gap of its own."""
-    rows = [row for row in _order(PANELS_OUT_OF_STEP).split("\n") if row]
+    rows = _rows(PANELS_OUT_OF_STEP)
     assert rows == [*(f"L{k}" for k in range(6)), *(f"R{k}" for k in range(6))]
 
 
@@ -400,7 +405,7 @@ SIDEBAR_BESIDE_FORM = [*((f"s{k}", (14, 77 + 30 * k, 74, 97 + 30 * k)) for k in 
 def test_a_sidebar_beside_a_form_out_of_step_is_read_before_it():
     """The first band is a sidebar item alone, the second a label and its value: the gutter lies
     between the two bands together, not in either's own gaps (the label's gap is no gutter)."""
-    rows = [row for row in _order(SIDEBAR_BESIDE_FORM).split("\n") if row]
+    rows = _rows(SIDEBAR_BESIDE_FORM)
     assert rows == [*(f"s{k}" for k in range(8)), *(f"l{r} v{r}" for r in range(5))]
 
 
