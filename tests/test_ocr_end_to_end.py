@@ -1,5 +1,6 @@
 """End to end for text lines: `recog train` overfits a few rendered lines with CTC, CPPD and SGM
-heads; `recog ocr`, `recog eval` and `recog.load(...).transcribe` read them back exactly."""
+heads; `recog ocr`, `recog eval` and `recog.load(...).transcribe` read them back exactly; a crop
+labelled with the empty text trains the model to read nothing there."""
 
 from __future__ import annotations
 
@@ -79,6 +80,41 @@ def test_python_api_reads_back_the_lines(ocr_model: Path, line_dir: Path, head: 
         assert 0 < r.confidence <= 1
     ctc_positions = model.transcribe(files[:1], head="ctc")[0].positions
     assert ctc_positions == sorted(ctc_positions)  # CTC emits left to right
+
+
+def test_a_crop_labelled_with_the_empty_text_teaches_reading_nothing(line_dir: Path, tmp_path: Path) -> None:
+    """A manifest row with the empty text (what ``recipes/synth_pages/crops.py --negatives`` writes
+    for a found box with no text, e.g. a window's three round buttons) comes out of the dataset as
+    an empty target; every head's loss on a batch holding it is finite, and steps on it teach the
+    shipped line model to read nothing where it read text, while the line beside it still reads."""
+    import torch
+
+    from recog.data import ImageDataset, collate, read_manifest
+    from recog.image import ImageConfig
+
+    crops = [render("ooo", tmp_path / "rings.png"), line_dir / "line0.png"]  # rings standing for buttons
+    manifest = tmp_path / "negatives.jsonl"
+    manifest.write_text("".join(json.dumps({"image_filepath": p.name if p.parent == tmp_path else str(p),
+                                            "text": t}) + "\n" for p, t in zip(crops, ["", LINES[0]], strict=True)))
+    reader = recog.load("latin-lines")
+    assert reader.transcribe(crops[:1])[0].text != ""
+    net = reader.model
+    dataset = ImageDataset(read_manifest(manifest), net.tokenizer, ImageConfig(**net.config["features"]))
+    batches = [collate([dataset[0]]), collate([dataset[1]])]  # two size groups: a batch each
+    assert [b["target_lengths"].tolist() for b in batches] == [[0], [len(LINES[0])]]
+    optimiser = torch.optim.Adam(net.parameters(), lr=1e-4)
+    net.train()
+    torch.manual_seed(0)
+    for _ in range(10):
+        optimiser.zero_grad()
+        for batch in batches:
+            losses = net(batch["inputs"], batch["input_lengths"], batch["targets"], batch["target_lengths"])
+            assert all(torch.isfinite(v) for v in losses.values()), losses
+            losses["loss"].backward()
+        optimiser.step()
+    net.eval()
+    for head in ("ctc", "parallel"):
+        assert [r.text for r in reader.transcribe(crops, head=head)] == ["", LINES[0]], head
 
 
 def test_a_line_alone_and_in_a_batch_read_the_same(ocr_model: Path, line_dir: Path) -> None:

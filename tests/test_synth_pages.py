@@ -259,3 +259,20 @@ def test_line_crops_of_true_and_of_found_boxes(pages, tmp_path):
     flipped = char_error_rate(refs, [r.text for r in model.transcribe([np.ascontiguousarray(c[::-1, ::-1])
                                                                            for c in crops])])
     assert upright < 0.2 < flipped, (upright, flipped)
+
+
+def test_found_boxes_with_no_text_in_them_are_cut_as_negatives():
+    """found_boxes matches found boxes to true ones and names as holding no text only those with
+    (almost) none of their area inside a true box: not a box cut short, nor a word of a long line."""
+    line = np.array([[100, 100], [700, 100], [700, 130], [100, 130]], np.float32)
+    word = np.array([[110, 101], [170, 101], [170, 129], [110, 129]], np.float32)  # IoU 0.09 with the line
+    whole = line + 1
+    buttons = np.array([[20, 20], [80, 20], [80, 40], [20, 40]], np.float32)
+    clipping = np.array([[650, 120], [760, 120], [760, 150], [650, 150]], np.float32)  # 15 % of it on the line
+    with recipe_modules(RECIPE, "crops") as modules:
+        matched, empty = modules.crops.found_boxes(
+            lambda image: [(box, 0.9) for box in (whole, word, buttons, clipping)], None, [line])
+    assert list(matched) == [0] and np.allclose(matched[0], whole)
+    assert len(empty) == 1 and np.allclose(empty[0], buttons)
+    with recipe_modules(RECIPE, "crops") as modules, pytest.raises(SystemExit):
+        modules.crops.main(["--negatives"])  # only found boxes can hold no text

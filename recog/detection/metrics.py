@@ -9,14 +9,26 @@ import cv2
 import numpy as np
 
 
-def quad_iou(a: np.ndarray, b: np.ndarray) -> float:
-    """Intersection over union of two convex quadrilaterals (4, 2)."""
+def _areas(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    """The areas of two convex quadrilaterals (4, 2) and of their intersection."""
     a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
     area_a, area_b = abs(cv2.contourArea(a)), abs(cv2.contourArea(b))
     if area_a <= 0 or area_b <= 0:
-        return 0.0
+        return area_a, area_b, 0.0
     inter, _ = cv2.intersectConvexConvex(cv2.convexHull(a), cv2.convexHull(b))
-    return float(inter / (area_a + area_b - inter)) if inter > 0 else 0.0
+    return area_a, area_b, max(float(inter), 0.0)
+
+
+def quad_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two convex quadrilaterals (4, 2)."""
+    area_a, area_b, inter = _areas(a, b)
+    return inter / (area_a + area_b - inter) if inter > 0 else 0.0
+
+
+def inside_share(a: np.ndarray, b: np.ndarray) -> float:
+    """The share of convex quadrilateral ``a``'s (4, 2) area that lies inside ``b``."""
+    area_a, _, inter = _areas(a, b)
+    return inter / area_a if inter > 0 else 0.0
 
 
 def match_boxes(detected: Sequence[np.ndarray], reference: Sequence[np.ndarray], iou: float = 0.5
