@@ -73,6 +73,25 @@ def test_lines_upside_down_are_read_turned_and_their_boxes_start_at_the_texts_to
         assert box[0, 0] > box[2, 0] and box[0, 1] > box[2, 1]
 
 
+@pytest.mark.parametrize(("upright", "turned", "turns"), [(0.872, 0.876, False), (0.85, 0.95, True)])
+def test_a_lone_line_turns_only_if_it_reads_clearly_surer_turned(upright, turned, turns):
+    """A line in a face the model reads poorly either way (a script sign: 0.872 upright, 0.876
+    turned) stays upright; one that reads clearly surer turned (by TURN_MARGIN or more) turns."""
+    from recog_edge.pages import read_boxes
+
+    image = np.full((100, 300, 3), 255, np.uint8)
+    image[40:60, 20:150] = 0  # ink on the left half of the line: its crop turned has it on the right
+    box = np.array([[10, 35], [290, 35], [290, 65], [10, 65]], np.float32)
+
+    def read(crops):  # noqa: ANN001, ANN202 - stand-in line model: which way up the crop is, and a confidence
+        return [("upright", upright) if crop[:, : crop.shape[1] // 2].mean() < crop[:, crop.shape[1] // 2:].mean()
+                else ("turned", turned) for crop in crops]
+
+    (line,) = read_boxes(image, [box], [1.0], read)
+    assert line.text == ("turned" if turns else "upright")
+    assert (np.array(line.box)[0, 0] > 200) == turns  # a turned line's box starts at its text's top-left
+
+
 def test_reading_order_of_a_turned_or_tilted_page_is_the_upright_one():
     from recog_edge.layout import reading_order, text_frame
     from tests.helpers import rect

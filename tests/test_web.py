@@ -175,6 +175,25 @@ def test_the_js_reading_order_equals_recog_edges_on_many_layouts() -> None:
     assert got == expected
 
 
+def test_the_js_upside_down_vote_equals_recog_edges() -> None:
+    """pages.js turns a group of lines as recog_edge.pages does: most of its sampled lines read surer
+    turned, by TURN_MARGIN on average (a lone line 0.004 surer turned stays upright)."""
+    from recog_edge.pages import turns
+
+    rng = np.random.default_rng(0)
+    cases = [[0.004], [0.05], [-0.2, 0.3, 0.3], [0.03, 0.03, -0.01], [0.06, 0.06, -0.01, -0.01]]
+    cases += [[round(float(g), 4) for g in rng.normal(0.02, 0.06, int(rng.integers(1, 9)))] for _ in range(200)]
+    script = ("import { turns } from " + json.dumps((WEB_ROOT / "js" / "pages.js").as_uri()) + ";"
+              "let text = ''; process.stdin.on('data', (d) => { text += d; });"
+              "process.stdin.on('end', () => console.log(JSON.stringify(JSON.parse(text).map(turns))));")
+    done = subprocess.run(["node", "--input-type=module", "-e", script], input=json.dumps(cases),
+                          capture_output=True, text=True, check=True)
+    expected = [turns(gains) for gains in cases]
+    assert expected[:5] == [False, True, True, False, False]
+    assert 40 < sum(expected) < 160  # both answers, many times each
+    assert json.loads(done.stdout) == expected
+
+
 @pytest.mark.parametrize("head", ["ctc", "rnnt"])
 def test_the_page_streams_recordings_to_the_edge_runtimes_text(models: dict[str, Path], recordings: list[Path],
                                                               server: str, browser, head: str) -> None:  # noqa: ANN001

@@ -6,6 +6,7 @@ import { loadModel, ort, roundHalfEven } from "./onnx.js";
 import { matRgb, rgbMat } from "./opencv.js";
 
 const TURN_SAMPLE = 8; // lines of each direction read upside down too, to tell whether they all are
+const TURN_MARGIN = 0.04; // ... and they turn only if read surer turned by this much confidence on average
 const UNBOXED_RETRY = 0.5; // as recog_edge.boxes: above this share of unboxed text, detect turned a quarter too
 
 /** An exported text detector (det.onnx under `folder`, a URL). */
@@ -83,7 +84,15 @@ export async function readPage(cv, image, detector, lineModel, turn = true) {
   }
 }
 
-/** Read the text in each box; a group of lines running the same way turns when most read surer turned. */
+/** Whether a group of lines whose longest read these confidence gains turned half a turn is upside
+ * down: most read surer turned, by TURN_MARGIN on average (recog_edge.pages.turns). */
+export function turns(gains) {
+  const sum = gains.reduce((a, b) => a + b, 0);
+  return 2 * gains.filter((g) => g > 0).length > gains.length && sum >= TURN_MARGIN * gains.length;
+}
+
+/** Read the text in each box; a group of lines running the same way turns when most read surer turned,
+ * by TURN_MARGIN on average (recog_edge.pages.read_boxes). */
 async function readBoxes(cv, src, boxes, scores, read, turn) {
   if (!boxes.length) return [];
   boxes = [...boxes];
@@ -107,7 +116,7 @@ async function readBoxes(cv, src, boxes, scores, read, turn) {
         const length = (i) => Math.hypot(boxes[i][1][0] - boxes[i][0][0], boxes[i][1][1] - boxes[i][0][1]);
         const sample = group.map((i) => [i, length(i)]).sort((a, b) => b[1] - a[1]).slice(0, TURN_SAMPLE).map(([i]) => i);
         const turned = new Map((await readTurned(sample)).map((r, k) => [sample[k], r]));
-        if (2 * sample.filter((i) => turned.get(i)[1] > results[i][1]).length <= sample.length) continue;
+        if (!turns(sample.map((i) => turned.get(i)[1] - results[i][1]))) continue;
         const rest = group.filter((i) => !turned.has(i));
         (await readTurned(rest)).forEach((r, k) => turned.set(rest[k], r));
         for (const i of group) [results[i], boxes[i]] = [turned.get(i), turnHalf(boxes[i])];
