@@ -233,6 +233,10 @@ def test_line_crops_of_true_and_of_found_boxes(pages, tmp_path):
         assert modules.crops.main(["--pages", str(out), "--split", "dev"]) == 0
         assert modules.crops.main(["--pages", str(out), "--split", "dev", "--detector", "latin-det"]) == 0
         assert modules.crops.main(["--pages", str(out), "--split", "dev", "--ends", "0.2", "--out-name", "narrow"]) == 0
+        assert modules.crops.main(["--pages", str(out), "--split", "dev", "--detector", "latin-det", "--negatives",
+                                   "--kinds", "screenshot, sign", "--out-name", "screens"]) == 0
+        with pytest.raises(SystemExit):
+            modules.crops.main(["--pages", str(out), "--split", "dev", "--kinds", "poster"])  # no such page
     true = [json.loads(x) for x in (out / "lines_dev.jsonl").read_text().splitlines()]
     found = [json.loads(x) for x in (out / "lines_dev_found.jsonl").read_text().splitlines()]
     assert [r["text"] for r in true] == [line["text"] for row in manifest for line in row["lines"]]
@@ -243,6 +247,12 @@ def test_line_crops_of_true_and_of_found_boxes(pages, tmp_path):
             out / b["image_filepath"]).size
         assert wide_h == narrow_h and wide_w - narrow_w == pytest.approx(0.3 * wide_h / 1.4, abs=2)
     assert all(r["image_filepath"].startswith("crops/dev_found/") for r in found)
+    screens = [json.loads(x) for x in (out / "lines_screens.jsonl").read_text().splitlines()]
+    assert {r["kind"] for r in screens} == {"screenshot", "sign"}
+    assert sorted(r["text"] for r in screens if r["text"]) == sorted(r["text"] for r in found
+                                                                     if r["kind"] in ("screenshot", "sign"))
+    nothing = [r for r in screens if not r["text"]]  # the title bars' buttons latin-det boxes
+    assert nothing and all("_none" in r["image_filepath"] for r in nothing), len(nothing)
     assert 0.8 * len(true) <= len(found) <= len(true)
     texts = {line["text"] for row in manifest for line in row["lines"]}
     assert {r["text"] for r in found} <= texts

@@ -222,8 +222,11 @@ def test_the_page_reads_lines_and_pages_like_the_edge_runtime(models: dict[str, 
 
     turned = tmp_path / "memo_turned.png"  # lines running up: detected a quarter turn round, as recog_edge does
     Image.open(EXAMPLES / "memo.png").transpose(Image.Transpose.ROTATE_90).save(turned)
+    upside_down = tmp_path / "memo_upside_down.png"  # every line read turned (recog_edge.pages.turns)
+    Image.open(EXAMPLES / "memo.png").transpose(Image.Transpose.ROTATE_180).save(upside_down)
 
     lines, pages = EdgeLineModel(models["lines"]), EdgePageReader(models["det"], models["lines"])
+    assert pages.read(upside_down).text.split() == pages.read(EXAMPLES / "memo.png").text.split()  # it turns
     page = open_page(browser, server)
     page.check("#line-mode")
     for name in LINES:
@@ -232,7 +235,7 @@ def test_the_page_reads_lines_and_pages_like_the_edge_runtime(models: dict[str, 
         run_until_done(page, "ocr")
         assert page.text_content("#ocr-text") == lines.read([EXAMPLES / name])[0].text
     page.uncheck("#line-mode")
-    for path in [EXAMPLES / name for name in PAGES] + [turned]:
+    for path in [EXAMPLES / name for name in PAGES] + [turned, upside_down]:
         expected = pages.read(path)
         page.evaluate("document.getElementById('ocr').dataset.state = 'ready'")
         page.set_input_files("#image-file", str(path))

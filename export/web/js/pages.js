@@ -6,6 +6,7 @@ import { loadModel, ort, roundHalfEven } from "./onnx.js";
 import { matRgb, rgbMat } from "./opencv.js";
 
 const TURN_SAMPLE = 8; // lines of each direction read upside down too, to tell whether they all are
+const TURN_WINDOW = 12; // ... each one's first this many heights of width only, both ways
 const TURN_MARGIN = 0.04; // ... and they turn only if read surer turned by this much confidence on average
 const UNBOXED_RETRY = 0.5; // as recog_edge.boxes: above this share of unboxed text, detect turned a quarter too
 
@@ -87,7 +88,7 @@ export async function readPage(cv, image, detector, lineModel, turn = true) {
 /** Whether a group of lines whose longest read these confidence gains turned half a turn is upside
  * down: most read surer turned, by TURN_MARGIN on average (recog_edge.pages.turns). */
 export function turns(gains) {
-  const sum = gains.reduce((a, b) => a + b, 0);
+  const sum = gains.reduce((a, b) => a + b, 0); // left to right, as recog_edge.pages.turns adds
   return 2 * gains.filter((g) => g > 0).length > gains.length && sum >= TURN_MARGIN * gains.length;
 }
 
@@ -99,27 +100,34 @@ async function readBoxes(cv, src, boxes, scores, read, turn) {
   const crops = boxes.map((box) => cropBox(cv, src, box));
   try {
     const results = await read(crops);
-    const readTurned = async (indices) => {
-      const turned = indices.map((i) => {
-        const out = new cv.Mat();
-        cv.flip(crops[i], out, -1);
-        return out;
-      });
+    const flipped = (mat) => {
+      const out = new cv.Mat();
+      cv.flip(mat, out, -1);
+      return out;
+    };
+    const readFreeing = async (mats) => {
       try {
-        return await read(turned);
+        return await read(mats);
       } finally {
-        turned.forEach((m) => m.delete());
+        mats.forEach((m) => m.delete());
       }
+    };
+    const windowOf = (crop) => { // its first TURN_WINDOW heights of width, as a Mat of its own
+      const roi = crop.roi(new cv.Rect(0, 0, Math.min(crop.cols, TURN_WINDOW * crop.rows), crop.rows));
+      const out = roi.clone();
+      roi.delete();
+      return out;
     };
     if (turn) {
       for (const group of directionGroups(boxes).values()) {
         const length = (i) => Math.hypot(boxes[i][1][0] - boxes[i][0][0], boxes[i][1][1] - boxes[i][0][1]);
         const sample = group.map((i) => [i, length(i)]).sort((a, b) => b[1] - a[1]).slice(0, TURN_SAMPLE).map(([i]) => i);
-        const turned = new Map((await readTurned(sample)).map((r, k) => [sample[k], r]));
-        if (!turns(sample.map((i) => turned.get(i)[1] - results[i][1]))) continue;
-        const rest = group.filter((i) => !turned.has(i));
-        (await readTurned(rest)).forEach((r, k) => turned.set(rest[k], r));
-        for (const i of group) [results[i], boxes[i]] = [turned.get(i), turnHalf(boxes[i])];
+        const windows = sample.map((i) => windowOf(crops[i]));
+        const both = await readFreeing([...windows, ...windows.map(flipped)]);
+        if (!turns(sample.map((_, k) => both[sample.length + k][1] - both[k][1]))) continue;
+        (await readFreeing(group.map((i) => flipped(crops[i])))).forEach((r, k) => {
+          [results[group[k]], boxes[group[k]]] = [r, turnHalf(boxes[group[k]])];
+        });
       }
     }
     const round1 = (v) => roundHalfEven(v * 10) / 10;
