@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     import recog
     from recog.image import load_image
     from recog_edge.boxes import crop_box, reading_corners
-    from recog_edge.pages import TURN_MARGIN, _direction_groups, turn_gains, turns
+    from recog_edge.pages import TURN_MARGIN, direction_groups, turn_gains, turns
 
     torch.set_num_threads(args.threads)
     detector, lines = recog.load(args.detector).detector, recog.load(args.lines)
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
             image = load_image(root / row["image_filepath"])
             boxes = [reading_corners(np.asarray(box, np.float32)) for box, _ in detector.detect(image)]
             crops = [crop_box(image, box) for box in boxes]
-            for direction, group in _direction_groups(boxes).items():
+            for direction, group in direction_groups(boxes).items():
                 gains = turn_gains(crops, boxes, group, read)
                 groups.append((row["image_filepath"], row["rotation"], direction, gains))
     print(f"{len(groups)} direction groups on the pages of {', '.join(args.manifests)}; TURN_MARGIN {TURN_MARGIN}")

@@ -226,7 +226,8 @@ def test_the_page_reads_lines_and_pages_like_the_edge_runtime(models: dict[str, 
     Image.open(EXAMPLES / "memo.png").transpose(Image.Transpose.ROTATE_180).save(upside_down)
 
     lines, pages = EdgeLineModel(models["lines"]), EdgePageReader(models["det"], models["lines"])
-    assert pages.read(upside_down).text.split() == pages.read(EXAMPLES / "memo.png").text.split()  # it turns
+    expected = {path: pages.read(path) for path in [EXAMPLES / name for name in PAGES] + [turned, upside_down]}
+    assert expected[upside_down].text.split() == expected[EXAMPLES / "memo.png"].text.split()  # it turns
     page = open_page(browser, server)
     page.check("#line-mode")
     for name in LINES:
@@ -235,13 +236,12 @@ def test_the_page_reads_lines_and_pages_like_the_edge_runtime(models: dict[str, 
         run_until_done(page, "ocr")
         assert page.text_content("#ocr-text") == lines.read([EXAMPLES / name])[0].text
     page.uncheck("#line-mode")
-    for path in [EXAMPLES / name for name in PAGES] + [turned, upside_down]:
-        expected = pages.read(path)
+    for path, edge in expected.items():
         page.evaluate("document.getElementById('ocr').dataset.state = 'ready'")
         page.set_input_files("#image-file", str(path))
         run_until_done(page, "ocr")
-        assert expected.text and page.text_content("#ocr-text") == expected.text
-        assert page.get_attribute("#ocr", "data-lines") == str(len(expected.lines))  # one box drawn per line
+        assert edge.text and page.text_content("#ocr-text") == edge.text
+        assert page.get_attribute("#ocr", "data-lines") == str(len(edge.lines))  # one box drawn per line
     assert page.inner_text("#messages") == ""
 
 

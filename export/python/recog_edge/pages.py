@@ -108,7 +108,7 @@ def read_boxes(image: np.ndarray, boxes: list[np.ndarray], scores: list[float], 
     results = read(crops)
 
     if turn:
-        for group in _direction_groups(boxes).values():
+        for group in direction_groups(boxes).values():
             if not turns(turn_gains(crops, boxes, group, read)):
                 continue
             turned = read([_turned(crops[i]) for i in group])
@@ -142,7 +142,7 @@ def _turned(crop: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(crop[::-1, ::-1])
 
 
-def _direction_groups(boxes: list[np.ndarray]) -> dict[int, list[int]]:
+def direction_groups(boxes: list[np.ndarray]) -> dict[int, list[int]]:
     """Box indices grouped by the quarter turn their text runs in (0: left to right)."""
     groups: dict[int, list[int]] = {}
     for i, box in enumerate(boxes):
