@@ -329,6 +329,23 @@ def test_a_row_of_dashes_found_in_part_does_not_make_a_receipt_two_columns():
                     "visa", "auth", "thanks", "keep"]
 
 
+# A receipt's item rows: names at the left, prices at the right, two quantity rows alone at the left
+# and two prices whose item names the detector missed alone at the right.
+RECEIPT_MISSED_NAMES = [box for r in range(20) for box in (
+    [(f"q{r}", (20, 100 + 26 * r, 110, 120 + 26 * r))] if r in (3, 8) else
+    [(f"p{r}", (300, 100 + 26 * r, 360, 120 + 26 * r))] if r in (12, 16) else
+    [(f"i{r}", (20, 100 + 26 * r, 120 + 10 * (r % 5), 120 + 26 * r)),
+     (f"p{r}", (300, 100 + 26 * r, 360, 120 + 26 * r))])]
+
+
+def test_a_receipt_whose_rows_mostly_hold_an_item_and_its_price_is_read_across():
+    """Each side has rows of its own here (quantities at the left, prices whose names were missed at
+    the right), as beside a sidebar; but 16 of 20 rows hold both sides, so the rows are read across,
+    not the names and then every price."""
+    rows = _rows(RECEIPT_MISSED_NAMES)
+    assert rows == [f"q{r}" if r in (3, 8) else f"p{r}" if r in (12, 16) else f"i{r} p{r}" for r in range(20)]
+
+
 # Two columns of prose, then small print (8 px in 18 px lines) across the page below them.
 COLUMNS_OVER_SMALL_PRINT = [*((f"L{k}", (30, 100 + 24 * k, 380, 118 + 24 * k)) for k in range(8)),
                             *((f"R{k}", (420, 100 + 24 * k, 770, 118 + 24 * k)) for k in range(8)),

@@ -125,7 +125,7 @@ def test_the_js_frontend_gives_the_python_frontends_frames(models: dict[str, Pat
 def test_the_js_reading_order_equals_recog_edges_on_many_layouts() -> None:
     """layout.js is a port of recog_edge/layout.py: the same blocks, rows and boxes on columns,
     tables, menu bars above panels and sidebars (one in two boxes), form panels, panels whose first
-    rows are set apart or whose lines are out of step, and random pages of lines and cells,
+    rows are set apart or whose lines are out of step, a receipt with items missed, and random pages of lines and cells,
     some with columns of their own pitch."""
     from recog_edge.layout import reading_order
     from tests.test_detection import (
@@ -135,6 +135,7 @@ def test_the_js_reading_order_equals_recog_edges_on_many_layouts() -> None:
         MENU_OVER_SIDEBAR,
         PANELS_OUT_OF_STEP,
         PANELS_SET_APART,
+        RECEIPT_MISSED_NAMES,
         RECEIPT_WITH_DASHES,
         SIDEBAR_BESIDE_FORM,
         TABLE_BESIDE_PROSE,
@@ -147,7 +148,7 @@ def test_the_js_reading_order_equals_recog_edges_on_many_layouts() -> None:
                                                          MENU_OVER_SIDEBAR, TABLE_BESIDE_PROSE,
                                                          RECEIPT_WITH_DASHES, COLUMNS_OVER_SMALL_PRINT,
                                                          MENU_IN_TWO_BOXES, PANELS_SET_APART, PANELS_OUT_OF_STEP,
-                                                         SIDEBAR_BESIDE_FORM)]
+                                                         SIDEBAR_BESIDE_FORM, RECEIPT_MISSED_NAMES)]
     for _ in range(60):
         boxes, y = [], 10.0
         columns = int(rng.integers(1, 4))

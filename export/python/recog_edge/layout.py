@@ -42,6 +42,9 @@ COLUMN_ALIGN = 3.0  # the first row's right part starts at most this many lines 
 TEXT_LIKE = 3.0  # a column's median box is at least this many gutter widths wide
 TEXT_LINE = 8.0  # ... and this many line heights (a line of text, not a label)
 ALONE_ROWS = 2  # or: each side has at least this many rows with nothing on the other side
+SHARED_ROWS = 0.7  # ... and at most this share of the rows hold both sides (a receipt's items and prices
+# share most rows: read across, even where a missed item name leaves two prices alone). Dev receipt 91 of
+# synth_pages v2: 40 of 51 rows shared; sidebars and panels on the test and dev pages: at most 7 of 27
 PROSE_LINE = 10.0  # or: one side is prose (text-like, its median line this many line heights wide
 PROSE_FILL = 0.8  # ... and this share of its widest: lines fill the column) with ALONE_ROWS rows of its own
 OUT_OF_STEP = 0.12  # ... beside a table whose rows start out of step with it by this share of its line pitch
@@ -166,7 +169,8 @@ def _column_run(bounds: np.ndarray, bands: list[list[int]], start: int, line: fl
         text_sides = [np.median(w) >= max(TEXT_LIKE * (hi - lo), TEXT_LINE * line) for w in sides]
         left = [sum(centre[i] < mid for i in band) for band in run]
         alone = (sum(n == len(band) for n, band in zip(left, run, strict=True)), sum(n == 0 for n in left))
-        independent = min(alone) >= ALONE_ROWS  # each side has rows of its own
+        shared = sum(0 < n < len(band) for n, band in zip(left, run, strict=True))
+        independent = min(alone) >= ALONE_ROWS and shared <= SHARED_ROWS * len(run)  # each side has rows of its own
         prose = [text and np.median(w) >= max(PROSE_LINE * line, PROSE_FILL * w.max())
                  for text, w in zip(text_sides, sides, strict=True)]
         beside = any(p and n >= ALONE_ROWS and _out_of_step(bounds, halves[1 - k], halves[k], line)

@@ -3,7 +3,7 @@
 import { roundHalfEven } from "./onnx.js";
 
 const ROW_OVERLAP = 0.5, MIN_COLUMN_BANDS = 3, GUTTER_LINES = 0.5, THIN = 0.5, GUTTER_OVER_GAPS = 1.5, COLUMN_ALIGN = 3.0;
-const TEXT_LIKE = 3.0, TEXT_LINE = 8.0, ALONE_ROWS = 2, PROSE_LINE = 10.0, PROSE_FILL = 0.8, OUT_OF_STEP = 0.12;
+const TEXT_LIKE = 3.0, TEXT_LINE = 8.0, ALONE_ROWS = 2, SHARED_ROWS = 0.7, PROSE_LINE = 10.0, PROSE_FILL = 0.8, OUT_OF_STEP = 0.12;
 const SECTION_GAP = 2.0, SECTION_OVER_GAPS = 2.0, PARAGRAPH_GAP = 0.5, HEADING_RATIO = 1.3;
 const MENU_ITEMS = 4, LOOKAHEAD_BANDS = 2, GUTTER_OVER_ROW = 2.0, FIRST_GAP = 4.0;
 
@@ -119,7 +119,8 @@ function columnRun(bounds, bandList, start, line) {
     const textSides = sides.map((w) => median(w) >= Math.max(TEXT_LIKE * (hi - lo), TEXT_LINE * line));
     const left = run.map((band) => band.filter((i) => centre(i) < mid).length);
     const alone = [left.filter((n, k) => n === run[k].length).length, left.filter((n) => n === 0).length];
-    const independent = Math.min(...alone) >= ALONE_ROWS;  // each side has rows of its own
+    const shared = left.filter((n, k) => n > 0 && n < run[k].length).length;
+    const independent = Math.min(...alone) >= ALONE_ROWS && shared <= SHARED_ROWS * run.length;  // each side has rows of its own
     const prose = sides.map((w, k) => textSides[k] && median(w) >= Math.max(PROSE_LINE * line, PROSE_FILL * maxOf(w)));
     const beside = prose.some((p, k) => p && alone[k] >= ALONE_ROWS && outOfStep(bounds, halves[1 - k], halves[k], line));
     if ((textSides.every(Boolean) || independent || beside) && (best === null || end > best[0])) best = [end, mid, hi - lo];
