@@ -92,7 +92,9 @@ def test_a_crop_labelled_with_the_empty_text_teaches_reading_nothing(line_dir: P
     from recog.data import ImageDataset, collate, read_manifest
     from recog.image import ImageConfig
 
-    crops = [render("ooo", tmp_path / "rings.png"), line_dir / "line0.png"]  # rings standing for buttons
+    # A crop the shipped model reads as text stands for a button it has not learnt (since version 11
+    # it reads a rendered "ooo", like a window's three round buttons, as nothing already)
+    crops = [render("xxx", tmp_path / "marks.png"), line_dir / "line0.png"]
     manifest = tmp_path / "negatives.jsonl"
     manifest.write_text("".join(json.dumps({"image_filepath": p.name if p.parent == tmp_path else str(p),
                                             "text": t}) + "\n" for p, t in zip(crops, ["", LINES[0]], strict=True)))
