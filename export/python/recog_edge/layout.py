@@ -169,7 +169,7 @@ def _column_run(bounds: np.ndarray, bands: list[list[int]], start: int, line: fl
         text_sides = [np.median(w) >= max(TEXT_LIKE * (hi - lo), TEXT_LINE * line) for w in sides]
         left = [sum(centre[i] < mid for i in band) for band in run]
         alone = (sum(n == len(band) for n, band in zip(left, run, strict=True)), sum(n == 0 for n in left))
-        shared = sum(0 < n < len(band) for n, band in zip(left, run, strict=True))
+        shared = len(run) - sum(alone)  # rows with boxes on both sides
         independent = min(alone) >= ALONE_ROWS and shared <= SHARED_ROWS * len(run)  # each side has rows of its own
         prose = [text and np.median(w) >= max(PROSE_LINE * line, PROSE_FILL * w.max())
                  for text, w in zip(text_sides, sides, strict=True)]

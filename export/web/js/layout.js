@@ -119,7 +119,7 @@ function columnRun(bounds, bandList, start, line) {
     const textSides = sides.map((w) => median(w) >= Math.max(TEXT_LIKE * (hi - lo), TEXT_LINE * line));
     const left = run.map((band) => band.filter((i) => centre(i) < mid).length);
     const alone = [left.filter((n, k) => n === run[k].length).length, left.filter((n) => n === 0).length];
-    const shared = left.filter((n, k) => n > 0 && n < run[k].length).length;
+    const shared = run.length - alone[0] - alone[1];  // rows with boxes on both sides
     const independent = Math.min(...alone) >= ALONE_ROWS && shared <= SHARED_ROWS * run.length;  // each side has rows of its own
     const prose = sides.map((w, k) => textSides[k] && median(w) >= Math.max(PROSE_LINE * line, PROSE_FILL * maxOf(w)));
     const beside = prose.some((p, k) => p && alone[k] >= ALONE_ROWS && outOfStep(bounds, halves[1 - k], halves[k], line));
