@@ -202,11 +202,18 @@ def _blocks(bounds: np.ndarray, idx: list[int]) -> list[list[list[int]]]:
     bands = _bands(bounds, idx)
     blocks: list[list[list[int]]] = []
     rows: list[list[int]] = []  # consecutive rows outside column regions
+    runs: dict[int, tuple[int, float, float] | None] = {}  # band -> its column run, each looked for once
+
+    def run_at(band: int) -> tuple[int, float, float] | None:
+        if band not in runs:
+            runs[band] = _column_run(bounds, bands, band, line)
+        return runs[band]
+
     start = 0
     while start < len(bands):
-        run = _column_run(bounds, bands, start, line)
+        run = run_at(start)
         menu = len(bands[start]) >= MENU_ITEMS and _short_items(bounds, bands[start], line)
-        if run is not None and any((later := _column_run(bounds, bands, s, line)) is not None
+        if run is not None and any((later := run_at(s)) is not None
                                    and (later[0] > run[0] or (later[0] == run[0] and (
                                        menu or later[2] >= GUTTER_OVER_ROW * run[2])))
                                    for s in range(start + 1, min(start + 1 + LOOKAHEAD_BANDS, run[0]))):

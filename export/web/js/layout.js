@@ -132,13 +132,18 @@ function blocks(bounds, idx) {
   if (!idx.length) return [];
   const line = median(idx.map((i) => height(bounds, i)));
   const bandList = bands(bounds, idx);
+  const runs = new Map(); // band -> its column run, each looked for once
+  const runAt = (band) => {
+    if (!runs.has(band)) runs.set(band, columnRun(bounds, bandList, band, line));
+    return runs.get(band);
+  };
   let out = [], rows = [], start = 0;
   while (start < bandList.length) {
-    let run = columnRun(bounds, bandList, start, line);
+    let run = runAt(start);
     // a gutter a row or two lower that runs further (or as far, below a menu bar): this row is read above its columns
     const menu = bandList[start].length >= MENU_ITEMS && shortItems(bounds, bandList[start], line);
     for (let s = start + 1; run !== null && s < Math.min(start + 1 + LOOKAHEAD_BANDS, run[0]); s++) {
-      const later = columnRun(bounds, bandList, s, line);
+      const later = runAt(s);
       if (later !== null && (later[0] > run[0] || (later[0] === run[0] && (menu || later[2] >= GUTTER_OVER_ROW * run[2])))) {
         run = null;
       }
