@@ -28,6 +28,10 @@ Systems:
 - recog: ``recog.load(--detector, lines=--lines).read(path)`` (``recog.pages.PageReader``: DB
   detection, line reading with upside-down retries, reading order), ``torch.set_num_threads``.
   ``--detector`` defaults to the shipped ``latin-det`` and ``--lines`` to ``latin-lines``.
+- recog-edge: the torch-free runtime, ``recog_edge.pages.EdgePageReader(det, lines,
+  threads=--threads).read(path)``, on the int8 edge exports shipped for ``--detector`` and
+  ``--lines`` (or export folders of them): the detector on ``--threads`` onnxruntime threads,
+  the lines read ``--threads`` at a time, one thread each. Not run by default.
 - RapidOCR (PyPI ``rapidocr`` 3.x): ``engine(path)`` with detection, direction classification and
   recognition, each on the ONNX model bundled in its wheel (passed as ``model_path``, so nothing is
   downloaded; a network guard makes any attempt fail loudly), onnxruntime intra-op threads =
@@ -88,9 +92,10 @@ from recog.detection.metrics import DetectionCounts  # noqa: E402
 from recog.detection.training import read_pages  # noqa: E402
 from recog.metrics import char_error_rate  # noqa: E402
 
-SYSTEMS = ("recog", "rapidocr", "tesseract")
+SYSTEMS = ("recog", "recog-edge", "rapidocr", "tesseract")
+DEFAULT_SYSTEMS = ("recog", "rapidocr", "tesseract")
 PEERS = ("rapidocr", "tesseract")
-NAMES = {"recog": "recog", "rapidocr": "RapidOCR", "tesseract": "Tesseract"}
+NAMES = {"recog": "recog", "recog-edge": "recog-edge", "rapidocr": "RapidOCR", "tesseract": "Tesseract"}
 INSTALL = {"rapidocr": "pip install rapidocr", "tesseract": "apt-get install tesseract-ocr"}
 TESSERACT_ARGS = ["--psm", "3", "-l", "eng", "tsv"]
 A4 = {1240, 1754}  # an A4 page at 150 dpi, either way up
@@ -147,7 +152,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add_limit(parser, "--limit", help="use only the first N pages (after --kinds)")
     add_threads(parser, default=2, help="torch, onnxruntime and Tesseract (OpenMP) threads; cv2's too")
     parser.add_argument("--kinds", default="", help="comma-separated page kinds to keep, e.g. document,sign")
-    parser.add_argument("--systems", default=",".join(SYSTEMS), help=f"comma-separated, of {','.join(SYSTEMS)}")
+    parser.add_argument("--systems", default=",".join(DEFAULT_SYSTEMS),
+                        help=f"comma-separated, of {','.join(SYSTEMS)} (default {','.join(DEFAULT_SYSTEMS)})")
     parser.add_argument("--iou", type=float, default=0.5, help="IoU a detected box needs to match (default 0.5)")
     parser.add_argument("--tesseract-omp", action="store_true",
                         help="Tesseract: one process with --threads OpenMP threads per group of pages, instead of "
@@ -225,6 +231,19 @@ def install_peer(name: str) -> str | None:
 # recog -----------------------------------------------------------------------------------------------------
 
 
+def read_pages_timed(reader: Any, pages: list[PageRef]) -> list[PageOut]:
+    """Each page read by ``reader`` (recog's or recog-edge's page reader) and timed, after an untimed
+    warm-up page."""
+    reader.read(pages[0].path)
+
+    def read(path: str) -> PageOut:
+        page, seconds = timed(lambda: reader.read(path))
+        return PageOut(page.text, [np.asarray(line.box, np.float32) for line in page.lines], seconds,
+                       [line.text for line in page.lines], [line.confidence for line in page.lines])
+
+    return [read(p.path) for p in pages]
+
+
 def run_recog(pages: list[PageRef], detector: str, lines: str, threads: int, lm: str | None = None) -> SystemRun:
     import recog
     from recog.cli import LM_BEAM
@@ -239,16 +258,24 @@ def run_recog(pages: list[PageRef], detector: str, lines: str, threads: int, lm:
         raise SystemExit(f"--detector {detector}: a text-line or speech model, not a text detector")
     if lm:
         reader.search_options = {"beam": LM_BEAM}
-    reader.read(pages[0].path)  # warm-up
-
-    def read(path: str) -> PageOut:
-        page, seconds = timed(lambda: reader.read(path))
-        return PageOut(page.text, [np.asarray(line.box, np.float32) for line in page.lines], seconds,
-                       [line.text for line in page.lines], [line.confidence for line in page.lines])
-
     return SystemRun("recog", f"recog, detector {detector}, lines {lines}{f', LM {lm}' if lm else ''}, "
-                     f"torch threads {threads}",
-                     [read(p.path) for p in pages])
+                     f"torch threads {threads}", read_pages_timed(reader, pages))
+
+
+def run_edge(pages: list[PageRef], detector: str, lines: str, threads: int) -> SystemRun:
+    from recog_edge.models import resolve
+    from recog_edge.pages import EdgePageReader
+
+    try:
+        folders = [resolve(detector), resolve(lines)]
+    except FileNotFoundError as err:
+        raise PeerMissing(f"recog-edge: {err} (give shipped names or `recog export` folders)") from None
+    for folder, graph in zip(folders, ("det.onnx", "lines.onnx"), strict=True):
+        if not (folder / graph).is_file():
+            raise PeerMissing(f"recog-edge: {folder} has no {graph} (write it with `recog export`)")
+    reader = EdgePageReader(*folders, threads=threads)
+    return SystemRun("recog-edge", f"recog-edge, detector {folders[0]}, lines {folders[1]}, onnxruntime threads "
+                     f"{threads} (lines {threads} at a time)", read_pages_timed(reader, pages))
 
 
 # RapidOCR --------------------------------------------------------------------------------------------------
@@ -480,7 +507,7 @@ def summary(results: list[dict[str, Any]]) -> None:
         print(f"{f['name']:<10} {pct(d['hmean']):>8} {pct(d['precision']):>8} {pct(d['recall']):>8} "
               f"{pct(f['cer']):>9} {sec(f['seconds_per_page']):>8} {sec(a4):>10}")
     mine = next((f for f in results if f["name"] == "recog"), None)
-    peers = [f for f in results if f["name"] != "recog"]
+    peers = [f for f in results if f["name"] in {NAMES[p] for p in PEERS}]
     if mine and peers:
         parts = [f"vs {p['name']}: page CER {ratio(mine['cer'], p['cer'])}, s/page "
                  f"{ratio(mine['seconds_per_page'], p['seconds_per_page'])}" for p in peers]
@@ -512,6 +539,7 @@ def main(argv: Sequence[str] | None = None) -> None:
               "--tesseract-omp) by several times")
     runners: dict[str, Callable[[], SystemRun]] = {
         "recog": lambda: run_recog(pages, args.detector, args.lines, args.threads, args.lm),
+        "recog-edge": lambda: run_edge(pages, args.detector, args.lines, args.threads),
         "rapidocr": lambda: run_rapidocr(pages, args.threads),
         "tesseract": lambda: run_tesseract(pages, args.threads, shards=not args.tesseract_omp),
     }

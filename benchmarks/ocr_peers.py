@@ -10,6 +10,10 @@ Recognisers:
 - recog: ``recog.load(model).transcribe(paths, head=...)`` with its default batching, once per head
   (``--heads ctc,parallel``; default: the model's default head), ``torch.set_num_threads(--threads)``.
   One small untimed warm-up call per head; the timed call includes reading the images.
+- recog-edge (with ``--edge``): the torch-free runtime (``recog_edge.EdgeLineModel(folder,
+  threads=--threads).read(paths)``: lines read ``--threads`` at a time, one onnxruntime thread each),
+  on the int8 edge export shipped beside ``--model`` where it names a shipped model, else on
+  ``--model`` exported here (``recog export --int8``). One untimed warm-up call; image reading included.
 - Tesseract (Debian ``tesseract-ocr`` 5.x, ``--psm 7 -l eng``, one line per image), with OMP_THREAD_LIMIT=1
   (set here; OpenMP threads only slow it down on single lines). Timed three ways: one process per line,
   one process reading a list file of all images (its pages are separated by form feeds; the split is
@@ -103,6 +107,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add_lm_fusion(parser, help="character LM (recog lm): adds a run of the CTC head with it fused")
     add_limit(parser, "--limit", help="use only the first N lines")
     add_threads(parser, default=2, help="torch and onnxruntime threads; Tesseract shards")
+    parser.add_argument("--edge", action="store_true", help="also read with recog-edge on the model's int8 export")
     parser.add_argument("--skip", default="", help=f"comma-separated peers to skip: {','.join(PEERS)}")
     args = parser.parse_args(argv)
     args.skip = {s.strip() for s in args.skip.split(",") if s.strip()}
@@ -159,6 +164,28 @@ def run_recog(model_path: str, heads: list[str | None], paths: list[str], thread
         runs.append(Run("recog [ctc + LM]", [r.text for r in results], {"batched": seconds},
                         [f"torch threads {threads}, prefix beam 8, LM {path} (weight {weight}, bonus {bonus})"]))
     return runs
+
+
+def run_edge(model_path: str, paths: list[str], threads: int) -> Run:
+    """The text-line model's int8 export read by recog-edge: the shipped one where ``model_path``
+    names a shipped model, else one exported here."""
+    from recog_edge import EdgeLineModel
+    from recog_edge.models import resolve
+
+    try:
+        folder, where = resolve(model_path), "shipped int8 export"
+    except FileNotFoundError:  # a name that ships no edge export
+        folder = Path(model_path)
+    if not (folder / "lines.onnx").is_file():  # a checkpoint or recog model folder: export it
+        from recog.export import export_lines
+
+        folder, where = Path(tempfile.mkdtemp()), "exported here, int8"
+        export_lines(load_model(model_path).model, folder, int8=True)
+    edge = EdgeLineModel(folder, threads=threads)
+    edge.read(paths[:8])  # warm-up
+    results, seconds = timed(lambda: edge.read(paths))
+    return Run(f"recog-edge [{edge.head}]", [r.text for r in results], {f"{threads} at a time": seconds},
+               [f"{folder} ({where}), {threads} line(s) at a time, one onnxruntime thread each"])
 
 
 # Tesseract ------------------------------------------------------------------------------------------------------
@@ -320,6 +347,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         lm = (args.lm, args.lm_weight, args.lm_bonus) if args.lm else None
         for run in run_recog(args.model, heads, paths, args.threads, lm):
             report(run, refs, degraded)
+        if args.edge:
+            report(run_edge(args.model, paths, args.threads), refs, degraded)
     # Each peer is reported as soon as it has run, so that a later one cannot hide the figures.
     for name, run_peer in (("tesseract", run_tesseract), ("rapidocr", run_rapidocr)):
         if name in args.skip:

@@ -349,6 +349,50 @@ def test_a_line_export_leaves_an_attention_head_behind_and_refuses_cppd_from_an_
     assert EdgeLineModel(tmp_path / "old", head="ctc").read([image])[0].text == expected
 
 
+def test_the_edge_line_reader_reads_lines_side_by_side_on_its_threads(tmp_path: Path) -> None:
+    """With threads=2, two lines are in onnxruntime at once (each on one thread), and the results,
+    in input order, are those read one at a time."""
+    import threading
+    import time
+
+    from recog.checkpoint import save_model
+    from recog.model import Recognizer
+    from recog.text import CharTokenizer
+    from recog_edge import EdgeLineModel
+
+    torch.manual_seed(0)
+    encoder = {"name": "vision", "dims": [16, 24, 32], "depths": [1, 1, 1], "local_blocks": [1, 1, 0],
+               "n_heads": [2, 2, 2]}
+    model = Recognizer(CharTokenizer("abcdefgh"), encoder, {"ctc": {}}, frontend="image",
+                       features={"height": 32, "max_width": 1024}).eval()
+    with torch.no_grad():
+        model.heads["ctc"].proj.bias[:2] -= 4.0  # blank and unknown made unlikely: lines read something
+    assert main(["export", "--model", str(save_model(model, tmp_path / "model")), "--out", str(tmp_path / "onnx")]) == 0
+    rng = np.random.default_rng(0)
+    images = [(rng.random((30, width, 3)) * 255).astype(np.uint8) for width in (40, 90, 150, 300, 500, 700)]
+
+    class Counting:  # the session, counting the runs in flight; each run lasts long enough to overlap
+        def __init__(self, session: object) -> None:
+            self.session, self.lock, self.running, self.most = session, threading.Lock(), 0, 0
+
+        def run(self, *args: object) -> list:
+            with self.lock:
+                self.running += 1
+                self.most = max(self.most, self.running)
+            time.sleep(0.05)
+            try:
+                return self.session.run(*args)
+            finally:
+                with self.lock:
+                    self.running -= 1
+
+    alone = [r.to_json() for r in EdgeLineModel(tmp_path / "onnx").read(images)]
+    assert any(r["text"] for r in alone)
+    edge = EdgeLineModel(tmp_path / "onnx", threads=2)
+    edge.session = counting = Counting(edge.session)
+    assert [r.to_json() for r in edge.read(images)] == alone
+    assert counting.most == 2
+
 @pytest.mark.parametrize("head", ["ctc", "rnnt"])
 @pytest.mark.parametrize("reset", [True, False])
 def test_both_runtimes_endpoint_alike_on_the_same_audio(exported: tuple, head: str, reset: bool) -> None:

@@ -212,8 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
     for command in (transcribe, ocr):
         command.add_argument("--output", help="write JSON lines here (- for standard output) instead of printing "
                              "path<TAB>text")
-    for command in (transcribe, stream, ocr):
+    for command in (transcribe, stream):
         command.add_argument("--threads", type=int, default=1, help="onnxruntime threads (default 1)")
+    ocr.add_argument("--threads", type=int, default=1, help="onnxruntime threads of the detector, and text lines "
+                     "read side by side, one thread each (default 1)")
     return parser
 
 

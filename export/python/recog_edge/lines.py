@@ -62,7 +62,8 @@ class EdgeLineModel:
 
     Args:
         folder: the export. head: one of the exported heads ("ctc", "parallel"; default: the model's).
-        threads: onnxruntime intra-op threads.
+        threads: lines read side by side, each on one onnxruntime thread (a line's small matrix
+            products gain little from intra-op threads; separate lines run in parallel).
         lm: a character LM (``recog lm``; a file or a loaded model) fused into CTC prefix beam search
             of ``beam`` (``recog ocr --lm`` with the same settings reads the same text); None: greedy.
         lm_weight, lm_bonus: the LM's weight and per-token bonus (recog's defaults).
@@ -76,13 +77,14 @@ class EdgeLineModel:
         folder = Path(folder)
         if not (folder / "lines.onnx").is_file():
             raise FileNotFoundError(f"{folder}: no lines.onnx (write one with `recog export` of a text-line model)")
-        self.session, self.meta = open_export(folder / "lines.onnx", "lines", threads)
+        self.threads = threads
+        self.session, self.meta = open_export(folder / "lines.onnx", "lines", 1)
         self.head = head or self.meta["default_head"]
         if self.head not in self.meta["heads"]:
             raise ValueError(f"{folder}: no {self.head!r} head exported (it has {self.meta['heads']})")
         self.vocabulary: list[str] = self.meta["vocabulary"]
         # CPPD decodes the encoder frames in a graph of its own; another head reads lines.onnx alone
-        self.decoder = self._open_parallel(folder, threads) if self.head == "parallel" else None
+        self.decoder = self._open_parallel(folder) if self.head == "parallel" else None
         self.wanted = ["encoded", "lengths"] if self.decoder else [f"{self.head}_log_probs", "lengths"]
         self.beam, self.fusion = beam, None
         if lm is not None:
@@ -93,7 +95,7 @@ class EdgeLineModel:
             lm = lm if isinstance(lm, CharNgramLM) else CharNgramLM.load(lm)
             self.fusion = LMFusion(lm, self.vocabulary, lm_weight, lm_bonus)
 
-    def _open_parallel(self, folder: Path, threads: int):  # noqa: ANN202 - an onnxruntime.InferenceSession
+    def _open_parallel(self, folder: Path):  # noqa: ANN202 - an onnxruntime.InferenceSession
         """The CPPD head's graph, refused in one line where the export predates it (format 1 had
         CPPD inside lines.onnx) or was written for another vocabulary."""
         from recog_edge.sessions import open_export
@@ -102,15 +104,21 @@ class EdgeLineModel:
             raise ValueError(f"{folder / 'lines.onnx'}: export format {self.meta.get('format', 0)} (CPPD inside "
                              f"lines.onnx), which this runtime reads with the ctc head only; export the model "
                              f"again with `recog export` to read with the parallel head")
-        session, meta = open_export(folder / "parallel.onnx", "lines", threads)
+        session, meta = open_export(folder / "parallel.onnx", "lines", 1)
         if meta["vocabulary"] != self.vocabulary:
             raise ValueError(f"{folder / 'parallel.onnx'}: exported with another vocabulary than lines.onnx")
         return session
 
     def read(self, images: list[str | Path | np.ndarray]) -> list[LineResult]:
-        """Read each image (a file, or uint8 RGB (H, W, 3)); one at a time, as a line arrives."""
-        return [self._read_one(image, str(image) if not isinstance(image, np.ndarray) else f"array {i}")
-                for i, image in enumerate(images)]
+        """Read each image (a file, or uint8 RGB (H, W, 3)), ``threads`` of them at a time (onnxruntime
+        lets go of the GIL while it runs); results in input order."""
+        names = [str(image) if not isinstance(image, np.ndarray) else f"array {i}" for i, image in enumerate(images)]
+        if self.threads < 2 or len(images) < 2:
+            return [self._read_one(image, name) for image, name in zip(images, names, strict=True)]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(min(self.threads, len(images))) as pool:
+            return list(pool.map(self._read_one, images, names))
 
     def _read_one(self, image: str | Path | np.ndarray, name: str) -> LineResult:
         import cv2
