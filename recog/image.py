@@ -157,6 +157,7 @@ class ImageConfig:
 
     height: int = 32
     max_width: int = 4096  # widest line kept unsquashed (ratio 128)
+    luminance: bool = False  # the model reads each pixel's luminance in all three channels (ImageFrontend)
 
 
 def target_size(width: int, height: int, config: ImageConfig = ImageConfig()) -> tuple[int, int]:
@@ -171,13 +172,17 @@ def resize_line(image: np.ndarray, config: ImageConfig = ImageConfig()) -> np.nd
 
 
 class ImageFrontend(nn.Module):
-    """uint8 images (B, H, W, 3) with valid widths (B,) -> float (B, 3, H, W) in [-1, 1]."""
+    """uint8 images (B, H, W, 3) with valid widths (B,) -> float (B, 3, H, W) in [-1, 1]; with
+    ``config.luminance`` every channel holds the pixel's luminance."""
 
     def __init__(self, config: ImageConfig | None = None) -> None:
         super().__init__()
         self.config = config or ImageConfig()
 
     def forward(self, images: torch.Tensor, widths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = images.permute(0, 3, 1, 2).float() / 127.5 - 1.0
+        x = images.permute(0, 3, 1, 2).float()  # (B, 3, H, W)
+        if self.config.luminance:  # Rec. 601 weights, as OpenCV's RGB2GRAY: hue alone says nothing
+            x = (0.299 * x[:, :1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:]).expand(-1, 3, -1, -1)
+        x = x / 127.5 - 1.0
         valid = torch.arange(x.shape[-1], device=x.device)[None, :] < widths[:, None]  # (B, W)
         return x * valid[:, None, None, :], widths

@@ -494,3 +494,23 @@ def test_recog_train_fits_a_detector_from_yaml_and_recog_load_reads_pages_with_i
     assert reader.read(np.full((64, 300, 3), 255, np.uint8)).lines == []  # untrained: finds nothing, fails nothing
     metrics = (tmp_path / "run" / "logs" / "version_0" / "metrics.csv").read_text()
     assert "train/loss" in metrics and "val/hmean" in metrics
+
+
+@pytest.mark.parametrize("size", [22, 28])
+def test_the_shipped_detector_finds_each_line_of_green_text_on_a_magenta_sign(size: int) -> None:
+    """The detector reads luminance (``detection_input``): on this hue pair, rarely seen in
+    training, latin-det's map on the colour image broke into pieces (1 box for 4 lines at both
+    sizes); on its luminance it boxes each line."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    import recog
+
+    image = Image.new("RGB", (900, 700), (80, 55, 95))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([150, 250, 620, 520], fill=(185, 75, 150))
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", size)
+    texts = ["DOLLAR MIDDLE", "577.36 GBP", "Tel: 1-800-SKCOBMC", "A$19.55"]
+    for i, text in enumerate(texts):
+        draw.text((175, 270 + i * int(size * 1.5)), text, font=font, fill=(70, 235, 60))
+    found = recog.load("latin-det").detector.detect(np.array(image))
+    assert len(found) == len(texts)

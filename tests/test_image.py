@@ -461,3 +461,22 @@ def test_dataset_sizes_a_rotated_jpeg_as_inference_does(tmp_path: Path) -> None:
 
     assert inference_shape == (64, 64, 3)
     assert tuple(dataset[0]["input"].shape) == inference_shape
+
+
+def test_with_luminance_the_frontend_reads_hue_apart_from_brightness_alike() -> None:
+    """Two images of the same luminance in other hues (green text on magenta, and grey on grey)
+    reach the encoder as the same input with ``luminance``; without it they differ."""
+    rgb = np.array([[70, 235, 60], [185, 75, 150]], np.float64)  # text, ground
+    luma = np.round(rgb @ [0.299, 0.587, 0.114])
+    coloured = np.zeros((1, 8, 16, 3), np.uint8)
+    coloured[:, :, :] = rgb[1]
+    coloured[:, 2:6, 4:12] = rgb[0]
+    grey = np.repeat(np.round(coloured.astype(np.float64) @ [0.299, 0.587, 0.114])[..., None], 3, axis=-1)
+    assert set(np.unique(grey)) == set(luma)
+    widths = torch.tensor([16])
+    on, off = ImageFrontend(ImageConfig(luminance=True)), ImageFrontend(ImageConfig())
+    read = [frontend(torch.from_numpy(x.astype(np.uint8)), widths)[0]
+            for frontend in (on, off) for x in (coloured, grey)]
+    assert torch.allclose(read[0], read[1], atol=0.5 / 127.5)  # luminance rounded to uint8 in the grey image
+    assert not torch.allclose(read[2], read[3], atol=0.1)
+    assert torch.equal(read[0][:, 0], read[0][:, 2])

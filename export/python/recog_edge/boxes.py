@@ -198,12 +198,16 @@ def detect_options(settings: dict | None) -> DetectOptions:
 
 
 def detection_input(image: np.ndarray, options: DetectOptions = DetectOptions()) -> tuple[np.ndarray, int, int]:
-    """``image`` (H, W, 3) as a detector reads it: resized to ``detection_size`` and padded to a
-    multiple of the stride; with the (h, w) of the resized part, where the map is valid."""
+    """``image`` (H, W, 3) RGB as a detector reads it (in training too): resized to
+    ``detection_size``, its luminance in all three channels, and padded to a multiple of the
+    stride; with the (h, w) of the resized part, where the map is valid. Legible text differs from
+    its ground in luminance; the hue of a pair the detector rarely saw in training (green on
+    magenta) otherwise breaks its map into pieces."""
     height, width = image.shape[:2]
     h, w, _ = detection_size(height, width, options)
     resized = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if w < width else cv2.INTER_LINEAR)
-    return pad_to_stride(resized), h, w
+    grey = cv2.cvtColor(cv2.cvtColor(resized, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+    return pad_to_stride(grey), h, w
 
 
 UNBOXED_RETRY = 0.5  # share of a map's text pixels outside every box above which a page is also

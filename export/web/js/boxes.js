@@ -178,11 +178,16 @@ export function detectionSize(height, width, options) {
   return [Math.max(1, roundHalfEven(height * scale)), Math.max(1, roundHalfEven(width * scale))];
 }
 
-/** `src` (CV_8UC3 Mat) as a detector reads it: resized and padded to the stride -> [Mat, h, w]. */
+/** `src` (CV_8UC3 Mat) as a detector reads it (recog_edge.boxes.detection_input): resized, its luminance in all
+ * three channels, padded to the stride -> [Mat, h, w]. */
 export function detectionInput(cv, src, options) {
   const [h, w] = detectionSize(src.rows, src.cols, options);
   const resized = new cv.Mat(), padded = new cv.Mat();
   cv.resize(src, resized, new cv.Size(w, h), 0, 0, w < src.cols ? cv.INTER_AREA : cv.INTER_LINEAR);
+  const grey = new cv.Mat(); // the detector reads luminance, in all three channels
+  cv.cvtColor(resized, grey, cv.COLOR_RGB2GRAY);
+  cv.cvtColor(grey, resized, cv.COLOR_GRAY2RGB);
+  grey.delete();
   const pad = (n) => (STRIDE - (n % STRIDE)) % STRIDE;
   cv.copyMakeBorder(resized, padded, 0, pad(h), 0, pad(w), cv.BORDER_REPLICATE, new cv.Scalar());
   resized.delete();
