@@ -200,3 +200,27 @@ def test_recog_edge_reads_a_page_without_importing_torch() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.splitlines()[0])["text"].startswith("Quarterly Report")
     assert out.stdout.splitlines()[-1] == "False"
+
+
+def test_ocr_reads_line_images_together_on_its_threads_in_input_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                     capsys: pytest.CaptureFixture) -> None:
+    """With --threads 2 the line images up to a page or a bad file are read in one call (so two run
+    side by side); rows come in input order, as with one thread."""
+    from recog_edge.lines import EdgeLineModel
+
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a png")
+    files = [str(EXAMPLES / name) for name in ("sentence.jpg", "price.png", "invoice.png")]
+    files += [str(broken), str(EXAMPLES / "memo.png"), str(EXAMPLES / "price.png")]
+    assert edge_main(["ocr", *files, "--output", "-"]) == 1
+    one = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    groups: list[int] = []
+    read = EdgeLineModel.read
+    monkeypatch.setattr(EdgeLineModel, "read", lambda self, images: groups.append(len(images)) or read(self, images))
+    assert edge_main(["ocr", *files, "--output", "-", "--threads", "2"]) == 1
+    out, err = capsys.readouterr()
+    two = [json.loads(line) for line in out.splitlines()]
+    assert two == one
+    assert [row["image_filepath"] for row in two] == [*files[:3], *files[4:]]
+    assert groups[0] == 3 and groups[-1] == 1  # the page's own reads come between
+    assert f"{broken}: not readable as an image" in err

@@ -21,6 +21,8 @@ from recog_edge.files import AUDIO_SUFFIXES, IMAGE_SUFFIXES, expand_inputs
 from recog_edge.fusion import LM_BEAM, LM_BONUS, LM_WEIGHT
 from recog_edge.models import default_model, resolve, resolve_lm
 
+LINE_GROUP = 64  # line images `ocr` reads together, so that --threads of them run side by side
+
 Row = tuple[str, dict[str, Any] | None, str | Exception]  # (path, JSON row, plain text or the file's error)
 
 
@@ -49,6 +51,7 @@ def cmd_ocr(args: argparse.Namespace) -> int:
     """Images: line-shaped ones (or all, with --lines) read as one text line each, the others (or
     all, with --detect) detected in and read as pages, as ``recog ocr`` decides."""
     import cv2
+    import numpy as np
 
     from recog_edge.lines import EdgeLineModel
     from recog_edge.pages import EdgePageReader, is_line_image
@@ -72,7 +75,17 @@ def cmd_ocr(args: argparse.Namespace) -> int:
             pages.append(EdgePageReader(detector, lines, threads=args.threads))
         return pages[0]
 
+    def read_lines(waiting: list[tuple[str, np.ndarray]]) -> Iterator[Row]:
+        """The line images ``waiting`` read together (``--threads`` at a time), in input order; it is
+        left empty."""
+        group = waiting[:]
+        waiting.clear()
+        for (path, _), line in zip(group, lines.read([rgb for _, rgb in group]), strict=True):
+            line.image_filepath = path
+            yield path, line.to_json(), f"{path}\t{line.text}"
+
     def rows() -> Iterator[Row]:
+        waiting: list[tuple[str, np.ndarray]] = []  # line images not yet read
         for path in paths:
             try:
                 if Path(path).suffix.lower() == ".pdf":
@@ -81,14 +94,18 @@ def cmd_ocr(args: argparse.Namespace) -> int:
                 if bgr is None:
                     raise ValueError(f"{path}: not readable as an image")
                 if args.lines or (not args.detect and is_line_image(*bgr.shape[:2])):
-                    line = lines.read([path])[0]
-                    yield path, line.to_json(), f"{path}\t{line.text}"
-                else:
-                    page = page_reader().read(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), name=path)
-                    text = page.text if args.format == "txt" else f"==> {path} <==\n{page.text}\n"
-                    yield path, page.to_json(), text
+                    waiting.append((path, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)))
+                    if len(waiting) == LINE_GROUP:
+                        yield from read_lines(waiting)
+                    continue
+                yield from read_lines(waiting)  # the lines before this page come out before it
+                page = page_reader().read(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), name=path)
+                text = page.text if args.format == "txt" else f"==> {path} <==\n{page.text}\n"
+                yield path, page.to_json(), text
             except ValueError as err:
+                yield from read_lines(waiting)
                 yield path, None, err
+        yield from read_lines(waiting)
 
     return _write(args, rows(), failures)
 
