@@ -60,9 +60,10 @@ def test_unboxed_share_counts_the_text_pixels_no_box_covers():
 
 
 class HorizontalDetector:
-    """A stand-in for a detector trained on horizontal lines: text probability is the red channel
-    averaged over 15 pixels along rows, so 8 px wide upright strips 8 px apart blur into one faint
-    region (dropped by box_thresh) while the same strips turned a quarter stay apart and bright."""
+    """A stand-in for a detector trained on horizontal lines: text probability is the first channel
+    (of the luminance the detector reads) averaged over 15 pixels along rows, so 8 px wide upright
+    strips 8 px apart blur into one faint region (dropped by box_thresh) while the same strips
+    turned a quarter stay apart and bright."""
 
     def __init__(self) -> None:
         self.calls = 0
@@ -77,7 +78,7 @@ class HorizontalDetector:
 def strips_page(vertical: bool) -> np.ndarray:
     page = np.zeros((300, 300, 3), np.uint8)
     for i in range(5):
-        page[60:210, 60 + 16 * i: 68 + 16 * i, 0] = 255  # 5 strips, 8 px wide, 150 px tall, 8 px apart
+        page[60:210, 60 + 16 * i: 68 + 16 * i] = 255  # 5 white strips, 8 px wide, 150 px tall, 8 px apart
     return page if vertical else np.ascontiguousarray(np.rot90(page))
 
 
