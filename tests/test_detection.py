@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from recog.detection.metrics import DetectionCounts, quad_iou
 from recog.detection.targets import make_targets, shrink_distance
@@ -517,3 +518,25 @@ def test_the_shipped_detector_finds_each_line_of_green_text_on_a_magenta_sign(si
     reader = recog.load("latin-det")
     assert len(reader.detector.detect(np.array(image))) == len(texts)
     assert [line.text for line in reader.read(np.array(image)).lines] == texts  # latin-lines reads luminance too
+
+
+def test_the_detector_trains_on_the_luminance_it_reads(tmp_path) -> None:  # noqa: ANN001
+    """Training crops reach the detector as pages do (``detection_input``): luminance in all three
+    channels, whatever the page's colours and the crop's colour jitter."""
+    import random
+
+    from PIL import Image
+
+    from recog.detection.training import PageCrops
+
+    page = np.zeros((200, 300, 3), np.uint8)
+    page[:] = (185, 75, 150)  # a magenta ground
+    page[80:110, 40:260] = (70, 235, 60)  # a green line
+    Image.fromarray(page).save(tmp_path / "page.png")
+    row = {"image_filepath": str(tmp_path / "page.png"),
+           "polygons": [np.array([[40, 80], [260, 80], [260, 110], [40, 110]], np.float32)]}
+    crops = PageCrops([row], size=128, max_side=300)
+    random.seed(0)
+    for _ in range(5):
+        image = crops[0]["image"]  # (3, S, S) in [0, 1]
+        assert torch.equal(image[0], image[1]) and torch.equal(image[1], image[2])

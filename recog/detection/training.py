@@ -27,7 +27,7 @@ from recog.detection.model import TextDetector, db_loss
 from recog.detection.targets import make_targets
 from recog.image import load_image
 from recog.train import budget_used, copy_matching_weights
-from recog_edge.boxes import BoxOptions, DetectOptions, boxes_from_map, detection_input
+from recog_edge.boxes import BoxOptions, DetectOptions, boxes_from_map, detection_input, luminance
 
 
 def read_pages(manifest: str | Path) -> list[dict[str, Any]]:
@@ -63,8 +63,8 @@ class PageCrops(Dataset):
     """Training items: a page scaled so its longer side is ``max_side`` times a random factor, a
     random ``size`` x ``size`` crop (mostly around a text box), with probability ``turn`` turned by
     90, 180 or 270 degrees (lines running up, down or upside down, as turned pages and photos hold
-    them), mild photometric jitter, and the DB targets of the boxes inside (boxes the crop cuts are
-    clipped to it)."""
+    them), mild photometric jitter, its luminance (as the detector reads pages), and the DB targets
+    of the boxes inside (boxes the crop cuts are clipped to it)."""
 
     def __init__(self, rows: list[dict[str, Any]], size: int = 512, max_side: int = 1280,
                  scale: tuple[float, float] = (0.5, 1.3), turn: float = 0.0) -> None:
@@ -87,7 +87,7 @@ class PageCrops(Dataset):
         image, polygons = self._crop(image, polygons, rng)
         if rng.random() < self.turn:
             image, polygons = turn_square(image, polygons, rng.randint(1, 3))
-        image = self._jitter(image, rng)
+        image = luminance(self._jitter(image, rng))  # as detection_input gives pages to the detector
         targets = make_targets(self.size, self.size, polygons)
         item = {"image": torch.from_numpy(image).permute(2, 0, 1).float().div_(255)}  # (3, S, S)
         return item | {name: torch.from_numpy(value) for name, value in targets.items()}

@@ -198,16 +198,21 @@ def detect_options(settings: dict | None) -> DetectOptions:
 
 
 def detection_input(image: np.ndarray, options: DetectOptions = DetectOptions()) -> tuple[np.ndarray, int, int]:
-    """``image`` (H, W, 3) RGB as a detector reads it (in training too): resized to
-    ``detection_size``, its luminance in all three channels, and padded to a multiple of the
+    """``image`` (H, W, 3) RGB as a detector reads it: resized to ``detection_size``, its
+    ``luminance`` in all three channels (training crops too), and padded to a multiple of the
     stride; with the (h, w) of the resized part, where the map is valid. Legible text differs from
     its ground in luminance; the hue of a pair the detector rarely saw in training (green on
     magenta) otherwise breaks its map into pieces."""
     height, width = image.shape[:2]
     h, w, _ = detection_size(height, width, options)
     resized = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if w < width else cv2.INTER_LINEAR)
-    grey = cv2.cvtColor(cv2.cvtColor(resized, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
-    return pad_to_stride(grey), h, w
+    return pad_to_stride(luminance(resized)), h, w
+
+
+def luminance(image: np.ndarray) -> np.ndarray:
+    """uint8 RGB (H, W, 3) -> its luminance (OpenCV's Rec. 601 grey) in all three channels, as the
+    detector reads pages (``detection_input``) and its training crops (``recog.detection.training``)."""
+    return cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
 
 
 UNBOXED_RETRY = 0.5  # share of a map's text pixels outside every box above which a page is also
