@@ -81,8 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     add_threads(parser, 1, help="torch threads")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    from fonts import face_split
+    from fonts import MissingPackagesError, check_packages, face_split
 
+    try:  # the recipe's font split needs every font package it names, or the test faces differ
+        check_packages()
+    except MissingPackagesError as err:
+        parser.exit(2, f"colour_lines.py: {err}\n")
     set_threads(args.threads)
     texts = [json.loads(row)["text"] for row in Path(args.manifest).read_text(encoding="utf-8").splitlines()]
     texts = [t for t in texts if t.strip()][: args.lines]
