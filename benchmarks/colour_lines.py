@@ -10,8 +10,8 @@ the test split's font faces (``recipes/synth_ocr/fonts.py``: designs never seen 
 px, on a flat ground. The ink and the ground are saturated colours (HSV saturation 0.6-1, value
 0.5-1) whose hues lie 90-270 degrees apart, drawn until their WCAG contrast ratio is 3-7 (legible,
 as signs and posters are, but not black on white). The grey copy of each line is its luminance (Rec.
-601), so the two sets hold the same shapes and contrast and differ only in hue. Everything follows
-from ``--seed``.
+601, as ``recog_edge.boxes.luminance`` gives the detector), so the two sets hold the same shapes and
+contrast and differ only in hue. Everything follows from ``--seed``.
 
 Printed per setting of the frontend (``ImageConfig.luminance`` off, as the model was saved, and on):
 CER and exact lines on the coloured and on the grey lines. A model that reads its input's hue,
@@ -34,16 +34,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "recipes" / "synth_ocr"))
 
+from prepare import contrast_ratio  # noqa: E402 - the recipe's WCAG contrast, recipes/synth_ocr
+
 from benchmarks.common import add_limit, add_model, add_threads, load_model, set_threads  # noqa: E402
 from recog.metrics import char_error_rate, exact_match_rate  # noqa: E402
-
-LUMA = np.array([0.299, 0.587, 0.114])
-
-
-def wcag_luminance(rgb: np.ndarray) -> float:
-    """WCAG relative luminance of an sRGB colour in [0, 1]."""
-    linear = np.where(rgb <= 0.03928, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    return float(linear @ [0.2126, 0.7152, 0.0722])
+from recog_edge.boxes import luminance  # noqa: E402 - the grey the detector reads
 
 
 def colour_pair(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -53,8 +48,7 @@ def colour_pair(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         ink_hue = (hue + rng.uniform(0.25, 0.75)) % 1.0
         ground, ink = (np.array(colorsys.hsv_to_rgb(h, rng.uniform(0.6, 1.0), rng.uniform(0.5, 1.0)))
                        for h in (hue, ink_hue))
-        a, b = wcag_luminance(ground), wcag_luminance(ink)
-        if 3.0 <= (max(a, b) + 0.05) / (min(a, b) + 0.05) <= 7.0:
+        if 3.0 <= contrast_ratio(255 * ink, 255 * ground) <= 7.0:
             return np.round(ink * 255).astype(np.uint8), np.round(ground * 255).astype(np.uint8)
 
 
@@ -66,11 +60,6 @@ def render(text: str, font_path: str, size: int, ink: np.ndarray, ground: np.nda
     image = Image.new("RGB", (right - left + 2 * pad, bottom - top + 2 * pad), tuple(int(c) for c in ground))
     ImageDraw.Draw(image).text((pad - left, pad - top), text, font=font, fill=tuple(int(c) for c in ink))
     return np.asarray(image)
-
-
-def grey(image: np.ndarray) -> np.ndarray:
-    """The luminance of ``image`` in all three channels (uint8)."""
-    return np.repeat(np.round(image @ LUMA).clip(0, 255).astype(np.uint8)[..., None], 3, axis=-1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,15 +85,16 @@ def main(argv: list[str] | None = None) -> int:
     for text in texts:
         face = faces[int(rng.integers(len(faces)))]
         coloured.append(render(text, face.path, int(rng.integers(28, 41)), *colour_pair(rng)))
-    sets = {"coloured": coloured, "grey": [grey(x) for x in coloured]}
+    sets = {"coloured": coloured, "grey": [luminance(x) for x in coloured]}
     model = load_model(args.model)
     config = model.model.frontend.config
     print(f"{len(texts)} test texts of {args.manifest} in {len(faces)} test faces, saturated hue pairs "
           f"(contrast 3-7), seed {args.seed}; model {args.model}, {args.threads} thread(s)")
     print(f"{'frontend':<22} {'set':<9} {'CER':>7} {'exact':>7}")
-    for luminance in (config.luminance, not config.luminance):
-        model.model.frontend.config = dataclasses.replace(config, luminance=luminance)
-        label = f"{'luminance' if luminance else 'colour'}{' (as saved)' if luminance == config.luminance else ''}"
+    for grey_frontend in (config.luminance, not config.luminance):
+        model.model.frontend.config = dataclasses.replace(config, luminance=grey_frontend)
+        saved = " (as saved)" if grey_frontend == config.luminance else ""
+        label = f"{'luminance' if grey_frontend else 'colour'}{saved}"
         for name, images in sets.items():
             got = [r.text for r in model.transcribe(images)]
             print(f"{label:<22} {name:<9} {100 * char_error_rate(texts, got):>6.2f}% "
