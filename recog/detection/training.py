@@ -129,7 +129,8 @@ class PageCrops(Dataset):
         if rng.random() < 0.2:
             out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.5, 1.2))
         if rng.random() < 0.5:
-            out = out[:, :, ::-1]  # BGR-swapped colours: ink and paper hues of every kind
+            out = out[:, :, ::-1]  # BGR-swapped: with the channel mean above, other greys of the same colours
+            # once the crop is made luminance
         return np.clip(out, 0, 255).astype(np.uint8)
 
 
