@@ -54,6 +54,27 @@ def tiny_recognizer(context: list, heads: dict | None = None, **encoder_options:
     return Recognizer(tokenizer, encoder, heads).eval()
 
 
+TINY_VISION = {"name": "vision", "dims": [16, 24, 32], "depths": [1, 1, 1], "local_blocks": [1, 1, 0],
+               "n_heads": [2, 2, 2]}
+
+
+def tiny_line_recognizer(heads: dict):  # noqa: ANN201
+    """A tiny text-line Recognizer (characters "abcdefgh", lines 32 px high, up to 1024 wide) with
+    ``heads``, in eval mode, seeded; random weights that read something: the CTC head's blank and
+    unknown made unlikely."""
+    import torch
+
+    from recog.model import Recognizer
+    from recog.text import CharTokenizer
+
+    torch.manual_seed(0)
+    model = Recognizer(CharTokenizer("abcdefgh"), TINY_VISION, heads, frontend="image",
+                       features={"height": 32, "max_width": 1024}).eval()
+    with torch.no_grad():
+        model.heads["ctc"].proj.bias[:2] -= 4.0
+    return model
+
+
 def train(root: Path, config: dict) -> Path:
     """Run ``recog train`` on ``config`` (written to root/tiny.yaml); returns its last checkpoint."""
     import yaml

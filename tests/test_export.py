@@ -23,7 +23,7 @@ from recog.cli import main
 from recog.streaming import EndpointConfig, StreamingRecognizer
 from recog_edge import EdgeModel
 from tests.conftest import speak
-from tests.helpers import cut_at, stream_through, tiny_recognizer
+from tests.helpers import cut_at, stream_through, tiny_line_recognizer, tiny_recognizer
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -270,18 +270,11 @@ def test_a_text_line_model_exports_one_graph_that_the_edge_runtime_reads_like_py
 
     import recog
     from recog.checkpoint import save_model
-    from recog.model import Recognizer
-    from recog.text import CharTokenizer
     from recog_edge import EdgeLineModel
 
-    torch.manual_seed(0)
-    encoder = {"name": "vision", "dims": [16, 24, 32], "depths": [1, 1, 1], "local_blocks": [1, 1, 0],
-               "n_heads": [2, 2, 2]}
     parallel = {"max_len": 16, "layers": 2, "heads": 2, "index_positions": index_positions}
-    model = Recognizer(CharTokenizer("abcdefgh"), encoder, {"ctc": {}, "parallel": parallel},
-                       frontend="image", features={"height": 32, "max_width": 1024}).eval()
-    with torch.no_grad():  # random weights that say something: blank and end made unlikely
-        model.heads["ctc"].proj.bias[:2] -= 4.0  # blank and unknown
+    model = tiny_line_recognizer({"ctc": {}, "parallel": parallel})
+    with torch.no_grad():  # random weights that say something: CPPD's end made unlikely too
         model.heads["parallel"].order_out.bias[:2] -= 4.0  # end and unknown
     folder = save_model(model, tmp_path / "model")
     rng = np.random.default_rng(0)
@@ -310,23 +303,13 @@ def test_a_line_export_leaves_an_attention_head_behind_and_refuses_cppd_from_an_
     """The edge readers decode CTC and CPPD only: an attention head neither adds its memory to
     lines.onnx nor becomes the export's head; a format-1 export (CPPD inside lines.onnx) asked
     for the parallel head says to export again, instead of missing a file."""
-    import torch
     from PIL import Image
 
     import recog
     from recog.checkpoint import save_model
-    from recog.model import Recognizer
-    from recog.text import CharTokenizer
     from recog_edge import EdgeLineModel
 
-    torch.manual_seed(0)
-    encoder = {"name": "vision", "dims": [16, 24, 32], "depths": [1, 1, 1], "local_blocks": [1, 1, 0],
-               "n_heads": [2, 2, 2]}
-    heads = {"attention": {"layers": 1, "heads": 2}, "ctc": {}}  # attention first: the model's default head
-    model = Recognizer(CharTokenizer("abcdefgh"), encoder, heads, frontend="image",
-                       features={"height": 32, "max_width": 1024}).eval()
-    with torch.no_grad():
-        model.heads["ctc"].proj.bias[:2] -= 4.0  # blank and unknown made unlikely: the line reads something
+    model = tiny_line_recognizer({"attention": {"layers": 1, "heads": 2}, "ctc": {}})  # attention first: the default
     folder = save_model(model, tmp_path / "model")
     image = tmp_path / "line.png"
     Image.fromarray((np.random.default_rng(0).random((30, 150, 3)) * 255).astype(np.uint8)).save(image)
@@ -356,17 +339,9 @@ def test_the_edge_line_reader_reads_lines_side_by_side_on_its_threads(tmp_path: 
     import time
 
     from recog.checkpoint import save_model
-    from recog.model import Recognizer
-    from recog.text import CharTokenizer
     from recog_edge import EdgeLineModel
 
-    torch.manual_seed(0)
-    encoder = {"name": "vision", "dims": [16, 24, 32], "depths": [1, 1, 1], "local_blocks": [1, 1, 0],
-               "n_heads": [2, 2, 2]}
-    model = Recognizer(CharTokenizer("abcdefgh"), encoder, {"ctc": {}}, frontend="image",
-                       features={"height": 32, "max_width": 1024}).eval()
-    with torch.no_grad():
-        model.heads["ctc"].proj.bias[:2] -= 4.0  # blank and unknown made unlikely: lines read something
+    model = tiny_line_recognizer({"ctc": {}})
     assert main(["export", "--model", str(save_model(model, tmp_path / "model")), "--out", str(tmp_path / "onnx")]) == 0
     rng = np.random.default_rng(0)
     images = [(rng.random((30, width, 3)) * 255).astype(np.uint8) for width in (40, 90, 150, 300, 500, 700)]
