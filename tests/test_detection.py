@@ -493,6 +493,10 @@ def test_recog_train_fits_a_detector_from_yaml_and_recog_load_reads_pages_with_i
     checkpoint = tmp_path / "run" / "checkpoints" / "last.ckpt"
     reader = recog.load(checkpoint)
     assert isinstance(reader, PageReader)
+    # the checkpoint reads with the box settings it was validated with, as its shipped model will
+    boxes = reader.detector.options.boxes
+    assert (boxes.box_thresh, boxes.unclip_ratio) == (config["model"]["val_boxes"]["box_thresh"],
+                                                      config["model"]["val_boxes"]["unclip_ratio"]) != (0.6, 1.5)
     assert reader.read(np.full((64, 300, 3), 255, np.uint8)).lines == []  # untrained: finds nothing, fails nothing
     metrics = (tmp_path / "run" / "logs" / "version_0" / "metrics.csv").read_text()
     assert "train/loss" in metrics and "val/hmean" in metrics

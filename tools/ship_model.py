@@ -33,7 +33,8 @@ def main() -> int:
                         help="default: the model's kind (text-detection for a detector, else its input kind)")
     parser.add_argument("--context", help="attention context LEFT,RIGHT the model uses by default (streaming)")
     parser.add_argument("--detect", help="a detector's settings as JSON, e.g. '{\"box_thresh\": 0.5}' "
-                        "(recog_edge.boxes.detect_options; recog.load applies them)")
+                        "(recog_edge.boxes.detect_options; recog.load applies them; default: a detector "
+                        "checkpoint's validation box settings, val_boxes)")
     parser.add_argument("--out", help=f"folder to write (default: {ROOT}/<name>)")
     parser.add_argument("--float32", action="store_true", help="keep float32 weights (default: float16)")
     args = parser.parse_args()
@@ -46,6 +47,8 @@ def main() -> int:
 
         info["detect"] = json.loads(args.detect)
         detect_options(info["detect"])  # refuses unknown settings before anything is written
+    elif "detect" in parts.info:  # a detector checkpoint's validation box settings
+        info["detect"] = parts.info["detect"]
     if args.context:
         info["att_context"] = [int(v) for v in args.context.split(",")]
     folder = save_model(model, args.out or ROOT / args.name, half=not args.float32, info=info)
