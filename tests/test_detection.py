@@ -497,6 +497,14 @@ def test_recog_train_fits_a_detector_from_yaml_and_recog_load_reads_pages_with_i
     boxes = reader.detector.options.boxes
     assert (boxes.box_thresh, boxes.unclip_ratio) == (config["model"]["val_boxes"]["box_thresh"],
                                                       config["model"]["val_boxes"]["unclip_ratio"]) != (0.6, 1.5)
+    # ... and the model folder shipped from it keeps them without --detect
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "tools/ship_model.py", str(checkpoint), "--name", "det-test",
+                    "--out", str(tmp_path / "shipped")], check=True, capture_output=True)
+    shipped = json.loads((tmp_path / "shipped" / "config.json").read_text())
+    assert shipped["info"]["detect"] == config["model"]["val_boxes"]
     assert reader.read(np.full((64, 300, 3), 255, np.uint8)).lines == []  # untrained: finds nothing, fails nothing
     metrics = (tmp_path / "run" / "logs" / "version_0" / "metrics.csv").read_text()
     assert "train/loss" in metrics and "val/hmean" in metrics
