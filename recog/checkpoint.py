@@ -107,13 +107,14 @@ def read_model(path: str | Path, device: str | torch.device = "cpu") -> ModelPar
     if not isinstance(checkpoint, dict) or "recog" not in checkpoint or "state_dict" not in checkpoint:
         raise ModelFormatError(f"{path}: not a recog checkpoint (no 'recog' section)")
     section = checkpoint["recog"]
-    info: dict[str, Any] = {"source": str(path)}
+    parts = ModelParts(section["model"], section["tokenizer"], recognizer_weights(checkpoint["state_dict"]),
+                       {"source": str(path)})
     boxes = (checkpoint.get("hyper_parameters") or {}).get("val_boxes")
-    if "detector" in section["model"] and boxes:
+    if is_detector(parts) and boxes:
         # a detector reads with the box settings its validation chose this checkpoint by
         # (configs/latin_det.yaml's val_boxes), as the model shipped from it will (info "detect")
-        info["detect"] = dict(boxes)
-    return ModelParts(section["model"], section["tokenizer"], recognizer_weights(checkpoint["state_dict"]), info)
+        parts.info["detect"] = dict(boxes)
+    return parts
 
 
 def _read_folder(folder: Path, device: str | torch.device) -> ModelParts:
