@@ -152,6 +152,37 @@ def test_recognizer_encodes_each_image_the_same_alone_or_in_a_padded_batch() -> 
                                        msg=lambda m, w=w: f"width {w}: {m}")
 
 
+def test_grown_model_reads_as_before_and_trains_its_new_blocks(tmp_path) -> None:
+    """tools/grow_model.py appends blocks (a local one to stage 0, whose local_blocks reach past
+    its depth, and a global one to stage 2) that start as identities: the grown model's encoding
+    equals the source's, and the new blocks' residual outputs get gradients, so training moves them."""
+    from recog.checkpoint import save_model
+    from tools.grow_model import grow
+
+    torch.manual_seed(0)
+    model = Recognizer(CharTokenizer("abc"), encoder={"name": "vision", **TINY, "local_blocks": [2, 0, 0]},
+                       heads={"ctc": {}}, frontend="image").eval()
+    save_model(model, tmp_path / "small")
+    grown = grow(tmp_path / "small", [2, 1, 2])
+    assert grown.encoder.config.depths == [2, 1, 2]
+    assert [type(b).__name__ for b in grown.encoder.stages[0]] == ["LocalBlock", "LocalBlock"]
+    assert [type(b).__name__ for b in grown.encoder.stages[2]] == ["GlobalBlock", "GlobalBlock"]
+    batch = torch.randint(0, 256, (2, 32, 80, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+    widths = torch.tensor([80, 57])
+    with torch.no_grad():
+        before, _ = model.encode(batch, widths)
+        after, _ = grown.encode(batch, widths)
+    torch.testing.assert_close(after, before, rtol=0, atol=1e-5)
+
+    grown.train()
+    out, _ = grown.encode(batch, widths)
+    out.square().sum().backward()
+    for name, p in grown.named_parameters():
+        if name.startswith(("encoder.stages.0.1.", "encoder.stages.2.1.")) and name.endswith("weight") \
+                and ("proj" in name or "mlp.3" in name or "mixer" in name):
+            assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
 # ---------------------------------------------------------------- FRM
 
 
