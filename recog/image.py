@@ -158,17 +158,22 @@ class ImageConfig:
     height: int = 32
     max_width: int = 4096  # widest line kept unsquashed (ratio 128)
     luminance: bool = False  # the model reads each pixel's luminance in all three channels (ImageFrontend)
+    width_scale: float = 1.0  # lines wider than ratio 4 are read this much narrower (fewer columns, faster)
+
+    def __post_init__(self) -> None:
+        if not 0.25 <= self.width_scale <= 2.0:
+            raise ValueError(f"features.width_scale must be in [0.25, 2], got {self.width_scale}")
 
 
 def target_size(width: int, height: int, config: ImageConfig = ImageConfig()) -> tuple[int, int]:
     """(W, H) an image of this size is resized to (``recog_edge.lines.target_size``)."""
-    return lines.target_size(width, height, config.height, config.max_width)
+    return lines.target_size(width, height, config.height, config.max_width, config.width_scale)
 
 
 def resize_line(image: np.ndarray, config: ImageConfig = ImageConfig()) -> np.ndarray:
     """uint8 (H, W, 3) -> uint8 (h, w, 3) at the multi-size target for its aspect ratio (one
     implementation with the edge runtime: ``recog_edge.lines.resize_line``)."""
-    return lines.resize_line(image, config.height, config.max_width)
+    return lines.resize_line(image, config.height, config.max_width, config.width_scale)
 
 
 class ImageFrontend(nn.Module):

@@ -58,10 +58,10 @@ TINY_VISION = {"name": "vision", "dims": [16, 24, 32], "depths": [1, 1, 1], "loc
                "n_heads": [2, 2, 2]}
 
 
-def tiny_line_recognizer(heads: dict):  # noqa: ANN201
-    """A tiny text-line Recognizer (characters "abcdefgh", lines 32 px high, up to 1024 wide) with
-    ``heads``, in eval mode, seeded; random weights that read something: the CTC head's blank and
-    unknown made unlikely."""
+def tiny_line_recognizer(heads: dict, width_scale: float = 1.0):  # noqa: ANN201
+    """A tiny text-line Recognizer (characters "abcdefgh", lines 32 px high, up to 1024 wide, long
+    ones read ``width_scale`` as wide) with ``heads``, in eval mode, seeded; random weights that read
+    something: the CTC head's blank and unknown made unlikely."""
     import torch
 
     from recog.model import Recognizer
@@ -69,7 +69,7 @@ def tiny_line_recognizer(heads: dict):  # noqa: ANN201
 
     torch.manual_seed(0)
     model = Recognizer(CharTokenizer("abcdefgh"), TINY_VISION, heads, frontend="image",
-                       features={"height": 32, "max_width": 1024}).eval()
+                       features={"height": 32, "max_width": 1024, "width_scale": width_scale}).eval()
     with torch.no_grad():
         model.heads["ctc"].proj.bias[:2] -= 4.0
     return model

@@ -262,9 +262,9 @@ def test_the_edge_runtime_takes_any_cutting_rate_and_sample_type_alike(exported:
     assert stream_through(edge, cut_at(samples, cuts), rate) == stream_through(edge, [samples], rate)
 
 
-@pytest.mark.parametrize("index_positions", [False, True])
+@pytest.mark.parametrize(("index_positions", "width_scale"), [(False, 1.0), (True, 0.6)])
 def test_a_text_line_model_exports_one_graph_that_the_edge_runtime_reads_like_pytorch(
-        tmp_path: Path, capsys: pytest.CaptureFixture, index_positions: bool) -> None:
+        tmp_path: Path, capsys: pytest.CaptureFixture, index_positions: bool, width_scale: float) -> None:
     import torch
     from PIL import Image
 
@@ -273,7 +273,7 @@ def test_a_text_line_model_exports_one_graph_that_the_edge_runtime_reads_like_py
     from recog_edge import EdgeLineModel
 
     parallel = {"max_len": 16, "layers": 2, "heads": 2, "index_positions": index_positions}
-    model = tiny_line_recognizer({"ctc": {}, "parallel": parallel})
+    model = tiny_line_recognizer({"ctc": {}, "parallel": parallel}, width_scale)
     with torch.no_grad():  # random weights that say something: CPPD's end made unlikely too
         model.heads["parallel"].order_out.bias[:2] -= 4.0  # end and unknown
     folder = save_model(model, tmp_path / "model")
@@ -288,6 +288,7 @@ def test_a_text_line_model_exports_one_graph_that_the_edge_runtime_reads_like_py
     lines_outputs = onnx.load(str(tmp_path / "onnx" / "lines.onnx")).graph.output
     assert [o.name for o in lines_outputs] == ["encoded", "lengths", "ctc_log_probs"]
     torch_model = recog.load(folder)
+    assert torch_model.model.frontend.config.width_scale == width_scale  # both read the long line squeezed
     for head in ("ctc", "parallel"):
         expected = torch_model.transcribe(files, head=head)
         edge = EdgeLineModel(tmp_path / "onnx", head=head).read(files)

@@ -41,6 +41,22 @@ def test_the_cap_follows_the_configured_max_width() -> None:
     assert target_size(500, 100, ImageConfig(max_width=320)) == (160, 32)  # under the cap: unchanged
 
 
+def test_width_scale_narrows_long_lines_only() -> None:
+    """features.width_scale reads a line wider than ratio 4 at that fraction of its width (rounded to
+    whole 32 px steps); the fixed short sizes stay; recog and recog_edge give the same size."""
+    from recog_edge.lines import target_size as edge_target_size
+
+    squeezed = ImageConfig(width_scale=0.75)
+    assert target_size(1000, 32) == (992, 32)  # ratio 31
+    assert target_size(1000, 32, squeezed) == (736, 32)  # round(23.44) = 23 -> 736
+    assert target_size(350, 100, squeezed) == target_size(350, 100) == (128, 32)  # ratio 4: fixed size
+    assert target_size(560, 100, squeezed) == (128, 32)  # ratio 6 read at round(4.2) = 4
+    for width, height in [(1000, 32), (560, 100), (5000, 20), (301, 60)]:
+        assert target_size(width, height, squeezed) == edge_target_size(width, height, 32, 4096, 0.75)
+    with pytest.raises(ValueError, match="width_scale"):
+        ImageConfig(width_scale=0.0)
+
+
 @pytest.mark.parametrize(("width", "size"), [
     (149, (64, 64)),  # 1.49 -> 1
     (151, (96, 48)),  # 1.51 -> 2

@@ -176,6 +176,25 @@ def test_the_js_reading_order_equals_recog_edges_on_many_layouts() -> None:
     assert got == expected
 
 
+def test_the_js_line_sizes_equal_recog_edges() -> None:
+    """lines.js resizes a line to recog_edge.lines.target_size's size, with and without a
+    width_scale (halves round to even on both sides)."""
+    from recog_edge.lines import target_size
+
+    rng = np.random.default_rng(0)
+    cases = [[int(rng.integers(1, 6000)), int(rng.integers(8, 120)), float(rng.choice([1.0, 0.85, 0.75, 0.6]))]
+             for _ in range(400)] + [[250, 100, 1.0], [1000, 32, 0.75], [2000, 100, 0.5]]
+    script = ("import { targetSize } from " + json.dumps((WEB_ROOT / "js" / "lines.js").as_uri()) + ";"
+              "let text = ''; process.stdin.on('data', (d) => { text += d; });"
+              "process.stdin.on('end', () => console.log(JSON.stringify("
+              "JSON.parse(text).map(([w, h, s]) => targetSize(w, h, 32, 4096, s)))));")
+    done = subprocess.run(["node", "--input-type=module", "-e", script], input=json.dumps(cases),
+                          capture_output=True, text=True, check=True)
+    expected = [list(target_size(w, h, 32, 4096, s)) for w, h, s in cases]
+    assert sum(e != list(target_size(w, h)) for e, (w, h, _) in zip(expected, cases, strict=True)) > 100
+    assert json.loads(done.stdout) == expected
+
+
 def test_the_js_upside_down_vote_equals_recog_edges() -> None:
     """pages.js turns a group of lines as recog_edge.pages does: most of its sampled lines read surer
     turned, by TURN_MARGIN on average (a lone line 0.004 surer turned stays upright)."""

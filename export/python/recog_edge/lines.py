@@ -22,21 +22,24 @@ from recog_edge.search import char_text, path_segments, prefix_beam_search
 SIZES = {1: (64, 64), 2: (96, 48), 3: (112, 40), 4: (128, 32)}  # aspect ratio -> (W, H)
 
 
-def target_size(width: int, height: int, line_height: int = 32, max_width: int = 4096) -> tuple[int, int]:
+def target_size(width: int, height: int, line_height: int = 32, max_width: int = 4096,
+                width_scale: float = 1.0) -> tuple[int, int]:
     """(W, H) an image of this size is resized to: a fixed size for short ratios, else
-    ``line_height`` high and as wide as its ratio asks, up to ``max_width``."""
+    ``line_height`` high and as wide as its ratio asks, times ``width_scale`` (below 1: the glyphs
+    squeezed, fewer columns to read), up to ``max_width``."""
     ratio = max(1, round(width / height))
     if ratio in SIZES:
         return SIZES[ratio]
-    return min(line_height * ratio, max_width), line_height
+    return min(line_height * max(1, round(width * width_scale / height)), max_width), line_height
 
 
-def resize_line(image: np.ndarray, line_height: int = 32, max_width: int = 4096) -> np.ndarray:
+def resize_line(image: np.ndarray, line_height: int = 32, max_width: int = 4096, width_scale: float = 1.0
+                ) -> np.ndarray:
     """uint8 (H, W, 3) -> uint8 (h, w, 3) at the multi-size target for its aspect ratio."""
     import cv2
 
     height, width = image.shape[:2]
-    w, h = target_size(width, height, line_height, max_width)
+    w, h = target_size(width, height, line_height, max_width, width_scale)
     interpolation = cv2.INTER_AREA if h < height else cv2.INTER_CUBIC
     return cv2.resize(image, (w, h), interpolation=interpolation)
 
@@ -128,7 +131,8 @@ class EdgeLineModel:
             if bgr is None:
                 raise ValueError(f"{image}: not readable as an image")
             image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-        resized = resize_line(image, self.meta["image"]["height"], self.meta["image"]["max_width"])
+        config = self.meta["image"]
+        resized = resize_line(image, config["height"], config["max_width"], config.get("width_scale", 1.0))
         feeds = {"images": resized[None], "widths": np.array([resized.shape[1]], dtype=np.int64)}
         outputs = dict(zip(self.wanted, self.session.run(self.wanted, feeds), strict=True))
         scale = image.shape[1] / resized.shape[1]

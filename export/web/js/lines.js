@@ -6,10 +6,10 @@ import { matRgb, rgbMat } from "./opencv.js";
 const SIZES = { 1: [64, 64], 2: [96, 48], 3: [112, 40], 4: [128, 32] }; // aspect ratio -> [W, H]
 
 /** [W, H] an image of this size is resized to (recog_edge.lines.target_size). */
-export function targetSize(width, height, lineHeight = 32, maxWidth = 4096) {
+export function targetSize(width, height, lineHeight = 32, maxWidth = 4096, widthScale = 1) {
   const ratio = Math.max(1, roundHalfEven(width / height));
   if (SIZES[ratio]) return SIZES[ratio];
-  return [Math.min(lineHeight * ratio, maxWidth), lineHeight];
+  return [Math.min(lineHeight * Math.max(1, roundHalfEven((width * widthScale) / height)), maxWidth), lineHeight];
 }
 
 /** An exported text-line model (lines.onnx under `folder`, a URL). */
@@ -41,7 +41,8 @@ export class LineModel {
   /** An RGB image {data, width, height} -> {text, tokens, x_positions, confidence}, as EdgeLineModel.read. */
   async read(image) {
     const cv = this.cv;
-    const [w, h] = targetSize(image.width, image.height, this.meta.image.height, this.meta.image.max_width);
+    const { height, max_width, width_scale } = this.meta.image;
+    const [w, h] = targetSize(image.width, image.height, height, max_width, width_scale ?? 1);
     const src = rgbMat(cv, image), dst = new cv.Mat();
     cv.resize(src, dst, new cv.Size(w, h), 0, 0, h < image.height ? cv.INTER_AREA : cv.INTER_CUBIC);
     const resized = matRgb(dst);
