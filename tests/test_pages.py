@@ -92,6 +92,39 @@ def test_a_lone_line_turns_only_if_it_reads_clearly_surer_turned(upright, turned
     assert (np.array(line.box)[0, 0] > 200) == turns  # a turned line's box starts at its text's top-left
 
 
+def test_the_turn_vote_reads_the_rest_of_its_sample_only_where_the_longer_half_could_turn() -> None:
+    """turn_gains reads the longer half of its sample first; where none of it reads surer turned the
+    group cannot turn, and the shorter half is not read: the same vote as on every gain, with half
+    the windows read on an upright page."""
+    from recog_edge.pages import TURN_SAMPLE, turn_gains, turns
+
+    rng = np.random.default_rng(0)
+    upright_pages = 0
+    for _ in range(300):
+        count = int(rng.integers(1, 12))
+        gains = [float(g) for g in rng.choice([-0.1, -0.02, 0.0, 0.03, 0.08], count)]
+        if rng.random() < 0.4:
+            gains = [-abs(g) for g in gains]
+        crops = [np.concatenate([np.full((32, 200, 3), 10 * i + 1, np.uint8),  # line i, its left half darker
+                                 np.full((32, 200, 3), 10 * i + 5, np.uint8)], axis=1) for i in range(count)]
+        boxes = [np.array([[0, 0], [400 - i, 0], [400 - i, 32], [0, 32]], np.float32) for i in range(count)]
+        windows = []
+
+        def read(images, gains=gains, windows=windows):  # noqa: ANN001, ANN202 - line i's gain where turned
+            windows.extend(images)
+            return [("", 0.5 + (gains[int(x.min()) // 10] if x[0, 0, 0] > x[0, -1, 0] else 0.0))
+                    for x in images]
+
+        got = turn_gains(crops, boxes, list(range(count)), read)
+        sample = gains[:TURN_SAMPLE]  # the longest lines: boxes shorten with the index
+        assert turns(got) == turns(sample)
+        first = (len(sample) + 1) // 2
+        stops = max(sample[:first]) <= 0
+        assert len(windows) == 2 * (first if stops else len(sample))
+        upright_pages += stops and len(sample) > 1
+    assert upright_pages > 50
+
+
 def test_reading_order_of_a_turned_or_tilted_page_is_the_upright_one():
     from recog_edge.layout import reading_order, text_frame
     from tests.helpers import rect

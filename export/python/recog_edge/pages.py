@@ -121,11 +121,19 @@ def read_boxes(image: np.ndarray, boxes: list[np.ndarray], scores: list[float], 
 def turn_gains(crops: list[np.ndarray], boxes: list[np.ndarray], group: list[int], read: Read) -> list[float]:
     """How much surer the longest ``TURN_SAMPLE`` lines of ``group`` (indices into ``crops`` and
     their ``boxes``) read turned half a turn than upright: confidence turned minus upright, each
-    read on its first ``TURN_WINDOW`` heights of width."""
+    read on its first ``TURN_WINDOW`` heights of width. The longer half is read first; where none of
+    it reads surer turned, most of the sample cannot (``turns`` says no either way), so the rest is
+    not read and its gains are left out. An upright page reads half the windows."""
     sample = sorted(group, key=lambda i: -float(np.linalg.norm(boxes[i][1] - boxes[i][0])))[:TURN_SAMPLE]
-    windows = [crops[i][:, : TURN_WINDOW * crops[i].shape[0]] for i in sample]
-    both = read(windows + [_turned(w) for w in windows])
-    return [t[1] - u[1] for u, t in zip(both[: len(sample)], both[len(sample):], strict=True)]
+    first = (len(sample) + 1) // 2
+    gains: list[float] = []
+    for part in (sample[:first], sample[first:]):
+        if not part or (gains and max(gains) <= 0):
+            break
+        windows = [crops[i][:, : TURN_WINDOW * crops[i].shape[0]] for i in part]
+        both = read(windows + [_turned(w) for w in windows])
+        gains += [t[1] - u[1] for u, t in zip(both[: len(part)], both[len(part):], strict=True)]
+    return gains
 
 
 def turns(gains: list[float]) -> bool:
