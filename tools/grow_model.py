@@ -46,8 +46,8 @@ def grow(source: str | Path, depths: list[int]) -> Recognizer:
     with torch.no_grad():
         for stage, (blocks, depth) in enumerate(zip(model.encoder.stages, before, strict=True)):
             for block in list(blocks)[depth:]:
-                last = [block.proj, block.mlp[3]] if isinstance(block, GlobalBlock) else [block.mixer, block.mlp[3]]
                 assert isinstance(block, GlobalBlock | LocalBlock), (stage, type(block))
+                last = [block.proj, block.mlp[3]] if isinstance(block, GlobalBlock) else [block.mixer, block.mlp[3]]
                 for layer in last:  # the residual branch adds zero: the block is an identity
                     layer.weight.zero_()
                     layer.bias.zero_()
