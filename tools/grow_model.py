@@ -21,8 +21,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # recog when not installed
-from recog.checkpoint import build_model, is_detector, read_model, save_model  # noqa: E402
-from recog.encoders.vision import GlobalBlock, LocalBlock  # noqa: E402
+from recog.checkpoint import is_detector, read_model, save_model  # noqa: E402
+from recog.encoders.vision import GlobalBlock, LocalBlock, VisionConfig  # noqa: E402
 from recog.model import Recognizer  # noqa: E402
 from recog.models import resolve  # noqa: E402
 from recog.text import tokenizer_from_state  # noqa: E402
@@ -35,14 +35,16 @@ def grow(source: str | Path, depths: list[int]) -> Recognizer:
     encoder = parts.model.get("encoder", {})
     if is_detector(parts) or encoder.get("name") != "vision":
         raise SystemExit(f"{source}: not a text-line model with a vision encoder")
-    old = build_model(parts, source)
-    before = list(old.encoder.config.depths)
+    before = VisionConfig(**{k: v for k, v in encoder.items() if k != "name"}).depths
     if len(depths) != len(before) or any(d < b for d, b in zip(depths, before, strict=True)):
         raise SystemExit(f"--depths {depths}: needs one depth per stage, none below today's {before}")
     config = {**parts.model, "encoder": {**encoder, "depths": depths}}
     model = Recognizer(tokenizer_from_state(parts.tokenizer), **config)
-    missing, unexpected = model.load_state_dict(old.state_dict(), strict=False)
+    missing, unexpected = model.load_state_dict(parts.weights, strict=False)
     assert not unexpected, unexpected
+    new = tuple(f"encoder.stages.{stage}.{j}." for stage, (b, d) in enumerate(zip(before, depths, strict=True))
+                for j in range(b, d))
+    assert all(k.startswith(new) for k in missing), f"weights other than new blocks missing: {sorted(missing)}"
     with torch.no_grad():
         for stage, (blocks, depth) in enumerate(zip(model.encoder.stages, before, strict=True)):
             for block in list(blocks)[depth:]:
@@ -51,8 +53,6 @@ def grow(source: str | Path, depths: list[int]) -> Recognizer:
                 for layer in last:  # the residual branch adds zero: the block is an identity
                     layer.weight.zero_()
                     layer.bias.zero_()
-    grown = {k for k in missing if not k.startswith("encoder.stages.")}
-    assert not grown, f"weights other than new blocks missing: {sorted(grown)}"
     return model.eval()
 
 
