@@ -23,6 +23,11 @@ other in this process, each with ``--threads`` threads, and prints per system:
 then a table of all systems and a line of ratios: recog's page CER and seconds per page divided by
 each peer's (below 1: recog has fewer errors / is faster).
 
+Several text-line models (``--lines A,B``) compare side by side: recog and recog-edge each read
+every page with each line model in turn (the order alternating from page to page, so that neither
+always reads a warm cache), and a last line gives each later model's page CER, seconds per page and
+A4 seconds per page divided by the first's, per system.
+
 Systems:
 
 - recog: ``recog.load(--detector, lines=--lines).read(path)`` (``recog.pages.PageReader``: DB
@@ -138,6 +143,11 @@ class SystemRun:
     pages: list[PageOut]
     notes: list[str] = field(default_factory=list)
     raw_seconds: list[float] | None = None  # Tesseract: per page before subtracting its start-up
+    lines: str | None = None  # recog and recog-edge: the line model, named where several are compared
+
+    @property
+    def name(self) -> str:
+        return NAMES[self.key] if self.lines is None else f"{NAMES[self.key]} [{self.lines}]"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -146,7 +156,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.set_defaults(manifest="data/synth_pages/test.jsonl")
     parser.add_argument("--detector", default="latin-det",
                         help="recog text detector: shipped name, model folder or checkpoint (default latin-det)")
-    parser.add_argument("--lines", default="latin-lines", help="recog text-line model (default latin-lines)")
+    parser.add_argument("--lines", default="latin-lines",
+                        help="recog text-line model (default latin-lines); several, comma-separated, are compared "
+                             "page by page (recog and recog-edge)")
     parser.add_argument("--lm", help="recog: a character LM (file, or a shipped model's: --lm latin-lines) fused into "
                         "the line model's CTC beam search (beam 8, weight 0.5, bonus 1.0: recog ocr --lm's defaults)")
     add_limit(parser, "--limit", help="use only the first N pages (after --kinds)")
@@ -165,6 +177,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     args.systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    args.lines = [s.strip() for s in args.lines.split(",") if s.strip()]
+    if not args.lines or len(set(args.lines)) < len(args.lines):
+        parser.error(f"--lines: give one or more different models, not {args.lines}")
     unknown = sorted(set(args.systems) - set(SYSTEMS))
     if unknown or not args.systems:
         parser.error(f"--systems: unknown {unknown}; choose from {','.join(SYSTEMS)}")
@@ -231,51 +246,72 @@ def install_peer(name: str) -> str | None:
 # recog -----------------------------------------------------------------------------------------------------
 
 
-def read_pages_timed(reader: Any, pages: list[PageRef]) -> list[PageOut]:
-    """Each page read by ``reader`` (recog's or recog-edge's page reader) and timed, after an untimed
-    warm-up page."""
-    reader.read(pages[0].path)
+def read_pages_timed(readers: list[Any], pages: list[PageRef]) -> list[list[PageOut]]:
+    """Each page read by each of ``readers`` (recog's or recog-edge's page readers) and timed, after an
+    untimed warm-up page each; per page the readers take turns, in an order that alternates from page
+    to page. One list of results per reader."""
+    for reader in readers:
+        reader.read(pages[0].path)
 
-    def read(path: str) -> PageOut:
+    def read(reader: Any, path: str) -> PageOut:
         page, seconds = timed(lambda: reader.read(path))
         return PageOut(page.text, [np.asarray(line.box, np.float32) for line in page.lines], seconds,
                        [line.text for line in page.lines], [line.confidence for line in page.lines])
 
-    return [read(p.path) for p in pages]
+    outs: list[list[PageOut | None]] = [[None] * len(pages) for _ in readers]
+    for i, page in enumerate(pages):
+        order = range(len(readers)) if i % 2 == 0 else reversed(range(len(readers)))
+        for k in order:
+            outs[k][i] = read(readers[k], page.path)
+    return outs  # type: ignore[return-value]
 
 
-def run_recog(pages: list[PageRef], detector: str, lines: str, threads: int, lm: str | None = None) -> SystemRun:
+def compared(key: str, lines: list[str], describe: Callable[[str], str], readers: list[Any],
+             pages: list[PageRef]) -> list[SystemRun]:
+    """One run of ``key`` per line model, read page by page side by side; named by their line models
+    where there are several."""
+    outs = read_pages_timed(readers, pages)
+    return [SystemRun(key, describe(name), out, lines=name if len(lines) > 1 else None)
+            for name, out in zip(lines, outs, strict=True)]
+
+
+def run_recog(pages: list[PageRef], detector: str, lines: list[str], threads: int,
+              lm: str | None = None) -> list[SystemRun]:
     import recog
     from recog.cli import LM_BEAM
     from recog.pages import PageReader
 
     set_threads(threads)
-    try:
-        reader = recog.load(detector, lines=lines, lm=lm)
-    except FileNotFoundError as err:
-        raise PeerMissing(f"recog: {err} (give --detector PATH: a detector checkpoint or model folder)") from None
-    if not isinstance(reader, PageReader):
-        raise SystemExit(f"--detector {detector}: a text-line or speech model, not a text detector")
-    if lm:
-        reader.search_options = {"beam": LM_BEAM}
-    return SystemRun("recog", f"recog, detector {detector}, lines {lines}{f', LM {lm}' if lm else ''}, "
-                     f"torch threads {threads}", read_pages_timed(reader, pages))
+    readers = []
+    for name in lines:
+        try:
+            reader = recog.load(detector, lines=name, lm=lm)
+        except FileNotFoundError as err:
+            raise PeerMissing(f"recog: {err} (give --detector PATH: a detector checkpoint or model folder)") from None
+        if not isinstance(reader, PageReader):
+            raise SystemExit(f"--detector {detector}: a text-line or speech model, not a text detector")
+        if lm:
+            reader.search_options = {"beam": LM_BEAM}
+        readers.append(reader)
+    return compared("recog", lines, lambda name: f"recog, detector {detector}, lines {name}"
+                    f"{f', LM {lm}' if lm else ''}, torch threads {threads}", readers, pages)
 
 
-def run_edge(pages: list[PageRef], detector: str, lines: str, threads: int) -> SystemRun:
+def run_edge(pages: list[PageRef], detector: str, lines: list[str], threads: int) -> list[SystemRun]:
     from recog_edge.models import resolve
     from recog_edge.pages import EdgePageReader
 
     try:
-        folders = [resolve(detector), resolve(lines)]
+        folders = [resolve(detector), *(resolve(name) for name in lines)]
     except FileNotFoundError as err:
         raise PeerMissing(f"recog-edge: {err} (give shipped names or `recog export` folders)") from None
-    for folder, graph in zip(folders, ("det.onnx", "lines.onnx"), strict=True):
+    for folder, graph in zip(folders, ("det.onnx", *["lines.onnx"] * len(lines)), strict=True):
         if not (folder / graph).is_file():
             raise PeerMissing(f"recog-edge: {folder} has no {graph} (write it with `recog export`)")
-    reader = EdgePageReader(*folders, threads=threads)
-    return SystemRun("recog-edge", f"recog-edge, detector {folders[0]}, lines {folders[1]}, onnxruntime threads "
-                     f"{threads} (lines {threads} at a time)", read_pages_timed(reader, pages))
+    readers = [EdgePageReader(folders[0], folder, threads=threads) for folder in folders[1:]]
+    paths = dict(zip(lines, folders[1:], strict=True))
+    return compared("recog-edge", lines, lambda name: f"recog-edge, detector {folders[0]}, lines {paths[name]}, "
+                    f"onnxruntime threads {threads} (lines {threads} at a time)", readers, pages)
 
 
 # RapidOCR --------------------------------------------------------------------------------------------------
@@ -438,7 +474,8 @@ def score(run: SystemRun, refs: list[PageRef], iou: float) -> dict[str, Any]:
         return [refs[i] for i in indices], [run.pages[i] for i in indices]
 
     figures: dict[str, Any] = {
-        "name": NAMES[run.key], "description": run.description, "notes": run.notes, "pages": len(refs),
+        "name": run.name, "system": run.key, "lines": run.lines, "description": run.description,
+        "notes": run.notes, "pages": len(refs),
         "detection": {"hmean": counts.hmean, "precision": counts.precision, "recall": counts.recall,
                       "matched": counts.matched, "detected": counts.detected, "reference": counts.reference},
         "cer": page_cer(refs, run.pages), "seconds_per_page": seconds_per_page(run.pages),
@@ -499,19 +536,30 @@ def ratio(a: float | None, b: float | None) -> str:
 
 
 def summary(results: list[dict[str, Any]]) -> None:
-    """A table of every system's figures, and recog's CER and time ratios to each peer."""
-    print(f"\n{'system':<10} {'H-mean':>8} {'prec.':>8} {'recall':>8} {'page CER':>9} {'s/page':>8} {'A4 s/page':>10}")
+    """A table of every system's figures, recog's CER and time ratios to each peer, and each later
+    line model's to the first's."""
+    width = max([10, *(len(f["name"]) for f in results)])
+    print(f"\n{'system':<{width}} {'H-mean':>8} {'prec.':>8} {'recall':>8} {'page CER':>9} {'s/page':>8} "
+          f"{'A4 s/page':>10}")
     for f in results:
         d = f["detection"]
         a4 = f["a4_documents"]["seconds_per_page"]
-        print(f"{f['name']:<10} {pct(d['hmean']):>8} {pct(d['precision']):>8} {pct(d['recall']):>8} "
+        print(f"{f['name']:<{width}} {pct(d['hmean']):>8} {pct(d['precision']):>8} {pct(d['recall']):>8} "
               f"{pct(f['cer']):>9} {sec(f['seconds_per_page']):>8} {sec(a4):>10}")
-    mine = next((f for f in results if f["name"] == "recog"), None)
-    peers = [f for f in results if f["name"] in {NAMES[p] for p in PEERS}]
+    mine = next((f for f in results if f["system"] == "recog"), None)
+    peers = [f for f in results if f["system"] in PEERS]
     if mine and peers:
         parts = [f"vs {p['name']}: page CER {ratio(mine['cer'], p['cer'])}, s/page "
                  f"{ratio(mine['seconds_per_page'], p['seconds_per_page'])}" for p in peers]
         print(f"recog / peer (below 1: recog better): {'; '.join(parts)}")
+    for system in ("recog", "recog-edge"):
+        runs = [f for f in results if f["system"] == system and f["lines"] is not None]
+        first = runs[0] if runs else None
+        for f in runs[1:]:
+            a4 = ratio(f["a4_documents"]["seconds_per_page"], first["a4_documents"]["seconds_per_page"])
+            print(f"{f['name']} / {first['name']} (below 1: {f['lines']} better): page CER "
+                  f"{ratio(f['cer'], first['cer'])}, s/page {ratio(f['seconds_per_page'], first['seconds_per_page'])}"
+                  f", A4 s/page {a4}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -537,11 +585,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"warning: load average {load:.1f} on {cores} cores: other work competes for the {args.threads} "
               "threads; timings come out inflated, those of OpenMP threads (torch's; Tesseract's with "
               "--tesseract-omp) by several times")
-    runners: dict[str, Callable[[], SystemRun]] = {
+    runners: dict[str, Callable[[], list[SystemRun]]] = {
         "recog": lambda: run_recog(pages, args.detector, args.lines, args.threads, args.lm),
         "recog-edge": lambda: run_edge(pages, args.detector, args.lines, args.threads),
-        "rapidocr": lambda: run_rapidocr(pages, args.threads),
-        "tesseract": lambda: run_tesseract(pages, args.threads, shards=not args.tesseract_omp),
+        "rapidocr": lambda: [run_rapidocr(pages, args.threads)],
+        "tesseract": lambda: [run_tesseract(pages, args.threads, shards=not args.tesseract_omp)],
     }
     results = []
     for name in args.systems:  # each reported as soon as it has run, so that a later one cannot hide it
@@ -549,13 +597,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"\nskipped: {skipped[name]}", flush=True)
             continue
         try:
-            run = runners[name]()
+            runs = runners[name]()
         except PeerMissing as err:
             skipped[name] = str(err)
             print(f"\nskipped: {err}", flush=True)
             continue
-        results.append(score(run, pages, args.iou))
-        report(results[-1])
+        for run in runs:
+            results.append(score(run, pages, args.iou))
+            report(results[-1])
     summary(results)
     if args.json:
         Path(args.json).write_text(json.dumps({
