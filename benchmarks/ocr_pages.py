@@ -266,13 +266,13 @@ def read_pages_timed(readers: list[Any], pages: list[PageRef]) -> list[list[Page
     return outs  # type: ignore[return-value]
 
 
-def compared(key: str, lines: list[str], describe: Callable[[str], str], readers: list[Any],
+def compared(key: str, lines: list[str], descriptions: list[str], readers: list[Any],
              pages: list[PageRef]) -> list[SystemRun]:
-    """One run of ``key`` per line model, read page by page side by side; named by their line models
-    where there are several."""
+    """One run of ``key`` per line model (its description and reader), read page by page side by side;
+    named by their line models where there are several."""
     outs = read_pages_timed(readers, pages)
-    return [SystemRun(key, describe(name), out, lines=name if len(lines) > 1 else None)
-            for name, out in zip(lines, outs, strict=True)]
+    return [SystemRun(key, description, out, lines=name if len(lines) > 1 else None)
+            for name, description, out in zip(lines, descriptions, outs, strict=True)]
 
 
 def run_recog(pages: list[PageRef], detector: str, lines: list[str], threads: int,
@@ -293,8 +293,9 @@ def run_recog(pages: list[PageRef], detector: str, lines: list[str], threads: in
         if lm:
             reader.search_options = {"beam": LM_BEAM}
         readers.append(reader)
-    return compared("recog", lines, lambda name: f"recog, detector {detector}, lines {name}"
-                    f"{f', LM {lm}' if lm else ''}, torch threads {threads}", readers, pages)
+    descriptions = [f"recog, detector {detector}, lines {name}{f', LM {lm}' if lm else ''}, torch threads {threads}"
+                    for name in lines]
+    return compared("recog", lines, descriptions, readers, pages)
 
 
 def run_edge(pages: list[PageRef], detector: str, lines: list[str], threads: int) -> list[SystemRun]:
@@ -309,9 +310,9 @@ def run_edge(pages: list[PageRef], detector: str, lines: list[str], threads: int
         if not (folder / graph).is_file():
             raise PeerMissing(f"recog-edge: {folder} has no {graph} (write it with `recog export`)")
     readers = [EdgePageReader(folders[0], folder, threads=threads) for folder in folders[1:]]
-    paths = dict(zip(lines, folders[1:], strict=True))
-    return compared("recog-edge", lines, lambda name: f"recog-edge, detector {folders[0]}, lines {paths[name]}, "
-                    f"onnxruntime threads {threads} (lines {threads} at a time)", readers, pages)
+    descriptions = [f"recog-edge, detector {folders[0]}, lines {folder}, onnxruntime threads {threads} "
+                    f"(lines {threads} at a time)" for folder in folders[1:]]
+    return compared("recog-edge", lines, descriptions, readers, pages)
 
 
 # RapidOCR --------------------------------------------------------------------------------------------------
@@ -554,7 +555,9 @@ def summary(results: list[dict[str, Any]]) -> None:
         print(f"recog / peer (below 1: recog better): {'; '.join(parts)}")
     for system in ("recog", "recog-edge"):
         runs = [f for f in results if f["system"] == system and f["lines"] is not None]
-        first = runs[0] if runs else None
+        if len(runs) < 2:
+            continue
+        first = runs[0]
         for f in runs[1:]:
             a4 = ratio(f["a4_documents"]["seconds_per_page"], first["a4_documents"]["seconds_per_page"])
             print(f"{f['name']} / {first['name']} (below 1: {f['lines']} better): page CER "

@@ -28,7 +28,7 @@ def test_line_models_read_each_page_in_alternating_turns_and_compare(capsys) -> 
     pages = [PageRef(f"p{i}.png", "document", 1240, 1754, "abcd", [BOX]) for i in range(4)]
     log: list[tuple[str, str]] = []
     readers = [FakeReader("a", "abcd", log), FakeReader("b", "abxd", log)]
-    runs = compared("recog-edge", ["a", "b"], lambda name: f"lines {name}", readers, pages)
+    runs = compared("recog-edge", ["a", "b"], ["lines a", "lines b"], readers, pages)
     assert log[:2] == [("a", "p0.png"), ("b", "p0.png")]  # untimed warm-ups
     assert log[2:] == [("a", "p0.png"), ("b", "p0.png"), ("b", "p1.png"), ("a", "p1.png"),
                        ("a", "p2.png"), ("b", "p2.png"), ("b", "p3.png"), ("a", "p3.png")]
@@ -40,7 +40,7 @@ def test_line_models_read_each_page_in_alternating_turns_and_compare(capsys) -> 
     summary(results)
     out = capsys.readouterr().out
     assert "recog-edge [b] / recog-edge [a] (below 1: b better): page CER inf" in out
-    single = compared("recog", ["a"], lambda name: name, readers[:1], pages)
+    single = compared("recog", ["a"], ["a"], readers[:1], pages)
     assert single[0].name == "recog"  # one line model: named as before (benchmarks/reading_order.py looks for it)
 
 
