@@ -206,3 +206,47 @@ def test_one_folder_holds_both_exports_and_streams_only_the_heads_that_stream(ex
         # The same attention context offline and chunk by chunk: the same text.
         assert stream.result.text == model.transcribe(samples, rate) == EdgeModel(folder, head=head).transcribe(
             samples, rate)
+
+
+class CountingSession:
+    """An onnxruntime session that counts its calls."""
+
+    def __init__(self, session: object) -> None:
+        self.session, self.calls = session, 0
+
+    def run(self, names: object, feeds: dict) -> list:
+        self.calls += 1
+        return self.session.run(names, feeds)
+
+
+def test_the_transducer_search_reads_blank_frames_in_one_joiner_call_and_finds_the_per_frame_result() -> None:
+    """The edge greedy transducer search reads up to ``window`` frames per joiner call: the same
+    result, bit for bit, as one call per frame (offline and chunk by chunk), in fewer calls."""
+    from dataclasses import astuple
+
+    from recog_edge.models import resolve
+    from recog_edge.search import TransducerGreedy
+
+    model = EdgeModel(resolve("en-speech"))
+    samples, rate = soundfile.read(str(Path(__file__).resolve().parents[1] / "examples" / "weather.flac"),
+                                   dtype="float32")
+    features = model.features(samples, rate)
+    out = model.offline.run(["encoded", "encoded_lengths"], {"features": features[None],
+                                                             "feature_lengths": np.array([len(features)])})
+    encoded = out[0][0, : int(out[1][0])]  # (T, D)
+
+    def search(window: int, chunk: int) -> tuple[tuple, int]:
+        joiner = CountingSession(model.parts["joiner"])
+        greedy = TransducerGreedy(model.parts["predictor"], joiner, model.meta["predictor"], window=window)
+        for start in range(0, len(encoded), chunk):
+            greedy.advance(encoded[start: start + chunk])
+        return astuple(greedy.result()), joiner.calls
+
+    per_frame, per_frame_calls = search(1, len(encoded))
+    tokens = len(per_frame[0])
+    assert tokens > 10
+    assert per_frame_calls == len(encoded) + tokens  # a call per frame, and one more per token
+    for chunk in (len(encoded), 5):
+        result, calls = search(8, chunk)
+        assert result == per_frame
+        assert calls < tokens + len(encoded) // 2

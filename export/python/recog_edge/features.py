@@ -66,11 +66,10 @@ class NumpyLogMel:
     def frames(self, padded: np.ndarray) -> np.ndarray:
         """Samples already padded by ``n_fft // 2`` on the left (N,) -> (1 + (N - n_fft) // hop,
         n_mels) float32; frame k covers ``padded[k*hop : k*hop + n_fft]``."""
-        count = (len(padded) - self.n_fft) // self.hop + 1
-        if count <= 0:
+        if len(padded) < self.n_fft:
             return np.zeros((0, self.n_mels), dtype=np.float32)
-        index = np.arange(self.n_fft)[None, :] + self.hop * np.arange(count)[:, None]
-        spectrum = np.fft.rfft(padded.astype(np.float64)[index] * self.window, axis=1)
+        windows = np.lib.stride_tricks.sliding_window_view(padded, self.n_fft)[:: self.hop]  # (T, n_fft), a view
+        spectrum = np.fft.rfft(windows * self.window, axis=1)  # float64, as the window is
         power = spectrum.real**2 + spectrum.imag**2  # (T, F)
         mel = power @ self.filterbank.T  # (T, n_mels)
         return ((np.log(mel + self.floor) - self.mean) / self.std).astype(np.float32)

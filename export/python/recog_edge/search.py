@@ -90,11 +90,16 @@ class CTCGreedy:
 
 class TransducerGreedy:
     """Greedy transducer search over frames as they come, at most ``max_symbols`` tokens a frame,
-    the prediction network's context starting at blank (``recog.decoding.transducer``)."""
+    the prediction network's context starting at blank (``recog.decoding.transducer``).
 
-    def __init__(self, predictor: Any, joiner: Any, meta: dict[str, Any]) -> None:
+    The joiner reads up to ``window`` frames in one call with the same predictor output, up to the
+    first frame that emits a token: the blank frames between tokens cost one onnxruntime call, not
+    one each (each row is the frame's own joiner output, bit for bit, as a call per frame gives)."""
+
+    def __init__(self, predictor: Any, joiner: Any, meta: dict[str, Any], window: int = 8) -> None:
         self.predictor, self.joiner = predictor, joiner
         self.max_symbols = int(meta["max_symbols"])
+        self.window = window
         self.state = {f"state_{i}": zeros_for_one(spec) for i, spec in enumerate(meta["state"])}
         self.pred: np.ndarray | None = None  # (1, J) projected predictor output
         self.tokens: list[int] = []
@@ -107,17 +112,27 @@ class TransducerGreedy:
         """encoded: (T, D) encoder frames."""
         if self.pred is None:
             self._predict(0)
-        for t in range(len(encoded)):
-            for _ in range(self.max_symbols):
-                log_probs = self.joiner.run(None, {"encoded": encoded[t: t + 1], "pred": self.pred})[0][0]  # (V,)
-                best = int(log_probs.argmax())
-                self.score += float(log_probs[best])
-                if best == 0:
-                    break
-                self.tokens.append(best)
-                self.stamps.append(self.frames + t)
-                self.probs.append(math.exp(float(log_probs[best])))
-                self._predict(best)
+        t, emitted = 0, 0  # the frame the joiner reads next; tokens emitted at it so far
+        while t < len(encoded):
+            log_probs = self.joiner.run(None, {"encoded": encoded[t: t + self.window], "pred": self.pred})[0]  # (K, V)
+            best = log_probs.argmax(axis=-1).tolist()
+            k = 0
+            while k < len(best) and best[k] == 0:  # frames that emit nothing: their blanks' scores
+                self.score += float(log_probs[k, 0])
+                k += 1
+            if k:
+                t, emitted = t + k, 0
+            if k == len(best):
+                continue
+            token = best[k]
+            self.score += float(log_probs[k, token])
+            self.tokens.append(token)
+            self.stamps.append(self.frames + t)
+            self.probs.append(math.exp(float(log_probs[k, token])))
+            self._predict(token)
+            emitted += 1
+            if emitted == self.max_symbols:
+                t, emitted = t + 1, 0
         self.frames += len(encoded)
 
     def result(self) -> Decoded:

@@ -5,6 +5,7 @@ import { ChunkQueue, FeatureStream, LogMel } from "./features.js";
 import { loadModel, ort } from "./onnx.js";
 
 const SPACE = "\u2581"; // SentencePiece's word-boundary mark
+const JOINER_WINDOW = 8; // encoder frames the joiner reads per call (recog_edge.search.TransducerGreedy)
 
 /** Zeros of an exported state's shape with its batch axis set to 1. */
 function zerosForOne(spec) {
@@ -88,20 +89,38 @@ export class SpeechModel {
     }
   }
 
+  /** Greedy transducer search as recog_edge's TransducerGreedy: the joiner reads up to JOINER_WINDOW
+   * frames per call with the same predictor output, up to the first frame that emits a token. */
   async transducer(stream, encoded, frames) {
     if (stream.pred === null) await this.predict(stream, 0);
     const dim = encoded.dims[2];
-    for (let t = 0; t < frames; t++) {
-      const frame = new ort.Tensor("float32", encoded.data.slice(t * dim, (t + 1) * dim), [1, dim]);
-      for (let s = 0; s < this.meta.predictor.max_symbols; s++) {
-        const joined = await this.joiner.run({ encoded: frame, pred: stream.pred });
-        const logProbs = joined[this.joiner.outputNames[0]].data;
-        let best = 0;
-        for (let v = 1; v < logProbs.length; v++) if (logProbs[v] > logProbs[best]) best = v;
-        if (best === 0) break;
-        stream.tokens.push(best);
-        stream.stamps.push(stream.frames + t);
-        await this.predict(stream, best);
+    let t = 0;
+    let emitted = 0; // tokens emitted at frame t so far
+    while (t < frames) {
+      const rows = Math.min(JOINER_WINDOW, frames - t);
+      const block = new ort.Tensor("float32", encoded.data.slice(t * dim, (t + rows) * dim), [rows, dim]);
+      const joined = await this.joiner.run({ encoded: block, pred: stream.pred });
+      const logProbs = joined[this.joiner.outputNames[0]].data;
+      const vocab = logProbs.length / rows;
+      let k = 0;
+      let best = 0;
+      for (; k < rows; k++) {
+        best = 0;
+        for (let v = 1; v < vocab; v++) if (logProbs[k * vocab + v] > logProbs[k * vocab + best]) best = v;
+        if (best !== 0) break;
+      }
+      if (k > 0) {
+        t += k;
+        emitted = 0;
+      }
+      if (k === rows) continue;
+      stream.tokens.push(best);
+      stream.stamps.push(stream.frames + t);
+      await this.predict(stream, best);
+      emitted += 1;
+      if (emitted === this.meta.predictor.max_symbols) {
+        t += 1;
+        emitted = 0;
       }
     }
   }
