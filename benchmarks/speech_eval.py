@@ -16,6 +16,13 @@ separates the held-out espeak-ng variants from the held-out flite speaker).
 ``--leading-silence S`` puts S seconds of silence before every utterance: the synthetic corpus
 has at most 0.3 s before its speech, so this measures whether a model has learnt that speech
 starts where its input starts (see ``data.leading_silence``).
+
+``--peer pocketsphinx`` reads the same audio with pocketsphinx (PyPI ``pocketsphinx`` 5.x, not a
+project dependency: ``pip install pocketsphinx``), a classic HMM recogniser whose US English acoustic
+model, language model and dictionary come inside its wheel (nothing is downloaded), one utterance
+at a time on one thread; its figures (and groups) are printed after recog's, scored the same way
+(its output is lower-case words, as the recipes' texts are). Not installed: skipped with one line
+saying so.
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ import argparse
 import sys
 from collections import defaultdict
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for benchmarks.common
 from benchmarks.common import (  # noqa: E402
@@ -65,6 +74,7 @@ def main() -> None:
                         help="seconds of digital silence put before every utterance (robustness to speech "
                              "that does not start where the input starts)")
     parser.add_argument("--by", help="manifest field to break WER/CER down by (its part before the first ':')")
+    parser.add_argument("--peer", choices=["pocketsphinx"], help="also read the audio with this recogniser")
     args = parse_args(parser)
     model = load_model(args.model, args.context, lm=args.lm)
     search = {"beam": args.beam, **({"lm_weight": args.lm_weight, "lm_bonus": args.lm_bonus} if args.lm else {}),
@@ -91,19 +101,57 @@ def main() -> None:
           f"beam {args.beam}, LM {lm}, threads {args.threads}, "
           f"context {getattr(model.model.encoder, 'att_context', None)}")
     print(f"utterances: {len(entries)}, audio: {seconds:.1f} s (each after {args.leading_silence:g} s of silence)")
+    groups = group_rows(args.manifest, entries, args.by) if args.by else {}
+    report(refs, hyps, seconds, elapsed, groups, args.by)
+    if args.peer:
+        peer = pocketsphinx_texts([audio[i] for i in range(len(entries))])
+        if peer is not None:
+            print("pocketsphinx (its bundled en-us model, one thread):")
+            report(refs, peer[0], seconds, peer[1], groups, args.by)
+
+
+def group_rows(manifest: str, entries: list, field: str) -> dict[str, list[int]]:
+    """Entry indices by the part before the first ':' of each manifest row's ``field``."""
+    rows = manifest_rows(manifest, entries)  # read_manifest keeps only the fields it needs
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, row in enumerate(rows):
+        groups[str(row.get(field, "?")).split(":")[0]].append(i)
+    return dict(sorted(groups.items()))
+
+
+def report(refs: list[str], hyps: list[str], seconds: float, elapsed: float, groups: dict[str, list[int]],
+           field: str | None) -> None:
+    """WER, CER and RTFx of one recogniser, then WER and CER per group."""
     print(f"WER: {100 * word_error_rate(refs, hyps):.2f} %")
     print(f"CER: {100 * char_error_rate(refs, hyps):.2f} %")
     print(f"RTFx: {inverse_real_time_factor(seconds, elapsed):.1f}")
-    if args.by:
-        rows = manifest_rows(args.manifest, entries)  # read_manifest keeps only the fields it needs
-        groups: dict[str, list[int]] = defaultdict(list)
-        for i, row in enumerate(rows):
-            groups[str(row.get(args.by, "?")).split(":")[0]].append(i)
-        for name, items in sorted(groups.items()):
-            r, h = [refs[i] for i in items], [hyps[i] for i in items]
-            print(f"  {args.by} {name}: {len(items)} utterances, WER {100 * word_error_rate(r, h):.2f} %, "
-                  f"CER {100 * char_error_rate(r, h):.2f} %")
+    for name, items in groups.items():
+        r, h = [refs[i] for i in items], [hyps[i] for i in items]
+        print(f"  {field} {name}: {len(items)} utterances, WER {100 * word_error_rate(r, h):.2f} %, "
+              f"CER {100 * char_error_rate(r, h):.2f} %")
 
+
+def pocketsphinx_texts(audio: list[np.ndarray]) -> tuple[list[str], float] | None:
+    """pocketsphinx's text of each 16 kHz signal and the wall seconds they took (one untimed
+    warm-up utterance first); None, after one line saying so, where it is not installed."""
+    try:
+        from pocketsphinx import Decoder
+    except ImportError:
+        print("skipped: pocketsphinx not installed (pip install pocketsphinx)")
+        return None
+    decoder = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
+
+    def read(samples: np.ndarray) -> str:
+        decoder.start_utt()
+        decoder.process_raw((np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16).tobytes(), full_utt=True)
+        decoder.end_utt()
+        hyp = decoder.hyp()
+        return hyp.hypstr.lower() if hyp is not None else ""
+
+    read(audio[0])
+    with Stopwatch() as watch:
+        texts = [read(samples) for samples in audio]
+    return texts, watch.seconds
 
 if __name__ == "__main__":
     main()
