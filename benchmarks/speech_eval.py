@@ -52,6 +52,7 @@ from benchmarks.common import (  # noqa: E402
     read_entries,
 )
 from recog.audio import SAMPLE_RATE  # noqa: E402
+from recog.data import Entry  # noqa: E402
 from recog.metrics import char_error_rate, inverse_real_time_factor, word_error_rate  # noqa: E402
 
 
@@ -110,7 +111,7 @@ def main() -> None:
             report(refs, peer[0], seconds, peer[1], groups, args.by)
 
 
-def group_rows(manifest: str, entries: list, field: str) -> dict[str, list[int]]:
+def group_rows(manifest: str, entries: list[Entry], field: str) -> dict[str, list[int]]:
     """Entry indices by the part before the first ':' of each manifest row's ``field``."""
     rows = manifest_rows(manifest, entries)  # read_manifest keeps only the fields it needs
     groups: dict[str, list[int]] = defaultdict(list)
@@ -148,10 +149,12 @@ def pocketsphinx_texts(audio: list[np.ndarray]) -> tuple[list[str], float] | Non
         hyp = decoder.hyp()
         return hyp.hypstr.lower() if hyp is not None else ""
 
-    read(audio[0])
+    if audio:
+        read(audio[0])
     with Stopwatch() as watch:
         texts = [read(samples) for samples in audio]
     return texts, watch.seconds
+
 
 if __name__ == "__main__":
     main()

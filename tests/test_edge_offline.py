@@ -250,3 +250,56 @@ def test_the_transducer_search_reads_blank_frames_in_one_joiner_call_and_finds_t
         result, calls = search(8, chunk)
         assert result == per_frame
         assert calls < tokens + len(encoded) // 2
+
+
+class FakeJoiner:
+    """A joiner under which a frame emits token 2 while the predictor's token count (``pred[0, 0]``)
+    is below the number the frame carries (``encoded[:, 0]``), and blank otherwise."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def run(self, names: object, feeds: dict) -> list[np.ndarray]:
+        self.calls += 1
+        frames, count = feeds["encoded"][:, 0], feeds["pred"][0, 0]
+        out = np.full((len(frames), 4), -3.0, dtype=np.float32)
+        out[:, 0] = -0.1
+        emitting = frames > count  # a frame emits while fewer tokens than its value have come
+        out[emitting, 2] = -0.05
+        out[emitting, 0] = -2.0
+        return [out]
+
+
+class FakePredictor:
+    """A predictor whose output counts the tokens it has been given."""
+
+    def run(self, names: object, feeds: dict) -> list[np.ndarray]:
+        state = feeds["state_0"] + (feeds["tokens"][0] != 0)
+        return [state.reshape(1, 1).astype(np.float32), state]
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 20])
+def test_the_windowed_transducer_search_keeps_the_per_frame_cap_on_tokens(chunk: int) -> None:
+    """Frames that would emit more than ``max_symbols`` tokens stop at the cap, within and at the
+    end of a chunk, as the per-frame search stops."""
+    from dataclasses import astuple
+
+    from recog_edge.search import TransducerGreedy
+
+    meta = {"max_symbols": 2, "state": [{"shape": [1, 1, 1], "batch_axis": 1, "dtype": "float32"}]}
+    # the token count each frame wants to reach (it emits while the count is below it)
+    wants = np.array([0, 0, 3, 3, 3, 9, 9, 10, 10, 10, 10, 30, 30, 30, 31, 31, 31, 31, 40, 40], np.float32)
+    encoded = np.stack([wants, np.zeros_like(wants)], axis=1)  # (T, 2)
+
+    def search(window: int) -> tuple:
+        greedy = TransducerGreedy(FakePredictor(), FakeJoiner(), meta, window=window)
+        for start in range(0, len(encoded), chunk):
+            greedy.advance(encoded[start: start + chunk])
+        return astuple(greedy.result())
+
+    per_frame = search(1)
+    stamps = per_frame[1]
+    assert max(stamps.count(t) for t in set(stamps)) == 2  # the cap is reached
+    assert search(8) == per_frame
+    with pytest.raises(ValueError, match="at least 1"):
+        TransducerGreedy(FakePredictor(), FakeJoiner(), meta, window=0)

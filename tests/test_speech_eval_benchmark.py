@@ -37,6 +37,7 @@ class FakeDecoder:
 
 
 def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, module: object) -> str:
+    """speech_eval's output on two bundled examples with ``module`` standing in for pocketsphinx."""
     monkeypatch.setitem(sys.modules, "pocketsphinx", module)
     monkeypatch.setattr(sys, "argv", ["speech_eval.py", "--model", "en-speech", "--manifest",
                                       str(EXAMPLES / "speech.jsonl"), "--files", "2", "--by", "voice",
@@ -45,7 +46,8 @@ def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, module: 
     return capsys.readouterr().out
 
 
-def test_the_peer_reads_every_utterance_and_is_scored_by_the_same_groups(monkeypatch, capsys) -> None:
+def test_the_peer_reads_every_utterance_and_is_scored_by_the_same_groups(monkeypatch: pytest.MonkeyPatch,
+                                                                        capsys: pytest.CaptureFixture) -> None:
     FakeDecoder.utterances = []
     out = run(monkeypatch, capsys, types.SimpleNamespace(Decoder=FakeDecoder))
     recog_part, peer_part = out.split("pocketsphinx (its bundled en-us model, one thread):\n")
@@ -59,7 +61,7 @@ def test_the_peer_reads_every_utterance_and_is_scored_by_the_same_groups(monkeyp
     assert "voice espeak: 1 utterances, WER 100.00 %" in peer_part
 
 
-def test_a_missing_peer_is_skipped_in_one_line(monkeypatch, capsys) -> None:
+def test_a_missing_peer_is_skipped_in_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     out = run(monkeypatch, capsys, None)  # a None entry in sys.modules makes the import fail
     assert out.count("skipped: pocketsphinx not installed (pip install pocketsphinx)") == 1
     assert "WER: " in out and "pocketsphinx (its" not in out

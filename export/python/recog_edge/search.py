@@ -94,11 +94,14 @@ class TransducerGreedy:
 
     The joiner reads up to ``window`` frames in one call with the same predictor output, up to the
     first frame that emits a token: the blank frames between tokens cost one onnxruntime call, not
-    one each (each row is the frame's own joiner output, bit for bit, as a call per frame gives)."""
+    one each. (onnxruntime's CPU Gemm gives each row bit for bit what a one-row call gives; checked
+    on en-speech's 500 test utterances. Elsewhere a near-tie could in principle read otherwise.)"""
 
     def __init__(self, predictor: Any, joiner: Any, meta: dict[str, Any], window: int = 8) -> None:
         self.predictor, self.joiner = predictor, joiner
         self.max_symbols = int(meta["max_symbols"])
+        if self.max_symbols < 1 or window < 1:
+            raise ValueError(f"max_symbols and window must be at least 1, got {self.max_symbols} and {window}")
         self.window = window
         self.state = {f"state_{i}": zeros_for_one(spec) for i, spec in enumerate(meta["state"])}
         self.pred: np.ndarray | None = None  # (1, J) projected predictor output
@@ -131,7 +134,7 @@ class TransducerGreedy:
             self.probs.append(math.exp(float(log_probs[k, token])))
             self._predict(token)
             emitted += 1
-            if emitted == self.max_symbols:
+            if emitted >= self.max_symbols:
                 t, emitted = t + 1, 0
         self.frames += len(encoded)
 

@@ -118,7 +118,7 @@ export class SpeechModel {
       stream.stamps.push(stream.frames + t);
       await this.predict(stream, best);
       emitted += 1;
-      if (emitted === this.meta.predictor.max_symbols) {
+      if (emitted >= this.meta.predictor.max_symbols) {
         t += 1;
         emitted = 0;
       }
