@@ -14,6 +14,7 @@ import json
 import resource
 import statistics
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -113,6 +114,15 @@ def manifest_rows(manifest: str | Path, entries: list[Entry]) -> list[dict[str, 
             if raw.strip():
                 rows[number] = json.loads(raw)
     return [rows[e.line] for e in entries]
+
+
+def group_rows(manifest: str | Path, entries: list[Entry], field: str) -> dict[str, list[int]]:
+    """Entry indices by the part before the first ':' of each manifest row's ``field`` (a recipe's
+    ``voice`` "espeak:ACCENT+VARIANT" groups as "espeak"), groups in sorted order."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, row in enumerate(manifest_rows(manifest, entries)):
+        groups[str(row.get(field, "?")).split(":")[0]].append(i)
+    return dict(sorted(groups.items()))
 
 
 def load_model(path: str | Path, context: str | None = None, lm: str | Path | CharNgramLM | None = None,

@@ -17,7 +17,6 @@ import argparse
 import subprocess
 import sys
 import tempfile
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -33,9 +32,9 @@ from benchmarks.common import (  # noqa: E402
     add_threads,
     audio_seconds,
     context_pair,
+    group_rows,
     load_audio_entries,
     load_model,
-    manifest_rows,
     parse_args,
     read_entries,
 )
@@ -124,10 +123,7 @@ def main() -> None:
         wer = word_error_rate(refs, transcribe(model, audio, names, args.head)[0])
         print(f"{name}: WER {100 * wer:.2f} %  ({wer / base if base else float('nan'):.2f}x clean)")
     if args.by:
-        groups: dict[str, list[int]] = defaultdict(list)
-        for i, row in enumerate(manifest_rows(args.manifest, entries)):
-            groups[str(row.get(args.by, "?")).split(":")[0]].append(i)
-        for group, items in sorted(groups.items()):
+        for group, items in group_rows(args.manifest, entries, args.by).items():
             wer = word_error_rate([refs[i] for i in items], [hyps[i] for i in items])
             print(f"  {args.by} {group}: {len(items)} utterances, WER {100 * wer:.2f} %")
     context = context_pair(args.stream_context)

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -44,15 +43,14 @@ from benchmarks.common import (  # noqa: E402
     add_model,
     add_threads,
     audio_seconds,
+    group_rows,
     load_audio_entries,
     load_model,
-    manifest_rows,
     parameter_count,
     parse_args,
     read_entries,
 )
 from recog.audio import SAMPLE_RATE  # noqa: E402
-from recog.data import Entry  # noqa: E402
 from recog.metrics import char_error_rate, inverse_real_time_factor, word_error_rate  # noqa: E402
 
 
@@ -109,15 +107,6 @@ def main() -> None:
         if peer is not None:
             print("pocketsphinx (its bundled en-us model, one thread):")
             report(refs, peer[0], seconds, peer[1], groups, args.by)
-
-
-def group_rows(manifest: str, entries: list[Entry], field: str) -> dict[str, list[int]]:
-    """Entry indices by the part before the first ':' of each manifest row's ``field``."""
-    rows = manifest_rows(manifest, entries)  # read_manifest keeps only the fields it needs
-    groups: dict[str, list[int]] = defaultdict(list)
-    for i, row in enumerate(rows):
-        groups[str(row.get(field, "?")).split(":")[0]].append(i)
-    return dict(sorted(groups.items()))
 
 
 def report(refs: list[str], hyps: list[str], seconds: float, elapsed: float, groups: dict[str, list[int]],

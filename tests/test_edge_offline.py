@@ -256,11 +256,7 @@ class FakeJoiner:
     """A joiner under which a frame emits token 2 while the predictor's token count (``pred[0, 0]``)
     is below the number the frame carries (``encoded[:, 0]``), and blank otherwise."""
 
-    def __init__(self) -> None:
-        self.calls = 0
-
     def run(self, names: object, feeds: dict) -> list[np.ndarray]:
-        self.calls += 1
         frames, count = feeds["encoded"][:, 0], feeds["pred"][0, 0]
         out = np.full((len(frames), 4), -3.0, dtype=np.float32)
         out[:, 0] = -0.1
