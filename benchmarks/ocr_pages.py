@@ -23,10 +23,12 @@ other in this process, each with ``--threads`` threads, and prints per system:
 then a table of all systems and a line of ratios: recog's page CER and seconds per page divided by
 each peer's (below 1: recog has fewer errors / is faster).
 
-Several text-line models (``--lines A,B``) compare side by side: recog and recog-edge each read
-every page with each line model in turn (the order alternating from page to page, so that neither
-always reads a warm cache), and a last line gives each later model's page CER, seconds per page and
-A4 seconds per page divided by the first's, per system.
+Several text-line models (``--lines A,B``), or several piece widths (``--pieces 0,16``: lines wider
+than that many heights read in pieces cut at word gaps, ``recog_edge.pieces``; 0 reads them whole),
+compare side by side: recog and recog-edge each read every page with each variant in turn (the
+order alternating from page to page, so that none always reads a warm cache), and a last line gives
+each later variant's page CER, seconds per page and A4 seconds per page divided by the first's, per
+system.
 
 Systems:
 
@@ -96,6 +98,7 @@ from benchmarks.ocr_peers import PeerMissing, block_network, rapidocr_bundled  #
 from recog.detection.metrics import DetectionCounts  # noqa: E402
 from recog.detection.training import read_pages  # noqa: E402
 from recog.metrics import char_error_rate  # noqa: E402
+from recog_edge.pieces import PIECE  # noqa: E402
 
 SYSTEMS = ("recog", "recog-edge", "rapidocr", "tesseract")
 DEFAULT_SYSTEMS = ("recog", "rapidocr", "tesseract")
@@ -143,11 +146,11 @@ class SystemRun:
     pages: list[PageOut]
     notes: list[str] = field(default_factory=list)
     raw_seconds: list[float] | None = None  # Tesseract: per page before subtracting its start-up
-    lines: str | None = None  # recog and recog-edge: the line model, named where several are compared
+    variant: str | None = None  # recog and recog-edge: line model and pieces, named where several are compared
 
     @property
     def name(self) -> str:
-        return NAMES[self.key] if self.lines is None else f"{NAMES[self.key]} [{self.lines}]"
+        return NAMES[self.key] if self.variant is None else f"{NAMES[self.key]} [{self.variant}]"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -159,6 +162,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lines", default="latin-lines",
                         help="recog text-line model (default latin-lines); several, comma-separated, are compared "
                              "page by page (recog and recog-edge)")
+    parser.add_argument("--pieces", default=str(PIECE),
+                        help=f"recog and recog-edge: read lines wider than this many heights in pieces cut at word "
+                             f"gaps (0: whole; default {PIECE}); several, comma-separated, are compared page by page")
     parser.add_argument("--lm", help="recog: a character LM (file, or a shipped model's: --lm latin-lines) fused into "
                         "the line model's CTC beam search (beam 8, weight 0.5, bonus 1.0: recog ocr --lm's defaults)")
     add_limit(parser, "--limit", help="use only the first N pages (after --kinds)")
@@ -180,6 +186,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args.lines = [s.strip() for s in args.lines.split(",") if s.strip()]
     if not args.lines or len(set(args.lines)) < len(args.lines):
         parser.error(f"--lines: give one or more different models, not {args.lines}")
+    try:
+        args.pieces = [int(s) for s in args.pieces.split(",") if s.strip()]
+    except ValueError:
+        parser.error(f"--pieces: whole numbers of heights, not {args.pieces!r}")
+    if not args.pieces or len(set(args.pieces)) < len(args.pieces) or min(args.pieces) < 0:
+        parser.error(f"--pieces: give one or more different widths of at least 0, not {args.pieces}")
     unknown = sorted(set(args.systems) - set(SYSTEMS))
     if unknown or not args.systems:
         parser.error(f"--systems: unknown {unknown}; choose from {','.join(SYSTEMS)}")
@@ -266,16 +278,23 @@ def read_pages_timed(readers: list[Any], pages: list[PageRef]) -> list[list[Page
     return outs  # type: ignore[return-value]
 
 
-def compared(key: str, lines: list[str], descriptions: list[str], readers: list[Any],
+def variants(lines: list[str], pieces: list[int]) -> list[tuple[str, int, str | None]]:
+    """Every (line model, piece width) to compare, with its label: what varies among them (None
+    where there is one variant)."""
+    return [(name, piece, ", ".join([name] * (len(lines) > 1) + [f"pieces {piece}"] * (len(pieces) > 1)) or None)
+            for name in lines for piece in pieces]
+
+
+def compared(key: str, labels: list[str | None], descriptions: list[str], readers: list[Any],
              pages: list[PageRef]) -> list[SystemRun]:
-    """One run of ``key`` per line model (its description and reader), read page by page side by side;
-    named by their line models where there are several."""
+    """One run of ``key`` per variant (its label, description and reader), read page by page side by
+    side."""
     outs = read_pages_timed(readers, pages)
-    return [SystemRun(key, description, out, lines=name if len(lines) > 1 else None)
-            for name, description, out in zip(lines, descriptions, outs, strict=True)]
+    return [SystemRun(key, description, out, variant=label)
+            for label, description, out in zip(labels, descriptions, outs, strict=True)]
 
 
-def run_recog(pages: list[PageRef], detector: str, lines: list[str], threads: int,
+def run_recog(pages: list[PageRef], detector: str, lines: list[str], pieces: list[int], threads: int,
               lm: str | None = None) -> list[SystemRun]:
     import recog
     from recog.cli import LM_BEAM
@@ -283,7 +302,7 @@ def run_recog(pages: list[PageRef], detector: str, lines: list[str], threads: in
 
     set_threads(threads)
     readers = []
-    for name in lines:
+    for name, piece, _ in variants(lines, pieces):
         try:
             reader = recog.load(detector, lines=name, lm=lm)
         except FileNotFoundError as err:
@@ -292,13 +311,15 @@ def run_recog(pages: list[PageRef], detector: str, lines: list[str], threads: in
             raise SystemExit(f"--detector {detector}: a text-line or speech model, not a text detector")
         if lm:
             reader.search_options = {"beam": LM_BEAM}
+        reader.piece = piece
         readers.append(reader)
-    descriptions = [f"recog, detector {detector}, lines {name}{f', LM {lm}' if lm else ''}, torch threads {threads}"
-                    for name in lines]
-    return compared("recog", lines, descriptions, readers, pages)
+    descriptions = [f"recog, detector {detector}, lines {name}{f', LM {lm}' if lm else ''}, pieces {piece}, "
+                    f"torch threads {threads}" for name, piece, _ in variants(lines, pieces)]
+    return compared("recog", [label for *_, label in variants(lines, pieces)], descriptions, readers, pages)
 
 
-def run_edge(pages: list[PageRef], detector: str, lines: list[str], threads: int) -> list[SystemRun]:
+def run_edge(pages: list[PageRef], detector: str, lines: list[str], pieces: list[int], threads: int
+             ) -> list[SystemRun]:
     from recog_edge.models import resolve
     from recog_edge.pages import EdgePageReader
 
@@ -309,10 +330,12 @@ def run_edge(pages: list[PageRef], detector: str, lines: list[str], threads: int
     for folder, graph in zip(folders, ("det.onnx", *["lines.onnx"] * len(lines)), strict=True):
         if not (folder / graph).is_file():
             raise PeerMissing(f"recog-edge: {folder} has no {graph} (write it with `recog export`)")
-    readers = [EdgePageReader(folders[0], folder, threads=threads) for folder in folders[1:]]
-    descriptions = [f"recog-edge, detector {folders[0]}, lines {folder}, onnxruntime threads {threads} "
-                    f"(lines {threads} at a time)" for folder in folders[1:]]
-    return compared("recog-edge", lines, descriptions, readers, pages)
+    folder_of = dict(zip(lines, folders[1:], strict=True))
+    todo = variants(lines, pieces)
+    readers = [EdgePageReader(folders[0], folder_of[name], threads=threads, piece=piece) for name, piece, _ in todo]
+    descriptions = [f"recog-edge, detector {folders[0]}, lines {folder_of[name]}, pieces {piece}, onnxruntime "
+                    f"threads {threads} (lines {threads} at a time)" for name, piece, _ in todo]
+    return compared("recog-edge", [label for *_, label in todo], descriptions, readers, pages)
 
 
 # RapidOCR --------------------------------------------------------------------------------------------------
@@ -475,7 +498,7 @@ def score(run: SystemRun, refs: list[PageRef], iou: float) -> dict[str, Any]:
         return [refs[i] for i in indices], [run.pages[i] for i in indices]
 
     figures: dict[str, Any] = {
-        "name": run.name, "system": run.key, "lines": run.lines, "description": run.description,
+        "name": run.name, "system": run.key, "variant": run.variant, "description": run.description,
         "notes": run.notes, "pages": len(refs),
         "detection": {"hmean": counts.hmean, "precision": counts.precision, "recall": counts.recall,
                       "matched": counts.matched, "detected": counts.detected, "reference": counts.reference},
@@ -538,7 +561,7 @@ def ratio(a: float | None, b: float | None) -> str:
 
 def summary(results: list[dict[str, Any]]) -> None:
     """A table of every system's figures, recog's CER and time ratios to each peer, and each later
-    line model's to the first's."""
+    variant's (line model, pieces) to the first's."""
     width = max([10, *(len(f["name"]) for f in results)])
     print(f"\n{'system':<{width}} {'H-mean':>8} {'prec.':>8} {'recall':>8} {'page CER':>9} {'s/page':>8} "
           f"{'A4 s/page':>10}")
@@ -554,13 +577,13 @@ def summary(results: list[dict[str, Any]]) -> None:
                  f"{ratio(mine['seconds_per_page'], p['seconds_per_page'])}" for p in peers]
         print(f"recog / peer (below 1: recog better): {'; '.join(parts)}")
     for system in ("recog", "recog-edge"):
-        runs = [f for f in results if f["system"] == system and f["lines"] is not None]
+        runs = [f for f in results if f["system"] == system and f["variant"] is not None]
         if len(runs) < 2:
             continue
         first = runs[0]
         for f in runs[1:]:
             a4 = ratio(f["a4_documents"]["seconds_per_page"], first["a4_documents"]["seconds_per_page"])
-            print(f"{f['name']} / {first['name']} (below 1: {f['lines']} better): page CER "
+            print(f"{f['name']} / {first['name']} (below 1: {f['variant']} better): page CER "
                   f"{ratio(f['cer'], first['cer'])}, s/page {ratio(f['seconds_per_page'], first['seconds_per_page'])}"
                   f", A4 s/page {a4}")
 
@@ -589,8 +612,8 @@ def main(argv: Sequence[str] | None = None) -> None:
               "threads; timings come out inflated, those of OpenMP threads (torch's; Tesseract's with "
               "--tesseract-omp) by several times")
     runners: dict[str, Callable[[], list[SystemRun]]] = {
-        "recog": lambda: run_recog(pages, args.detector, args.lines, args.threads, args.lm),
-        "recog-edge": lambda: run_edge(pages, args.detector, args.lines, args.threads),
+        "recog": lambda: run_recog(pages, args.detector, args.lines, args.pieces, args.threads, args.lm),
+        "recog-edge": lambda: run_edge(pages, args.detector, args.lines, args.pieces, args.threads),
         "rapidocr": lambda: [run_rapidocr(pages, args.threads)],
         "tesseract": lambda: [run_tesseract(pages, args.threads, shards=not args.tesseract_omp)],
     }

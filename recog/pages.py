@@ -29,6 +29,7 @@ from recog.detection.detector import DetectionModel
 from recog.image import ImageError, image_from_array, is_pdf, load_image, load_pdf_pages
 from recog.inference import Recognition, RecognitionModel
 from recog_edge.pages import Page, PageLine, is_line_image, read_boxes, read_page
+from recog_edge.pieces import PIECE, in_pieces
 
 UNSURE_BELOW = 0.9  # --draw marks readings less confident than this
 
@@ -60,16 +61,18 @@ class PageReader:
     Args:
         detector: the detection model. recognizer: the text-line model.
         turn: find lines set upside down (a few of each direction are read turned too; see ``read_boxes``).
+        piece: lines wider than this many heights are read in pieces cut at word gaps
+            (``recog_edge.pieces``; 0: whole).
         search_options: DecodingOptions for the recogniser (e.g. ``beam=4``).
     """
 
     def __init__(self, detector: DetectionModel, recognizer: RecognitionModel, turn: bool = True,
-                 **search_options: Any) -> None:
+                 piece: int = PIECE, **search_options: Any) -> None:
         if recognizer.kind != "image":
             raise ValueError("PageReader needs a text-line recogniser, not a speech model")
         self.detector = detector
         self.recognizer = recognizer
-        self.turn = turn
+        self.turn, self.piece = turn, piece
         self.search_options = search_options
 
     def read(self, source: str | Path | np.ndarray, name: str | None = None) -> Page:
@@ -126,12 +129,12 @@ class PageReader:
 
     def read_image(self, image: np.ndarray, name: str) -> Page:
         """A loaded uint8 RGB image (H, W, 3) -> its Page (``name`` as its path)."""
-        return read_page(image, name, self.detector.detect, self._read, self.turn)
+        return read_page(image, name, self.detector.detect, self._read, self.turn, self.piece)
 
     def read_boxes(self, image: np.ndarray, boxes: list[np.ndarray], scores: list[float]) -> list[PageLine]:
         """Read the text in each box (reading corners) of ``image``, turning upside-down lines
-        (``recog_edge.pages.read_boxes``)."""
-        return read_boxes(image, boxes, scores, self._read, self.turn)
+        (``recog_edge.pages.read_boxes``), long ones in pieces (``recog_edge.pieces``)."""
+        return read_boxes(image, boxes, scores, in_pieces(self._read, self.piece), self.turn)
 
     def _read(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
         return [(r.text, r.confidence) for r in self.recognizer.transcribe(crops, **self.search_options)]

@@ -1,5 +1,5 @@
-"""benchmarks/ocr_pages.py with several line models: every page read by each in turn, the order
-alternating, and each later model's figures divided by the first's."""
+"""benchmarks/ocr_pages.py with several line models or piece widths: every page read by each variant
+in turn, the order alternating, and each later variant's figures divided by the first's."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from benchmarks.ocr_pages import PageRef, compared, parse_args, score, summary
+from benchmarks.ocr_pages import PageRef, compared, parse_args, score, summary, variants
 
 BOX = np.array([[0, 0], [40, 0], [40, 10], [0, 10]], np.float32)
 
@@ -36,20 +36,33 @@ def test_line_models_read_each_page_in_alternating_turns_and_compare(capsys) -> 
     assert [out.text for out in runs[1].pages] == ["abxd"] * 4
     results = [score(run, pages, 0.5) for run in runs]
     assert results[0]["cer"] == 0.0 and results[1]["cer"] == 0.25
-    assert results[1]["system"] == "recog-edge" and results[1]["lines"] == "b"
+    assert results[1]["system"] == "recog-edge" and results[1]["variant"] == "b"
     summary(results)
     out = capsys.readouterr().out
     assert "recog-edge [b] / recog-edge [a] (below 1: b better): page CER inf" in out
-    single = compared("recog", ["a"], ["a"], readers[:1], pages)
+    single = compared("recog", [None], ["a"], readers[:1], pages)
     assert single[0].name == "recog"  # one line model: named as before (benchmarks/reading_order.py looks for it)
 
 
 def test_line_models_must_differ() -> None:
     assert parse_args(["--lines", "a, b"]).lines == ["a", "b"]
-    for bad in ("a,a", ","):
-        try:
-            parse_args(["--lines", bad])
-        except SystemExit as err:
-            assert err.code == 2
-        else:
-            raise AssertionError(f"--lines {bad!r} was accepted")
+    assert all(refused("--lines", bad) for bad in ("a,a", ","))
+
+
+def test_variants_are_named_by_what_varies() -> None:
+    assert variants(["m"], [16]) == [("m", 16, None)]
+    assert variants(["a", "b"], [16]) == [("a", 16, "a"), ("b", 16, "b")]
+    assert variants(["m"], [0, 16]) == [("m", 0, "pieces 0"), ("m", 16, "pieces 16")]
+    assert [label for *_, label in variants(["a", "b"], [0, 8])] == ["a, pieces 0", "a, pieces 8", "b, pieces 0",
+                                                                     "b, pieces 8"]
+    assert parse_args([]).pieces == [16] and parse_args(["--pieces", "0, 16"]).pieces == [0, 16]
+    assert all(refused("--pieces", bad) for bad in ("0,0", "-1", "x", ","))
+
+
+def refused(*argv: str) -> bool:
+    """Whether the command line is refused as argparse refuses (exit status 2)."""
+    try:
+        parse_args(list(argv))
+    except SystemExit as err:
+        return err.code == 2
+    return False

@@ -214,6 +214,51 @@ def test_the_js_upside_down_vote_equals_recog_edges() -> None:
     assert json.loads(done.stdout) == expected
 
 
+def test_the_js_line_cuts_equal_recog_edges(tmp_path: Path) -> None:
+    """pieces.js cuts a long line crop at the columns recog_edge.pieces cuts, on rendered lines of
+    several sizes and colours, with and without the page reader's margins, and on noise."""
+    from recog_edge.pieces import cut_columns
+    from tests.test_pieces import LONG, line_crop
+
+    rng = np.random.default_rng(0)
+    crops = [line_crop(LONG, size, ink, paper) for size in (12, 18, 24, 31)
+             for ink, paper in (("black", "white"), ("white", "navy"), ("darkred", "khaki"), ("gray", "silver"))]
+    crops += [line_crop(" ".join(rng.permutation(LONG.split())), int(rng.integers(10, 40))) for _ in range(12)]
+    crops += [np.pad(c, ((8, 8), (4, 4), (0, 0)), mode="edge") for c in crops[:8]]  # the reader's margins
+    crops += [np.clip(c.astype(np.int16) + rng.integers(-40, 40, c.shape), 0, 255).astype(np.uint8) for c in crops[:8]]
+    for _ in range(150):  # bars of ink of random strength, in gaps round the thresholds' edges
+        height = int(rng.integers(10, 60))
+        paper = int(rng.integers(0, 256))
+        columns, x = [], 0
+        while x < int(rng.integers(18, 60)) * height:
+            bar, gap = int(rng.integers(1, int(rng.choice([1, 4])) * height)), int(rng.integers(1, height // 2 + 2))
+            columns += [int(rng.integers(0, 256))] * bar + [paper] * gap
+            x += bar + gap
+        crop = np.full((height, len(columns), 3), paper, np.uint8)
+        top = int(rng.integers(0, height // 4 + 1))  # the bars' rows: up to the whole height
+        crop[top: height - int(rng.integers(0, height // 4 + 1))] = np.array(columns, np.uint8)[None, :, None]
+        crops.append(crop)
+    crops += [rng.integers(0, 256, (30, 1500, 3), dtype=np.uint8)]
+    cases = []
+    for i, crop in enumerate(crops):
+        crop.tofile(tmp_path / f"{i}.rgb")
+        cases.append([str(tmp_path / f"{i}.rgb"), *crop.shape[:2]])
+    script = ("import { createRequire } from 'module'; import { readFileSync } from 'fs';"
+              "import { cutColumns } from " + json.dumps((WEB_ROOT / "js" / "pieces.js").as_uri()) + ";"
+              "let cv = createRequire(" + json.dumps(str(WEB_ROOT / "package.json")) + ")('@techstark/opencv-js');"
+              "if (typeof cv.then === 'function') cv = await cv;"
+              "else if (!cv.Mat) await new Promise((done) => (cv.onRuntimeInitialized = done));"
+              "let text = ''; process.stdin.on('data', (d) => { text += d; });"
+              "process.stdin.on('end', () => console.log(JSON.stringify(JSON.parse(text).map(([path, h, w]) => {"
+              "  const mat = new cv.Mat(h, w, cv.CV_8UC3); mat.data.set(readFileSync(path));"
+              "  const cuts = cutColumns(cv, mat); mat.delete(); return cuts; }))));")
+    done = subprocess.run(["node", "--input-type=module", "-e", script], input=json.dumps(cases),
+                          capture_output=True, text=True, check=True)
+    expected = [cut_columns(crop) for crop in crops]
+    assert sum(len(cuts) > 0 for cuts in expected) > 30 and expected[-1] == []
+    assert json.loads(done.stdout) == expected
+
+
 @pytest.mark.parametrize("head", ["ctc", "rnnt"])
 def test_the_page_streams_recordings_to_the_edge_runtimes_text(models: dict[str, Path], recordings: list[Path],
                                                               server: str, browser, head: str) -> None:  # noqa: ANN001
@@ -238,16 +283,30 @@ def test_the_page_reads_lines_and_pages_like_the_edge_runtime(models: dict[str, 
     from PIL import Image
 
     from recog_edge import EdgeLineModel
+    from recog_edge.boxes import crop_box
     from recog_edge.pages import EdgePageReader
+    from recog_edge.pieces import cut_columns
+    from tests.helpers import render_page
+    from tests.test_pieces import LONG
 
     turned = tmp_path / "memo_turned.png"  # lines running up: detected a quarter turn round, as recog_edge does
     Image.open(EXAMPLES / "memo.png").transpose(Image.Transpose.ROTATE_90).save(turned)
     upside_down = tmp_path / "memo_upside_down.png"  # every line read turned (recog_edge.pages.turns)
     Image.open(EXAMPLES / "memo.png").transpose(Image.Transpose.ROTATE_180).save(upside_down)
 
+    long_lines = tmp_path / "long_lines.png"  # lines over PIECE heights wide: read in pieces (recog_edge.pieces)
+    image, _ = render_page([((10, 10), LONG[:70]), ((10, 50), LONG[70:])], size=(900, 90), font_size=20)
+    Image.fromarray(image).save(long_lines)
+    long_upside_down = tmp_path / "long_lines_upside_down.png"  # its turn vote reads 12-height windows of them
+    Image.fromarray(image[::-1, ::-1]).save(long_upside_down)
+
     lines, pages = EdgeLineModel(models["lines"]), EdgePageReader(models["det"], models["lines"])
-    expected = {path: pages.read(path) for path in [EXAMPLES / name for name in PAGES] + [turned, upside_down]}
+    made = [turned, upside_down, long_lines, long_upside_down]
+    expected = {path: pages.read(path) for path in [EXAMPLES / name for name in PAGES] + made}
+    assert expected[long_upside_down].text == expected[long_lines].text
     assert expected[upside_down].text.split() == expected[EXAMPLES / "memo.png"].text.split()  # it turns
+    assert sum(len(cut_columns(crop_box(image, np.array(line.box, np.float32)))) > 0
+               for line in expected[long_lines].lines) == 2
     page = open_page(browser, server)
     page.check("#line-mode")
     for name in LINES:

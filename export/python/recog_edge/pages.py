@@ -25,6 +25,7 @@ from recog_edge.boxes import (
     turn_half,
 )
 from recog_edge.layout import corners_order, page_text
+from recog_edge.pieces import PIECE, in_pieces
 from recog_edge.sessions import open_export
 
 if TYPE_CHECKING:
@@ -78,13 +79,16 @@ def is_line_image(height: int, width: int) -> bool:
     return height <= LINE_MAX_HEIGHT or (height <= 240 and width >= LINE_MIN_RATIO * height)
 
 
-def read_page(image: np.ndarray, name: str, detect: Detect, read: Read, turn: bool = True) -> Page:
+def read_page(image: np.ndarray, name: str, detect: Detect, read: Read, turn: bool = True, piece: int = PIECE
+              ) -> Page:
     """One uint8 RGB image (H, W, 3) -> its Page: ``detect`` finds the boxes, ``read`` reads line
-    crops (upright along each box's long side), upside-down lines are turned (``read_boxes``), and
-    the lines are put in reading order in the page's upright frame (``recog_edge.layout``)."""
+    crops (upright along each box's long side; those wider than ``piece`` heights in pieces, see
+    ``recog_edge.pieces``), upside-down lines are turned (``read_boxes``), and the lines are put in
+    reading order in the page's upright frame (``recog_edge.layout``)."""
     height, width = image.shape[:2]
     found = detect(image)
-    lines = read_boxes(image, [reading_corners(box) for box, _ in found], [score for _, score in found], read, turn)
+    lines = read_boxes(image, [reading_corners(box) for box, _ in found], [score for _, score in found],
+                       in_pieces(read, piece), turn)
     lines = [line for line in lines if line.text.strip()]
     if not lines:
         return Page(name, width, height, "", [])
@@ -178,12 +182,12 @@ class EdgePageReader:
     """Whole images read with an exported detector and an exported text-line model, torch-free."""
 
     def __init__(self, detector: str | Path, lines: str | Path | EdgeLineModel, threads: int = 1,
-                 turn: bool = True) -> None:
+                 turn: bool = True, piece: int = PIECE) -> None:
         from recog_edge.lines import EdgeLineModel
 
         self.detector = EdgeDetector(detector, threads)
         self.lines = lines if isinstance(lines, EdgeLineModel) else EdgeLineModel(lines, threads=threads)
-        self.turn = turn
+        self.turn, self.piece = turn, piece
 
     def read(self, image: str | Path | np.ndarray, name: str | None = None) -> Page:
         """An image file or uint8 RGB array (H, W, 3) -> its Page; ValueError naming an unreadable file."""
@@ -198,4 +202,4 @@ class EdgePageReader:
         def read(crops: list[np.ndarray]) -> list[tuple[str, float]]:
             return [(r.text, r.confidence) for r in self.lines.read(crops)]
 
-        return read_page(image, name or "array", self.detector.detect, read, self.turn)
+        return read_page(image, name or "array", self.detector.detect, read, self.turn, self.piece)

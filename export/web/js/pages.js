@@ -1,9 +1,11 @@
 // Whole images in the browser: a port of recog_edge/pages.py (EdgeDetector, read_page, read_boxes):
-// find boxes with det.onnx, read each line crop, turn upside-down lines, put them in reading order.
+// find boxes with det.onnx, read each line crop (long ones in pieces), turn upside-down lines, put
+// them in reading order.
 import { boxesFromMap, cropBox, detectionInput, f32, orderCorners, readingCorners, runsUpOrDown, turnHalf, unboxedShare } from "./boxes.js";
 import { pageText, readingOrder, textFrame } from "./layout.js";
 import { loadModel, ort, roundHalfEven } from "./onnx.js";
 import { matRgb, rgbMat } from "./opencv.js";
+import { cropColumns, inPieces, PIECE } from "./pieces.js";
 
 const TURN_SAMPLE = 8; // lines of each direction read upside down too, to tell whether they all are
 const TURN_WINDOW = 12; // ... each one's first this many heights of width only, both ways
@@ -59,18 +61,18 @@ export class Detector {
 }
 
 /** An RGB image {data, width, height} -> {width, height, text, lines: [{text, box, confidence, score}]}. */
-export async function readPage(cv, image, detector, lineModel, turn = true) {
+export async function readPage(cv, image, detector, lineModel, turn = true, piece = PIECE) {
   const src = rgbMat(cv, image);
   try {
     const found = await detector.detect(src);
-    const read = async (crops) => {
+    const read = inPieces(cv, async (crops) => { // lines wider than `piece` heights in pieces (pieces.js)
       const out = [];
       for (const crop of crops) {
         const line = await lineModel.read(matRgb(crop));
         out.push([line.text, line.confidence]);
       }
       return out;
-    };
+    }, piece);
     let lines = await readBoxes(cv, src, found.map(([box]) => readingCorners(box)), found.map(([, s]) => s), read, turn);
     lines = lines.filter((line) => line.text.trim());
     if (!lines.length) return { width: image.width, height: image.height, text: "", lines: [] };
@@ -112,12 +114,7 @@ async function readBoxes(cv, src, boxes, scores, read, turn) {
         mats.forEach((m) => m.delete());
       }
     };
-    const windowOf = (crop) => { // its first TURN_WINDOW heights of width, as a Mat of its own
-      const roi = crop.roi(new cv.Rect(0, 0, Math.min(crop.cols, TURN_WINDOW * crop.rows), crop.rows));
-      const out = roi.clone();
-      roi.delete();
-      return out;
-    };
+    const windowOf = (crop) => cropColumns(cv, crop, 0, Math.min(crop.cols, TURN_WINDOW * crop.rows)); // its first TURN_WINDOW heights
     if (turn) {
       for (const group of directionGroups(boxes).values()) {
         const length = (i) => Math.hypot(boxes[i][1][0] - boxes[i][0][0], boxes[i][1][1] - boxes[i][0][1]);
