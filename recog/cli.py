@@ -12,6 +12,7 @@ from pathlib import Path
 from recog.segments import FORMATS
 from recog_edge.files import expand_inputs
 from recog_edge.fusion import LM_BEAM  # the prefix beam width when --lm is given without --beam
+from recog_edge.pieces import PIECE, PIECES_HELP, piece_width
 
 
 def progress(items: Iterable, total: int, quiet: bool = False) -> Iterable:
@@ -349,6 +350,7 @@ def _page_reader(args: argparse.Namespace, options: dict[str, object]):  # noqa:
     if not isinstance(reader, PageReader):
         raise ValueError(f"{detector}: not a text detector (a text-line model goes to --model)")
     reader.search_options = options
+    reader.piece = args.pieces
     return reader
 
 
@@ -470,6 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(default 150)")
             recognise.add_argument("--draw", help="folder to write each page image into with its boxes and texts "
                                    "drawn")
+            recognise.add_argument("--pieces", type=piece_width, default=PIECE, help=PIECES_HELP)
         add_runtime_flags(recognise)
 
     evaluate = sub.add_parser("eval", help="WER and CER (and exact-line accuracy for OCR) on a manifest")

@@ -104,3 +104,28 @@ def test_a_page_reads_its_long_lines_in_pieces() -> None:
     assert pieces.text == " ".join([f"p{len(widths[0])}"] * len(widths[0]))
     whole = read_page(page, "page", lambda image: [(box, 1.0)], read, turn=False, piece=0)
     assert len(widths[1]) == 1 and whole.text == "p1"
+
+
+@pytest.mark.parametrize("runtime", ["recog", "recog-edge"])
+def test_both_clis_read_long_page_lines_in_pieces_unless_told_otherwise(runtime: str, tmp_path, capsys) -> None:
+    """``--pieces 0`` reads the long lines whole: the same text, at the whole line's confidence
+    rather than the pieces' width-weighted mean; a negative width is refused."""
+    import json
+
+    from recog.cli import main as recog_main
+    from recog_edge.cli import main as edge_main
+    from tests.helpers import render_page
+
+    main = recog_main if runtime == "recog" else edge_main
+    image, _ = render_page([((10, 10), LONG[:70]), ((10, 50), LONG[70:])], size=(900, 90), font_size=20)
+    path = tmp_path / "long_lines.png"
+    Image.fromarray(image).save(path)
+    pages = {}
+    for flags in ([], ["--pieces", "0"]):
+        assert main(["ocr", str(path), "--detect", "--output", "-", *flags]) == 0
+        pages[len(flags)] = json.loads(capsys.readouterr().out)
+    assert pages[0]["text"] == pages[2]["text"] and len(pages[0]["lines"]) == 2
+    assert all(a["confidence"] != b["confidence"] for a, b in zip(pages[0]["lines"], pages[2]["lines"], strict=True))
+    with pytest.raises(SystemExit) as refused:
+        main(["ocr", str(path), "--pieces", "-1"])
+    assert refused.value.code == 2 and "--pieces" in capsys.readouterr().err

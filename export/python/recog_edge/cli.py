@@ -20,6 +20,7 @@ from typing import Any
 from recog_edge.files import AUDIO_SUFFIXES, IMAGE_SUFFIXES, expand_inputs
 from recog_edge.fusion import LM_BEAM, LM_BONUS, LM_WEIGHT
 from recog_edge.models import default_model, resolve, resolve_lm
+from recog_edge.pieces import PIECE, PIECES_HELP, piece_width
 
 LINE_GROUP = 64  # line images `ocr` reads together, so that --threads of them run side by side
 
@@ -72,7 +73,7 @@ def cmd_ocr(args: argparse.Namespace) -> int:
     def page_reader() -> EdgePageReader:
         if not pages:
             detector = resolve(args.detector) if args.detector else default_model("text-detection")
-            pages.append(EdgePageReader(detector, lines, threads=args.threads))
+            pages.append(EdgePageReader(detector, lines, threads=args.threads, piece=args.pieces))
         return pages[0]
 
     def read_lines(waiting: list[tuple[str, np.ndarray]]) -> Iterator[Row]:
@@ -225,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     ocr.add_argument("--lm-bonus", type=float, help=f"with --lm: a bonus per character (default {LM_BONUS})")
     ocr.add_argument("--format", choices=["txt", "json"], help="print pages as their text only, or every result "
                      "as a JSON line")
+    ocr.add_argument("--pieces", type=piece_width, default=PIECE, help=PIECES_HELP)
 
     for command in (transcribe, ocr):
         command.add_argument("--output", help="write JSON lines here (- for standard output) instead of printing "

@@ -27,6 +27,21 @@ CENTRE = (3, 7)  # ... whose centre lies in this span of tenths of the part bein
 FAINT = 4  # a column is background where its ink is below 1/FAINT of the 95th percentile column's
 
 Read = Callable[[list[np.ndarray]], list[tuple[str, float]]]  # line crops -> (text, confidence) each
+PIECES_HELP = (f"page lines wider than this many of their heights are read in pieces cut at word gaps "
+               f"(default {PIECE}; 0: whole)")
+
+
+def piece_width(text: str) -> int:
+    """``--pieces``'s value (an argparse type): a whole number of heights, at least 0."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a whole number of line heights, at least 0, not {text!r}")
+    return value
 
 
 def background_columns(crop: np.ndarray) -> np.ndarray:
