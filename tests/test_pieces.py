@@ -43,7 +43,7 @@ def test_lines_without_word_gaps_or_short_enough_stay_whole() -> None:
     assert cut_columns(line_crop("Short line of text")) == []
     assert cut_columns(line_crop(LONG), piece=0) == []
     assert cut_columns(line_crop(LONG), piece=200) == []  # narrower than 200 heights
-    assert cut_columns(line_crop("Unbroken" * 30)) == []  # letters only: no gap a quarter height wide
+    assert cut_columns(line_crop("Unbroken" * 30)) == []  # letters only: no gap a sixth of the height wide
     noise = np.random.default_rng(0).integers(0, 256, (30, 2000, 3), dtype=np.uint8)
     assert cut_columns(noise) == []
 
@@ -58,12 +58,20 @@ def test_reading_in_pieces_joins_their_texts_and_weights_their_confidences() -> 
 
     (text, confidence), short = in_pieces(read)(crops)
     widths = calls[0][:-1]
-    assert len(calls) == 1 and sum(widths) == crops[0].shape[1] and calls[0][-1] == crops[1].shape[1]
+    assert len(widths) >= 3 and len(calls) == 1
+    assert sum(widths) == crops[0].shape[1] and calls[0][-1] == crops[1].shape[1]
     assert text == " ".join(f"w{w}" for i, w in enumerate(widths) if i % 2)  # empty texts left out
     expected = np.exp(sum(w * np.log(0.5 if i % 2 else 0.9) for i, w in enumerate(widths)) / sum(widths))
     assert confidence == pytest.approx(expected, rel=1e-12)
     assert short == ((f" w{crops[1].shape[1]} " if len(widths) % 2 else ""), 0.5 if len(widths) % 2 else 0.9)
     assert in_pieces(read, piece=0) is read
+
+    def read_zero(parts: list[np.ndarray]) -> list[tuple[str, float]]:
+        return [("x", 0.0 if i == 1 else 0.9) for i, _ in enumerate(parts)]
+
+    assert in_pieces(read_zero)(crops[:1])[0][1] == 0.0  # a piece read at no confidence: the line too
+    assert cut_columns(line_crop(LONG)[:, :, 0]) == cut_columns(line_crop(LONG))  # grey crops too (black on white)
+    assert cut_columns(np.zeros((0, 50, 3), np.uint8)) == []
 
 
 def test_the_shipped_line_model_reads_a_long_line_in_pieces_to_its_text() -> None:
@@ -72,12 +80,15 @@ def test_the_shipped_line_model_reads_a_long_line_in_pieces_to_its_text() -> Non
 
     model = EdgeLineModel(resolve("latin-lines"))
 
+    counts: list[int] = []
+
     def read(crops: list[np.ndarray]) -> list[tuple[str, float]]:
+        counts.append(len(crops))
         return [(r.text, r.confidence) for r in model.read(crops)]
 
     crop = line_crop(LONG)
-    assert len(cut_columns(crop)) >= 3
     (text, confidence), = in_pieces(read)([crop])
+    assert counts == [len(cut_columns(crop)) + 1] and counts[0] >= 4
     (whole, _), = read([crop])
     print(f"in pieces: {text!r}\nwhole:     {whole!r}")
     assert text == whole == LONG

@@ -195,6 +195,30 @@ def test_the_js_line_sizes_equal_recog_edges() -> None:
     assert json.loads(done.stdout) == expected
 
 
+def test_the_js_pieces_join_as_recog_edges(tmp_path: Path) -> None:
+    """pieces.js reads a long crop's pieces in one call and joins their texts and confidences as
+    recog_edge.pieces.in_pieces does: empty texts left out, the same blanks trimmed, a zero
+    confidence making the line's zero (the others to within the last bits of log and exp)."""
+    from recog_edge.pieces import in_pieces
+    from tests.test_pieces import LONG, line_crop
+
+    crops = [line_crop(LONG, size) for size in (14, 20, 24, 31)] + [line_crop("Short line")]
+
+    def read(parts: list[np.ndarray]) -> list[tuple[str, float]]:  # the fake reader pieces.js gets too
+        return [("" if p.shape[1] % 3 == 0 else f" w{p.shape[1]}\u00a0\t", 0.0 if p.shape[1] % 7 == 0
+                 else (p.shape[1] % 97 + 1) / 100) for p in parts]
+
+    got = pieces_js_on(crops, tmp_path, "inPieces",
+                       "const read = async (parts) => parts.map((p) => [p.cols % 3 === 0 ? '' : ` w${p.cols}\u00a0\t`,"
+                       "  p.cols % 7 === 0 ? 0 : ((p.cols % 97) + 1) / 100]);"
+                       "return await inPieces(cv, read)(mats);")
+    expected = in_pieces(read)(crops)
+    assert [t for t, _ in got] == [t for t, _ in expected] and expected[-1] == read(crops[-1:])[0]
+    assert [c for _, c in got] == pytest.approx([c for _, c in expected], rel=1e-12)
+    assert any("\u00a0 w" in t for t, _ in expected)  # blanks beyond ASCII kept, as both sides trim alike
+    assert 0.0 in [c for _, c in expected] and len({c for _, c in expected}) > 2
+
+
 def test_the_js_upside_down_vote_equals_recog_edges() -> None:
     """pages.js turns a group of lines as recog_edge.pages does: most of its sampled lines read surer
     turned, by TURN_MARGIN on average (a lone line 0.004 surer turned stays upright)."""
@@ -239,24 +263,32 @@ def test_the_js_line_cuts_equal_recog_edges(tmp_path: Path) -> None:
         crop[top: height - int(rng.integers(0, height // 4 + 1))] = np.array(columns, np.uint8)[None, :, None]
         crops.append(crop)
     crops += [rng.integers(0, 256, (30, 1500, 3), dtype=np.uint8)]
+    expected = [cut_columns(crop) for crop in crops]
+    assert sum(len(cuts) > 0 for cuts in expected) > 30 and expected[-1] == []
+    assert pieces_js_on(crops, tmp_path, "cutColumns", "return mats.map((mat) => cutColumns(cv, mat));") == expected
+
+
+def pieces_js_on(crops: list[np.ndarray], tmp_path: Path, names: str, body: str) -> object:
+    """What the JS function ``body`` returns (as JSON) under node, given ``names`` imported from
+    pieces.js, opencv.js as ``cv`` and ``crops`` (uint8 RGB) as ``mats`` (CV_8UC3)."""
     cases = []
     for i, crop in enumerate(crops):
         crop.tofile(tmp_path / f"{i}.rgb")
         cases.append([str(tmp_path / f"{i}.rgb"), *crop.shape[:2]])
     script = ("import { createRequire } from 'module'; import { readFileSync } from 'fs';"
-              "import { cutColumns } from " + json.dumps((WEB_ROOT / "js" / "pieces.js").as_uri()) + ";"
+              "import { " + names + " } from " + json.dumps((WEB_ROOT / "js" / "pieces.js").as_uri()) + ";"
               "let cv = createRequire(" + json.dumps(str(WEB_ROOT / "package.json")) + ")('@techstark/opencv-js');"
               "if (typeof cv.then === 'function') cv = await cv;"
               "else if (!cv.Mat) await new Promise((done) => (cv.onRuntimeInitialized = done));"
               "let text = ''; process.stdin.on('data', (d) => { text += d; });"
-              "process.stdin.on('end', () => console.log(JSON.stringify(JSON.parse(text).map(([path, h, w]) => {"
-              "  const mat = new cv.Mat(h, w, cv.CV_8UC3); mat.data.set(readFileSync(path));"
-              "  const cuts = cutColumns(cv, mat); mat.delete(); return cuts; }))));")
+              "process.stdin.on('end', async () => {"
+              "  const mats = JSON.parse(text).map(([path, h, w]) => {"
+              "    const mat = new cv.Mat(h, w, cv.CV_8UC3); mat.data.set(readFileSync(path)); return mat; });"
+              "  console.log(JSON.stringify(await (async () => {" + body + "})()));"
+              "  mats.forEach((m) => m.delete()); });")
     done = subprocess.run(["node", "--input-type=module", "-e", script], input=json.dumps(cases),
                           capture_output=True, text=True, check=True)
-    expected = [cut_columns(crop) for crop in crops]
-    assert sum(len(cuts) > 0 for cuts in expected) > 30 and expected[-1] == []
-    assert json.loads(done.stdout) == expected
+    return json.loads(done.stdout)
 
 
 @pytest.mark.parametrize("head", ["ctc", "rnnt"])
@@ -321,6 +353,9 @@ def test_the_page_reads_lines_and_pages_like_the_edge_runtime(models: dict[str, 
         run_until_done(page, "ocr")
         assert edge.text and page.text_content("#ocr-text") == edge.text
         assert page.get_attribute("#ocr", "data-lines") == str(len(edge.lines))  # one box drawn per line
+        if path == long_lines:  # read in pieces: their joined confidences, not the whole lines' (0.0014-0.006 apart)
+            confidences = json.loads(page.get_attribute("#ocr", "data-confidences"))  # (WASM kernels: 1e-4 apart)
+            assert confidences == pytest.approx([line.confidence for line in edge.lines], abs=1e-3)
     assert page.inner_text("#messages") == ""
 
 

@@ -9,8 +9,9 @@ such a gap is read whole. The page recipe's 200 test pages read in 0.86x the tim
 (A4 documents 0.83x; recog 0.91x and 0.88x) at page CER 0.86 against 0.88 % (docs/results.md,
 ``benchmarks/ocr_pages.py --pieces 0,16``).
 
-Every step is integer arithmetic on OpenCV's grey levels, so the web page (``pages.js``) cuts the
-same columns.
+Every step is integer arithmetic on OpenCV's grey levels, so the web page (``pieces.js``) cuts the
+same columns and joins the same texts (its joined confidence may differ in the last bit: JavaScript's
+log and exp are not Python's).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ PIECE = 16  # a line crop wider than this many of its heights is read in pieces 
 GAP = 6  # ... cut in the widest run of background columns at least 1/GAP of its height wide
 CENTRE = (3, 7)  # ... whose centre lies in this span of tenths of the part being cut
 FAINT = 4  # a column is background where its ink is below 1/FAINT of the 95th percentile column's
+BLANKS = " \t\n\r\f\v"  # what a piece's text is trimmed of (str.strip() and JS trim() differ beyond ASCII)
 
 Read = Callable[[list[np.ndarray]], list[tuple[str, float]]]  # line crops -> (text, confidence) each
 PIECES_HELP = (f"page lines wider than this many of their heights are read in pieces cut at word gaps "
@@ -45,13 +47,13 @@ def piece_width(text: str) -> int:
 
 
 def background_columns(crop: np.ndarray) -> np.ndarray:
-    """uint8 RGB crop (h, w, 3) -> (w,) bool, True for columns without ink: a column's ink is its
+    """uint8 RGB (h, w, 3) or grey (h, w) crop -> (w,) bool, True for columns without ink: a column's ink is its
     largest grey-level distance from the crop's median grey level (the background's, as text covers
     less than half of a line), and a column is background below 1/FAINT of the ink of the column at
     the 95th percentile."""
     import cv2
 
-    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+    grey = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
     flat = grey.reshape(-1)
     background = int(np.partition(flat, len(flat) // 2)[len(flat) // 2])  # the upper median: a grey level
     ink = np.abs(grey.astype(np.int16) - background).max(axis=0).astype(np.int32)  # (w,)
@@ -75,7 +77,7 @@ def cut_columns(crop: np.ndarray, piece: int = PIECE) -> list[int]:
     the first 24 A4 test documents, raw page CER 1.712 against 1.748 % whole and 1.744 % cutting
     nearest the middle.)"""
     height, width = crop.shape[:2]
-    if piece <= 0 or width <= piece * height:
+    if piece <= 0 or height == 0 or width <= piece * height:
         return []
     runs = [(a, b) for a, b in gap_runs(background_columns(crop)) if GAP * (b - a) >= height]
     cuts: list[int] = []
@@ -104,7 +106,7 @@ def cut_columns(crop: np.ndarray, piece: int = PIECE) -> list[int]:
 def in_pieces(read: Read, piece: int = PIECE) -> Read:
     """``read`` for line crops, with each crop wider than ``piece`` heights read as its pieces
     (``cut_columns``) in the same call: a crop's text is its pieces' non-empty texts, stripped, joined by
-    a space, and its confidence their confidences' geometric mean weighted by width."""
+    a space, and its confidence their confidences' geometric mean weighted by width (0 where one is 0)."""
     if piece <= 0:
         return read
 
@@ -122,11 +124,13 @@ def in_pieces(read: Read, piece: int = PIECE) -> Read:
                 out.append(results[first])
                 continue
             widths = [parts[i].shape[1] for i in range(first, end)]
-            texts = [text.strip() for text, _ in results[first:end]]
+            texts = [text.strip(BLANKS) for text, _ in results[first:end]]
+            confidences = [confidence for _, confidence in results[first:end]]
             log_sum = 0.0
-            for (_, confidence), width in zip(results[first:end], widths, strict=True):  # left to right, as pages.js
-                log_sum += width * math.log(max(confidence, 1e-30))
-            out.append((" ".join(t for t in texts if t), math.exp(log_sum / sum(widths))))
+            for confidence, width in zip(confidences, widths, strict=True):  # left to right, as pieces.js
+                log_sum += width * math.log(max(confidence, 1e-300))
+            joined = math.exp(log_sum / sum(widths)) if min(confidences) > 0 else 0.0
+            out.append((" ".join(t for t in texts if t), joined))
         return out
 
     return read_pieces

@@ -80,6 +80,7 @@ export async function setupOcr(urls) {
         $("ocr-text").textContent = page.text;
         draw(image, page.lines.map((line) => line.box), []);
         $("ocr").dataset.lines = String(page.lines.length);
+        $("ocr").dataset.confidences = JSON.stringify(page.lines.map((line) => Number(line.confidence.toFixed(4))));
       }
       $("ocr").dataset.state = "done";
     } catch (err) {

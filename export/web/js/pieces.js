@@ -5,6 +5,7 @@ export const PIECE = 16; // a line crop wider than this many of its heights is r
 const GAP = 6; // ... cut in the widest run of background columns at least 1/GAP of its height wide
 const CENTRE = [3, 7]; // ... whose centre lies in this span of tenths of the part being cut
 const FAINT = 4; // a column is background where its ink is below 1/FAINT of the 95th percentile column's
+const BLANKS = /^[ \t\n\r\f\v]+|[ \t\n\r\f\v]+$/g; // what a piece's text is trimmed of (as recog_edge.pieces)
 
 /** Columns [left, right) of a Mat as a Mat of its own; the caller deletes it. (copyTo, not clone: this
  * opencv.js's clone of a region keeps its parent's row step and copies the wrong pixels.) */
@@ -23,11 +24,12 @@ function backgroundColumns(cv, crop) {
   try {
     cv.cvtColor(crop, grey, cv.COLOR_RGB2GRAY);
     const { rows, cols } = grey;
-    const levels = Uint8Array.from(grey.data.subarray(0, rows * cols)).sort();
+    const data = grey.data; // once: each .data access makes a new view
+    const levels = Uint8Array.from(data.subarray(0, rows * cols)).sort();
     const background = levels[Math.floor(levels.length / 2)];
     const ink = new Int32Array(cols);
     for (let y = 0; y < rows; y++) {
-      for (let x = 0; x < cols; x++) ink[x] = Math.max(ink[x], Math.abs(grey.data[y * cols + x] - background));
+      for (let x = 0; x < cols; x++) ink[x] = Math.max(ink[x], Math.abs(data[y * cols + x] - background));
     }
     const strong = Int32Array.from(ink).sort()[Math.floor((95 * (cols - 1)) / 100)];
     return Array.from(ink, (v) => FAINT * v < strong);
@@ -40,7 +42,7 @@ function backgroundColumns(cv, crop) {
  * ascending (recog_edge.pieces.cut_columns). */
 export function cutColumns(cv, crop, piece = PIECE) {
   const { rows: height, cols: width } = crop;
-  if (piece <= 0 || width <= piece * height) return [];
+  if (piece <= 0 || height === 0 || width <= piece * height) return [];
   const background = backgroundColumns(cv, crop), runs = [];
   for (let x = 0; x < width;) {
     if (!background[x]) { x++; continue; }
@@ -90,18 +92,19 @@ export function inPieces(cv, read, piece = PIECE) {
       const results = await read(parts);
       return spans.map(([first, end]) => {
         if (end - first === 1) return results[first];
-        let logSum = 0, widths = 0;
+        let logSum = 0, widths = 0, zero = false;
         const texts = [];
         for (let i = first; i < end; i++) { // left to right, as recog_edge.pieces adds
-          logSum += parts[i].cols * Math.log(Math.max(results[i][1], 1e-30));
+          logSum += parts[i].cols * Math.log(Math.max(results[i][1], 1e-300));
           widths += parts[i].cols;
-          const text = results[i][0].trim();
+          zero ||= results[i][1] <= 0;
+          const text = results[i][0].replace(BLANKS, "");
           if (text) texts.push(text);
         }
-        return [texts.join(" "), Math.exp(logSum / widths)];
+        return [texts.join(" "), zero ? 0 : Math.exp(logSum / widths)];
       });
     } finally {
-      spans.forEach(([first, end, cut]) => { if (cut) for (let i = first; i < end; i++) parts[i].delete(); });
+      spans.forEach(([first, end, cut]) => { if (cut) for (let i = first; i < end; i++) parts[i]?.delete(); });
     }
   };
 }
