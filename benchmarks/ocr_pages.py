@@ -74,6 +74,7 @@ splits. The figures say how well each reads these pages, not how good each is in
 from __future__ import annotations
 
 import argparse
+import copy
 import importlib.util
 import json
 import os
@@ -301,25 +302,28 @@ def run_recog(pages: list[PageRef], detector: str, lines: list[str], pieces: lis
     from recog.pages import PageReader
 
     set_threads(threads)
-    readers = []
-    for name, piece, _ in variants(lines, pieces):
+    loaded = {}  # line model -> its reader, loaded once for all piece widths
+    for name in lines:
         try:
-            reader = recog.load(detector, lines=name, lm=lm)
+            loaded[name] = recog.load(detector, lines=name, lm=lm)
         except FileNotFoundError as err:
             raise PeerMissing(f"recog: {err} (give --detector PATH: a detector checkpoint or model folder)") from None
-        if not isinstance(reader, PageReader):
+        if not isinstance(loaded[name], PageReader):
             raise SystemExit(f"--detector {detector}: a text-line or speech model, not a text detector")
         if lm:
-            reader.search_options = {"beam": LM_BEAM}
+            loaded[name].search_options = {"beam": LM_BEAM}
+    todo = variants(lines, pieces)
+    readers = [copy.copy(loaded[name]) for name, _, _ in todo]  # the same models, each its own piece
+    for reader, (_, piece, _) in zip(readers, todo, strict=True):
         reader.piece = piece
-        readers.append(reader)
     descriptions = [f"recog, detector {detector}, lines {name}{f', LM {lm}' if lm else ''}, pieces {piece}, "
-                    f"torch threads {threads}" for name, piece, _ in variants(lines, pieces)]
-    return compared("recog", [label for *_, label in variants(lines, pieces)], descriptions, readers, pages)
+                    f"torch threads {threads}" for name, piece, _ in todo]
+    return compared("recog", [label for *_, label in todo], descriptions, readers, pages)
 
 
 def run_edge(pages: list[PageRef], detector: str, lines: list[str], pieces: list[int], threads: int
              ) -> list[SystemRun]:
+    from recog_edge.lines import EdgeLineModel
     from recog_edge.models import resolve
     from recog_edge.pages import EdgePageReader
 
@@ -331,8 +335,9 @@ def run_edge(pages: list[PageRef], detector: str, lines: list[str], pieces: list
         if not (folder / graph).is_file():
             raise PeerMissing(f"recog-edge: {folder} has no {graph} (write it with `recog export`)")
     folder_of = dict(zip(lines, folders[1:], strict=True))
+    models = {name: EdgeLineModel(folder, threads=threads) for name, folder in folder_of.items()}  # once per model
     todo = variants(lines, pieces)
-    readers = [EdgePageReader(folders[0], folder_of[name], threads=threads, piece=piece) for name, piece, _ in todo]
+    readers = [EdgePageReader(folders[0], models[name], threads=threads, piece=piece) for name, piece, _ in todo]
     descriptions = [f"recog-edge, detector {folders[0]}, lines {folder_of[name]}, pieces {piece}, onnxruntime "
                     f"threads {threads} (lines {threads} at a time)" for name, piece, _ in todo]
     return compared("recog-edge", [label for *_, label in todo], descriptions, readers, pages)

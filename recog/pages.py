@@ -29,7 +29,7 @@ from recog.detection.detector import DetectionModel
 from recog.image import ImageError, image_from_array, is_pdf, load_image, load_pdf_pages
 from recog.inference import Recognition, RecognitionModel
 from recog_edge.pages import Page, PageLine, is_line_image, read_boxes, read_page
-from recog_edge.pieces import PIECE, in_pieces
+from recog_edge.pieces import PIECE
 
 UNSURE_BELOW = 0.9  # --draw marks readings less confident than this
 
@@ -134,7 +134,7 @@ class PageReader:
     def read_boxes(self, image: np.ndarray, boxes: list[np.ndarray], scores: list[float]) -> list[PageLine]:
         """Read the text in each box (reading corners) of ``image``, turning upside-down lines
         (``recog_edge.pages.read_boxes``), long ones in pieces (``recog_edge.pieces``)."""
-        return read_boxes(image, boxes, scores, in_pieces(self._read, self.piece), self.turn)
+        return read_boxes(image, boxes, scores, self._read, self.turn, self.piece)
 
     def _read(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
         return [(r.text, r.confidence) for r in self.recognizer.transcribe(crops, **self.search_options)]

@@ -15,6 +15,13 @@ LONG = ("Several pages of the annual report were printed twice, so the clerk cou
         "before noon and sorted them by date.")
 
 
+def long_lines_page() -> np.ndarray:
+    """A page of two lines over ``PIECE`` heights wide (uint8 RGB)."""
+    from tests.helpers import render_page
+
+    return render_page([((10, 10), LONG[:70]), ((10, 50), LONG[70:])], size=(900, 90), font_size=20)[0]
+
+
 def line_crop(text: str, size: int = 24, ink: str = "black", paper: str = "white") -> np.ndarray:
     """A text line as the page reader crops it: uint8 RGB (h, w, 3), a few pixels round the text."""
     font = ImageFont.truetype("DejaVuSans.ttf", size)
@@ -125,12 +132,10 @@ def test_both_clis_read_long_page_lines_in_pieces_unless_told_otherwise(runtime:
 
     from recog.cli import main as recog_main
     from recog_edge.cli import main as edge_main
-    from tests.helpers import render_page
 
     main = recog_main if runtime == "recog" else edge_main
-    image, _ = render_page([((10, 10), LONG[:70]), ((10, 50), LONG[70:])], size=(900, 90), font_size=20)
     path = tmp_path / "long_lines.png"
-    Image.fromarray(image).save(path)
+    Image.fromarray(long_lines_page()).save(path)
     pages = {}
     for flags in ([], ["--pieces", "0"]):
         assert main(["ocr", str(path), "--detect", "--output", "-", *flags]) == 0

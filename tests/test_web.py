@@ -318,8 +318,7 @@ def test_the_page_reads_lines_and_pages_like_the_edge_runtime(models: dict[str, 
     from recog_edge.boxes import crop_box
     from recog_edge.pages import EdgePageReader
     from recog_edge.pieces import cut_columns
-    from tests.helpers import render_page
-    from tests.test_pieces import LONG
+    from tests.test_pieces import long_lines_page
 
     turned = tmp_path / "memo_turned.png"  # lines running up: detected a quarter turn round, as recog_edge does
     Image.open(EXAMPLES / "memo.png").transpose(Image.Transpose.ROTATE_90).save(turned)
@@ -327,7 +326,7 @@ def test_the_page_reads_lines_and_pages_like_the_edge_runtime(models: dict[str, 
     Image.open(EXAMPLES / "memo.png").transpose(Image.Transpose.ROTATE_180).save(upside_down)
 
     long_lines = tmp_path / "long_lines.png"  # lines over PIECE heights wide: read in pieces (recog_edge.pieces)
-    image, _ = render_page([((10, 10), LONG[:70]), ((10, 50), LONG[70:])], size=(900, 90), font_size=20)
+    image = long_lines_page()
     Image.fromarray(image).save(long_lines)
     long_upside_down = tmp_path / "long_lines_upside_down.png"  # its turn vote reads 12-height windows of them
     Image.fromarray(image[::-1, ::-1]).save(long_upside_down)

@@ -87,8 +87,8 @@ def read_page(image: np.ndarray, name: str, detect: Detect, read: Read, turn: bo
     reading order in the page's upright frame (``recog_edge.layout``)."""
     height, width = image.shape[:2]
     found = detect(image)
-    lines = read_boxes(image, [reading_corners(box) for box, _ in found], [score for _, score in found],
-                       in_pieces(read, piece), turn)
+    lines = read_boxes(image, [reading_corners(box) for box, _ in found], [score for _, score in found], read, turn,
+                       piece)
     lines = [line for line in lines if line.text.strip()]
     if not lines:
         return Page(name, width, height, "", [])
@@ -97,9 +97,10 @@ def read_page(image: np.ndarray, name: str, detect: Detect, read: Read, turn: bo
     return Page(name, width, height, page_text(blocks, [line.text for line in lines]), [lines[i] for i in order])
 
 
-def read_boxes(image: np.ndarray, boxes: list[np.ndarray], scores: list[float], read: Read, turn: bool = True
-               ) -> list[PageLine]:
-    """Read the text in each box (reading corners) of ``image``. Lines running the same way (by
+def read_boxes(image: np.ndarray, boxes: list[np.ndarray], scores: list[float], read: Read, turn: bool = True,
+               piece: int = PIECE) -> list[PageLine]:
+    """Read the text in each box (reading corners) of ``image``, those wider than ``piece`` heights
+    in pieces (``recog_edge.pieces.in_pieces``). Lines running the same way (by
     quarter turns) are upright together or upside down together: with ``turn``, the longest few
     of each such group are read both ways (their first ``TURN_WINDOW`` heights of width: the same
     pixels each way, at a fraction of a long line's cost), and where most read surer turned, by
@@ -108,6 +109,7 @@ def read_boxes(image: np.ndarray, boxes: list[np.ndarray], scores: list[float], 
     if not boxes:
         return []
     boxes = list(boxes)  # turned ones are replaced: the caller's list stays as it was
+    read = in_pieces(read, piece)
     crops = [crop_box(image, box) for box in boxes]
     results = read(crops)
 

@@ -65,15 +65,16 @@ export async function readPage(cv, image, detector, lineModel, turn = true, piec
   const src = rgbMat(cv, image);
   try {
     const found = await detector.detect(src);
-    const read = inPieces(cv, async (crops) => { // lines wider than `piece` heights in pieces (pieces.js)
+    const read = async (crops) => {
       const out = [];
       for (const crop of crops) {
         const line = await lineModel.read(matRgb(crop));
         out.push([line.text, line.confidence]);
       }
       return out;
-    }, piece);
-    let lines = await readBoxes(cv, src, found.map(([box]) => readingCorners(box)), found.map(([, s]) => s), read, turn);
+    };
+    let lines = await readBoxes(cv, src, found.map(([box]) => readingCorners(box)), found.map(([, s]) => s), read, turn,
+      piece);
     lines = lines.filter((line) => line.text.trim());
     if (!lines.length) return { width: image.width, height: image.height, text: "", lines: [] };
     const upright = textFrame(lines.map((line) => line.box));
@@ -94,11 +95,13 @@ export function turns(gains) {
   return 2 * gains.filter((g) => g > 0).length > gains.length && sum >= TURN_MARGIN * gains.length;
 }
 
-/** Read the text in each box; a group of lines running the same way turns when most read surer turned,
- * by TURN_MARGIN on average (recog_edge.pages.read_boxes). */
-async function readBoxes(cv, src, boxes, scores, read, turn) {
+/** Read the text in each box, those wider than `piece` heights in pieces (pieces.js); a group of lines
+ * running the same way turns when most read surer turned, by TURN_MARGIN on average
+ * (recog_edge.pages.read_boxes). */
+async function readBoxes(cv, src, boxes, scores, read, turn, piece) {
   if (!boxes.length) return [];
   boxes = [...boxes];
+  read = inPieces(cv, read, piece);
   const crops = boxes.map((box) => cropBox(cv, src, box));
   try {
     const results = await read(crops);

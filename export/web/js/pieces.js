@@ -82,7 +82,7 @@ export function inPieces(cv, read, piece = PIECE) {
     try {
       for (const crop of crops) {
         const edges = [0, ...cutColumns(cv, crop, piece), crop.cols];
-        spans.push([parts.length, parts.length + edges.length - 1, edges.length > 2]);
+        spans.push([parts.length, parts.length + edges.length - 1]);
         if (edges.length === 2) {
           parts.push(crop);
           continue;
@@ -104,7 +104,8 @@ export function inPieces(cv, read, piece = PIECE) {
         return [texts.join(" "), zero ? 0 : Math.exp(logSum / widths)];
       });
     } finally {
-      spans.forEach(([first, end, cut]) => { if (cut) for (let i = first; i < end; i++) parts[i]?.delete(); });
+      // the parts cut here (an uncut crop, its span's one part, is the caller's)
+      spans.forEach(([first, end]) => { if (end - first > 1) for (let i = first; i < end; i++) parts[i]?.delete(); });
     }
   };
 }
