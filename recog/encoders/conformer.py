@@ -125,7 +125,11 @@ class ConvSubsampling(nn.Module):
         stage = self.stages[i]
         if i == 0 and not (torch.compiler.is_compiling() or torch.compiler.is_exporting()):
             patches = x[:, 0].unfold(1, 3, 2).unfold(2, 3, 2)  # (B, T', F', 3, 3)
-            x = F.linear(patches.flatten(3), stage.weight.flatten(1), stage.bias).permute(0, 3, 1, 2)
+            b, t, f = patches.shape[:3]
+            # The weight as a contiguous (9, C) matrix: backward then forms its gradient as
+            # patches^T @ grad, 10x faster on one core than F.linear's grad^T @ patches.
+            x = torch.addmm(stage.bias, patches.reshape(-1, 9), stage.weight.flatten(1).t().contiguous())
+            x = x.view(b, t, f, -1).permute(0, 3, 1, 2)
         else:
             x = stage(x)
         return F.relu(x, inplace=True)
