@@ -72,6 +72,15 @@ def head(request: pytest.FixtureRequest) -> TransducerHead:
     return TransducerHead(32, 12, predictor=request.param, pred_dim=24, joint_dim=24).eval()
 
 
+def test_the_losss_lattice_logits_are_the_joint_at_every_frame_and_token(head: TransducerHead) -> None:
+    """The loss's joint over the whole lattice (sigmoid form) is the searches' tanh joint."""
+    h, tokens = torch.randn(2, 5, 32) * 3, torch.randint(0, 12, (2, 4))
+    with torch.no_grad():
+        pred = head.predictor(tokens)  # (2, 4, P)
+        expected = head.joint(head.enc_proj(h)[:, :, None], head.pred_proj(pred)[:, None])
+        torch.testing.assert_close(head.lattice_logits(h, pred), expected, rtol=0, atol=1e-5)
+
+
 def test_greedy_with_one_symbol_per_frame_equals_beam_one(head: TransducerHead) -> None:
     h, lengths = torch.randn(3, 20, 32), torch.tensor([20, 15, 7])
     greedy = greedy_search(head, h, lengths, max_symbols=1)
