@@ -29,7 +29,8 @@ import lightning.pytorch as pl
 import torch
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for benchmarks.common
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # the repo root, for benchmarks.common
 from benchmarks.common import add_manifest, parse_args  # noqa: E402
 from recog.audio import SAMPLE_RATE  # noqa: E402
 
@@ -71,21 +72,25 @@ def run_config(config: dict[str, Any], manifest: str, devices: int, steps: int, 
         "callbacks": [{"class_path": "benchmarks.ddp_step_time.StepTimes", "init_args": {"out": str(out)}}],
     }
     run["run_dir"] = str(root)
+    manifest = str(Path(manifest).resolve())  # the child runs in the checkout it times
     run["model"]["tokenizer"] = {**run["model"].get("tokenizer", {}), "manifest": manifest}
     run["data"] = {**run["data"], "train_manifest": manifest, "val_manifest": manifest, "num_workers": 0}
     return run
 
 
-def timed_run(config: dict[str, Any], manifest: str, devices: int, threads: int, steps: int) -> list[dict[str, float]]:
+def timed_run(config: dict[str, Any], manifest: str, devices: int, threads: int, steps: int,
+              checkout: Path = REPO) -> list[dict[str, float]]:
+    """Each step's time and audio seconds of a ``recog train`` child process running ``config`` on
+    ``devices`` processes of ``threads`` threads, with recog (and this module) from ``checkout``."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         out = root / "steps.json"
         (root / "run.yaml").write_text(yaml.safe_dump(run_config(config, manifest, devices, steps, root, out)))
         env = {**os.environ, "OMP_NUM_THREADS": str(threads),
-               "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]),
+               "PYTHONPATH": os.pathsep.join([str(checkout), str(checkout / "export" / "python"),
                                               os.environ.get("PYTHONPATH", "")])}
         done = subprocess.run([sys.executable, "-m", "recog.cli", "train", "--config", str(root / "run.yaml")],
-                              env=env, capture_output=True, text=True)
+                              env=env, capture_output=True, text=True, cwd=checkout)
         if done.returncode != 0:
             sys.exit(f"error: the run on {devices} process(es) failed:\n{done.stderr[-3000:]}")
         return json.loads(out.read_text())

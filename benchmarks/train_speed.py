@@ -1,0 +1,61 @@
+"""Training speed of this checkout against another git revision, side by side: the same config,
+manifest and batches, one process with one thread, ``recog train`` run from each (a temporary
+worktree for the revision), the two alternating round by round.
+
+    python benchmarks/train_speed.py --config configs/en_speech.yaml \
+        --manifest data/en_speech/train.jsonl --against ba225d4 --steps 25 --rounds 2
+
+Each run is ``benchmarks/ddp_step_time.py``'s timed child (no logger, checkpoint or validation;
+``StepTimes`` as its only callback), with a fresh model from the config. Prints, per run, the
+median step time over the steps after the first ``--skip``, then this checkout's time as a ratio
+of the revision's. Needs a quiet machine: a second job spoils the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for benchmarks.common
+from benchmarks.common import add_manifest, parse_args  # noqa: E402
+from benchmarks.ddp_step_time import REPO, timed_run  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", required=True, help="a training config (its model and data sections)")
+    add_manifest(parser, help="the training manifest to time")
+    parser.add_argument("--against", required=True, help="the git revision to compare with")
+    parser.add_argument("--steps", type=int, default=25, help="training steps per run")
+    parser.add_argument("--skip", type=int, default=5, help="first steps left out of the figures")
+    parser.add_argument("--rounds", type=int, default=2, help="runs of each, alternating")
+    args = parse_args(parser)
+    config = yaml.safe_load(Path(args.config).read_text())
+    medians: dict[str, list[float]] = {"this checkout": [], args.against: []}
+    with tempfile.TemporaryDirectory(prefix="recog_rev_") as tmp:
+        worktree = Path(tmp) / "tree"
+        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(worktree), args.against],
+                       check=True, capture_output=True)
+        try:
+            for round_ in range(args.rounds):
+                order = [("this checkout", REPO), (args.against, worktree)]
+                for name, checkout in order if round_ % 2 == 0 else order[::-1]:
+                    steps = timed_run(config, args.manifest, 1, 1, args.steps, checkout)[args.skip:]
+                    medians[name].append(statistics.median(s["seconds"] for s in steps))
+                    print(f"round {round_ + 1}, {name:14s} median step {medians[name][-1]:6.3f} s", flush=True)
+        finally:
+            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(worktree)], check=False)
+    mine, theirs = (statistics.median(medians[n]) for n in medians)
+    print(f"{args.config}, {args.manifest}, {args.steps} steps ({args.skip} skipped), {args.rounds} rounds, "
+          f"one thread: this checkout {mine:.3f} s a step, {args.against} {theirs:.3f} s: "
+          f"{mine / theirs:.2f}x the time ({theirs / mine:.2f}x as fast)")
+
+
+if __name__ == "__main__":
+    main()
