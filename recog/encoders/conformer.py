@@ -110,8 +110,8 @@ class ConvSubsampling(nn.Module):
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = (x * lengths_to_mask(lengths, x.shape[1])[:, :, None]).unsqueeze(1)  # (B, 1, T, F)
         for i in range(self.n_stages):
-            # Pad time (left-only when causal) and frequency symmetrically.
             lengths = self.conv_lengths(lengths)
+            # Pad time (left-only when causal) and frequency symmetrically.
             x = self._stage(i, F.pad(x, (1, 1, 2, 0) if self.causal else (1, 1, 1, 1)), lengths)
         return self._project(x), lengths
 
