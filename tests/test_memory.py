@@ -32,4 +32,3 @@ def test_kept_memory_is_reused_without_faulting_its_pages_in_again() -> None:
     default, kept = page_faults("default"), page_faults("keep")
     assert default >= 10  # every allocation faults its pages in (20 with 2 MB huge pages, 10240 without)
     assert kept < default / 10
-
