@@ -25,7 +25,7 @@ import random
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -107,11 +107,14 @@ def write_lm_text(path: Path, texts: list[str]) -> None:
         part.write_text("".join(t + "\n" for t in texts), encoding="utf-8")
 
 
-def check_config(out: Path, config: dict) -> None:
-    """Refuse to reuse files made with different settings; record the settings otherwise."""
+def check_config(out: Path, config: dict, later_keys: Iterable[str] = ()) -> None:
+    """Refuse to reuse files made with different settings; record the settings otherwise.
+    ``later_keys`` are settings added to the recipe since: a folder recorded without them still
+    matches (and records them now)."""
     path = out / CONFIG_NAME
     if path.is_file():
         old = json.loads(path.read_text())
+        old = {**{k: config[k] for k in later_keys if k in config and k not in old}, **old}
         if old != config:
             diff = sorted(k for k in set(old) | set(config) if old.get(k) != config.get(k))
             sys.exit(

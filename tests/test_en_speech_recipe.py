@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
+import itertools
 import json
 import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -140,6 +142,23 @@ WORDNET = [
     "a gentle breeze came off the lake",
     "the early bird gets the worm, but the second mouse gets the cheese",  # also a fortune
 ]
+GCIDE = """Abandon \\A*ban"don\\, v. t.
+   1. To cast or drive out; to banish.
+      [1913 Webster]
+
+            That he might . . . abandon them from him. --Udall.
+      [1913 Webster]
+
+            Hope was overthrown, yet could not be abandoned.
+                                                  --I. Taylor.
+      [1913 Webster]
+
+            the dog barked all night
+      [WordNet 1.5]
+"""
+DEVIL = """LOQUACITY, n.  A disorder which renders the sufferer unable to curb
+his tongue when you wish to talk.
+"""
 DICTIONARY = "apple\nriver\nmountain\nquiet\nbutton\nwindow\nyellow\ngarden\nletter\nsilver\nJohn\nbasket's\n"
 
 
@@ -150,7 +169,7 @@ def text_root(recipe, tmp_path_factory):
     def put(rel: str, text: str) -> None:
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(gzip.compress(text.encode()) if rel.endswith(".gz") else text.encode())
+        path.write_bytes(gzip.compress(text.encode()) if rel.endswith((".gz", ".dz")) else text.encode())
 
     for name in recipe.texts.FORTUNE_FILES:
         put(f"usr/share/games/fortunes/{name}", FORTUNES if name == "fortunes" else "")
@@ -162,6 +181,8 @@ def text_root(recipe, tmp_path_factory):
     for i, pos in enumerate(("noun", "verb", "adj", "adv")):
         put(f"usr/share/wordnet/data.{pos}", "  1 This software and database is licensed\n" + lines[i] + "\n")
     put("usr/share/dict/american-english", DICTIONARY)
+    put("usr/share/dictd/gcide.dict.dz", GCIDE)
+    put("usr/share/dictd/devil.dict.dz", DEVIL)
     return root
 
 
@@ -177,6 +198,38 @@ def test_text_pools_read_each_source(recipe, text_root):
     assert "classes provide a means of bundling data and functionality together" in docs
     assert not any("len" in label.split() or "pass" in label.split() for label in docs)  # code left out
     assert len(pools["wordnet"]) == len(WORDNET)
+    # quotations without their attribution, an ellipsis read as a pause; GCIDE's WordNet entries left out
+    assert [(t.speak, t.label) for t in pools["gcide"]] == [
+        ("that he might, abandon them from him.", "that he might abandon them from him"),
+        ("hope was overthrown, yet could not be abandoned.", "hope was overthrown yet could not be abandoned")]
+    assert [t.label for t in pools["devil"]] == [
+        "a disorder which renders the sufferer unable to curb his tongue when you wish to talk"]  # no headword
+
+
+def test_a_source_joining_later_leaves_the_earlier_draws_as_they_were(recipe):
+    texts = recipe.texts
+
+    def stream(name: str) -> Iterator:
+        return (texts.Text(f"{name} {i}", f"{name} {i}", name) for i in itertools.count())
+
+    before = texts.draw({"a": stream("a"), "b": stream("b")}, {"a": 1.0, "b": 1.0}, 30, 0, set())
+    after = texts.draw({"a": stream("a"), "new": stream("new"), "b": stream("b")}, {"a": 1.0, "b": 1.0, "new": 5.0},
+                       60, 0, set(), joins={"new": 30})
+    assert after[:30] == before
+    assert sum(t.source == "new" for t in after[30:]) > 10
+    assert not any(s.joins_at for s in texts.SOURCES if s.role != "train")
+
+
+def test_a_corpus_made_before_a_later_setting_still_matches(tmp_path):
+    from recipes.common import check_config
+
+    check_config(tmp_path, {"texts": "x"})
+    check_config(tmp_path, {"texts": "x", "later": "y"}, later_keys={"later"})  # recorded now
+    assert json.loads((tmp_path / "prepare_config.json").read_text()) == {"texts": "x", "later": "y"}
+    with pytest.raises(SystemExit, match="later"):
+        check_config(tmp_path, {"texts": "x", "later": "z"}, later_keys={"later"})
+    with pytest.raises(SystemExit, match="other"):
+        check_config(tmp_path, {"texts": "x", "later": "y", "other": 1})
 
 
 @needs_pypi
@@ -188,9 +241,11 @@ def test_splits_disjoint_deterministic_and_test_source_held_out(recipe, text_roo
     assert make(40, 2, 3, 7, text_root)["test"] == splits["test"]  # test does not move with --num-train
     assert {t.source for t in splits["test"] + splits["dev"]} == {"wordnet"}
     assert "wordnet" not in {t.source for t in splits["train"]}
-    train_pool = {t.label for s in recipe.texts.SOURCES if s.role == "train" for t in recipe.texts.pool(s, text_root)}
     labels = {split: {t.label for t in texts} for split, texts in splits.items()}
-    assert not labels["test"] & train_pool  # the WordNet example that is also a fortune is skipped
+    early_pool = {t.label for s in recipe.texts.SOURCES if s.role == "train" and not s.joins_at
+                  for t in recipe.texts.pool(s, text_root)}
+    assert not labels["test"] & early_pool  # the WordNet example that is also a fortune is skipped
+    assert not (labels["test"] | labels["dev"]) & labels["train"]
     assert not labels["test"] & labels["dev"] and not (labels["test"] | labels["dev"]) & labels["train"]
     wordlist = [t.label for t in splits["train"] if t.source == "wordlist"]
     assert wordlist and all(set(w.split()) <= set(DICTIONARY.lower().split()) for w in wordlist)

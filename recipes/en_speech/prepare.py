@@ -1,22 +1,22 @@
 """Build the training, dev and test corpus of the shipped English speech model en-speech.
 
 Every utterance: a sentence of real prose (``texts.py``: fortunes, the Python manuals, the
-Jargon File, Debian's constitution, number/date templates and word lists for training; WordNet's
-usage examples for dev and test), spelt out as spoken (``normalise.py``); a voice from its
-split's set (``voices.py``: espeak-ng with its variants, MBROLA voices with and without foreign
-accents, flite, festival; dev and test voices never heard in training, the speaker slt only in
-test); synthesis at a random rate and pitch; sox to 16 kHz mono; silence trimmed to a random
-0.1-0.3 s margin; and, for training utterances, the waveform augmentations of ``augment.py``
-(noise, babble, reverberation, telephone band, codecs, gain, clipping, trailing silence), each
-on its own share, with the applied ones named in the manifest's ``augment`` field. Dev and test
-are clean; the test utterances are also written as the variants test_silence, test_noise10,
-test_reverb and test_8k.
+Jargon File, Debian's constitution, Webster's 1913 quotations, The Devil's Dictionary,
+number/date templates and word lists for training; WordNet's usage examples for dev and test),
+spelt out as spoken (``normalise.py``); a voice from its split's set (``voices.py``: espeak-ng
+with its variants, MBROLA voices with and without foreign accents, flite, festival; dev and test
+voices never heard in training, the speaker slt only in test); synthesis at a random rate and
+pitch; sox to 16 kHz mono; silence trimmed to a random 0.1-0.3 s margin; and, for training
+utterances, the waveform augmentations of ``augment.py`` (noise, babble, reverberation,
+telephone band, codecs, gain, clipping, trailing silence), each on its own share, with the
+applied ones named in the manifest's ``augment`` field. Dev and test are clean; the test
+utterances are also written as the variants test_silence, test_noise10, test_reverb and test_8k.
 
 Writes DIR/wavs/<split>/<index>.wav and NeMo manifests DIR/{train,dev,test}.jsonl and
 DIR/test_{silence,noise10,reverb,8k}.jsonl (``audio_filepath`` relative to DIR). Deterministic
 given --seed, and resumable: valid existing wavs are reused.
 
-    python recipes/en_speech/prepare.py --out data/en_speech --num-train 40000 --workers 2 --install
+    python recipes/en_speech/prepare.py --out data/en_speech --num-train 64000 --workers 2 --install
 """
 
 from __future__ import annotations
@@ -489,12 +489,12 @@ def main(argv: list[str] | None = None) -> int:
         "snr": [args.snr_min, args.snr_max],
         "max_duration": args.max_duration,
         # Catches changed text packages, normaliser or vocabulary, whose texts would not match reused wavs.
-        "texts_sha256": texts.fingerprint(root),
+        **texts.fingerprints(root),
         "voices": voice_ids,
     }
     if args.train_engine_shares is not None:  # recorded only when set: folders made before it still match
         config["train_engine_shares"] = args.train_engine_shares
-    check_config(out, config)
+    check_config(out, config, texts.LATER_KEYS)
     print("voices: " + ", ".join(f"{s} {len(voice_ids[s])}" for s in SPLITS))
 
     splits = texts.make_splits(args.num_train, args.num_dev, args.num_test, args.seed, root)

@@ -6,7 +6,7 @@
 # (configs/en_speech.yaml: one model, offline and streaming; starting from the shipped en-speech
 # where there is one) and the figures of the issue (benchmarks/speech_conditions.py).
 #
-#   bash recipes/en_speech/run.sh            # 40000 / 300 / 500 utterances (about 49 h of audio), 4 h of training
+#   bash recipes/en_speech/run.sh            # 64000 / 300 / 500 utterances (about 78 h of audio), 4 h of training
 #   bash recipes/en_speech/run.sh --small    # 1500 / 100 / 200 utterances, 10 min of training
 #   MAX_TIME=00:08:00:00 INIT_FROM= bash recipes/en_speech/run.sh   # 8 h, from scratch
 #   ENGINES=espeak,mbrola,flite,festival bash recipes/en_speech/run.sh   # with the non-free MBROLA voices
@@ -23,7 +23,7 @@ if [ "${1:-}" = "--small" ]; then
   counts=(--num-train 1500 --num-dev 100 --num-test 200)
 else
   data=data/en_speech; run=${RUN:-runs/en_speech}; max_time=${MAX_TIME:-00:04:00:00}
-  counts=(--num-train 40000 --num-dev 300 --num-test 500)
+  counts=(--num-train 64000 --num-dev 300 --num-test 500)
 fi
 
 echo "== 1/3 prepare data in $data (engines: $engines)"

@@ -4,7 +4,9 @@ words, with test and dev sentences from a source the training text never draws f
 Training text comes from several registers (see SOURCES): quotations, jokes, dialogue, verse
 and literature (``fortunes``), technical documentation (the Python manuals), hacker slang and
 its history (the Jargon File, public domain), formal and legal prose (Debian's constitution and
-social contract), plus two generated streams: numbers, clock times, dates, prices and names
+social contract), literature (the quotations of Webster's 1913 dictionary in GCIDE) and satire
+(The Devil's Dictionary), the last two joining after the first 40,000 training sentences (see
+``Source``), plus two generated streams: numbers, clock times, dates, prices and names
 from the synth_speech grammar (``templates``) and lists of 3-8 words drawn evenly over the
 50,000 most frequent words of ``wordfreq`` that Debian's American English dictionary lists
 (``wordlist``), which spreads the acoustic training over many more distinct words than the
@@ -69,9 +71,10 @@ class Text:
 
 
 def read_text(path: Path) -> str:
-    """A text file, gunzipped where it ends in .gz, decoded as UTF-8 (bad bytes replaced)."""
+    """A text file, gunzipped where it ends in .gz or .dz (dictzip), decoded as UTF-8 (bad bytes
+    replaced)."""
     data = path.read_bytes()
-    if path.suffix == ".gz":
+    if path.suffix in (".gz", ".dz"):
         data = gzip.decompress(data)
     return data.decode("utf-8", errors="replace")
 
@@ -132,6 +135,30 @@ def plain_paragraphs(path: Path) -> list[str]:
     return blank_line_paragraphs(read_text(path))
 
 
+def headword_paragraphs(path: Path) -> list[str]:
+    """Paragraphs of a dictionary in prose (The Devil's Dictionary), each entry's "WORD, n."
+    dropped from the start of its first paragraph."""
+    return [re.sub(r"^[A-Z][A-Z' -]*, (?:[a-z]+\.\s*)+", "", p) for p in plain_paragraphs(path)]
+
+
+def gcide_quotations(path: Path) -> list[str]:
+    """The quotations of the 1913 Webster entries in GCIDE's dictd file (indented blocks closed by
+    a "[1913 Webster]" line), each without its "--Author." attribution and with ". . ."
+    ellipses read as a pause. Entries GCIDE took from WordNet carry other tags and are left out:
+    WordNet is the test source."""
+    out = []
+    for block in re.split(r"\n\s*\n", read_text(path)):
+        lines = block.rstrip().splitlines()
+        body = [line for line in lines[:-1] if line.strip()]
+        if len(lines) < 2 or lines[-1].strip() != "[1913 Webster]":
+            continue
+        if not all(line.startswith(" " * 12) for line in body):  # a definition, not a quotation
+            continue
+        quote = re.sub(r"\s--\s?[^-]{1,80}$", "", " ".join(line.strip() for line in body))
+        out.append(re.sub(r"\s*(?:\. ){2,}\.?\s*", ", ", quote).strip(", "))
+    return out
+
+
 def wordnet_examples(path: Path) -> list[str]:
     """The quoted usage examples in a WordNet data file's glosses, one per item."""
     out = []
@@ -145,7 +172,10 @@ def wordnet_examples(path: Path) -> list[str]:
 @dataclass(frozen=True)
 class Source:
     """A text source: the Debian packages that ship it, its files (globs under the root) and a
-    reader for one file; ``role`` is "train" or "test" (test and dev)."""
+    reader for one file; ``role`` is "train" or "test" (test and dev). A training source added
+    after corpora were made joins the draw after ``joins_at`` training sentences, so the texts of
+    a corpus of that size stay what they were (and so do test and dev, which only the sources
+    joining at 0 filter)."""
 
     name: str
     packages: tuple[str, ...]
@@ -153,6 +183,7 @@ class Source:
     reader: Callable[[Path], Iterable[str]]
     role: str
     register: str
+    joins_at: int = 0
 
 
 SOURCES = (
@@ -192,6 +223,24 @@ SOURCES = (
         "formal and procedural prose (constitution, social contract, manifesto, bug reporting)",
     ),
     Source(
+        "gcide",
+        ("dict-gcide",),
+        ("usr/share/dictd/gcide.dict.dz",),
+        gcide_quotations,
+        "train",
+        "literature: the quotations of Webster's 1913 dictionary (GCIDE)",
+        joins_at=40_000,
+    ),
+    Source(
+        "devil",
+        ("dict-devil",),
+        ("usr/share/dictd/devil.dict.dz",),
+        headword_paragraphs,
+        "train",
+        "satire: Ambrose Bierce's The Devil's Dictionary (public domain)",
+        joins_at=40_000,
+    ),
+    Source(
         "wordnet",
         ("wordnet-base",),
         tuple(f"usr/share/wordnet/data.{pos}" for pos in ("noun", "verb", "adj", "adv")),
@@ -210,6 +259,8 @@ TRAIN_WEIGHTS = {
     "python-doc": 0.15,
     "jargon": 0.12,
     "debian-doc": 0.03,
+    "gcide": 0.45,
+    "devil": 0.03,
     "templates": 0.15,
     "wordlist": 0.10,
 }
@@ -334,19 +385,24 @@ def wordlist_stream(words: list[str], seed: int) -> Iterator[Text]:
 
 
 def draw(
-    streams: dict[str, Iterator[Text]], weights: dict[str, float], n: int, seed: int, exclude: set[str]
+    streams: dict[str, Iterator[Text]], weights: dict[str, float], n: int, seed: int, exclude: set[str],
+    joins: dict[str, int] | None = None,
 ) -> list[Text]:
-    """``n`` texts with distinct labels not in ``exclude``, each from a stream picked by weight;
-    a finite stream that runs out is dropped from the choice. Prefix-stable in ``n``."""
+    """``n`` texts with distinct labels not in ``exclude``, each from a stream picked by weight
+    among those that have joined (``joins``: the number of texts drawn before a stream joins, 0
+    where absent); a finite stream that runs out is dropped from the choice. Prefix-stable in
+    ``n``, and a stream joining at k leaves the first k texts as they were without it."""
     rng = random.Random(f"{seed}:draw")
+    joins = joins or {}
     live = [name for name in streams if weights.get(name, 0) > 0]
     seen = set(exclude)
     out: list[Text] = []
     misses = 0
     while len(out) < n:
-        if not live:
+        joined = [name for name in live if joins.get(name, 0) <= len(out)]
+        if not joined:
             raise RuntimeError(f"the text sources hold only {len(out)} distinct training sentences, not {n}")
-        name = rng.choices(live, weights=[weights[s] for s in live])[0]
+        name = rng.choices(joined, weights=[weights[s] for s in joined])[0]
         text = next(streams[name], None)
         if text is None:
             live.remove(name)
@@ -364,10 +420,11 @@ def make_splits(
     num_train: int, num_dev: int, num_test: int, seed: int, root: Path = Path("/")
 ) -> dict[str, list[Text]]:
     """Texts per split. Test then dev: WordNet examples (minus any sentence a training pool
-    holds), prefix-stable and independent of ``num_train``; train: the training sources by
-    TRAIN_WEIGHTS, minus the test and dev sentences."""
-    train_pools = {s.name: pool(s, root) for s in SOURCES if s.role == "train"}
-    train_labels = {t.label for texts in train_pools.values() for t in texts}
+    joining at 0 holds), prefix-stable and independent of ``num_train``; train: the training
+    sources by TRAIN_WEIGHTS as they join, minus the test and dev sentences."""
+    train_sources = [s for s in SOURCES if s.role == "train"]
+    train_pools = {s.name: pool(s, root) for s in train_sources}
+    train_labels = {t.label for s in train_sources if s.joins_at == 0 for t in train_pools[s.name]}
     held_out: list[Text] = []
     for source in SOURCES:
         if source.role == "test":
@@ -378,20 +435,31 @@ def make_splits(
     streams = {name: shuffled(texts, seed, name) for name, texts in train_pools.items()}
     streams["templates"] = template_stream(seed)
     streams["wordlist"] = wordlist_stream(wordlist_words(root), seed)
-    train = draw(streams, TRAIN_WEIGHTS, num_train, seed, {t.label for t in test + dev})
+    joins = {s.name: s.joins_at for s in train_sources}
+    train = draw(streams, TRAIN_WEIGHTS, num_train, seed, {t.label for t in test + dev}, joins)
     return {"train": train, "dev": dev, "test": test}
 
 
-def fingerprint(root: Path = Path("/")) -> str:
-    """SHA-256 of every source pool's labels: changes with the packages' text, the normaliser
-    or the vocabulary, whose new texts would not match reused wavs."""
-    digest = hashlib.sha256()
+def fingerprints(root: Path = Path("/")) -> dict[str, str]:
+    """SHA-256 of the pools' texts, one per join point ("texts_sha256" for the sources there from
+    the start, with a sample of the templates; "texts_sha256_from_K" for those joining at K):
+    changes with the packages' text, the normaliser or the vocabulary, whose new texts would not
+    match reused wavs. A corpus made before a join point lacks its key (``LATER_KEYS``)."""
+    digests: dict[int, hashlib._Hash] = {}
     for source in SOURCES:
+        digest = digests.setdefault(source.joins_at, hashlib.sha256())
         for text in pool(source, root):
             digest.update(f"{text.speak}\t{text.label}\n".encode())
     for text in draw({"t": template_stream(0)}, {"t": 1.0}, 64, 0, set()):
-        digest.update(f"{text.label}\n".encode())
-    return digest.hexdigest()
+        digests[0].update(f"{text.label}\n".encode())
+    return {_fingerprint_key(k): d.hexdigest() for k, d in sorted(digests.items())}
+
+
+def _fingerprint_key(joins_at: int) -> str:
+    return "texts_sha256" if joins_at == 0 else f"texts_sha256_from_{joins_at}"
+
+
+LATER_KEYS = frozenset(_fingerprint_key(s.joins_at) for s in SOURCES if s.joins_at)
 
 
 def text_stats(splits: dict[str, list[Text]]) -> dict:
