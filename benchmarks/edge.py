@@ -4,6 +4,7 @@ rate, speed).
 
     python benchmarks/edge.py --model CKPT --manifest data/synth_speech/test.jsonl --files 100
     python benchmarks/edge.py --model latin-lines --manifest data/synth_ocr_v2/test.jsonl --files 200
+    python benchmarks/edge.py --model en-speech --manifest data/en_speech/test.jsonl --lm en-speech
 
 A speech model is exported offline (`recog export`: offline.onnx + its heads' graphs), a text-line
 model as lines.onnx, each in float32 and int8 (`--int8`). Every input is read one at a time, as a
@@ -13,6 +14,8 @@ runtime with `EdgeModel.transcribe` / `EdgeLineModel.read` (numpy log-mel or res
 Speed is RTFx (audio seconds per second) for speech and lines per second for text lines. The
 output difference compares the exported graph with PyTorch on the same inputs (speech: the same
 log-mel features; lines: the same resized images): encoder frames and CTC log-probabilities.
+With ``--lm`` every runtime reads with that character LM fused into its beam search of ``--beam``
+(speech: transducer beam search; lines: CTC prefix beam search).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from recog.export import export_lines, export_offline, max_difference  # noqa: E
 from recog.inference import RecognitionModel  # noqa: E402
 from recog.metrics import char_error_rate, word_error_rate  # noqa: E402
 from recog_edge import EdgeLineModel, EdgeModel  # noqa: E402
+from recog_edge.fusion import LM_BEAM  # noqa: E402
 from recog_edge.lines import resize_line  # noqa: E402
 
 
@@ -91,20 +95,26 @@ def main() -> int:
     parser.add_argument("--head", help="the head to decode with (default: the model's)")
     parser.add_argument("--repeats", type=int, default=3,
                         help="timing rounds, each runtime once per round in turn; the fastest round counts")
+    common.add_lm_fusion(parser, help="a character LM (file, or a shipped model's: --lm en-speech) fused into every "
+                                      "runtime's beam search")
+    parser.add_argument("--beam", type=int, default=LM_BEAM, help=f"with --lm: the beam width (default {LM_BEAM})")
     args = common.parse_args(parser)
-    model = common.load_model(args.model)
+    model = common.load_model(args.model, lm=args.lm)
     head = args.head or model.model.default_head
+    search = {"beam": args.beam, "lm_weight": args.lm_weight, "lm_bonus": args.lm_bonus} if args.lm else {}
+    edge_search = {"lm": model.lm, **search} if args.lm else {}
     entries = common.read_entries(args.manifest, args.files)
     references = [e.text for e in entries]
     speech = model.kind == "logmel"
     if speech:
         inputs = common.load_audio_entries(entries)
         amount, unit, error_rate, metric = common.audio_seconds(inputs), "RTFx", word_error_rate, "WER"
-        readers = {"PyTorch eager": lambda: [model.transcribe_arrays([a], ["-"], head=head)[0].text for a in inputs]}
+        readers = {"PyTorch eager": lambda: [model.transcribe_arrays([a], ["-"], head=head, **search)[0].text
+                                             for a in inputs]}
     else:
         inputs = [e.path for e in entries]
         amount, unit, error_rate, metric = float(len(inputs)), "lines/s", char_error_rate, "CER"
-        readers = {"PyTorch eager": lambda: [model.transcribe([p], head=head)[0].text for p in inputs]}
+        readers = {"PyTorch eager": lambda: [model.transcribe([p], head=head, **search)[0].text for p in inputs]}
     sizes = {"PyTorch eager": sum(p.numel() * p.element_size() for p in model.model.parameters()) / 1e6}
     diffs = {"PyTorch eager": (float("nan"), float("nan"))}
     with tempfile.TemporaryDirectory() as tmp:
@@ -112,11 +122,11 @@ def main() -> int:
             name, folder = f"recog_edge {'int8' if int8 else 'float32'}", Path(tmp) / ("int8" if int8 else "fp32")
             sizes[name] = export(model, folder, int8)
             if speech:
-                edge = EdgeModel(folder, head=head, threads=args.threads)
+                edge = EdgeModel(folder, head=head, threads=args.threads, **edge_search)
                 readers[name] = lambda edge=edge: [edge.transcribe(a, 16000) for a in inputs]
                 diffs[name] = speech_graph_difference(model, folder, inputs[:20])
             else:
-                lines = EdgeLineModel(folder, head=head, threads=args.threads)
+                lines = EdgeLineModel(folder, head=head, threads=args.threads, **edge_search)
                 readers[name] = lambda lines=lines: [r.text for r in lines.read(inputs)]
                 diffs[name] = lines_graph_difference(model, folder, inputs[:20])
         texts = {name: read() for name, read in readers.items()}  # also the warm-up round
@@ -125,7 +135,8 @@ def main() -> int:
             for name, read in readers.items():
                 seconds[name] = min(seconds[name], common.timed(read)[1])
     print(f"{len(entries)} inputs of {args.manifest} ({amount:.1f} {'s of audio' if speech else 'lines'}), "
-          f"head {head}, {args.threads} thread(s), fastest of {args.repeats} interleaved rounds")
+          f"head {head}, {args.threads} thread(s), fastest of {args.repeats} interleaved rounds"
+          + (f"; LM {args.lm} (beam {args.beam}, weight {args.lm_weight}, bonus {args.lm_bonus})" if args.lm else ""))
     print(f"{'runtime':<22} {'size MB':>8} {metric:>7} {'same text':>10} {unit:>8} {'x PyTorch':>10} "
           f"{'x float32':>10} {'max |d enc|':>12} {'max |d logp|':>12}")
     torch_texts, fp32 = texts["PyTorch eager"], "recog_edge float32"

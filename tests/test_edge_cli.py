@@ -88,6 +88,57 @@ def test_stream_ends_on_recog_streams_text(speech: tuple, capsys: pytest.Capture
     assert len([line for line in got if line.startswith("partial: ")]) > 1
 
 
+@pytest.fixture(scope="module")
+def speech_lm(speech: tuple, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A character LM of the words the test wavs say (and others), for fusion."""
+    root = tmp_path_factory.mktemp("edge-lm")
+    (root / "texts.txt").write_text("open the door please\nblue sky\nthe blue door\nplease open the sky\n")
+    assert recog_main(["lm", "--text", str(root / "texts.txt"), "--order", "4", "--out", str(root / "lm.npz")]) == 0
+    return root / "lm.npz"
+
+
+def test_transcribe_with_beam_search_and_an_lm_equals_recogs_field_for_field(speech: tuple, speech_lm: Path,
+                                                                             capsys: pytest.CaptureFixture) -> None:
+    """--lm: the LM fused into the transducer's modified beam search, as recog fuses it; the fused
+    search reads otherwise than greedy search (the random weights follow the LM)."""
+    checkpoint, folder, wavs = speech
+    files = [str(w) for w in wavs]
+    fused = ["--head", "rnnt", "--beam", "4", "--lm", str(speech_lm), "--lm-weight", "3", "--output", "-"]
+    want = json_rows(recog_main, ["transcribe", *files, "--model", str(checkpoint), *fused], capsys)
+    got = json_rows(edge_main, ["transcribe", *files, "--model", str(folder), *fused], capsys)
+    greedy = json_rows(edge_main, ["transcribe", *files, "--model", str(folder), "--head", "rnnt", "--output", "-"],
+                       capsys)
+    assert [row["text"] for row in want] != [row["text"] for row in greedy]
+    assert_same_rows(got, want, numbers=2e-3)
+
+
+def test_stream_with_an_lm_ends_on_recog_streams_text(speech: tuple, speech_lm: Path,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    checkpoint, folder, wavs = speech
+    flags = ["--chunk-ms", "80", "--no-endpoint", "--head", "rnnt", "--lm", str(speech_lm), "--lm-weight", "3"]
+    assert recog_main(["stream", str(wavs[0]), "--model", str(checkpoint), *flags]) == 0
+    want = capsys.readouterr().out.splitlines()
+    assert edge_main(["stream", str(wavs[0]), "--model", str(folder), *flags]) == 0
+    got = capsys.readouterr().out.splitlines()
+    assert edge_main(["stream", str(wavs[0]), "--model", str(folder), *flags[:5]]) == 0
+    greedy = capsys.readouterr().out.splitlines()
+    assert got[-1] == want[-1] != greedy[-1]
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--lm-weight", "1"], "--lm-weight and --lm-bonus go with --lm"),
+    (["--head", "ctc", "--beam", "4"], "runs on the rnnt head, not 'ctc'"),
+    (["--lm", "latin-det"], "latin-det: this model ships no language model (lm.npz)"),
+    (["--lm", "latin-lines", "--beam", "1"], "a language model is fused into transducer beam search"),
+])
+def test_speech_search_flags_that_cannot_work_are_one_line(speech: tuple, flags: list[str], message: str,
+                                                           capsys: pytest.CaptureFixture) -> None:
+    _, folder, wavs = speech
+    assert edge_main(["transcribe", str(wavs[0]), "--model", str(folder), *flags]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and message in err[0]
+
+
 def test_a_bad_audio_file_is_one_line_and_the_batch_goes_on(speech: tuple, tmp_path: Path,
                                                             capsys: pytest.CaptureFixture) -> None:
     _, folder, wavs = speech
@@ -146,7 +197,8 @@ def test_ocr_with_the_shipped_lm_reads_as_recog_does_with_it(capsys: pytest.Capt
 
 
 @pytest.mark.parametrize(("flags", "message"), [
-    (["--beam", "4"], "--beam, --lm-weight and --lm-bonus go with --lm"),
+    (["--beam", "4"], "--beam goes with --lm"),
+    (["--lm-bonus", "2"], "--lm-weight and --lm-bonus go with --lm"),
     (["--lm", "latin-lines", "--head", "parallel"], "not the parallel head"),
     (["--lm", "latin-det"], "latin-det: this model ships no language model (lm.npz)"),
     (["--lm", "missing.npz"], "missing.npz: no such language model file, and no shipped model of that name"),

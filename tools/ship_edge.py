@@ -55,7 +55,7 @@ def ship(name: str, task: str, summary: str) -> Path:
             except ValueError as err:  # a full-context encoder has no streaming step
                 print(f"{name}: offline only ({err})", file=sys.stderr)
                 streaming = False
-        if task == "text-line" and (ROOT / name / LM_FILE).is_file():  # recog-edge fuses it into CTC beam search
+        if (ROOT / name / LM_FILE).is_file():  # recog-edge fuses it into CTC or transducer beam search
             shutil.copyfile(ROOT / name / LM_FILE, work / LM_FILE)
             written.append(work / LM_FILE)
         sizes = {path.name: path.stat().st_size for path in sorted(set(written))}
@@ -76,7 +76,8 @@ def ship(name: str, task: str, summary: str) -> Path:
             f"`recog-edge` without PyTorch. Graphs run once per step on one row (a transducer's predictor and "
             f"joiner) stay float32: int8 made them slower. Written by "
             f"`python tools/ship_edge.py {name}`."
-            + (f" `{LM_FILE}` is the character LM recog's `{name}` ships, for `recog-edge ocr --lm {name}`."
+            + (f" `{LM_FILE}` is the character LM recog's `{name}` ships, for `recog-edge "
+               f"{'transcribe' if task == 'speech' else 'ocr'} --lm {name}`."
                if LM_FILE in sizes else "") + f"\n\n{listing}\n",
             encoding="utf-8")
         folder = EDGE_ROOT / name

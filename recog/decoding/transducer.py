@@ -14,13 +14,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from recog.decoding.fusion import PrefixFusion
 from recog.decoding.hypothesis import Hypothesis
+from recog_edge.search import beam_step, finished_best, shared_prefix
 
 State = tuple[torch.Tensor, ...]
 
@@ -143,25 +143,7 @@ def beam_advance(model: Transducer, search: BeamSearch, h: torch.Tensor, beam: i
         ranked = torch.tensor([h["score"] + h["lm"] for h in hyps], device=device)
         # candidates by fused score, before the LM scores their new token
         _, top_tok = (ranked[:, None] + lp).flatten().topk(min(k * len(hyps), lp.numel()))
-        merged: dict[tuple[int, ...], dict[str, Any]] = {}
-        for flat in top_tok.tolist():
-            src, token = divmod(flat, model.vocab_size)
-            h = hyps[src]
-            score = h["score"] + lp_rows[src][token]
-            if token == 0:
-                new = {**h, "score": score, "src": src, "token": None}
-            else:
-                tokens = h["tokens"] + (token,)
-                new = {"tokens": tokens, "score": score, "lm": fusion.prefix_score(tokens) if fusion else 0.0,
-                       "src": src, "token": token, "stamps": h["stamps"] + (t,),
-                       "probs": h["probs"] + (math.exp(lp_rows[src][token]),)}
-            old = merged.get(new["tokens"])
-            if old is None:
-                merged[new["tokens"]] = new
-            else:  # same output by two routes: add probabilities, keep the likelier route's state
-                keep = old if old["score"] >= score else new
-                merged[new["tokens"]] = {**keep, "score": float(np.logaddexp(old["score"], score))}
-        hyps = sorted(merged.values(), key=lambda h: h["score"] + h["lm"], reverse=True)[:beam]
+        hyps = beam_step(hyps, lp_rows, top_tok.tolist(), t, beam, fusion)
         src = torch.tensor([h["src"] for h in hyps], device=device)
         state = model.predictor.select(state, src)
         pred = pred[src]
@@ -207,22 +189,14 @@ class BeamSearch:
         """The best hypothesis so far; with ``fusion``, ranked as finished texts (the LM's
         end-of-text score added). Its score includes the fusion score, its confidence is the
         transducer's alone."""
-        final = [h["score"] + (fusion.final_score(h["tokens"]) if fusion else h["lm"]) for h in self.hyps]
-        index = max(range(len(final)), key=final.__getitem__)
-        best = self.hyps[index]
-        return Hypothesis(tokens=list(best["tokens"]), score=final[index],
+        best, score = finished_best(self.hyps, fusion)
+        return Hypothesis(tokens=list(best["tokens"]), score=score,
                           confidence=math.exp(best["score"] / max(self.frames, 1)), timestamps=list(best["stamps"]),
                           token_confidences=list(best["probs"]))
 
     def stable_tokens(self) -> list[int]:
         """The longest token prefix every live hypothesis shares: it can no longer change."""
-        prefix = list(self.hyps[0]["tokens"])
-        for h in self.hyps[1:]:
-            n = 0
-            while n < min(len(prefix), len(h["tokens"])) and prefix[n] == h["tokens"][n]:
-                n += 1
-            prefix = prefix[:n]
-        return prefix
+        return shared_prefix(self.hyps)
 
 
 class TransducerStream:

@@ -35,7 +35,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     if not paths:
         return _no_inputs(failures, "audio files or folders")
     model = EdgeModel(resolve(args.model) if args.model else default_model("speech"), head=args.head,
-                      threads=args.threads)
+                      threads=args.threads, beam=args.beam, **lm_options(args))
 
     def rows() -> Iterator[Row]:
         for path in paths:
@@ -61,13 +61,10 @@ def cmd_ocr(args: argparse.Namespace) -> int:
     if not paths:
         return _no_inputs(failures, "images or folders")
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # an unreadable file: our one line, not its
-    if args.lm is None and (args.beam, args.lm_weight, args.lm_bonus) != (None, None, None):
-        raise ValueError("--beam, --lm-weight and --lm-bonus go with --lm (without it lines are read greedily)")
+    if args.lm is None and args.beam is not None:
+        raise ValueError("--beam goes with --lm (without it lines are read greedily)")
     lines = EdgeLineModel(resolve(args.model) if args.model else default_model("text-line"), head=args.head,
-                          threads=args.threads, lm=resolve_lm(args.lm) if args.lm else None,
-                          beam=LM_BEAM if args.beam is None else args.beam,
-                          lm_weight=LM_WEIGHT if args.lm_weight is None else args.lm_weight,
-                          lm_bonus=LM_BONUS if args.lm_bonus is None else args.lm_bonus)
+                          threads=args.threads, beam=LM_BEAM if args.beam is None else args.beam, **lm_options(args))
     pages: list[EdgePageReader] = []  # opened at the first page: line images need no detector
 
     def page_reader() -> EdgePageReader:
@@ -121,7 +118,8 @@ def cmd_stream(args: argparse.Namespace) -> int:
     from recog_edge.runtime import EdgeModel
 
     model = EdgeModel(resolve(args.model) if args.model else default_model("speech"), head=args.head,
-                      threads=args.threads, endpoint=EndpointConfig(enabled=not args.no_endpoint))
+                      threads=args.threads, endpoint=EndpointConfig(enabled=not args.no_endpoint), beam=args.beam,
+                      **lm_options(args))
     stream = model.create_stream()
     try:
         samples, rate = soundfile.read(args.file, dtype="float32", always_2d=True)
@@ -148,6 +146,24 @@ def cmd_stream(args: argparse.Namespace) -> int:
             shown = (result.text, len(result.segments))
     print(f"text: {stream.final_text()}", flush=True)
     return 0
+
+
+def lm_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``--lm``, ``--lm-weight`` and ``--lm-bonus`` as the runtimes' ``lm``, ``lm_weight`` and
+    ``lm_bonus`` (recog's defaults where not given); the weights without an LM are refused."""
+    if args.lm is None and (args.lm_weight, args.lm_bonus) != (None, None):
+        raise ValueError("--lm-weight and --lm-bonus go with --lm")
+    return {"lm": resolve_lm(args.lm) if args.lm else None,
+            "lm_weight": LM_WEIGHT if args.lm_weight is None else args.lm_weight,
+            "lm_bonus": LM_BONUS if args.lm_bonus is None else args.lm_bonus}
+
+
+def add_lm_options(command: argparse.ArgumentParser, search: str, model: str) -> None:
+    """``--lm``, ``--lm-weight`` and ``--lm-bonus`` of a command whose beam search is ``search``."""
+    command.add_argument("--lm", help=f"a character LM fused into {search}: an LM file (`recog lm`), or a shipped edge "
+                         f"model's own (--lm {model}), as recog's --lm reads with it")
+    command.add_argument("--lm-weight", type=float, help=f"with --lm: the LM's weight (default {LM_WEIGHT})")
+    command.add_argument("--lm-bonus", type=float, help=f"with --lm: a bonus per token (default {LM_BONUS})")
 
 
 def _no_inputs(failures: list[tuple[str, str]], what: str) -> int:
@@ -219,11 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--lines", action="store_true", help="read every image as one text line (no detection)")
     mode.add_argument("--detect", action="store_true", help="detect text in every image, even line-shaped ones "
                       "(default: images at most 100 px tall, or 240 px and 5x as wide, are lines)")
-    ocr.add_argument("--lm", help="a character LM fused into CTC prefix beam search: an LM file (`recog lm`), or "
-                     "a shipped edge model's own (--lm latin-lines), as `recog ocr --lm` reads with it")
+    add_lm_options(ocr, "CTC prefix beam search", "latin-lines")
     ocr.add_argument("--beam", type=int, help=f"with --lm: the beam width (default {LM_BEAM})")
-    ocr.add_argument("--lm-weight", type=float, help=f"with --lm: the LM's weight (default {LM_WEIGHT})")
-    ocr.add_argument("--lm-bonus", type=float, help=f"with --lm: a bonus per character (default {LM_BONUS})")
     ocr.add_argument("--format", choices=["txt", "json"], help="print pages as their text only, or every result "
                      "as a JSON line")
     ocr.add_argument("--pieces", type=piece_width, default=PIECE, help=PIECES_HELP)
@@ -233,6 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "path<TAB>text")
     for command in (transcribe, stream):
         command.add_argument("--threads", type=int, default=1, help="onnxruntime threads (default 1)")
+        command.add_argument("--beam", type=int, help=f"rnnt head: the transducer's modified beam search of this "
+                             f"width (default 1: greedy; {LM_BEAM} with --lm)")
+        add_lm_options(command, "transducer beam search", "en-speech")
     ocr.add_argument("--threads", type=int, default=1, help="onnxruntime threads of the detector, and text lines "
                      "read side by side, one thread each (default 1)")
     return parser

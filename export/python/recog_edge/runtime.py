@@ -11,13 +11,17 @@
             model.reset(stream)
     print(model.get_result(stream), stream.result.timestamps, stream.result.segments)
 
+    EdgeModel("exported/", lm="lm.npz")       # transducer beam search with a character LM fused
+
 The streaming loop is the one ``recog.streaming`` runs in PyTorch: log-mel frames as their
 windows complete, encoder chunks through ``encoder.onnx`` with its caches fed back, greedy CTC
 (from the encoder's ``ctc_log_probs``) or greedy transducer search (``predictor.onnx`` +
 ``joiner.onnx``), and the same endpoint rules (``recog_edge.endpoint``). The offline graph
 (``offline.onnx``: features of a whole signal -> encoder frames and per-head outputs) decodes
 with greedy CTC, transducer, attention (``decoder.onnx``) or CASS-NAT (``cassnat.onnx``) search
-(``recog_edge.search``), as ``recog.load(...).transcribe`` does.
+(``recog_edge.search``), as ``recog.load(...).transcribe`` does. Both can run the transducer's
+modified beam search instead, with a character LM fused (``beam``, ``lm``), as recog's
+``transcribe --lm`` and ``stream --lm`` do.
 """
 
 from __future__ import annotations
@@ -29,10 +33,13 @@ import numpy as np
 
 from recog_edge.endpoint import EndpointConfig, endpoint_reached
 from recog_edge.features import ChunkQueue, FeatureStream, NumpyLogMel, WaveformIntake, as_float_samples
+from recog_edge.fusion import LM_BEAM, LM_BONUS, LM_WEIGHT, LMFusion
+from recog_edge.lm import CharNgramLM
 from recog_edge.results import SpeechResult, StreamResult
 from recog_edge.search import (
     CTCGreedy,
     Decoded,
+    TransducerBeam,
     TransducerGreedy,
     attention_greedy,
     cassnat_greedy,
@@ -48,10 +55,16 @@ PARTS = {"rnnt": ("predictor", "joiner"), "attention": ("decoder",), "cassnat": 
 class EdgeModel:
     """An exported speech model: ``encoder.onnx`` (streaming), ``offline.onnx`` (whole signals) or
     both, with the head graphs they need. ``head``: "ctc", "rnnt", "attention" or "cassnat"
-    (default: the model's); ``endpoint``: the streams' endpoint rule (as ``recog.streaming``)."""
+    (default: the model's); ``endpoint``: the streams' endpoint rule (as ``recog.streaming``).
+    ``beam``: above 1, the transducer's modified beam search of that width (default 1: greedy;
+    ``LM_BEAM`` with ``lm``); ``lm``: a character LM (``recog lm``; a file or a loaded model) fused
+    into it with ``lm_weight`` and ``lm_bonus`` (recog's defaults), so that ``recog transcribe
+    --lm`` with the same settings reads the same text."""
 
     def __init__(self, folder: str | Path, head: str | None = None, threads: int = 1,
-                 endpoint: EndpointConfig | None = None) -> None:
+                 endpoint: EndpointConfig | None = None, beam: int | None = None,
+                 lm: str | Path | CharNgramLM | None = None, lm_weight: float = LM_WEIGHT,
+                 lm_bonus: float = LM_BONUS) -> None:
         folder = Path(folder)
         self.folder = folder
         streaming, offline = folder / "encoder.onnx", folder / "offline.onnx"
@@ -69,6 +82,15 @@ class EdgeModel:
             raise ValueError(f"{folder}: no {self.head!r} head exported (it has {sorted(set(heads))})")
         self.parts = {name: open_export(folder / f"{name}.onnx", None, threads)[0] for name in PARTS.get(self.head, ())}
         self.vocabulary: list[str] = self.meta["vocabulary"]
+        self.beam = beam if beam is not None else LM_BEAM if lm is not None else 1
+        if self.beam < 1:
+            raise ValueError(f"beam must be at least 1, got {self.beam}")
+        if self.beam > 1 and self.head != "rnnt":
+            raise ValueError(f"beam search (and a fused language model) runs on the rnnt head, not {self.head!r}")
+        if lm is not None and self.beam < 2:
+            raise ValueError("a language model is fused into transducer beam search: a beam above 1")
+        lm = CharNgramLM.load(lm) if lm is not None and not isinstance(lm, CharNgramLM) else lm
+        self.fusion = LMFusion(lm, self.vocabulary, lm_weight, lm_bonus) if lm is not None else None
         self.logmel = NumpyLogMel(self.meta["features"])
         self.sample_rate = int(self.meta["sample_rate"])
         self.endpoint = endpoint or EndpointConfig()
@@ -144,8 +166,7 @@ class EdgeModel:
         out = dict(zip(names, self.offline.run(None, feeds), strict=True))
         n = int(out["encoded_lengths"][0])
         if self.head in ("ctc", "rnnt"):
-            search = CTCGreedy() if self.head == "ctc" else \
-                TransducerGreedy(self.parts["predictor"], self.parts["joiner"], self.meta["predictor"])
+            search = CTCGreedy() if self.head == "ctc" else self._transducer_search(self.meta["predictor"])
             search.advance(out["ctc_log_probs" if self.head == "ctc" else "encoded"][0, :n])
             return search.result()
         if self.head == "attention":
@@ -199,11 +220,17 @@ class EdgeModel:
             stream.update_result()
             stream.check_endpoint()
 
-    def new_search(self) -> CTCGreedy | TransducerGreedy:
-        """A fresh greedy search of the streaming head, for one utterance."""
+    def new_search(self) -> CTCGreedy | TransducerGreedy | TransducerBeam:
+        """A fresh search of the streaming head, for one utterance."""
         if self.head == "ctc":
             return CTCGreedy()
-        return TransducerGreedy(self.parts["predictor"], self.parts["joiner"], self.streaming_meta["predictor"])
+        return self._transducer_search(self.streaming_meta["predictor"])
+
+    def _transducer_search(self, meta: dict[str, Any]) -> TransducerGreedy | TransducerBeam:
+        """Greedy transducer search, or beam search (with the LM fused) where ``beam`` is above 1."""
+        if self.beam > 1:
+            return TransducerBeam(self.parts["predictor"], self.parts["joiner"], meta, self.beam, self.fusion)
+        return TransducerGreedy(self.parts["predictor"], self.parts["joiner"], meta)
 
 
 class EdgeStream:
@@ -233,13 +260,23 @@ class EdgeStream:
             self.queue.push(self.features.finish())
             self.queue.finished = True
 
-    def update_result(self) -> None:
-        """``result`` from the current utterance's tokens so far (greedy search: all of it is stable)."""
-        text = self.model.detokenize(self.search.tokens)
-        self.result.text = self.result.stable_text = text
-        self.result.tokens = [self.model.vocabulary[t] for t in self.search.tokens]
+    def update_result(self, final: bool = False) -> None:
+        """``result`` from the current utterance's best tokens so far (greedy search: all of them
+        stable; beam search: the prefix every hypothesis shares). ``final`` (or the input finished):
+        the utterance ends here, and a fused LM also scores the end of each text, as offline."""
+        search = self.search
+        if isinstance(search, TransducerBeam):
+            best = search.result() if final or self.queue.finished else None
+            tokens, stamps = (best.tokens, best.stamps) if best else (search.tokens, search.stamps)
+            stable = search.stable_tokens()
+        else:
+            tokens, stamps = search.tokens, search.stamps
+            stable = tokens
+        self.result.text = self.model.detokenize(tokens)
+        self.result.stable_text = self.model.detokenize(stable)
+        self.result.tokens = [self.model.vocabulary[t] for t in tokens]
         seconds = self.model.meta["frame_seconds"]
-        self.result.timestamps = [round((self.segment_start + t) * seconds, 3) for t in self.search.stamps]
+        self.result.timestamps = [round((self.segment_start + t) * seconds, 3) for t in stamps]
 
     def check_endpoint(self) -> None:
         """Note (and with ``endpoint.reset`` close) the utterance where an endpoint rule fires."""
@@ -252,6 +289,8 @@ class EdgeStream:
     def close_utterance(self) -> None:
         """End the current utterance here: its text moves to ``result.segments`` (if any) and the
         search restarts; the encoder keeps its caches."""
+        if self.model.fusion is not None:  # the utterance ends: rank its hypotheses as finished texts
+            self.update_result(final=True)
         if self.result.text:
             self.result.segments.append(self.result.text)
         self.segment_start = self.frames

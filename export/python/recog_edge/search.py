@@ -2,8 +2,9 @@
 ``joiner.onnx``), attention decoder (``decoder.onnx``, one step with its KV cache) and CASS-NAT
 (``cassnat.onnx``, every token at once from the greedy CTC path's segments), each giving the tokens,
 timestamps (encoder frames), token probabilities, score and confidence that the PyTorch head's
-greedy search gives (``Decoded``); and CTC prefix beam search with shallow fusion of a language
-model (``prefix_beam_search``), which recog's CTC head runs too."""
+greedy search gives (``Decoded``); and two beam searches with shallow fusion of a language model,
+which recog runs too: CTC prefix beam search (``prefix_beam_search``) and modified transducer beam
+search (``TransducerBeam``, one frame of it in ``beam_step``)."""
 
 from __future__ import annotations
 
@@ -145,6 +146,126 @@ class TransducerGreedy:
     def _predict(self, token: int) -> None:
         pred, *state = self.predictor.run(None, {"tokens": np.array([token], dtype=np.int64), **self.state})
         self.pred, self.state = pred, dict(zip(self.state, state, strict=True))
+
+
+class TransducerBeam:
+    """Modified transducer beam search over frames as they come (``recog.decoding.transducer``'s
+    ``beam_advance``): at most one token a frame, ``beam`` hypotheses, equal token sequences merged
+    (their probabilities added), and a language model's score (``fusion``) added where hypotheses
+    are ranked; the final ranking adds its end-of-text score. ``tokens`` / ``stamps`` are the best
+    hypothesis's so far, ``stable_tokens`` the prefix every live one shares, ``result`` the finished
+    search (as ``BeamSearch.best``: the score includes the fusion score, the confidence is the
+    transducer's alone). The predictor and joiner run once a frame on every hypothesis together."""
+
+    def __init__(self, predictor: Any, joiner: Any, meta: dict[str, Any], beam: int,
+                 fusion: PrefixFusion | None = None) -> None:
+        if beam < 2:
+            raise ValueError(f"a beam search needs a beam of at least 2, got {beam} (1 is greedy search)")
+        self.predictor, self.joiner, self.beam, self.fusion = predictor, joiner, beam, fusion
+        self.axes = {f"state_{i}": int(spec["batch_axis"]) for i, spec in enumerate(meta["state"])}
+        state = {f"state_{i}": zeros_for_one(spec) for i, spec in enumerate(meta["state"])}
+        self.pred, self.state = self._predict(np.zeros(1, dtype=np.int64), state)  # (H, J), each (.., H, ..)
+        self.hyps: list[dict[str, Any]] = [{"tokens": (), "score": 0.0, "lm": 0.0, "stamps": (), "probs": ()}]
+        self.frames = 0
+
+    def advance(self, encoded: np.ndarray) -> None:
+        """encoded: (T, D) encoder frames."""
+        for i in range(len(encoded)):
+            self._frame(encoded[i], self.frames + i)
+        self.frames += len(encoded)
+
+    def _frame(self, frame: np.ndarray, t: int) -> None:
+        hyps = self.hyps
+        lp = self.joiner.run(None, {"encoded": np.repeat(frame[None], len(hyps), axis=0), "pred": self.pred})[0]
+        vocab = lp.shape[1]  # lp: (H, V)
+        ranked = np.array([h["score"] + h["lm"] for h in hyps], dtype=np.float32)  # float32, as recog's tensor
+        flat = (ranked[:, None] + lp).ravel()
+        top = np.argsort(-flat, kind="stable")[: min(min(self.beam, vocab) * len(hyps), flat.size)]
+        self.hyps = beam_step(hyps, lp.tolist(), top.tolist(), t, self.beam, self.fusion)
+        src_rows = np.array([h["src"] for h in self.hyps], dtype=np.int64)
+        state = {name: np.take(s, src_rows, axis=self.axes[name]) for name, s in self.state.items()}
+        pred = self.pred[src_rows]
+        extend = np.array([h["token"] is not None for h in self.hyps])
+        if extend.any():
+            new_pred, new_state = self._predict(np.array([h["token"] or 0 for h in self.hyps], dtype=np.int64), state)
+            for name, s in state.items():
+                shape = [1] * s.ndim
+                shape[self.axes[name]] = -1
+                state[name] = np.where(extend.reshape(shape), new_state[name], s)
+            pred = np.where(extend[:, None], new_pred, pred)
+        self.state, self.pred = state, pred
+
+    def _predict(self, tokens: np.ndarray, state: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        pred, *new = self.predictor.run(None, {"tokens": tokens, **state})
+        return pred, dict(zip(state, new, strict=True))
+
+    @property
+    def tokens(self) -> list[int]:
+        return list(self.hyps[0]["tokens"])
+
+    @property
+    def stamps(self) -> list[int]:
+        return list(self.hyps[0]["stamps"])
+
+    def stable_tokens(self) -> list[int]:
+        """The longest token prefix every live hypothesis shares: it can no longer change."""
+        return shared_prefix(self.hyps)
+
+    def result(self) -> Decoded:
+        """The best hypothesis as a finished text (with ``fusion``, its end-of-text score added)."""
+        best, score = finished_best(self.hyps, self.fusion)
+        return Decoded(list(best["tokens"]), list(best["stamps"]), list(best["probs"]), score,
+                       math.exp(best["score"] / max(self.frames, 1)))
+
+
+def beam_step(hyps: list[dict[str, Any]], lp_rows: list[list[float]], candidates: list[int], t: int, beam: int,
+              fusion: PrefixFusion | None) -> list[dict[str, Any]]:
+    """One frame of modified transducer beam search (recog's and the edge runtime's): the
+    ``candidates`` (flat indices hypothesis * V + token into the joiner's log-probabilities
+    ``lp_rows``, picked by fused score) extend their hypotheses (blank: the same tokens), equal
+    token sequences merge (probabilities added, the likelier route's state kept), a new token's
+    prefix gets the LM's score, and the ``beam`` best by transducer + LM score stay. A hypothesis:
+    tokens, score (transducer log-probability), lm, stamps (frame of each token), probs, and for
+    the caller src (the hypothesis it came from) and token (the one it added, None for blank)."""
+    vocab = len(lp_rows[0])
+    merged: dict[tuple[int, ...], dict[str, Any]] = {}
+    for flat in candidates:
+        src, token = divmod(flat, vocab)
+        h = hyps[src]
+        score = h["score"] + lp_rows[src][token]
+        if token == 0:
+            new = {**h, "score": score, "src": src, "token": None}
+        else:
+            tokens = h["tokens"] + (token,)
+            new = {"tokens": tokens, "score": score, "lm": fusion.prefix_score(tokens) if fusion else 0.0,
+                   "src": src, "token": token, "stamps": h["stamps"] + (t,),
+                   "probs": h["probs"] + (math.exp(lp_rows[src][token]),)}
+        old = merged.get(new["tokens"])
+        if old is None:
+            merged[new["tokens"]] = new
+        else:
+            keep = old if old["score"] >= score else new
+            merged[new["tokens"]] = {**keep, "score": float(np.logaddexp(old["score"], score))}
+    return sorted(merged.values(), key=lambda h: h["score"] + h["lm"], reverse=True)[:beam]
+
+
+def shared_prefix(hyps: list[dict[str, Any]]) -> list[int]:
+    """The longest token prefix all ``hyps`` share."""
+    prefix = list(hyps[0]["tokens"])
+    for h in hyps[1:]:
+        n = 0
+        while n < min(len(prefix), len(h["tokens"])) and prefix[n] == h["tokens"][n]:
+            n += 1
+        prefix = prefix[:n]
+    return prefix
+
+
+def finished_best(hyps: list[dict[str, Any]], fusion: PrefixFusion | None) -> tuple[dict[str, Any], float]:
+    """The best of ``hyps`` ranked as finished texts (``fusion``'s end-of-text score added), and
+    that score (transducer + LM)."""
+    final = [h["score"] + (fusion.final_score(h["tokens"]) if fusion else h["lm"]) for h in hyps]
+    index = max(range(len(final)), key=final.__getitem__)
+    return hyps[index], final[index]
 
 
 def attention_greedy(decoder: Any, meta: dict[str, Any], keys: np.ndarray, values: np.ndarray,
