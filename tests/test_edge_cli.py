@@ -125,6 +125,20 @@ def test_stream_with_an_lm_ends_on_recog_streams_text(speech: tuple, speech_lm: 
     assert got[-1] == want[-1] != greedy[-1]
 
 
+def test_transcribe_with_the_shipped_lm_reads_what_recog_reads_with_it(capsys: pytest.CaptureFixture) -> None:
+    """--lm en-speech: the LM that ships beside the edge model (recog's file) makes the int8 export
+    read the example its card names exactly, as recog does with it; greedy it does not."""
+    exact = json.loads((RECOG_MODELS / "en-speech" / "config.json").read_text())["info"]["lm_exact_examples"]
+    rows = [json.loads(line) for line in (EXAMPLES / "speech.jsonl").read_text().splitlines()]
+    row = next(r for r in rows if r["audio_filepath"] == exact[0])
+    path = str(EXAMPLES / row["audio_filepath"])
+    assert edge_main(["transcribe", path, "--lm", "en-speech"]) == 0
+    assert capsys.readouterr().out.rstrip("\n").split("\t")[1] == row["text"]
+    assert edge_main(["transcribe", path]) == 0
+    assert capsys.readouterr().out.rstrip("\n").split("\t")[1] != row["text"]
+    assert recog_edge.models.resolve_lm("en-speech").read_bytes() == (RECOG_MODELS / "en-speech" / "lm.npz").read_bytes()
+
+
 @pytest.mark.parametrize(("flags", "message"), [
     (["--lm-weight", "1"], "--lm-weight and --lm-bonus go with --lm"),
     (["--head", "ctc", "--beam", "4"], "runs on the rnnt head, not 'ctc'"),
