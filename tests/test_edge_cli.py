@@ -97,16 +97,18 @@ def speech_lm(speech: tuple, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "lm.npz"
 
 
-def test_transcribe_with_beam_search_and_an_lm_equals_recogs_field_for_field(speech: tuple, speech_lm: Path,
+@pytest.mark.parametrize("head", ["rnnt", "ctc"])
+def test_transcribe_with_beam_search_and_an_lm_equals_recogs_field_for_field(speech: tuple, speech_lm: Path, head: str,
                                                                              capsys: pytest.CaptureFixture) -> None:
-    """--lm: the LM fused into the transducer's modified beam search, as recog fuses it; the fused
-    search reads otherwise than greedy search (the random weights follow the LM)."""
+    """--lm: the LM fused into the transducer's modified beam search or CTC prefix beam search, as
+    recog fuses it; the fused search reads otherwise than greedy search (the random weights follow
+    the LM)."""
     checkpoint, folder, wavs = speech
     files = [str(w) for w in wavs]
-    fused = ["--head", "rnnt", "--beam", "4", "--lm", str(speech_lm), "--lm-weight", "3", "--output", "-"]
+    fused = ["--head", head, "--beam", "4", "--lm", str(speech_lm), "--lm-weight", "3", "--output", "-"]
     want = json_rows(recog_main, ["transcribe", *files, "--model", str(checkpoint), *fused], capsys)
     got = json_rows(edge_main, ["transcribe", *files, "--model", str(folder), *fused], capsys)
-    greedy = json_rows(edge_main, ["transcribe", *files, "--model", str(folder), "--head", "rnnt", "--output", "-"],
+    greedy = json_rows(edge_main, ["transcribe", *files, "--model", str(folder), "--head", head, "--output", "-"],
                        capsys)
     assert [row["text"] for row in want] != [row["text"] for row in greedy]
     assert_same_rows(got, want, numbers=2e-3)
@@ -136,14 +138,60 @@ def test_transcribe_with_the_shipped_lm_reads_what_recog_reads_with_it(capsys: p
     assert capsys.readouterr().out.rstrip("\n").split("\t")[1] == row["text"]
     assert edge_main(["transcribe", path]) == 0
     assert capsys.readouterr().out.rstrip("\n").split("\t")[1] != row["text"]
-    assert recog_edge.models.resolve_lm("en-speech").read_bytes() == (RECOG_MODELS / "en-speech" / "lm.npz").read_bytes()
+    shipped_lm = RECOG_MODELS / "en-speech" / "lm.npz"
+    assert recog_edge.models.resolve_lm("en-speech").read_bytes() == shipped_lm.read_bytes()
+
+
+def test_a_stream_with_an_lm_and_endpoints_follows_recogs_stream_chunk_by_chunk(speech: tuple, speech_lm: Path) -> None:
+    """Beam search with the LM fused, endpoints that fire within the file: after every 80 ms, the
+    edge stream's text, stable text (shorter than the text at times), timestamps and finished
+    segments are recog's."""
+    import numpy as np
+    import soundfile
+
+    import recog
+    from recog.lm import CharNgramLM
+    from recog.streaming import StreamingRecognizer
+    from recog_edge.endpoint import EndpointConfig
+    from recog_edge.runtime import EdgeModel
+
+    checkpoint, folder, wavs = speech
+    rule = EndpointConfig(silence_before_speech=0.5, trailing_silence=0.3, max_utterance=0.9)
+    lm = CharNgramLM.load(speech_lm)
+    torch_side = StreamingRecognizer(recog.load(checkpoint), head="rnnt", beam=4, endpoint=rule, lm=lm, lm_weight=3.0)
+    edge_side = EdgeModel(folder, head="rnnt", beam=4, endpoint=rule, lm=lm, lm_weight=3.0)
+    samples, rate = soundfile.read(str(wavs[0]), dtype="float32")
+    samples = np.concatenate([samples, np.zeros(rate, np.float32)])
+    runs = []
+    for side in (torch_side, edge_side):
+        stream, seen = side.create_stream(), []
+        block = int(rate * 0.08)
+        for start in range(0, len(samples) + block, block):
+            piece = samples[start: start + block]
+            if len(piece):
+                stream.accept_waveform(rate, piece)
+            else:
+                stream.input_finished()
+            side.decode(stream)
+            r = stream.result
+            seen.append((r.text, r.stable_text, r.timestamps, list(r.segments)))
+        runs.append(seen)
+    assert runs[0] == runs[1]
+    assert len(runs[1][-1][3]) >= 2 and any(text != stable for text, stable, *_ in runs[1])
+
+
+def test_ctc_beam_search_does_not_stream_and_says_so(speech: tuple, capsys: pytest.CaptureFixture) -> None:
+    _, folder, wavs = speech
+    assert edge_main(["stream", str(wavs[0]), "--model", str(folder), "--head", "ctc", "--beam", "4"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "CTC streams greedily" in err[0]
 
 
 @pytest.mark.parametrize(("flags", "message"), [
     (["--lm-weight", "1"], "--lm-weight and --lm-bonus go with --lm"),
-    (["--head", "ctc", "--beam", "4"], "runs on the rnnt head, not 'ctc'"),
+    (["--head", "attention", "--beam", "4"], "runs on the ctc and rnnt heads, not 'attention'"),
     (["--lm", "latin-det"], "latin-det: this model ships no language model (lm.npz)"),
-    (["--lm", "latin-lines", "--beam", "1"], "a language model is fused into transducer beam search"),
+    (["--lm", "latin-lines", "--beam", "1"], "a language model is fused into beam search: a beam above 1"),
 ])
 def test_speech_search_flags_that_cannot_work_are_one_line(speech: tuple, flags: list[str], message: str,
                                                            capsys: pytest.CaptureFixture) -> None:

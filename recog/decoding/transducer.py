@@ -135,15 +135,10 @@ def beam_advance(model: Transducer, search: BeamSearch, h: torch.Tensor, beam: i
     enc = model.enc_proj(h)
     device = enc.device
     hyps, state, pred = search.hyps, search.state, search.pred  # pred: (H, J) for the hypotheses
-    k = min(beam, model.vocab_size)
     for i in range(enc.shape[0]):
         t = search.frames + i
         lp = F.log_softmax(model.joint(enc[i][None, :], pred), dim=-1)  # (H, V)
-        lp_rows = lp.tolist()
-        ranked = torch.tensor([h["score"] + h["lm"] for h in hyps], device=device)
-        # candidates by fused score, before the LM scores their new token
-        _, top_tok = (ranked[:, None] + lp).flatten().topk(min(k * len(hyps), lp.numel()))
-        hyps = beam_step(hyps, lp_rows, top_tok.tolist(), t, beam, fusion)
+        hyps = beam_step(hyps, lp.float().cpu().numpy(), t, beam, fusion)
         src = torch.tensor([h["src"] for h in hyps], device=device)
         state = model.predictor.select(state, src)
         pred = pred[src]

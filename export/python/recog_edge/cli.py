@@ -246,9 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "path<TAB>text")
     for command in (transcribe, stream):
         command.add_argument("--threads", type=int, default=1, help="onnxruntime threads (default 1)")
-        command.add_argument("--beam", type=int, help=f"rnnt head: the transducer's modified beam search of this "
-                             f"width (default 1: greedy; {LM_BEAM} with --lm)")
-        add_lm_options(command, "transducer beam search", "en-speech")
+        command.add_argument("--beam", type=int, help=f"beam search of this width: the transducer's modified beam "
+                             f"search (rnnt head), CTC prefix beam search (ctc head; not streaming) (default 1: "
+                             f"greedy; {LM_BEAM} with --lm)")
+        add_lm_options(command, "that beam search", "en-speech")
     ocr.add_argument("--threads", type=int, default=1, help="onnxruntime threads of the detector, and text lines "
                      "read side by side, one thread each (default 1)")
     return parser

@@ -11,7 +11,7 @@
             model.reset(stream)
     print(model.get_result(stream), stream.result.timestamps, stream.result.segments)
 
-    EdgeModel("exported/", lm="lm.npz")       # transducer beam search with a character LM fused
+    EdgeModel("exported/", lm="lm.npz")       # beam search with a character LM fused
 
 The streaming loop is the one ``recog.streaming`` runs in PyTorch: log-mel frames as their
 windows complete, encoder chunks through ``encoder.onnx`` with its caches fed back, greedy CTC
@@ -20,8 +20,8 @@ windows complete, encoder chunks through ``encoder.onnx`` with its caches fed ba
 (``offline.onnx``: features of a whole signal -> encoder frames and per-head outputs) decodes
 with greedy CTC, transducer, attention (``decoder.onnx``) or CASS-NAT (``cassnat.onnx``) search
 (``recog_edge.search``), as ``recog.load(...).transcribe`` does. Both can run the transducer's
-modified beam search instead, with a character LM fused (``beam``, ``lm``), as recog's
-``transcribe --lm`` and ``stream --lm`` do.
+modified beam search instead (the offline graph also CTC prefix beam search), with a character
+LM fused (``beam``, ``lm``), as recog's ``transcribe --lm`` and ``stream --lm`` do.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from recog_edge.search import (
     attention_greedy,
     cassnat_greedy,
     char_text,
+    prefix_beam_search,
     zeros_for_one,
 )
 from recog_edge.sessions import open_export
@@ -56,10 +57,11 @@ class EdgeModel:
     """An exported speech model: ``encoder.onnx`` (streaming), ``offline.onnx`` (whole signals) or
     both, with the head graphs they need. ``head``: "ctc", "rnnt", "attention" or "cassnat"
     (default: the model's); ``endpoint``: the streams' endpoint rule (as ``recog.streaming``).
-    ``beam``: above 1, the transducer's modified beam search of that width (default 1: greedy;
-    ``LM_BEAM`` with ``lm``); ``lm``: a character LM (``recog lm``; a file or a loaded model) fused
-    into it with ``lm_weight`` and ``lm_bonus`` (recog's defaults), so that ``recog transcribe
-    --lm`` with the same settings reads the same text."""
+    ``beam``: above 1, beam search of that width (default 1: greedy; ``LM_BEAM`` with ``lm``): the
+    transducer's modified beam search, or CTC prefix beam search (offline only, as recog streams
+    CTC greedily); ``lm``: a character LM (``recog lm``; a file or a loaded model) fused into it
+    with ``lm_weight`` and ``lm_bonus`` (recog's defaults), so that ``recog transcribe --lm`` with
+    the same settings reads the same text."""
 
     def __init__(self, folder: str | Path, head: str | None = None, threads: int = 1,
                  endpoint: EndpointConfig | None = None, beam: int | None = None,
@@ -85,10 +87,11 @@ class EdgeModel:
         self.beam = beam if beam is not None else LM_BEAM if lm is not None else 1
         if self.beam < 1:
             raise ValueError(f"beam must be at least 1, got {self.beam}")
-        if self.beam > 1 and self.head != "rnnt":
-            raise ValueError(f"beam search (and a fused language model) runs on the rnnt head, not {self.head!r}")
+        if self.beam > 1 and self.head not in ("ctc", "rnnt"):
+            raise ValueError(f"beam search (and a fused language model) runs on the ctc and rnnt heads, not "
+                             f"{self.head!r}")
         if lm is not None and self.beam < 2:
-            raise ValueError("a language model is fused into transducer beam search: a beam above 1")
+            raise ValueError("a language model is fused into beam search: a beam above 1")
         lm = CharNgramLM.load(lm) if lm is not None and not isinstance(lm, CharNgramLM) else lm
         self.fusion = LMFusion(lm, self.vocabulary, lm_weight, lm_bonus) if lm is not None else None
         self.logmel = NumpyLogMel(self.meta["features"])
@@ -133,8 +136,8 @@ class EdgeModel:
             token_confidences=[round(p, 4) for p in decoded.probs], score=round(decoded.score, 4))
 
     def recognize_signal(self, samples: np.ndarray, sample_rate: int | None = None) -> Decoded:
-        """The greedy result of a whole mono signal (as ``transcribe``): tokens, their encoder frames
-        and probabilities, score and confidence."""
+        """The search's result for a whole mono signal (as ``transcribe``): tokens, their encoder
+        frames and probabilities, score and confidence."""
         sample_rate = sample_rate or self.sample_rate
         if self.offline is None or self.head not in self.offline_meta["heads"]:
             stream = EdgeStream(self, EndpointConfig(enabled=False))
@@ -158,13 +161,17 @@ class EdgeModel:
         return np.concatenate([frames.accept(samples), frames.finish()])
 
     def recognize(self, features: np.ndarray) -> Decoded:
-        """Log-mel frames (T, n_mels) through ``offline.onnx`` and the head's greedy search."""
+        """Log-mel frames (T, n_mels) through ``offline.onnx`` and the head's search: greedy, or with
+        ``beam`` CTC prefix beam search or the transducer's modified beam search (the LM fused)."""
         if self.offline is None:
             raise ValueError(f"{self.folder}: no offline.onnx (write one with `recog export` without --streaming)")
         names = [o.name for o in self.offline.get_outputs()]
         feeds = {"features": features[None], "feature_lengths": np.array([len(features)], dtype=np.int64)}
         out = dict(zip(names, self.offline.run(None, feeds), strict=True))
         n = int(out["encoded_lengths"][0])
+        if self.head == "ctc" and self.beam > 1:
+            hyp = prefix_beam_search(out["ctc_log_probs"][0, :n], self.beam, self.fusion)
+            return Decoded(hyp.tokens, hyp.timestamps, hyp.token_confidences, hyp.score, hyp.confidence)
         if self.head in ("ctc", "rnnt"):
             search = CTCGreedy() if self.head == "ctc" else self._transducer_search(self.meta["predictor"])
             search.advance(out["ctc_log_probs" if self.head == "ctc" else "encoded"][0, :n])
@@ -223,6 +230,9 @@ class EdgeModel:
     def new_search(self) -> CTCGreedy | TransducerGreedy | TransducerBeam:
         """A fresh search of the streaming head, for one utterance."""
         if self.head == "ctc":
+            if self.beam > 1:
+                raise ValueError(f"{self.folder / 'encoder.onnx'}: CTC streams greedily (beam search and an LM stream "
+                                 f"on the rnnt head)")
             return CTCGreedy()
         return self._transducer_search(self.streaming_meta["predictor"])
 
@@ -245,6 +255,7 @@ class EdgeStream:
         self.frames = 0  # encoder frames decoded since the stream started
         self.segment_start = 0  # ... when the current utterance started
         self.endpoint_fired = False  # a rule fired and the utterance is not closed yet (reset=False)
+        self.last_emit = -1  # frame of the newest token the result has shown in this utterance, -1 before any
         self.intake = WaveformIntake(model.sample_rate)
         self.result = StreamResult()  # the PyTorch stream's result type, same names
 
@@ -272,6 +283,8 @@ class EdgeStream:
         else:
             tokens, stamps = search.tokens, search.stamps
             stable = tokens
+        if stamps:  # an empty best hypothesis keeps the last token shown (as recog.streaming)
+            self.last_emit = stamps[-1]
         self.result.text = self.model.detokenize(tokens)
         self.result.stable_text = self.model.detokenize(stable)
         self.result.tokens = [self.model.vocabulary[t] for t in tokens]
@@ -280,8 +293,7 @@ class EdgeStream:
 
     def check_endpoint(self) -> None:
         """Note (and with ``endpoint.reset`` close) the utterance where an endpoint rule fires."""
-        last_emit = self.search.stamps[-1] if self.search.stamps else -1
-        if endpoint_reached(self.endpoint, self.search.frames, last_emit, self.model.meta["frame_seconds"]):
+        if endpoint_reached(self.endpoint, self.search.frames, self.last_emit, self.model.meta["frame_seconds"]):
             self.endpoint_fired = True
             if self.endpoint.reset:
                 self.close_utterance()
@@ -295,6 +307,7 @@ class EdgeStream:
             self.result.segments.append(self.result.text)
         self.segment_start = self.frames
         self.search = self.model.new_search()
+        self.last_emit = -1
         self.endpoint_fired = False
         self.update_result()
 

@@ -175,13 +175,8 @@ class TransducerBeam:
         self.frames += len(encoded)
 
     def _frame(self, frame: np.ndarray, t: int) -> None:
-        hyps = self.hyps
-        lp = self.joiner.run(None, {"encoded": np.repeat(frame[None], len(hyps), axis=0), "pred": self.pred})[0]
-        vocab = lp.shape[1]  # lp: (H, V)
-        ranked = np.array([h["score"] + h["lm"] for h in hyps], dtype=np.float32)  # float32, as recog's tensor
-        flat = (ranked[:, None] + lp).ravel()
-        top = np.argsort(-flat, kind="stable")[: min(min(self.beam, vocab) * len(hyps), flat.size)]
-        self.hyps = beam_step(hyps, lp.tolist(), top.tolist(), t, self.beam, self.fusion)
+        lp = self.joiner.run(None, {"encoded": np.repeat(frame[None], len(self.hyps), axis=0), "pred": self.pred})[0]
+        self.hyps = beam_step(self.hyps, lp, t, self.beam, self.fusion)  # lp: (H, V)
         src_rows = np.array([h["src"] for h in self.hyps], dtype=np.int64)
         state = {name: np.take(s, src_rows, axis=self.axes[name]) for name, s in self.state.items()}
         pred = self.pred[src_rows]
@@ -218,19 +213,25 @@ class TransducerBeam:
                        math.exp(best["score"] / max(self.frames, 1)))
 
 
-def beam_step(hyps: list[dict[str, Any]], lp_rows: list[list[float]], candidates: list[int], t: int, beam: int,
+def beam_step(hyps: list[dict[str, Any]], log_probs: np.ndarray, t: int, beam: int,
               fusion: PrefixFusion | None) -> list[dict[str, Any]]:
-    """One frame of modified transducer beam search (recog's and the edge runtime's): the
-    ``candidates`` (flat indices hypothesis * V + token into the joiner's log-probabilities
-    ``lp_rows``, picked by fused score) extend their hypotheses (blank: the same tokens), equal
-    token sequences merge (probabilities added, the likelier route's state kept), a new token's
-    prefix gets the LM's score, and the ``beam`` best by transducer + LM score stay. A hypothesis:
+    """One frame of modified transducer beam search (recog's and the edge runtime's). Each
+    hypothesis's joiner log-probabilities ``log_probs`` (H, V) propose candidates: the ``beam``
+    * H best by the parent's fused score plus the token's log-probability (float32, ties to the
+    lower hypothesis and token) extend their hypotheses (blank: the same tokens), equal token
+    sequences merge (probabilities added, the likelier route's state kept), a new token's prefix
+    gets the LM's score, and the ``beam`` best by transducer + LM score stay. A hypothesis:
     tokens, score (transducer log-probability), lm, stamps (frame of each token), probs, and for
     the caller src (the hypothesis it came from) and token (the one it added, None for blank)."""
-    vocab = len(lp_rows[0])
+    log_probs = np.asarray(log_probs, dtype=np.float32)
+    vocab = log_probs.shape[1]
+    ranked = np.array([h["score"] + h["lm"] for h in hyps], dtype=np.float32)
+    flat = (ranked[:, None] + log_probs).ravel()
+    candidates = np.argsort(-flat, kind="stable")[: min(beam, vocab) * len(hyps)].tolist()
+    lp_rows = log_probs.tolist()
     merged: dict[tuple[int, ...], dict[str, Any]] = {}
-    for flat in candidates:
-        src, token = divmod(flat, vocab)
+    for index in candidates:
+        src, token = divmod(index, vocab)
         h = hyps[src]
         score = h["score"] + lp_rows[src][token]
         if token == 0:
