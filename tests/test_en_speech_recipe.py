@@ -220,6 +220,22 @@ def test_a_source_joining_later_leaves_the_earlier_draws_as_they_were(recipe):
     assert not any(s.joins_at for s in texts.SOURCES if s.role != "train")
 
 
+def test_training_wavs_made_past_a_join_point_before_it_existed_stop_the_recipe(recipe, tmp_path):
+    """A folder whose config predates a later source's fingerprint, holding training wavs past
+    that source's join point, is refused in one line naming them; without such wavs it goes on."""
+    joins_at = min(s.joins_at for s in recipe.texts.SOURCES if s.joins_at)
+    (tmp_path / "wavs" / "train").mkdir(parents=True)
+    (tmp_path / "prepare_config.json").write_text(json.dumps({"texts_sha256": "x"}))
+    (tmp_path / "wavs" / "train" / f"{joins_at - 1:06d}.wav").write_bytes(b"")
+    recipe.prepare.check_joined_sources(tmp_path)  # nothing past the join point
+    (tmp_path / "wavs" / "train" / f"{joins_at:06d}.wav").write_bytes(b"")
+    with pytest.raises(SystemExit, match=f"1 training wavs from index {joins_at} on .*gcide"):
+        recipe.prepare.check_joined_sources(tmp_path)
+    key = recipe.texts.fingerprint_key(joins_at)
+    (tmp_path / "prepare_config.json").write_text(json.dumps({"texts_sha256": "x", key: "y"}))
+    recipe.prepare.check_joined_sources(tmp_path)  # made with the source: its fingerprint guards the wavs
+
+
 def test_a_corpus_made_before_a_later_setting_still_matches(tmp_path):
     from recipes.common import check_config
 

@@ -44,6 +44,7 @@ from voices import synth
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root, for recipes.common
 from recipes.common import (  # noqa: E402
+    CONFIG_NAME,
     SPLIT_CODES,
     SPLITS,
     atomic_write,
@@ -430,6 +431,26 @@ def engine_shares(text: str) -> dict[str, float]:
     return shares
 
 
+def check_joined_sources(out: Path) -> None:
+    """Stop where ``out`` was made before a text source joined the draw (its config lacks that
+    source's fingerprint) and holds training wavs past the join point: made by a larger
+    --num-train then, they read other texts than the draw now gives them."""
+    path = out / CONFIG_NAME
+    if not path.is_file():
+        return
+    old = json.loads(path.read_text())
+    for joins_at in sorted({s.joins_at for s in texts.SOURCES if s.joins_at}):
+        if texts.fingerprint_key(joins_at) in old:
+            continue
+        past = sorted(p.name for p in (out / "wavs" / "train").glob("*.wav") if p.stem.isdigit()
+                      and int(p.stem) >= joins_at)
+        if past:
+            names = ", ".join(s.name for s in texts.SOURCES if s.joins_at == joins_at)
+            sys.exit(f"error: {out} holds {len(past)} training wavs from index {joins_at} on ({past[0]} ...), made "
+                     f"before the text sources {names} joined there: their texts have changed; delete them "
+                     f"(wavs/train/*.wav from {past[0]} on) or use a new --out folder")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -494,6 +515,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.train_engine_shares is not None:  # recorded only when set: folders made before it still match
         config["train_engine_shares"] = args.train_engine_shares
+    check_joined_sources(out)
     check_config(out, config, texts.LATER_KEYS)
     print("voices: " + ", ".join(f"{s} {len(voice_ids[s])}" for s in SPLITS))
 

@@ -137,7 +137,9 @@ def plain_paragraphs(path: Path) -> list[str]:
 
 def headword_paragraphs(path: Path) -> list[str]:
     """Paragraphs of a dictionary in prose (The Devil's Dictionary), each entry's "WORD, n."
-    dropped from the start of its first paragraph."""
+    dropped from the start of its first paragraph. (The file's header and licence give six
+    sentences too: kept, as changing a pool reshuffles its draws, so the texts of every corpus
+    made past 40,000 sentences would change.)"""
     return [re.sub(r"^[A-Z][A-Z' -]*, (?:[a-z]+\.\s*)+", "", p) for p in plain_paragraphs(path)]
 
 
@@ -145,7 +147,8 @@ def gcide_quotations(path: Path) -> list[str]:
     """The quotations of the 1913 Webster entries in GCIDE's dictd file (indented blocks closed by
     a "[1913 Webster]" line), each without its "--Author." attribution and with ". . ."
     ellipses read as a pause. Entries GCIDE took from WordNet carry other tags and are left out:
-    WordNet is the test source."""
+    WordNet is the test source. (GCIDE's character entities stay as they are, so about a hundred
+    quotations read "C[ae]sar" as "c sar": kept, as ``headword_paragraphs`` says why.)"""
     out = []
     for block in re.split(r"\n\s*\n", read_text(path)):
         lines = block.rstrip().splitlines()
@@ -452,14 +455,15 @@ def fingerprints(root: Path = Path("/")) -> dict[str, str]:
             digest.update(f"{text.speak}\t{text.label}\n".encode())
     for text in draw({"t": template_stream(0)}, {"t": 1.0}, 64, 0, set()):
         digests[0].update(f"{text.label}\n".encode())
-    return {_fingerprint_key(k): d.hexdigest() for k, d in sorted(digests.items())}
+    return {fingerprint_key(k): d.hexdigest() for k, d in sorted(digests.items())}
 
 
-def _fingerprint_key(joins_at: int) -> str:
+def fingerprint_key(joins_at: int) -> str:
+    """The prepare_config key of the fingerprint of the sources joining at ``joins_at``."""
     return "texts_sha256" if joins_at == 0 else f"texts_sha256_from_{joins_at}"
 
 
-LATER_KEYS = frozenset(_fingerprint_key(s.joins_at) for s in SOURCES if s.joins_at)
+LATER_KEYS = frozenset(fingerprint_key(s.joins_at) for s in SOURCES if s.joins_at)
 
 
 def text_stats(splits: dict[str, list[Text]]) -> dict:
