@@ -131,38 +131,6 @@ def test_inference_shares_the_input_free_queries_and_matches_the_per_input_train
         torch.testing.assert_close(b, a, rtol=0, atol=1e-5)
 
 
-def test_count_layers_keep_the_later_layers_to_the_position_nodes_and_decode_the_same() -> None:
-    """count_layers=1 of 2: counting reads the character nodes after the first layer, the second
-    updates only the position nodes in training too (its self-attention gets their queries
-    alone), and decoding, which never read the second layer's character nodes, is unchanged."""
-    torch.manual_seed(3)
-    full = ParallelHead(d_model=32, vocab_size=V, max_len=8, max_count=4, layers=2, heads=2, dropout=0.0)
-    with torch.no_grad():
-        for p in full.parameters():
-            p.add_(torch.randn_like(p) * 0.2)
-    early = ParallelHead(d_model=32, vocab_size=V, max_len=8, max_count=4, layers=2, heads=2, dropout=0.0,
-                         count_layers=1)
-    early.load_state_dict(full.state_dict())
-    h, lengths = encoder_output(3, 12), torch.tensor([12, 7, 1])
-    rows = []  # query rows the second layer's self-attention updates
-    early.layers[1].self_attention.register_forward_pre_hook(lambda _, args: rows.append(args[0].shape[1]))
-    counts, order, attention, _ = early.train()(h, lengths)
-    assert rows == [9]  # the 9 position nodes, not the V character nodes
-    _, decoded, decoded_attention, _ = early.eval()(h, lengths, count=False)
-    _, want, want_attention, _ = full.eval()(h, lengths, count=False)
-    torch.testing.assert_close(decoded, want, rtol=0, atol=1e-6)
-    torch.testing.assert_close(decoded_attention, want_attention, rtol=0, atol=1e-6)
-    full_counts = full.eval()(h, lengths)[0]
-    assert not torch.allclose(counts, full_counts, atol=1e-3)  # counted after the first layer, not the second
-    with torch.no_grad():
-        early.layers[1].ff[0].weight.mul_(3.0)  # the second layer changes the order, never the counts
-    counts_after, order_after, *_ = early.train()(h, lengths)
-    torch.testing.assert_close(counts_after, counts, rtol=0, atol=0)
-    assert not torch.allclose(order_after, order, atol=1e-3)
-    with pytest.raises(ValueError, match="count_layers must be 1..2"):
-        ParallelHead(d_model=32, vocab_size=V, layers=2, count_layers=3)
-
-
 def test_broadcast_cross_attention_equals_the_modules_own() -> None:
     torch.manual_seed(2)
     layer = ParallelHead(d_model=16, vocab_size=V, max_len=8, layers=1, heads=2).layers[0].eval()

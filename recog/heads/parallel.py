@@ -118,19 +118,12 @@ class ParallelHead(Head):
         layers, heads: decoder size. count_weight: weight of the counting loss.
         index_positions: frames carry their integrate-and-fire token index instead of their
         absolute position (module docstring). quantity_weight: weight of its quantity loss.
-        count_layers: the layers that update the character nodes (default: all); counting reads
-        them after these, and later layers use them only as keys of the position nodes'
-        self-attention, so training skips their queries there as decoding does (in training they
-        are 97 of a Latin model's 162 queries). Decoding reads the same layers either way.
     """
 
     def __init__(self, d_model: int, vocab_size: int, max_len: int = 64, max_count: int = 8, layers: int = 2,
                  heads: int = 4, dropout: float = 0.1, count_weight: float = 0.5, index_positions: bool = False,
-                 quantity_weight: float = 1.0, count_layers: int | None = None) -> None:
+                 quantity_weight: float = 1.0) -> None:
         super().__init__()
-        if count_layers is not None and not 1 <= count_layers <= layers:
-            raise ValueError(f"count_layers must be 1..{layers} (the layers), got {count_layers}")
-        self.count_layers = layers if count_layers is None else count_layers
         self.vocab_size, self.max_len, self.max_count = vocab_size, max_len, max_count
         self.count_weight, self.quantity_weight = count_weight, quantity_weight
         self.weigher = nn.Conv1d(d_model, d_model, 3, padding=1) if index_positions else None
@@ -174,19 +167,14 @@ class ParallelHead(Head):
         queries = torch.cat([self.char_nodes, nodes])[None]  # (1, V + max_len + 1, D), the same for every input
         if self.training:
             queries = queries.expand(batch, -1, -1)  # dropout draws its own mask for every input
-        weights, chars = None, None  # chars: the character nodes once no layer updates them
+        weights = None
         for i, layer in enumerate(self.layers):
             last = i == len(self.layers) - 1
-            if i < self.count_layers and (count or not last):
-                queries, weights = layer(queries, h, pad, need_weights=last)
-                continue
-            updated, weights = layer(queries, h, pad, first=self.vocab_size, need_weights=last)  # positions only
-            chars = queries[:, : self.vocab_size] if chars is None else chars
-            queries = updated if last else torch.cat([chars.expand(updated.shape[0], -1, -1), updated], dim=1)
-        positions = self.norm(queries[:, queries.shape[1] - (self.max_len + 1):])
-        counts = None
-        if count:
-            counts = self.count_out(self.norm(queries[:, : self.vocab_size] if chars is None else chars))
+            queries, weights = layer(queries, h, pad, first=self.vocab_size if last and not count else 0,
+                                     need_weights=last)
+        queries = self.norm(queries)
+        positions = queries[:, queries.shape[1] - (self.max_len + 1):]
+        counts = self.count_out(queries[:, : self.vocab_size]) if count else None
         return counts, self.order_out(positions), weights[:, weights.shape[1] - (self.max_len + 1):], fire
 
     def loss(self, h: torch.Tensor, h_lengths: torch.Tensor, targets: torch.Tensor, target_lengths: torch.Tensor,
