@@ -5,7 +5,7 @@ worktree for the revision), the two alternating round by round.
     python benchmarks/train_speed.py --config configs/en_speech.yaml \
         --manifest data/en_speech/train.jsonl --against ba225d4 --steps 25 --rounds 2
     python benchmarks/train_speed.py --config configs/latin_lines.yaml --manifest M --against HEAD \
-        --set model.model.heads.parallel.count_layers=1      # a config option against the config as it is
+        --set model.model.heads.parallel.dropout=0.0       # a config option against the config as it is
 
 Each run is ``benchmarks/ddp_step_time.py``'s timed child (no logger, checkpoint or validation;
 ``StepTimes`` as its only callback), with a fresh model from the config. Prints, per run, the
