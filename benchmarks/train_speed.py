@@ -16,6 +16,7 @@ of the revision's. Needs a quiet machine: a second job spoils the figures.
 from __future__ import annotations
 
 import argparse
+import copy
 import statistics
 import subprocess
 import sys
@@ -66,7 +67,7 @@ def main() -> None:
 def with_settings(config: dict, settings: list[str]) -> dict:
     """A copy of ``config`` with each "a.b.c=value" set (the value read as YAML); SystemExit naming
     a setting without "=" or whose path runs through something other than a mapping."""
-    config = yaml.safe_load(yaml.safe_dump(config))
+    config = copy.deepcopy(config)
     for setting in settings:
         key, sep, value = setting.partition("=")
         if not sep or not key:

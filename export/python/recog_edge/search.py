@@ -104,7 +104,7 @@ class TransducerGreedy:
         if self.max_symbols < 1 or window < 1:
             raise ValueError(f"max_symbols and window must be at least 1, got {self.max_symbols} and {window}")
         self.window = window
-        self.state = {f"state_{i}": zeros_for_one(spec) for i, spec in enumerate(meta["state"])}
+        self.state = predictor_state(meta)
         self.pred: np.ndarray | None = None  # (1, J) projected predictor output
         self.tokens: list[int] = []
         self.stamps: list[int] = []
@@ -144,8 +144,7 @@ class TransducerGreedy:
                        math.exp(self.score / max(self.frames, 1)))
 
     def _predict(self, token: int) -> None:
-        pred, *state = self.predictor.run(None, {"tokens": np.array([token], dtype=np.int64), **self.state})
-        self.pred, self.state = pred, dict(zip(self.state, state, strict=True))
+        self.pred, self.state = predictor_step(self.predictor, np.array([token], dtype=np.int64), self.state)
 
 
 class TransducerBeam:
@@ -163,8 +162,8 @@ class TransducerBeam:
             raise ValueError(f"a beam search needs a beam of at least 2, got {beam} (1 is greedy search)")
         self.predictor, self.joiner, self.beam, self.fusion = predictor, joiner, beam, fusion
         self.axes = {f"state_{i}": int(spec["batch_axis"]) for i, spec in enumerate(meta["state"])}
-        state = {f"state_{i}": zeros_for_one(spec) for i, spec in enumerate(meta["state"])}
-        self.pred, self.state = self._predict(np.zeros(1, dtype=np.int64), state)  # (H, J), each (.., H, ..)
+        # pred (H, J); each state with H along its batch axis
+        self.pred, self.state = predictor_step(predictor, np.zeros(1, dtype=np.int64), predictor_state(meta))
         self.hyps: list[dict[str, Any]] = [{"tokens": (), "score": 0.0, "lm": 0.0, "stamps": (), "probs": ()}]
         self.frames = 0
 
@@ -182,17 +181,14 @@ class TransducerBeam:
         pred = self.pred[src_rows]
         extend = np.array([h["token"] is not None for h in self.hyps])
         if extend.any():
-            new_pred, new_state = self._predict(np.array([h["token"] or 0 for h in self.hyps], dtype=np.int64), state)
+            tokens = np.array([h["token"] or 0 for h in self.hyps], dtype=np.int64)
+            new_pred, new_state = predictor_step(self.predictor, tokens, state)
             for name, s in state.items():
                 shape = [1] * s.ndim
                 shape[self.axes[name]] = -1
                 state[name] = np.where(extend.reshape(shape), new_state[name], s)
             pred = np.where(extend[:, None], new_pred, pred)
         self.state, self.pred = state, pred
-
-    def _predict(self, tokens: np.ndarray, state: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        pred, *new = self.predictor.run(None, {"tokens": tokens, **state})
-        return pred, dict(zip(state, new, strict=True))
 
     @property
     def tokens(self) -> list[int]:
@@ -211,6 +207,18 @@ class TransducerBeam:
         best, score = finished_best(self.hyps, self.fusion)
         return Decoded(list(best["tokens"]), list(best["stamps"]), list(best["probs"]), score,
                        math.exp(best["score"] / max(self.frames, 1)))
+
+
+def predictor_state(meta: dict[str, Any]) -> dict[str, np.ndarray]:
+    """A fresh state of an exported prediction network for one hypothesis: ``state_i`` -> zeros."""
+    return {f"state_{i}": zeros_for_one(spec) for i, spec in enumerate(meta["state"])}
+
+
+def predictor_step(predictor: Any, tokens: np.ndarray, state: dict[str, np.ndarray]
+                   ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """``predictor.onnx`` on the last tokens (N,) and their state -> projected output (N, J), new state."""
+    pred, *new = predictor.run(None, {"tokens": tokens, **state})
+    return pred, dict(zip(state, new, strict=True))
 
 
 def beam_step(hyps: list[dict[str, Any]], log_probs: np.ndarray, t: int, beam: int,
