@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 # The speech recipes' synthesisers, tools and texts (recipes/en_speech: free voices only), then the
 # OCR recipe's font packages (one list, in recipes/synth_ocr/fonts.py).
 SPEECH_DEBS := espeak-ng flite sox ffmpeg festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts \
-               fortunes fortunes-min python3-doc jargon-text doc-debian wordnet-base wamerican
+               fortunes fortunes-min python3-doc jargon-text doc-debian dict-gcide dict-devil wordnet-base wamerican
 # The browser page (export/web/): Debian's chromium, which its test drives (never a downloaded browser).
 WEB_DEBS := chromium nodejs
 DEBS := $(SPEECH_DEBS) $(shell python3 recipes/synth_ocr/fonts.py --packages) $(WEB_DEBS)
