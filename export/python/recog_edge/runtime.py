@@ -275,14 +275,7 @@ class EdgeStream:
         """``result`` from the current utterance's best tokens so far (greedy search: all of them
         stable; beam search: the prefix every hypothesis shares). ``final`` (or the input finished):
         the utterance ends here, and a fused LM also scores the end of each text, as offline."""
-        search = self.search
-        if isinstance(search, TransducerBeam):
-            best = search.result() if final or self.queue.finished else None
-            tokens, stamps = (best.tokens, best.stamps) if best else (search.tokens, search.stamps)
-            stable = search.stable_tokens()
-        else:
-            tokens, stamps = search.tokens, search.stamps
-            stable = tokens
+        tokens, stamps, stable = self.search.output(final or self.queue.finished)
         if stamps:  # an empty best hypothesis keeps the last token shown (as recog.streaming)
             self.last_emit = stamps[-1]
         self.result.text = self.model.detokenize(tokens)

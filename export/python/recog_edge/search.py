@@ -58,7 +58,18 @@ def path_segments(path: Sequence[int]) -> tuple[list[int], list[int], list[int]]
     return ids, first, last
 
 
-class CTCGreedy:
+class GreedyOutput:
+    """What a greedy search shows mid-stream: its tokens never change, so all of them are stable."""
+
+    tokens: list[int]
+    stamps: list[int]
+
+    def output(self, final: bool = False) -> tuple[list[int], list[int], list[int]]:
+        """(tokens, their frames, the stable token prefix) to show; ``final`` changes nothing here."""
+        return self.tokens, self.stamps, self.tokens
+
+
+class CTCGreedy(GreedyOutput):
     """Greedy CTC over frames as they come: ``tokens``, their first ``stamps`` (frames from the
     start of the search) and posteriors there (``probs``); ``score``: the best path's
     log-probability (``recog.decoding.ctc.greedy_decode``)."""
@@ -89,7 +100,7 @@ class CTCGreedy:
                        math.exp(self.score / max(self.frames, 1)))
 
 
-class TransducerGreedy:
+class TransducerGreedy(GreedyOutput):
     """Greedy transducer search over frames as they come, at most ``max_symbols`` tokens a frame,
     the prediction network's context starting at blank (``recog.decoding.transducer``).
 
@@ -152,7 +163,7 @@ class TransducerBeam:
     ``beam_advance``): at most one token a frame, ``beam`` hypotheses, equal token sequences merged
     (their probabilities added), and a language model's score (``fusion``) added where hypotheses
     are ranked; the final ranking adds its end-of-text score. ``tokens`` / ``stamps`` are the best
-    hypothesis's so far, ``stable_tokens`` the prefix every live one shares, ``result`` the finished
+    hypothesis's so far, ``output`` adds the prefix every live one shares, ``result`` the finished
     search (as ``BeamSearch.best``: the score includes the fusion score, the confidence is the
     transducer's alone). The predictor and joiner run once a frame on every hypothesis together."""
 
@@ -198,9 +209,12 @@ class TransducerBeam:
     def stamps(self) -> list[int]:
         return list(self.hyps[0]["stamps"])
 
-    def stable_tokens(self) -> list[int]:
-        """The longest token prefix every live hypothesis shares: it can no longer change."""
-        return shared_prefix(self.hyps)
+    def output(self, final: bool = False) -> tuple[list[int], list[int], list[int]]:
+        """(tokens, their frames, the stable token prefix) to show: the best live hypothesis, or
+        with ``final`` the best finished one (a fused LM scores each text's end, as offline)."""
+        best = self.result() if final else None
+        tokens, stamps = (best.tokens, best.stamps) if best else (self.tokens, self.stamps)
+        return tokens, stamps, shared_prefix(self.hyps)  # every live hypothesis shares it: it can no longer change
 
     def result(self) -> Decoded:
         """The best hypothesis as a finished text (with ``fusion``, its end-of-text score added)."""
