@@ -111,9 +111,8 @@ def check_config(out: Path, config: dict, later_keys: Iterable[str] = ()) -> Non
     """Refuse to reuse files made with different settings; record the settings otherwise.
     ``later_keys`` are settings added to the recipe since: a folder recorded without them still
     matches (and records them now)."""
-    path = out / CONFIG_NAME
-    if path.is_file():
-        old = json.loads(path.read_text())
+    old = recorded_config(out)
+    if old is not None:
         old = {**{k: config[k] for k in later_keys if k in config and k not in old}, **old}
         if old != config:
             diff = sorted(k for k in set(old) | set(config) if old.get(k) != config.get(k))
@@ -122,8 +121,14 @@ def check_config(out: Path, config: dict, later_keys: Iterable[str] = ()) -> Non
                 "use a new --out folder or delete it"
             )
     out.mkdir(parents=True, exist_ok=True)
-    with atomic_write(path) as part:
+    with atomic_write(out / CONFIG_NAME) as part:
         part.write_text(json.dumps(config, indent=1) + "\n")
+
+
+def recorded_config(out: Path) -> dict | None:
+    """The settings ``check_config`` recorded in ``out``; None where nothing was made there yet."""
+    path = out / CONFIG_NAME
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def write_manifests(out: Path, results: list[Any], row: Callable[[Any], dict],

@@ -44,11 +44,11 @@ from voices import synth
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root, for recipes.common
 from recipes.common import (  # noqa: E402
-    CONFIG_NAME,
     SPLIT_CODES,
     SPLITS,
     atomic_write,
     check_config,
+    recorded_config,
     report,
     run_jobs,
     write_manifests,
@@ -435,10 +435,9 @@ def check_joined_sources(out: Path) -> None:
     """Stop where ``out`` was made before a text source joined the draw (its config lacks that
     source's fingerprint) and holds training wavs past the join point: made by a larger
     --num-train then, they read other texts than the draw now gives them."""
-    path = out / CONFIG_NAME
-    if not path.is_file():
+    old = recorded_config(out)
+    if old is None:
         return
-    old = json.loads(path.read_text())
     for joins_at in sorted({s.joins_at for s in texts.SOURCES if s.joins_at}):
         if texts.fingerprint_key(joins_at) in old:
             continue
