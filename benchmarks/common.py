@@ -28,6 +28,7 @@ from recog.data import AUDIO_KEY, Entry, read_manifest
 from recog.image import ImageConfig, load_image, resize_line
 from recog.inference import RecognitionModel
 from recog.lm import CharNgramLM
+from recog_edge.fusion import LM_BONUS_HELP, LM_WEIGHT_HELP
 
 T = TypeVar("T")
 
@@ -80,8 +81,17 @@ def add_lm_fusion(parser: argparse.ArgumentParser, help: str | None = None) -> N
     """``--lm`` (a character LM from ``recog lm``), ``--lm-weight`` and ``--lm-bonus`` (its shallow-fusion
     weights, tuned with tools/lm_tune.py)."""
     parser.add_argument("--lm", help=help)
-    parser.add_argument("--lm-weight", type=float, default=0.5)
-    parser.add_argument("--lm-bonus", type=float, default=1.0)
+    parser.add_argument("--lm-weight", type=float, help=LM_WEIGHT_HELP)
+    parser.add_argument("--lm-bonus", type=float, help=LM_BONUS_HELP)
+
+
+def lm_setting(args: argparse.Namespace) -> str:
+    """How ``--lm`` is fused, for a report's header: the weight and bonus given, or the LM's tuned
+    setting (else the defaults), as each search resolves them."""
+    def shown(value: float | None) -> str:
+        return "the LM's own" if value is None else str(value)
+
+    return f"weight {shown(args.lm_weight)}, bonus {shown(args.lm_bonus)}"
 
 
 def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> argparse.Namespace:

@@ -44,6 +44,7 @@ from benchmarks.common import (  # noqa: E402
     add_threads,
     audio_seconds,
     group_rows,
+    lm_setting,
     load_audio_entries,
     load_model,
     parameter_count,
@@ -93,7 +94,7 @@ def main() -> None:
     refs = [e.text for e in entries]
     hyps = [texts[i] for i in range(len(entries))]
     params = parameter_count(model.model)
-    lm = f"{args.lm} (weight {args.lm_weight}, bonus {args.lm_bonus})" if args.lm else "none"
+    lm = f"{args.lm} ({lm_setting(args)})" if args.lm else "none"
     if args.ilm_weight:
         lm = f"internal (rnnt predictor, weight {args.ilm_weight}, bonus {args.ilm_bonus})"
     print(f"model: {args.model} ({params / 1e6:.2f} M parameters), head {args.head or model.model.default_head}, "

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from recog.segments import FORMATS
 from recog_edge.files import expand_inputs
-from recog_edge.fusion import LM_BEAM  # the prefix beam width when --lm is given without --beam
+from recog_edge.fusion import LM_BEAM, LM_BONUS_HELP, LM_WEIGHT_HELP  # LM_BEAM: with --lm and no --beam
 from recog_edge.pieces import PIECE, PIECES_HELP, piece_width
 
 
@@ -503,8 +503,8 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_argument("--mic", action="store_true", help="read the microphone (needs sounddevice)")
     stream.add_argument("--lm", help="character n-gram LM fused into transducer beam search: a file from `recog lm`, "
                         f"or a shipped model's own (--lm en-speech) (default beam {LM_BEAM})")
-    stream.add_argument("--lm-weight", type=float, help="LM weight (default 0.5)")
-    stream.add_argument("--lm-bonus", type=float, help="LM insertion bonus per token (default 1.0)")
+    stream.add_argument("--lm-weight", type=float, help=LM_WEIGHT_HELP)
+    stream.add_argument("--lm-bonus", type=float, help=LM_BONUS_HELP)
     add_runtime_flags(stream)
 
     sub.add_parser("models", help="list the models that ship with recog (name, task, size, summary)")
@@ -567,8 +567,8 @@ def add_search_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lm", help="character n-gram LM fused into beam search: a file from `recog lm`, or a "
                         "shipped model's own (--lm en-speech) (ctc or rnnt head, or --search rescore; default "
                         f"beam {LM_BEAM})")
-    parser.add_argument("--lm-weight", type=float, help="LM weight (default 0.5)")
-    parser.add_argument("--lm-bonus", type=float, help="LM insertion bonus per token (default 1.0)")
+    parser.add_argument("--lm-weight", type=float, help=LM_WEIGHT_HELP)
+    parser.add_argument("--lm-bonus", type=float, help=LM_BONUS_HELP)
     parser.add_argument("--ilm-weight", type=float,
                         help="hybrid CTC/RNN-T models, --head ctc: weight of the rnnt head's prediction network "
                              f"fused into CTC prefix beam search as an internal LM (default beam {LM_BEAM})")

@@ -141,14 +141,16 @@ class StreamingRecognizer:
             (a unified offline/streaming model) the first limited context it was trained with.
         endpoint: the endpoint rule (``EndpointConfig(enabled=False)`` for one utterance).
         lm, lm_weight, lm_bonus: a character language model fused into transducer beam search
-            (``beam`` > 1), as offline (``recog.lm``); default: the LM ``recog.load(..., lm=...)``
+            (``beam`` > 1), as offline (``recog.lm``; weights None: its tuned setting, else recog's
+            defaults); default: the LM ``recog.load(..., lm=...)``
             attached to ``model``, if any (pass ``model.model``, the bare Recognizer, to stream
             without it).
     """
 
     def __init__(self, model: object, head: str | None = None, beam: int = 1,
                  att_context: tuple[int, int] | None = None, endpoint: EndpointConfig | None = None,
-                 lm: CharNgramLM | None = None, lm_weight: float = 0.5, lm_bonus: float = 1.0) -> None:
+                 lm: CharNgramLM | None = None, lm_weight: float | None = None,
+                 lm_bonus: float | None = None) -> None:
         lm = lm if lm is not None else getattr(model, "lm", None)
         self.model: Recognizer = getattr(model, "model", model)
         if not hasattr(self.model.encoder, "init_cache"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from recog.checkpoint import save_checkpoint
 from recog.cli import main as recog_main
 from recog.models import ROOT as RECOG_MODELS
 from recog_edge.cli import main as edge_main
+from recog_edge.lm import write_fusion_setting
 from tests.conftest import speak
 from tests.helpers import tiny_recognizer
 
@@ -125,6 +127,27 @@ def test_stream_with_an_lm_ends_on_recog_streams_text(speech: tuple, speech_lm: 
     assert edge_main(["stream", str(wavs[0]), "--model", str(folder), *flags[:5]]) == 0
     greedy = capsys.readouterr().out.splitlines()
     assert got[-1] == want[-1] != greedy[-1]
+
+
+@pytest.mark.parametrize("runtime", ["recog", "recog-edge"])
+def test_an_lms_tuned_fusion_setting_is_used_unless_the_flags_say_otherwise(speech: tuple, speech_lm: Path,
+                                                                          runtime: str, tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture) -> None:
+    """An LM file with a fusion setting beside it (``tools/lm_tune.py --write``): ``--lm`` alone fuses
+    it with that weight and bonus, as the flags would; flags given still win."""
+    checkpoint, folder, wavs = speech
+    main, model = (recog_main, checkpoint) if runtime == "recog" else (edge_main, folder)
+    tuned = tmp_path / "tuned.npz"
+    shutil.copyfile(speech_lm, tuned)
+    write_fusion_setting(tuned, 3.0, 0.5, "by hand, for this test")
+    base = ["transcribe", *map(str, wavs), "--model", str(model), "--head", "rnnt", "--output", "-"]
+    by_setting = json_rows(main, [*base, "--lm", str(tuned)], capsys)
+    by_flags = json_rows(main, [*base, "--lm", str(speech_lm), "--lm-weight", "3", "--lm-bonus", "0.5"], capsys)
+    by_default = json_rows(main, [*base, "--lm", str(speech_lm)], capsys)
+    overridden = json_rows(main, [*base, "--lm", str(tuned), "--lm-weight", "0.5", "--lm-bonus", "1"], capsys)
+    assert by_setting == by_flags
+    assert [row["text"] for row in by_setting] != [row["text"] for row in by_default]
+    assert overridden == by_default
 
 
 def test_transcribe_with_the_shipped_lm_reads_what_recog_reads_with_it(capsys: pytest.CaptureFixture) -> None:

@@ -17,6 +17,8 @@ from recog.decoding.fusion import LMFusion
 from recog.decoding.transducer import BeamSearch, beam_search
 from recog.heads.transducer import TransducerHead
 from recog.lm import EOS, FORBIDDEN, CharNgramLM
+from recog_edge.fusion import LM_BONUS, LM_WEIGHT
+from recog_edge.lm import copy_fusion_setting, write_fusion_setting
 
 TEXTS = ["the cat sat on the mat", "a cat and a hat", "the hat is on the cat", "that cat sat"]
 
@@ -236,6 +238,40 @@ def test_fusion_with_zero_weight_and_bonus_changes_nothing() -> None:
     assert [h.tokens for h in neutral.nbest] == [h.tokens for h in plain.nbest]
     assert neutral.score == pytest.approx(plain.score)
     assert neutral.timestamps == plain.timestamps and neutral.confidence == plain.confidence
+
+
+def test_a_fusion_setting_beside_the_file_sets_the_weights_a_fusion_takes_unless_given(tmp_path) -> None:
+    path = tmp_path / "lm.npz"
+    CharNgramLM.train(TEXTS, order=4).save(path)
+    plain = CharNgramLM.load(path)
+    assert plain.fusion is None
+    assert (LMFusion(plain, PIECES).weight, LMFusion(plain, PIECES).bonus) == (LM_WEIGHT, LM_BONUS)
+    assert write_fusion_setting(path, 0.0, 0.0, "by hand") == tmp_path / "lm.fusion.json"
+    tuned = CharNgramLM.load(path)
+    assert tuned.fusion == {"weight": 0.0, "bonus": 0.0}
+    lp = hesitant_posteriors()
+    assert prefix_beam_search(lp, beam=4, fusion=LMFusion(plain, PIECES)).tokens == [C, A, T]
+    assert prefix_beam_search(lp, beam=4, fusion=LMFusion(tuned, PIECES)).tokens == [C, T, A]  # weight 0: acoustics
+    assert prefix_beam_search(lp, beam=4, fusion=LMFusion(tuned, PIECES, weight=0.5)).tokens == [C, A, T]
+
+
+@pytest.mark.parametrize("text", ["{", '{"weight": 0.4}', '{"weight": "x", "bonus": 1}', '{"weight": -1, "bonus": 0}',
+                                  '{"weight": NaN, "bonus": 0}'])
+def test_a_malformed_fusion_setting_is_refused_naming_it(tmp_path, text: str) -> None:
+    path = tmp_path / "lm.npz"
+    CharNgramLM.train(TEXTS, order=3).save(path)
+    (tmp_path / "lm.fusion.json").write_text(text)
+    with pytest.raises(ValueError, match="lm.fusion.json"):
+        CharNgramLM.load(path)
+
+
+def test_copying_a_setting_replaces_or_removes_the_targets(tmp_path) -> None:
+    source, target = tmp_path / "a.npz", tmp_path / "b.npz"
+    write_fusion_setting(target, 0.7, 2.0, "tuned for another LM")
+    assert copy_fusion_setting(source, target) is None and not (tmp_path / "b.fusion.json").exists()
+    write_fusion_setting(source, 0.4, 0.5, "tuned")
+    assert copy_fusion_setting(source, target) == tmp_path / "b.fusion.json"
+    assert json.loads((tmp_path / "b.fusion.json").read_text())["weight"] == 0.4
 
 
 def test_fusion_scores_are_the_lm_score_of_the_text_plus_the_bonus() -> None:

@@ -11,7 +11,9 @@ The encoder runs once per utterance; prefix beam search (CTC) or modified beam s
 runs for every (weight, bonus) pair of the grid on the cached CTC log-probabilities or encoder
 outputs. Prints WER, CER and exact-line accuracy of greedy
 search, of beam search without the LM, and of each pair, then the best pair by WER (ties: CER). Use the best pair
-on the test split with ``benchmarks/speech_eval.py --lm ... --lm-weight W --lm-bonus B``.
+on the test split with ``benchmarks/speech_eval.py --lm ... --lm-weight W --lm-bonus B``. ``--write``
+keeps it beside the LM file (``lm.npz`` -> ``lm.fusion.json``): every search that fuses that LM
+without being given weights then uses it (``recog transcribe --lm``, recog-edge, the Python API).
 Works for text-line models too (give an OCR manifest).
 """
 
@@ -39,6 +41,8 @@ from recog.decoding.ctc import greedy_decode, prefix_beam_search  # noqa: E402
 from recog.decoding.fusion import PrefixFusion  # noqa: E402
 from recog.decoding.internal_lm import InternalLMFusion  # noqa: E402
 from recog.metrics import char_error_rate, exact_match_rate, word_error_rate  # noqa: E402
+from recog.models import resolve_lm  # noqa: E402
+from recog_edge.lm import write_fusion_setting  # noqa: E402
 
 
 def main() -> None:
@@ -51,11 +55,15 @@ def main() -> None:
     parser.add_argument("--beam", type=int, default=8)
     parser.add_argument("--weights", type=floats, default=floats("0.2,0.35,0.5,0.7,0.9"))
     parser.add_argument("--bonuses", type=floats, default=floats("0,0.5,1,1.5,2,3"))
+    parser.add_argument("--write", action="store_true",
+                        help="write the best pair beside the LM file as its tuned fusion setting (LM.fusion.json)")
     add_threads(parser, default=2)
     args = parse_args(parser)
     internal = args.lm == "internal"
     if internal and args.head != "ctc":
         parser.error("--lm internal fuses the rnnt predictor into the ctc head: use --head ctc")
+    if internal and args.write:
+        parser.error("--write keeps a character LM's setting beside its file; the internal LM has none")
     model = load_model(args.model, lm=None if internal else args.lm)
     recognizer, lm = model.model, model.lm
     if internal and not {"ctc", "rnnt"} <= set(recognizer.heads):
@@ -96,6 +104,10 @@ def main() -> None:
     (weight, bonus), (wer, cer, _) = min(results.items(), key=lambda kv: kv[1][:2])
     flag = "--ilm" if internal else "--lm"
     print(f"best: {flag}-weight {weight} {flag}-bonus {bonus} (WER {wer:.2f} %, CER {cer:.2f} %)")
+    if args.write:
+        tuned = (f"on {args.manifest} ({len(entries)} inputs, WER {wer:.2f} %) with model {args.model}, head "
+                 f"{args.head}, beam {args.beam}")
+        print(f"wrote {write_fusion_setting(resolve_lm(args.lm), weight, bonus, tuned)}")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from recog.checkpoint import WEIGHTS_FILE  # noqa: E402
 from recog.cli import export_model  # noqa: E402
 from recog.inference import load  # noqa: E402
 from recog.models import ROOT, shipped  # noqa: E402
+from recog_edge.lm import copy_fusion_setting  # noqa: E402
 from recog_edge.models import INFO_FILE, LM_FILE  # noqa: E402
 from recog_edge.models import ROOT as EDGE_ROOT  # noqa: E402
 
@@ -58,6 +59,8 @@ def ship(name: str, task: str, summary: str) -> Path:
         if (ROOT / name / LM_FILE).is_file():  # recog-edge fuses it into CTC or transducer beam search
             shutil.copyfile(ROOT / name / LM_FILE, work / LM_FILE)
             written.append(work / LM_FILE)
+            setting = copy_fusion_setting(ROOT / name / LM_FILE, work / LM_FILE)  # its tuned weights
+            written += [setting] if setting else []
         sizes = {path.name: path.stat().st_size for path in sorted(set(written))}
         over = {file: size for file, size in sizes.items() if size > MAX_BYTES}
         if over:

@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from recog.checkpoint import CONFIG_FILE  # noqa: E402
 from recog.lm import CharNgramLM  # noqa: E402
 from recog.models import LM_FILE, ROOT  # noqa: E402
+from recog_edge.lm import copy_fusion_setting  # noqa: E402
 from tools.ship_model import MAX_BYTES  # noqa: E402
 
 
@@ -45,6 +46,9 @@ def main() -> int:
         return 1
     os.replace(staged, folder / LM_FILE)
     print(f"wrote {folder / LM_FILE} (order {lm.order}, {lm.num_contexts} contexts, {size / 1e6:.1f} MB)")
+    setting = copy_fusion_setting(args.lm, folder / LM_FILE)  # a setting tuned for another LM goes
+    print(f"wrote {setting} (its tuned fusion setting)" if setting else
+          "no fusion setting beside it: --lm uses the default weights (tune them: tools/lm_tune.py --write)")
     return 0
 
 

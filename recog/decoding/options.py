@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from recog_edge.fusion import LM_BONUS, LM_WEIGHT
-
 SEARCHES = ("greedy", "beam", "diverse", "rescore", "joint")
 RESCORING = ("rescore", "joint")  # searches that combine an aligning head (CTC) and a scoring head (attention)
 
@@ -35,7 +33,8 @@ class DecodingOptions:
             log-prob.
         lm_weight, lm_bonus: shallow fusion of a language model into CTC prefix beam search or
             transducer beam search (where the model has one, see ``recog.lm``): weight of its
-            log-probability, and a bonus per token.
+            log-probability, and a bonus per token. None: the setting tuned for the LM (its
+            ``.fusion.json``), else 0.5 and 1.0 (``recog_edge.fusion.fusion_weights``).
         ilm_weight, ilm_bonus: shallow fusion of the model's own RNN-T prediction network, as an
             internal LM (``recog.decoding.internal_lm``), into the CTC head's prefix beam search in a
             hybrid CTC/RNN-T model; weight 0 leaves it out.
@@ -49,8 +48,8 @@ class DecodingOptions:
     nbest: int = 1
     length_penalty: float = 1.0
     ctc_weight: float = 0.3
-    lm_weight: float = LM_WEIGHT
-    lm_bonus: float = LM_BONUS
+    lm_weight: float | None = None
+    lm_bonus: float | None = None
     ilm_weight: float = 0.0
     ilm_bonus: float = 1.0
     max_len: int | None = None

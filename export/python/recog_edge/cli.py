@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from recog_edge.files import AUDIO_SUFFIXES, IMAGE_SUFFIXES, expand_inputs
-from recog_edge.fusion import LM_BEAM, LM_BONUS, LM_WEIGHT
+from recog_edge.fusion import LM_BEAM, LM_BONUS_HELP, LM_WEIGHT_HELP
 from recog_edge.models import default_model, resolve, resolve_lm
 from recog_edge.pieces import PIECE, PIECES_HELP, piece_width
 
@@ -150,20 +150,20 @@ def cmd_stream(args: argparse.Namespace) -> int:
 
 def lm_options(args: argparse.Namespace) -> dict[str, Any]:
     """``--lm``, ``--lm-weight`` and ``--lm-bonus`` as the runtimes' ``lm``, ``lm_weight`` and
-    ``lm_bonus`` (recog's defaults where not given); the weights without an LM are refused."""
+    ``lm_bonus`` (None where not given: the LM's tuned setting, else recog's defaults); the weights
+    without an LM are refused."""
     if args.lm is None and (args.lm_weight, args.lm_bonus) != (None, None):
         raise ValueError("--lm-weight and --lm-bonus go with --lm")
     return {"lm": resolve_lm(args.lm) if args.lm else None,
-            "lm_weight": LM_WEIGHT if args.lm_weight is None else args.lm_weight,
-            "lm_bonus": LM_BONUS if args.lm_bonus is None else args.lm_bonus}
+            "lm_weight": args.lm_weight, "lm_bonus": args.lm_bonus}
 
 
 def add_lm_options(command: argparse.ArgumentParser, search: str, model: str) -> None:
     """``--lm``, ``--lm-weight`` and ``--lm-bonus`` of a command whose beam search is ``search``."""
     command.add_argument("--lm", help=f"a character LM fused into {search}: an LM file (`recog lm`), or a shipped edge "
                          f"model's own (--lm {model}), as recog's --lm reads with it")
-    command.add_argument("--lm-weight", type=float, help=f"with --lm: the LM's weight (default {LM_WEIGHT})")
-    command.add_argument("--lm-bonus", type=float, help=f"with --lm: a bonus per token (default {LM_BONUS})")
+    command.add_argument("--lm-weight", type=float, help=LM_WEIGHT_HELP)
+    command.add_argument("--lm-bonus", type=float, help=LM_BONUS_HELP)
 
 
 def _no_inputs(failures: list[tuple[str, str]], what: str) -> int:

@@ -13,10 +13,13 @@ from typing import Protocol
 
 from recog_edge.lm import EOS, CharNgramLM
 
-# fusing a character LM, unless told otherwise (recog's DecodingOptions and CLIs, recog-edge's):
+# fusing a character LM, unless told otherwise (recog's DecodingOptions and CLIs, recog-edge's)
+# and unless the LM carries a tuned setting (``fusion_weights``):
 LM_BEAM = 8  # the prefix beam width
 LM_WEIGHT = 0.5  # the LM log-probability's weight
 LM_BONUS = 1.0  # the bonus per token
+LM_WEIGHT_HELP = f"with --lm: its weight (default: the setting tuned for it, its .fusion.json, else {LM_WEIGHT})"
+LM_BONUS_HELP = f"with --lm: a bonus per token (default: the setting tuned for the LM, else {LM_BONUS})"
 SILENT_PIECES = ("<blank>", "<unk>")  # the pieces of every recog vocabulary that carry no text (ids 0 and 1)
 
 
@@ -44,6 +47,14 @@ class PrefixFusion(Protocol):
         runs their steps as one batch here)."""
 
 
+def fusion_weights(lm: CharNgramLM, weight: float | None = None, bonus: float | None = None) -> tuple[float, float]:
+    """The (weight, bonus) to fuse ``lm`` with: each given one, else the setting tuned for it
+    (``lm.fusion``, read from beside its file), else ``LM_WEIGHT`` / ``LM_BONUS``."""
+    tuned = lm.fusion or {}
+    return (tuned.get("weight", LM_WEIGHT) if weight is None else weight,
+            tuned.get("bonus", LM_BONUS) if bonus is None else bonus)
+
+
 class LMFusion:
     """Shallow fusion for CTC prefix beam search and transducer beam search: a token prefix scores
     ``weight * log P_LM(its text) + bonus * len(prefix)`` on top of its CTC (or transducer)
@@ -54,13 +65,16 @@ class LMFusion:
         pieces: text of each token id (the tokenizer's ``id_to_piece``; "▁" is a space; blank and
             unknown, ``SILENT_PIECES``, carry no text).
         weight: LM weight (alpha); bonus: per-token insertion bonus (beta), which offsets the LM's
-            pull towards shorter outputs.
+            pull towards shorter outputs. None: the LM's tuned setting, else the defaults
+            (``fusion_weights``).
     """
 
     CACHE_TOKENS = 4_000_000  # the prefix cache starts over beyond this many key tokens (tens of MB)
 
-    def __init__(self, lm: CharNgramLM, pieces: Sequence[str], weight: float = 0.5, bonus: float = 0.0) -> None:
-        self.lm, self.weight, self.bonus = lm, weight, bonus
+    def __init__(self, lm: CharNgramLM, pieces: Sequence[str], weight: float | None = None,
+                 bonus: float | None = None) -> None:
+        self.lm = lm
+        self.weight, self.bonus = fusion_weights(lm, weight, bonus)
         self.pieces = ["" if p in SILENT_PIECES else p.replace("\u2581", " ") for p in pieces]
         self.keep = max(lm.context_chars, 1)
         self._cache: dict[tuple[int, ...], tuple[str, float]] = {(): ("", 0.0)}  # prefix -> (text tail, score)

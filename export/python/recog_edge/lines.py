@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from recog_edge.fusion import LM_BEAM, LM_BONUS, LM_WEIGHT, LMFusion
+from recog_edge.fusion import LM_BEAM, LMFusion
 from recog_edge.lm import CharNgramLM
 from recog_edge.search import char_text, path_segments, prefix_beam_search
 
@@ -69,12 +69,13 @@ class EdgeLineModel:
             products gain little from intra-op threads; separate lines run in parallel).
         lm: a character LM (``recog lm``; a file or a loaded model) fused into CTC prefix beam search
             of ``beam`` (``recog ocr --lm`` with the same settings reads the same text); None: greedy.
-        lm_weight, lm_bonus: the LM's weight and per-token bonus (recog's defaults).
+        lm_weight, lm_bonus: the LM's weight and per-token bonus (None: its tuned setting, else recog's
+            defaults; ``recog_edge.fusion.fusion_weights``).
     """
 
     def __init__(self, folder: str | Path, head: str | None = None, threads: int = 1,
-                 lm: str | Path | CharNgramLM | None = None, beam: int = LM_BEAM, lm_weight: float = LM_WEIGHT,
-                 lm_bonus: float = LM_BONUS) -> None:
+                 lm: str | Path | CharNgramLM | None = None, beam: int = LM_BEAM, lm_weight: float | None = None,
+                 lm_bonus: float | None = None) -> None:
         from recog_edge.sessions import open_export
 
         folder = Path(folder)

@@ -18,6 +18,10 @@ leave the lexicon gets ``FORBIDDEN`` (a finite floor, so a beam of nothing else 
 the Kneser-Ney probabilities of the characters still allowed after a context are renormalised.
 Fused into beam search, this turns a character LM into a word-constrained one without a word
 n-gram: every hypothesis spells known words.
+
+A file may have its fusion setting beside it: ``lm.npz`` -> ``lm.fusion.json``, the weight and
+bonus tuned on a dev set (``tools/lm_tune.py --write``), which searches use where they are not
+given others (``recog_edge.fusion.fusion_weights``).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ EOS = "\x03"  # ends every text
 FORMAT = "recog-char-ngram-v2"  # .npz of packed tables
 FORMAT_V1 = "recog-char-ngram-v1"  # gzip JSON of dict tables, still read
 FORBIDDEN = -1.0e4  # log-probability of a character that leaves the lexicon
+FUSION_SUFFIX = ".fusion.json"  # the tuned fusion setting beside an LM file (lm.npz -> lm.fusion.json)
 
 
 class LanguageModelFileError(ValueError):
@@ -108,6 +113,9 @@ class CharNgramLM:
         self.discounts = ([float(d) for d in discounts] if discounts is not None
                           else [_discount(t.counts) for t in self._tables])
         self.uniform = 1.0 / (len(self.vocab) + 1)
+        # the weight and bonus tuned for fusing it ({"weight": w, "bonus": b}), read from beside its
+        # file by ``load``; None: the searches' defaults
+        self.fusion: dict[str, float] | None = None
         # characters of context that decide a probability: with a lexicon, also the word being spelt
         self.context_chars = self.order - 1
         if self.lexicon is None:
@@ -241,17 +249,18 @@ class CharNgramLM:
             with open(path, "rb") as f:
                 magic = f.read(2)
             if magic == b"\x1f\x8b":
-                return _load_v1(path)
-            if magic != b"PK":  # .npz is a zip archive
+                lm = _load_v1(path)
+            elif magic != b"PK":  # .npz is a zip archive
                 raise LanguageModelFileError(f"{path}: not a recog language model (not an .npz or gzip file)")
-            with np.load(path, allow_pickle=False) as z:
-                meta = json.loads(bytes(z["meta"]).decode("utf-8"))
-                if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-                    raise LanguageModelFileError(f"{path}: not a recog language model (format {FORMAT} expected)")
-                order, alphabet = int(meta["order"]), str(meta["alphabet"])
-                arrays = [(z[f"parent{k}"].astype(np.int64) * len(alphabet) + z[f"first{k}"], z[f"sizes{k}"],
-                           z[f"codes{k}"], z[f"counts{k}"]) for k in range(1, order + 1)]
-            return cls(order, alphabet, _tables(alphabet, arrays), meta.get("lexicon"), meta.get("discounts"))
+            else:
+                with np.load(path, allow_pickle=False) as z:
+                    meta = json.loads(bytes(z["meta"]).decode("utf-8"))
+                    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+                        raise LanguageModelFileError(f"{path}: not a recog language model (format {FORMAT} expected)")
+                    order, alphabet = int(meta["order"]), str(meta["alphabet"])
+                    arrays = [(z[f"parent{k}"].astype(np.int64) * len(alphabet) + z[f"first{k}"], z[f"sizes{k}"],
+                               z[f"codes{k}"], z[f"counts{k}"]) for k in range(1, order + 1)]
+                lm = cls(order, alphabet, _tables(alphabet, arrays), meta.get("lexicon"), meta.get("discounts"))
         except (OSError, EOFError, UnicodeDecodeError, zlib.error, zipfile.BadZipFile) as err:
             raise ValueError(f"{path}: not a recog language model ({type(err).__name__})") from None
         except LanguageModelFileError:
@@ -260,6 +269,50 @@ class CharNgramLM:
             raise ValueError(f"{path}: a damaged recog language model ({err})") from None
         except (KeyError, TypeError, AttributeError) as err:
             raise ValueError(f"{path}: a damaged recog language model ({type(err).__name__}: {err})") from None
+        lm.fusion = read_fusion_setting(path)
+        return lm
+
+
+def fusion_setting_path(path: str | Path) -> Path:
+    """Where an LM file's tuned fusion setting lives: ``lm.npz`` -> ``lm.fusion.json``."""
+    return Path(path).with_suffix(FUSION_SUFFIX)
+
+
+def read_fusion_setting(path: str | Path) -> dict[str, float] | None:
+    """The fusion setting beside the LM file ``path`` ({"weight", "bonus"}), None where it has none;
+    a clear error names a malformed one."""
+    setting = fusion_setting_path(path)
+    if not setting.is_file():
+        return None
+    try:
+        data = json.loads(setting.read_text(encoding="utf-8"))
+        fusion = {"weight": float(data["weight"]), "bonus": float(data["bonus"])}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"{setting}: not an LM fusion setting ({{\"weight\": W, \"bonus\": B}}: "
+                         f"{type(err).__name__})") from None
+    if not all(math.isfinite(v) for v in fusion.values()) or fusion["weight"] < 0:
+        raise ValueError(f"{setting}: the fusion weight must be finite and non-negative, the bonus finite")
+    return fusion
+
+
+def write_fusion_setting(path: str | Path, weight: float, bonus: float, tuned: str) -> Path:
+    """Write the fusion setting of the LM file ``path`` (``tuned``: on what and with which model, for
+    people reading it); returns the setting's path."""
+    setting = fusion_setting_path(path)
+    setting.write_text(json.dumps({"weight": weight, "bonus": bonus, "tuned": tuned}, indent=1) + "\n",
+                       encoding="utf-8")
+    return setting
+
+
+def copy_fusion_setting(source: str | Path, target: str | Path) -> Path | None:
+    """Give the LM file ``target`` the fusion setting of the LM file ``source``: the setting's new
+    path, or None where ``source`` has none (then any ``target`` had, tuned for another LM, is removed)."""
+    source, target = fusion_setting_path(source), fusion_setting_path(target)
+    if not source.is_file():
+        target.unlink(missing_ok=True)
+        return None
+    target.write_bytes(source.read_bytes())
+    return target
 
 
 def _load_v1(path: Path) -> CharNgramLM:

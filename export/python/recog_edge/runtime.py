@@ -33,7 +33,7 @@ import numpy as np
 
 from recog_edge.endpoint import EndpointConfig, endpoint_reached
 from recog_edge.features import ChunkQueue, FeatureStream, NumpyLogMel, WaveformIntake, as_float_samples
-from recog_edge.fusion import LM_BEAM, LM_BONUS, LM_WEIGHT, LMFusion
+from recog_edge.fusion import LM_BEAM, LMFusion
 from recog_edge.lm import CharNgramLM
 from recog_edge.results import SpeechResult, StreamResult
 from recog_edge.search import (
@@ -60,13 +60,13 @@ class EdgeModel:
     ``beam``: above 1, beam search of that width (default 1: greedy; ``LM_BEAM`` with ``lm``): the
     transducer's modified beam search, or CTC prefix beam search (offline only, as recog streams
     CTC greedily); ``lm``: a character LM (``recog lm``; a file or a loaded model) fused into it
-    with ``lm_weight`` and ``lm_bonus`` (recog's defaults), so that ``recog transcribe --lm`` with
-    the same settings reads the same text."""
+    with ``lm_weight`` and ``lm_bonus`` (None: the LM's tuned setting, else recog's defaults), so
+    that ``recog transcribe --lm`` with the same settings reads the same text."""
 
     def __init__(self, folder: str | Path, head: str | None = None, threads: int = 1,
                  endpoint: EndpointConfig | None = None, beam: int | None = None,
-                 lm: str | Path | CharNgramLM | None = None, lm_weight: float = LM_WEIGHT,
-                 lm_bonus: float = LM_BONUS) -> None:
+                 lm: str | Path | CharNgramLM | None = None, lm_weight: float | None = None,
+                 lm_bonus: float | None = None) -> None:
         folder = Path(folder)
         self.folder = folder
         streaming, offline = folder / "encoder.onnx", folder / "offline.onnx"
