@@ -274,16 +274,19 @@ def test_ocr_with_the_shipped_lm_reads_as_recog_does_with_it(capsys: pytest.Capt
     want = json_rows(recog_main, ["ocr", *files, *flags], capsys)
     got = json_rows(edge_main, ["ocr", *files, *flags], capsys)
     more_bonus = json_rows(edge_main, ["ocr", *files, *flags, "--lm-bonus", "3"], capsys)
+    tuned = json.loads((RECOG_MODELS / "latin-lines" / "lm.fusion.json").read_text())["bonus"]  # the shipped pair
     assert [list(row) for row in got] == [list(row) for row in want]
     assert [row["text"] for row in got] == [row["text"] for row in want]
     assert [x["text"] for x in got[-1]["lines"]] == [x["text"] for x in want[-1]["lines"]]
     for fused, recog_fused, bonus in zip(got[:-1], want[:-1], more_bonus[:-1], strict=True):
         assert fused["tokens"] == recog_fused["tokens"] == bonus["tokens"]
         assert fused["score"] == pytest.approx(recog_fused["score"], abs=0.05)  # int8 against float weights
-        # bonus 1 -> 3: 2 more per token (beams that keep other prefixes sum the paths a little differently)
-        assert bonus["score"] == pytest.approx(fused["score"] + 2.0 * len(fused["tokens"]), abs=0.02)
+        # the tuned bonus -> 3: the difference per token (beams that keep other prefixes sum the paths
+        # a little differently)
+        assert bonus["score"] == pytest.approx(fused["score"] + (3.0 - tuned) * len(fused["tokens"]), abs=0.02)
     edge_lm = recog_edge.models.resolve_lm("latin-lines")
-    assert edge_lm.read_bytes() == (RECOG_MODELS / "latin-lines" / "lm.npz").read_bytes()
+    for name in ("lm.npz", "lm.fusion.json"):  # the edge model's LM and its pair are recog's
+        assert (edge_lm.parent / name).read_bytes() == (RECOG_MODELS / "latin-lines" / name).read_bytes()
 
 
 def test_a_bad_image_is_one_line_and_the_batch_goes_on(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -48,7 +48,7 @@ def ship(name: str, task: str, summary: str) -> Path:
     work = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=EDGE_ROOT))
     try:
         written = export_model(model, work, int8=True)
-        streaming = None
+        streaming, setting = None, None
         if task == "speech":
             try:
                 written += export_model(model, work, streaming=True, int8=True)
@@ -71,7 +71,8 @@ def ship(name: str, task: str, summary: str) -> Path:
         if streaming is not None:
             info["streaming"] = streaming
         (work / INFO_FILE).write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
-        listing = "\n".join(f"- `{file}`: {size / 1e6:.1f} MB" for file, size in sizes.items())
+        listing = "\n".join(f"- `{file}`: " + (f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size:,} bytes")
+                            for file, size in sizes.items())
         (work / "MODEL_CARD.md").write_text(
             f"# {name} (edge, int8 ONNX)\n\n{summary}\n\n"
             f"The int8 ONNX export of recog's shipped `{name}` (`recog/models/{name}/MODEL_CARD.md` has its "
@@ -81,7 +82,9 @@ def ship(name: str, task: str, summary: str) -> Path:
             f"`python tools/ship_edge.py {name}`."
             + (f" `{LM_FILE}` is the character LM recog's `{name}` ships, for `recog-edge "
                f"{'transcribe' if task == 'speech' else 'ocr'} --lm {name}`."
-               if LM_FILE in sizes else "") + f"\n\n{listing}\n",
+               if LM_FILE in sizes else "")
+            + (f" `{setting.name}` is the fusion weight and bonus tuned for it, as recog's."
+               if setting and LM_FILE in sizes else "") + f"\n\n{listing}\n",
             encoding="utf-8")
         folder = EDGE_ROOT / name
         shutil.rmtree(folder, ignore_errors=True)
