@@ -28,7 +28,7 @@ from recog.data import AUDIO_KEY, Entry, read_manifest
 from recog.image import ImageConfig, load_image, resize_line
 from recog.inference import RecognitionModel
 from recog.lm import CharNgramLM
-from recog_edge.fusion import LM_BONUS_HELP, LM_WEIGHT_HELP
+from recog_edge.fusion import LM_BONUS_HELP, LM_WEIGHT_HELP, fusion_weights
 
 T = TypeVar("T")
 
@@ -85,13 +85,13 @@ def add_lm_fusion(parser: argparse.ArgumentParser, help: str | None = None) -> N
     parser.add_argument("--lm-bonus", type=float, help=LM_BONUS_HELP)
 
 
-def lm_setting(args: argparse.Namespace) -> str:
-    """How ``--lm`` is fused, for a report's header: the weight and bonus given, or the LM's tuned
-    setting (else the defaults), as each search resolves them."""
-    def shown(value: float | None) -> str:
-        return "the LM's own" if value is None else str(value)
-
-    return f"weight {shown(args.lm_weight)}, bonus {shown(args.lm_bonus)}"
+def lm_setting(lm: CharNgramLM, weight: float | None, bonus: float | None) -> str:
+    """How ``lm`` is fused with the ``--lm-weight`` / ``--lm-bonus`` given (None: not given), for a
+    report's header: the pair the searches use, and where it comes from."""
+    used = fusion_weights(lm, weight, bonus)
+    source = ("given" if None not in (weight, bonus) else
+              "the LM's tuned pair" if lm.fusion_setting else "the defaults")
+    return f"weight {used[0]}, bonus {used[1]}: {source}"
 
 
 def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> argparse.Namespace:

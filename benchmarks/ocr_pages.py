@@ -94,7 +94,15 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for benchmarks.common
-from benchmarks.common import add_limit, add_manifest, add_threads, set_threads, timed  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    add_limit,
+    add_lm_fusion,
+    add_manifest,
+    add_threads,
+    lm_setting,
+    set_threads,
+    timed,
+)
 from benchmarks.ocr_peers import PeerMissing, block_network, rapidocr_bundled  # noqa: E402
 from recog.detection.metrics import DetectionCounts  # noqa: E402
 from recog.detection.training import read_pages  # noqa: E402
@@ -166,8 +174,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pieces", default=str(PIECE),
                         help=f"recog and recog-edge: read lines wider than this many heights in pieces cut at word "
                              f"gaps (0: whole; default {PIECE}); several, comma-separated, are compared page by page")
-    parser.add_argument("--lm", help="recog: a character LM (file, or a shipped model's: --lm latin-lines) fused into "
-                        "the line model's CTC beam search (beam 8, weight 0.5, bonus 1.0: recog ocr --lm's defaults)")
+    add_lm_fusion(parser, help="recog: a character LM (file, or a shipped model's: --lm latin-lines) fused into the "
+                  "line model's CTC beam search of 8, as recog ocr --lm")
     add_limit(parser, "--limit", help="use only the first N pages (after --kinds)")
     add_threads(parser, default=2, help="torch, onnxruntime and Tesseract (OpenMP) threads; cv2's too")
     parser.add_argument("--kinds", default="", help="comma-separated page kinds to keep, e.g. document,sign")
@@ -296,7 +304,7 @@ def compared(key: str, labels: list[str | None], descriptions: list[str], reader
 
 
 def run_recog(pages: list[PageRef], detector: str, lines: list[str], pieces: list[int], threads: int,
-              lm: str | None = None) -> list[SystemRun]:
+              lm: str | None = None, lm_weights: dict[str, float | None] | None = None) -> list[SystemRun]:
     import recog
     from recog.cli import LM_BEAM
     from recog.pages import PageReader
@@ -311,12 +319,17 @@ def run_recog(pages: list[PageRef], detector: str, lines: list[str], pieces: lis
         if not isinstance(loaded[name], PageReader):
             raise SystemExit(f"--detector {detector}: a text-line or speech model, not a text detector")
         if lm:
-            loaded[name].search_options = {"beam": LM_BEAM}
+            loaded[name].search_options = {"beam": LM_BEAM, **(lm_weights or {})}
     todo = variants(lines, pieces)
     readers = [copy.copy(loaded[name]) for name, _, _ in todo]  # the same models, each its own piece
     for reader, (_, piece, _) in zip(readers, todo, strict=True):
         reader.piece = piece
-    descriptions = [f"recog, detector {detector}, lines {name}{f', LM {lm}' if lm else ''}, pieces {piece}, "
+    weights = lm_weights or {}
+    fused = ""
+    if lm:
+        setting = lm_setting(loaded[lines[0]].recognizer.lm, weights.get("lm_weight"), weights.get("lm_bonus"))
+        fused = f", LM {lm} ({setting})"
+    descriptions = [f"recog, detector {detector}, lines {name}{fused}, pieces {piece}, "
                     f"torch threads {threads}" for name, piece, _ in todo]
     return compared("recog", [label for *_, label in todo], descriptions, readers, pages)
 
@@ -617,7 +630,8 @@ def main(argv: Sequence[str] | None = None) -> None:
               "threads; timings come out inflated, those of OpenMP threads (torch's; Tesseract's with "
               "--tesseract-omp) by several times")
     runners: dict[str, Callable[[], list[SystemRun]]] = {
-        "recog": lambda: run_recog(pages, args.detector, args.lines, args.pieces, args.threads, args.lm),
+        "recog": lambda: run_recog(pages, args.detector, args.lines, args.pieces, args.threads, args.lm,
+                                   {"lm_weight": args.lm_weight, "lm_bonus": args.lm_bonus}),
         "recog-edge": lambda: run_edge(pages, args.detector, args.lines, args.pieces, args.threads),
         "rapidocr": lambda: [run_rapidocr(pages, args.threads)],
         "tesseract": lambda: [run_tesseract(pages, args.threads, shards=not args.tesseract_omp)],

@@ -67,6 +67,7 @@ from benchmarks.common import (  # noqa: E402
     add_manifest,
     add_model,
     add_threads,
+    lm_setting,
     load_model,
     manifest_rows,
     read_entries,
@@ -141,7 +142,7 @@ def block_network() -> None:
 
 
 def run_recog(model_path: str, heads: list[str | None], paths: list[str], threads: int,
-              lm: tuple[str, float, float] | None = None) -> list[Run]:
+              lm: tuple[str, float | None, float | None] | None = None) -> list[Run]:
     """One run per head, and with ``lm`` = (file, weight, bonus) one more: the CTC head's prefix
     beam search (width 8) with the character LM fused."""
     set_threads(threads)
@@ -162,7 +163,7 @@ def run_recog(model_path: str, heads: list[str | None], paths: list[str], thread
         model.transcribe(paths[:8], **search)  # warm-up
         results, seconds = timed(lambda: model.transcribe(paths, **search))
         runs.append(Run("recog [ctc + LM]", [r.text for r in results], {"batched": seconds},
-                        [f"torch threads {threads}, prefix beam 8, LM {path} (weight {weight}, bonus {bonus})"]))
+                        [f"torch threads {threads}, prefix beam 8, LM {path} ({lm_setting(model.lm, weight, bonus)})"]))
     return runs
 
 

@@ -94,7 +94,7 @@ def main() -> None:
     refs = [e.text for e in entries]
     hyps = [texts[i] for i in range(len(entries))]
     params = parameter_count(model.model)
-    lm = f"{args.lm} ({lm_setting(args)})" if args.lm else "none"
+    lm = f"{args.lm} ({lm_setting(model.lm, args.lm_weight, args.lm_bonus)})" if args.lm else "none"
     if args.ilm_weight:
         lm = f"internal (rnnt predictor, weight {args.ilm_weight}, bonus {args.ilm_bonus})"
     print(f"model: {args.model} ({params / 1e6:.2f} M parameters), head {args.head or model.model.default_head}, "

@@ -292,9 +292,9 @@ def cmd_stream(args: argparse.Namespace) -> int:
         print("error: give an audio FILE or --mic", file=sys.stderr)
         return 2
     model = _load_for(args, "transcribe")
-    weights = {k: v for k, v in (("lm_weight", args.lm_weight), ("lm_bonus", args.lm_bonus)) if v is not None}
     recognizer = StreamingRecognizer(model, head=args.head, beam=args.beam or (LM_BEAM if args.lm else 1),
-                                     endpoint=EndpointConfig(enabled=not args.no_endpoint), **weights)
+                                     endpoint=EndpointConfig(enabled=not args.no_endpoint),
+                                     lm_weight=args.lm_weight, lm_bonus=args.lm_bonus)
     print(f"chunk {recognizer.chunk_seconds * 1000:.0f} ms of audio per encoder step "
           f"(context {list(recognizer.model.encoder.att_context)})", file=sys.stderr)
     shown = ["", 0]

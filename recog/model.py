@@ -208,8 +208,9 @@ class Recognizer(nn.Module):
                              f"('attention') (it has {list(self.heads)}), and one of them to decode (got {name!r})")
         return self.heads[aligner], self.heads[scorer]
 
-    def lm_fusion(self, lm: CharNgramLM, weight: float, bonus: float) -> LMFusion:
-        """Shallow fusion of ``lm`` over this model's tokens (blank and unknown carry no text)."""
+    def lm_fusion(self, lm: CharNgramLM, weight: float | None, bonus: float | None) -> LMFusion:
+        """Shallow fusion of ``lm`` over this model's tokens (blank and unknown carry no text); weights
+        None: the LM's tuned pair, else the defaults (``recog_edge.fusion.fusion_weights``)."""
         pieces = [self.tokenizer.id_to_piece(i) for i in range(self.tokenizer.vocab_size)]
         return LMFusion(lm, pieces, weight, bonus)
 

@@ -148,6 +148,14 @@ def test_an_lms_tuned_fusion_setting_is_used_unless_the_flags_say_otherwise(spee
     assert by_setting == by_flags
     assert [row["text"] for row in by_setting] != [row["text"] for row in by_default]
     assert overridden == by_default
+    stream = ["stream", str(wavs[0]), "--model", str(model), "--chunk-ms", "80", "--no-endpoint", "--head", "rnnt"]
+    streamed = {}
+    for name, flags in (("setting", ["--lm", str(tuned)]), ("flags", ["--lm", str(speech_lm), "--lm-weight", "3",
+                                                                       "--lm-bonus", "0.5"]),
+                        ("default", ["--lm", str(speech_lm)])):
+        assert main([*stream, *flags]) == 0
+        streamed[name] = capsys.readouterr().out.splitlines()
+    assert streamed["setting"] == streamed["flags"] != streamed["default"]
 
 
 def test_transcribe_with_the_shipped_lm_reads_what_recog_reads_with_it(capsys: pytest.CaptureFixture) -> None:

@@ -244,15 +244,17 @@ def test_a_fusion_setting_beside_the_file_sets_the_weights_a_fusion_takes_unless
     path = tmp_path / "lm.npz"
     CharNgramLM.train(TEXTS, order=4).save(path)
     plain = CharNgramLM.load(path)
-    assert plain.fusion is None
+    assert plain.fusion_setting is None
     assert (LMFusion(plain, PIECES).weight, LMFusion(plain, PIECES).bonus) == (LM_WEIGHT, LM_BONUS)
     assert write_fusion_setting(path, 0.0, 0.0, "by hand") == tmp_path / "lm.fusion.json"
     tuned = CharNgramLM.load(path)
-    assert tuned.fusion == {"weight": 0.0, "bonus": 0.0}
+    assert tuned.fusion_setting == {"weight": 0.0, "bonus": 0.0}
     lp = hesitant_posteriors()
     assert prefix_beam_search(lp, beam=4, fusion=LMFusion(plain, PIECES)).tokens == [C, A, T]
     assert prefix_beam_search(lp, beam=4, fusion=LMFusion(tuned, PIECES)).tokens == [C, T, A]  # weight 0: acoustics
     assert prefix_beam_search(lp, beam=4, fusion=LMFusion(tuned, PIECES, weight=0.5)).tokens == [C, A, T]
+    CharNgramLM.train(TEXTS, order=3).save(path)  # another LM in its place: the pair tuned for the old one goes
+    assert CharNgramLM.load(path).fusion_setting is None and not (tmp_path / "lm.fusion.json").exists()
 
 
 @pytest.mark.parametrize("text", ["{", '{"weight": 0.4}', '{"weight": "x", "bonus": 1}', '{"weight": -1, "bonus": 0}',

@@ -41,7 +41,7 @@ from recog.decoding.ctc import greedy_decode, prefix_beam_search  # noqa: E402
 from recog.decoding.fusion import PrefixFusion  # noqa: E402
 from recog.decoding.internal_lm import InternalLMFusion  # noqa: E402
 from recog.metrics import char_error_rate, exact_match_rate, word_error_rate  # noqa: E402
-from recog.models import resolve_lm  # noqa: E402
+from recog.models import is_name, resolve_lm  # noqa: E402
 from recog_edge.lm import write_fusion_setting  # noqa: E402
 
 
@@ -105,9 +105,11 @@ def main() -> None:
     flag = "--ilm" if internal else "--lm"
     print(f"best: {flag}-weight {weight} {flag}-bonus {bonus} (WER {wer:.2f} %, CER {cer:.2f} %)")
     if args.write:
-        tuned = (f"on {args.manifest} ({len(entries)} inputs, WER {wer:.2f} %) with model {args.model}, head "
-                 f"{args.head}, beam {args.beam}")
-        print(f"wrote {write_fusion_setting(resolve_lm(args.lm), weight, bonus, tuned)}")
+        grid = f"weights {','.join(map(str, args.weights))}, bonuses {','.join(map(str, args.bonuses))}"
+        tuned = (f"on {args.manifest} ({len(entries)} inputs, WER {wer:.2f} %, CER {cer:.2f} %) with model "
+                 f"{args.model}, head {args.head}, beam {args.beam}; tools/lm_tune.py grid {grid}")
+        print(f"wrote {write_fusion_setting(resolve_lm(args.lm), weight, bonus, tuned)}"
+              + (f" (recog-edge's copy: python tools/ship_edge.py {args.lm})" if is_name(args.lm) else ""))
 
 
 if __name__ == "__main__":

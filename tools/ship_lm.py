@@ -4,7 +4,9 @@ loads and stays under the size limit of a shipped file.
 
     python tools/ship_lm.py runs/lm/en_speech_lm8.npz --name en-speech
 
-Write how it was built and what it gives into the model's card.
+A fusion pair tuned for the file (``lm.fusion.json`` beside it, ``tools/lm_tune.py --write``) ships
+with it; one tuned for the LM it replaces is removed. Write how it was built and what it gives into
+the model's card.
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ figures its benchmark measured.
     python tools/ship_model.py runs/synth_ocr/checkpoints/best-....ckpt --name latin-lines --task text-line
     python tools/ship_model.py runs/latin_det/checkpoints/best-....ckpt --name latin-det   # a text detector
 
-After shipping, check that the folder reads back: ``recog models``, then ``recog ocr x.png``.
+After shipping, check that the folder reads back: ``recog models``, then ``recog ocr x.png``. Where
+the model ships an LM with a tuned fusion pair (``lm.fusion.json``), tune the pair for the new
+weights (``tools/lm_tune.py --write``), then ``tools/ship_edge.py``.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from recog.checkpoint import WEIGHTS_FILE, build_model, is_detector, read_model, save_model  # noqa: E402
 from recog.inputs import input_kind  # noqa: E402
-from recog.models import ROOT  # noqa: E402
+from recog.models import LM_FILE, ROOT  # noqa: E402
 from recog_edge.boxes import detect_options  # noqa: E402
+from recog_edge.lm import fusion_setting_path  # noqa: E402
 
 MAX_BYTES = 15_000_000  # a shipped weights file stays at most 15 MB
 
@@ -60,6 +63,10 @@ def main() -> int:
         return 1
     params = sum(p.numel() for p in model.parameters())
     print(f"wrote {folder} ({params / 1e6:.2f} M parameters, {size / 1e6:.1f} MB weights)")
+    setting = fusion_setting_path(folder / LM_FILE)
+    if setting.is_file():
+        print(f"note: {setting} holds the LM's fusion pair tuned with the model shipped before; tune it for "
+              f"this one: python tools/lm_tune.py --model {args.name} --lm {args.name} --manifest DEV --write")
     return 0
 
 

@@ -19,7 +19,7 @@ LM_BEAM = 8  # the prefix beam width
 LM_WEIGHT = 0.5  # the LM log-probability's weight
 LM_BONUS = 1.0  # the bonus per token
 LM_WEIGHT_HELP = f"with --lm: its weight (default: the setting tuned for it, its .fusion.json, else {LM_WEIGHT})"
-LM_BONUS_HELP = f"with --lm: a bonus per token (default: the setting tuned for the LM, else {LM_BONUS})"
+LM_BONUS_HELP = f"with --lm: a bonus per token (default: the setting tuned for it, its .fusion.json, else {LM_BONUS})"
 SILENT_PIECES = ("<blank>", "<unk>")  # the pieces of every recog vocabulary that carry no text (ids 0 and 1)
 
 
@@ -49,8 +49,8 @@ class PrefixFusion(Protocol):
 
 def fusion_weights(lm: CharNgramLM, weight: float | None = None, bonus: float | None = None) -> tuple[float, float]:
     """The (weight, bonus) to fuse ``lm`` with: each given one, else the setting tuned for it
-    (``lm.fusion``, read from beside its file), else ``LM_WEIGHT`` / ``LM_BONUS``."""
-    tuned = lm.fusion or {}
+    (``lm.fusion_setting``, read from beside its file), else ``LM_WEIGHT`` / ``LM_BONUS``."""
+    tuned = lm.fusion_setting or {}
     return (tuned.get("weight", LM_WEIGHT) if weight is None else weight,
             tuned.get("bonus", LM_BONUS) if bonus is None else bonus)
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import os
 import zipfile
 import zlib
 from bisect import bisect_left
@@ -115,7 +116,7 @@ class CharNgramLM:
         self.uniform = 1.0 / (len(self.vocab) + 1)
         # the weight and bonus tuned for fusing it ({"weight": w, "bonus": b}), read from beside its
         # file by ``load``; None: the searches' defaults
-        self.fusion: dict[str, float] | None = None
+        self.fusion_setting: dict[str, float] | None = None
         # characters of context that decide a probability: with a lexicon, also the word being spelt
         self.context_chars = self.order - 1
         if self.lexicon is None:
@@ -222,7 +223,8 @@ class CharNgramLM:
         return sum(self.log_prob(text[:i], c) for i, c in enumerate(chars))
 
     def save(self, path: str | Path) -> None:
-        """Write the model as a compressed ``.npz`` of its packed tables (no pickle)."""
+        """Write the model as a compressed ``.npz`` of its packed tables (no pickle). A fusion setting
+        beside ``path``, tuned for the LM that was there, is removed (tune this one anew)."""
         meta = {"format": FORMAT, "order": self.order, "alphabet": self.alphabet, "discounts": self.discounts}
         if self.lexicon is not None:
             meta["lexicon"] = sorted(self.lexicon)
@@ -237,6 +239,7 @@ class CharNgramLM:
                        f"counts{k}": _compact(t.counts)}
         with open(path, "wb") as f:  # a file object: numpy would otherwise append ".npz" to the name
             np.savez_compressed(f, **arrays)
+        fusion_setting_path(path).unlink(missing_ok=True)
 
     @classmethod
     def load(cls, path: str | Path) -> CharNgramLM:
@@ -269,13 +272,15 @@ class CharNgramLM:
             raise ValueError(f"{path}: a damaged recog language model ({err})") from None
         except (KeyError, TypeError, AttributeError) as err:
             raise ValueError(f"{path}: a damaged recog language model ({type(err).__name__}: {err})") from None
-        lm.fusion = read_fusion_setting(path)
+        lm.fusion_setting = read_fusion_setting(path)
         return lm
 
 
 def fusion_setting_path(path: str | Path) -> Path:
-    """Where an LM file's tuned fusion setting lives: ``lm.npz`` -> ``lm.fusion.json``."""
-    return Path(path).with_suffix(FUSION_SUFFIX)
+    """Where an LM file's tuned fusion setting lives: ``lm.npz`` -> ``lm.fusion.json`` (another
+    name keeps its whole name: ``lm.v2`` -> ``lm.v2.fusion.json``)."""
+    path = Path(path)
+    return path.with_name(path.name.removesuffix(".npz") + FUSION_SUFFIX)
 
 
 def read_fusion_setting(path: str | Path) -> dict[str, float] | None:
@@ -299,8 +304,10 @@ def write_fusion_setting(path: str | Path, weight: float, bonus: float, tuned: s
     """Write the fusion setting of the LM file ``path`` (``tuned``: on what and with which model, for
     people reading it); returns the setting's path."""
     setting = fusion_setting_path(path)
-    setting.write_text(json.dumps({"weight": weight, "bonus": bonus, "tuned": tuned}, indent=1) + "\n",
-                       encoding="utf-8")
+    part = setting.with_name(setting.name + ".part")  # whole or not at all: a torn file would stop load
+    part.write_text(json.dumps({"weight": weight, "bonus": bonus, "tuned": tuned}, indent=1) + "\n",
+                    encoding="utf-8")
+    os.replace(part, setting)
     return setting
 
 
