@@ -133,6 +133,9 @@ def test_the_cli_learns_plain_text_files_as_it_learns_manifest_texts(tmp_path, c
     expected = CharNgramLM.train(TEXTS, order=4)  # blank lines dropped, whitespace collapsed
     for text in ("the cat", "a hat on the mat"):
         assert CharNgramLM.load(out).score(text) == pytest.approx(expected.score(text), abs=1e-12)
+    write_fusion_setting(out, 0.3, 0.5, "tuned for the LM written first")
+    assert main(["lm", "--text", str(plain), "--order", "3", "--out", str(out)]) == 0  # another LM in its place
+    assert "removed" in capsys.readouterr().out and not (tmp_path / "lm.fusion.json").exists()
     assert main(["lm", "--out", str(out)]) == 2
     assert "--text" in capsys.readouterr().err
     binary = tmp_path / "weights.bin"
