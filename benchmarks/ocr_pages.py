@@ -304,7 +304,8 @@ def compared(key: str, labels: list[str | None], descriptions: list[str], reader
 
 
 def run_recog(pages: list[PageRef], detector: str, lines: list[str], pieces: list[int], threads: int,
-              lm: str | None = None, lm_weights: dict[str, float | None] | None = None) -> list[SystemRun]:
+              lm: str | None = None, lm_weight: float | None = None, lm_bonus: float | None = None
+              ) -> list[SystemRun]:
     import recog
     from recog.cli import LM_BEAM
     from recog.pages import PageReader
@@ -319,16 +320,12 @@ def run_recog(pages: list[PageRef], detector: str, lines: list[str], pieces: lis
         if not isinstance(loaded[name], PageReader):
             raise SystemExit(f"--detector {detector}: a text-line or speech model, not a text detector")
         if lm:
-            loaded[name].search_options = {"beam": LM_BEAM, **(lm_weights or {})}
+            loaded[name].search_options = {"beam": LM_BEAM, "lm_weight": lm_weight, "lm_bonus": lm_bonus}
     todo = variants(lines, pieces)
     readers = [copy.copy(loaded[name]) for name, _, _ in todo]  # the same models, each its own piece
     for reader, (_, piece, _) in zip(readers, todo, strict=True):
         reader.piece = piece
-    weights = lm_weights or {}
-    fused = ""
-    if lm:
-        setting = lm_setting(loaded[lines[0]].recognizer.lm, weights.get("lm_weight"), weights.get("lm_bonus"))
-        fused = f", LM {lm} ({setting})"
+    fused = f", LM {lm} ({lm_setting(loaded[lines[0]].recognizer.lm, lm_weight, lm_bonus)})" if lm else ""
     descriptions = [f"recog, detector {detector}, lines {name}{fused}, pieces {piece}, "
                     f"torch threads {threads}" for name, piece, _ in todo]
     return compared("recog", [label for *_, label in todo], descriptions, readers, pages)
@@ -631,7 +628,7 @@ def main(argv: Sequence[str] | None = None) -> None:
               "--tesseract-omp) by several times")
     runners: dict[str, Callable[[], list[SystemRun]]] = {
         "recog": lambda: run_recog(pages, args.detector, args.lines, args.pieces, args.threads, args.lm,
-                                   {"lm_weight": args.lm_weight, "lm_bonus": args.lm_bonus}),
+                                   args.lm_weight, args.lm_bonus),
         "recog-edge": lambda: run_edge(pages, args.detector, args.lines, args.pieces, args.threads),
         "rapidocr": lambda: [run_rapidocr(pages, args.threads)],
         "tesseract": lambda: [run_tesseract(pages, args.threads, shards=not args.tesseract_omp)],

@@ -267,15 +267,11 @@ def cmd_lm(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    from recog_edge.lm import fusion_setting_path
-
-    stale = fusion_setting_path(args.out)
-    had_pair = stale.is_file()
-    lm.save(args.out)  # removes a fusion pair tuned for the LM that was there
+    stale = lm.save(args.out)  # removes a fusion pair tuned for the LM that was there
     words = f", lexicon of {len(lm.lexicon)} words" if lm.lexicon else ""
     print(f"order-{lm.order} character LM from {len(texts)} texts ({len(lm.vocab)} characters, "
           f"{lm.num_contexts} contexts{words}) -> {args.out}")
-    if had_pair:
+    if stale:
         print(f"removed {stale}: its fusion pair was tuned for the LM written there before "
               f"(tune this one: tools/lm_tune.py --write)")
     return 0

@@ -84,7 +84,7 @@ def ship(name: str, task: str, summary: str) -> Path:
                f"{'transcribe' if task == 'speech' else 'ocr'} --lm {name}`."
                if LM_FILE in sizes else "")
             + (f" `{setting.name}` is the fusion weight and bonus tuned for it, as recog's."
-               if setting and LM_FILE in sizes else "") + f"\n\n{listing}\n",
+               if setting else "") + f"\n\n{listing}\n",
             encoding="utf-8")
         folder = EDGE_ROOT / name
         shutil.rmtree(folder, ignore_errors=True)

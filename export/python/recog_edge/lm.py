@@ -222,9 +222,10 @@ class CharNgramLM:
         chars = text + EOS if eos else text
         return sum(self.log_prob(text[:i], c) for i, c in enumerate(chars))
 
-    def save(self, path: str | Path) -> None:
+    def save(self, path: str | Path) -> Path | None:
         """Write the model as a compressed ``.npz`` of its packed tables (no pickle). A fusion setting
-        beside ``path``, tuned for the LM that was there, is removed (tune this one anew)."""
+        beside ``path``, tuned for the LM that was there, is removed (tune this one anew): its path,
+        None where there was none."""
         meta = {"format": FORMAT, "order": self.order, "alphabet": self.alphabet, "discounts": self.discounts}
         if self.lexicon is not None:
             meta["lexicon"] = sorted(self.lexicon)
@@ -239,7 +240,11 @@ class CharNgramLM:
                        f"counts{k}": _compact(t.counts)}
         with open(path, "wb") as f:  # a file object: numpy would otherwise append ".npz" to the name
             np.savez_compressed(f, **arrays)
-        fusion_setting_path(path).unlink(missing_ok=True)
+        stale = fusion_setting_path(path)
+        if not stale.is_file():
+            return None
+        stale.unlink()
+        return stale
 
     @classmethod
     def load(cls, path: str | Path) -> CharNgramLM:
