@@ -281,13 +281,14 @@ def test_missing_text_source_names_its_package(recipe, tmp_path):
 
 
 def installed_everything(voices, monkeypatch):
-    """Pretend every MBROLA, flite and festival voice is installed (espeak-ng is real)."""
+    """Pretend every MBROLA, flite, festival and Pico voice is installed (espeak-ng is real)."""
     v = voices
     monkeypatch.setattr(
         v, "installed_mbrola_voices", lambda: {n.removesuffix("-en") for s in v.MBROLA_SPLITS.values() for n in s}
     )
     monkeypatch.setattr(v, "installed_flite_voices", lambda: {n for s in v.FLITE_SPLITS.values() for n in s})
     monkeypatch.setattr(v, "installed_festival_voices", lambda: {n for s in v.FESTIVAL_SPLITS.values() for n in s})
+    monkeypatch.setattr(v, "installed_pico_voices", lambda: {n for s in v.PICO_SPLITS.values() for n in s})
     real_which = shutil.which
     monkeypatch.setattr(v.shutil, "which", lambda name: real_which(name) if name == "espeak-ng" else f"/usr/bin/{name}")
 
@@ -332,6 +333,72 @@ def test_training_engine_shares_change_the_training_voices_only(recipe, monkeypa
             prep.parse_args(["--out", "unused", "--train-engine-shares", bad])
 
 
+@needs_espeak
+def test_an_engine_joining_later_leaves_the_earlier_training_voices_as_they_were(recipe, monkeypatch):
+    """Pico joins the training draw at its join point: every training utterance before it draws
+    the voice it drew without Pico, dev and test never hear it, and after it Pico takes its share."""
+    installed_everything(recipe.voices, monkeypatch)
+    prep, v = recipe.prepare, recipe.voices
+    joins_at = v.ENGINE_JOINS_AT["pico"]
+    before = v.split_voices(("espeak", "flite", "festival"))
+    after = v.split_voices(("espeak", "flite", "festival", "pico"))
+    assert [x for x in after["train"] if not x.startswith("pico:")] == before["train"]
+    assert {"pico:en-US", "pico:en-GB"} <= set(after["train"])
+    assert not any("pico" in x for x in after["dev"] + after["test"])
+    text = recipe.texts.Text("hello there", "hello there", "test")
+    args = prep.parse_args(["--out", "unused"])
+
+    def voices(split: dict, name: str, indices: range) -> list[str]:
+        return [prep.make_job(name, i, text, split[name], args, 6).voice for i in indices]
+
+    early = range(joins_at - 200, joins_at)
+    assert voices(after, "train", early) == voices(before, "train", early)
+    for name in ("dev", "test"):
+        assert voices(after, name, range(200)) == voices(before, name, range(200))
+    late = voices(after, "train", range(joins_at, joins_at + 300))
+    assert 0.2 < sum(x.startswith("pico:") for x in late) / 300 < 0.45  # 0.30 of 1.00
+    keys = prep.voice_keys(after)
+    assert keys["voices"] == before and keys[f"voices_from_{joins_at}"]["train"] == ["pico:en-US", "pico:en-GB"]
+
+
+def test_training_wavs_made_before_an_engine_joined_stop_the_recipe_that_uses_it(recipe, tmp_path):
+    joins_at = recipe.voices.ENGINE_JOINS_AT["pico"]
+    texts_keys = {recipe.texts.fingerprint_key(s.joins_at): "x" for s in recipe.texts.SOURCES}
+    (tmp_path / "wavs" / "train").mkdir(parents=True)
+    (tmp_path / "prepare_config.json").write_text(json.dumps(texts_keys))
+    (tmp_path / "wavs" / "train" / f"{joins_at:06d}.wav").write_bytes(b"")
+    recipe.prepare.check_joined_sources(tmp_path, ("espeak", "flite"))  # made as a run without Pico makes them
+    with pytest.raises(SystemExit, match=f"1 training wavs from index {joins_at} on .*engine pico"):
+        recipe.prepare.check_joined_sources(tmp_path, ("espeak", "pico"))
+    (tmp_path / "prepare_config.json").write_text(json.dumps(texts_keys | {f"voices_from_{joins_at}": {}}))
+    recipe.prepare.check_joined_sources(tmp_path, ("espeak", "pico"))
+
+
+def test_packages_outside_main_are_fetched_from_contrib_and_non_free(recipe, monkeypatch, tmp_path):
+    """Where apt-get cannot find libttspico-utils in the system's sources, install() asks again
+    with a temporary sources list that adds contrib and non-free, not touching the system's."""
+    prep = recipe.prepare
+    calls = []
+
+    def fake_run(cmd, **kwargs):
+        calls.append(cmd)
+        found = "dpkg" not in cmd[0] and any("sourcelist" in c for c in cmd)
+        return subprocess.CompletedProcess(cmd, 0 if found else 100)
+
+    monkeypatch.setattr(prep.subprocess, "run", fake_run)
+    monkeypatch.setattr(prep.texts, "PYPI_PACKAGES", ())
+    monkeypatch.setattr(prep, "TOOL_PACKAGES", ())
+    monkeypatch.setattr(prep.texts, "TEXT_PACKAGES", ())
+    monkeypatch.setattr(prep, "non_main_sources", lambda tmp: ["-o", f"Dir::Etc::sourcelist={tmp}/sources.list"])
+    prep.install(("pico",))
+    apt = [c for c in calls if "apt-get" in c]
+    assert [c[-1] for c in apt if "install" in c] == ["libttspico-utils"] * 3  # system twice, then with non-free
+    assert any("sourcelist" in " ".join(c) for c in apt if "update" in c)
+    monkeypatch.setattr(prep, "non_main_sources", lambda tmp: [])  # not Debian: nothing to add
+    with pytest.raises(SystemExit, match="could not install Debian package.*libttspico-utils"):
+        prep.install(("pico",))
+
+
 def test_missing_voice_stops_with_a_message_naming_it(recipe, monkeypatch):
     v = recipe.voices
     monkeypatch.setattr(v.shutil, "which", lambda name: f"/usr/bin/{name}")
@@ -345,16 +412,35 @@ def test_missing_voice_stops_with_a_message_naming_it(recipe, monkeypatch):
     monkeypatch.setattr(v, "installed_flite_voices", lambda: {"kal", "awb"})
     with pytest.raises(SystemExit, match=r"flite:kal16, flite:slt, flite:rms"):
         v.check_installed("flite")
+    monkeypatch.setattr(v, "installed_pico_voices", lambda: {"en-US", "de-DE"})
+    with pytest.raises(SystemExit, match=r"pico:en-GB.*libttspico-utils.*non-free"):
+        v.check_installed("pico")
 
 
 def test_synth_commands_take_the_text_and_vary_prosody(recipe):
     rng = np.random.default_rng(0)
     cmds = {voice: recipe.voices.synth_command(voice, "hello there.", rng) for voice in
-            ("espeak:en-us+Alex", "mbrola:us1", "flite:kal", "festival:kal_diphone")}  # fmt: skip
+            ("espeak:en-us+Alex", "mbrola:us1", "flite:kal", "festival:kal_diphone", "pico:en-GB")}  # fmt: skip
     assert cmds["mbrola:us1"][:3] == ["espeak-ng", "-v", "mb-us1"]
     assert cmds["flite:kal"][0] == "flite" and "hello there." in cmds["flite:kal"]
     assert cmds["festival:kal_diphone"][0] == "text2wave" and "{txt}" in cmds["festival:kal_diphone"]
     assert "Duration_Stretch" in cmds["festival:kal_diphone"][2] and "target_f0_mean" in cmds["festival:kal_diphone"][2]
+    assert cmds["pico:en-GB"][:5] == ["pico2wave", "-l", "en-GB", "-w", "{wav}"]
+    assert re.fullmatch(r'<speed level="\d+"><pitch level="\d+">hello there.</pitch></speed>', cmds["pico:en-GB"][5])
+    assert "&lt;b&gt; &amp;" in recipe.voices.synth_command("pico:en-US", "<b> &", rng)[5]  # markup is escaped
+
+
+@pytest.mark.skipif(not shutil.which("pico2wave"), reason="pico2wave (libttspico-utils) is required")
+def test_pico_says_the_text_slower_and_higher_as_tagged(recipe, tmp_path):
+    """The speed and pitch tags reach the voice: a slower, higher rendering is longer."""
+    durations = []
+    for speed, pitch in ((100, 100), (70, 140)):
+        wav = tmp_path / f"{speed}.wav"
+        subprocess.run(["pico2wave", "-l", "en-US", "-w", str(wav),
+                        f'<speed level="{speed}"><pitch level="{pitch}">the weather is nice today</pitch></speed>'],
+                       check=True)
+        durations.append(soundfile.info(str(wav)).duration)
+    assert durations[1] > 1.2 * durations[0]
 
 
 # ---------------------------------------------------------------------------------------------

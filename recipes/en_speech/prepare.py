@@ -4,7 +4,7 @@ Every utterance: a sentence of real prose (``texts.py``: fortunes, the Python ma
 Jargon File, Debian's constitution, Webster's 1913 quotations, The Devil's Dictionary,
 number/date templates and word lists for training; WordNet's usage examples for dev and test),
 spelt out as spoken (``normalise.py``); a voice from its split's set (``voices.py``: espeak-ng
-with its variants, MBROLA voices with and without foreign accents, flite, festival; dev and test
+with its variants, MBROLA voices with and without foreign accents, flite, festival, SVOX Pico; dev and test
 voices never heard in training, the speaker slt only in test); synthesis at a random rate and
 pitch; sox to 16 kHz mono; silence trimmed to a random 0.1-0.3 s margin; and, for training
 utterances, the waveform augmentations of ``augment.py`` (noise, babble, reverberation,
@@ -16,7 +16,7 @@ Writes DIR/wavs/<split>/<index>.wav and NeMo manifests DIR/{train,dev,test}.json
 DIR/test_{silence,noise10,reverb,8k}.jsonl (``audio_filepath`` relative to DIR). Deterministic
 given --seed, and resumable: valid existing wavs are reused.
 
-    python recipes/en_speech/prepare.py --out data/en_speech --num-train 64000 --workers 2 --install
+    python recipes/en_speech/prepare.py --out data/en_speech --num-train 80000 --workers 2 --install
 """
 
 from __future__ import annotations
@@ -207,7 +207,10 @@ def make_job(
 ) -> Job:
     """Draw every random choice of one utterance from a generator seeded by (seed, split, index)."""
     rng = np.random.default_rng([args.seed, SEED_CODES[split], index])
-    voice = voices.pick_voice(voice_ids, rng, args.train_engine_shares if split == "train" else None)
+    if split == "train":
+        voice = voices.pick_voice(voices.joined_voices(voice_ids, index), rng, args.train_engine_shares)
+    else:
+        voice = voices.pick_voice(voice_ids, rng)
     synth_cmd = voices.synth_command(voice, text.speak, rng)
     lead_s, trail_s = float(rng.uniform(0.1, 0.3)), float(rng.uniform(0.1, 0.3))
     peak_db, seed = float(rng.uniform(*NORMAL_PEAK_DB)), int(rng.integers(2**31))
@@ -362,20 +365,50 @@ def debian_packages(engines: tuple[str, ...]) -> list[str]:
     return list(dict.fromkeys(packages))
 
 
+def non_main_sources(tmp: Path) -> list[str]:
+    """apt-get options that read a sources list in ``tmp`` adding contrib and non-free to Debian's
+    main section (this release, deb.debian.org), leaving the system's own lists alone; [] where
+    /etc/os-release names no Debian release."""
+    release = dict(
+        line.split("=", 1) for line in Path("/etc/os-release").read_text().splitlines() if "=" in line
+    ) if Path("/etc/os-release").is_file() else {}
+    codename = release.get("VERSION_CODENAME", "").strip('"')
+    if release.get("ID", "").strip('"') != "debian" or not codename:
+        return []
+    (tmp / "lists" / "partial").mkdir(parents=True)
+    (tmp / "sources.list").write_text(f"deb http://deb.debian.org/debian {codename} main contrib non-free\n")
+    for path in (tmp, tmp / "lists", tmp / "lists" / "partial"):
+        path.chmod(0o755)  # apt's download user reads and writes there
+    return ["-o", f"Dir::Etc::sourcelist={tmp / 'sources.list'}", "-o", "Dir::Etc::sourceparts=-",
+            "-o", f"Dir::State::Lists={tmp / 'lists'}", "-o", "APT::Get::List-Cleanup=0"]
+
+
 def install(engines: tuple[str, ...]) -> None:
-    """apt-get install the missing Debian packages (sudo when not root) and pip install the
-    missing Python packages; stops with a message naming what could not be installed."""
+    """apt-get install the missing Debian packages (sudo when not root; for packages outside
+    Debian's main section, from contrib and non-free where the system's sources lack them) and
+    pip install the missing Python packages; stops with a message naming what could not be
+    installed."""
     debs = [p for p in debian_packages(engines) if subprocess.run(["dpkg", "-s", p], capture_output=True).returncode]
     if debs:
         sudo = [] if os.geteuid() == 0 else ["sudo"]
         env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
-        cmd = [*sudo, "apt-get", "install", "-y", "-q", "--no-install-recommends", *debs]
+
+        def apt(*words: str, options: list[str] = ()) -> bool:
+            return subprocess.run([*sudo, "apt-get", *options, *words], env=env).returncode == 0
+
+        get = ("install", "-y", "-q", "--no-install-recommends", *debs)
         print("installing Debian packages: " + " ".join(debs), flush=True)
-        if subprocess.run(cmd, env=env).returncode:
-            subprocess.run([*sudo, "apt-get", "update", "-q"], env=env)
-            if subprocess.run(cmd, env=env).returncode:
-                note = f"; {voices.MBROLA_NOTE}" if any(p.startswith("mbrola") for p in debs) else ""
-                sys.exit(f"error: could not install Debian package(s) {' '.join(debs)}{note}")
+        done = apt(*get)
+        if not done:
+            apt("update", "-q")
+            done = apt(*get)
+        if not done and voices.NON_MAIN_PACKAGES & set(debs):
+            with tempfile.TemporaryDirectory(prefix="en_speech_apt_") as tmp:
+                options = non_main_sources(Path(tmp))
+                done = bool(options) and apt("update", "-q", options=options) and apt(*get, options=options)
+        if not done:
+            note = f"; {voices.MBROLA_NOTE}" if any(p.startswith("mbrola") for p in debs) else ""
+            sys.exit(f"error: could not install Debian package(s) {' '.join(debs)}{note}")
     pips = [p for p in texts.PYPI_PACKAGES if importlib.util.find_spec(p) is None]
     if pips:
         print("installing Python packages: " + " ".join(pips), flush=True)
@@ -431,23 +464,48 @@ def engine_shares(text: str) -> dict[str, float]:
     return shares
 
 
-def check_joined_sources(out: Path) -> None:
-    """Stop where ``out`` was made before a text source joined the draw (its config lacks that
-    source's fingerprint) and holds training wavs past the join point: made by a larger
-    --num-train then, they read other texts than the draw now gives them."""
+def voices_key(joins_at: int) -> str:
+    """The prepare_config key of the voices of the engines joining the training draw at ``joins_at``."""
+    return "voices" if joins_at == 0 else f"voices_from_{joins_at}"
+
+
+LATER_VOICE_KEYS = frozenset(voices_key(k) for k in voices.ENGINE_JOINS_AT.values())
+
+
+def voice_keys(voice_ids: dict[str, list[str]]) -> dict[str, dict[str, list[str]]]:
+    """The voices per split, under one key per join point (``voices_key``): a corpus made before
+    an engine joined lacks that key and still matches."""
+    keys: dict[str, dict[str, list[str]]] = {}
+    for split, ids in voice_ids.items():
+        for v in ids:
+            key = voices_key(voices.ENGINE_JOINS_AT.get(voices.engine_of(v), 0))
+            keys.setdefault(key, {s: [] for s in voice_ids})[split].append(v)
+    return keys
+
+
+def check_joined_sources(out: Path, engines: tuple[str, ...] = ()) -> None:
+    """Stop where ``out`` was made before a text source or one of ``engines`` joined the training
+    draw (its config lacks that join's key) and holds training wavs past the join point: made by a
+    larger --num-train then, they read other texts or voices than the draw now gives them."""
     old = recorded_config(out)
     if old is None:
         return
-    for joins_at in sorted({s.joins_at for s in texts.SOURCES if s.joins_at}):
-        if texts.fingerprint_key(joins_at) in old:
+    joins: dict[tuple[int, str], list[str]] = {}
+    for s in texts.SOURCES:
+        if s.joins_at:
+            joins.setdefault((s.joins_at, texts.fingerprint_key(s.joins_at)), []).append(f"text source {s.name}")
+    for engine, joins_at in voices.ENGINE_JOINS_AT.items():
+        if engine in engines:
+            joins.setdefault((joins_at, voices_key(joins_at)), []).append(f"engine {engine}")
+    for (joins_at, key), names in sorted(joins.items()):
+        if key in old:
             continue
         past = sorted(p.name for p in (out / "wavs" / "train").glob("*.wav") if p.stem.isdigit()
                       and int(p.stem) >= joins_at)
         if past:
-            names = ", ".join(s.name for s in texts.SOURCES if s.joins_at == joins_at)
             sys.exit(f"error: {out} holds {len(past)} training wavs from index {joins_at} on ({past[0]} ...), made "
-                     f"before the text sources {names} joined there: their texts have changed; delete them "
-                     f"(wavs/train/*.wav from {past[0]} on) or use a new --out folder")
+                     f"before the {', '.join(names)} joined there: their texts or voices have changed; delete "
+                     f"them (wavs/train/*.wav from {past[0]} on) or use a new --out folder")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -503,19 +561,19 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "num_dev": args.num_dev,
         "num_test": args.num_test,
-        "engines": list(args.engines),
+        "engines": [e for e in args.engines if e not in voices.ENGINE_JOINS_AT],
         "clean_share": args.clean_share,
         "shares": {n: getattr(args, f"{n}_share") for n in AUGMENTS},
         "snr": [args.snr_min, args.snr_max],
         "max_duration": args.max_duration,
         # Catches changed text packages, normaliser or vocabulary, whose texts would not match reused wavs.
         **texts.fingerprints(root),
-        "voices": voice_ids,
+        **voice_keys(voice_ids),
     }
     if args.train_engine_shares is not None:  # recorded only when set: folders made before it still match
         config["train_engine_shares"] = args.train_engine_shares
-    check_joined_sources(out)
-    check_config(out, config, texts.LATER_KEYS)
+    check_joined_sources(out, args.engines)
+    check_config(out, config, texts.LATER_KEYS | LATER_VOICE_KEYS)
     print("voices: " + ", ".join(f"{s} {len(voice_ids[s])}" for s in SPLITS))
 
     splits = texts.make_splits(args.num_train, args.num_dev, args.num_test, args.seed, root)
@@ -529,7 +587,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     width = max(6, len(str(max(args.num_train, args.num_dev, args.num_test))))
     jobs = [make_job(s, i, t, voice_ids[s], args, width) for s in SPLITS for i, t in enumerate(splits[s])]
-    natural = [v for v in voice_ids["train"] if v.split(":")[0] in NATURAL_ENGINES]
+    natural = [v for v in voice_ids["train"] if voices.engine_of(v) in NATURAL_ENGINES]
     if natural:
         jobs += [make_job("dev_natural", i, t, natural, args, width) for i, t in enumerate(splits["dev"])]
     jobs = plan_babble(jobs, args.seed)

@@ -14,6 +14,10 @@ Engines (voice ids in brackets):
 - festival (``festival:NAME``): kal_diphone (festvox-kallpc16k), ked_diphone (festvox-kdlpc16k)
   and cmu_us_slt_arctic_hts (festvox-us-slt-hts). The 8 kHz packages festvox-kallpc8k and
   festvox-kdlpc8k are the same two speakers and conflict with the 16 kHz ones.
+- SVOX Pico (``pico:LANG``): its US and British English voices, two women, through
+  ``pico2wave`` (libttspico-utils). Apache-2.0, but in Debian's non-free section because the
+  voice data ships without its sources; ``prepare.py --install`` fetches it from there. Added
+  after corpora were made, it joins the training draw at utterance ``ENGINE_JOINS_AT["pico"]``.
 
 The speaker slt (flite's slt, festival's cmu_us_slt_arctic_hts) is the unseen test speaker: no
 slt voice is ever in train (``split_voices`` refuses). Piper voices stay out altogether.
@@ -32,6 +36,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import numpy as np
 
@@ -53,10 +58,13 @@ def _load_synth_prepare():  # noqa: ANN202
 
 synth = _load_synth_prepare()
 
-ENGINES = ("espeak", "mbrola", "flite", "festival")
+ENGINES = ("espeak", "mbrola", "flite", "festival", "pico")
 NON_FREE = ("mbrola",)  # its voice licence forbids use in a product that is sold; opt in with --engines
 # Share of utterances per engine, renormalised over the engines a split has voices of.
-ENGINE_SHARE = {"espeak": 0.40, "mbrola": 0.30, "flite": 0.15, "festival": 0.15}
+ENGINE_SHARE = {"espeak": 0.40, "mbrola": 0.30, "flite": 0.15, "festival": 0.15, "pico": 0.30}
+# An engine added after corpora were made joins the training draw at this utterance index, so the
+# training utterances before it keep their voices (and dev and test, which it has no voices in).
+ENGINE_JOINS_AT = {"pico": 64_000}
 TEST_SPEAKER = "slt"
 
 # MBROLA voices (espeak-ng voice mb-NAME; Debian package mbrola-NAME without "-en"), per split.
@@ -77,6 +85,8 @@ FESTIVAL_PACKAGES = {
     "ked_diphone": "festvox-kdlpc16k",
     "cmu_us_slt_arctic_hts": "festvox-us-slt-hts",
 }
+PICO_SPLITS = {"train": ("en-US", "en-GB"), "dev": (), "test": ()}
+PICO_LANG_DIR = Path("/usr/share/pico/lang")
 # Default mean F0 (Hz) of the festival diphone voices, for a relative target; HTS voices keep theirs.
 FESTIVAL_F0 = {"kal_diphone": 105.0, "ked_diphone": 105.0}
 ENGINE_PACKAGES = {
@@ -84,12 +94,16 @@ ENGINE_PACKAGES = {
     "mbrola": ("mbrola", *sorted({f"mbrola-{v.removesuffix('-en')}" for vs in MBROLA_SPLITS.values() for v in vs})),
     "flite": ("flite",),
     "festival": ("festival", *FESTIVAL_PACKAGES.values()),
+    "pico": ("libttspico-utils",),
 }
+# Packages outside Debian's main section: install() adds contrib and non-free for them.
+NON_MAIN_PACKAGES = frozenset(ENGINE_PACKAGES["mbrola"] + ENGINE_PACKAGES["pico"])
 MBROLA_NOTE = (
     "the MBROLA voices are in Debian's contrib (mbrola) and non-free (mbrola-*) sections: add "
     "'contrib non-free' to the Components of /etc/apt/sources.list.d/debian.sources and run "
     "apt-get update, or leave them out with --engines espeak,flite,festival"
 )
+PICO_NOTE = "libttspico-utils is in Debian's non-free section (Apache-2.0 voices shipped without their sources)"
 TOOL_TIMEOUT_S = 60
 
 
@@ -144,6 +158,13 @@ def installed_mbrola_voices() -> set[str]:
     return {p.name for p in root.iterdir() if (p / p.name).is_file()} if root.is_dir() else set()
 
 
+def installed_pico_voices() -> set[str]:
+    """Languages whose voice files pico2wave finds (PICO_LANG_DIR/LANG_ta.bin), where it is installed."""
+    if shutil.which("pico2wave") is None or not PICO_LANG_DIR.is_dir():
+        return set()
+    return {p.name.removesuffix("_ta.bin") for p in PICO_LANG_DIR.glob("*_ta.bin")}
+
+
 # ---------------------------------------------------------------------------------------------
 # The split
 # ---------------------------------------------------------------------------------------------
@@ -194,6 +215,11 @@ def check_installed(engine: str) -> None:
         if absent:
             raise missing([f"flite:{v}" for v in absent], ["flite"])
         return
+    if engine == "pico":
+        absent = [v for vs in PICO_SPLITS.values() for v in vs if v not in installed_pico_voices()]
+        if absent:
+            raise missing([f"pico:{v}" for v in absent], ["libttspico-utils"], PICO_NOTE)
+        return
     have = installed_festival_voices() if shutil.which("festival") and shutil.which("text2wave") else set()
     absent = [v for vs in FESTIVAL_SPLITS.values() for v in vs if v not in have]
     if absent:
@@ -209,7 +235,7 @@ def split_voices(engines: tuple[str, ...]) -> dict[str, list[str]]:
     if "espeak" in engines:
         for split, ids in espeak_voices().items():
             voices[split] += ids
-    tables = {"mbrola": MBROLA_SPLITS, "flite": FLITE_SPLITS, "festival": FESTIVAL_SPLITS}
+    tables = {"mbrola": MBROLA_SPLITS, "flite": FLITE_SPLITS, "festival": FESTIVAL_SPLITS, "pico": PICO_SPLITS}
     for engine in engines:
         if engine in tables:
             for split, names in tables[engine].items():
@@ -220,6 +246,16 @@ def split_voices(engines: tuple[str, ...]) -> dict[str, list[str]]:
     if len(seen) != len(set(seen)):
         raise ValueError("a voice is in two splits")
     return voices
+
+
+def engine_of(voice: str) -> str:
+    """"flite:kal" -> "flite"."""
+    return voice.split(":", 1)[0]
+
+
+def joined_voices(voices: list[str], index: int) -> list[str]:
+    """The training ``voices`` whose engine has joined the draw by training utterance ``index``."""
+    return [v for v in voices if ENGINE_JOINS_AT.get(engine_of(v), 0) <= index]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -247,12 +283,16 @@ def synth_command(voice: str, text: str, rng: np.random.Generator) -> list[str]:
     espeak-ng, MBROLA and flite take synth_speech's command (espeak-ng: -s 130-185 wpm, -p 25-75,
     -g 0-4; flite: duration_stretch 0.9-1.2, mean F0 0.85-1.2 times the voice's). festival gets
     Duration_Stretch 0.9-1.2 and, for the diphone voices, a mean F0 0.8-1.3 times the voice's and
-    an F0 spread of 10-25 Hz. Every engine draws the same random values, so the stream does not
-    depend on the voice."""
+    an F0 spread of 10-25 Hz. Pico reads the text inside speed and pitch tags: 1 / the stretch and
+    the same 0.8-1.3 times its pitch. Every engine draws the same random values, so the stream
+    does not depend on the voice."""
     engine, name = voice.split(":", 1)
     espeak_or_flite = voice.replace("mbrola:", "espeak:mb-") if engine != "festival" else "espeak:en"
     base = synth.synth_command(espeak_or_flite, text, "{wav}", rng)
     stretch, f0, f0_std = float(rng.uniform(0.9, 1.2)), float(rng.uniform(0.8, 1.3)), float(rng.uniform(10, 25))
+    if engine == "pico":
+        tagged = f'<speed level="{100 / stretch:.0f}"><pitch level="{100 * f0:.0f}">{escape(text)}</pitch></speed>'
+        return ["pico2wave", "-l", name, "-w", "{wav}", tagged]
     if engine != "festival":
         return base
     settings = [f"(voice_{name})", f"(Parameter.set 'Duration_Stretch {stretch:.3f})"]
