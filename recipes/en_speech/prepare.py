@@ -369,11 +369,11 @@ def non_main_sources(tmp: Path) -> list[str]:
     """apt-get options that read a sources list in ``tmp`` adding contrib and non-free to Debian's
     main section (this release, deb.debian.org), leaving the system's own lists alone; [] where
     /etc/os-release names no Debian release."""
-    release = dict(
-        line.split("=", 1) for line in Path("/etc/os-release").read_text().splitlines() if "=" in line
-    ) if Path("/etc/os-release").is_file() else {}
-    codename = release.get("VERSION_CODENAME", "").strip('"')
-    if release.get("ID", "").strip('"') != "debian" or not codename:
+    path = Path("/etc/os-release")
+    lines = path.read_text().splitlines() if path.is_file() else []
+    release = {key: value.strip('"') for key, _, value in (line.partition("=") for line in lines)}
+    codename = release.get("VERSION_CODENAME", "")
+    if release.get("ID") != "debian" or not codename:
         return []
     (tmp / "lists" / "partial").mkdir(parents=True)
     (tmp / "sources.list").write_text(f"deb http://deb.debian.org/debian {codename} main contrib non-free\n")
@@ -561,6 +561,7 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "num_dev": args.num_dev,
         "num_test": args.num_test,
+        # an engine that joins the draw later is recorded by its voices (voice_keys), not here
         "engines": [e for e in args.engines if e not in voices.ENGINE_JOINS_AT],
         "clean_share": args.clean_share,
         "shares": {n: getattr(args, f"{n}_share") for n in AUGMENTS},
