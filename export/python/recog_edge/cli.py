@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from recog_edge.files import AUDIO_SUFFIXES, IMAGE_SUFFIXES, expand_inputs
+from recog_edge.files import AUDIO_SUFFIXES, IMAGE_SUFFIXES, expand_inputs, write_text_atomic
 from recog_edge.fusion import LM_BEAM, LM_BONUS_HELP, LM_WEIGHT_HELP
 from recog_edge.models import default_model, resolve, resolve_lm
 from recog_edge.pieces import PIECE, PIECES_HELP, piece_width
@@ -187,26 +185,13 @@ def _write(args: argparse.Namespace, rows: Iterator[Row], failures: list[tuple[s
         else:
             print(json.dumps(row, ensure_ascii=False) if as_json else shown, flush=True)
     if to_file:
-        _write_jsonl_atomic(Path(args.output), written)
+        write_text_atomic(args.output, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in written))
         print(f"wrote {len(written)} result(s) to {args.output}", file=sys.stderr)
     if failures:
         print(f"{len(failures)} file(s) failed:", file=sys.stderr)
         for _, message in failures:
             print(f"  {message}", file=sys.stderr)
     return 1 if failures else 0
-
-
-def _write_jsonl_atomic(path: Path, rows: list[dict[str, Any]]) -> None:
-    """JSON lines written to a temporary file beside ``path``, then renamed over it: never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as f:
-            f.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,9 +1,10 @@
 """Which files a command reads: the suffixes of audio files and images, and folders expanded into
-the files in them (``recog``'s commands and ``recog-edge``'s alike)."""
+the files in them (``recog``'s commands and ``recog-edge``'s alike); and writing a file whole."""
 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -29,3 +30,19 @@ def expand_inputs(items: Iterable[str], suffixes: Iterable[str]) -> tuple[list[s
             problems.append((item, f"{item}: a folder with no {'/'.join(sorted(suffixes))} files in it"))
         paths.extend(found)
     return paths, problems
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """``text`` written to a temporary file beside ``path``, then renamed over it: never half a
+    file, whatever stops the writing. The file is readable by all (0644), as a plain write leaves it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(temporary, 0o644)  # mkstemp's 0600 would hide a results file from other users
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

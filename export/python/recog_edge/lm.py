@@ -29,7 +29,6 @@ from __future__ import annotations
 import gzip
 import json
 import math
-import os
 import zipfile
 import zlib
 from bisect import bisect_left
@@ -39,6 +38,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from recog_edge.files import write_text_atomic
 
 BOS = "\x02"  # pads the context at the start of a text
 EOS = "\x03"  # ends every text
@@ -308,11 +309,8 @@ def read_fusion_setting(path: str | Path) -> dict[str, float] | None:
 def write_fusion_setting(path: str | Path, weight: float, bonus: float, tuned: str) -> Path:
     """Write the fusion setting of the LM file ``path`` (``tuned``: on what and with which model, for
     people reading it); returns the setting's path."""
-    setting = fusion_setting_path(path)
-    part = setting.with_name(setting.name + ".part")  # whole or not at all: a torn file would stop load
-    part.write_text(json.dumps({"weight": weight, "bonus": bonus, "tuned": tuned}, indent=1) + "\n",
-                    encoding="utf-8")
-    os.replace(part, setting)
+    setting = fusion_setting_path(path)  # written whole or not at all: a torn file would stop load
+    write_text_atomic(setting, json.dumps({"weight": weight, "bonus": bonus, "tuned": tuned}, indent=1) + "\n")
     return setting
 
 
@@ -323,7 +321,7 @@ def copy_fusion_setting(source: str | Path, target: str | Path) -> Path | None:
     if not source.is_file():
         target.unlink(missing_ok=True)
         return None
-    target.write_bytes(source.read_bytes())
+    write_text_atomic(target, source.read_text(encoding="utf-8"))
     return target
 
 
