@@ -155,6 +155,15 @@ GCIDE = """Abandon \\A*ban"don\\, v. t.
 
             the dog barked all night
       [WordNet 1.5]
+
+Allheal \\All"heal\\, n.
+   (Bot.) A name popularly given to a common garden plant. "Allheal
+   grows here." [Obs.] See {Valerian}.
+   [1913 Webster]
+
+Abbey \\Ab"bey\\, n.
+   a large church building
+   [WordNet 1.5]
 """
 DEVIL = """LOQUACITY, n.  A disorder which renders the sufferer unable to curb
 his tongue when you wish to talk.
@@ -202,6 +211,9 @@ def test_text_pools_read_each_source(recipe, text_root):
     assert [(t.speak, t.label) for t in pools["gcide"]] == [
         ("that he might, abandon them from him.", "that he might abandon them from him"),
         ("hope was overthrown, yet could not be abandoned.", "hope was overthrown yet could not be abandoned")]
+    # definitions without sense number, field label, quoted example, usage tag or cross-reference
+    assert [t.label for t in pools["gcide-definitions"]] == [
+        "to cast or drive out to banish", "a name popularly given to a common garden plant"]
     assert [t.label for t in pools["devil"]] == [
         "a disorder which renders the sufferer unable to curb his tongue when you wish to talk"]  # no headword
 
@@ -281,7 +293,7 @@ def test_missing_text_source_names_its_package(recipe, tmp_path):
 
 
 def installed_everything(voices, monkeypatch):
-    """Pretend every MBROLA, flite, festival and Pico voice is installed (espeak-ng is real)."""
+    """Pretend every MBROLA, flite, festival, Pico and RHVoice voice is installed (espeak-ng is real)."""
     v = voices
     monkeypatch.setattr(
         v, "installed_mbrola_voices", lambda: {n.removesuffix("-en") for s in v.MBROLA_SPLITS.values() for n in s}
@@ -289,6 +301,7 @@ def installed_everything(voices, monkeypatch):
     monkeypatch.setattr(v, "installed_flite_voices", lambda: {n for s in v.FLITE_SPLITS.values() for n in s})
     monkeypatch.setattr(v, "installed_festival_voices", lambda: {n for s in v.FESTIVAL_SPLITS.values() for n in s})
     monkeypatch.setattr(v, "installed_pico_voices", lambda: {n for s in v.PICO_SPLITS.values() for n in s})
+    monkeypatch.setattr(v, "installed_rhvoice_voices", lambda: {n for s in v.RHVOICE_SPLITS.values() for n in s})
     real_which = shutil.which
     monkeypatch.setattr(v.shutil, "which", lambda name: real_which(name) if name == "espeak-ng" else f"/usr/bin/{name}")
 
@@ -334,17 +347,25 @@ def test_training_engine_shares_change_the_training_voices_only(recipe, monkeypa
 
 
 @needs_espeak
-def test_an_engine_joining_later_leaves_the_earlier_training_voices_as_they_were(recipe, monkeypatch):
-    """Pico joins the training draw at its join point: every training utterance before it draws
-    the voice it drew without Pico, dev and test never hear it, and after it Pico takes its share."""
+@pytest.mark.parametrize(("engine", "new_voices", "share"), [
+    ("pico", ["pico:en-US", "pico:en-GB"], 0.30 / 1.00),
+    ("rhvoice", ["rhvoice:alan", "rhvoice:bdl", "rhvoice:clb"], 0.30 / 1.30),
+])  # fmt: skip
+def test_an_engine_joining_later_leaves_the_earlier_training_voices_as_they_were(
+    recipe, monkeypatch, engine, new_voices, share
+):
+    """An engine joins the training draw at its join point: every training utterance before it
+    draws the voice it drew without the engine, dev and test never hear it, and after it the
+    engine takes its share."""
     installed_everything(recipe.voices, monkeypatch)
     prep, v = recipe.prepare, recipe.voices
-    joins_at = v.ENGINE_JOINS_AT["pico"]
-    before = v.split_voices(("espeak", "flite", "festival"))
-    after = v.split_voices(("espeak", "flite", "festival", "pico"))
-    assert [x for x in after["train"] if not x.startswith("pico:")] == before["train"]
-    assert {"pico:en-US", "pico:en-GB"} <= set(after["train"])
-    assert not any("pico" in x for x in after["dev"] + after["test"])
+    joins_at = v.ENGINE_JOINS_AT[engine]
+    earlier = ("espeak", "flite", "festival", *(e for e, k in v.ENGINE_JOINS_AT.items() if k < joins_at))
+    before = v.split_voices(earlier)
+    after = v.split_voices((*earlier, engine))
+    assert [x for x in after["train"] if not x.startswith(f"{engine}:")] == before["train"]
+    assert [x for x in after["train"] if x.startswith(f"{engine}:")] == new_voices
+    assert not any(x.startswith(f"{engine}:") for x in after["dev"] + after["test"])
     text = recipe.texts.Text("hello there", "hello there", "test")
     args = prep.parse_args(["--out", "unused"])
 
@@ -355,10 +376,11 @@ def test_an_engine_joining_later_leaves_the_earlier_training_voices_as_they_were
     assert voices(after, "train", early) == voices(before, "train", early)
     for name in ("dev", "test"):
         assert voices(after, name, range(200)) == voices(before, name, range(200))
-    late = voices(after, "train", range(joins_at, joins_at + 300))
-    assert 0.2 < sum(x.startswith("pico:") for x in late) / 300 < 0.45  # 0.30 of 1.00
+    late = voices(after, "train", range(joins_at, joins_at + 400))
+    assert share - 0.08 < sum(x.startswith(f"{engine}:") for x in late) / 400 < share + 0.08
     keys = prep.voice_keys(after)
-    assert keys["voices"] == before and keys[f"voices_from_{joins_at}"]["train"] == ["pico:en-US", "pico:en-GB"]
+    assert keys[f"voices_from_{joins_at}"]["train"] == new_voices
+    assert [x for k, ids in keys.items() if k != f"voices_from_{joins_at}" for x in ids["train"]] == before["train"]
 
 
 def test_training_wavs_made_before_an_engine_joined_stop_the_recipe_that_uses_it(recipe, tmp_path):
@@ -415,12 +437,15 @@ def test_missing_voice_stops_with_a_message_naming_it(recipe, monkeypatch):
     monkeypatch.setattr(v, "installed_pico_voices", lambda: {"en-US", "de-DE"})
     with pytest.raises(SystemExit, match=r"pico:en-GB.*libttspico-utils.*non-free"):
         v.check_installed("pico")
+    monkeypatch.setattr(v, "installed_rhvoice_voices", lambda: {"alan", "slt", "lyubov"})
+    with pytest.raises(SystemExit, match=r"rhvoice:bdl, rhvoice:clb.*rhvoice rhvoice-english.*non-free"):
+        v.check_installed("rhvoice")
 
 
 def test_synth_commands_take_the_text_and_vary_prosody(recipe):
     rng = np.random.default_rng(0)
-    cmds = {voice: recipe.voices.synth_command(voice, "hello there.", rng) for voice in
-            ("espeak:en-us+Alex", "mbrola:us1", "flite:kal", "festival:kal_diphone", "pico:en-GB")}  # fmt: skip
+    voices = ("espeak:en-us+Alex", "mbrola:us1", "flite:kal", "festival:kal_diphone", "pico:en-GB", "rhvoice:clb")
+    cmds = {voice: recipe.voices.synth_command(voice, "hello there.", rng) for voice in voices}
     assert cmds["mbrola:us1"][:3] == ["espeak-ng", "-v", "mb-us1"]
     assert cmds["flite:kal"][0] == "flite" and "hello there." in cmds["flite:kal"]
     assert cmds["festival:kal_diphone"][0] == "text2wave" and "{txt}" in cmds["festival:kal_diphone"]
@@ -428,6 +453,40 @@ def test_synth_commands_take_the_text_and_vary_prosody(recipe):
     assert cmds["pico:en-GB"][:5] == ["pico2wave", "-l", "en-GB", "-w", "{wav}"]
     assert re.fullmatch(r'<speed level="\d+"><pitch level="\d+">hello there.</pitch></speed>', cmds["pico:en-GB"][5])
     assert "&lt;b&gt; &amp;" in recipe.voices.synth_command("pico:en-US", "<b> &", rng)[5]  # markup is escaped
+    rh = cmds["rhvoice:clb"]
+    assert rh[:3] == ["RHVoice-test", "-p", "clb"] and rh[rh.index("-i") + 1] == "{txt}" and "{wav}" in rh
+    assert 83 <= int(rh[rh.index("-r") + 1]) <= 111 and 80 <= int(rh[rh.index("-t") + 1]) <= 130
+
+
+@pytest.mark.skipif(not shutil.which("RHVoice-test"), reason="RHVoice-test (rhvoice) is required")
+def test_rhvoice_says_the_text_slower_and_higher_as_asked(recipe, tmp_path):
+    """The rate and pitch options reach the voice: a slower rendering is longer, a higher one has a
+    higher median pitch (autocorrelation peak between 70 and 400 Hz over its loud frames)."""
+    text = tmp_path / "text.txt"
+    text.write_text("the weather is nice today\n")
+
+    def render(rate: int, pitch: int) -> tuple[np.ndarray, int]:
+        wav = tmp_path / f"{rate}-{pitch}.wav"
+        cmd = ["RHVoice-test", "-p", "bdl", "-r", str(rate), "-t", str(pitch), "-i", str(text), "-o", str(wav)]
+        subprocess.run(cmd, check=True)
+        return soundfile.read(str(wav))
+
+    def median_f0(rendered: tuple[np.ndarray, int]) -> float:
+        audio, rate = rendered
+        f0 = []
+        for start in range(0, len(audio) - 1024, 512):
+            frame = audio[start: start + 1024] - audio[start: start + 1024].mean()
+            if np.sqrt(np.mean(frame**2)) < 0.05:
+                continue
+            corr = np.correlate(frame, frame, "full")[1023:]
+            lag = rate // 400 + int(np.argmax(corr[rate // 400: rate // 70]))
+            if corr[lag] > 0.5 * corr[0]:
+                f0.append(rate / lag)
+        return float(np.median(f0))
+
+    plain, slow, high = render(100, 100), render(70, 100), render(100, 140)
+    assert len(slow[0]) > 1.25 * len(plain[0])
+    assert median_f0(high) > 1.25 * median_f0(plain)
 
 
 @pytest.mark.skipif(not shutil.which("pico2wave"), reason="pico2wave (libttspico-utils) is required")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # en-speech recipe: the shipped English speech model `en-speech` (issue 21), from data to figures.
-# Every free English voice Debian offers (espeak-ng and its variants, flite, festival, SVOX Pico;
-# MBROLA on request) reading real prose spelt out as spoken, with waveform augmentations on the training
+# Every free English voice Debian offers (espeak-ng and its variants, flite, festival, SVOX Pico,
+# RHVoice; MBROLA on request) reading real prose spelt out as spoken, with waveform augmentations on the training
 # split; dev and test voices and test sentences are never seen in training. Then training
 # (configs/en_speech.yaml: one model, offline and streaming; starting from the shipped en-speech
 # where there is one) and the figures of the issue (benchmarks/speech_conditions.py).
@@ -9,16 +9,16 @@
 #   bash recipes/en_speech/run.sh            # 80000 / 300 / 500 utterances, 4 h of training
 #   bash recipes/en_speech/run.sh --small    # 1500 / 100 / 200 utterances, 10 min of training
 #   MAX_TIME=00:08:00:00 INIT_FROM= bash recipes/en_speech/run.sh   # 8 h, from scratch
-#   ENGINES=espeak,mbrola,flite,festival,pico bash recipes/en_speech/run.sh   # with the non-free MBROLA voices
+#   ENGINES=espeak,mbrola,flite,festival,pico,rhvoice bash recipes/en_speech/run.sh   # with the non-free MBROLA voices
 #   (off by default: their licence forbids use in a product that is sold, and a shipped model is)
 #
 # Run from the repository root with the recog package installed. prepare.py --install apt-get
-# installs the Debian packages it needs (Pico's from Debian's non-free section, which it adds for
-# that one install) and pip installs wordfreq and num2words; the MBROLA voices need Debian's
+# installs the Debian packages it needs (Pico's and RHVoice's from Debian's non-free section, which
+# it adds for that one install) and pip installs wordfreq and num2words; the MBROLA voices need Debian's
 # contrib and non-free sections (see README.md).
 set -euo pipefail
 
-engines=${ENGINES:-espeak,flite,festival,pico}
+engines=${ENGINES:-espeak,flite,festival,pico,rhvoice}
 if [ "${1:-}" = "--small" ]; then
   data=data/en_speech_small; run=${RUN:-runs/en_speech_small}; max_time=${MAX_TIME:-00:00:10:00}
   counts=(--num-train 1500 --num-dev 100 --num-test 200)

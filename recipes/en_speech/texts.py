@@ -6,7 +6,8 @@ and literature (``fortunes``), technical documentation (the Python manuals), hac
 its history (the Jargon File, public domain), formal and legal prose (Debian's constitution and
 social contract), literature (the quotations of Webster's 1913 dictionary in GCIDE) and satire
 (The Devil's Dictionary), the last two joining after the first 40,000 training sentences (see
-``Source``), plus two generated streams: numbers, clock times, dates, prices and names
+``Source``), and the definitions of that dictionary, joining after 96,000 where the prose
+before is used up, plus two generated streams: numbers, clock times, dates, prices and names
 from the synth_speech grammar (``templates``) and lists of 3-8 words drawn evenly over the
 50,000 most frequent words of ``wordfreq`` that Debian's American English dictionary lists
 (``wordlist``), which spreads the acoustic training over many more distinct words than the
@@ -162,6 +163,32 @@ def gcide_quotations(path: Path) -> list[str]:
     return out
 
 
+def gcide_definitions(path: Path) -> list[str]:
+    """The definitions of the 1913 Webster entries in GCIDE's dictd file (blocks closed by a
+    "[1913 Webster]" line, indented three spaces under their headword), each without its sense
+    number, field label ("(Zool.)"), usage tag ("[Obs.]"), quoted examples, "--Author."
+    attribution and "See ..." cross-reference; the quotations (indented further) are
+    ``gcide_quotations``'. Entries GCIDE took from WordNet, the test source, carry other tags
+    and are left out."""
+    out = []
+    for block in re.split(r"\n\s*\n", read_text(path)):
+        lines = block.rstrip().splitlines()
+        if len(lines) < 2 or lines[-1].strip() != "[1913 Webster]":
+            continue
+        body = lines[1:-1] if not lines[0].startswith(" ") else lines[:-1]  # without the headword line
+        if not body or any(line.startswith(" " * 7) for line in body):  # a quotation or a sub-entry
+            continue
+        text = " ".join(line.strip() for line in body)
+        text = re.sub(r"^(?:\d+\.|\([a-z]\))\s*", "", text)
+        text = re.sub(r"^(?:\([A-Z][\w. ]{0,20}\)\s*)+", "", text)
+        text = re.sub(r"\s--\s?[^-]{1,80}$", "", text)
+        text = re.sub(r"\[[A-Z][^\]]{0,30}\]|\"[^\"]*\"|\bSee\b.*$|[{}]", "", text)
+        text = re.sub(r"\s+", " ", text).strip(" ;,")
+        if text:
+            out.append(text)
+    return out
+
+
 def wordnet_examples(path: Path) -> list[str]:
     """The quoted usage examples in a WordNet data file's glosses, one per item."""
     out = []
@@ -244,6 +271,15 @@ SOURCES = (
         joins_at=40_000,
     ),
     Source(
+        "gcide-definitions",
+        ("dict-gcide",),
+        ("usr/share/dictd/gcide.dict.dz",),
+        gcide_definitions,
+        "train",
+        "definitions: the senses of Webster's 1913 dictionary (GCIDE), its whole vocabulary",
+        joins_at=96_000,
+    ),
+    Source(
         "wordnet",
         ("wordnet-base",),
         tuple(f"usr/share/wordnet/data.{pos}" for pos in ("noun", "verb", "adj", "adv")),
@@ -264,6 +300,7 @@ TRAIN_WEIGHTS = {
     "debian-doc": 0.03,
     "gcide": 0.45,
     "devil": 0.03,
+    "gcide-definitions": 0.75,
     "templates": 0.15,
     "wordlist": 0.10,
 }

@@ -18,6 +18,12 @@ Engines (voice ids in brackets):
   ``pico2wave`` (libttspico-utils). Apache-2.0, but in Debian's non-free section because the
   voice data ships without its sources; ``prepare.py --install`` fetches it from there. Added
   after corpora were made, it joins the training draw at utterance ``ENGINE_JOINS_AT["pico"]``.
+- RHVoice (``rhvoice:NAME``): its English voices alan (Scottish), bdl (US) and clb (US, a woman),
+  statistical-parametric voices trained on the CMU ARCTIC recordings of those speakers, through
+  ``RHVoice-test`` (packages rhvoice, rhvoice-english). LGPL-2.1+ with the rest of RHVoice's
+  data, in Debian's non-free section because the trained voices ship without their training
+  scripts. Its slt is the test speaker, and evgeniy-eng and lyubov are CC BY-NC-ND (no commercial
+  use): none of the three is used. It joins the training draw at ``ENGINE_JOINS_AT["rhvoice"]``.
 
 The speaker slt (flite's slt, festival's cmu_us_slt_arctic_hts) is the unseen test speaker: no
 slt voice is ever in train (``split_voices`` refuses). Piper voices stay out altogether.
@@ -58,13 +64,13 @@ def _load_synth_prepare():  # noqa: ANN202
 
 synth = _load_synth_prepare()
 
-ENGINES = ("espeak", "mbrola", "flite", "festival", "pico")
+ENGINES = ("espeak", "mbrola", "flite", "festival", "pico", "rhvoice")
 NON_FREE = ("mbrola",)  # its voice licence forbids use in a product that is sold; opt in with --engines
 # Share of utterances per engine, renormalised over the engines a split has voices of.
-ENGINE_SHARE = {"espeak": 0.40, "mbrola": 0.30, "flite": 0.15, "festival": 0.15, "pico": 0.30}
+ENGINE_SHARE = {"espeak": 0.40, "mbrola": 0.30, "flite": 0.15, "festival": 0.15, "pico": 0.30, "rhvoice": 0.30}
 # An engine added after corpora were made joins the training draw at this utterance index, so the
 # training utterances before it keep their voices (and dev and test, which it has no voices in).
-ENGINE_JOINS_AT = {"pico": 64_000}
+ENGINE_JOINS_AT = {"pico": 64_000, "rhvoice": 96_000}
 TEST_SPEAKER = "slt"
 
 # MBROLA voices (espeak-ng voice mb-NAME; Debian package mbrola-NAME without "-en"), per split.
@@ -87,6 +93,13 @@ FESTIVAL_PACKAGES = {
 }
 PICO_SPLITS = {"train": ("en-US", "en-GB"), "dev": (), "test": ()}
 PICO_LANG_DIR = Path("/usr/share/pico/lang")
+RHVOICE_SPLITS = {"train": ("alan", "bdl", "clb"), "dev": (), "test": ()}
+RHVOICE_EXCLUDED = {
+    "slt": "the unseen test speaker",
+    "evgeniy-eng": "CC BY-NC-ND 4.0: no commercial use",
+    "lyubov": "CC BY-NC-ND 4.0: no commercial use",
+}
+RHVOICE_VOICE_DIR = Path("/usr/share/RHVoice/voices")
 # Default mean F0 (Hz) of the festival diphone voices, for a relative target; HTS voices keep theirs.
 FESTIVAL_F0 = {"kal_diphone": 105.0, "ked_diphone": 105.0}
 ENGINE_PACKAGES = {
@@ -95,15 +108,17 @@ ENGINE_PACKAGES = {
     "flite": ("flite",),
     "festival": ("festival", *FESTIVAL_PACKAGES.values()),
     "pico": ("libttspico-utils",),
+    "rhvoice": ("rhvoice", "rhvoice-english"),
 }
 # Packages outside Debian's main section: install() adds contrib and non-free for them.
-NON_MAIN_PACKAGES = frozenset(ENGINE_PACKAGES["mbrola"] + ENGINE_PACKAGES["pico"])
+NON_MAIN_PACKAGES = frozenset(ENGINE_PACKAGES["mbrola"] + ENGINE_PACKAGES["pico"] + ENGINE_PACKAGES["rhvoice"])
 MBROLA_NOTE = (
     "the MBROLA voices are in Debian's contrib (mbrola) and non-free (mbrola-*) sections: add "
     "'contrib non-free' to the Components of /etc/apt/sources.list.d/debian.sources and run "
     "apt-get update, or leave them out with --engines espeak,flite,festival"
 )
 PICO_NOTE = "libttspico-utils is in Debian's non-free section (Apache-2.0 voices shipped without their sources)"
+RHVOICE_NOTE = "rhvoice and rhvoice-english are in Debian's non-free section (LGPL voices, no training scripts)"
 TOOL_TIMEOUT_S = 60
 
 
@@ -156,6 +171,13 @@ def installed_mbrola_voices() -> set[str]:
         return set()
     root = Path("/usr/share/mbrola")
     return {p.name for p in root.iterdir() if (p / p.name).is_file()} if root.is_dir() else set()
+
+
+def installed_rhvoice_voices() -> set[str]:
+    """RHVoice voices present (RHVOICE_VOICE_DIR/NAME/voice.info), where RHVoice-test is installed."""
+    if shutil.which("RHVoice-test") is None or not RHVOICE_VOICE_DIR.is_dir():
+        return set()
+    return {p.parent.name for p in RHVOICE_VOICE_DIR.glob("*/voice.info")}
 
 
 def installed_pico_voices() -> set[str]:
@@ -220,6 +242,11 @@ def check_installed(engine: str) -> None:
         if absent:
             raise missing([f"pico:{v}" for v in absent], ["libttspico-utils"], PICO_NOTE)
         return
+    if engine == "rhvoice":
+        absent = [v for vs in RHVOICE_SPLITS.values() for v in vs if v not in installed_rhvoice_voices()]
+        if absent:
+            raise missing([f"rhvoice:{v}" for v in absent], list(ENGINE_PACKAGES["rhvoice"]), RHVOICE_NOTE)
+        return
     have = installed_festival_voices() if shutil.which("festival") and shutil.which("text2wave") else set()
     absent = [v for vs in FESTIVAL_SPLITS.values() for v in vs if v not in have]
     if absent:
@@ -235,7 +262,8 @@ def split_voices(engines: tuple[str, ...]) -> dict[str, list[str]]:
     if "espeak" in engines:
         for split, ids in espeak_voices().items():
             voices[split] += ids
-    tables = {"mbrola": MBROLA_SPLITS, "flite": FLITE_SPLITS, "festival": FESTIVAL_SPLITS, "pico": PICO_SPLITS}
+    tables = {"mbrola": MBROLA_SPLITS, "flite": FLITE_SPLITS, "festival": FESTIVAL_SPLITS, "pico": PICO_SPLITS,
+              "rhvoice": RHVOICE_SPLITS}
     for engine in engines:
         if engine in tables:
             for split, names in tables[engine].items():
@@ -283,9 +311,10 @@ def synth_command(voice: str, text: str, rng: np.random.Generator) -> list[str]:
     espeak-ng, MBROLA and flite take synth_speech's command (espeak-ng: -s 130-185 wpm, -p 25-75,
     -g 0-4; flite: duration_stretch 0.9-1.2, mean F0 0.85-1.2 times the voice's). festival gets
     Duration_Stretch 0.9-1.2 and, for the diphone voices, a mean F0 0.8-1.3 times the voice's and
-    an F0 spread of 10-25 Hz. Pico reads the text inside speed and pitch tags: 1 / the stretch and
-    the same 0.8-1.3 times its pitch. Every engine draws the same random values, so the stream
-    does not depend on the voice."""
+    an F0 spread of 10-25 Hz. Pico reads the text inside speed and pitch tags, and RHVoice with its
+    rate and pitch options (percentages of the voice's own): 1 / the stretch and the same 0.8-1.3
+    times its pitch. Every engine draws the same random values, so the stream does not depend on
+    the voice."""
     engine, name = voice.split(":", 1)
     espeak_or_flite = voice.replace("mbrola:", "espeak:mb-") if engine != "festival" else "espeak:en"
     base = synth.synth_command(espeak_or_flite, text, "{wav}", rng)
@@ -293,6 +322,9 @@ def synth_command(voice: str, text: str, rng: np.random.Generator) -> list[str]:
     if engine == "pico":
         tagged = f'<speed level="{100 / stretch:.0f}"><pitch level="{100 * f0:.0f}">{escape(text)}</pitch></speed>'
         return ["pico2wave", "-l", name, "-w", "{wav}", tagged]
+    if engine == "rhvoice":
+        return ["RHVoice-test", "-p", name, "-r", f"{100 / stretch:.0f}", "-t", f"{100 * f0:.0f}", "-i", "{txt}",
+                "-o", "{wav}"]
     if engine != "festival":
         return base
     settings = [f"(voice_{name})", f"(Parameter.set 'Duration_Stretch {stretch:.3f})"]
