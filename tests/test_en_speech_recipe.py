@@ -323,6 +323,9 @@ def test_voice_split_holds_out_slt_and_is_disjoint(recipe, monkeypatch):
     engines = {s: {v.split(":")[0] for v in split[s]} for s in split}
     assert engines["train"] == set(recipe.voices.ENGINES)
     assert recipe.voices.split_voices(("espeak",))["train"] == [v for v in split["train"] if v.startswith("espeak:")]
+    monkeypatch.setitem(recipe.voices.RHVOICE_SPLITS, "dev", ("lyubov",))  # a licence that forbids commercial use
+    with pytest.raises(ValueError, match="rhvoice:lyubov is not to be used: CC BY-NC-ND"):
+        recipe.voices.split_voices(("rhvoice",))
 
 
 def test_training_engine_shares_change_the_training_voices_only(recipe, monkeypatch):

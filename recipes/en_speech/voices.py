@@ -100,6 +100,7 @@ RHVOICE_EXCLUDED = {
     "lyubov": "CC BY-NC-ND 4.0: no commercial use",
 }
 RHVOICE_VOICE_DIR = Path("/usr/share/RHVoice/voices")
+EXCLUDED = {"flite": FLITE_EXCLUDED, "rhvoice": RHVOICE_EXCLUDED}  # split_voices refuses these, naming why
 # Default mean F0 (Hz) of the festival diphone voices, for a relative target; HTS voices keep theirs.
 FESTIVAL_F0 = {"kal_diphone": 105.0, "ked_diphone": 105.0}
 ENGINE_PACKAGES = {
@@ -255,7 +256,7 @@ def check_installed(engine: str) -> None:
 
 def split_voices(engines: tuple[str, ...]) -> dict[str, list[str]]:
     """Voice ids per split for ``engines`` (each checked as installed). Refuses any voice of the
-    test speaker slt in train, and any voice in two splits."""
+    test speaker slt in train, any voice in two splits and any voice in ``EXCLUDED``."""
     for engine in engines:
         check_installed(engine)
     voices: dict[str, list[str]] = {"train": [], "dev": [], "test": []}
@@ -268,6 +269,10 @@ def split_voices(engines: tuple[str, ...]) -> dict[str, list[str]]:
         if engine in tables:
             for split, names in tables[engine].items():
                 voices[split] += [f"{engine}:{name}" for name in names]
+    for voice in (v for ids in voices.values() for v in ids):
+        engine, name = voice.split(":", 1)
+        if name in EXCLUDED.get(engine, {}):
+            raise ValueError(f"{voice} is not to be used: {EXCLUDED[engine][name]}")
     if any(TEST_SPEAKER in v.split(":", 1)[1] for v in voices["train"]):
         raise ValueError(f"a voice of the test speaker {TEST_SPEAKER} is in train")
     seen = [v for ids in voices.values() for v in ids]
