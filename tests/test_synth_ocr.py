@@ -454,6 +454,21 @@ def test_prepare_is_resumable_and_deterministic(corpus, tmp_path):
         assert read_rows(out, split) == read_rows(other, split)
 
 
+def test_train_from_renders_only_the_later_training_lines_as_a_full_run_does(corpus, tmp_path):
+    out, _ = corpus
+    later = tmp_path / "later"
+    proc = run_prepare(later, "--workers", "1", "--train-from", "5")
+    assert proc.returncode == 0, proc.stderr
+    full = read_rows(out, "train")
+    assert read_rows(later, "train") == full[5:]
+    assert sorted(p.name for p in (later / "images" / "train").iterdir()) == [f"{i:06d}.png" for i in range(5, 8)]
+    for row in full[5:]:
+        assert (later / row["image_filepath"]).read_bytes() == (out / row["image_filepath"]).read_bytes()
+    for split in ("dev", "test", "test_degraded"):
+        assert read_rows(later, split) == read_rows(out, split)
+    assert run_prepare(tmp_path / "bad", "--train-from", "9").returncode != 0  # past --num-train
+
+
 def test_prepare_refuses_changed_settings(corpus):
     out, _ = corpus
     proc = run_prepare(out, "--workers", "1", "--degrade-prob", "0.9")

@@ -644,6 +644,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", required=True, help="output folder (images/ and the four manifests)")
     p.add_argument("--num-train", type=int, default=20000)
+    p.add_argument("--train-from", type=int, default=0,
+                   help="render and list only training lines from this index on (the same lines a full run "
+                        "makes there): fresh lines for the next run without the ones before")
     p.add_argument("--num-dev", type=int, default=500)
     p.add_argument("--num-test", type=int, default=1000, help="lines of test, and of test_degraded")
     p.add_argument("--seed", type=int, default=0, help="texts, font split and rendering")
@@ -655,6 +658,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     counts = (args.num_train, args.num_dev, args.num_test)
     if min(counts) < 0 or args.workers < 1 or not 0 <= args.degrade_prob <= 1:
         p.error("counts must be >= 0, --workers >= 1 and --degrade-prob in [0, 1]")
+    if not 0 <= args.train_from <= args.num_train:
+        p.error(f"--train-from must be in [0, --num-train], got {args.train_from}")
     if not 8 <= args.min_size <= args.max_size:
         p.error("need 8 <= --min-size <= --max-size")
     return args
@@ -688,7 +693,8 @@ def main(argv: list[str] | None = None) -> int:
 
     texts = split_texts(make_texts, args)
     width = max(6, len(str(max(args.num_train, args.num_dev, args.num_test))))
-    jobs = [make_job(s, i, t, faces[s], args, width) for s in SPLITS for i, t in enumerate(texts[s])]
+    jobs = [make_job(s, i, t, faces[s], args, width) for s in SPLITS for i, t in enumerate(texts[s])
+            if s != "train" or i >= args.train_from]
     jobs += [degraded_job(j, args, width) for j in jobs if j.split == "test"]
     print(f"rendering {len(jobs)} lines with {args.workers} workers")
     start = time.monotonic()
