@@ -632,10 +632,10 @@ def test_babble_donors_are_earlier_clean_training_utterances(recipe):
 # ---------------------------------------------------------------------------------------------
 
 
-def run_prepare(out: Path, root: Path, workers: int) -> subprocess.CompletedProcess:
+def run_prepare(out: Path, root: Path, workers: int, *extra: str) -> subprocess.CompletedProcess:
     cmd = [sys.executable, str(PREPARE), "--out", str(out), "--text-root", str(root), "--engines", "espeak,flite",
            "--num-train", "8", "--num-dev", "2", "--num-test", "2", "--workers", str(workers), "--seed", "3",
-           "--clean-share", "0.2", "--gain-share", "0.4", "--clip-share", "0.3"]  # fmt: skip
+           "--clean-share", "0.2", "--gain-share", "0.4", "--clip-share", "0.3", *extra]  # fmt: skip
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
 
 
@@ -710,3 +710,35 @@ def test_prepare_tiny_corpus(recipe, text_root, tmp_path):
             assert path.read_bytes() == (other / path.relative_to(out)).read_bytes(), path
     again = run_prepare(out, text_root, workers=2)  # 12 utterances, 2 of dev_natural, 8 test variants
     assert again.returncode == 0 and "0 made, 22 reused, 0 failed" in again.stdout, again.stdout + again.stderr
+
+
+def test_dev_unseen_is_dev_read_by_speakers_no_training_split_has(recipe, monkeypatch):
+    """--dev-unseen: the dev sentences in MBROLA's native English voices, which a corpus without
+    MBROLA never trains on; refused where --engines puts MBROLA in training; installed with --install."""
+    installed_everything(recipe.voices, monkeypatch)
+    prep, v = recipe.prepare, recipe.voices
+    default = v.split_voices(("espeak", "flite", "festival", "pico", "rhvoice"))
+    assert not set(v.UNSEEN_DEV_VOICES) & set(default["train"] + default["dev"] + default["test"])
+    args = prep.parse_args(["--out", "unused", "--dev-unseen"])
+    text = recipe.texts.Text("hello there", "hello there", "wordnet")
+    jobs = [prep.make_job("dev_unseen", i, text, list(v.UNSEEN_DEV_VOICES), args, 6) for i in range(60)]
+    assert {j.voice for j in jobs} == set(v.UNSEEN_DEV_VOICES) and all(j.augment == "clean" for j in jobs)
+    assert [j.voice for j in jobs] != [prep.make_job("dev", i, text, list(v.UNSEEN_DEV_VOICES), args, 6).voice
+                                       for i in range(60)]  # seeded apart from dev
+    with pytest.raises(SystemExit):
+        prep.parse_args(["--out", "unused", "--dev-unseen", "--engines", "espeak,mbrola"])
+    assert {"mbrola", "mbrola-us1", "mbrola-us2", "mbrola-en1"} <= set(prep.debian_packages(("espeak",), True))
+    assert "mbrola-us1" not in prep.debian_packages(("espeak",))
+
+
+@pytest.mark.skipif(not HAS_PREPARE_TOOLS or not shutil.which("mbrola"), reason="the MBROLA voices are required")
+def test_prepare_writes_dev_unseen(recipe, text_root, tmp_path):
+    if not {"us1", "us2", "en1"} <= recipe.voices.installed_mbrola_voices():
+        pytest.skip("MBROLA us1, us2 and en1 are required")
+    out = tmp_path / "unseen"
+    proc = run_prepare(out, text_root, 1, "--dev-unseen")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    unseen, dev = read_rows(out / "dev_unseen.jsonl"), read_rows(out / "dev.jsonl")
+    assert [r["text"] for r in unseen] == [r["text"] for r in dev]
+    assert all(r["voice"] in recipe.voices.UNSEEN_DEV_VOICES and r["augment"] == "clean" for r in unseen)
+    assert all(soundfile.info(str(out / r["audio_filepath"])).duration > 0.3 for r in unseen)

@@ -77,7 +77,7 @@ TRAIL_S = (0.5, 2.0)
 # dev_natural: the dev sentences in the training split's voices of these engines (seen speakers,
 # unseen sentences), the natural-sounding engines that dev's voices (espeak-ng only) leave out.
 NATURAL_ENGINES = ("flite", "festival")
-SEED_CODES = SPLIT_CODES | {"dev_natural": 3}
+SEED_CODES = SPLIT_CODES | {"dev_natural": 3, "dev_unseen": 4}
 # Test variants: name -> what the augment field says.
 TEST_VARIANTS = {
     "test_silence": "silence1s",
@@ -357,9 +357,11 @@ def process(job: Job | VariantJob) -> Result:
 # ---------------------------------------------------------------------------------------------
 
 
-def debian_packages(engines: tuple[str, ...]) -> list[str]:
-    """Every Debian package the recipe needs for ``engines``."""
+def debian_packages(engines: tuple[str, ...], dev_unseen: bool = False) -> list[str]:
+    """Every Debian package the recipe needs for ``engines`` (and ``dev_unseen``'s voices)."""
     packages = [*TOOL_PACKAGES, *texts.TEXT_PACKAGES]
+    if dev_unseen:
+        packages += voices.mbrola_packages(voices.UNSEEN_DEV_VOICES)
     for engine in engines:
         packages += voices.ENGINE_PACKAGES[engine]
     return list(dict.fromkeys(packages))
@@ -383,12 +385,13 @@ def non_main_sources(tmp: Path) -> list[str]:
             "-o", f"Dir::State::Lists={tmp / 'lists'}", "-o", "APT::Get::List-Cleanup=0"]
 
 
-def install(engines: tuple[str, ...]) -> None:
+def install(engines: tuple[str, ...], dev_unseen: bool = False) -> None:
     """apt-get install the missing Debian packages (sudo when not root; for packages outside
     Debian's main section, from contrib and non-free where the system's sources lack them) and
     pip install the missing Python packages; stops with a message naming what could not be
     installed."""
-    debs = [p for p in debian_packages(engines) if subprocess.run(["dpkg", "-s", p], capture_output=True).returncode]
+    debs = [p for p in debian_packages(engines, dev_unseen)
+            if subprocess.run(["dpkg", "-s", p], capture_output=True).returncode]
     if debs:
         sudo = [] if os.geteuid() == 0 else ["sudo"]
         env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
@@ -518,6 +521,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help=f"comma-separated synthesisers to use, of {','.join(voices.ENGINES)} (default: all but the "
                         f"non-free {','.join(voices.NON_FREE)}, whose licence a shipped model cannot meet)")
     p.add_argument("--install", action="store_true", help="install missing Debian and Python packages first")
+    p.add_argument("--dev-unseen", action="store_true",
+                   help="also write dev_unseen.jsonl: the dev sentences read by MBROLA's "
+                        + ", ".join(v.split(":")[1] for v in voices.UNSEEN_DEV_VOICES)
+                        + ", natural speakers no training split without mbrola hears (evaluation only)")
     p.add_argument("--clean-share", type=float, default=CLEAN_SHARE, help="training utterances kept clean")
     for name, share in AUGMENTS.items():
         p.add_argument(f"--{name}-share", type=float, default=share, help=f"share of training utterances with {name}")
@@ -541,6 +548,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("shares must be in [0, 1] and 0 <= --snr-min <= --snr-max")
     if max(shares[1:]) > 1 - args.clean_share:
         p.error("no augmentation share can be above 1 - --clean-share")
+    if args.dev_unseen and "mbrola" in args.engines:
+        p.error("--dev-unseen reads dev with MBROLA voices, which --engines mbrola puts in training")
     if args.train_engine_shares is not None and not any(args.train_engine_shares.get(e, 0) > 0 for e in args.engines):
         p.error("--train-engine-shares gives no engine of --engines a share")
     return args
@@ -551,8 +560,10 @@ def main(argv: list[str] | None = None) -> int:
     write the manifests and text statistics."""
     args = parse_args(argv)
     if args.install:
-        install(args.engines)
+        install(args.engines, args.dev_unseen)
     check_tools()
+    if args.dev_unseen:
+        voices.check_mbrola([v.split(":", 1)[1] for v in voices.UNSEEN_DEV_VOICES])
     out = Path(args.out)
     voice_ids = voices.split_voices(args.engines)
     root = Path(args.text_root)
@@ -591,6 +602,9 @@ def main(argv: list[str] | None = None) -> int:
     natural = [v for v in voice_ids["train"] if voices.engine_of(v) in NATURAL_ENGINES]
     if natural:
         jobs += [make_job("dev_natural", i, t, natural, args, width) for i, t in enumerate(splits["dev"])]
+    if args.dev_unseen:
+        unseen = list(voices.UNSEEN_DEV_VOICES)
+        jobs += [make_job("dev_unseen", i, t, unseen, args, width) for i, t in enumerate(splits["dev"])]
     jobs = plan_babble(jobs, args.seed)
     first = [j for j in jobs if not j.babble_donors]
     then = [j for j in jobs if j.babble_donors]
@@ -602,7 +616,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"writing {len(variants)} test variant files ({', '.join(TEST_VARIANTS)})")
     variant_results = run_jobs(variants, process, args.workers, min_step=25, chunksize=8) if variants else []
     report(results + variant_results, time.monotonic() - start, lambda r: r.voice)
-    write_manifests(out, results, manifest_row, (*SPLITS, "dev_natural") if natural else SPLITS)
+    extra = ("dev_natural",) * bool(natural) + ("dev_unseen",) * args.dev_unseen
+    write_manifests(out, results, manifest_row, (*SPLITS, *extra))
     write_variant_manifests(out, variant_results)
     return 0 if not jobs or any(r.status != "failed" for r in results) else 1
 

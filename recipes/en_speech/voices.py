@@ -72,6 +72,10 @@ ENGINE_SHARE = {"espeak": 0.40, "mbrola": 0.30, "flite": 0.15, "festival": 0.15,
 # training utterances before it keep their voices (and dev and test, which it has no voices in).
 ENGINE_JOINS_AT = {"pico": 64_000, "rhvoice": 96_000}
 TEST_SPEAKER = "slt"
+# dev_unseen (prepare.py --dev-unseen): natural speakers that no training split without MBROLA
+# hears, for choosing versions by how they read new speakers without looking at test. Evaluation
+# only: MBROLA's licence allows synthesis, and nothing of it reaches a model trained without it.
+UNSEEN_DEV_VOICES = ("mbrola:us1", "mbrola:us2", "mbrola:en1")
 
 # MBROLA voices (espeak-ng voice mb-NAME; Debian package mbrola-NAME without "-en"), per split.
 # Test holds a US voice and three accents, one of them (Polish) unheard in train.
@@ -223,14 +227,7 @@ def check_installed(engine: str) -> None:
             raise missing(["espeak-ng (all espeak voices)"], ["espeak-ng"])
         return
     if engine == "mbrola":
-        wanted = [v for vs in MBROLA_SPLITS.values() for v in vs]
-        have = installed_mbrola_voices()
-        absent = [v for v in wanted if v.removesuffix("-en") not in have]
-        if absent or shutil.which("espeak-ng") is None:
-            packages = ["mbrola"] * (shutil.which("mbrola") is None) + [
-                f"mbrola-{v.removesuffix('-en')}" for v in absent
-            ]
-            raise missing([f"mbrola:{v}" for v in absent] or ["mbrola"], packages, MBROLA_NOTE)
+        check_mbrola([v for vs in MBROLA_SPLITS.values() for v in vs])
         return
     if engine == "flite":
         have = installed_flite_voices() if shutil.which("flite") else set()
@@ -252,6 +249,21 @@ def check_installed(engine: str) -> None:
     absent = [v for vs in FESTIVAL_SPLITS.values() for v in vs if v not in have]
     if absent:
         raise missing([f"festival:{v}" for v in absent], ["festival"] + [FESTIVAL_PACKAGES[v] for v in absent])
+
+
+def check_mbrola(names: list[str]) -> None:
+    """Stop with a message naming every MBROLA voice of ``names`` ("us1", "de1-en") that is
+    missing, or the mbrola program or espeak-ng that drives it, and their packages."""
+    have = installed_mbrola_voices()
+    absent = [v for v in names if v.removesuffix("-en") not in have]
+    if absent or shutil.which("espeak-ng") is None:
+        packages = ["mbrola"] * (shutil.which("mbrola") is None) + [f"mbrola-{v.removesuffix('-en')}" for v in absent]
+        raise missing([f"mbrola:{v}" for v in absent] or ["mbrola"], packages, MBROLA_NOTE)
+
+
+def mbrola_packages(voice_ids: tuple[str, ...]) -> tuple[str, ...]:
+    """The Debian packages of MBROLA voices ("mbrola:us1", ...) and of the program."""
+    return ("mbrola", *(f"mbrola-{v.split(':', 1)[1].removesuffix('-en')}" for v in voice_ids))
 
 
 def split_voices(engines: tuple[str, ...]) -> dict[str, list[str]]:
