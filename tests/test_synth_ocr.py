@@ -469,6 +469,33 @@ def test_train_from_renders_only_the_later_training_lines_as_a_full_run_does(cor
     assert run_prepare(tmp_path / "bad", "--train-from", "9").returncode != 0  # past --num-train
 
 
+def test_heavy_share_degrades_training_lines_as_test_degraded_and_leaves_other_draws(recipe, corpus, tmp_path):
+    """--heavy-share draws a heavy flag for training lines after every earlier draw: font, degrade
+    flag and render seed stay those of a corpus made without it, dev and test never get it, and
+    the heavy lines carry test_degraded's 3-5 strong degradations."""
+    prep = recipe.prepare
+    faces = prep.face_split(3)
+
+    def jobs(split: str, *argv: str) -> list:
+        args = prep.parse_args(["--out", str(tmp_path / "x"), "--seed", "3", *argv])
+        return [prep.make_job(split, i, "text", faces[split], args, 6) for i in range(200)]
+
+    plain, heavy = jobs("train"), jobs("train", "--heavy-share", "0.3")
+    assert [(j.font_name, j.degrade, j.render_seed) for j in plain] == [(j.font_name, j.degrade, j.render_seed)
+                                                                        for j in heavy]
+    assert not any(j.heavy for j in plain) and 0.2 < sum(j.heavy for j in heavy) / 200 < 0.4
+    assert not any(j.heavy for j in jobs("test", "--heavy-share", "1") + jobs("dev", "--heavy-share", "1"))
+    out, _ = corpus  # made without --heavy-share, with training images: refused, not mislabelled
+    proc = run_prepare(out, "--workers", "1", "--heavy-share", "0.5")
+    assert proc.returncode != 0 and "without --heavy-share" in proc.stderr
+    later = tmp_path / "heavy"
+    proc = run_prepare(later, "--workers", "1", "--heavy-share", "1", "--train-from", "6")
+    assert proc.returncode == 0, proc.stderr
+    rows = read_rows(later, "train")
+    assert len(rows) == 2 and all(3 <= len(r["ops"]) <= 5 and set(r["ops"]) <= set(prep.HEAVY_OPS) for r in rows)
+    assert json.loads((later / "prepare_config.json").read_text())["heavy_share"] == 1.0
+
+
 def test_prepare_refuses_changed_settings(corpus):
     out, _ = corpus
     proc = run_prepare(out, "--workers", "1", "--degrade-prob", "0.9")

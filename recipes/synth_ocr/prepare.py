@@ -45,6 +45,7 @@ from recipes.common import (  # noqa: E402
     SPLITS,
     atomic_write,
     check_config,
+    recorded_config,
     report,
     run_jobs,
     split_texts,
@@ -120,7 +121,7 @@ class Job:
     font_path: str
     font_name: str
     degrade: bool  # mild recog.augment ops
-    heavy: bool  # test_degraded: heavy ops
+    heavy: bool  # heavy ops: test_degraded, and --heavy-share of the training lines
     render_seed: int
     min_size: int
     max_size: int
@@ -611,14 +612,16 @@ def pick_face(faces: list[Face], rng: np.random.Generator) -> Face:
 
 
 def make_job(split: str, index: int, text: str, faces: list[Face], args: argparse.Namespace, width: int) -> Job:
-    """Draw the font, the degrade flag and a render seed from a generator seeded by
-    (seed, split, index)."""
+    """Draw the font, the degrade flag, a render seed and (training lines) the heavy flag from a
+    generator seeded by (seed, split, index). The heavy flag is drawn last, so the draws before it
+    are those of corpora made before it existed."""
     rng = np.random.default_rng([args.seed, SPLIT_CODES[split], index])
     face = pick_face(faces, rng)
     degrade = bool(rng.random() < args.degrade_prob)
     render_seed = int(rng.integers(2**63))
+    heavy = split == "train" and bool(rng.random() < args.heavy_share)
     rel_path = f"images/{split}/{index:0{width}d}.png"
-    return Job(split, index, rel_path, str(Path(args.out) / rel_path), text, face.path, face.name, degrade, False,
+    return Job(split, index, rel_path, str(Path(args.out) / rel_path), text, face.path, face.name, degrade, heavy,
                render_seed, args.min_size, args.max_size)
 
 
@@ -652,17 +655,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0, help="texts, font split and rendering")
     p.add_argument("--workers", type=int, default=2, help="rendering processes")
     p.add_argument("--degrade-prob", type=float, default=0.5, help="share of lines degraded with recog.augment")
+    p.add_argument("--heavy-share", type=float, default=0.0,
+                   help="share of training lines degraded as test_degraded is (3-5 strong degradations stacked)")
     p.add_argument("--min-size", type=int, default=20, help="smallest font size of printed lines (px)")
     p.add_argument("--max-size", type=int, default=48, help="largest font size of printed lines (px)")
     args = p.parse_args(argv)
     counts = (args.num_train, args.num_dev, args.num_test)
-    if min(counts) < 0 or args.workers < 1 or not 0 <= args.degrade_prob <= 1:
-        p.error("counts must be >= 0, --workers >= 1 and --degrade-prob in [0, 1]")
+    if min(counts) < 0 or args.workers < 1 or not 0 <= args.degrade_prob <= 1 or not 0 <= args.heavy_share <= 1:
+        p.error("counts must be >= 0, --workers >= 1 and --degrade-prob and --heavy-share in [0, 1]")
     if not 0 <= args.train_from <= args.num_train:
         p.error(f"--train-from must be in [0, --num-train], got {args.train_from}")
     if not 8 <= args.min_size <= args.max_size:
         p.error("need 8 <= --min-size <= --max-size")
     return args
+
+
+def check_heavy_share(out: Path, train_from: int) -> None:
+    """Stop where ``out`` was made without --heavy-share and holds training images from
+    ``train_from`` on: they would be reused and listed with heavy degradations they do not have."""
+    old = recorded_config(out)
+    folder = out / "images" / "train"
+    if old is None or "heavy_share" in old or not folder.is_dir():
+        return
+    made = [p for p in folder.glob("*.png") if p.stem.isdigit() and int(p.stem) >= train_from]
+    if made:
+        sys.exit(f"error: {out} holds {len(made)} training images from index {train_from} on, made without "
+                 "--heavy-share; delete them, or render only later lines with --train-from")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -686,7 +704,10 @@ def main(argv: list[str] | None = None) -> int:
         "texts_sha256": texts_fingerprint(make_texts, args.seed),
         "fonts": {split: sorted(f.name for f in faces[split]) for split in SPLITS},
     }
-    check_config(out, config)
+    if args.heavy_share:  # recorded only when set: folders made before it still match
+        config["heavy_share"] = args.heavy_share
+        check_heavy_share(out, args.train_from)
+    check_config(out, config, later_keys=("heavy_share",))
     for split in SPLITS:
         groups = sorted({f.group for f in faces[split]})
         print(f"{split} fonts: {len(faces[split])} faces in {len(groups)} design groups ({', '.join(groups)})")
