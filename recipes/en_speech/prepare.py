@@ -361,7 +361,7 @@ def debian_packages(engines: tuple[str, ...], dev_unseen: bool = False) -> list[
     """Every Debian package the recipe needs for ``engines`` (and ``dev_unseen``'s voices)."""
     packages = [*TOOL_PACKAGES, *texts.TEXT_PACKAGES]
     if dev_unseen:
-        packages += voices.mbrola_packages(voices.UNSEEN_DEV_VOICES)
+        packages += ["mbrola", *map(voices.mbrola_package, voices.UNSEEN_DEV_MBROLA)]
     for engine in engines:
         packages += voices.ENGINE_PACKAGES[engine]
     return list(dict.fromkeys(packages))
@@ -563,7 +563,7 @@ def main(argv: list[str] | None = None) -> int:
         install(args.engines, args.dev_unseen)
     check_tools()
     if args.dev_unseen:
-        voices.check_mbrola([v.split(":", 1)[1] for v in voices.UNSEEN_DEV_VOICES])
+        voices.check_mbrola(list(voices.UNSEEN_DEV_MBROLA))
     out = Path(args.out)
     voice_ids = voices.split_voices(args.engines)
     root = Path(args.text_root)

@@ -144,6 +144,19 @@ def headword_paragraphs(path: Path) -> list[str]:
     return [re.sub(r"^[A-Z][A-Z' -]*, (?:[a-z]+\.\s*)+", "", p) for p in plain_paragraphs(path)]
 
 
+WEBSTER_TAG = "[1913 Webster]"  # closes each block of GCIDE that comes from the 1913 Webster
+ATTRIBUTION = r"\s--\s?[^-]{1,80}$"  # a quotation's closing "--Author."
+
+
+def webster_blocks(path: Path) -> Iterator[list[str]]:
+    """The lines of each blank-line-separated block of GCIDE's dictd file that ``WEBSTER_TAG``
+    closes, the tag line left out; GCIDE's WordNet entries (the test source) carry other tags."""
+    for block in re.split(r"\n\s*\n", read_text(path)):
+        lines = block.rstrip().splitlines()
+        if len(lines) >= 2 and lines[-1].strip() == WEBSTER_TAG:
+            yield lines[:-1]
+
+
 def gcide_quotations(path: Path) -> list[str]:
     """The quotations of the 1913 Webster entries in GCIDE's dictd file (indented blocks closed by
     a "[1913 Webster]" line), each without its "--Author." attribution and with ". . ."
@@ -151,14 +164,11 @@ def gcide_quotations(path: Path) -> list[str]:
     WordNet is the test source. (GCIDE's character entities stay as they are, so about a hundred
     quotations read "C[ae]sar" as "c sar": kept, as ``headword_paragraphs`` says why.)"""
     out = []
-    for block in re.split(r"\n\s*\n", read_text(path)):
-        lines = block.rstrip().splitlines()
-        body = [line for line in lines[:-1] if line.strip()]
-        if len(lines) < 2 or lines[-1].strip() != "[1913 Webster]":
-            continue
+    for lines in webster_blocks(path):
+        body = [line for line in lines if line.strip()]
         if not all(line.startswith(" " * 12) for line in body):  # a definition, not a quotation
             continue
-        quote = re.sub(r"\s--\s?[^-]{1,80}$", "", " ".join(line.strip() for line in body))
+        quote = re.sub(ATTRIBUTION, "", " ".join(line.strip() for line in body))
         out.append(re.sub(r"\s*(?:\. ){2,}\.?\s*", ", ", quote).strip(", "))
     return out
 
@@ -171,17 +181,14 @@ def gcide_definitions(path: Path) -> list[str]:
     ``gcide_quotations``'. Entries GCIDE took from WordNet, the test source, carry other tags
     and are left out."""
     out = []
-    for block in re.split(r"\n\s*\n", read_text(path)):
-        lines = block.rstrip().splitlines()
-        if len(lines) < 2 or lines[-1].strip() != "[1913 Webster]":
-            continue
-        body = lines[1:-1] if not lines[0].startswith(" ") else lines[:-1]  # without the headword line
+    for lines in webster_blocks(path):
+        body = lines[1:] if not lines[0].startswith(" ") else lines  # without the headword line
         if not body or any(line.startswith(" " * 7) for line in body):  # a quotation or a sub-entry
             continue
         text = " ".join(line.strip() for line in body)
         text = re.sub(r"^(?:\d+\.|\([a-z]\))\s*", "", text)
         text = re.sub(r"^(?:\([A-Z][\w. ]{0,20}\)\s*)+", "", text)
-        text = re.sub(r"\s--\s?[^-]{1,80}$", "", text)
+        text = re.sub(ATTRIBUTION, "", text)
         text = re.sub(r"\[[A-Z][^\]]{0,30}\]|\"[^\"]*\"|\bSee\b.*$|[{}]", "", text)
         text = re.sub(r"\s+", " ", text).strip(" ;,")
         if text:

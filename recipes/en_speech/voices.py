@@ -75,7 +75,8 @@ TEST_SPEAKER = "slt"
 # dev_unseen (prepare.py --dev-unseen): natural speakers that no training split without MBROLA
 # hears, for choosing versions by how they read new speakers without looking at test. Evaluation
 # only: MBROLA's licence allows synthesis, and nothing of it reaches a model trained without it.
-UNSEEN_DEV_VOICES = ("mbrola:us1", "mbrola:us2", "mbrola:en1")
+UNSEEN_DEV_MBROLA = ("us1", "us2", "en1")
+UNSEEN_DEV_VOICES = tuple(f"mbrola:{name}" for name in UNSEEN_DEV_MBROLA)
 
 # MBROLA voices (espeak-ng voice mb-NAME; Debian package mbrola-NAME without "-en"), per split.
 # Test holds a US voice and three accents, one of them (Polish) unheard in train.
@@ -107,9 +108,16 @@ RHVOICE_VOICE_DIR = Path("/usr/share/RHVoice/voices")
 EXCLUDED = {"flite": FLITE_EXCLUDED, "rhvoice": RHVOICE_EXCLUDED}  # split_voices refuses these, naming why
 # Default mean F0 (Hz) of the festival diphone voices, for a relative target; HTS voices keep theirs.
 FESTIVAL_F0 = {"kal_diphone": 105.0, "ked_diphone": 105.0}
+
+
+def mbrola_package(name: str) -> str:
+    """The Debian package of an MBROLA voice of ``MBROLA_SPLITS`` ("de1-en" -> "mbrola-de1")."""
+    return f"mbrola-{name.removesuffix('-en')}"
+
+
 ENGINE_PACKAGES = {
     "espeak": ("espeak-ng",),
-    "mbrola": ("mbrola", *sorted({f"mbrola-{v.removesuffix('-en')}" for vs in MBROLA_SPLITS.values() for v in vs})),
+    "mbrola": ("mbrola", *sorted({mbrola_package(v) for vs in MBROLA_SPLITS.values() for v in vs})),
     "flite": ("flite",),
     "festival": ("festival", *FESTIVAL_PACKAGES.values()),
     "pico": ("libttspico-utils",),
@@ -257,13 +265,8 @@ def check_mbrola(names: list[str]) -> None:
     have = installed_mbrola_voices()
     absent = [v for v in names if v.removesuffix("-en") not in have]
     if absent or shutil.which("espeak-ng") is None:
-        packages = ["mbrola"] * (shutil.which("mbrola") is None) + [f"mbrola-{v.removesuffix('-en')}" for v in absent]
+        packages = ["mbrola"] * (shutil.which("mbrola") is None) + [mbrola_package(v) for v in absent]
         raise missing([f"mbrola:{v}" for v in absent] or ["mbrola"], packages, MBROLA_NOTE)
-
-
-def mbrola_packages(voice_ids: tuple[str, ...]) -> tuple[str, ...]:
-    """The Debian packages of MBROLA voices ("mbrola:us1", ...) and of the program."""
-    return ("mbrola", *(f"mbrola-{v.split(':', 1)[1].removesuffix('-en')}" for v in voice_ids))
 
 
 def split_voices(engines: tuple[str, ...]) -> dict[str, list[str]]:
