@@ -65,10 +65,20 @@ def _report_failures(failures: list[tuple[str, str]]) -> int:
 
 
 def cmd_train(argv: list[str]) -> int:
-    """LightningCLI's own parser reads every flag (``recog train --help`` lists the config keys)."""
+    """LightningCLI's own parser reads every flag (``recog train --help`` lists the config keys). A
+    missing or unreadable manifest, audio, image or model to start from is one ``error:`` line naming
+    it and status 2, as for the other commands."""
+    from recog.audio import AudioError
+    from recog.checkpoint import ModelFormatError
+    from recog.data import ManifestError
+    from recog.image import ImageError
     from recog.train import run_training
 
-    run_training(argv)
+    try:
+        run_training(argv)
+    except (FileNotFoundError, ManifestError, ModelFormatError, AudioError, ImageError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     return 0
 
 

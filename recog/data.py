@@ -385,13 +385,21 @@ class BucketingBatchSampler(Sampler[list[int]]):
         self.max_batch_size = max_batch_size
         self.rank, self.world_size = rank, world_size
         self.epoch = 0
+        self.drawing = 0  # the epoch of the iteration begun last (a checkpoint's resume point)
         self._count: int | None = None
+        self._skip = 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
-    def batches(self) -> list[list[int]]:
-        rng = random.Random(self.seed + self.epoch)
+    def resume_at(self, epoch: int, batches_done: int) -> None:
+        """Make the next iteration epoch ``epoch`` less the ``batches_done`` batches a resumed run
+        trained before it stopped (``len`` stays the whole epoch's count, as Lightning expects)."""
+        self.epoch, self._skip = epoch, max(0, batches_done)
+
+    def batches(self, epoch: int | None = None) -> list[list[int]]:
+        """The batches of ``epoch`` (default: the next one), this rank's share under DDP."""
+        rng = random.Random(self.seed + (self.epoch if epoch is None else epoch))
         batches = self._cut(rng)
         if self.shuffle:
             batches = self._to_count(batches, self._fixed_count())
@@ -446,8 +454,12 @@ class BucketingBatchSampler(Sampler[list[int]]):
         return batches
 
     def __iter__(self) -> Iterator[list[int]]:
-        yield from self.batches()
-        self.epoch += 1
+        # The epoch moves on when an iteration begins, not when it is used up: Lightning stops
+        # drawing after len(self) batches without exhausting the iterator, and its set_epoch does
+        # not reach a batch sampler.
+        skip, self._skip = self._skip, 0
+        self.drawing, self.epoch = self.epoch, self.epoch + 1
+        yield from self.batches(self.drawing)[skip:]
 
     def __len__(self) -> int:
         return len(self.batches())

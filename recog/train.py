@@ -7,6 +7,7 @@ LightningCLI's ``fit`` with these two classes.
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -251,6 +252,21 @@ class ManifestDataModule(L.LightningDataModule):
                  noise_colours: tuple[str, ...] = ("white", "pink", "brown", "blue")) -> None:
         super().__init__()
         self.save_hyperparameters()
+        self._resume_at: tuple[int, int] | None = None
+        self._train_sampler: BucketingBatchSampler | None = None
+
+    def state_dict(self) -> dict[str, int]:
+        """Where training stands in its epoch, saved in every checkpoint: a run resumed with
+        ``--ckpt_path`` goes on with the batches of the epoch it had not trained yet, as a run
+        never stopped would (not the epoch again from its start)."""
+        if self.trainer is None or self._train_sampler is None:
+            return {}
+        done = self.trainer.fit_loop.epoch_loop.batch_progress.current.processed
+        return {"epoch": self._train_sampler.drawing, "batches_done": int(done)}
+
+    def load_state_dict(self, state_dict: dict[str, int]) -> None:
+        if "epoch" in state_dict:
+            self._resume_at = (int(state_dict["epoch"]), int(state_dict["batches_done"]))
 
     def _dataset(self, manifest: str, train: bool) -> AudioDataset | ImageDataset:
         model = self.trainer.lightning_module.model
@@ -280,6 +296,12 @@ class ManifestDataModule(L.LightningDataModule):
         sampler = BucketingBatchSampler(
             lengths, max_frames=hp.max_frames, shuffle=train, seed=hp.seed, max_batch_size=hp.max_batch_size,
             rank=self.trainer.global_rank, world_size=self.trainer.world_size, groups=groups)
+        if train:
+            self._train_sampler = sampler
+            if self._resume_at is not None:
+                epoch, done = self._resume_at
+                sampler.resume_at(*((epoch + 1, 0) if done >= len(sampler) else (epoch, done)))
+                self._resume_at = None
         return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate,
                           num_workers=hp.num_workers, persistent_workers=hp.num_workers > 0)
 
@@ -302,6 +324,9 @@ class RecogCLI(LightningCLI):
         parser.add_argument("--ckpt_path", type=str | None, default=None,
                             help="resume an interrupted run from this checkpoint (weights, optimizer, schedule, "
                                  "step count); --model.init_from starts a new run from a model's weights instead")
+        parser.add_argument("--save_every_minutes", type=float, default=10.0,
+                            help="write last.ckpt every this many minutes of training, between validations, so a "
+                                 "killed run resumes from there with --ckpt_path (0: only at validation)")
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
@@ -320,6 +345,42 @@ class RecogCLI(LightningCLI):
                 callback.init_args.dirpath = f"{run_dir}/checkpoints" + ("/epochs" if keep_all else "")
 
 
+def save_last(trainer: L.Trainer) -> None:
+    """Write the weights and training state as they are now to ``last.ckpt`` in the folder of
+    every ModelCheckpoint that keeps one (``save_last``), and tell that callback so (it would
+    otherwise take the file for another run's and write ``last-v1.ckpt`` beside it)."""
+    for callback in trainer.checkpoint_callbacks:
+        if isinstance(callback, ModelCheckpoint) and callback.dirpath is not None and callback.save_last:
+            path = str(Path(callback.dirpath) / f"{callback.CHECKPOINT_NAME_LAST}{callback.FILE_EXTENSION}")
+            callback.last_model_path = path
+            trainer.save_checkpoint(path)
+
+
+class PeriodicCheckpoint(L.Callback):
+    """``last.ckpt`` (:func:`save_last`) every ``minutes`` of training, after the step that passes
+    the mark. Lightning's checkpoints come at validation, once an epoch, and an epoch of a large
+    corpus on a CPU lasts hours: a run killed before its first validation had nothing to resume
+    from. Under DDP, rank 0's clock decides for every rank (a save is collective)."""
+
+    def __init__(self, minutes: float) -> None:
+        if minutes <= 0:
+            raise ValueError(f"minutes must be > 0, got {minutes}")
+        self.seconds = minutes * 60.0
+        self._mark = time.monotonic()
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._mark = time.monotonic()
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        due = time.monotonic() - self._mark >= self.seconds
+        if trainer.world_size > 1:
+            due = trainer.strategy.broadcast(due, src=0)
+        if due:
+            save_last(trainer)
+            self._mark = time.monotonic()
+
+
 def finish_interrupted_epoch(trainer: L.Trainer, system: RecognizerSystem, datamodule: L.LightningDataModule) -> None:
     """A run that ``max_time`` (or ``max_steps``) stopped inside an epoch has trained past its last
     validation and checkpoint -- with the cosine schedule, its most annealed steps. Validate those weights and
@@ -327,10 +388,8 @@ def finish_interrupted_epoch(trainer: L.Trainer, system: RecognizerSystem, datam
     to ``last.ckpt`` (Lightning leaves it at the last validation before ``max_time``)."""
     if trainer.global_step == 0 or trainer.interrupted:
         return
+    save_last(trainer)  # Lightning leaves last.ckpt at the last validation before max_time
     callbacks = [c for c in trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint) and c.dirpath is not None]
-    for callback in callbacks:  # Lightning leaves last.ckpt at the last validation before max_time
-        if callback.save_last:
-            trainer.save_checkpoint(str(Path(callback.dirpath) / f"{callback.CHECKPOINT_NAME_LAST}.ckpt"))
     if system.validated_step == trainer.global_step:
         return
     results = trainer.validate(system, datamodule=datamodule, verbose=False)
@@ -387,5 +446,10 @@ def run_training(args: list[str]) -> None:
     cli = RecogCLI(system, data, args=args, run=False, save_config_kwargs={"overwrite": True},
                    parser_kwargs={"prog": "recog train", "description": "Train a recog model from YAML configs "
                                   "(later --config files override earlier keys; any key can be given as a flag)."})
+    minutes = cli.config.get("save_every_minutes") or 0.0
+    if minutes < 0:
+        cli.parser.error(f"--save_every_minutes must be >= 0, got {minutes:g}")
+    if minutes:
+        cli.trainer.callbacks.append(PeriodicCheckpoint(minutes))
     cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=cli.config.get("ckpt_path"))
     finish_interrupted_epoch(cli.trainer, cli.model, cli.datamodule)

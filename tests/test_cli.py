@@ -4,7 +4,11 @@ flag, recog train --help listing every config key, --threads, help text on every
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -37,8 +41,23 @@ def test_recog_train_help_lists_every_config_key_without_warnings(capsys: pytest
     out = capsys.readouterr().out
     assert done.value.code == 0 and out.startswith("usage: recog train")
     for key in ("--trainer.max_time", "--model.init_from", "--data.max_frames", "--run_dir", "--ckpt_path",
-                "--print_config"):
+                "--save_every_minutes", "--print_config"):
         assert key in out
+
+
+@pytest.mark.parametrize(("flag", "value", "named"), [
+    ("--data.train_manifest", "missing/train.jsonl", "missing/train.jsonl: no such manifest"),
+    ("--model.init_from", "no-such-model", "no-such-model: no such model file or folder"),
+])
+def test_recog_train_names_a_missing_input_in_one_line(flag: str, value: str, named: str, speech_dir: Path,
+                                                       tmp_path: Path) -> None:
+    manifest = str(speech_dir / "train.jsonl")
+    done = subprocess.run([sys.executable, "-m", "recog.cli", "train", "--config", "configs/synth_speech_ctc.yaml",
+                           "--model.tokenizer.manifest", manifest, "--data.train_manifest", manifest,
+                           "--data.val_manifest", manifest, "--run_dir", str(tmp_path / "run"), flag, value],
+                          capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 2
+    assert f"error: {named}" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_every_flag_has_help_text() -> None:

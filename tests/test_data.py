@@ -313,6 +313,14 @@ def test_each_epoch_has_a_different_batch_order_when_shuffling() -> None:
     assert list(sampler) == epochs[1]  # an epoch's batches can be reproduced
 
 
+def test_an_epoch_left_unfinished_still_moves_the_next_one_on() -> None:
+    """Lightning takes len(sampler) batches and leaves the iterator unexhausted."""
+    sampler = BucketingBatchSampler(lognormal_lengths(), MAX_FRAMES, shuffle=True, seed=3)
+    firsts = [next(iter(sampler)) for _ in range(3)]
+    assert firsts == [sampler.batches(epoch)[0] for epoch in range(3)]
+    assert firsts[0] != firsts[1] != firsts[2]
+
+
 def test_batches_are_deterministic_for_a_fixed_seed() -> None:
     lengths = lognormal_lengths()
     first = [list(BucketingBatchSampler(lengths, MAX_FRAMES, seed=5)) for _ in range(2)]

@@ -1,5 +1,6 @@
-"""Crash-safe training: a run killed with SIGKILL resumes from its last checkpoint (which still
-loads) and ends with the weights of a run that was never interrupted."""
+"""Crash-safe training: a run killed with SIGKILL resumes from the last.ckpt it writes between
+validations (which still loads), in the middle of an epoch, and ends with the weights of a run
+that was never interrupted."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import torch
 import yaml
 
 from recog.cli import main
+from recog.data import BucketingBatchSampler, read_manifest
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -22,16 +24,16 @@ STEPS = 120
 
 
 def config(root: Path, manifest: Path) -> dict:
-    """A tiny deterministic run (no dropout, no augmentation): one batch an epoch, a checkpoint
-    every step."""
+    """A tiny deterministic run (no dropout, no augmentation, no validation): one utterance a batch,
+    three batches an epoch; checkpoints only from ``--save_every_minutes`` and the run's end."""
+    longest = max(e.duration for e in read_manifest(manifest))
     return {
         "seed_everything": 0,
         "trainer": {
             "accelerator": "cpu", "devices": 1, "max_steps": STEPS, "max_epochs": 1000, "check_val_every_n_epoch": 1000,
             "enable_progress_bar": False, "default_root_dir": str(root), "logger": False, "deterministic": True,
             "callbacks": [{"class_path": "lightning.pytorch.callbacks.ModelCheckpoint",
-                           "init_args": {"dirpath": str(root / "ckpt"), "save_last": True, "every_n_train_steps": 1,
-                                         "save_top_k": 1}}],
+                           "init_args": {"dirpath": str(root / "ckpt"), "save_last": True}}],
         },
         "model": {
             "lr": 3e-3, "warmup_steps": 5,
@@ -40,8 +42,8 @@ def config(root: Path, manifest: Path) -> dict:
                                   "subsampling_channels": 16, "dropout": 0.0, "dropout_att": 0.0, "conv_norm": "layer"},
                       "heads": {"ctc": {"weight": 1.0}}},
         },
-        "data": {"train_manifest": str(manifest), "val_manifest": str(manifest), "max_frames": 100_000,
-                 "num_workers": 0},
+        "data": {"train_manifest": str(manifest), "val_manifest": str(manifest),
+                 "max_frames": int(105 * longest) + 1, "num_workers": 0},
     }
 
 
@@ -66,7 +68,8 @@ def test_a_killed_run_resumes_and_ends_with_the_weights_of_an_uninterrupted_one(
     assert main(["train", "--config", str(whole / "run.yaml")]) == 0
 
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    child = subprocess.Popen([sys.executable, "-m", "recog.cli", "train", "--config", str(killed / "run.yaml")],
+    child = subprocess.Popen([sys.executable, "-m", "recog.cli", "train", "--config", str(killed / "run.yaml"),
+                              "--save_every_minutes", "1e-9"],  # every step
                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     last = killed / "ckpt" / "last.ckpt"
     deadline = time.monotonic() + 300
@@ -79,10 +82,44 @@ def test_a_killed_run_resumes_and_ends_with_the_weights_of_an_uninterrupted_one(
 
     assert main(["train", "--config", str(killed / "run.yaml"), "--ckpt_path", str(last)]) == 0
     assert step_of(last) == STEPS == step_of(whole / "ckpt" / "last.ckpt")
-    resumed, uninterrupted = weights(last), weights(whole / "ckpt" / "last.ckpt")
-    assert resumed.keys() == uninterrupted.keys()
-    for name in uninterrupted:
-        torch.testing.assert_close(resumed[name], uninterrupted[name], rtol=0, atol=1e-6, msg=name)
+    assert_same_weights(last, whole / "ckpt" / "last.ckpt")
+
+
+def assert_same_weights(a: Path, b: Path) -> None:
+    first, second = weights(a), weights(b)
+    assert first.keys() == second.keys()
+    for name in second:
+        torch.testing.assert_close(first[name], second[name], rtol=0, atol=1e-6, msg=name)
+
+
+def test_a_run_stopped_mid_epoch_resumes_with_the_batches_it_had_not_trained(speech_dir: Path,
+                                                                             tmp_path: Path) -> None:
+    """Stopped after 7 steps (epoch 2, one batch of three done), resumed to 15: the weights of 15
+    steps never stopped. Replaying the epoch from its start would train other batches."""
+    manifest = speech_dir / "train.jsonl"
+    whole, stopped = tmp_path / "whole", tmp_path / "stopped"
+    for root in (whole, stopped):
+        root.mkdir()
+        (root / "run.yaml").write_text(yaml.safe_dump(config(root, manifest)))
+    assert main(["train", "--config", str(whole / "run.yaml"), "--trainer.max_steps", "15"]) == 0
+    assert main(["train", "--config", str(stopped / "run.yaml"), "--trainer.max_steps", "7"]) == 0
+    last = stopped / "ckpt" / "last.ckpt"
+    state = torch.load(last, map_location="cpu", weights_only=True)
+    assert (state["global_step"], state["ManifestDataModule"]) == (7, {"epoch": 2, "batches_done": 1})
+    assert main(["train", "--config", str(stopped / "run.yaml"), "--trainer.max_steps", "15",
+                 "--ckpt_path", str(last)]) == 0
+    assert step_of(last) == 15
+    assert_same_weights(last, whole / "ckpt" / "last.ckpt")
+
+
+def test_the_sampler_resumes_inside_an_epoch() -> None:
+    lengths = [float(n) for n in range(10, 50)]
+    sampler = BucketingBatchSampler(lengths, max_frames=100, seed=3)
+    sampler.set_epoch(4)
+    epoch_four = list(sampler)
+    sampler.resume_at(4, 3)
+    assert len(sampler) == len(epoch_four) and list(sampler) == epoch_four[3:]
+    assert sampler.epoch == 5 and len(list(sampler)) == len(epoch_four)  # the skip holds for one epoch only
 
 
 def test_a_failed_save_leaves_the_previous_checkpoint_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
