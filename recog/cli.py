@@ -11,7 +11,12 @@ from pathlib import Path
 
 from recog.segments import FORMATS
 from recog_edge.files import expand_inputs
-from recog_edge.fusion import LM_BEAM, LM_BONUS_HELP, LM_WEIGHT_HELP  # LM_BEAM: with --lm and no --beam
+from recog_edge.fusion import (
+    ILME_WEIGHT_HELP,
+    LM_BEAM,  # with --lm and no --beam
+    LM_BONUS_HELP,
+    LM_WEIGHT_HELP,
+)
 from recog_edge.pieces import PIECE, PIECES_HELP, piece_width
 
 
@@ -103,7 +108,8 @@ def search_options(args: argparse.Namespace) -> dict[str, object]:
 
     flags = {"search": args.search, "beam": args.beam, "groups": args.groups, "diversity": args.diversity,
              "nbest": args.nbest, "ctc_weight": args.ctc_weight, "lm_weight": args.lm_weight,
-             "lm_bonus": args.lm_bonus, "ilm_weight": args.ilm_weight, "ilm_bonus": args.ilm_bonus}
+             "lm_bonus": args.lm_bonus, "ilm_weight": args.ilm_weight, "ilm_bonus": args.ilm_bonus,
+             "ilme_weight": args.ilme_weight}
     given = {name: value for name, value in flags.items() if value is not None}
     if args.ilm_bonus is not None and not args.ilm_weight:
         raise ValueError("--ilm-bonus goes with --ilm-weight (the internal LM is off without a weight)")
@@ -307,7 +313,7 @@ def cmd_stream(args: argparse.Namespace) -> int:
     model = _load_for(args, "transcribe")
     recognizer = StreamingRecognizer(model, head=args.head, beam=args.beam or (LM_BEAM if args.lm else 1),
                                      endpoint=EndpointConfig(enabled=not args.no_endpoint),
-                                     lm_weight=args.lm_weight, lm_bonus=args.lm_bonus)
+                                     lm_weight=args.lm_weight, lm_bonus=args.lm_bonus, ilme_weight=args.ilme_weight)
     print(f"chunk {recognizer.chunk_seconds * 1000:.0f} ms of audio per encoder step "
           f"(context {list(recognizer.model.encoder.att_context)})", file=sys.stderr)
     shown = ["", 0]
@@ -518,6 +524,7 @@ def build_parser() -> argparse.ArgumentParser:
                         f"or a shipped model's own (--lm en-speech) (default beam {LM_BEAM})")
     stream.add_argument("--lm-weight", type=float, help=LM_WEIGHT_HELP)
     stream.add_argument("--lm-bonus", type=float, help=LM_BONUS_HELP)
+    stream.add_argument("--ilme-weight", type=float, help=ILME_WEIGHT_HELP)
     add_runtime_flags(stream)
 
     sub.add_parser("models", help="list the models that ship with recog (name, task, size, summary)")
@@ -582,6 +589,7 @@ def add_search_flags(parser: argparse.ArgumentParser) -> None:
                         f"beam {LM_BEAM})")
     parser.add_argument("--lm-weight", type=float, help=LM_WEIGHT_HELP)
     parser.add_argument("--lm-bonus", type=float, help=LM_BONUS_HELP)
+    parser.add_argument("--ilme-weight", type=float, help=ILME_WEIGHT_HELP)
     parser.add_argument("--ilm-weight", type=float,
                         help="hybrid CTC/RNN-T models, --head ctc: weight of the rnnt head's prediction network "
                              f"fused into CTC prefix beam search as an internal LM (default beam {LM_BEAM})")

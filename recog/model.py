@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from recog.audio import FeatureConfig, LogMel, SpecAugment, SpecAugmentConfig
-from recog.decoding.fusion import LMFusion, PrefixFusion
+from recog.decoding.fusion import FusionSum, LMFusion, PrefixFusion, ilme_weight
 from recog.decoding.hypothesis import Hypothesis
 from recog.decoding.options import RESCORING, DecodingOptions
 from recog.decoding.rescoring import rescore
@@ -175,6 +175,11 @@ class Recognizer(nn.Module):
                                  f"head's prediction network) fused into the beam search of a head that fuses one: "
                                  f"e.g. head 'ctc' with search 'beam' in a model with 'ctc' and 'rnnt' heads (got "
                                  f"head {name!r}, search {options.search!r}, heads {list(self.heads)})")
+        has_internal_lm = type(decoder).internal_lm is not Head.internal_lm
+        if options.ilme_weight and (not lm or not has_internal_lm or options.search != "beam"):
+            raise ValueError(f"ilme_weight subtracts a transducer head's internal LM where a language model is fused "
+                             f"into its beam search: give an LM and head 'rnnt' (got head {name!r}, search "
+                             f"{options.search!r}, {'an' if lm else 'no'} LM)")
         if options.search in RESCORING:
             aligner, _ = self._rescoring_heads(name)
             if fused and options.search != "rescore":
@@ -192,7 +197,10 @@ class Recognizer(nn.Module):
         ``ilm_weight`` > 0 the internal LM of another head of this model; None for neither."""
         if options.ilm_weight > 0:
             return self._internal_lms(head, options)[0]
-        return self.lm_fusion(lm, options.lm_weight, options.lm_bonus) if lm is not None else None
+        if lm is None:
+            return None
+        return self.lm_fusion(lm, options.lm_weight, options.lm_bonus, head if options.search == "beam" else None,
+                              options.ilme_weight)
 
     def _internal_lms(self, head: str, options: DecodingOptions) -> list[PrefixFusion]:
         """The internal LMs of this model's heads other than ``head``."""
@@ -208,11 +216,16 @@ class Recognizer(nn.Module):
                              f"('attention') (it has {list(self.heads)}), and one of them to decode (got {name!r})")
         return self.heads[aligner], self.heads[scorer]
 
-    def lm_fusion(self, lm: CharNgramLM, weight: float | None, bonus: float | None) -> LMFusion:
+    def lm_fusion(self, lm: CharNgramLM, weight: float | None, bonus: float | None, head: str | None = None,
+                  ilme: float | None = None) -> PrefixFusion:
         """Shallow fusion of ``lm`` over this model's tokens (blank and unknown carry no text); weights
-        None: the LM's tuned pair, else the defaults (``recog_edge.fusion.fusion_weights``)."""
+        None: the LM's tuned pair, else the defaults (``recog_edge.fusion.fusion_weights``). Into the
+        beam search of a ``head`` with an internal LM (a transducer), less ``ilme`` times that
+        internal LM (None: the LM's tuned ``ilme_weight``, else 0; ``DecodingOptions.ilme_weight``)."""
         pieces = [self.tokenizer.id_to_piece(i) for i in range(self.tokenizer.vocab_size)]
-        return LMFusion(lm, pieces, weight, bonus)
+        fusion = LMFusion(lm, pieces, weight, bonus)
+        internal = self.heads[head].internal_lm(-ilme_weight(lm, ilme), 0.0) if head is not None else None
+        return FusionSum(fusion, internal) if internal is not None and internal.weight else fusion
 
     @torch.no_grad()
     def recognize(self, inputs: torch.Tensor, input_lengths: torch.Tensor, head: str | None = None,

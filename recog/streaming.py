@@ -145,12 +145,14 @@ class StreamingRecognizer:
             defaults); default: the LM ``recog.load(..., lm=...)``
             attached to ``model``, if any (pass ``model.model``, the bare Recognizer, to stream
             without it).
+        ilme_weight: with ``lm``, the transducer's internal LM subtracted (as offline,
+            ``DecodingOptions.ilme_weight``; None: the LM's tuned setting, else 0).
     """
 
     def __init__(self, model: object, head: str | None = None, beam: int = 1,
                  att_context: tuple[int, int] | None = None, endpoint: EndpointConfig | None = None,
                  lm: CharNgramLM | None = None, lm_weight: float | None = None,
-                 lm_bonus: float | None = None) -> None:
+                 lm_bonus: float | None = None, ilme_weight: float | None = None) -> None:
         lm = lm if lm is not None else getattr(model, "lm", None)
         self.model: Recognizer = getattr(model, "model", model)
         if not hasattr(self.model.encoder, "init_cache"):
@@ -163,8 +165,11 @@ class StreamingRecognizer:
         self.model.encoder.init_cache(1)  # raises if the encoder cannot stream
         self.head = head or self.model.default_head
         self.options = DecodingOptions(beam=beam)
-        self.fusion = self.model.lm_fusion(lm, lm_weight, lm_bonus) if lm is not None else None
         decoder = self.model.head(self.head)
+        if ilme_weight and lm is None:
+            raise ValueError("ilme_weight subtracts the transducer's internal LM where a language model is fused: "
+                             "give lm")
+        self.fusion = self.model.lm_fusion(lm, lm_weight, lm_bonus, self.head, ilme_weight) if lm is not None else None
         if self.fusion is not None and not decoder.fusable or self.fusion is not None and beam <= 1:
             beam_options = DecodingOptions(beam=max(beam, 2))
             able = [f"the {n} head" for n, h in self.model.heads.items()

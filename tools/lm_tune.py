@@ -6,6 +6,8 @@
         --beam 4 --lm runs/lm/synth_speech_char8.npz --manifest data/synth_speech/dev.jsonl
     python tools/lm_tune.py --model runs/synth_speech_hybrid/checkpoints/last.ckpt --head ctc \
         --beam 4 --lm internal --manifest data/synth_speech/dev.jsonl   # the hybrid's own predictor
+    python tools/lm_tune.py --model en-speech --head rnnt --beam 8 --lm en-speech \
+        --manifest data/en_speech/dev.jsonl --ilme-weights 0,0.1,0.2   # and the internal LM subtracted
 
 The encoder runs once per utterance; prefix beam search (CTC) or modified beam search (RNNT) then
 runs for every (weight, bonus) pair of the grid on the cached CTC log-probabilities or encoder
@@ -55,6 +57,9 @@ def main() -> None:
     parser.add_argument("--beam", type=int, default=8)
     parser.add_argument("--weights", type=floats, default=floats("0.2,0.35,0.5,0.7,0.9"))
     parser.add_argument("--bonuses", type=floats, default=floats("0,0.5,1,1.5,2,3"))
+    parser.add_argument("--ilme-weights", type=floats, default=floats("0"),
+                        help="with --head rnnt: weights of the transducer's internal LM subtracted (internal LM "
+                             "estimation), a third axis of the grid (default 0: none)")
     parser.add_argument("--write", action="store_true",
                         help="write the best pair beside the LM file as its tuned fusion setting (LM.fusion.json)")
     add_threads(parser, default=2)
@@ -64,6 +69,8 @@ def main() -> None:
         parser.error("--lm internal fuses the rnnt predictor into the ctc head: use --head ctc")
     if internal and args.write:
         parser.error("--write keeps a character LM's setting beside its file; the internal LM has none")
+    if any(args.ilme_weights) and (internal or args.head != "rnnt"):
+        parser.error("--ilme-weights subtract a transducer's internal LM from a character LM's fusion: --head rnnt")
     model = load_model(args.model, lm=None if internal else args.lm)
     recognizer, lm = model.model, model.lm
     if internal and not {"ctc", "rnnt"} <= set(recognizer.heads):
@@ -95,20 +102,24 @@ def main() -> None:
     for name, (wer, cer, exact) in (("greedy", run(None, 1)), (f"beam {args.beam} no LM", run(None, args.beam))):
         print(f"{name:<22}WER {wer:6.2f} %  CER {cer:6.2f} %  exact {exact:6.2f} %", flush=True)
     results = {}
-    for weight, bonus in itertools.product(args.weights, args.bonuses):
-        fusion = internal_lm.reweighted(weight, bonus) if internal_lm else recognizer.lm_fusion(lm, weight, bonus)
-        results[weight, bonus] = run(fusion, args.beam)
-        wer, cer, exact = results[weight, bonus]
-        print(f"weight {weight:<4} bonus {bonus:<4}  WER {wer:6.2f} %  CER {cer:6.2f} %  exact {exact:6.2f} %",
-              flush=True)
-    (weight, bonus), (wer, cer, _) = min(results.items(), key=lambda kv: kv[1][:2])
+    for weight, bonus, ilme in itertools.product(args.weights, args.bonuses, args.ilme_weights):
+        fusion = (internal_lm.reweighted(weight, bonus) if internal_lm
+                  else recognizer.lm_fusion(lm, weight, bonus, args.head, ilme))
+        results[weight, bonus, ilme] = run(fusion, args.beam)
+        wer, cer, exact = results[weight, bonus, ilme]
+        print(f"weight {weight:<4} bonus {bonus:<4}" + (f" ilme {ilme:<4}" if len(args.ilme_weights) > 1 else "")
+              + f"  WER {wer:6.2f} %  CER {cer:6.2f} %  exact {exact:6.2f} %", flush=True)
+    (weight, bonus, ilme), (wer, cer, _) = min(results.items(), key=lambda kv: kv[1][:2])
     flag = "--ilm" if internal else "--lm"
-    print(f"best: {flag}-weight {weight} {flag}-bonus {bonus} (WER {wer:.2f} %, CER {cer:.2f} %)")
+    print(f"best: {flag}-weight {weight} {flag}-bonus {bonus}" + (f" --ilme-weight {ilme}" if ilme else "")
+          + f" (WER {wer:.2f} %, CER {cer:.2f} %)")
     if args.write:
         grid = f"weights {','.join(map(str, args.weights))}, bonuses {','.join(map(str, args.bonuses))}"
+        if any(args.ilme_weights):
+            grid += f", ilme weights {','.join(map(str, args.ilme_weights))}"
         tuned = (f"on {args.manifest} ({len(entries)} inputs, WER {wer:.2f} %, CER {cer:.2f} %) with model "
                  f"{args.model}, head {args.head}, beam {args.beam}; tools/lm_tune.py grid {grid}")
-        print(f"wrote {write_fusion_setting(resolve_lm(args.lm), weight, bonus, tuned)}"
+        print(f"wrote {write_fusion_setting(resolve_lm(args.lm), weight, bonus, tuned, ilme)}"
               + (f" (recog-edge's copy: python tools/ship_edge.py {args.lm})" if is_name(args.lm) else ""))
 
 

@@ -7,6 +7,6 @@ in ``recog_edge.fusion``, shared with the edge runtime;
 
 from __future__ import annotations
 
-from recog_edge.fusion import LMFusion, PrefixFusion, cached_start
+from recog_edge.fusion import FusionSum, LMFusion, PrefixFusion, cached_start, ilme_weight
 
-__all__ = ["LMFusion", "PrefixFusion", "cached_start"]
+__all__ = ["FusionSum", "LMFusion", "PrefixFusion", "cached_start", "ilme_weight"]

@@ -38,6 +38,11 @@ class DecodingOptions:
         ilm_weight, ilm_bonus: shallow fusion of the model's own RNN-T prediction network, as an
             internal LM (``recog.decoding.internal_lm``), into the CTC head's prefix beam search in a
             hybrid CTC/RNN-T model; weight 0 leaves it out.
+        ilme_weight: with a language model fused into a transducer head's beam search, subtract
+            this weight times the head's own internal LM (its prediction network, as
+            ``ilm_weight`` reads it), which learnt the training transcripts' language: internal LM
+            estimation (Meng et al. 2021), so the external LM takes its place rather than adding to
+            it. None: the setting tuned for the LM (its ``.fusion.json``), else 0.
         max_len: longest attention output in tokens; None: the input's number of encoder frames.
     """
 
@@ -52,6 +57,7 @@ class DecodingOptions:
     lm_bonus: float | None = None
     ilm_weight: float = 0.0
     ilm_bonus: float = 1.0
+    ilme_weight: float | None = None
     max_len: int | None = None
 
     def __post_init__(self) -> None:
@@ -70,8 +76,9 @@ class DecodingOptions:
             raise ValueError(f"the beam ({beam}) must split evenly into {groups} groups")
         if self.nbest > beam:
             raise ValueError(f"an n-best list of {self.nbest} needs a beam of at least {self.nbest} (got {beam})")
-        if self.ilm_weight < 0:
-            raise ValueError(f"ilm_weight must be non-negative, got {self.ilm_weight}")
+        if self.ilm_weight < 0 or (self.ilme_weight is not None and not self.ilme_weight >= 0):
+            raise ValueError(f"ilm_weight and ilme_weight must be non-negative, got {self.ilm_weight}, "
+                             f"{self.ilme_weight}")
         if self.max_len is not None and self.max_len < 0:
             raise ValueError("max_len must be non-negative")
         object.__setattr__(self, "search", search)  # frozen: fill the resolved defaults in once

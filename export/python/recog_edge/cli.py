@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from recog_edge.files import AUDIO_SUFFIXES, IMAGE_SUFFIXES, expand_inputs, write_text_atomic
-from recog_edge.fusion import LM_BEAM, LM_BONUS_HELP, LM_WEIGHT_HELP
+from recog_edge.fusion import ILME_WEIGHT_HELP, LM_BEAM, LM_BONUS_HELP, LM_WEIGHT_HELP
 from recog_edge.models import default_model, resolve, resolve_lm
 from recog_edge.pieces import PIECE, PIECES_HELP, piece_width
 
@@ -150,10 +150,14 @@ def lm_options(args: argparse.Namespace) -> dict[str, Any]:
     """``--lm``, ``--lm-weight`` and ``--lm-bonus`` as the runtimes' ``lm``, ``lm_weight`` and
     ``lm_bonus`` (None where not given: the LM's tuned setting, else recog's defaults); the weights
     without an LM are refused."""
+    ilme = getattr(args, "ilme_weight", None)  # speech commands only
     if args.lm is None and (args.lm_weight, args.lm_bonus) != (None, None):
         raise ValueError("--lm-weight and --lm-bonus go with --lm")
-    return {"lm": resolve_lm(args.lm) if args.lm else None,
-            "lm_weight": args.lm_weight, "lm_bonus": args.lm_bonus}
+    if args.lm is None and ilme is not None:
+        raise ValueError("--ilme-weight goes with --lm (it subtracts the transducer's internal LM where an LM is "
+                         "fused)")
+    return {"lm": resolve_lm(args.lm) if args.lm else None, "lm_weight": args.lm_weight, "lm_bonus": args.lm_bonus,
+            **({"ilme": ilme} if hasattr(args, "ilme_weight") else {})}
 
 
 def add_lm_options(command: argparse.ArgumentParser, search: str, model: str) -> None:
@@ -235,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
                              f"search (rnnt head), CTC prefix beam search (ctc head; not streaming) (default 1: "
                              f"greedy; {LM_BEAM} with --lm)")
         add_lm_options(command, "that beam search", "en-speech")
+        command.add_argument("--ilme-weight", type=float, help=ILME_WEIGHT_HELP)
     ocr.add_argument("--threads", type=int, default=1, help="onnxruntime threads of the detector, and text lines "
                      "read side by side, one thread each (default 1)")
     return parser

@@ -20,6 +20,9 @@ LM_WEIGHT = 0.5  # the LM log-probability's weight
 LM_BONUS = 1.0  # the bonus per token
 LM_WEIGHT_HELP = f"with --lm: its weight (default: the setting tuned for it, its .fusion.json, else {LM_WEIGHT})"
 LM_BONUS_HELP = f"with --lm: a bonus per token (default: the setting tuned for it, its .fusion.json, else {LM_BONUS})"
+ILME_WEIGHT_HELP = ("with --lm on a transducer head: subtract this weight times the model's internal LM (its "
+                    "prediction network), whose place the LM takes (internal LM estimation; default: the setting "
+                    "tuned for the LM, its .fusion.json, else 0)")
 SILENT_PIECES = ("<blank>", "<unk>")  # the pieces of every recog vocabulary that carry no text (ids 0 and 1)
 
 
@@ -53,6 +56,35 @@ def fusion_weights(lm: CharNgramLM, weight: float | None = None, bonus: float | 
     tuned = lm.fusion_setting or {}
     return (tuned.get("weight", LM_WEIGHT) if weight is None else weight,
             tuned.get("bonus", LM_BONUS) if bonus is None else bonus)
+
+
+def ilme_weight(lm: CharNgramLM, weight: float | None = None) -> float:
+    """The weight of a transducer's internal LM to subtract where ``lm`` is fused: ``weight`` where
+    given, else the setting tuned for the LM (its ``.fusion.json``'s ``ilme_weight``), else 0."""
+    if weight is None:
+        weight = (lm.fusion_setting or {}).get("ilme_weight", 0.0)
+    if not weight >= 0:
+        raise ValueError(f"ilme_weight must be non-negative, got {weight}")
+    return weight
+
+
+class FusionSum:
+    """Fusions added together: a prefix scores the sum of their scores (an LM, less a
+    transducer's internal LM)."""
+
+    def __init__(self, *parts: PrefixFusion) -> None:
+        self.parts = parts
+
+    def prefix_score(self, prefix: tuple[int, ...]) -> float:
+        return sum(part.prefix_score(prefix) for part in self.parts)
+
+    def final_score(self, prefix: tuple[int, ...]) -> float:
+        return sum(part.final_score(prefix) for part in self.parts)
+
+    def prepare(self, prefixes: Iterable[tuple[int, ...]]) -> None:
+        prefixes = list(prefixes)
+        for part in self.parts:
+            part.prepare(prefixes)
 
 
 class LMFusion:

@@ -290,27 +290,33 @@ def fusion_setting_path(path: str | Path) -> Path:
 
 
 def read_fusion_setting(path: str | Path) -> dict[str, float] | None:
-    """The fusion setting beside the LM file ``path`` ({"weight", "bonus"}), None where it has none;
-    a clear error names a malformed one."""
+    """The fusion setting beside the LM file ``path`` ({"weight", "bonus"}, and "ilme_weight" where
+    it was tuned with a transducer's internal LM subtracted), None where it has none; a clear error
+    names a malformed one."""
     setting = fusion_setting_path(path)
     if not setting.is_file():
         return None
     try:
         data = json.loads(setting.read_text(encoding="utf-8"))
         fusion = {"weight": float(data["weight"]), "bonus": float(data["bonus"])}
+        if "ilme_weight" in data:
+            fusion["ilme_weight"] = float(data["ilme_weight"])
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
         raise ValueError(f"{setting}: not an LM fusion setting ({{\"weight\": W, \"bonus\": B}}: "
                          f"{type(err).__name__})") from None
-    if not all(math.isfinite(v) for v in fusion.values()) or fusion["weight"] < 0:
-        raise ValueError(f"{setting}: the fusion weight must be finite and non-negative, the bonus finite")
+    if not all(math.isfinite(v) for v in fusion.values()) or fusion["weight"] < 0 or fusion.get("ilme_weight", 0) < 0:
+        raise ValueError(f"{setting}: the fusion weight and ilme_weight must be finite and non-negative, the bonus "
+                         f"finite")
     return fusion
 
 
-def write_fusion_setting(path: str | Path, weight: float, bonus: float, tuned: str) -> Path:
+def write_fusion_setting(path: str | Path, weight: float, bonus: float, tuned: str, ilme_weight: float = 0.0) -> Path:
     """Write the fusion setting of the LM file ``path`` (``tuned``: on what and with which model, for
-    people reading it); returns the setting's path."""
+    people reading it; ``ilme_weight`` only where above 0); returns the setting's path."""
     setting = fusion_setting_path(path)  # written whole or not at all: a torn file would stop load
-    write_text_atomic(setting, json.dumps({"weight": weight, "bonus": bonus, "tuned": tuned}, indent=1) + "\n")
+    fusion = {"weight": weight, "bonus": bonus, **({"ilme_weight": ilme_weight} if ilme_weight > 0 else {}),
+              "tuned": tuned}
+    write_text_atomic(setting, json.dumps(fusion, indent=1) + "\n")
     return setting
 
 

@@ -33,7 +33,7 @@ import numpy as np
 
 from recog_edge.endpoint import EndpointConfig, endpoint_reached
 from recog_edge.features import ChunkQueue, FeatureStream, NumpyLogMel, WaveformIntake, as_float_samples
-from recog_edge.fusion import LM_BEAM, LMFusion
+from recog_edge.fusion import LM_BEAM, FusionSum, LMFusion, PrefixFusion, ilme_weight
 from recog_edge.lm import CharNgramLM
 from recog_edge.results import SpeechResult, StreamResult
 from recog_edge.search import (
@@ -41,6 +41,7 @@ from recog_edge.search import (
     Decoded,
     TransducerBeam,
     TransducerGreedy,
+    TransducerInternalLM,
     attention_greedy,
     cassnat_greedy,
     char_text,
@@ -60,13 +61,15 @@ class EdgeModel:
     ``beam``: above 1, beam search of that width (default 1: greedy; ``LM_BEAM`` with ``lm``): the
     transducer's modified beam search, or CTC prefix beam search (offline only, as recog streams
     CTC greedily); ``lm``: a character LM (``recog lm``; a file or a loaded model) fused into it
-    with ``lm_weight`` and ``lm_bonus`` (None: the LM's tuned setting, else recog's defaults), so
-    that ``recog transcribe --lm`` with the same settings reads the same text."""
+    with ``lm_weight`` and ``lm_bonus`` (None: the LM's tuned setting, else recog's defaults), less
+    ``ilme`` times the transducer's internal LM (``TransducerInternalLM``; None: the LM's tuned
+    ``ilme_weight``, else 0), so that ``recog transcribe --lm`` with the same settings reads the same
+    text."""
 
     def __init__(self, folder: str | Path, head: str | None = None, threads: int = 1,
                  endpoint: EndpointConfig | None = None, beam: int | None = None,
                  lm: str | Path | CharNgramLM | None = None, lm_weight: float | None = None,
-                 lm_bonus: float | None = None) -> None:
+                 lm_bonus: float | None = None, ilme: float | None = None) -> None:
         folder = Path(folder)
         self.folder = folder
         streaming, offline = folder / "encoder.onnx", folder / "offline.onnx"
@@ -93,7 +96,18 @@ class EdgeModel:
         if lm is not None and self.beam < 2:
             raise ValueError("a language model is fused into beam search: a beam above 1")
         lm = CharNgramLM.load(lm) if lm is not None and not isinstance(lm, CharNgramLM) else lm
-        self.fusion = LMFusion(lm, self.vocabulary, lm_weight, lm_bonus) if lm is not None else None
+        self.fusion: PrefixFusion | None = None
+        if lm is not None:
+            self.fusion = LMFusion(lm, self.vocabulary, lm_weight, lm_bonus)
+            subtract = ilme_weight(lm, ilme)
+            if self.head == "rnnt" and subtract > 0:
+                self.fusion = FusionSum(self.fusion, TransducerInternalLM(
+                    self.parts["predictor"], self.parts["joiner"], self.meta["predictor"], -subtract))
+        elif ilme:
+            raise ValueError("ilme_weight subtracts the transducer's internal LM where a language model is fused: "
+                             "give an LM")
+        if ilme and self.head != "rnnt":
+            raise ValueError(f"ilme_weight subtracts a transducer's internal LM: the rnnt head, not {self.head!r}")
         self.logmel = NumpyLogMel(self.meta["features"])
         self.sample_rate = int(self.meta["sample_rate"])
         self.endpoint = endpoint or EndpointConfig()
