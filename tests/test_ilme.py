@@ -106,6 +106,10 @@ def test_the_edge_runtime_subtracts_the_same_internal_lm(model, lm: CharNgramLM,
     for prefix in PREFIXES:
         assert internal.prefix_score(prefix) == pytest.approx(torch_side.prefix_score(prefix), abs=1e-4)
         assert edge.fusion.prefix_score(prefix) == pytest.approx(fused.prefix_score(prefix), abs=1e-4)
+    small = TransducerInternalLM(edge.parts["predictor"], edge.parts["joiner"], edge.meta["predictor"], 1.0)
+    small.CACHE_PREFIXES = 2  # starts over many times along the way
+    long_prefix = tuple(2 + (i * 5) % 7 for i in range(30))
+    assert small.prefix_score(long_prefix) == pytest.approx(torch_side.prefix_score(long_prefix), abs=1e-3)
     wav = speak("open the door please", tmp_path / "a.wav")
     lm.save(tmp_path / "lm.npz")
     assert main(["transcribe", str(wav), "--model", str(checkpoint), "--lm", str(tmp_path / "lm.npz"),

@@ -240,7 +240,9 @@ class TransducerInternalLM:
         self._next: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]] = {}
         self._scores: dict[tuple[int, ...], float] = {(): 0.0}
 
-    def _store(self, prefix: tuple[int, ...], token: int, state: dict[str, np.ndarray]) -> None:
+    def _store(self, prefix: tuple[int, ...], token: int, state: dict[str, np.ndarray]
+               ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """One predictor step after ``token`` from ``state``: the entry of ``prefix``, cached."""
         pred, state = predictor_step(self.predictor, np.array([token], dtype=np.int64), state)
         lp = self.joiner.run(None, {"encoded": self.zero, "pred": pred})[0][0].astype(np.float64)  # (V,)
         rest = lp[1:]
@@ -249,15 +251,19 @@ class TransducerInternalLM:
         if len(self._next) > self.CACHE_PREFIXES:  # a long search: start over
             self._next, self._scores = {}, {(): 0.0}
         self._next[prefix] = (lp, pred, state)
+        return lp, pred, state
 
     def _next_log_probs(self, prefix: tuple[int, ...]) -> np.ndarray:
-        known = cached_start(prefix, self._next)
+        """(V,) log P_ILM(next token | prefix), built on its longest cached start (usually its parent)."""
+        cache = self._next  # one read: a step below may start the cache over
+        known = cached_start(prefix, cache)
         if known < 0:  # the predictor starts from blank, as in training
-            self._store((), 0, predictor_state(self.meta))
-            known = 0
+            entry, known = self._store((), 0, predictor_state(self.meta)), 0
+        else:
+            entry = cache[prefix[:known]]
         for end in range(known + 1, len(prefix) + 1):
-            self._store(prefix[:end], prefix[end - 1], self._next[prefix[: end - 1]][2])
-        return self._next[prefix][0]
+            entry = self._store(prefix[:end], prefix[end - 1], entry[2])
+        return entry[0]
 
     def prefix_score(self, prefix: tuple[int, ...]) -> float:
         known = cached_start(prefix, self._scores)  # always holds ()
