@@ -13,6 +13,7 @@ from recog.segments import FORMATS
 from recog_edge.files import expand_inputs
 from recog_edge.fusion import (
     ILME_WEIGHT_HELP,
+    ILME_WITHOUT_LM,
     LM_BEAM,  # with --lm and no --beam
     LM_BONUS_HELP,
     LM_WEIGHT_HELP,
@@ -82,7 +83,8 @@ def cmd_train(argv: list[str]) -> int:
     try:
         run_training(argv)
     except (FileNotFoundError, ManifestError, ModelFormatError, AudioError, ImageError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        # one raised in a DataLoader worker carries the worker's traceback: its last line is the message
+        print(f"error: {str(err).strip().splitlines()[-1]}", file=sys.stderr)
         return 2
     return 0
 
@@ -113,6 +115,8 @@ def search_options(args: argparse.Namespace) -> dict[str, object]:
     given = {name: value for name, value in flags.items() if value is not None}
     if args.ilm_bonus is not None and not args.ilm_weight:
         raise ValueError("--ilm-bonus goes with --ilm-weight (the internal LM is off without a weight)")
+    if args.ilme_weight is not None and not args.lm:
+        raise ValueError(ILME_WITHOUT_LM)
     if (args.lm or args.ilm_weight) and args.beam is None and args.search in (None, "beam", "rescore"):
         given["beam"] = LM_BEAM  # fusion works inside prefix beam search
     DecodingOptions(**given)

@@ -225,6 +225,8 @@ class Recognizer(nn.Module):
         pieces = [self.tokenizer.id_to_piece(i) for i in range(self.tokenizer.vocab_size)]
         fusion = LMFusion(lm, pieces, weight, bonus)
         internal = self.heads[head].internal_lm(-ilme_weight(lm, ilme), 0.0) if head is not None else None
+        if ilme and internal is None:
+            raise ValueError(f"ilme_weight subtracts a transducer head's internal LM: the {head!r} head has none")
         return FusionSum(fusion, internal) if internal is not None and internal.weight else fusion
 
     @torch.no_grad()

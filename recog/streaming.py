@@ -168,7 +168,7 @@ class StreamingRecognizer:
         decoder = self.model.head(self.head)
         if ilme_weight and lm is None:
             raise ValueError("ilme_weight subtracts the transducer's internal LM where a language model is fused: "
-                             "give lm")
+                             "give an LM (lm, --lm)")
         self.fusion = self.model.lm_fusion(lm, lm_weight, lm_bonus, self.head, ilme_weight) if lm is not None else None
         if self.fusion is not None and not decoder.fusable or self.fusion is not None and beam <= 1:
             beam_options = DecodingOptions(beam=max(beam, 2))

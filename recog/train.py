@@ -261,8 +261,12 @@ class ManifestDataModule(L.LightningDataModule):
         never stopped would (not the epoch again from its start)."""
         if self.trainer is None or self._train_sampler is None:
             return {}
-        done = self.trainer.fit_loop.epoch_loop.batch_progress.current.processed
-        return {"epoch": self._train_sampler.drawing, "batches_done": int(done)}
+        fit, epoch = self.trainer.fit_loop, self._train_sampler.drawing
+        started = fit.epoch_progress.current
+        if self.trainer.max_steps == -1 and started.ready == started.started == started.processed:
+            # Lightning closed this epoch (max_time or should_stop ended it): a resumed run starts the next
+            return {"epoch": epoch + 1, "batches_done": 0}
+        return {"epoch": epoch, "batches_done": int(fit.epoch_loop.batch_progress.current.processed)}
 
     def load_state_dict(self, state_dict: dict[str, int]) -> None:
         if "epoch" in state_dict:
@@ -367,12 +371,19 @@ class PeriodicCheckpoint(L.Callback):
             raise ValueError(f"minutes must be > 0, got {minutes}")
         self.seconds = minutes * 60.0
         self._mark = time.monotonic()
+        self._step = -1
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._mark = time.monotonic()
+        self._mark, self._step = time.monotonic(), trainer.global_step
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
+        stepped, self._step = trainer.global_step != self._step, trainer.global_step
+        done = trainer.fit_loop.epoch_loop.batch_progress.current.processed
+        if not stepped or done >= trainer.num_training_batches or done % trainer.val_check_batch == 0:
+            # between accumulated batches (gradients are not saved), or where validation comes next (a
+            # run resumed from here would take it as done): the save waits for the next step
+            return
         due = time.monotonic() - self._mark >= self.seconds
         if trainer.world_size > 1:
             due = trainer.strategy.broadcast(due, src=0)

@@ -54,7 +54,8 @@ def test_the_fused_score_is_the_lm_less_the_weighted_internal_lm(model, lm: Char
         expected = plain.final_score(prefix) - 0.3 * internal.prefix_score(prefix)
         assert fused.final_score(prefix) == pytest.approx(expected, abs=1e-5)
     assert model.lm_fusion(lm, 0.5, 1.0, "rnnt", 0.0).prefix_score((3, 4)) == plain.prefix_score((3, 4))
-    assert model.lm_fusion(lm, 0.5, 1.0, "ctc", 0.3).prefix_score((3, 4)) == plain.prefix_score((3, 4))  # no ILM
+    with pytest.raises(ValueError, match="'ctc' head has none"):
+        model.lm_fusion(lm, 0.5, 1.0, "ctc", 0.3)
 
 
 def test_the_lm_s_tuned_setting_carries_the_weight_and_a_flag_overrides_it(model, lm: CharNgramLM,  # noqa: ANN001
@@ -124,4 +125,30 @@ def test_the_edge_runtime_subtracts_the_same_internal_lm(model, lm: CharNgramLM,
 def test_the_cli_refuses_the_weight_without_an_lm(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
     wav = speak("blue sky", tmp_path / "b.wav")
     assert main(["transcribe", str(wav), "--ilme-weight", "0.3"]) == 2
-    assert "ilme_weight" in capsys.readouterr().err
+    assert "--ilme-weight goes with --lm" in capsys.readouterr().err
+
+
+def test_the_flags_reach_the_searches_and_a_tuned_weight_reaches_streaming_and_the_edge(
+        model, lm: CharNgramLM, tmp_path: Path) -> None:  # noqa: ANN001
+    from recog.cli import build_parser, search_options
+    from recog.streaming import StreamingRecognizer
+    from recog_edge.cli import build_parser as edge_parser
+    from recog_edge.cli import lm_options
+    from recog_edge.fusion import FusionSum
+
+    path = tmp_path / "lm.npz"
+    lm.save(path)
+    args = build_parser().parse_args(["transcribe", "a.wav", "--lm", str(path), "--ilme-weight", "0.3"])
+    assert search_options(args)["ilme_weight"] == 0.3
+    stream_args = build_parser().parse_args(["stream", "a.wav", "--lm", str(path), "--ilme-weight", "0.3"])
+    assert stream_args.ilme_weight == 0.3
+    edge_args = edge_parser().parse_args(["transcribe", "a.wav", "--lm", str(path), "--ilme-weight", "0.3"])
+    assert lm_options(edge_args)["ilme"] == 0.3
+    write_fusion_setting(path, 0.5, 1.0, "test", ilme_weight=0.3)
+    tuned = CharNgramLM.load(path)
+    streaming = StreamingRecognizer(model, head="rnnt", beam=4, lm=tuned)
+    assert isinstance(streaming.fusion, FusionSum)
+    assert streaming.fusion.prefix_score((3, 4)) == pytest.approx(
+        model.lm_fusion(lm, 0.5, 1.0, "rnnt", 0.3).prefix_score((3, 4)), abs=1e-5)
+    assert not isinstance(StreamingRecognizer(model, head="rnnt", beam=4, lm=tuned, ilme_weight=0.0).fusion,
+                          FusionSum)

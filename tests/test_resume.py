@@ -4,6 +4,7 @@ that was never interrupted."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import lightning as L
 import pytest
 import torch
 import yaml
@@ -110,6 +112,35 @@ def test_a_run_stopped_mid_epoch_resumes_with_the_batches_it_had_not_trained(spe
                  "--ckpt_path", str(last)]) == 0
     assert step_of(last) == 15
     assert_same_weights(last, whole / "ckpt" / "last.ckpt")
+
+
+class StopAtStep(L.Callback):
+    """Ends fit after ``step`` optimizer steps the way ``trainer.max_time`` does (``should_stop``)."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_end(self, trainer: L.Trainer, *args: object) -> None:
+        if trainer.global_step >= self.step:
+            trainer.should_stop = True
+
+
+def test_a_run_stopped_by_time_resumes_with_the_next_whole_epoch(speech_dir: Path, tmp_path: Path) -> None:
+    """Stopped by time after 7 steps (epoch 2, one batch of three done): Lightning has closed
+    epoch 2, so the resumed run starts epoch 3 and trains all its three batches (validating at its
+    end), not the two left of epoch 2 under epoch 3's name."""
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump(config(tmp_path, speech_dir / "train.jsonl")))
+    stop = json.dumps([{"class_path": "tests.test_resume.StopAtStep", "init_args": {"step": 7}},
+                       {"class_path": "lightning.pytorch.callbacks.ModelCheckpoint",
+                        "init_args": {"dirpath": str(tmp_path / "ckpt"), "save_last": True}}])
+    assert main(["train", "--config", str(tmp_path / "run.yaml"), "--trainer.max_steps", "-1",
+                 "--trainer.callbacks", stop]) == 0
+    last = tmp_path / "ckpt" / "last.ckpt"
+    state = torch.load(last, map_location="cpu", weights_only=True)
+    assert (state["global_step"], state["ManifestDataModule"]) == (7, {"epoch": 3, "batches_done": 0})
+    assert main(["train", "--config", str(tmp_path / "run.yaml"), "--trainer.max_steps", "-1",
+                 "--trainer.max_epochs", "4", "--ckpt_path", str(last)]) == 0
+    assert step_of(last) == 10  # epoch 3 whole: 7 + 3
 
 
 def test_the_sampler_resumes_inside_an_epoch() -> None:

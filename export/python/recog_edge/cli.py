@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from recog_edge.files import AUDIO_SUFFIXES, IMAGE_SUFFIXES, expand_inputs, write_text_atomic
-from recog_edge.fusion import ILME_WEIGHT_HELP, LM_BEAM, LM_BONUS_HELP, LM_WEIGHT_HELP
+from recog_edge.fusion import ILME_WEIGHT_HELP, ILME_WITHOUT_LM, LM_BEAM, LM_BONUS_HELP, LM_WEIGHT_HELP
 from recog_edge.models import default_model, resolve, resolve_lm
 from recog_edge.pieces import PIECE, PIECES_HELP, piece_width
 
@@ -154,8 +154,7 @@ def lm_options(args: argparse.Namespace) -> dict[str, Any]:
     if args.lm is None and (args.lm_weight, args.lm_bonus) != (None, None):
         raise ValueError("--lm-weight and --lm-bonus go with --lm")
     if args.lm is None and ilme is not None:
-        raise ValueError("--ilme-weight goes with --lm (it subtracts the transducer's internal LM where an LM is "
-                         "fused)")
+        raise ValueError(ILME_WITHOUT_LM)
     return {"lm": resolve_lm(args.lm) if args.lm else None, "lm_weight": args.lm_weight, "lm_bonus": args.lm_bonus,
             **({"ilme": ilme} if hasattr(args, "ilme_weight") else {})}
 

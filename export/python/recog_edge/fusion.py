@@ -23,6 +23,7 @@ LM_BONUS_HELP = f"with --lm: a bonus per token (default: the setting tuned for i
 ILME_WEIGHT_HELP = ("with --lm on a transducer head: subtract this weight times the model's internal LM (its "
                     "prediction network), whose place the LM takes (internal LM estimation; default: the setting "
                     "tuned for the LM, its .fusion.json, else 0)")
+ILME_WITHOUT_LM = "--ilme-weight goes with --lm (it subtracts the transducer's internal LM where an LM is fused)"
 SILENT_PIECES = ("<blank>", "<unk>")  # the pieces of every recog vocabulary that carry no text (ids 0 and 1)
 
 
