@@ -7,6 +7,6 @@ in ``recog_edge.fusion``, shared with the edge runtime;
 
 from __future__ import annotations
 
-from recog_edge.fusion import FusionSum, LMFusion, PrefixFusion, cached_start, ilme_weight
+from recog_edge.fusion import FusionSum, LMFusion, NextTokenFusion, PrefixFusion, cached_start, ilme_weight
 
-__all__ = ["FusionSum", "LMFusion", "PrefixFusion", "cached_start", "ilme_weight"]
+__all__ = ["FusionSum", "LMFusion", "NextTokenFusion", "PrefixFusion", "cached_start", "ilme_weight"]

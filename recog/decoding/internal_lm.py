@@ -16,11 +16,11 @@ from collections.abc import Iterable
 
 import torch
 
-from recog.decoding.fusion import cached_start
+from recog.decoding.fusion import NextTokenFusion, cached_start
 from recog.decoding.transducer import Transducer
 
 
-class InternalLMFusion:
+class InternalLMFusion(NextTokenFusion):
     """Shallow fusion of a transducer head's internal LM into CTC prefix beam search.
 
     Args:
@@ -34,9 +34,9 @@ class InternalLMFusion:
         if head.training:
             raise ValueError("the internal LM reads the prediction network in eval mode (no dropout): "
                              "call model.eval() first")
-        self.head, self.weight, self.bonus = head, weight, bonus
+        super().__init__(weight, bonus)
+        self.head = head
         self._device = next(head.parameters()).device
-        self._scores: dict[tuple[int, ...], float] = {(): 0.0}  # prefix -> fusion score
         # prefix -> (its next-token log-probs (V,), predictor state after it)
         self._next: dict[tuple[int, ...], tuple[torch.Tensor, tuple[torch.Tensor, ...]]] = {}
 
@@ -87,16 +87,3 @@ class InternalLMFusion:
         for p in todo:
             if p not in self._next:
                 self._next_log_probs(p)
-
-    def prefix_score(self, prefix: tuple[int, ...]) -> float:
-        """Fusion score of an unfinished prefix."""
-        known = cached_start(prefix, self._scores)  # always holds ()
-        score = self._scores[prefix[:known]]
-        for end in range(known + 1, len(prefix) + 1):
-            score += self.weight * float(self._next_log_probs(prefix[: end - 1])[prefix[end - 1]]) + self.bonus
-            self._scores[prefix[:end]] = score
-        return score
-
-    def final_score(self, prefix: tuple[int, ...]) -> float:
-        """Fusion score of a finished prefix (the internal LM has no end-of-text token)."""
-        return self.prefix_score(prefix)

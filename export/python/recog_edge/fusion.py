@@ -69,6 +69,39 @@ def ilme_weight(lm: CharNgramLM, weight: float | None = None) -> float:
     return weight
 
 
+class NextTokenFusion:
+    """Shallow fusion of a model that gives next-token log-probabilities: a prefix scores, token by
+    token, ``weight * log P(token | the tokens before) + bonus``, with no end-of-text term. The
+    prefix scores are cached here; a subclass gives ``_next_log_probs`` (cached as it likes) and
+    starts ``_scores`` over with its own cache. The internal LM of a transducer is one, in recog
+    (``recog.decoding.internal_lm.InternalLMFusion``) and in the edge runtime
+    (``recog_edge.search.TransducerInternalLM``)."""
+
+    def __init__(self, weight: float, bonus: float) -> None:
+        self.weight, self.bonus = weight, bonus
+        self._scores: dict[tuple[int, ...], float] = {(): 0.0}  # prefix -> fusion score
+
+    def _next_log_probs(self, prefix: tuple[int, ...]) -> Sequence[float]:
+        """(V,) log P(next token | prefix)."""
+        raise NotImplementedError
+
+    def prefix_score(self, prefix: tuple[int, ...]) -> float:
+        """Fusion score of an unfinished prefix, built on its longest cached start."""
+        known = cached_start(prefix, self._scores)  # always holds ()
+        score = self._scores[prefix[:known]]
+        for end in range(known + 1, len(prefix) + 1):
+            score += self.weight * float(self._next_log_probs(prefix[: end - 1])[prefix[end - 1]]) + self.bonus
+            self._scores[prefix[:end]] = score
+        return score
+
+    def final_score(self, prefix: tuple[int, ...]) -> float:
+        """Fusion score of a finished prefix: as unfinished (no end-of-text token)."""
+        return self.prefix_score(prefix)
+
+    def prepare(self, prefixes: Iterable[tuple[int, ...]]) -> None:
+        """Nothing ahead of time unless a subclass batches its steps."""
+
+
 class FusionSum:
     """Fusions added together: a prefix scores the sum of their scores (an LM, less a
     transducer's internal LM)."""

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
 import numpy as np
 
-from recog_edge.fusion import PrefixFusion, cached_start
+from recog_edge.fusion import NextTokenFusion, PrefixFusion, cached_start
 from recog_edge.hypothesis import Hypothesis
 
 NEG_INF = float("-inf")
@@ -223,7 +223,7 @@ class TransducerBeam:
                        math.exp(best["score"] / max(self.frames, 1)))
 
 
-class TransducerInternalLM:
+class TransducerInternalLM(NextTokenFusion):
     """A transducer's internal LM from its exported graphs, as a fusion (``PrefixFusion``): a prefix
     scores ``weight * log P_ILM(prefix)``, the prediction network read through the joiner with a
     zero encoder frame, blank left out (``recog.decoding.internal_lm.InternalLMFusion``, the same
@@ -233,12 +233,12 @@ class TransducerInternalLM:
     CACHE_PREFIXES = 200_000  # the prefix cache starts over beyond this many prefixes
 
     def __init__(self, predictor: Any, joiner: Any, meta: dict[str, Any], weight: float) -> None:
-        self.predictor, self.joiner, self.meta, self.weight = predictor, joiner, meta, weight
+        super().__init__(weight, 0.0)
+        self.predictor, self.joiner, self.meta = predictor, joiner, meta
         dim = next(i.shape[-1] for i in joiner.get_inputs() if i.name == "encoded")
         self.zero = np.zeros((1, int(dim)), dtype=np.float32)  # (1, D) encoder frame
         # prefix -> (log P_ILM(next token | prefix) (V,), predictor output (1, J), state after it)
         self._next: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]] = {}
-        self._scores: dict[tuple[int, ...], float] = {(): 0.0}
 
     def _store(self, prefix: tuple[int, ...], token: int, state: dict[str, np.ndarray]
                ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
@@ -264,21 +264,6 @@ class TransducerInternalLM:
         for end in range(known + 1, len(prefix) + 1):
             entry = self._store(prefix[:end], prefix[end - 1], entry[2])
         return entry[0]
-
-    def prefix_score(self, prefix: tuple[int, ...]) -> float:
-        known = cached_start(prefix, self._scores)  # always holds ()
-        score = self._scores[prefix[:known]]
-        for end in range(known + 1, len(prefix) + 1):
-            score += self.weight * float(self._next_log_probs(prefix[: end - 1])[prefix[end - 1]])
-            self._scores[prefix[:end]] = score
-        return score
-
-    def final_score(self, prefix: tuple[int, ...]) -> float:
-        """As ``prefix_score``: the internal LM has no end-of-text token."""
-        return self.prefix_score(prefix)
-
-    def prepare(self, prefixes: Iterable[tuple[int, ...]]) -> None:
-        """Nothing ahead of time: each prefix's step runs when it is first scored."""
 
 
 def predictor_state(meta: dict[str, Any]) -> dict[str, np.ndarray]:
