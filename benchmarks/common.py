@@ -28,7 +28,7 @@ from recog.data import AUDIO_KEY, Entry, read_manifest
 from recog.image import ImageConfig, load_image, resize_line
 from recog.inference import RecognitionModel
 from recog.lm import CharNgramLM
-from recog_edge.fusion import LM_BONUS_HELP, LM_WEIGHT_HELP, fusion_weights
+from recog_edge.fusion import LM_BONUS_HELP, LM_WEIGHT_HELP, fusion_weights, tuned_setting
 
 T = TypeVar("T")
 
@@ -85,12 +85,12 @@ def add_lm_fusion(parser: argparse.ArgumentParser, help: str | None = None) -> N
     parser.add_argument("--lm-bonus", type=float, help=LM_BONUS_HELP)
 
 
-def lm_setting(lm: CharNgramLM, weight: float | None, bonus: float | None) -> str:
-    """How ``lm`` is fused with the ``--lm-weight`` / ``--lm-bonus`` given (None: not given), for a
-    report's header: the pair the searches use, and where it comes from."""
-    used = fusion_weights(lm, weight, bonus)
+def lm_setting(lm: CharNgramLM, head: str, weight: float | None, bonus: float | None) -> str:
+    """How ``lm`` is fused into the search of ``head`` with the ``--lm-weight`` / ``--lm-bonus``
+    given (None: not given), for a report's header: the pair the searches use, and where it comes from."""
+    used = fusion_weights(lm, head, weight, bonus)
     source = ("given" if None not in (weight, bonus) else
-              "the LM's tuned pair" if lm.fusion_setting else "the defaults")
+              f"the LM's pair tuned for {head}" if tuned_setting(lm, head) else "the defaults")
     return f"weight {used[0]}, bonus {used[1]}: {source}"
 
 

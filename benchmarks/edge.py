@@ -136,7 +136,7 @@ def main() -> int:
                 seconds[name] = min(seconds[name], common.timed(read)[1])
     print(f"{len(entries)} inputs of {args.manifest} ({amount:.1f} {'s of audio' if speech else 'lines'}), "
           f"head {head}, {args.threads} thread(s), fastest of {args.repeats} interleaved rounds"
-          + (f"; LM {args.lm} (beam {args.beam}, {common.lm_setting(model.lm, args.lm_weight, args.lm_bonus)})"
+          + (f"; LM {args.lm} (beam {args.beam}, {common.lm_setting(model.lm, head, args.lm_weight, args.lm_bonus)})"
              if args.lm else ""))
     print(f"{'runtime':<22} {'size MB':>8} {metric:>7} {'same text':>10} {unit:>8} {'x PyTorch':>10} "
           f"{'x float32':>10} {'max |d enc|':>12} {'max |d logp|':>12}")

@@ -325,7 +325,7 @@ def run_recog(pages: list[PageRef], detector: str, lines: list[str], pieces: lis
     readers = [copy.copy(loaded[name]) for name, _, _ in todo]  # the same models, each its own piece
     for reader, (_, piece, _) in zip(readers, todo, strict=True):
         reader.piece = piece
-    fused = f", LM {lm} ({lm_setting(loaded[lines[0]].recognizer.lm, lm_weight, lm_bonus)})" if lm else ""
+    fused = f", LM {lm} ({lm_setting(loaded[lines[0]].recognizer.lm, 'ctc', lm_weight, lm_bonus)})" if lm else ""
     descriptions = [f"recog, detector {detector}, lines {name}{fused}, pieces {piece}, "
                     f"torch threads {threads}" for name, piece, _ in todo]
     return compared("recog", [label for *_, label in todo], descriptions, readers, pages)

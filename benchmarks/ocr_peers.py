@@ -163,7 +163,8 @@ def run_recog(model_path: str, heads: list[str | None], paths: list[str], thread
         model.transcribe(paths[:8], **search)  # warm-up
         results, seconds = timed(lambda: model.transcribe(paths, **search))
         runs.append(Run("recog [ctc + LM]", [r.text for r in results], {"batched": seconds},
-                        [f"torch threads {threads}, prefix beam 8, LM {path} ({lm_setting(model.lm, weight, bonus)})"]))
+                        [f"torch threads {threads}, prefix beam 8, LM {path} "
+                         f"({lm_setting(model.lm, 'ctc', weight, bonus)})"]))
     return runs
 
 

@@ -94,10 +94,11 @@ def main() -> None:
     refs = [e.text for e in entries]
     hyps = [texts[i] for i in range(len(entries))]
     params = parameter_count(model.model)
-    lm = f"{args.lm} ({lm_setting(model.lm, args.lm_weight, args.lm_bonus)})" if args.lm else "none"
+    head = args.head or model.model.default_head
+    lm = f"{args.lm} ({lm_setting(model.lm, head, args.lm_weight, args.lm_bonus)})" if args.lm else "none"
     if args.ilm_weight:
         lm = f"internal (rnnt predictor, weight {args.ilm_weight}, bonus {args.ilm_bonus})"
-    print(f"model: {args.model} ({params / 1e6:.2f} M parameters), head {args.head or model.model.default_head}, "
+    print(f"model: {args.model} ({params / 1e6:.2f} M parameters), head {head}, "
           f"beam {args.beam}, LM {lm}, threads {args.threads}, "
           f"context {getattr(model.model.encoder, 'att_context', None)}")
     print(f"utterances: {len(entries)}, audio: {seconds:.1f} s (each after {args.leading_silence:g} s of silence)")

@@ -199,8 +199,9 @@ class Recognizer(nn.Module):
             return self._internal_lms(head, options)[0]
         if lm is None:
             return None
-        return self.lm_fusion(lm, options.lm_weight, options.lm_bonus, head if options.search == "beam" else None,
-                              options.ilme_weight)
+        # rescoring fuses the LM into the aligning head's n-best (its CTC prefix beam search)
+        searched = head if options.search == "beam" else self._rescoring_names(head)[0]
+        return self.lm_fusion(lm, options.lm_weight, options.lm_bonus, searched, options.ilme_weight)
 
     def _internal_lms(self, head: str, options: DecodingOptions) -> list[PrefixFusion]:
         """The internal LMs of this model's heads other than ``head``."""
@@ -209,25 +210,31 @@ class Recognizer(nn.Module):
 
     def _rescoring_heads(self, name: str) -> tuple[Head, Head]:
         """(aligning head, scoring head) for rescoring, the decoding ``name`` one of them."""
+        aligner, scorer = self._rescoring_names(name)
+        return self.heads[aligner], self.heads[scorer]
+
+    def _rescoring_names(self, name: str) -> tuple[str, str]:
+        """The names of ``_rescoring_heads``."""
         aligner = next((n for n, h in self.heads.items() if h.aligns), None)
         scorer = next((n for n, h in self.heads.items() if h.scores), None)
         if aligner is None or scorer is None or name not in (aligner, scorer):
             raise ValueError(f"rescoring needs a model with an aligning head ('ctc') and a scoring head "
                              f"('attention') (it has {list(self.heads)}), and one of them to decode (got {name!r})")
-        return self.heads[aligner], self.heads[scorer]
+        return aligner, scorer
 
-    def lm_fusion(self, lm: CharNgramLM, weight: float | None, bonus: float | None, head: str | None = None,
+    def lm_fusion(self, lm: CharNgramLM, weight: float | None, bonus: float | None, head: str,
                   ilme: float | None = None) -> PrefixFusion:
-        """Shallow fusion of ``lm`` over this model's tokens (blank and unknown carry no text); weights
-        None: the LM's tuned pair, else the defaults (``recog_edge.fusion.fusion_weights``). Into the
-        beam search of a ``head`` with an internal LM (a transducer), less ``ilme`` times that
-        internal LM (None: the LM's tuned ``ilme_weight``, else 0; ``DecodingOptions.ilme_weight``)."""
+        """Shallow fusion of ``lm`` over this model's tokens (blank and unknown carry no text) into
+        the search of ``head``; weights None: the LM's pair tuned for that head, else the defaults
+        (``recog_edge.fusion.fusion_weights``). Into a transducer's beam search, less ``ilme`` times
+        its internal LM (None: the LM's tuned ``ilme_weight``, else 0; ``DecodingOptions.ilme_weight``)."""
         pieces = [self.tokenizer.id_to_piece(i) for i in range(self.tokenizer.vocab_size)]
-        fusion = LMFusion(lm, pieces, weight, bonus)
-        internal = self.heads[head].internal_lm(-ilme_weight(lm, ilme), 0.0) if head is not None else None
-        if ilme and internal is None:
+        fusion = LMFusion(lm, pieces, weight, bonus, head=head)
+        subtract = ilme_weight(lm, head, ilme)
+        internal = self.heads[head].internal_lm(-subtract, 0.0) if subtract else None
+        if ilme and internal is None:  # a tuned weight of a flat setting has no place on a CTC head
             raise ValueError(f"ilme_weight subtracts a transducer head's internal LM: the {head!r} head has none")
-        return FusionSum(fusion, internal) if internal is not None and internal.weight else fusion
+        return FusionSum(fusion, internal) if internal is not None else fusion
 
     @torch.no_grad()
     def recognize(self, inputs: torch.Tensor, input_lengths: torch.Tensor, head: str | None = None,

@@ -290,7 +290,7 @@ def test_ocr_with_the_shipped_lm_reads_as_recog_does_with_it(capsys: pytest.Capt
     want = json_rows(recog_main, ["ocr", *files, *flags], capsys)
     got = json_rows(edge_main, ["ocr", *files, *flags], capsys)
     more_bonus = json_rows(edge_main, ["ocr", *files, *flags, "--lm-bonus", "3"], capsys)
-    tuned = json.loads((RECOG_MODELS / "latin-lines" / "lm.fusion.json").read_text())["bonus"]  # the shipped pair
+    tuned = json.loads((RECOG_MODELS / "latin-lines" / "lm.fusion.json").read_text())["heads"]["ctc"]["bonus"]
     assert [list(row) for row in got] == [list(row) for row in want]
     assert [row["text"] for row in got] == [row["text"] for row in want]
     assert [x["text"] for x in got[-1]["lines"]] == [x["text"] for x in want[-1]["lines"]]

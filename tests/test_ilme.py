@@ -18,6 +18,7 @@ from recog.decoding.internal_lm import InternalLMFusion
 from recog.decoding.options import DecodingOptions
 from recog.lm import CharNgramLM
 from recog_edge import EdgeModel
+from recog_edge.fusion import LM_WEIGHT
 from recog_edge.lm import read_fusion_setting, write_fusion_setting
 from recog_edge.search import TransducerInternalLM
 from tests.conftest import speak
@@ -47,7 +48,8 @@ def pieces(model) -> list[str]:  # noqa: ANN001
 
 def test_the_fused_score_is_the_lm_less_the_weighted_internal_lm(model, lm: CharNgramLM) -> None:  # noqa: ANN001
     fused = model.lm_fusion(lm, 0.5, 1.0, "rnnt", 0.3)
-    plain, internal = LMFusion(lm, pieces(model), 0.5, 1.0), InternalLMFusion(model.heads["rnnt"], 1.0, 0.0)
+    plain = LMFusion(lm, pieces(model), 0.5, 1.0, head="rnnt")
+    internal = InternalLMFusion(model.heads["rnnt"], 1.0, 0.0)
     for prefix in PREFIXES:
         expected = plain.prefix_score(prefix) - 0.3 * internal.prefix_score(prefix)
         assert fused.prefix_score(prefix) == pytest.approx(expected, abs=1e-5)
@@ -62,16 +64,17 @@ def test_the_lm_s_tuned_setting_carries_the_weight_and_a_flag_overrides_it(model
                                                                            tmp_path: Path) -> None:
     path = tmp_path / "lm.npz"
     lm.save(path)
-    write_fusion_setting(path, 0.5, 1.0, "test", ilme_weight=0.3)
-    assert read_fusion_setting(path) == {"weight": 0.5, "bonus": 1.0, "ilme_weight": 0.3}
+    write_fusion_setting(path, 0.5, 1.0, "test", ilme_weight=0.3, head="rnnt")
+    assert read_fusion_setting(path) == {"rnnt": {"weight": 0.5, "bonus": 1.0, "ilme_weight": 0.3}}
     tuned = CharNgramLM.load(path)
+    assert model.lm_fusion(tuned, None, None, "ctc").weight == LM_WEIGHT  # tuned for rnnt only: ctc's defaults
     explicit = model.lm_fusion(lm, 0.5, 1.0, "rnnt", 0.3)
     for prefix in PREFIXES:
         assert model.lm_fusion(tuned, None, None, "rnnt").prefix_score(prefix) == explicit.prefix_score(prefix)
     off = model.lm_fusion(tuned, None, None, "rnnt", 0.0)
-    assert off.prefix_score((3, 4)) == LMFusion(lm, pieces(model), 0.5, 1.0).prefix_score((3, 4))
-    write_fusion_setting(path, 0.5, 1.0, "test")  # without: no key, no subtraction
-    assert "ilme_weight" not in json.loads(path.with_name("lm.fusion.json").read_text())
+    assert off.prefix_score((3, 4)) == LMFusion(lm, pieces(model), 0.5, 1.0, head="rnnt").prefix_score((3, 4))
+    write_fusion_setting(path, 0.5, 1.0, "test", head="rnnt")  # without: no key, no subtraction
+    assert "ilme_weight" not in json.loads(path.with_name("lm.fusion.json").read_text())["heads"]["rnnt"]
     path.with_name("lm.fusion.json").write_text('{"weight": 0.5, "bonus": 1.0, "ilme_weight": -1}')
     with pytest.raises(ValueError, match="lm.fusion.json"):
         read_fusion_setting(path)
@@ -81,7 +84,7 @@ def test_decoding_fuses_the_lm_less_the_internal_lm_and_refuses_it_where_it_has_
         model, lm: CharNgramLM) -> None:  # noqa: ANN001
     options = DecodingOptions(beam=4, lm_weight=0.5, lm_bonus=1.0, ilme_weight=0.4)
     fusion, expected = model.fusion(options, lm, "rnnt"), model.lm_fusion(lm, 0.5, 1.0, "rnnt", 0.4)
-    plain = LMFusion(lm, pieces(model), 0.5, 1.0)
+    plain = LMFusion(lm, pieces(model), 0.5, 1.0, head="rnnt")
     for prefix in PREFIXES[1:]:
         assert fusion.prefix_score(prefix) == pytest.approx(expected.prefix_score(prefix), abs=1e-5)
         assert fusion.prefix_score(prefix) != pytest.approx(plain.prefix_score(prefix), abs=1e-3)
@@ -144,7 +147,7 @@ def test_the_flags_reach_the_searches_and_a_tuned_weight_reaches_streaming_and_t
     assert stream_args.ilme_weight == 0.3
     edge_args = edge_parser().parse_args(["transcribe", "a.wav", "--lm", str(path), "--ilme-weight", "0.3"])
     assert lm_options(edge_args)["ilme"] == 0.3
-    write_fusion_setting(path, 0.5, 1.0, "test", ilme_weight=0.3)
+    write_fusion_setting(path, 0.5, 1.0, "test", ilme_weight=0.3, head="rnnt")
     tuned = CharNgramLM.load(path)
     streaming = StreamingRecognizer(model, head="rnnt", beam=4, lm=tuned)
     assert isinstance(streaming.fusion, FusionSum)

@@ -17,8 +17,8 @@ from recog.decoding.fusion import LMFusion
 from recog.decoding.transducer import BeamSearch, beam_search
 from recog.heads.transducer import TransducerHead
 from recog.lm import EOS, FORBIDDEN, CharNgramLM
-from recog_edge.fusion import LM_BONUS, LM_WEIGHT
-from recog_edge.lm import copy_fusion_setting, write_fusion_setting
+from recog_edge.fusion import LM_BONUS, LM_WEIGHT, fusion_weights, ilme_weight
+from recog_edge.lm import ANY_HEAD, copy_fusion_setting, write_fusion_setting
 
 TEXTS = ["the cat sat on the mat", "a cat and a hat", "the hat is on the cat", "that cat sat"]
 
@@ -220,7 +220,7 @@ def test_fusion_lets_the_language_model_pick_between_acoustically_close_spelling
     lp = hesitant_posteriors()
     assert prefix_beam_search(lp, beam=4).tokens == [C, T, A]  # acoustics alone: "cta"
     lm = CharNgramLM.train(TEXTS, order=4)
-    fused = prefix_beam_search(lp, beam=4, fusion=LMFusion(lm, PIECES, weight=0.5, bonus=0.0))
+    fused = prefix_beam_search(lp, beam=4, fusion=LMFusion(lm, PIECES, weight=0.5, bonus=0.0, head="ctc"))
     assert fused.tokens == [C, A, T]  # "cat"
     assert fused.nbest[0].tokens == [C, A, T] and [C, T, A] in [h.tokens for h in fused.nbest]
 
@@ -228,16 +228,17 @@ def test_fusion_lets_the_language_model_pick_between_acoustically_close_spelling
 def test_a_lexicon_corrects_a_misspelling_the_character_lm_alone_keeps() -> None:
     lp = sure_posteriors()
     lm = CharNgramLM.train(TEXTS, order=4)
-    assert prefix_beam_search(lp, beam=4, fusion=LMFusion(lm, PIECES, weight=0.3, bonus=0.0)).tokens == [C, T, A]
+    fused = prefix_beam_search(lp, beam=4, fusion=LMFusion(lm, PIECES, weight=0.3, bonus=0.0, head="ctc"))
+    assert fused.tokens == [C, T, A]
     constrained = CharNgramLM.train(TEXTS, order=4, lexicon=WORDS)
-    fused = prefix_beam_search(lp, beam=4, fusion=LMFusion(constrained, PIECES, weight=0.3, bonus=0.0))
+    fused = prefix_beam_search(lp, beam=4, fusion=LMFusion(constrained, PIECES, weight=0.3, bonus=0.0, head="ctc"))
     assert fused.tokens == [C, A, T]  # "cta" is no word of the lexicon
 
 
 def test_fusion_with_zero_weight_and_bonus_changes_nothing() -> None:
     lp = hesitant_posteriors()
     plain = prefix_beam_search(lp, beam=4)
-    neutral = prefix_beam_search(lp, beam=4, fusion=LMFusion(CharNgramLM.train(TEXTS, 3), PIECES, 0.0, 0.0))
+    neutral = prefix_beam_search(lp, beam=4, fusion=LMFusion(CharNgramLM.train(TEXTS, 3), PIECES, 0.0, 0.0, head="ctc"))
     assert [h.tokens for h in neutral.nbest] == [h.tokens for h in plain.nbest]
     assert neutral.score == pytest.approx(plain.score)
     assert neutral.timestamps == plain.timestamps and neutral.confidence == plain.confidence
@@ -247,17 +248,42 @@ def test_a_fusion_setting_beside_the_file_sets_the_weights_a_fusion_takes_unless
     path = tmp_path / "lm.npz"
     CharNgramLM.train(TEXTS, order=4).save(path)
     plain = CharNgramLM.load(path)
-    assert plain.fusion_setting is None
-    assert (LMFusion(plain, PIECES).weight, LMFusion(plain, PIECES).bonus) == (LM_WEIGHT, LM_BONUS)
+    assert plain.fusion_settings is None
+    default = LMFusion(plain, PIECES, head="ctc")
+    assert (default.weight, default.bonus) == (LM_WEIGHT, LM_BONUS)
     assert write_fusion_setting(path, 0.0, 0.0, "by hand") == tmp_path / "lm.fusion.json"
     tuned = CharNgramLM.load(path)
-    assert tuned.fusion_setting == {"weight": 0.0, "bonus": 0.0}
+    assert tuned.fusion_settings == {ANY_HEAD: {"weight": 0.0, "bonus": 0.0}}  # one flat setting: every head's
+    assert fusion_weights(tuned, "rnnt") == fusion_weights(tuned, "ctc") == (0.0, 0.0)
     lp = hesitant_posteriors()
-    assert prefix_beam_search(lp, beam=4, fusion=LMFusion(plain, PIECES)).tokens == [C, A, T]
-    assert prefix_beam_search(lp, beam=4, fusion=LMFusion(tuned, PIECES)).tokens == [C, T, A]  # weight 0: acoustics
-    assert prefix_beam_search(lp, beam=4, fusion=LMFusion(tuned, PIECES, weight=0.5)).tokens == [C, A, T]
+    assert prefix_beam_search(lp, beam=4, fusion=LMFusion(plain, PIECES, head="ctc")).tokens == [C, A, T]
+    assert prefix_beam_search(lp, beam=4, fusion=LMFusion(tuned, PIECES, head="ctc")).tokens == [C, T, A]  # weight 0
+    assert prefix_beam_search(lp, beam=4, fusion=LMFusion(tuned, PIECES, weight=0.5, head="ctc")).tokens == [C, A, T]
     CharNgramLM.train(TEXTS, order=3).save(path)  # another LM in its place: the pair tuned for the old one goes
-    assert CharNgramLM.load(path).fusion_setting is None and not (tmp_path / "lm.fusion.json").exists()
+    assert CharNgramLM.load(path).fusion_settings is None and not (tmp_path / "lm.fusion.json").exists()
+
+
+def test_each_head_takes_the_setting_tuned_for_its_search_and_a_head_never_tuned_the_defaults(tmp_path) -> None:
+    path = tmp_path / "lm.npz"
+    CharNgramLM.train(TEXTS, order=4).save(path)
+    write_fusion_setting(path, 0.7, 2.0, "an old flat setting")
+    write_fusion_setting(path, 0.5, 0.5, "tuned on rnnt", ilme_weight=0.25, head="rnnt")  # replaces the flat one
+    assert CharNgramLM.load(path).fusion_settings == {"rnnt": {"weight": 0.5, "bonus": 0.5, "ilme_weight": 0.25}}
+    only_rnnt = CharNgramLM.load(path)
+    assert fusion_weights(only_rnnt, "ctc") == (LM_WEIGHT, LM_BONUS)  # a transducer's pair is not a CTC search's
+    assert ilme_weight(only_rnnt, "ctc") == 0.0 and ilme_weight(only_rnnt, "rnnt") == 0.25
+    write_fusion_setting(path, 0.0, 0.0, "tuned on ctc", head="ctc")  # kept beside rnnt's
+    lm = CharNgramLM.load(path)
+    assert fusion_weights(lm, "rnnt") == (0.5, 0.5) and fusion_weights(lm, "ctc") == (0.0, 0.0)
+    assert fusion_weights(lm, "ctc", bonus=1.5) == (0.0, 1.5)  # a given value wins
+    notes = json.loads((tmp_path / "lm.fusion.json").read_text())["heads"]
+    assert (notes["ctc"]["tuned"], notes["rnnt"]["tuned"]) == ("tuned on ctc", "tuned on rnnt")
+    lp = hesitant_posteriors()
+    assert prefix_beam_search(lp, beam=4, fusion=LMFusion(lm, PIECES, head="ctc")).tokens == [C, T, A]  # weight 0
+    assert prefix_beam_search(lp, beam=4, fusion=LMFusion(only_rnnt, PIECES, head="ctc")).tokens == [C, A, T]
+    (tmp_path / "lm.fusion.json").write_text('{"heads": {"ctc": {"weight": 0.5}}}')
+    with pytest.raises(ValueError, match="lm.fusion.json: not an LM fusion setting"):
+        CharNgramLM.load(path)
 
 
 @pytest.mark.parametrize("text", ["{", '{"weight": 0.4}', '{"weight": "x", "bonus": 1}', '{"weight": -1, "bonus": 0}',
@@ -281,7 +307,7 @@ def test_copying_a_setting_replaces_or_removes_the_targets(tmp_path) -> None:
 
 def test_fusion_scores_are_the_lm_score_of_the_text_plus_the_bonus() -> None:
     lm = CharNgramLM.train(TEXTS, order=4)
-    fusion = LMFusion(lm, ["<b>", "<unk>", "\u2581the", "\u2581cat", "s"], weight=0.7, bonus=0.25)
+    fusion = LMFusion(lm, ["<b>", "<unk>", "\u2581the", "\u2581cat", "s"], weight=0.7, bonus=0.25, head="ctc")
     prefix = (2, 3, 4)  # BPE pieces: "the cats", the first word's space dropped
     expected = 0.7 * lm.score("the cats", eos=False) + 0.25 * 3
     assert fusion.prefix_score(prefix) == pytest.approx(expected)
@@ -290,7 +316,7 @@ def test_fusion_scores_are_the_lm_score_of_the_text_plus_the_bonus() -> None:
 
 def test_fusion_scores_prefixes_longer_than_the_recursion_limit() -> None:
     lm = CharNgramLM.train(TEXTS, order=3)
-    fusion = LMFusion(lm, PIECES, weight=1.0, bonus=0.0)
+    fusion = LMFusion(lm, PIECES, weight=1.0, bonus=0.0, head="ctc")
     prefix = (C, A, T, 5) * 1500  # 6000 tokens
     assert fusion.prefix_score(prefix) == pytest.approx(lm.score("cat " * 1500, eos=False))
 
@@ -308,7 +334,7 @@ def test_fusion_lets_the_language_model_pick_in_transducer_beam_search() -> None
     head, h = frame_transducer(hesitant_posteriors())
     lengths = torch.tensor([h.shape[1]])
     assert beam_search(head, h, lengths, 4)[0].tokens == [C, T, A]  # acoustics alone: "cta"
-    fusion = LMFusion(CharNgramLM.train(TEXTS, order=4), PIECES, weight=0.5, bonus=0.0)
+    fusion = LMFusion(CharNgramLM.train(TEXTS, order=4), PIECES, weight=0.5, bonus=0.0, head="ctc")
     fused = head.decode(h, lengths, beam=4, fusion=fusion)[0]
     assert fused.tokens == [C, A, T]  # "cat"
     assert fused.timestamps == [0, 2, 4]
@@ -321,7 +347,8 @@ def test_transducer_fusion_with_zero_weight_and_bonus_changes_nothing() -> None:
     head = TransducerHead(16, len(PIECES), pred_dim=8, joint_dim=8).eval()
     h, lengths = torch.randn(2, 12, 16), torch.tensor([12, 9])
     plain = beam_search(head, h, lengths, 4)
-    neutral = beam_search(head, h, lengths, 4, fusion=LMFusion(CharNgramLM.train(TEXTS, 3), PIECES, 0.0, 0.0))
+    neutral = beam_search(head, h, lengths, 4,
+                          fusion=LMFusion(CharNgramLM.train(TEXTS, 3), PIECES, 0.0, 0.0, head="rnnt"))
     for p, n in zip(plain, neutral, strict=True):
         assert (n.tokens, n.timestamps) == (p.tokens, p.timestamps)
         assert n.score == pytest.approx(p.score) and n.confidence == pytest.approx(p.confidence)
@@ -329,7 +356,7 @@ def test_transducer_fusion_with_zero_weight_and_bonus_changes_nothing() -> None:
 
 def test_a_finished_transducer_search_ranks_by_the_lms_end_of_text_score() -> None:
 
-    fusion = LMFusion(CharNgramLM.train(TEXTS, order=4), PIECES, weight=1.0, bonus=0.0)
+    fusion = LMFusion(CharNgramLM.train(TEXTS, order=4), PIECES, weight=1.0, bonus=0.0, head="rnnt")
     short, long = (C, A), (C, A, T)  # "ca" never ends a training text; "cat" does
     eos = {t: fusion.final_score(t) - fusion.prefix_score(t) for t in (short, long)}
     assert eos[long] > eos[short]
@@ -346,7 +373,7 @@ def test_a_finished_transducer_search_ranks_by_the_lms_end_of_text_score() -> No
 
 def test_the_fusion_cache_starts_over_when_it_holds_too_many_tokens_and_scores_stay_exact() -> None:
     lm = CharNgramLM.train(TEXTS, order=3)
-    fusion = LMFusion(lm, PIECES, weight=1.0, bonus=0.0)
+    fusion = LMFusion(lm, PIECES, weight=1.0, bonus=0.0, head="rnnt")
     fusion.CACHE_TOKENS = 50
     for n in range(1, 40):
         prefix = (C, A, T, 5) * n

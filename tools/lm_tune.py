@@ -14,8 +14,9 @@ runs for every (weight, bonus) pair of the grid on the cached CTC log-probabilit
 outputs. Prints WER, CER and exact-line accuracy of greedy
 search, of beam search without the LM, and of each pair, then the best pair by WER (ties: CER). Use the best pair
 on the test split with ``benchmarks/speech_eval.py --lm ... --lm-weight W --lm-bonus B``. ``--write``
-keeps it beside the LM file (``lm.npz`` -> ``lm.fusion.json``): every search that fuses that LM
-without being given weights then uses it (``recog transcribe --lm``, recog-edge, the Python API).
+keeps it beside the LM file (``lm.npz`` -> ``lm.fusion.json``) for the head tuned, beside the other
+heads' settings: every search of that head that fuses that LM without being given weights then uses
+it (``recog transcribe --lm``, recog-edge, the Python API); another head keeps its own or the defaults.
 Works for text-line models too (give an OCR manifest).
 """
 
@@ -61,7 +62,8 @@ def main() -> None:
                         help="with --head rnnt: weights of the transducer's internal LM subtracted (internal LM "
                              "estimation), a third axis of the grid (default 0: none)")
     parser.add_argument("--write", action="store_true",
-                        help="write the best pair beside the LM file as its tuned fusion setting (LM.fusion.json)")
+                        help="write the best pair beside the LM file as its fusion setting tuned for --head "
+                             "(LM.fusion.json; the other heads' settings stay)")
     add_threads(parser, default=2)
     args = parse_args(parser)
     internal = args.lm == "internal"
@@ -119,7 +121,7 @@ def main() -> None:
             grid += f", ilme weights {','.join(map(str, args.ilme_weights))}"
         tuned = (f"on {args.manifest} ({len(entries)} inputs, WER {wer:.2f} %, CER {cer:.2f} %) with model "
                  f"{args.model}, head {args.head}, beam {args.beam}; tools/lm_tune.py grid {grid}")
-        print(f"wrote {write_fusion_setting(resolve_lm(args.lm), weight, bonus, tuned, ilme)}"
+        print(f"wrote {write_fusion_setting(resolve_lm(args.lm), weight, bonus, tuned, ilme, head=args.head)}"
               + (f" (recog-edge's copy: python tools/ship_edge.py {args.lm})" if is_name(args.lm) else ""))
 
 

@@ -67,7 +67,7 @@ def main() -> None:
         return 100 * word_error_rate(refs, texts), 100 * char_error_rate(refs, texts), ordered
 
     print(f"{args.manifest}: {len(entries)} inputs; model {args.model}"
-          + (f"; LM {args.lm} ({lm_setting(lm, args.lm_weight, args.lm_bonus)})" if lm else ""))
+          + (f"; LM {args.lm} ({lm_setting(lm, 'ctc', args.lm_weight, args.lm_bonus)})" if lm else ""))
     lm_options = {"lm": lm, "lm_weight": args.lm_weight, "lm_bonus": args.lm_bonus} if lm else {}
     rescored = {}
     for beam in args.beams:

@@ -11,18 +11,20 @@ from __future__ import annotations
 from collections.abc import Container, Iterable, Sequence
 from typing import Protocol
 
-from recog_edge.lm import EOS, CharNgramLM
+from recog_edge.lm import ANY_HEAD, EOS, CharNgramLM
 
 # fusing a character LM, unless told otherwise (recog's DecodingOptions and CLIs, recog-edge's)
 # and unless the LM carries a tuned setting (``fusion_weights``):
 LM_BEAM = 8  # the prefix beam width
 LM_WEIGHT = 0.5  # the LM log-probability's weight
 LM_BONUS = 1.0  # the bonus per token
-LM_WEIGHT_HELP = f"with --lm: its weight (default: the setting tuned for it, its .fusion.json, else {LM_WEIGHT})"
-LM_BONUS_HELP = f"with --lm: a bonus per token (default: the setting tuned for it, its .fusion.json, else {LM_BONUS})"
+LM_WEIGHT_HELP = (f"with --lm: its weight (default: the setting tuned for it and the head, its .fusion.json, "
+                  f"else {LM_WEIGHT})")
+LM_BONUS_HELP = (f"with --lm: a bonus per token (default: the setting tuned for it and the head, its .fusion.json, "
+                 f"else {LM_BONUS})")
 ILME_WEIGHT_HELP = ("with --lm on a transducer head: subtract this weight times the model's internal LM (its "
                     "prediction network), whose place the LM takes (internal LM estimation; default: the setting "
-                    "tuned for the LM, its .fusion.json, else 0)")
+                    "tuned for the LM and the head, its .fusion.json, else 0)")
 ILME_WITHOUT_LM = "--ilme-weight goes with --lm (it subtracts the transducer's internal LM where an LM is fused)"
 SILENT_PIECES = ("<blank>", "<unk>")  # the pieces of every recog vocabulary that carry no text (ids 0 and 1)
 
@@ -51,19 +53,29 @@ class PrefixFusion(Protocol):
         runs their steps as one batch here)."""
 
 
-def fusion_weights(lm: CharNgramLM, weight: float | None = None, bonus: float | None = None) -> tuple[float, float]:
-    """The (weight, bonus) to fuse ``lm`` with: each given one, else the setting tuned for it
-    (``lm.fusion_setting``, read from beside its file), else ``LM_WEIGHT`` / ``LM_BONUS``."""
-    tuned = lm.fusion_setting or {}
+def tuned_setting(lm: CharNgramLM, head: str) -> dict[str, float]:
+    """The fusion setting tuned for ``lm`` in the search of ``head`` ({"weight", "bonus"[,
+    "ilme_weight"]}; ``CharNgramLM.fusion_settings``): the head's own, else one for every head,
+    else none ({}): a pair tuned for a transducer's search is not used for a CTC search."""
+    settings = lm.fusion_settings or {}
+    return settings.get(head, settings.get(ANY_HEAD, {}))
+
+
+def fusion_weights(lm: CharNgramLM, head: str, weight: float | None = None,
+                   bonus: float | None = None) -> tuple[float, float]:
+    """The (weight, bonus) to fuse ``lm`` into the search of ``head`` with: each given one, else the
+    setting tuned for it (``tuned_setting``), else ``LM_WEIGHT`` / ``LM_BONUS``."""
+    tuned = tuned_setting(lm, head)
     return (tuned.get("weight", LM_WEIGHT) if weight is None else weight,
             tuned.get("bonus", LM_BONUS) if bonus is None else bonus)
 
 
-def ilme_weight(lm: CharNgramLM, weight: float | None = None) -> float:
-    """The weight of a transducer's internal LM to subtract where ``lm`` is fused: ``weight`` where
-    given, else the setting tuned for the LM (its ``.fusion.json``'s ``ilme_weight``), else 0."""
+def ilme_weight(lm: CharNgramLM, head: str, weight: float | None = None) -> float:
+    """The weight of a transducer's internal LM to subtract where ``lm`` is fused into the search of
+    ``head``: ``weight`` where given, else the setting tuned for them (``tuned_setting``'s
+    ``ilme_weight``), else 0."""
     if weight is None:
-        weight = (lm.fusion_setting or {}).get("ilme_weight", 0.0)
+        weight = tuned_setting(lm, head).get("ilme_weight", 0.0)
     if not weight >= 0:
         raise ValueError(f"ilme_weight must be non-negative, got {weight}")
     return weight
@@ -131,16 +143,17 @@ class LMFusion:
         pieces: text of each token id (the tokenizer's ``id_to_piece``; "▁" is a space; blank and
             unknown, ``SILENT_PIECES``, carry no text).
         weight: LM weight (alpha); bonus: per-token insertion bonus (beta), which offsets the LM's
-            pull towards shorter outputs. None: the LM's tuned setting, else the defaults
-            (``fusion_weights``).
+            pull towards shorter outputs. None: the LM's setting tuned for ``head``, else the
+            defaults (``fusion_weights``).
+        head: the head whose search it fuses into ("ctc", "rnnt"), whose tuned setting it takes.
     """
 
     CACHE_TOKENS = 4_000_000  # the prefix cache starts over beyond this many key tokens (tens of MB)
 
     def __init__(self, lm: CharNgramLM, pieces: Sequence[str], weight: float | None = None,
-                 bonus: float | None = None) -> None:
+                 bonus: float | None = None, *, head: str) -> None:
         self.lm = lm
-        self.weight, self.bonus = fusion_weights(lm, weight, bonus)
+        self.weight, self.bonus = fusion_weights(lm, head, weight, bonus)
         self.pieces = ["" if p in SILENT_PIECES else p.replace("\u2581", " ") for p in pieces]
         self.keep = max(lm.context_chars, 1)
         self._cache: dict[tuple[int, ...], tuple[str, float]] = {(): ("", 0.0)}  # prefix -> (text tail, score)

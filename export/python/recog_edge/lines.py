@@ -69,8 +69,8 @@ class EdgeLineModel:
             products gain little from intra-op threads; separate lines run in parallel).
         lm: a character LM (``recog lm``; a file or a loaded model) fused into CTC prefix beam search
             of ``beam`` (``recog ocr --lm`` with the same settings reads the same text); None: greedy.
-        lm_weight, lm_bonus: the LM's weight and per-token bonus (None: its tuned setting, else recog's
-            defaults; ``recog_edge.fusion.fusion_weights``).
+        lm_weight, lm_bonus: the LM's weight and per-token bonus (None: its setting tuned for the CTC
+            head, else recog's defaults; ``recog_edge.fusion.fusion_weights``).
     """
 
     def __init__(self, folder: str | Path, head: str | None = None, threads: int = 1,
@@ -97,7 +97,7 @@ class EdgeLineModel:
             if beam < 1:
                 raise ValueError(f"beam must be at least 1, got {beam}")
             lm = lm if isinstance(lm, CharNgramLM) else CharNgramLM.load(lm)
-            self.fusion = LMFusion(lm, self.vocabulary, lm_weight, lm_bonus)
+            self.fusion = LMFusion(lm, self.vocabulary, lm_weight, lm_bonus, head="ctc")
 
     def _open_parallel(self, folder: Path):  # noqa: ANN202 - an onnxruntime.InferenceSession
         """The CPPD head's graph, refused in one line where the export predates it (format 1 had

@@ -19,8 +19,9 @@ the Kneser-Ney probabilities of the characters still allowed after a context are
 Fused into beam search, this turns a character LM into a word-constrained one without a word
 n-gram: every hypothesis spells known words.
 
-A file may have its fusion setting beside it: ``lm.npz`` -> ``lm.fusion.json``, the weight and
-bonus tuned on a dev set (``tools/lm_tune.py --write``), which searches use where they are not
+A file may have its fusion settings beside it: ``lm.npz`` -> ``lm.fusion.json``, the weight and
+bonus tuned on a dev set for each head they fuse into (``tools/lm_tune.py --write``: a CTC prefix
+search and a transducer's beam search want different ones), which searches use where they are not
 given others (``recog_edge.fusion.fusion_weights``).
 """
 
@@ -36,6 +37,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -47,6 +49,7 @@ FORMAT = "recog-char-ngram-v2"  # .npz of packed tables
 FORMAT_V1 = "recog-char-ngram-v1"  # gzip JSON of dict tables, still read
 FORBIDDEN = -1.0e4  # log-probability of a character that leaves the lexicon
 FUSION_SUFFIX = ".fusion.json"  # the tuned fusion setting beside an LM file (lm.npz -> lm.fusion.json)
+ANY_HEAD = "*"  # the key of a setting for every head: a file of one setting, not one per head
 
 
 class LanguageModelFileError(ValueError):
@@ -115,9 +118,9 @@ class CharNgramLM:
         self.discounts = ([float(d) for d in discounts] if discounts is not None
                           else [_discount(t.counts) for t in self._tables])
         self.uniform = 1.0 / (len(self.vocab) + 1)
-        # the weight and bonus tuned for fusing it ({"weight": w, "bonus": b}), read from beside its
-        # file by ``load``; None: the searches' defaults
-        self.fusion_setting: dict[str, float] | None = None
+        # the weight and bonus tuned for fusing it into each head's search ({head: {"weight": w,
+        # "bonus": b}}, ``read_fusion_setting``), read from beside its file by ``load``; None: defaults
+        self.fusion_settings: dict[str, dict[str, float]] | None = None
         # characters of context that decide a probability: with a lexicon, also the word being spelt
         self.context_chars = self.order - 1
         if self.lexicon is None:
@@ -278,7 +281,7 @@ class CharNgramLM:
             raise ValueError(f"{path}: a damaged recog language model ({err})") from None
         except (KeyError, TypeError, AttributeError) as err:
             raise ValueError(f"{path}: a damaged recog language model ({type(err).__name__}: {err})") from None
-        lm.fusion_setting = read_fusion_setting(path)
+        lm.fusion_settings = read_fusion_setting(path)
         return lm
 
 
@@ -289,33 +292,52 @@ def fusion_setting_path(path: str | Path) -> Path:
     return path.with_name(path.name.removesuffix(".npz") + FUSION_SUFFIX)
 
 
-def read_fusion_setting(path: str | Path) -> dict[str, float] | None:
-    """The fusion setting beside the LM file ``path`` ({"weight", "bonus"}, and "ilme_weight" where
-    it was tuned with a transducer's internal LM subtracted), None where it has none; a clear error
-    names a malformed one."""
+def read_fusion_setting(path: str | Path) -> dict[str, dict[str, float]] | None:
+    """The fusion settings beside the LM file ``path``, None where it has none: for each head they
+    were tuned with ({"rnnt": {...}, "ctc": {...}}; a file of one flat setting gives it for every
+    head, ``ANY_HEAD``), its "weight" and "bonus", and "ilme_weight" where it was tuned with a
+    transducer's internal LM subtracted. A clear error names a malformed file."""
     setting = fusion_setting_path(path)
     if not setting.is_file():
         return None
     try:
         data = json.loads(setting.read_text(encoding="utf-8"))
-        fusion = {"weight": float(data["weight"]), "bonus": float(data["bonus"])}
-        if "ilme_weight" in data:
-            fusion["ilme_weight"] = float(data["ilme_weight"])
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-        raise ValueError(f"{setting}: not an LM fusion setting ({{\"weight\": W, \"bonus\": B}}: "
-                         f"{type(err).__name__})") from None
-    if not all(math.isfinite(v) for v in fusion.values()) or fusion["weight"] < 0 or fusion.get("ilme_weight", 0) < 0:
-        raise ValueError(f"{setting}: the fusion weight and ilme_weight must be finite and non-negative, the bonus "
-                         f"finite")
+        entries = data["heads"] if "heads" in data else {ANY_HEAD: data}
+        settings = {str(head): _fusion_entry(entry) for head, entry in entries.items()}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as err:
+        raise ValueError(f"{setting}: not an LM fusion setting ({{\"weight\": W, \"bonus\": B}}, or "
+                         f"{{\"heads\": {{HEAD: {{...}}}}}}: {type(err).__name__})") from None
+    for fusion in settings.values():
+        if (not all(math.isfinite(v) for v in fusion.values()) or fusion["weight"] < 0
+                or fusion.get("ilme_weight", 0) < 0):
+            raise ValueError(f"{setting}: the fusion weight and ilme_weight must be finite and non-negative, the "
+                             f"bonus finite")
+    return settings
+
+
+def _fusion_entry(entry: dict[str, Any]) -> dict[str, float]:
+    """One head's setting of a fusion file: its numbers (the "tuned" note is for people)."""
+    fusion = {"weight": float(entry["weight"]), "bonus": float(entry["bonus"])}
+    if "ilme_weight" in entry:
+        fusion["ilme_weight"] = float(entry["ilme_weight"])
     return fusion
 
 
-def write_fusion_setting(path: str | Path, weight: float, bonus: float, tuned: str, ilme_weight: float = 0.0) -> Path:
-    """Write the fusion setting of the LM file ``path`` (``tuned``: on what and with which model, for
-    people reading it; ``ilme_weight`` only where above 0); returns the setting's path."""
+def write_fusion_setting(path: str | Path, weight: float, bonus: float, tuned: str, ilme_weight: float = 0.0,
+                         head: str = ANY_HEAD) -> Path:
+    """Write the fusion setting of the LM file ``path`` for the ``head`` it was tuned with, keeping
+    the other heads' (``ANY_HEAD``: one setting for every head, replacing all). ``tuned``: on what
+    and with which model, for people reading it; ``ilme_weight`` is written only where above 0.
+    Returns the setting's path."""
     setting = fusion_setting_path(path)  # written whole or not at all: a torn file would stop load
     fusion = {"weight": weight, "bonus": bonus, **({"ilme_weight": ilme_weight} if ilme_weight > 0 else {}),
               "tuned": tuned}
+    if head != ANY_HEAD:
+        try:
+            kept = json.loads(setting.read_text(encoding="utf-8")).get("heads", {}) if setting.is_file() else {}
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+            kept = {}  # a damaged file is replaced
+        fusion = {"heads": {**{h: kept[h] for h in sorted(kept) if h != head}, head: fusion}}
     write_text_atomic(setting, json.dumps(fusion, indent=1) + "\n")
     return setting
 

@@ -61,9 +61,9 @@ class EdgeModel:
     ``beam``: above 1, beam search of that width (default 1: greedy; ``LM_BEAM`` with ``lm``): the
     transducer's modified beam search, or CTC prefix beam search (offline only, as recog streams
     CTC greedily); ``lm``: a character LM (``recog lm``; a file or a loaded model) fused into it
-    with ``lm_weight`` and ``lm_bonus`` (None: the LM's tuned setting, else recog's defaults), less
-    ``ilme`` times the transducer's internal LM (``TransducerInternalLM``; None: the LM's tuned
-    ``ilme_weight``, else 0), so that ``recog transcribe --lm`` with the same settings reads the same
+    with ``lm_weight`` and ``lm_bonus`` (None: the LM's setting tuned for the head, else recog's
+    defaults), less ``ilme`` times the transducer's internal LM (``TransducerInternalLM``; None: the
+    LM's tuned ``ilme_weight``, else 0), so that ``recog transcribe --lm`` with the same settings reads the same
     text."""
 
     def __init__(self, folder: str | Path, head: str | None = None, threads: int = 1,
@@ -98,8 +98,8 @@ class EdgeModel:
         lm = CharNgramLM.load(lm) if lm is not None and not isinstance(lm, CharNgramLM) else lm
         self.fusion: PrefixFusion | None = None
         if lm is not None:
-            self.fusion = LMFusion(lm, self.vocabulary, lm_weight, lm_bonus)
-            subtract = ilme_weight(lm, ilme)
+            self.fusion = LMFusion(lm, self.vocabulary, lm_weight, lm_bonus, head=self.head)
+            subtract = ilme_weight(lm, self.head, ilme)
             if self.head == "rnnt" and subtract > 0:
                 self.fusion = FusionSum(self.fusion, TransducerInternalLM(
                     self.parts["predictor"], self.parts["joiner"], self.meta["predictor"], -subtract))
