@@ -12,7 +12,7 @@ import math
 import os
 import random
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -388,14 +388,27 @@ class BucketingBatchSampler(Sampler[list[int]]):
         self.drawing = 0  # the epoch of the iteration begun last (a checkpoint's resume point)
         self._count: int | None = None
         self._skip = 0
+        self._progress: Callable[[], tuple[int, int]] | None = None
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
-    def resume_at(self, epoch: int, batches_done: int) -> None:
-        """Make the next iteration epoch ``epoch`` less the ``batches_done`` batches a resumed run
-        trained before it stopped (``len`` stays the whole epoch's count, as Lightning expects)."""
-        self.epoch, self._skip = epoch, max(0, batches_done)
+    def resume_at(self, epoch: int, batches_done: int, progress: Callable[[], tuple[int, int]] | None = None,
+                  saved_world_size: int | None = None) -> None:
+        """Make the next iteration epoch ``epoch`` less the ``batches_done`` batches (each rank's) a
+        resumed run trained before it stopped (``len`` stays the whole epoch's count, as Lightning
+        expects). ``saved_world_size``: the ranks that trained them, where other than now: the
+        skip covers as many of the epoch's batches (up to ``world_size`` - 1 again).
+
+        ``progress``, asked as the iteration begins: (batches the trainer counts as done in the
+        epoch it goes on with, 0 for a fresh one; batches it takes an epoch). The iteration yields
+        what the trainer will train: the rest of an epoch it goes on with, up to its count (none
+        where that epoch is done: Lightning restarted from a checkpoint written at an epoch's end
+        by ``max_steps`` still draws a batch); for a fresh one, the next epoch whole where
+        ``batches_done`` had finished ``epoch``."""
+        if saved_world_size is not None and saved_world_size != self.world_size:
+            batches_done = batches_done * saved_world_size // self.world_size
+        self.epoch, self._skip, self._progress = epoch, max(0, batches_done), progress
 
     def batches(self, epoch: int | None = None) -> list[list[int]]:
         """The batches of ``epoch`` (default: the next one), this rank's share under DDP."""
@@ -457,9 +470,16 @@ class BucketingBatchSampler(Sampler[list[int]]):
         # The epoch moves on when an iteration begins, not when it is used up: Lightning stops
         # drawing after len(self) batches without exhausting the iterator, and its set_epoch does
         # not reach a batch sampler.
-        skip, self._skip = self._skip, 0
+        skip, self._skip, progress, self._progress = self._skip, 0, self._progress, None
+        end = None
+        if progress is not None:
+            counted, per_epoch = progress()
+            if counted:
+                end = skip + max(0, per_epoch - counted)
+            elif skip >= per_epoch:
+                self.epoch, skip = self.epoch + 1, 0
         self.drawing, self.epoch = self.epoch, self.epoch + 1
-        yield from self.batches(self.drawing)[skip:]
+        yield from self.batches(self.drawing)[skip:end]
 
     def __len__(self) -> int:
         return len(self.batches())

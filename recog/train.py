@@ -252,7 +252,7 @@ class ManifestDataModule(L.LightningDataModule):
                  noise_colours: tuple[str, ...] = ("white", "pink", "brown", "blue")) -> None:
         super().__init__()
         self.save_hyperparameters()
-        self._resume_at: tuple[int, int] | None = None
+        self._resume_at: tuple[int, int, int] | None = None  # (epoch, batches done, world size)
         self._train_sampler: BucketingBatchSampler | None = None
 
     def state_dict(self) -> dict[str, int]:
@@ -265,12 +265,20 @@ class ManifestDataModule(L.LightningDataModule):
         started = fit.epoch_progress.current
         if self.trainer.max_steps == -1 and started.ready == started.started == started.processed:
             # Lightning closed this epoch (max_time or should_stop ended it): a resumed run starts the next
-            return {"epoch": epoch + 1, "batches_done": 0}
-        return {"epoch": epoch, "batches_done": int(fit.epoch_loop.batch_progress.current.processed)}
+            return {"epoch": epoch + 1, "batches_done": 0, "world_size": self.trainer.world_size}
+        return {"epoch": epoch, "batches_done": int(fit.epoch_loop.batch_progress.current.processed),
+                "world_size": self.trainer.world_size}
 
     def load_state_dict(self, state_dict: dict[str, int]) -> None:
         if "epoch" in state_dict:
-            self._resume_at = (int(state_dict["epoch"]), int(state_dict["batches_done"]))
+            self._resume_at = (int(state_dict["epoch"]), int(state_dict["batches_done"]),
+                               int(state_dict.get("world_size", 1)))
+
+    def _progress(self) -> tuple[int, int]:
+        """(batches Lightning counts as done in the epoch it goes on with, batches it takes an epoch),
+        as a resumed run's first training iteration begins (``BucketingBatchSampler.resume_at``)."""
+        current = self.trainer.fit_loop.epoch_loop.batch_progress.current
+        return int(current.ready), int(self.trainer.num_training_batches)
 
     def _dataset(self, manifest: str, train: bool) -> AudioDataset | ImageDataset:
         model = self.trainer.lightning_module.model
@@ -303,8 +311,8 @@ class ManifestDataModule(L.LightningDataModule):
         if train:
             self._train_sampler = sampler
             if self._resume_at is not None:
-                epoch, done = self._resume_at
-                sampler.resume_at(*((epoch + 1, 0) if done >= len(sampler) else (epoch, done)))
+                epoch, done, world_size = self._resume_at
+                sampler.resume_at(epoch, done, self._progress, saved_world_size=world_size)
                 self._resume_at = None
         return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate,
                           num_workers=hp.num_workers, persistent_workers=hp.num_workers > 0)
@@ -364,7 +372,11 @@ class PeriodicCheckpoint(L.Callback):
     """``last.ckpt`` (:func:`save_last`) every ``minutes`` of training, after the step that passes
     the mark. Lightning's checkpoints come at validation, once an epoch, and an epoch of a large
     corpus on a CPU lasts hours: a run killed before its first validation had nothing to resume
-    from. Under DDP, rank 0's clock decides for every rank (a save is collective)."""
+    from. Under DDP, rank 0's clock decides for every rank (a save is collective), asked once every
+    ``SYNC_STEPS`` steps that could save (the ranks count the same ones), not with a collective call
+    every step."""
+
+    SYNC_STEPS = 25
 
     def __init__(self, minutes: float) -> None:
         if minutes <= 0:
@@ -372,6 +384,7 @@ class PeriodicCheckpoint(L.Callback):
         self.seconds = minutes * 60.0
         self._mark = time.monotonic()
         self._step = -1
+        self._candidates = 0  # steps that could have saved: under DDP, every SYNC_STEPS-th asks rank 0
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._mark, self._step = time.monotonic(), trainer.global_step
@@ -386,6 +399,9 @@ class PeriodicCheckpoint(L.Callback):
             return
         due = time.monotonic() - self._mark >= self.seconds
         if trainer.world_size > 1:
+            self._candidates += 1
+            if self._candidates % self.SYNC_STEPS:
+                return
             due = trainer.strategy.broadcast(due, src=0)
         if due:
             save_last(trainer)

@@ -94,24 +94,56 @@ def assert_same_weights(a: Path, b: Path) -> None:
         torch.testing.assert_close(first[name], second[name], rtol=0, atol=1e-6, msg=name)
 
 
-def test_a_run_stopped_mid_epoch_resumes_with_the_batches_it_had_not_trained(speech_dir: Path,
-                                                                             tmp_path: Path) -> None:
-    """Stopped after 7 steps (epoch 2, one batch of three done), resumed to 15: the weights of 15
-    steps never stopped. Replaying the epoch from its start would train other batches."""
+@pytest.mark.parametrize(("limit", "stop", "stopped_at"), [(1.0, 7, (2, 1)), (1.0, 6, (1, 3)), (0.67, 7, (3, 1)),
+                                                           (0.67, 8, (3, 2))])
+def test_a_run_stopped_mid_epoch_resumes_with_the_batches_it_had_not_trained(speech_dir: Path, tmp_path: Path,
+                                                                             limit: float, stop: int,
+                                                                             stopped_at: tuple[int, int]) -> None:
+    """Stopped after 7 steps (epoch 2, one batch of three done; with ``limit_train_batches`` 0.67,
+    two batches an epoch: epoch 3, one done) or at an epoch's end (6; 8 of two an epoch), resumed to
+    15: the weights of 15 steps never stopped. Replaying the epoch from its start would train other
+    batches; at an epoch's end, Lightning restarted from ``max_steps``'s checkpoint draws one more
+    batch of the finished epoch, which must not come (neither the third of a limited epoch)."""
     manifest = speech_dir / "train.jsonl"
     whole, stopped = tmp_path / "whole", tmp_path / "stopped"
     for root in (whole, stopped):
         root.mkdir()
-        (root / "run.yaml").write_text(yaml.safe_dump(config(root, manifest)))
+        run = config(root, manifest)
+        run["trainer"]["limit_train_batches"] = limit
+        (root / "run.yaml").write_text(yaml.safe_dump(run))
     assert main(["train", "--config", str(whole / "run.yaml"), "--trainer.max_steps", "15"]) == 0
-    assert main(["train", "--config", str(stopped / "run.yaml"), "--trainer.max_steps", "7"]) == 0
+    assert main(["train", "--config", str(stopped / "run.yaml"), "--trainer.max_steps", str(stop)]) == 0
     last = stopped / "ckpt" / "last.ckpt"
     state = torch.load(last, map_location="cpu", weights_only=True)
-    assert (state["global_step"], state["ManifestDataModule"]) == (7, {"epoch": 2, "batches_done": 1})
+    epoch, done = stopped_at
+    assert (state["global_step"], state["ManifestDataModule"]) == (stop, {"epoch": epoch, "batches_done": done,
+                                                                          "world_size": 1})
     assert main(["train", "--config", str(stopped / "run.yaml"), "--trainer.max_steps", "15",
                  "--ckpt_path", str(last)]) == 0
     assert step_of(last) == 15
     assert_same_weights(last, whole / "ckpt" / "last.ckpt")
+
+
+def test_a_run_resumed_from_an_epoch_end_validation_checkpoint_goes_on_with_the_next_epoch(speech_dir: Path,
+                                                                                         tmp_path: Path) -> None:
+    """Validation after every epoch (two batches of three, ``limit_train_batches`` 0.67) keeps a
+    checkpoint each time; resumed from the one after epoch 3 (step 8) to 15: the weights of the run
+    never stopped. Lightning does not draw from the finished epoch there; the next must be epoch 4's."""
+    run = config(tmp_path, speech_dir / "train.jsonl")
+    run["trainer"].update(limit_train_batches=0.67, check_val_every_n_epoch=1, callbacks=[
+        {"class_path": "lightning.pytorch.callbacks.ModelCheckpoint",
+         "init_args": {"dirpath": str(tmp_path / "ckpt"), "save_top_k": -1, "save_last": True}}])
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump(run))
+    assert main(["train", "--config", str(tmp_path / "run.yaml"), "--trainer.max_steps", "15"]) == 0
+    whole = tmp_path / "whole.ckpt"
+    (tmp_path / "ckpt" / "last.ckpt").rename(whole)
+    epoch_end = tmp_path / "ckpt" / "epoch=3-step=8.ckpt"
+    state = torch.load(epoch_end, map_location="cpu", weights_only=True)["ManifestDataModule"]
+    assert state == {"epoch": 3, "batches_done": 2, "world_size": 1}
+    assert main(["train", "--config", str(tmp_path / "run.yaml"), "--trainer.max_steps", "15",
+                 "--ckpt_path", str(epoch_end)]) == 0
+    assert step_of(tmp_path / "ckpt" / "last.ckpt") == 15
+    assert_same_weights(tmp_path / "ckpt" / "last.ckpt", whole)
 
 
 class StopAtStep(L.Callback):
@@ -137,7 +169,7 @@ def test_a_run_stopped_by_time_resumes_with_the_next_whole_epoch(speech_dir: Pat
                  "--trainer.callbacks", stop]) == 0
     last = tmp_path / "ckpt" / "last.ckpt"
     state = torch.load(last, map_location="cpu", weights_only=True)
-    assert (state["global_step"], state["ManifestDataModule"]) == (7, {"epoch": 3, "batches_done": 0})
+    assert (state["global_step"], state["ManifestDataModule"]) == (7, {"epoch": 3, "batches_done": 0, "world_size": 1})
     assert main(["train", "--config", str(tmp_path / "run.yaml"), "--trainer.max_steps", "-1",
                  "--trainer.max_epochs", "4", "--ckpt_path", str(last)]) == 0
     assert step_of(last) == 10  # epoch 3 whole: 7 + 3
@@ -151,6 +183,15 @@ def test_the_sampler_resumes_inside_an_epoch() -> None:
     sampler.resume_at(4, 3)
     assert len(sampler) == len(epoch_four) and list(sampler) == epoch_four[3:]
     assert sampler.epoch == 5 and len(list(sampler)) == len(epoch_four)  # the skip holds for one epoch only
+    epoch_five = (sampler.set_epoch(5), list(sampler))[1]
+    sampler.resume_at(4, 3, progress=lambda: (3, 5))  # the trainer goes on with epoch 4, takes 5 an epoch
+    assert list(sampler) == epoch_four[3:5]
+    sampler.resume_at(4, 5, progress=lambda: (5, 5))  # ... an epoch it had finished: nothing more of it
+    assert list(sampler) == [] and list(sampler) == epoch_five
+    sampler.resume_at(4, 5, progress=lambda: (0, 5))  # a fresh epoch after the finished one: the next
+    assert list(sampler) == epoch_five
+    sampler.resume_at(4, 3, saved_world_size=2)  # two ranks trained 3 batches each: 6 of the epoch's
+    assert list(sampler) == epoch_four[6:]
 
 
 def test_a_failed_save_leaves_the_previous_checkpoint_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -176,3 +217,36 @@ def test_a_failed_save_leaves_the_previous_checkpoint_whole(tmp_path: Path, monk
     monkeypatch.undo()
     assert path.read_bytes() == before and step_of(path) == 1
     assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]  # no half-written file left beside it
+
+
+def test_under_ddp_the_periodic_save_asks_rank_0_once_every_sync_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fake two-rank trainer: every step is due by the clock, yet rank 0 is asked (a collective
+    call) only every ``SYNC_STEPS`` steps that could save, and each answer saves; one process asks
+    no one and saves at the first due step."""
+    from types import SimpleNamespace
+
+    from recog import train
+
+    saves = []
+    monkeypatch.setattr(train, "save_last", lambda trainer: saves.append(trainer.global_step))
+
+    def run(world_size: int, steps: int) -> list[int]:
+        asked = []
+        progress = SimpleNamespace(current=SimpleNamespace(processed=0))
+        trainer = SimpleNamespace(global_step=0, world_size=world_size, num_training_batches=10_000,
+                                  val_check_batch=10_000,
+                                  fit_loop=SimpleNamespace(epoch_loop=SimpleNamespace(batch_progress=progress)),
+                                  strategy=SimpleNamespace(broadcast=lambda due, src: asked.append(due) or due))
+        callback = train.PeriodicCheckpoint(minutes=1e-9)
+        callback.on_train_start(trainer, None)
+        for _ in range(steps):
+            trainer.global_step += 1
+            progress.current.processed += 1
+            callback.on_train_batch_end(trainer, None, None, None, 0)
+        return asked
+
+    sync = train.PeriodicCheckpoint.SYNC_STEPS
+    asked = run(2, 3 * sync + 1)
+    assert asked == [True] * 3 and saves == [sync, 2 * sync, 3 * sync]
+    saves.clear()
+    assert run(1, 3) == [] and saves == [1, 2, 3]
