@@ -215,6 +215,86 @@ def jpeg(image: np.ndarray, rng: np.random.Generator, min_quality: int = 30, max
 
 
 # ---------------------------------------------------------------------------------------------
+# Letterforms: the glyphs' own shapes, as another font would draw them
+# ---------------------------------------------------------------------------------------------
+
+
+def shear(image: np.ndarray, rng: np.random.Generator, max_shear: float = 0.3) -> np.ndarray:
+    """Slant the letters by a horizontal shear of up to +-``max_shear`` (0.3: about 17 degrees),
+    italic or back-slanted; the canvas widens by the shear times H so no ink is cut off, and the
+    uncovered corners get the border colour.
+
+    (H, W, C) -> (H, W + ceil(|shear| H), C)."""
+    _check(image)
+    h, w = image.shape[:2]
+    amount = float(rng.uniform(-max_shear, max_shear))
+    grow = math.ceil(abs(amount) * h)
+    # x' = x - amount * y (+ amount * H for an italic slant, whose top moves right)
+    matrix = np.float32([[1, -amount, max(amount, 0.0) * h], [0, 1, 0]])  # (2, 3)
+    return cv2.warpAffine(image, matrix, (w + grow, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                          borderValue=_fill(image))
+
+
+def stroke(image: np.ndarray, rng: np.random.Generator, min_height: int = 24) -> np.ndarray:
+    """Bolder or lighter strokes: the ink grows or shrinks by a pixel per 48 of H (a min or max
+    filter on the side of the ink, which is darker or lighter than the border). Lines under
+    ``min_height`` pixels, whose strokes a pixel would close or erase, stay as they are.
+
+    (H, W, C) -> (H, W, C)."""
+    _check(image)
+    h = image.shape[0]
+    if h < min_height:
+        return image.copy()
+    size = 1 + max(1, round(h / 48))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    luminance = image.mean(axis=2) if image.ndim == 3 else image
+    dark_ink = float(np.mean(border_colour(image))) >= float(luminance.mean())
+    bolder = bool(rng.random() < 0.5)
+    return cv2.erode(image, kernel) if bolder == dark_ink else cv2.dilate(image, kernel)
+
+
+def warp(image: np.ndarray, rng: np.random.Generator, max_shift: float = 0.04) -> np.ndarray:
+    """Wobble the letterforms: every pixel moves by a smooth random field of up to
+    ``max_shift * H`` in x and y, drawn on a grid of half-height cells and interpolated (as
+    PaddleOCR's TIA distortion moves control points), so strokes bend and widths vary along the line.
+
+    (H, W, C) -> (H, W, C)."""
+    _check(image)
+    h, w = image.shape[:2]
+    cols = max(2, math.ceil(2 * w / h) + 1)
+    limit = max_shift * h
+    shift_x, shift_y = (cv2.resize(rng.uniform(-limit, limit, size=(3, cols)).astype(np.float32), (w, h),
+                                   interpolation=cv2.INTER_CUBIC) for _ in range(2))  # (H, W) each
+    grid_y, grid_x = np.mgrid[0:h, 0:w].astype(np.float32)
+    return cv2.remap(image, grid_x + shift_x, grid_y + shift_y, interpolation=cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_CONSTANT, borderValue=_fill(image))
+
+
+# Name -> op: each applied (in this order) with LetterformAugment's probability.
+LETTERFORM_OPS: dict[str, Op] = {"stroke": stroke, "warp": warp, "shear": shear}
+
+
+class LetterformAugment:
+    """Change the glyphs as an unseen font might draw them: each of ``LETTERFORM_OPS`` (stroke
+    weight, a smooth local warp, slant) applies with probability ``prob``, before the page and
+    camera degradations of ``TextLineAugment``. Deterministic for a given generator."""
+
+    def __init__(self, prob: float = 0.25) -> None:
+        if not 0.0 <= prob <= 1.0:
+            raise ValueError(f"prob must be in [0, 1], got {prob}")
+        self.prob = prob
+
+    def __call__(self, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """``image`` (uint8 (H, W, 3) or (H, W)) with the ops drawn applied; only ``shear`` widens it."""
+        rolls = rng.random(len(LETTERFORM_OPS))  # one draw per op, so the stream stays aligned
+        out = image
+        for op, roll in zip(LETTERFORM_OPS.values(), rolls, strict=True):
+            if roll < self.prob:
+                out = op(out, rng)
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
 # Random pipeline
 # ---------------------------------------------------------------------------------------------
 
@@ -258,6 +338,9 @@ class TextLineAugment:
     fewer than ``min_ops`` were picked, random further ops are added. The picked ops then run in
     OPS order. ``ops`` restricts the pool to the named ops.
 
+    ``letterform_prob`` above 0 first changes the glyphs themselves (``LetterformAugment``: each of
+    stroke weight, warp and slant with that probability), as fonts unseen in training differ.
+
     Calls are deterministic for a given generator: pass ``rng``, or leave it out to use the
     instance's own generator (seeded with ``seed``).
     """
@@ -269,6 +352,7 @@ class TextLineAugment:
         max_ops: int = 3,
         min_ops: int = 0,
         ops: Sequence[str] | None = None,
+        letterform_prob: float = 0.0,
     ) -> None:
         if not 0.0 <= prob <= 1.0:
             raise ValueError(f"prob must be in [0, 1], got {prob}")
@@ -279,6 +363,7 @@ class TextLineAugment:
         if not 0 <= min_ops <= max_ops:
             raise ValueError(f"need 0 <= min_ops <= max_ops, got {min_ops} and {max_ops}")
         self.prob, self.max_ops, self.min_ops = prob, max_ops, min(min_ops, len(self.names))
+        self.letterforms = LetterformAugment(letterform_prob) if letterform_prob > 0 else None
         self.rng = np.random.default_rng(seed)
 
     def choose(self, rng: np.random.Generator) -> list[str]:
@@ -304,10 +389,10 @@ class TextLineAugment:
 
     def __call__(self, image: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         """Augment ``image`` (uint8 (H, W, 3) RGB or (H, W)); returns a new uint8 image of nearly
-        the same size (only ``rotate`` changes it, by a few pixels)."""
+        the same size (only ``rotate`` and ``shear`` change it, by a few pixels)."""
         _check(image)
         rng = self.rng if rng is None else rng
-        out = image
+        out = image if self.letterforms is None else self.letterforms(image, rng)
         for name in self.choose(rng):
             out = OPS[name](out, rng)
         return out if out is not image else image.copy()

@@ -241,6 +241,9 @@ class ManifestDataModule(L.LightningDataModule):
         noise_prob: the share of training utterances that get additive noise, drawn afresh each
             epoch: a colour of ``noise_colours`` (white, pink, brown, blue) at an SNR drawn from
             ``noise_snr`` (``[low, high]`` dB, on the speech frames). For corpora recorded clean.
+        letterform_prob: with ``augment``, the probability of each change to the glyphs of a
+            training line (bolder or lighter strokes, a smooth warp, a slant;
+            ``recog.augment.LetterformAugment``), for fonts unlike those of the training lines.
     """
 
     def __init__(self, train_manifest: str, val_manifest: str, max_frames: int = 20_000,
@@ -249,7 +252,8 @@ class ManifestDataModule(L.LightningDataModule):
                  leading_silence: tuple[float, float] | None = None, leading_silence_prob: float = 1.0,
                  join_prob: float = 0.0, join_gap: tuple[float, float] = (0.0, 1.0), noise_prob: float = 0.0,
                  noise_snr: tuple[float, float] = (0.0, 30.0),
-                 noise_colours: tuple[str, ...] = ("white", "pink", "brown", "blue")) -> None:
+                 noise_colours: tuple[str, ...] = ("white", "pink", "brown", "blue"),
+                 letterform_prob: float = 0.0) -> None:
         super().__init__()
         self.save_hyperparameters()
         self._resume_at: tuple[int, int, int] | None = None  # (epoch, batches done, world size)
@@ -288,7 +292,7 @@ class ManifestDataModule(L.LightningDataModule):
             if train and self.hparams.augment:
                 from recog.augment import TextLineAugment
 
-                augment = TextLineAugment()
+                augment = TextLineAugment(letterform_prob=self.hparams.letterform_prob)
             return ImageDataset(entries, model.tokenizer, ImageConfig(**model.config["features"]), augment,
                                 seed=self.hparams.seed)
         speed = self.hparams.speed_perturb if train else None

@@ -304,3 +304,24 @@ def test_config_builds_through_the_training_cli(config, kind, millions, tmp_path
         assert tuple(cli.datamodule.hparams.speed_perturb) == (0.9, 1.1)
     else:
         assert model.kind == "image"
+
+
+@pytest.mark.parametrize(("flags", "prob"), [([], None), (["--data.letterform_prob", "0.4"], 0.4)])
+def test_letterform_augmentation_reaches_the_training_lines_only_when_asked(flags, prob, tmp_path, monkeypatch):
+    """``--data.letterform_prob`` puts ``LetterformAugment`` before the training lines' degradations;
+    validation lines are never augmented."""
+    from types import SimpleNamespace
+
+    from recog.train import ManifestDataModule, RecogCLI, RecognizerSystem
+
+    monkeypatch.setattr(sys, "argv", ["recog"])
+    manifest = tiny_manifest(tmp_path, "image")
+    cli = RecogCLI(RecognizerSystem, ManifestDataModule, run=False, args=[
+        "--config", str(ROOT / "configs" / "text_lines_ctc.yaml"), "--run_dir", str(tmp_path / "run"),
+        "--model.tokenizer.manifest", str(manifest), "--data.train_manifest", str(manifest),
+        "--data.val_manifest", str(manifest), *flags])
+    cli.datamodule.trainer = SimpleNamespace(lightning_module=cli.model)
+    train = cli.datamodule._dataset(str(manifest), train=True)
+    letterforms = train.augment.letterforms
+    assert (letterforms.prob if letterforms is not None else None) == prob
+    assert cli.datamodule._dataset(str(manifest), train=False).augment is None
