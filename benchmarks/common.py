@@ -89,8 +89,9 @@ def lm_setting(lm: CharNgramLM, head: str, weight: float | None, bonus: float | 
     """How ``lm`` is fused into the search of ``head`` with the ``--lm-weight`` / ``--lm-bonus``
     given (None: not given), for a report's header: the pair the searches use, and where it comes from."""
     used = fusion_weights(lm, head, weight, bonus)
-    source = ("given" if None not in (weight, bonus) else
-              f"the LM's pair tuned for {head}" if tuned_setting(lm, head) else "the defaults")
+    settings = lm.fusion_settings or {}
+    source = ("given" if None not in (weight, bonus) else f"the LM's pair tuned for {head}" if head in settings
+              else "the LM's tuned pair" if tuned_setting(lm, head) else "the defaults")
     return f"weight {used[0]}, bonus {used[1]}: {source}"
 
 

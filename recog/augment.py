@@ -2,12 +2,15 @@
 
 Every op takes a uint8 image, RGB ``(H, W, 3)`` or grayscale ``(H, W)``, and a
 ``numpy.random.Generator``, and returns a uint8 image with the same number of channels. All ops are
-mild: the text must stay readable, because the label does not change. Only ``rotate`` changes the
-shape (it grows the canvas a little so no ink is cut off); every other op keeps it.
+mild: the text must stay readable, because the label does not change. Only ``rotate`` and
+``shear`` change the shape (they grow the canvas a little so no ink is cut off); every other op
+keeps it.
 
 ``TextLineAugment`` applies a random subset of the ops, in a fixed, physically sensible order:
-geometry (the page is tilted or seen at an angle), then photometry (ink, paper and lighting), then
-optics (blur, lower resolution), then sensor noise, then JPEG compression.
+the letterforms themselves where asked (``LetterformAugment``: stroke weight, warp, slant, as
+another font draws them), then geometry (the page is tilted or seen at an angle), then photometry
+(ink, paper and lighting), then optics (blur, lower resolution), then sensor noise, then JPEG
+compression.
 
     augment = TextLineAugment(prob=0.5)
     out = augment(image, np.random.default_rng(0))   # (H', W', 3) uint8
@@ -363,6 +366,8 @@ class TextLineAugment:
         if not 0 <= min_ops <= max_ops:
             raise ValueError(f"need 0 <= min_ops <= max_ops, got {min_ops} and {max_ops}")
         self.prob, self.max_ops, self.min_ops = prob, max_ops, min(min_ops, len(self.names))
+        if not 0.0 <= letterform_prob <= 1.0:
+            raise ValueError(f"letterform_prob must be in [0, 1], got {letterform_prob}")
         self.letterforms = LetterformAugment(letterform_prob) if letterform_prob > 0 else None
         self.rng = np.random.default_rng(seed)
 

@@ -400,8 +400,9 @@ class BucketingBatchSampler(Sampler[list[int]]):
         expects). ``saved_world_size``: the ranks that trained them, where other than now: the
         skip covers as many of the epoch's batches (up to ``world_size`` - 1 again).
 
-        ``progress``, asked as the iteration begins: (batches the trainer counts as done in the
-        epoch it goes on with, 0 for a fresh one; batches it takes an epoch). The iteration yields
+        ``progress``, asked as the iteration begins (the trainer's own count may not be reset for
+        the epoch yet): (batches the trainer counts as done in the epoch it goes on with, 0 for a
+        fresh one; batches it takes an epoch). The iteration yields
         what the trainer will train: the rest of an epoch it goes on with, up to its count (none
         where that epoch is done: Lightning restarted from a checkpoint written at an epoch's end
         by ``max_steps`` still draws a batch); for a fresh one, the next epoch whole where
@@ -409,6 +410,7 @@ class BucketingBatchSampler(Sampler[list[int]]):
         if saved_world_size is not None and saved_world_size != self.world_size:
             batches_done = batches_done * saved_world_size // self.world_size
         self.epoch, self._skip, self._progress = epoch, max(0, batches_done), progress
+        self.drawing = epoch  # a checkpoint before the first draw resumes here too
 
     def batches(self, epoch: int | None = None) -> list[list[int]]:
         """The batches of ``epoch`` (default: the next one), this rank's share under DDP."""

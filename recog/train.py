@@ -256,7 +256,7 @@ class ManifestDataModule(L.LightningDataModule):
                  letterform_prob: float = 0.0) -> None:
         super().__init__()
         self.save_hyperparameters()
-        self._resume_at: tuple[int, int, int] | None = None  # (epoch, batches done, world size)
+        self._resume_at: tuple[int, int, int | None] | None = None  # (epoch, batches done, world size)
         self._train_sampler: BucketingBatchSampler | None = None
 
     def state_dict(self) -> dict[str, int]:
@@ -275,14 +275,35 @@ class ManifestDataModule(L.LightningDataModule):
 
     def load_state_dict(self, state_dict: dict[str, int]) -> None:
         if "epoch" in state_dict:
+            saved = state_dict.get("world_size")  # None: a checkpoint from before it was recorded
             self._resume_at = (int(state_dict["epoch"]), int(state_dict["batches_done"]),
-                               int(state_dict.get("world_size", 1)))
+                               None if saved is None else int(saved))
 
     def _progress(self) -> tuple[int, int]:
-        """(batches Lightning counts as done in the epoch it goes on with, batches it takes an epoch),
-        as a resumed run's first training iteration begins (``BucketingBatchSampler.resume_at``)."""
+        """(batches Lightning counts as done in the epoch it goes on with, batches it takes an
+        epoch), for a resumed run's first training iteration (``BucketingBatchSampler.resume_at``).
+        Asked when the iteration begins: with DataLoader workers, as Lightning sets up the data,
+        before it knows its own count, so the count comes from the sampler and the limit."""
         current = self.trainer.fit_loop.epoch_loop.batch_progress.current
-        return int(current.ready), int(self.trainer.num_training_batches)
+        return int(current.ready), self._epoch_batches()
+
+    def _epoch_batches(self) -> int:
+        """Batches a training epoch takes: the sampler's, less what ``trainer.limit_train_batches``
+        leaves out (as Lightning counts them)."""
+        whole, limit = len(self._train_sampler), self.trainer.limit_train_batches
+        return min(whole, int(limit)) if isinstance(limit, int) else int(whole * limit)
+
+    def _rescale_progress(self, done: int, saved_world_size: int | None) -> None:
+        """Resumed on another number of processes: Lightning's restored count of the epoch's batches
+        (each process's) moves to what the sampler skips on the new number, so that the epoch ends,
+        validates and saves where it should."""
+        world_size = self.trainer.world_size
+        if saved_world_size is None or saved_world_size == world_size:
+            return
+        shift = done * saved_world_size // world_size - done
+        current = self.trainer.fit_loop.epoch_loop.batch_progress.current
+        for field in ("ready", "started", "processed", "completed"):
+            setattr(current, field, max(0, getattr(current, field) + shift))
 
     def _dataset(self, manifest: str, train: bool) -> AudioDataset | ImageDataset:
         model = self.trainer.lightning_module.model
@@ -317,6 +338,7 @@ class ManifestDataModule(L.LightningDataModule):
             if self._resume_at is not None:
                 epoch, done, world_size = self._resume_at
                 sampler.resume_at(epoch, done, self._progress, saved_world_size=world_size)
+                self._rescale_progress(done, world_size)
                 self._resume_at = None
         return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate,
                           num_workers=hp.num_workers, persistent_workers=hp.num_workers > 0)

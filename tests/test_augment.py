@@ -201,7 +201,7 @@ def test_shear_slants_the_ink_both_ways_and_keeps_all_of_it() -> None:
     assert {-1, 1} <= leans  # italic and back-slanted
 
 
-def test_letterforms_come_first_only_when_asked_and_leave_the_photometric_stream_alone(line: np.ndarray) -> None:
+def test_letterforms_come_first_only_when_asked_then_the_chosen_ops(line: np.ndarray) -> None:
     plain, shaped = TextLineAugment(prob=0.5), TextLineAugment(prob=0.5, letterform_prob=1.0)
     assert plain.letterforms is None and isinstance(shaped.letterforms, LetterformAugment)
     outs = [(plain(line, np.random.default_rng(s)), shaped(line, np.random.default_rng(s))) for s in range(6)]
@@ -213,5 +213,8 @@ def test_letterforms_come_first_only_when_asked_and_leave_the_photometric_stream
         expected = OPS[name](expected, rng)
     assert np.array_equal(shaped(line, np.random.default_rng(1)), expected)
     assert np.array_equal(LetterformAugment(0.0)(line, np.random.default_rng(0)), line)
-    with pytest.raises(ValueError):
-        LetterformAugment(1.5)
+    for wrong in (1.5, -0.1):
+        with pytest.raises(ValueError):
+            LetterformAugment(wrong)
+        with pytest.raises(ValueError):
+            TextLineAugment(letterform_prob=wrong)

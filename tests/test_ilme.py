@@ -13,7 +13,7 @@ import torch
 
 from recog.checkpoint import save_checkpoint
 from recog.cli import main
-from recog.decoding.fusion import LMFusion
+from recog.decoding.fusion import FusionSum, LMFusion
 from recog.decoding.internal_lm import InternalLMFusion
 from recog.decoding.options import DecodingOptions
 from recog.lm import CharNgramLM
@@ -155,3 +155,27 @@ def test_the_flags_reach_the_searches_and_a_tuned_weight_reaches_streaming_and_t
         model.lm_fusion(lm, 0.5, 1.0, "rnnt", 0.3).prefix_score((3, 4)), abs=1e-5)
     assert not isinstance(StreamingRecognizer(model, head="rnnt", beam=4, lm=tuned, ilme_weight=0.0).fusion,
                           FusionSum)
+
+
+def test_each_head_fuses_with_its_own_setting_and_rescoring_with_the_ctc_one(model, lm: CharNgramLM,  # noqa: ANN001
+                                                                             tmp_path: Path) -> None:
+    """A flat setting with an ilme weight (tuned on a transducer) serves a CTC search too, without
+    the subtraction it has no place for; per-head settings give each search its own pair, and
+    rescoring fuses the LM into the CTC n-best, so it takes the ctc pair whichever head decodes."""
+    path = tmp_path / "lm.npz"
+    lm.save(path)
+    write_fusion_setting(path, 0.4, 0.5, "flat", ilme_weight=0.3)
+    flat = CharNgramLM.load(path)
+    options = DecodingOptions(beam=4)
+    ctc = model.fusion(options, flat, "ctc")
+    assert isinstance(ctc, LMFusion) and (ctc.weight, ctc.bonus) == (0.4, 0.5)  # no internal LM to subtract
+    assert isinstance(model.fusion(options, flat, "rnnt"), FusionSum)
+    path.with_name("lm.fusion.json").unlink()
+    write_fusion_setting(path, 0.9, 2.0, "ctc", head="ctc")
+    write_fusion_setting(path, 0.2, 0.1, "rnnt", head="rnnt")
+    tuned = CharNgramLM.load(path)
+    assert (model.fusion(options, tuned, "ctc").weight, model.fusion(options, tuned, "rnnt").weight) == (0.9, 0.2)
+    rescoring = tiny_recognizer([8, 3], heads={"ctc": {}, "attention": {"layers": 1, "heads": 2}})
+    for head in ("ctc", "attention"):
+        fused = rescoring.fusion(DecodingOptions(search="rescore", beam=4), tuned, head)
+        assert (fused.weight, fused.bonus) == (0.9, 2.0)

@@ -267,8 +267,13 @@ def test_each_head_takes_the_setting_tuned_for_its_search_and_a_head_never_tuned
     path = tmp_path / "lm.npz"
     CharNgramLM.train(TEXTS, order=4).save(path)
     write_fusion_setting(path, 0.7, 2.0, "an old flat setting")
-    write_fusion_setting(path, 0.5, 0.5, "tuned on rnnt", ilme_weight=0.25, head="rnnt")  # replaces the flat one
-    assert CharNgramLM.load(path).fusion_settings == {"rnnt": {"weight": 0.5, "bonus": 0.5, "ilme_weight": 0.25}}
+    write_fusion_setting(path, 0.5, 0.5, "tuned on rnnt", ilme_weight=0.25, head="rnnt")
+    flat_kept = CharNgramLM.load(path)  # the flat pair still serves the heads without their own
+    assert flat_kept.fusion_settings == {ANY_HEAD: {"weight": 0.7, "bonus": 2.0},
+                                         "rnnt": {"weight": 0.5, "bonus": 0.5, "ilme_weight": 0.25}}
+    assert fusion_weights(flat_kept, "ctc") == (0.7, 2.0) and fusion_weights(flat_kept, "rnnt") == (0.5, 0.5)
+    (tmp_path / "lm.fusion.json").unlink()
+    write_fusion_setting(path, 0.5, 0.5, "tuned on rnnt", ilme_weight=0.25, head="rnnt")
     only_rnnt = CharNgramLM.load(path)
     assert fusion_weights(only_rnnt, "ctc") == (LM_WEIGHT, LM_BONUS)  # a transducer's pair is not a CTC search's
     assert ilme_weight(only_rnnt, "ctc") == 0.0 and ilme_weight(only_rnnt, "rnnt") == 0.25
@@ -281,9 +286,13 @@ def test_each_head_takes_the_setting_tuned_for_its_search_and_a_head_never_tuned
     lp = hesitant_posteriors()
     assert prefix_beam_search(lp, beam=4, fusion=LMFusion(lm, PIECES, head="ctc")).tokens == [C, T, A]  # weight 0
     assert prefix_beam_search(lp, beam=4, fusion=LMFusion(only_rnnt, PIECES, head="ctc")).tokens == [C, A, T]
-    (tmp_path / "lm.fusion.json").write_text('{"heads": {"ctc": {"weight": 0.5}}}')
-    with pytest.raises(ValueError, match="lm.fusion.json: not an LM fusion setting"):
-        CharNgramLM.load(path)
+    for broken in ('{"heads": {"ctc": {"weight": 0.5}}}', '{"weight": 0.5, "bonus": 1, "heads": {}}',
+                   '{"heads": [1]}', '[1, 2]'):
+        (tmp_path / "lm.fusion.json").write_text(broken)
+        with pytest.raises(ValueError, match="lm.fusion.json: not an LM fusion setting"):
+            CharNgramLM.load(path)
+    write_fusion_setting(path, 0.3, 0.0, "over a broken file", head="ctc")  # replaced whole
+    assert CharNgramLM.load(path).fusion_settings == {"ctc": {"weight": 0.3, "bonus": 0.0}}
 
 
 @pytest.mark.parametrize("text", ["{", '{"weight": 0.4}', '{"weight": "x", "bonus": 1}', '{"weight": -1, "bonus": 0}',
@@ -334,7 +343,7 @@ def test_fusion_lets_the_language_model_pick_in_transducer_beam_search() -> None
     head, h = frame_transducer(hesitant_posteriors())
     lengths = torch.tensor([h.shape[1]])
     assert beam_search(head, h, lengths, 4)[0].tokens == [C, T, A]  # acoustics alone: "cta"
-    fusion = LMFusion(CharNgramLM.train(TEXTS, order=4), PIECES, weight=0.5, bonus=0.0, head="ctc")
+    fusion = LMFusion(CharNgramLM.train(TEXTS, order=4), PIECES, weight=0.5, bonus=0.0, head="rnnt")
     fused = head.decode(h, lengths, beam=4, fusion=fusion)[0]
     assert fused.tokens == [C, A, T]  # "cat"
     assert fused.timestamps == [0, 2, 4]

@@ -94,11 +94,13 @@ def assert_same_weights(a: Path, b: Path) -> None:
         torch.testing.assert_close(first[name], second[name], rtol=0, atol=1e-6, msg=name)
 
 
-@pytest.mark.parametrize(("limit", "stop", "stopped_at"), [(1.0, 7, (2, 1)), (1.0, 6, (1, 3)), (0.67, 7, (3, 1)),
-                                                           (0.67, 8, (3, 2))])
+@pytest.mark.parametrize(("limit", "stop", "stopped_at", "workers"), [
+    (1.0, 7, (2, 1), 0), (1.0, 6, (1, 3), 0), (0.67, 7, (3, 1), 0), (0.67, 8, (3, 2), 0),
+    (1.0, 7, (2, 1), 1), (0.67, 8, (3, 2), 1)])  # a DataLoader worker draws as Lightning sets up the data
 def test_a_run_stopped_mid_epoch_resumes_with_the_batches_it_had_not_trained(speech_dir: Path, tmp_path: Path,
                                                                              limit: float, stop: int,
-                                                                             stopped_at: tuple[int, int]) -> None:
+                                                                             stopped_at: tuple[int, int],
+                                                                             workers: int) -> None:
     """Stopped after 7 steps (epoch 2, one batch of three done; with ``limit_train_batches`` 0.67,
     two batches an epoch: epoch 3, one done) or at an epoch's end (6; 8 of two an epoch), resumed to
     15: the weights of 15 steps never stopped. Replaying the epoch from its start would train other
@@ -110,6 +112,7 @@ def test_a_run_stopped_mid_epoch_resumes_with_the_batches_it_had_not_trained(spe
         root.mkdir()
         run = config(root, manifest)
         run["trainer"]["limit_train_batches"] = limit
+        run["data"]["num_workers"] = workers
         (root / "run.yaml").write_text(yaml.safe_dump(run))
     assert main(["train", "--config", str(whole / "run.yaml"), "--trainer.max_steps", "15"]) == 0
     assert main(["train", "--config", str(stopped / "run.yaml"), "--trainer.max_steps", str(stop)]) == 0
@@ -124,12 +127,15 @@ def test_a_run_stopped_mid_epoch_resumes_with_the_batches_it_had_not_trained(spe
     assert_same_weights(last, whole / "ckpt" / "last.ckpt")
 
 
+@pytest.mark.parametrize("workers", [0, 1])
 def test_a_run_resumed_from_an_epoch_end_validation_checkpoint_goes_on_with_the_next_epoch(speech_dir: Path,
-                                                                                         tmp_path: Path) -> None:
+                                                                                         tmp_path: Path,
+                                                                                         workers: int) -> None:
     """Validation after every epoch (two batches of three, ``limit_train_batches`` 0.67) keeps a
     checkpoint each time; resumed from the one after epoch 3 (step 8) to 15: the weights of the run
     never stopped. Lightning does not draw from the finished epoch there; the next must be epoch 4's."""
     run = config(tmp_path, speech_dir / "train.jsonl")
+    run["data"]["num_workers"] = workers
     run["trainer"].update(limit_train_batches=0.67, check_val_every_n_epoch=1, callbacks=[
         {"class_path": "lightning.pytorch.callbacks.ModelCheckpoint",
          "init_args": {"dirpath": str(tmp_path / "ckpt"), "save_top_k": -1, "save_last": True}}])
@@ -250,3 +256,27 @@ def test_under_ddp_the_periodic_save_asks_rank_0_once_every_sync_steps(monkeypat
     assert asked == [True] * 3 and saves == [sync, 2 * sync, 3 * sync]
     saves.clear()
     assert run(1, 3) == [] and saves == [1, 2, 3]
+
+
+@pytest.mark.parametrize(("saved", "now", "done", "counted"),
+                         [(2, 1, 3, 6), (1, 2, 5, 2), (2, 2, 3, 3), (None, 2, 3, 3)])
+def test_resumed_on_another_number_of_processes_lightnings_count_moves_with_the_skip(
+        saved: int | None, now: int, done: int, counted: int) -> None:
+    """Two processes trained 3 batches each: one process goes on after 6 of the epoch, and Lightning
+    counts 6 done, so the epoch ends (and validates) where it should; a checkpoint from before the
+    world size was recorded (None) is taken as written on the processes resuming it."""
+    from types import SimpleNamespace
+
+    from recog.train import ManifestDataModule
+
+    module = ManifestDataModule("train.jsonl", "dev.jsonl")
+    # as Lightning restores a checkpoint written in on_train_batch_end: completed trails by one
+    current = SimpleNamespace(ready=done, started=done, processed=done, completed=done - 1)
+    module.trainer = SimpleNamespace(world_size=now, fit_loop=SimpleNamespace(
+        epoch_loop=SimpleNamespace(batch_progress=SimpleNamespace(current=current))))
+    module._rescale_progress(done, saved)
+    assert (current.ready, current.started, current.processed, current.completed) == (counted,) * 3 + (counted - 1,)
+    sampler = BucketingBatchSampler([float(n) for n in range(10, 90)], max_frames=100, seed=3, world_size=now)
+    whole = sampler.batches(4)
+    sampler.resume_at(4, done, saved_world_size=saved)
+    assert list(sampler) == whole[counted:]  # the sampler skips what Lightning now counts

@@ -83,7 +83,7 @@ def ship(name: str, task: str, summary: str) -> Path:
             + (f" `{LM_FILE}` is the character LM recog's `{name}` ships, for `recog-edge "
                f"{'transcribe' if task == 'speech' else 'ocr'} --lm {name}`."
                if LM_FILE in sizes else "")
-            + (f" `{setting.name}` is the fusion weight and bonus tuned for it, as recog's."
+            + (f" `{setting.name}` is the fusion settings tuned for it (a weight and bonus per head), as recog's."
                if setting else "") + f"\n\n{listing}\n",
             encoding="utf-8")
         folder = EDGE_ROOT / name

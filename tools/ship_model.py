@@ -7,13 +7,14 @@ figures its benchmark measured.
     python tools/ship_model.py runs/latin_det/checkpoints/best-....ckpt --name latin-det   # a text detector
 
 After shipping, check that the folder reads back: ``recog models``, then ``recog ocr x.png``. Where
-the model ships an LM with a tuned fusion pair (``lm.fusion.json``), tune the pair for the new
-weights (``tools/lm_tune.py --write``), then ``tools/ship_edge.py``.
+the model ships an LM with tuned fusion pairs (``lm.fusion.json``, one per head), tune them for the
+new weights (``tools/lm_tune.py --head H --write`` for each), then ``tools/ship_edge.py``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -46,8 +47,6 @@ def main() -> int:
     task = args.task or ("text-detection" if is_detector(parts) else input_kind(model).name)
     info = {"name": args.name, "task": task, "source": Path(args.checkpoint).name}
     if args.detect:
-        import json
-
         info["detect"] = json.loads(args.detect)
         detect_options(info["detect"])  # refuses unknown settings before anything is written
     elif "detect" in parts.info:  # a detector checkpoint's validation box settings
@@ -65,8 +64,12 @@ def main() -> int:
     print(f"wrote {folder} ({params / 1e6:.2f} M parameters, {size / 1e6:.1f} MB weights)")
     setting = fusion_setting_path(folder / LM_FILE)
     if setting.is_file():
-        print(f"note: {setting} holds the LM's fusion pair tuned with the model shipped before; tune it for "
-              f"this one: python tools/lm_tune.py --model {args.name} --lm {args.name} --manifest DEV --write")
+        default = getattr(model, "default_head", "ctc")
+        heads = [h for h in json.loads(setting.read_text(encoding="utf-8")).get("heads", {default: None})
+                 if h in ("ctc", "rnnt")] or ["ctc"]
+        print(f"note: {setting} holds the LM's fusion settings tuned with the model shipped before; tune them for "
+              f"this one: " + "; ".join(f"python tools/lm_tune.py --model {args.name} --head {h} --lm {args.name} "
+                                       f"--manifest DEV --write" for h in heads))
     return 0
 
 

@@ -302,6 +302,8 @@ def read_fusion_setting(path: str | Path) -> dict[str, dict[str, float]] | None:
         return None
     try:
         data = json.loads(setting.read_text(encoding="utf-8"))
+        if "heads" in data and ({"weight", "bonus"} & data.keys() or not isinstance(data["heads"], dict)):
+            raise ValueError("both one setting and one per head")
         entries = data["heads"] if "heads" in data else {ANY_HEAD: data}
         settings = {str(head): _fusion_entry(entry) for head, entry in entries.items()}
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as err:
@@ -326,7 +328,8 @@ def _fusion_entry(entry: dict[str, Any]) -> dict[str, float]:
 def write_fusion_setting(path: str | Path, weight: float, bonus: float, tuned: str, ilme_weight: float = 0.0,
                          head: str = ANY_HEAD) -> Path:
     """Write the fusion setting of the LM file ``path`` for the ``head`` it was tuned with, keeping
-    the other heads' (``ANY_HEAD``: one setting for every head, replacing all). ``tuned``: on what
+    the other heads' (a flat setting there before stays as ``ANY_HEAD``'s, for the heads without
+    their own; ``head`` ``ANY_HEAD``: one setting for every head, replacing all). ``tuned``: on what
     and with which model, for people reading it; ``ilme_weight`` is written only where above 0.
     Returns the setting's path."""
     setting = fusion_setting_path(path)  # written whole or not at all: a torn file would stop load
@@ -334,9 +337,13 @@ def write_fusion_setting(path: str | Path, weight: float, bonus: float, tuned: s
               "tuned": tuned}
     if head != ANY_HEAD:
         try:
-            kept = json.loads(setting.read_text(encoding="utf-8")).get("heads", {}) if setting.is_file() else {}
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
-            kept = {}  # a damaged file is replaced
+            old = json.loads(setting.read_text(encoding="utf-8")) if setting.is_file() else {}
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            old = {}  # a damaged file is replaced
+        old = old if isinstance(old, dict) else {}
+        # the other heads' settings stay; a flat one, which served every head, serves the others
+        kept = old.get("heads") if "heads" in old else ({ANY_HEAD: old} if "weight" in old else {})
+        kept = kept if isinstance(kept, dict) else {}
         fusion = {"heads": {**{h: kept[h] for h in sorted(kept) if h != head}, head: fusion}}
     write_text_atomic(setting, json.dumps(fusion, indent=1) + "\n")
     return setting
