@@ -402,11 +402,11 @@ class BucketingBatchSampler(Sampler[list[int]]):
 
         ``progress``, asked as the iteration begins (the trainer's own count may not be reset for
         the epoch yet): (batches the trainer counts as done in the epoch it goes on with, 0 for a
-        fresh one; batches it takes an epoch). The iteration yields
-        what the trainer will train: the rest of an epoch it goes on with, up to its count (none
-        where that epoch is done: Lightning restarted from a checkpoint written at an epoch's end
-        by ``max_steps`` still draws a batch); for a fresh one, the next epoch whole where
-        ``batches_done`` had finished ``epoch``."""
+        fresh one; batches it takes an epoch). The iteration yields what the trainer will train:
+        the rest of an epoch it goes on with, up to its count (none where that epoch is done:
+        Lightning restarted from a checkpoint written at an epoch's end by ``max_steps`` still
+        draws a batch); for a fresh one, the next epoch whole where ``batches_done`` had finished
+        ``epoch``."""
         if saved_world_size is not None and saved_world_size != self.world_size:
             batches_done = batches_done * saved_world_size // self.world_size
         self.epoch, self._skip, self._progress = epoch, max(0, batches_done), progress
