@@ -407,8 +407,7 @@ class BucketingBatchSampler(Sampler[list[int]]):
         Lightning restarted from a checkpoint written at an epoch's end by ``max_steps`` still
         draws a batch); for a fresh one, the next epoch whole where ``batches_done`` had finished
         ``epoch``."""
-        if saved_world_size is not None and saved_world_size != self.world_size:
-            batches_done = batches_done * saved_world_size // self.world_size
+        batches_done = rescaled_batches_done(batches_done, saved_world_size, self.world_size)
         self.epoch, self._skip, self._progress = epoch, max(0, batches_done), progress
         self.drawing = epoch  # a checkpoint before the first draw resumes here too
 
@@ -485,6 +484,14 @@ class BucketingBatchSampler(Sampler[list[int]]):
 
     def __len__(self) -> int:
         return len(self.batches())
+
+
+def rescaled_batches_done(done: int, saved_world_size: int | None, world_size: int) -> int:
+    """Each rank's batches of an epoch that ``saved_world_size`` ranks had trained ``done`` of
+    each, counted on ``world_size`` ranks (as many of the epoch's batches; None: the same ranks)."""
+    if saved_world_size is None or saved_world_size == world_size:
+        return done
+    return done * saved_world_size // world_size
 
 
 def seconds_to_frames(seconds: float, hop_ms: float = 10.0) -> int:

@@ -26,6 +26,7 @@ from recog.data import (
     collate,
     padding_fraction,
     read_manifest,
+    rescaled_batches_done,
 )
 from recog.image import ImageConfig
 from recog.metrics import char_error_rate, exact_match_rate, word_error_rate
@@ -266,12 +267,12 @@ class ManifestDataModule(L.LightningDataModule):
         if self.trainer is None or self._train_sampler is None:
             return {}
         fit, epoch = self.trainer.fit_loop, self._train_sampler.drawing
+        done = int(fit.epoch_loop.batch_progress.current.processed)
         started = fit.epoch_progress.current
         if self.trainer.max_steps == -1 and started.ready == started.started == started.processed:
             # Lightning closed this epoch (max_time or should_stop ended it): a resumed run starts the next
-            return {"epoch": epoch + 1, "batches_done": 0, "world_size": self.trainer.world_size}
-        return {"epoch": epoch, "batches_done": int(fit.epoch_loop.batch_progress.current.processed),
-                "world_size": self.trainer.world_size}
+            epoch, done = epoch + 1, 0
+        return {"epoch": epoch, "batches_done": done, "world_size": self.trainer.world_size}
 
     def load_state_dict(self, state_dict: dict[str, int]) -> None:
         if "epoch" in state_dict:
@@ -297,10 +298,9 @@ class ManifestDataModule(L.LightningDataModule):
         """Resumed on another number of processes: Lightning's restored count of the epoch's batches
         (each process's) moves to what the sampler skips on the new number, so that the epoch ends,
         validates and saves where it should."""
-        world_size = self.trainer.world_size
-        if saved_world_size is None or saved_world_size == world_size:
+        shift = rescaled_batches_done(done, saved_world_size, self.trainer.world_size) - done
+        if not shift:
             return
-        shift = done * saved_world_size // world_size - done
         current = self.trainer.fit_loop.epoch_loop.batch_progress.current
         for field in ("ready", "started", "processed", "completed"):
             setattr(current, field, max(0, getattr(current, field) + shift))

@@ -24,7 +24,7 @@ from recog.checkpoint import WEIGHTS_FILE, build_model, is_detector, read_model,
 from recog.inputs import input_kind  # noqa: E402
 from recog.models import LM_FILE, ROOT  # noqa: E402
 from recog_edge.boxes import detect_options  # noqa: E402
-from recog_edge.lm import fusion_setting_path  # noqa: E402
+from recog_edge.lm import ANY_HEAD, fusion_setting_path, read_fusion_setting  # noqa: E402
 
 MAX_BYTES = 15_000_000  # a shipped weights file stays at most 15 MB
 
@@ -64,9 +64,9 @@ def main() -> int:
     print(f"wrote {folder} ({params / 1e6:.2f} M parameters, {size / 1e6:.1f} MB weights)")
     setting = fusion_setting_path(folder / LM_FILE)
     if setting.is_file():
-        default = getattr(model, "default_head", "ctc")
-        heads = [h for h in json.loads(setting.read_text(encoding="utf-8")).get("heads", {default: None})
-                 if h in ("ctc", "rnnt")] or ["ctc"]
+        default = getattr(model, "default_head", "ctc")  # a flat setting's head
+        heads = [default if h == ANY_HEAD else h for h in read_fusion_setting(folder / LM_FILE) or {}]
+        heads = [h for h in heads if h in ("ctc", "rnnt")] or ["ctc"]
         print(f"note: {setting} holds the LM's fusion settings tuned with the model shipped before; tune them for "
               f"this one: " + "; ".join(f"python tools/lm_tune.py --model {args.name} --head {h} --lm {args.name} "
                                        f"--manifest DEV --write" for h in heads))
