@@ -131,3 +131,37 @@ def test_nothing_in_recog_unpickles_with_torch_load() -> None:
                 safe = any(k.arg == "weights_only" and ast.unparse(k.value) == "True" for k in node.keywords)
                 calls.append((f"{path.relative_to(root)}:{node.lineno}", safe))
     assert calls and all(safe for _, safe in calls), calls
+
+
+def test_average_model_writes_the_weighted_mean_of_two_models_and_refuses_other_configs(
+        model, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """tools/average_model.py: each float weight and buffer of the result is the shares' mean of the
+    sources' (a checkpoint and a folder mixed); models of another configuration are refused."""
+    import sys
+
+    from tools import average_model
+
+    other = tiny_recognizer([8, 3])
+    with torch.no_grad():
+        for p in other.parameters():
+            p.add_(torch.randn_like(p))
+    save_checkpoint(model, tmp_path / "a.ckpt")
+    save_model(other, tmp_path / "b")
+    out = tmp_path / "avg"
+    argv = ["average_model.py", str(tmp_path / "a.ckpt"), str(tmp_path / "b"), "--weights", "3,1", "--out", str(out)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "argv", argv)
+        average_model.main()
+    averaged, info = load_recognizer(out)
+    assert info["shares"] == [3.0, 1.0]
+    a, b = model.state_dict(), other.state_dict()
+    for name, value in averaged.state_dict().items():
+        if value.is_floating_point():
+            torch.testing.assert_close(value, 0.75 * a[name] + 0.25 * b[name])
+    assert any(not torch.equal(a[k], b[k]) for k in a)  # the test means something: the sources differ
+
+    save_model(tiny_recognizer([8, 0]), tmp_path / "c")  # the same weights, another attention context
+    with pytest.raises(SystemExit, match="another configuration"):
+        average_model.average([tmp_path / "a.ckpt", tmp_path / "c"])
+    with pytest.raises(SystemExit, match="one share per model"):
+        average_model.average([tmp_path / "a.ckpt", tmp_path / "b"], [1.0])
