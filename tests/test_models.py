@@ -134,9 +134,10 @@ def test_nothing_in_recog_unpickles_with_torch_load() -> None:
 
 
 def test_average_model_writes_the_weighted_mean_of_two_models_and_refuses_other_configs(
-        model, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+        model, tmp_path: Path) -> None:
     """tools/average_model.py: each float weight and buffer of the result is the shares' mean of the
-    sources' (a checkpoint and a folder mixed); models of another configuration are refused."""
+    sources' (a folder and a checkpoint mixed), the first source's default attention context carries
+    over, and models of another configuration are refused."""
     import sys
 
     from tools import average_model
@@ -146,14 +147,14 @@ def test_average_model_writes_the_weighted_mean_of_two_models_and_refuses_other_
         for p in other.parameters():
             p.add_(torch.randn_like(p))
     save_checkpoint(model, tmp_path / "a.ckpt")
-    save_model(other, tmp_path / "b")
+    save_model(other, tmp_path / "b", info={"att_context": [8, 0]})
     out = tmp_path / "avg"
-    argv = ["average_model.py", str(tmp_path / "a.ckpt"), str(tmp_path / "b"), "--weights", "3,1", "--out", str(out)]
+    argv = ["average_model.py", str(tmp_path / "b"), str(tmp_path / "a.ckpt"), "--weights", "1,3", "--out", str(out)]
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(sys, "argv", argv)
         average_model.main()
     averaged, info = load_recognizer(out)
-    assert info["shares"] == [3.0, 1.0]
+    assert info["shares"] == [1.0, 3.0] and info["att_context"] == [8, 0]
     a, b = model.state_dict(), other.state_dict()
     for name, value in averaged.state_dict().items():
         if value.is_floating_point():

@@ -8,7 +8,8 @@ model folder that ``recog eval --model``, ``--model.init_from`` and ``tools/ship
     python tools/average_model.py en-speech runs/en_speech_v20/checkpoints/last.ckpt --weights 0.7,0.3 \
         --out runs/en_speech_avg/avg30
 
-Each model is a shipped model's name, a model folder or a training checkpoint. Floating-point
+Each model is a shipped model's name, a model folder or a training checkpoint: recognisers or text
+detectors. Floating-point
 weights and buffers (normalisation statistics) are averaged in float32; integer buffers (counters)
 are taken from the last model.
 """
@@ -18,18 +19,24 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # recog when not installed
 from recog.checkpoint import ModelParts, build_model, read_model, save_model  # noqa: E402
+from recog.detection.model import TextDetector  # noqa: E402
 from recog.model import Recognizer  # noqa: E402
 from recog.models import resolve  # noqa: E402
 
+READING = ("att_context", "detect")  # info that changes how a model reads (recog.inference.load)
 
-def average(sources: list[str | Path], weights: list[float] | None = None) -> Recognizer:
+
+def average(sources: list[str | Path], weights: list[float] | None = None
+            ) -> tuple[Recognizer | TextDetector, dict[str, Any]]:
     """The model whose weights are the ``weights``-weighted mean of the ``sources``' (equal shares
-    by default; the shares are normalised to sum to 1). SystemExit naming the source where the
+    by default; the shares are normalised to sum to 1), and the first source's info on how it reads
+    (a default attention context, a detector's box settings). SystemExit naming the source where the
     models differ in configuration, tokenizer or weight names."""
     if len(sources) < 2:
         raise SystemExit("average: needs at least two models")
@@ -51,10 +58,8 @@ def average(sources: list[str | Path], weights: list[float] | None = None) -> Re
             mean[name] = sum(w * p.weights[name].float() for w, p in zip(shares, parts, strict=True))
         else:
             mean[name] = last
-    model = build_model(ModelParts(first.model, first.tokenizer, mean, {}), sources[-1])
-    if not isinstance(model, Recognizer):
-        raise SystemExit(f"{sources[0]}: a text detector; this averages recognisers")
-    return model
+    reading = {k: first.info[k] for k in READING if k in first.info}
+    return build_model(ModelParts(first.model, first.tokenizer, mean, {}), sources[-1]), reading
 
 
 def main() -> None:
@@ -65,8 +70,8 @@ def main() -> None:
     args = parser.parse_args()
     weights = [float(w) for w in args.weights.split(",")] if args.weights else None
     with torch.no_grad():
-        model = average(args.models, weights)
-    save_model(model, args.out, info={"averaged": [str(m) for m in args.models],
+        model, reading = average(args.models, weights)
+    save_model(model, args.out, info={**reading, "averaged": [str(m) for m in args.models],
                                       "shares": weights or [1.0] * len(args.models)})
     print(f"wrote {args.out}: the average of {len(args.models)} models")
 
