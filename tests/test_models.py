@@ -166,3 +166,8 @@ def test_average_model_writes_the_weighted_mean_of_two_models_and_refuses_other_
         average_model.average([tmp_path / "a.ckpt", tmp_path / "c"])
     with pytest.raises(SystemExit, match="one share per model"):
         average_model.average([tmp_path / "a.ckpt", tmp_path / "b"], [1.0])
+    (tmp_path / "pickle.ckpt").write_bytes(pickle.dumps({"a": 1}))
+    with pytest.MonkeyPatch.context() as patch, pytest.raises(SystemExit, match="pickle.ckpt"):
+        patch.setattr(sys, "argv", ["average_model.py", str(tmp_path / "a.ckpt"), str(tmp_path / "pickle.ckpt"),
+                                    "--out", str(tmp_path / "bad")])
+        average_model.main()

@@ -1,17 +1,18 @@
 """Average the weights of models that share one configuration: checkpoints of one run (as icefall's
-and NeMo's checkpoint averaging do) or a fine-tuned model and the model it started from (WiSE-FT's
-interpolation, Wortsman et al. 2022, which keeps part of what fine-tuning forgot). The result is a
-model folder that ``recog eval --model``, ``--model.init_from`` and ``tools/ship_model.py`` read:
+and NeMo's checkpoint averaging do), several fine-tunings of one model (a "model soup", Wortsman et
+al. 2022), or a fine-tuned model and the model it started from (WiSE-FT's interpolation, which keeps
+part of what fine-tuning forgot). The result is a model folder that ``recog eval --model``,
+``--model.init_from`` and ``tools/ship_model.py`` read:
 
-    python tools/average_model.py latin-lines runs/latin_lines_v22/checkpoints/best-epoch=1-step=3674.ckpt \
-        --out runs/latin_lines_avg/avg50
-    python tools/average_model.py en-speech runs/en_speech_v20/checkpoints/last.ckpt --weights 0.7,0.3 \
-        --out runs/en_speech_avg/avg30
+    python tools/average_model.py runs/latin_lines_v17/checkpoints/best-epoch=0-step=1922.ckpt \
+        runs/latin_lines_v18/checkpoints/best-epoch=0-step=2357.ckpt \
+        runs/latin_lines_v22/checkpoints/best-epoch=1-step=3674.ckpt --out runs/latin_lines_avg/soup3
+    python tools/average_model.py runs/en_speech_v19/checkpoints/best-epoch=0-step=5166.ckpt \
+        runs/en_speech_v20/checkpoints/best-epoch=0-step=11617.ckpt --weights 0.7,0.3 --out runs/en_speech_avg/avg30
 
 Each model is a shipped model's name, a model folder or a training checkpoint: recognisers or text
-detectors. Floating-point
-weights and buffers (normalisation statistics) are averaged in float32; integer buffers (counters)
-are taken from the last model.
+detectors. Floating-point weights and buffers (normalisation statistics) are averaged in float32;
+integer buffers (counters) are taken from the last model.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # recog when not installed
-from recog.checkpoint import ModelParts, build_model, read_model, save_model  # noqa: E402
+from recog.checkpoint import ModelFormatError, ModelParts, build_model, read_model, save_model  # noqa: E402
 from recog.detection.model import TextDetector  # noqa: E402
 from recog.model import Recognizer  # noqa: E402
 from recog.models import resolve  # noqa: E402
@@ -68,9 +69,15 @@ def main() -> None:
     parser.add_argument("--weights", help="one share per model, comma-separated (default: equal shares)")
     parser.add_argument("--out", required=True, type=Path, help="the averaged model folder")
     args = parser.parse_args()
-    weights = [float(w) for w in args.weights.split(",")] if args.weights else None
-    with torch.no_grad():
-        model, reading = average(args.models, weights)
+    try:
+        weights = [float(w) for w in args.weights.split(",")] if args.weights else None
+    except ValueError:
+        raise SystemExit(f"--weights {args.weights}: needs numbers, e.g. 0.5,0.3,0.2") from None
+    try:
+        with torch.no_grad():
+            model, reading = average(args.models, weights)
+    except (FileNotFoundError, ModelFormatError) as err:  # the message names the file
+        raise SystemExit(f"error: {err}") from None
     save_model(model, args.out, info={**reading, "averaged": [str(m) for m in args.models],
                                       "shares": weights or [1.0] * len(args.models)})
     print(f"wrote {args.out}: the average of {len(args.models)} models")
