@@ -36,6 +36,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 from fonts import Face, MissingPackagesError, check_packages, face_split
+from google_fonts import GOOGLE_PACKAGE, read_lock, train_faces
 from PIL import Image, ImageDraw, ImageFont
 from texts import make_texts
 
@@ -601,9 +602,13 @@ def _init_worker() -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def pick_face(faces: list[Face], rng: np.random.Generator) -> Face:
+def pick_face(faces: list[Face], rng: np.random.Generator, google_share: float | None = None) -> Face:
     """A design group uniformly (so big families do not dominate), then a face in it, plain
-    styles twice as likely."""
+    styles twice as likely. With ``google_share`` (training lines of a corpus made with
+    --google-fonts), the Google Fonts faces first with that probability, else the Debian ones."""
+    if google_share is not None:
+        google = rng.random() < google_share
+        faces = [f for f in faces if f.package.startswith(GOOGLE_PACKAGE) == google]
     groups = sorted({f.group for f in faces})
     group = groups[int(rng.integers(len(groups)))]
     members = [f for f in faces if f.group == group]
@@ -616,7 +621,7 @@ def make_job(split: str, index: int, text: str, faces: list[Face], args: argpars
     generator seeded by (seed, split, index). The heavy flag is drawn last, so the draws before it
     are those of corpora made before it existed."""
     rng = np.random.default_rng([args.seed, SPLIT_CODES[split], index])
-    face = pick_face(faces, rng)
+    face = pick_face(faces, rng, args.google_share if split == "train" and args.google_fonts else None)
     degrade = bool(rng.random() < args.degrade_prob)
     render_seed = int(rng.integers(2**63))
     heavy = split == "train" and bool(rng.random() < args.heavy_share)
@@ -657,12 +662,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--degrade-prob", type=float, default=0.5, help="share of lines degraded with recog.augment")
     p.add_argument("--heavy-share", type=float, default=0.0,
                    help="share of training lines degraded as test_degraded is (3-5 strong degradations stacked)")
+    p.add_argument("--google-fonts", metavar="DIR",
+                   help="also train on the Google Fonts faces in DIR (made by google_fonts.py); dev and test keep "
+                        "the Debian fonts")
+    p.add_argument("--google-share", type=float, default=0.5,
+                   help="with --google-fonts: the share of training lines in those faces")
     p.add_argument("--min-size", type=int, default=20, help="smallest font size of printed lines (px)")
     p.add_argument("--max-size", type=int, default=48, help="largest font size of printed lines (px)")
     args = p.parse_args(argv)
     counts = (args.num_train, args.num_dev, args.num_test)
     if min(counts) < 0 or args.workers < 1 or not 0 <= args.degrade_prob <= 1 or not 0 <= args.heavy_share <= 1:
         p.error("counts must be >= 0, --workers >= 1 and --degrade-prob and --heavy-share in [0, 1]")
+    if not 0 < args.google_share < 1:
+        p.error(f"--google-share must be in (0, 1), got {args.google_share}")
     if not 0 <= args.train_from <= args.num_train:
         p.error(f"--train-from must be in [0, --num-train], got {args.train_from}")
     if not 8 <= args.min_size <= args.max_size:
@@ -692,6 +704,14 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit(f"error: {err}")
     out = Path(args.out)
     faces = face_split(args.seed)
+    extra: dict[str, object] = {}
+    if args.google_fonts:
+        try:
+            google, _ = train_faces(args.google_fonts, faces)
+        except FileNotFoundError as err:
+            sys.exit(f"error: {err}")
+        faces["train"] = faces["train"] + google
+        extra = {"google_fonts": {"metadata": read_lock()["metadata"], "share": args.google_share}}
     config = {
         "version": CONFIG_VERSION,
         "seed": args.seed,
@@ -703,6 +723,7 @@ def main(argv: list[str] | None = None) -> int:
         # Catches a changed text generator, whose new texts would not match reused images.
         "texts_sha256": texts_fingerprint(make_texts, args.seed),
         "fonts": {split: sorted(f.name for f in faces[split]) for split in SPLITS},
+        **extra,
     }
     if args.heavy_share:  # recorded only when set: folders made before it still match
         config["heavy_share"] = args.heavy_share

@@ -1,0 +1,371 @@
+"""Google Fonts as extra *training* fonts for the line recipe, from npm's ``@fontsource`` packages.
+
+The Debian archive's Latin text fonts (fonts.py) give the recipe 83 design groups to train on;
+an unseen font is read at several times the error of a seen one (recipes/synth_ocr/README.md), and
+most of the test split's errors are in its few script and unusual monospaced designs. The Google
+Fonts library has some 1,900 Latin families (sans, serif, monospace, display and handwriting), all
+under the OFL or the Apache licence, and Fontsource publishes each as an npm package
+(``@fontsource/<id>``) with one WOFF file per subset, weight and style. The npm registry is one of
+the package registries this project may use; no font CDN is.
+
+These fonts only ever go to the **training** split: dev and test stay the Debian fonts of
+fonts.py, so figures stay comparable across versions. A family is dropped (``excluded``, with the
+reason) when it is
+
+* reserved for the held-out evaluation (fonts.reserved_reason: trdg's families, Latin Modern, CMU,
+  Libertine and their derivatives), or one of Google's Noto families (Noto Sans is drawn from Open
+  Sans, which trdg ships);
+* of a dev or test design group: its name starts with the name of a dev or test group or family
+  (``Lobster Two``, ``Old Standard TT``, ``Averia Serif Libre``), or HELD_LINEAGE names it (a revival
+  of a held design under another name);
+* a family the Debian training fonts already have (the Debian file is kept);
+* not usable by fonts.inspect_font's checks (ASCII coverage, ink, glyph names, weight);
+* all capitals or small capitals: ``SC`` families, and faces whose lower-case letters the shipped
+  latin-lines model reads as capitals in a clean render of PROBE_TEXT (``probe``);
+* a novelty face (outlined, striped, glitched or dripping letters, the most ornate scripts): the
+  shipped model reads that clean render at over 50 % CER (capitals aside). An unseen but readable
+  face reads far better: the kept faces' median is under 5 %.
+
+A kept family joins the design group fonts.DESIGN_GROUPS gives it (so a Google copy of a Debian
+training design joins that design's group), else its superfamily's (superfamily_of: the 86
+Playwrite families are one group), else a group of its own. The recipe draws a group, then a
+face. Up to four faces a family are kept: regular and bold (the weights nearest 400 and 700),
+upright and italic where it has them.
+
+The package versions are pinned in google_fonts_lock.json (npm versions are immutable), so every
+machine fetches the same files::
+
+    python recipes/synth_ocr/google_fonts.py --out data/fonts/google          # fetch and check (~10 min)
+    python recipes/synth_ocr/google_fonts.py --out data/fonts/google --list   # kept groups, dropped families
+    python recipes/synth_ocr/prepare.py --out data/synth_ocr_gf --google-fonts data/fonts/google ...
+    python recipes/synth_ocr/google_fonts.py --lock                           # re-pin to the newest versions
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import io
+import json
+import re
+import sys
+import tarfile
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fonts import DESIGN_GROUPS, FAMILY_TO_GROUP, Face, inspect_fonts, reserved_reason  # noqa: E402
+
+REGISTRY = "https://registry.npmjs.org"
+GOOGLE_PACKAGE = "@fontsource/"  # Face.package of a Google Fonts face starts so
+METADATA_PACKAGE = "google-font-metadata"  # Fontsource's list of Google's families (data/google-fonts-v2.json)
+LOCK_FILE = Path(__file__).with_name("google_fonts_lock.json")
+CATEGORIES = {"sans-serif": "sans", "serif": "serif", "monospace": "mono", "handwriting": "script",
+              "display": "display"}
+# Google families that revive or copy a dev or test design of fonts.py under another name.
+HELD_LINEAGE = {
+    "Libre Baskerville": "Baskervald (dev): both are Baskerville revivals",
+    "Baskervville": "Baskervald (dev): both are Baskerville revivals",
+    "Baskervville SC": "Baskervald (dev): both are Baskerville revivals",
+    "Old Standard TT": "Old Standard (test)",
+}
+# First words shared by unrelated designs (Libre Franklin, Libre Caslon; Red Hat, Red Rose): no
+# superfamily group (superfamily_of).
+NOT_SUPERFAMILIES = {"Libre", "Red", "Black", "Big", "Special", "Cherry", "Mr", "Mrs", "Miss", "Sans", "The"}
+FETCH_TIMEOUT = 60.0
+MAX_UPPER_SHARE = 0.5  # probe: more of the lower-case letters read as capitals drops the face
+MAX_PROBE_CER = 0.5  # probe: a clean line of the face read worse than this drops it
+
+
+def _get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT) as response:  # noqa: S310 (https only)
+        return response.read()
+
+
+def _package_url(name: str, version: str) -> str:
+    return f"{REGISTRY}/{name}/-/{name.rsplit('/', 1)[-1]}-{version}.tgz"
+
+
+def read_lock() -> dict:
+    """{"metadata": version, "packages": {id: version}} from LOCK_FILE."""
+    return json.loads(LOCK_FILE.read_text(encoding="utf-8"))
+
+
+def fetch_metadata(version: str) -> dict[str, dict]:
+    """Google's families by Fontsource id, from the pinned google-font-metadata package."""
+    blob = _get(_package_url(METADATA_PACKAGE, version))
+    with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
+        member = tar.extractfile("package/data/google-fonts-v2.json")
+        assert member is not None
+        return json.load(member)
+
+
+def latin_families(metadata: dict[str, dict]) -> dict[str, dict]:
+    """The families with a Latin subset and a known category, by id."""
+    return {i: m for i, m in metadata.items() if "latin" in m.get("subsets", ()) and m.get("category") in CATEGORIES}
+
+
+def make_lock(workers: int = 8) -> dict:
+    """Pin the newest google-font-metadata and the newest @fontsource package of each Latin family."""
+
+    def latest(name: str) -> str | None:
+        try:
+            return json.loads(_get(f"{REGISTRY}/{name.replace('/', '%2f')}"))["dist-tags"]["latest"]
+        except Exception:  # a family Fontsource does not publish
+            return None
+
+    meta_version = latest(METADATA_PACKAGE)
+    assert meta_version is not None, "google-font-metadata not found on the npm registry"
+    ids = sorted(latin_families(fetch_metadata(meta_version)))
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        versions = dict(zip(ids, pool.map(lambda i: latest(f"@fontsource/{i}"), ids), strict=True))
+    return {"metadata": meta_version, "packages": {i: v for i, v in versions.items() if v}}
+
+
+def pick_files(family_id: str, meta: dict) -> list[str]:
+    """The package files of the faces kept: the weights nearest 400 and 700 (bold only from 600
+    up), upright and italic where the family has them; Latin subset, WOFF."""
+    weights = [int(w) for w in meta.get("weights", ())]
+    styles = [s for s in ("normal", "italic") if s in meta.get("styles", ())]
+    regular = min((w for w in weights if w >= 300), key=lambda w: abs(w - 400), default=None)
+    bold = min((w for w in weights if w >= 600), key=lambda w: abs(w - 700), default=None)
+    chosen = [w for w in (regular, bold) if w is not None]
+    return [f"package/files/{family_id}-latin-{w}-{s}.woff" for w in dict.fromkeys(chosen) for s in styles]
+
+
+def fetch(out: Path, lock: dict, workers: int = 8) -> list[tuple[str, str]]:
+    """Download the locked packages' chosen WOFF files into ``out/<id>/`` (skipping ids already
+    there) and write ``out/families.json``. Returns (id, error) for packages that failed."""
+    meta = latin_families(fetch_metadata(lock["metadata"]))
+    out.mkdir(parents=True, exist_ok=True)
+
+    def one(item: tuple[str, str]) -> tuple[str, str] | None:
+        family_id, version = item
+        folder = out / family_id
+        if (folder / ".done").exists():
+            return None
+        try:
+            wanted = set(pick_files(family_id, meta[family_id]))
+            with tarfile.open(fileobj=io.BytesIO(_get(_package_url(f"@fontsource/{family_id}", version)))) as tar:
+                folder.mkdir(exist_ok=True)
+                for member in tar.getmembers():
+                    if member.name in wanted and member.isfile():
+                        data = tar.extractfile(member)
+                        assert data is not None
+                        (folder / Path(member.name).name).write_bytes(data.read())
+            (folder / ".done").write_text(version, encoding="utf-8")
+        except Exception as err:  # one failed package is reported, the rest go on
+            return family_id, f"{type(err).__name__}: {err}"
+        return None
+
+    items = [(i, v) for i, v in sorted(lock["packages"].items()) if i in meta]
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        failed = [r for r in pool.map(one, items) if r]
+    families = {i: {"family": meta[i]["family"], "category": CATEGORIES[meta[i]["category"]], "version": v}
+                for i, v in items}
+    (out / "families.json").write_text(json.dumps(families, indent=0, sort_keys=True), encoding="utf-8")
+    return failed
+
+
+PROBE_TEXT = "the quick brown fox jumps over the lazy dog"  # every lower-case letter
+PROBE_FILE = "probe.json"
+
+
+def render_probe(path: str, text: str = PROBE_TEXT, size: int = 32) -> np.ndarray:
+    """``text`` in the face at ``path``, black on white with an 8 px margin: (H, W) uint8."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(path, size)
+    left, top, right, bottom = font.getbbox(text)
+    image = Image.new("L", (right - left + 16, bottom - top + 16), 255)
+    ImageDraw.Draw(image).text((8 - left, 8 - top), text, font=font, fill=0)
+    return np.asarray(image)
+
+
+def probe(faces: list[Face], folder: Path, model: str = "latin-lines") -> dict[str, tuple[float, float]]:
+    """(case-blind CER, share of upper-case letters) of ``model`` reading PROBE_TEXT, all lower
+    case, in each face; kept in ``folder/probe.json`` and reused for the faces already there.
+    A face whose lower-case letters read as capitals draws capitals (all caps or small caps), and
+    one that the shipped model cannot read at all in a clean render is a novelty face."""
+    import tempfile
+
+    from PIL import Image
+
+    import recog
+    from recog.metrics import char_edits
+
+    file = folder / PROBE_FILE
+    known = json.loads(file.read_text(encoding="utf-8")) if file.is_file() else {"model": model, "faces": {}}
+    if known.get("model") != model:
+        known = {"model": model, "faces": {}}
+    todo = [f for f in faces if f.path not in known["faces"]]
+    if todo:
+        reader = recog.load(model)
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = []
+            for k, face in enumerate(todo):
+                paths.append(f"{tmp}/{k}.png")
+                Image.fromarray(render_probe(face.path)).save(paths[-1])
+            for face, result in zip(todo, reader.transcribe(paths), strict=True):
+                letters = [c for c in result.text if c.isalpha()]
+                upper = sum(c.isupper() for c in letters) / max(1, len(letters))
+                cer = char_edits(PROBE_TEXT, result.text.lower()) / len(PROBE_TEXT)
+                known["faces"][face.path] = [round(cer, 4), round(upper, 4)]
+        file.write_text(json.dumps(known, indent=0, sort_keys=True), encoding="utf-8")
+    return {path: (float(v[0]), float(v[1])) for path, v in known["faces"].items()}
+
+
+def probe_reason(cer: float, upper: float) -> str | None:
+    """Why a probed face is dropped, or None."""
+    if upper > MAX_UPPER_SHARE:
+        return f"draws capitals for lower-case letters ({upper:.0%} read as upper case)"
+    if cer > MAX_PROBE_CER:
+        return f"a novelty face: a clean line reads at {cer:.0%} CER"
+    return None
+
+
+def superfamily_of(families: list[str]) -> dict[str, str]:
+    """{family: group} for Google families that share their first word with two or more others
+    (the 86 Playwrite families, Rubik's 28, IBM Plex, Zen, Baloo, Encode Sans, ...): one design
+    group each, so that a superfamily is drawn as one design, not dozens."""
+    counts: dict[str, int] = {}
+    for family in families:
+        counts[family.split()[0]] = counts.get(family.split()[0], 0) + 1
+    return {family: family.split()[0] for family in families
+            if counts[family.split()[0]] >= 3 and family.split()[0] not in NOT_SUPERFAMILIES}
+
+
+def _held_names(held: list[Face]) -> tuple[set[str], tuple[str, ...]]:
+    """(groups of the held-out faces, lower-case name prefixes that mark a family as held)."""
+    groups = {f.group for f in held}
+    names = {g.lower() for g in groups} | {f.family.lower() for f in held}
+    names |= {family.lower() for g in groups if g in DESIGN_GROUPS for family in DESIGN_GROUPS[g][1]}
+    return groups, tuple(sorted(names))
+
+
+def held_reason(family: str, groups: set[str], prefixes: tuple[str, ...]) -> str | None:
+    """Why ``family`` belongs to a dev or test design, or None."""
+    if family in HELD_LINEAGE:
+        return HELD_LINEAGE[family]
+    if FAMILY_TO_GROUP.get(family) in groups:
+        return f"in the held design group {FAMILY_TO_GROUP[family]}"
+    low = family.lower()
+    for name in prefixes:
+        if low == name or re.match(re.escape(name) + r"\b", low):
+            return f"named as the held design {name!r}"
+    return None
+
+
+def candidate_faces(folder: str | Path, debian: dict[str, list[Face]]) -> tuple[list[Face], list[tuple[str, str]]]:
+    """(faces that pass every check but the probe, (family or path, reason) of what was dropped)
+    from a folder made by fetch, given fonts.face_split's Debian faces per split."""
+    folder = Path(folder)
+    listing = folder / "families.json"
+    if not listing.is_file():
+        raise FileNotFoundError(f"{folder}: no families.json; make it with python recipes/synth_ocr/google_fonts.py "
+                                f"--out {folder}")
+    families = json.loads(listing.read_text(encoding="utf-8"))
+    groups, prefixes = _held_names(debian["dev"] + debian["test"])
+    debian_train = {f.family.lower() for f in debian["train"]}
+    dropped: list[tuple[str, str]] = []
+    candidates: list[tuple[str, str, dict]] = []
+    for family_id, info in sorted(families.items()):
+        family = info["family"]
+        noto = "Noto: drawn from Open Sans (trdg)" if family.startswith("Noto ") else None
+        reason = (reserved_reason(family) or noto
+                  or held_reason(family, groups, prefixes)
+                  or ("a Debian training family" if family.lower() in debian_train else None)
+                  or ("small capitals" if re.search(r"\bSC\b", family) else None))
+        if reason:
+            dropped.append((family, reason))
+            continue
+        candidates += [(str(p), family_id, info) for p in sorted((folder / family_id).glob("*.woff"))]
+    infos = inspect_fonts([p for p, _, _ in candidates])
+    superfamilies = superfamily_of(sorted({info["family"] for _, _, info in candidates}))
+    faces: dict[str, Face] = {}
+    for path, family_id, info in candidates:
+        checked = infos[path]
+        if isinstance(checked, str):
+            dropped.append((path, checked))
+            continue
+        family, style, _ = checked
+        group = FAMILY_TO_GROUP.get(family) or superfamilies.get(info["family"], family)
+        if group in groups:  # the file's own family name can differ from Google's
+            dropped.append((path, f"in the held design group {group}"))
+            continue
+        if family.lower() in debian_train:
+            dropped.append((path, f"a Debian training family ({family})"))
+            continue
+        category = DESIGN_GROUPS[group][0] if group in DESIGN_GROUPS else info["category"]
+        face = Face(path, family, style, group, category, f"{GOOGLE_PACKAGE}{family_id}@{info['version']}")
+        if face.name in faces:  # two files under one name (a name table that says Regular twice)
+            dropped.append((path, f"duplicate of {faces[face.name].path}"))
+        else:
+            faces[face.name] = face
+    return sorted(faces.values(), key=lambda f: (f.group, f.family, f.style)), dropped
+
+
+def train_faces(folder: str | Path, debian: dict[str, list[Face]]) -> tuple[list[Face], list[tuple[str, str]]]:
+    """candidate_faces less those the probe drops (probe_reason); the probe's results must be in
+    ``folder/probe.json`` (main writes them after fetching)."""
+    faces, dropped = candidate_faces(folder, debian)
+    file = Path(folder) / PROBE_FILE
+    results = json.loads(file.read_text(encoding="utf-8"))["faces"] if file.is_file() else {}
+    unprobed = [f.path for f in faces if f.path not in results]
+    if unprobed:
+        raise FileNotFoundError(f"{folder}: {len(unprobed)} faces not probed (first {unprobed[0]}); run python "
+                                f"recipes/synth_ocr/google_fonts.py --out {folder}")
+    kept = []
+    for face in faces:
+        reason = probe_reason(*results[face.path])
+        if reason:
+            dropped.append((face.path, reason))
+        else:
+            kept.append(face)
+    return kept, dropped
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Fetch the pinned fonts, list what is kept, or re-pin."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", help="folder for the fonts (e.g. data/fonts/google)")
+    p.add_argument("--list", action="store_true", help="print the kept groups and the dropped families, no fetch")
+    p.add_argument("--lock", action="store_true", help=f"pin the newest versions into {LOCK_FILE.name} and exit")
+    p.add_argument("--workers", type=int, default=8, help="parallel downloads")
+    p.add_argument("--model", default="latin-lines", help="the text-line model that probes the faces")
+    args = p.parse_args(argv)
+    if args.lock:
+        lock = make_lock(args.workers)
+        LOCK_FILE.write_text(json.dumps(lock, indent=0, sort_keys=True) + "\n", encoding="utf-8")
+        print(f"{LOCK_FILE}: google-font-metadata {lock['metadata']}, {len(lock['packages'])} packages")
+        return 0
+    if not args.out:
+        p.error("--out is required (or --lock)")
+    out = Path(args.out)
+    if not args.list:
+        failed = fetch(out, read_lock(), args.workers)
+        for family_id, error in failed:
+            print(f"error: @fontsource/{family_id}: {error}", file=sys.stderr)
+    from fonts import face_split
+
+    debian = face_split(0)
+    if not args.list:
+        probe(candidate_faces(out, debian)[0], out, args.model)
+    faces, dropped = train_faces(out, debian)
+    groups: dict[str, list[Face]] = {}
+    for face in faces:
+        groups.setdefault(face.group, []).append(face)
+    by_category: dict[str, int] = {}
+    for members in groups.values():
+        by_category[members[0].category] = by_category.get(members[0].category, 0) + 1
+    print(f"kept: {len(faces)} faces in {len(groups)} design groups ({by_category}); dropped: {len(dropped)}")
+    if args.list:
+        for name, reason in dropped:
+            print(f"dropped {name}: {reason}")
+    return 1 if not args.list and failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""Tests for the line recipe's Google Fonts training fonts (recipes/synth_ocr/google_fonts.py):
+which families are held out or grouped, which files a family gives, the probe that drops
+all-caps and novelty faces, and prepare.py --google-fonts keeping dev and test as they were. No
+network: the fetched folder is faked with Debian fonts saved as WOFF."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import recipe_modules
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPE = ROOT / "recipes" / "synth_ocr"
+GO = "/usr/share/fonts/fonts-go/Go-Regular.ttf"  # fonts-go: a training design group ("Go")
+GO_SMALLCAPS = "/usr/share/fonts/fonts-go/Go-Smallcaps.ttf"
+JETBRAINS = "/usr/share/fonts/truetype/jetbrains-mono/JetBrainsMono-Regular.ttf"  # a test design group
+
+
+@pytest.fixture(scope="module")
+def recipe():
+    pytest.importorskip("fontTools")
+    with recipe_modules(RECIPE, "fonts", "google_fonts") as modules:
+        yield modules
+
+
+def installed(*paths: str) -> None:
+    for path in paths:
+        if not Path(path).is_file():
+            pytest.skip(f"{path} is not installed")
+
+
+def held_faces(recipe, group: str, family: str):
+    return [recipe.fonts.Face("/x.ttf", family, "Regular", group, "sans", "fonts-x")]
+
+
+def test_families_of_held_designs_are_named_as_held(recipe):
+    gf = recipe.google_fonts
+    groups, prefixes = gf._held_names(held_faces(recipe, "Lobster", "Lobster Two") + held_faces(recipe, "Averia",
+                                                                                                  "Averia Libre"))
+    for family in ("Lobster", "Lobster Two", "Averia Serif Libre", "Averia Gruesa Libre"):
+        assert gf.held_reason(family, groups, prefixes), family
+    assert gf.held_reason("Libre Baskerville", groups, prefixes)  # HELD_LINEAGE: a Baskerville revival
+    for family in ("Lobsterish", "Lora", "Average Sans", "ABeeZee"):
+        assert gf.held_reason(family, groups, prefixes) is None, family
+
+
+def test_superfamilies_are_one_group_and_shared_generic_words_are_not(recipe):
+    groups = recipe.google_fonts.superfamily_of(
+        ["Playwrite AR", "Playwrite BE VLG", "Playwrite CL", "Libre Franklin", "Libre Caslon Text", "Libre Bodoni",
+         "Baloo 2", "Baloo Bhai 2", "Lora"])
+    assert groups == {"Playwrite AR": "Playwrite", "Playwrite BE VLG": "Playwrite", "Playwrite CL": "Playwrite"}
+
+
+def test_a_family_gives_its_regular_and_bold_upright_and_italic(recipe):
+    pick = recipe.google_fonts.pick_files
+    assert pick("x", {"weights": [300, 400, 700, 900], "styles": ["normal", "italic"]}) == [
+        "package/files/x-latin-400-normal.woff", "package/files/x-latin-400-italic.woff",
+        "package/files/x-latin-700-normal.woff", "package/files/x-latin-700-italic.woff"]
+    assert pick("x", {"weights": [400], "styles": ["normal"]}) == ["package/files/x-latin-400-normal.woff"]
+    assert pick("x", {"weights": [500, 800], "styles": ["normal"]}) == [
+        "package/files/x-latin-500-normal.woff", "package/files/x-latin-800-normal.woff"]
+    assert pick("x", {"weights": [100, 200], "styles": ["normal"]}) == []  # too thin for 20 px lines
+
+
+def fake_fetch(folder: Path, fonts: dict[str, tuple[str, str]], renamed: tuple[str, ...] = ()) -> None:
+    """A folder as fetch() leaves it: ``{id: (Google family, source TTF)}``, each saved as WOFF;
+    the files of the ids in ``renamed`` get the Google family's name in their name table (a
+    design Debian does not have)."""
+    from fontTools.ttLib import TTFont
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for family_id, (family, source) in fonts.items():
+        (folder / family_id).mkdir()
+        font = TTFont(source)
+        if family_id in renamed:
+            for record in font["name"].names:
+                if record.nameID in (1, 4, 16):
+                    record.string = family
+        font.flavor = "woff"
+        font.save(folder / family_id / f"{family_id}-latin-400-normal.woff")
+    families = {i: {"family": family, "category": "sans", "version": "5.0.0"} for i, (family, _) in fonts.items()}
+    (folder / "families.json").write_text(json.dumps(families))
+
+
+def test_candidates_drop_held_and_reserved_families_and_training_needs_the_probe(recipe, tmp_path):
+    installed(GO, JETBRAINS)
+    gf = recipe.google_fonts
+    folder = tmp_path / "google"
+    fake_fetch(folder, {"testing-sans": ("Testing Sans", GO), "mystery-mono": ("Mystery Mono", JETBRAINS),
+                        "lobster-two": ("Lobster Two", GO), "lato": ("Lato", GO),
+                        "noto-sans-thai": ("Noto Sans Thai", GO), "petit-sc": ("Petit SC", GO),
+                        "go-copy": ("Go Copy", GO)}, renamed=("testing-sans",))
+    debian = recipe.fonts.face_split(0)
+    faces, dropped = gf.candidate_faces(folder, debian)
+    assert [(f.family, f.group) for f in faces] == [("Testing Sans", "Testing Sans")]
+    assert faces[0].package == "@fontsource/testing-sans@5.0.0" and faces[0].path.endswith(".woff")
+    reasons = dict(dropped)
+    assert "JetBrains Mono" in reasons[str(folder / "mystery-mono" / "mystery-mono-latin-400-normal.woff")]
+    assert "held design" in reasons["Lobster Two"]
+    assert reasons["Lato"] == "in the trdg wheel" and reasons["Noto Sans Thai"].startswith("Noto")
+    assert reasons["Petit SC"] == "small capitals"
+    assert reasons[str(folder / "go-copy" / "go-copy-latin-400-normal.woff")] == "a Debian training family (Go)"
+    with pytest.raises(FileNotFoundError, match="not probed"):
+        gf.train_faces(folder, debian)
+    (folder / gf.PROBE_FILE).write_text(json.dumps({"model": "latin-lines", "faces": {faces[0].path: [0.9, 0.0]}}))
+    kept, dropped = gf.train_faces(folder, debian)
+    assert not kept and "novelty" in dict(dropped)[faces[0].path]
+    (folder / gf.PROBE_FILE).write_text(json.dumps({"model": "latin-lines", "faces": {faces[0].path: [0.02, 0.0]}}))
+    assert gf.train_faces(folder, debian)[0] == faces
+
+
+def test_probe_reads_small_capitals_as_capitals(recipe, tmp_path):
+    installed(GO, GO_SMALLCAPS)
+    gf = recipe.google_fonts
+    faces = [recipe.fonts.Face(path, name, "Regular", name, "sans", "x") for path, name in
+             ((GO, "Go"), (GO_SMALLCAPS, "Go Smallcaps"))]
+    results = gf.probe(faces, tmp_path)
+    (go_cer, go_upper), (sc_cer, sc_upper) = results[GO], results[GO_SMALLCAPS]
+    assert go_cer < 0.1 and go_upper == 0.0 and gf.probe_reason(go_cer, go_upper) is None
+    assert sc_upper > gf.MAX_UPPER_SHARE and "capitals" in gf.probe_reason(sc_cer, sc_upper)
+    assert json.loads((tmp_path / gf.PROBE_FILE).read_text())["faces"][GO] == [go_cer, go_upper]
+
+
+def test_prepare_trains_on_google_faces_and_keeps_dev_and_test(recipe, tmp_path):
+    installed(GO)
+    folder = tmp_path / "google"
+    fake_fetch(folder, {"testing-sans": ("Testing Sans", GO)}, renamed=("testing-sans",))
+    face = recipe.google_fonts.candidate_faces(folder, recipe.fonts.face_split(0))[0][0]
+    (folder / "probe.json").write_text(json.dumps({"model": "latin-lines", "faces": {face.path: [0.0, 0.0]}}))
+
+    def prepare(out: Path, *extra: str) -> dict[str, list[dict]]:
+        cmd = [sys.executable, str(RECIPE / "prepare.py"), "--out", str(out), "--num-train", "60", "--num-dev", "3",
+               "--num-test", "3", "--workers", "1", *extra]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        return {s: [json.loads(x) for x in (out / f"{s}.jsonl").read_text().splitlines()]
+                for s in ("train", "dev", "test", "test_degraded")}
+
+    plain = prepare(tmp_path / "plain")
+    google = prepare(tmp_path / "google_corpus", "--google-fonts", str(folder), "--google-share", "0.5")
+    for split in ("dev", "test", "test_degraded"):
+        assert google[split] == plain[split], split
+        for row in google[split]:
+            same = (tmp_path / "plain" / row["image_filepath"]).read_bytes()
+            assert (tmp_path / "google_corpus" / row["image_filepath"]).read_bytes() == same
+    in_google = [r for r in google["train"] if r["font"] == face.name]
+    assert 15 <= len(in_google) <= 45  # about half of 60
+    assert [r["text"] for r in google["train"]] == [r["text"] for r in plain["train"]]
+    config = json.loads((tmp_path / "google_corpus" / "prepare_config.json").read_text())
+    assert config["google_fonts"]["share"] == 0.5 and face.name in config["fonts"]["train"]
+    proc = subprocess.run([sys.executable, str(RECIPE / "prepare.py"), "--out", str(tmp_path / "x"),
+                           "--google-fonts", str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0 and "nowhere" in proc.stderr and "families.json" in proc.stderr
