@@ -29,7 +29,7 @@ JETBRAINS = "/usr/share/fonts/truetype/jetbrains-mono/JetBrainsMono-Regular.ttf"
 
 @pytest.fixture(scope="module")
 def recipe():
-    with recipe_modules(RECIPE, "texts", "fonts", "prepare") as modules:
+    with recipe_modules(RECIPE, "texts", "fonts", "google_fonts", "prepare") as modules:
         yield modules
 
 

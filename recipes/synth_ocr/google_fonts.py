@@ -54,9 +54,7 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fonts import DESIGN_GROUPS, FAMILY_TO_GROUP, Face, inspect_fonts, reserved_reason  # noqa: E402
+from fonts import DESIGN_GROUPS, FAMILY_TO_GROUP, Face, inspect_fonts, reserved_reason
 
 REGISTRY = "https://registry.npmjs.org"
 GOOGLE_PACKAGE = "@fontsource/"  # Face.package of a Google Fonts face starts so
