@@ -152,7 +152,8 @@ def test_prepare_trains_on_google_faces_and_keeps_dev_and_test(recipe, tmp_path)
     assert 15 <= len(in_google) <= 45  # about half of 60
     assert [r["text"] for r in google["train"]] == [r["text"] for r in plain["train"]]
     config = json.loads((tmp_path / "google_corpus" / "prepare_config.json").read_text())
-    assert config["google_fonts"]["share"] == 0.5 and face.name in config["fonts"]["train"]
+    assert config["google_fonts"]["share"] == 0.5 and config["google_fonts"]["probe_model"] == "latin-lines"
+    assert face.name in config["fonts"]["train"]
     proc = subprocess.run([sys.executable, str(RECIPE / "prepare.py"), "--out", str(tmp_path / "x"),
                            "--google-fonts", str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0 and "nowhere" in proc.stderr and "families.json" in proc.stderr

@@ -182,6 +182,24 @@ def render_probe(path: str, text: str = PROBE_TEXT, size: int = 32) -> np.ndarra
     return np.asarray(image)
 
 
+def model_key(model: str) -> str:
+    """The probing model as probe.json records it: a shipped model's name with its version
+    ("latin-lines 13"), else the path as given."""
+    from recog.models import resolve
+
+    config = resolve(model) / "config.json"
+    if config.is_file():
+        version = json.loads(config.read_text(encoding="utf-8")).get("info", {}).get("version")
+        if version is not None:
+            return f"{model} {version}"
+    return model
+
+
+def probe_model(folder: str | Path) -> str:
+    """The model that probed the faces in ``folder`` (probe.json's "model")."""
+    return str(json.loads((Path(folder) / PROBE_FILE).read_text(encoding="utf-8"))["model"])
+
+
 def probe(faces: list[Face], folder: Path, model: str = "latin-lines") -> dict[str, tuple[float, float]]:
     """(case-blind CER, share of upper-case letters) of ``model`` reading PROBE_TEXT, all lower
     case, in each face; kept in ``folder/probe.json`` and reused for the faces already there.
@@ -195,9 +213,10 @@ def probe(faces: list[Face], folder: Path, model: str = "latin-lines") -> dict[s
     from recog.metrics import char_edits
 
     file = folder / PROBE_FILE
-    known = json.loads(file.read_text(encoding="utf-8")) if file.is_file() else {"model": model, "faces": {}}
-    if known.get("model") != model:
-        known = {"model": model, "faces": {}}
+    key = model_key(model)
+    known = json.loads(file.read_text(encoding="utf-8")) if file.is_file() else {"model": key, "faces": {}}
+    if known.get("model") != key:  # another model (or version) probes afresh
+        known = {"model": key, "faces": {}}
     todo = [f for f in faces if f.path not in known["faces"]]
     if todo:
         reader = recog.load(model)

@@ -36,7 +36,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 from fonts import Face, MissingPackagesError, check_packages, face_split
-from google_fonts import GOOGLE_PACKAGE, read_lock, train_faces
+from google_fonts import GOOGLE_PACKAGE, probe_model, read_lock, train_faces
 from PIL import Image, ImageDraw, ImageFont
 from texts import make_texts
 
@@ -711,7 +711,8 @@ def main(argv: list[str] | None = None) -> int:
         except FileNotFoundError as err:
             sys.exit(f"error: {err}")
         faces["train"] = faces["train"] + google
-        extra = {"google_fonts": {"metadata": read_lock()["metadata"], "share": args.google_share}}
+        extra = {"google_fonts": {"metadata": read_lock()["metadata"], "share": args.google_share,
+                                  "probe_model": probe_model(args.google_fonts)}}
     config = {
         "version": CONFIG_VERSION,
         "seed": args.seed,
