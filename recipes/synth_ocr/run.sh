@@ -10,6 +10,8 @@
 #   INIT_FROM=runs/synth_ocr/checkpoints/best-....ckpt RUN=runs/synth_ocr_more MAX_TIME=00:00:55:00 \
 #     bash recipes/synth_ocr/run.sh
 #   DATA=data/synth_ocr_v2 bash recipes/synth_ocr/run.sh   # another corpus folder (default data/synth_ocr)
+#   GOOGLE_FONTS=data/fonts/google DATA=data/synth_ocr_gf bash recipes/synth_ocr/run.sh
+#     # half the training lines in Google Fonts faces (google_fonts.py fetches the pinned packages)
 set -euo pipefail
 data=${DATA:-data/synth_ocr}; run=${RUN:-runs/synth_ocr}; max_time=${MAX_TIME:-00:00:35:00}
 init=()
@@ -29,8 +31,15 @@ if ((${#missing[@]})); then
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
 fi
 
+google=()
+if [ -n "${GOOGLE_FONTS:-}" ]; then
+  echo "== 0/3 Google Fonts into $GOOGLE_FONTS (recipes/synth_ocr/google_fonts_lock.json pins them)"
+  python recipes/synth_ocr/google_fonts.py --out "$GOOGLE_FONTS"
+  google=(--google-fonts "$GOOGLE_FONTS")
+fi
+
 echo "== 1/3 render lines into $data"
-python recipes/synth_ocr/prepare.py --out "$data" --workers "$(nproc)"
+python recipes/synth_ocr/prepare.py --out "$data" --workers "$(nproc)" "${google[@]}"
 
 echo "== 2/3 train ($max_time) into $run"
 # float32: under CPU bf16 autocast this model's losses turned NaN after ~80 steps (speech trains fine)
