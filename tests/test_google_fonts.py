@@ -6,6 +6,7 @@ network: the fetched folder is faked with Debian fonts saved as WOFF."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -40,13 +41,28 @@ def held_faces(recipe, group: str, family: str):
 
 def test_families_of_held_designs_are_named_as_held(recipe):
     gf = recipe.google_fonts
-    groups, prefixes = gf._held_names(held_faces(recipe, "Lobster", "Lobster Two") + held_faces(recipe, "Averia",
-                                                                                                  "Averia Libre"))
-    for family in ("Lobster", "Lobster Two", "Averia Serif Libre", "Averia Gruesa Libre"):
-        assert gf.held_reason(family, groups, prefixes), family
-    assert gf.held_reason("Libre Baskerville", groups, prefixes)  # HELD_LINEAGE: a Baskerville revival
-    for family in ("Lobsterish", "Lora", "Average Sans", "ABeeZee"):
-        assert gf.held_reason(family, groups, prefixes) is None, family
+    groups, names = gf._held_names(held_faces(recipe, "Lobster", "Lobster Two") + held_faces(recipe, "M+", "M+ 1p"))
+    for family in ("Lobster", "Lobster Two", "M+ 1c", "M PLUS 1p", "Rounded Mplus 1c"):
+        assert gf.held_reason(family, groups, names), family
+    for family in ("Lobsterish", "Lora", "M PLUSH", "ABeeZee"):
+        assert gf.held_reason(family, groups, names) is None, family
+
+
+def test_google_copies_of_the_seed_0_dev_and_test_designs_and_of_reserved_fonts_are_dropped(recipe):
+    gf, fonts = recipe.google_fonts, recipe.fonts
+    split = fonts.face_split(0)
+    groups, names = gf._held_names(split["dev"] + split["test"])
+    for family in ("Vollkorn", "Vollkorn SC", "Comfortaa", "JetBrains Mono", "Andika", "Averia Serif Libre",
+                   "Lobster Two", "Leckerli One", "Linden Hill", "Old Standard TT", "Yanone Kaffeesatz", "Arapey",
+                   "Libre Baskerville", "Baskervville", "IM Fell English", "GFS Didot"):
+        assert gf.held_reason(family, groups, names), family
+    for family in ("Lora", "EB Garamond", "STIX Two Text", "Libre Caslon Text", "Fira Mono", "Average"):
+        assert gf.held_reason(family, groups, names) is None, family
+    for family in ("Heebo", "Inter Tight", "Roboto Serif", "Lato", "Open Sans", "Libertinus Serif"):
+        assert fonts.reserved_reason(family), family
+    # Copies of training designs join their group: drawn as one design with the Debian faces.
+    assert [gf.lineage_group(f) for f in ("STIX Two Text", "M PLUS 1p", "Fira Mono", "Lora")] == [
+        "Times-like", "M+", "Fira Code", None]
 
 
 def test_superfamilies_are_one_group_and_shared_generic_words_are_not(recipe):
@@ -76,6 +92,7 @@ def fake_fetch(folder: Path, fonts: dict[str, tuple[str, str]], renamed: tuple[s
     folder.mkdir(parents=True, exist_ok=True)
     for family_id, (family, source) in fonts.items():
         (folder / family_id).mkdir()
+        (folder / family_id / ".done").write_text("5.0.0")
         font = TTFont(source)
         if family_id in renamed:
             for record in font["name"].names:
@@ -104,14 +121,21 @@ def test_candidates_drop_held_and_reserved_families_and_training_needs_the_probe
     assert "held design" in reasons["Lobster Two"]
     assert reasons["Lato"] == "in the trdg wheel" and reasons["Noto Sans Thai"].startswith("Noto")
     assert reasons["Petit SC"] == "small capitals"
-    assert reasons[str(folder / "go-copy" / "go-copy-latin-400-normal.woff")] == "a Debian training family (Go)"
+    assert reasons[str(folder / "go-copy" / "go-copy-latin-400-normal.woff")] == "a Debian training family"
     with pytest.raises(FileNotFoundError, match="not probed"):
         gf.train_faces(folder, debian)
-    (folder / gf.PROBE_FILE).write_text(json.dumps({"model": "latin-lines", "faces": {faces[0].path: [0.9, 0.0]}}))
+    key = "testing-sans/testing-sans-latin-400-normal.woff"  # relative to the folder
+    assert gf.probe_key(faces[0].path, folder) == key
+    (folder / gf.PROBE_FILE).write_text(json.dumps({"model": "latin-lines", "faces": {key: [0.9, 0.0]}}))
     kept, dropped = gf.train_faces(folder, debian)
     assert not kept and "novelty" in dict(dropped)[faces[0].path]
-    (folder / gf.PROBE_FILE).write_text(json.dumps({"model": "latin-lines", "faces": {faces[0].path: [0.02, 0.0]}}))
+    (folder / gf.PROBE_FILE).write_text(json.dumps({"model": "latin-lines", "faces": {key: [0.02, 0.0]}}))
     assert gf.train_faces(folder, debian)[0] == faces
+    moved = tmp_path / "moved"
+    folder.rename(moved)  # the probe's keys hold wherever the folder is, however it is named
+    assert [f.family for f in gf.train_faces(Path(os.path.relpath(moved)), debian)[0]] == ["Testing Sans"]
+    (moved / "testing-sans" / ".done").write_text("4.9.0")  # files of another version than families.json
+    assert "not fetched" in dict(gf.candidate_faces(moved, debian)[1])["Testing Sans"]
 
 
 def test_probe_reads_small_capitals_as_capitals(recipe, tmp_path):
@@ -131,7 +155,8 @@ def test_prepare_trains_on_google_faces_and_keeps_dev_and_test(recipe, tmp_path)
     folder = tmp_path / "google"
     fake_fetch(folder, {"testing-sans": ("Testing Sans", GO)}, renamed=("testing-sans",))
     face = recipe.google_fonts.candidate_faces(folder, recipe.fonts.face_split(0))[0][0]
-    (folder / "probe.json").write_text(json.dumps({"model": "latin-lines", "faces": {face.path: [0.0, 0.0]}}))
+    key = recipe.google_fonts.probe_key(face.path, folder)
+    (folder / "probe.json").write_text(json.dumps({"model": "latin-lines", "faces": {key: [0.0, 0.0]}}))
 
     def prepare(out: Path, *extra: str) -> dict[str, list[dict]]:
         cmd = [sys.executable, str(RECIPE / "prepare.py"), "--out", str(out), "--num-train", "60", "--num-dev", "3",
@@ -151,6 +176,14 @@ def test_prepare_trains_on_google_faces_and_keeps_dev_and_test(recipe, tmp_path)
     in_google = [r for r in google["train"] if r["font"] == face.name]
     assert 15 <= len(in_google) <= 45  # about half of 60
     assert [r["text"] for r in google["train"]] == [r["text"] for r in plain["train"]]
+    # The Google-or-Debian coin has its own generator: a line in the same face either way is the
+    # same image, so adding Google faces moves no other draw.
+    same = [(a, b) for a, b in zip(plain["train"], google["train"], strict=True) if a["font"] == b["font"]]
+    assert len(same) >= 10
+    for a, b in same:
+        assert a == b
+        assert (tmp_path / "plain" / a["image_filepath"]).read_bytes() == (
+            tmp_path / "google_corpus" / b["image_filepath"]).read_bytes()
     config = json.loads((tmp_path / "google_corpus" / "prepare_config.json").read_text())
     assert config["google_fonts"]["share"] == 0.5 and config["google_fonts"]["probe_model"] == "latin-lines"
     assert face.name in config["fonts"]["train"]

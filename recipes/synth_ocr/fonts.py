@@ -262,6 +262,7 @@ RESERVED_FAMILIES = {
     "Inter Display": "started as a derivative of Roboto (trdg)",
     "Bebas Neue": "a revision of Bebas (trdg)",
     "Raleway Dots": "Raleway (trdg)",
+    "Heebo": "its Latin letters are Roboto's (trdg)",
 }
 RESERVED_PREFIXES = {
     "Latin Modern": "Latin Modern (fonts-lmodern)",
@@ -275,6 +276,7 @@ RESERVED_PREFIXES = {
     "Roboto ": "Roboto superfamily (trdg)",
     "Open Sans ": "Open Sans (trdg)",
     "Droid Sans": "Droid Sans (trdg) lineage",
+    "Inter ": "Inter, which started as a derivative of Roboto (trdg)",
 }
 
 

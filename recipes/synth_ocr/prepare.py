@@ -61,6 +61,7 @@ MIN_CONTRAST = 4.5  # WCAG contrast ratio between ink and every background colou
 MIN_IMAGE_HEIGHT = 8
 # Faces whose style is plain (not bold, italic or a special width/weight) are drawn twice as often.
 PLAIN_STYLES = {"regular", "book", "roman", "medium"}
+GOOGLE_COIN = 71  # seeds the draw of Google or Debian faces apart from a line's other draws
 # OpenType features turned off, so that every glyph is the glyph of its own character: ligatures
 # draw two characters as one, and some fonts' defaults change the text (JetBrains Mono and Fira
 # Code draw "!=" as a not-equal sign and "->" as an arrow, the ADF fonts draw "ae" as a-e ligature).
@@ -602,12 +603,15 @@ def _init_worker() -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def pick_face(faces: list[Face], rng: np.random.Generator, google_share: float | None = None) -> Face:
+def pick_face(faces: list[Face], rng: np.random.Generator, google_share: float | None = None,
+              coin: np.random.Generator | None = None) -> Face:
     """A design group uniformly (so big families do not dominate), then a face in it, plain
     styles twice as likely. With ``google_share`` (training lines of a corpus made with
-    --google-fonts), the Google Fonts faces first with that probability, else the Debian ones."""
+    --google-fonts), first the Google Fonts faces with that probability, else the Debian ones,
+    drawn from ``coin``, so that ``rng`` makes the same draws as without them."""
     if google_share is not None:
-        google = rng.random() < google_share
+        assert coin is not None, "google_share needs its coin"
+        google = bool(coin.random() < google_share)
         faces = [f for f in faces if f.package.startswith(GOOGLE_PACKAGE) == google]
     groups = sorted({f.group for f in faces})
     group = groups[int(rng.integers(len(groups)))]
@@ -621,7 +625,9 @@ def make_job(split: str, index: int, text: str, faces: list[Face], args: argpars
     generator seeded by (seed, split, index). The heavy flag is drawn last, so the draws before it
     are those of corpora made before it existed."""
     rng = np.random.default_rng([args.seed, SPLIT_CODES[split], index])
-    face = pick_face(faces, rng, args.google_share if split == "train" and args.google_fonts else None)
+    google = split == "train" and args.google_fonts
+    coin = np.random.default_rng([args.seed, SPLIT_CODES[split], index, GOOGLE_COIN]) if google else None
+    face = pick_face(faces, rng, args.google_share if google else None, coin)
     degrade = bool(rng.random() < args.degrade_prob)
     render_seed = int(rng.integers(2**63))
     heavy = split == "train" and bool(rng.random() < args.heavy_share)
@@ -710,6 +716,8 @@ def main(argv: list[str] | None = None) -> int:
             google, _ = train_faces(args.google_fonts, faces)
         except FileNotFoundError as err:
             sys.exit(f"error: {err}")
+        if not google:
+            sys.exit(f"error: {args.google_fonts}: no usable Google Fonts faces")
         faces["train"] = faces["train"] + google
         extra = {"google_fonts": {"metadata": read_lock()["metadata"], "share": args.google_share,
                                   "probe_model": probe_model(args.google_fonts)}}
