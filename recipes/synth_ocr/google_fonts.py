@@ -49,6 +49,7 @@ machine fetches the same files (each family into a temporary folder, renamed whe
 from __future__ import annotations
 
 import argparse
+import collections
 import concurrent.futures
 import io
 import json
@@ -62,7 +63,10 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
-from fonts import DESIGN_GROUPS, FAMILY_TO_GROUP, Face, inspect_fonts, reserved_reason
+from fonts import DESIGN_GROUPS, FAMILY_TO_GROUP, Face, face_split, inspect_fonts, reserved_reason
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # recipes.common; recog when not installed
+from recipes.common import atomic_write  # noqa: E402
 
 REGISTRY = "https://registry.npmjs.org"
 GOOGLE_PACKAGE = "@fontsource/"  # Face.package of a Google Fonts face starts so
@@ -208,7 +212,8 @@ def fetch(out: Path, lock: dict, workers: int = 8) -> list[tuple[str, str]]:
         failed = [r for r in pool.map(one, items) if r]
     families = {i: {"family": meta[i]["family"], "category": CATEGORIES[meta[i]["category"]], "version": v}
                 for i, v in items}
-    (out / "families.json").write_text(json.dumps(families, indent=0, sort_keys=True), encoding="utf-8")
+    with atomic_write(out / "families.json") as part:
+        part.write_text(json.dumps(families, indent=0, sort_keys=True), encoding="utf-8")
     return failed
 
 
@@ -286,7 +291,8 @@ def probe(faces: list[Face], folder: Path, model: str = "latin-lines") -> dict[s
                 upper = sum(c.isupper() for c in letters) / max(1, len(letters))
                 cer = char_edits(PROBE_TEXT, result.text.lower()) / len(PROBE_TEXT)
                 known["faces"][probe_key(face.path, folder)] = [round(cer, 4), round(upper, 4)]
-        file.write_text(json.dumps(known, indent=0, sort_keys=True), encoding="utf-8")
+        with atomic_write(file) as part:
+            part.write_text(json.dumps(known, indent=0, sort_keys=True), encoding="utf-8")
     return {key: (float(v[0]), float(v[1])) for key, v in known["faces"].items()}
 
 
@@ -303,9 +309,7 @@ def superfamily_of(families: list[str]) -> dict[str, str]:
     """{family: group} for Google families that share their first word with two or more others
     (the 86 Playwrite families, Rubik's 28, IBM Plex, Zen, Baloo, Encode Sans, ...): one design
     group each, so that a superfamily is drawn as one design, not dozens."""
-    counts: dict[str, int] = {}
-    for family in families:
-        counts[family.split()[0]] = counts.get(family.split()[0], 0) + 1
+    counts = collections.Counter(family.split()[0] for family in families)
     return {family: family.split()[0] for family in families
             if counts[family.split()[0]] >= 3 and family.split()[0] not in NOT_SUPERFAMILIES}
 
@@ -375,17 +379,17 @@ def candidate_faces(folder: str | Path, debian: dict[str, list[Face]] | None
     faces: dict[str, Face] = {}
     for path, family_id, info in candidates:
         checked = infos[path]
-        reason = checked if isinstance(checked, str) else reason_of(checked[0])  # the file's own family name
+        if isinstance(checked, str):
+            dropped.append((path, checked))
+            continue
+        family, style, _ = checked  # the file's own family name, checked as Google's was
         google = info["family"]
-        group = (lineage_group(google) or FAMILY_TO_GROUP.get(google)
-                 or (FAMILY_TO_GROUP.get(checked[0]) if not isinstance(checked, str) else None)
+        group = (lineage_group(google) or FAMILY_TO_GROUP.get(google) or FAMILY_TO_GROUP.get(family)
                  or superfamilies.get(google, google))
-        if reason is None and group in groups:
-            reason = f"of the held design group {group}"
+        reason = reason_of(family) or (f"of the held design group {group}" if group in groups else None)
         if reason:
             dropped.append((path, reason))
             continue
-        family, style, _ = checked
         category = DESIGN_GROUPS[group][0] if group in DESIGN_GROUPS else info["category"]
         face = Face(path, family, style, group, category, f"{GOOGLE_PACKAGE}{family_id}@{info['version']}")
         if face.name in faces:  # two files under one name (a name table that says Regular twice)
@@ -402,13 +406,14 @@ def train_faces(folder: str | Path, debian: dict[str, list[Face]]) -> tuple[list
     faces, dropped = candidate_faces(folder, debian)
     file = folder / PROBE_FILE
     results = json.loads(file.read_text(encoding="utf-8"))["faces"] if file.is_file() else {}
-    unprobed = [f.path for f in faces if probe_key(f.path, folder) not in results]
+    keys = [probe_key(f.path, folder) for f in faces]
+    unprobed = [f.path for f, key in zip(faces, keys, strict=True) if key not in results]
     if unprobed:
         raise FileNotFoundError(f"{folder}: {len(unprobed)} faces not probed (first {unprobed[0]}); run python "
                                 f"recipes/synth_ocr/google_fonts.py --out {folder}")
     kept = []
-    for face in faces:
-        reason = probe_reason(*results[probe_key(face.path, folder)])
+    for face, key in zip(faces, keys, strict=True):
+        reason = probe_reason(*results[key])
         if reason:
             dropped.append((face.path, reason))
         else:
@@ -428,19 +433,18 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.lock:
         lock = make_lock(args.workers)
-        LOCK_FILE.write_text(json.dumps(lock, indent=0, sort_keys=True) + "\n", encoding="utf-8")
+        with atomic_write(LOCK_FILE) as part:
+            part.write_text(json.dumps(lock, indent=0, sort_keys=True) + "\n", encoding="utf-8")
         print(f"{LOCK_FILE}: google-font-metadata {lock['metadata']}, {len(lock['packages'])} packages")
         return 0
     if not args.out:
         p.error("--out is required (or --lock)")
     out = Path(args.out)
+    failed: list[tuple[str, str]] = []
     if not args.list:
         failed = fetch(out, read_lock(), args.workers)
         for family_id, error in failed:
             print(f"error: @fontsource/{family_id}: {error}", file=sys.stderr)
-    from fonts import face_split
-
-    if not args.list:
         probe(candidate_faces(out, None)[0], out, args.model)
     faces, dropped = train_faces(out, face_split(args.seed))
     groups: dict[str, list[Face]] = {}
@@ -453,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         for name, reason in dropped:
             print(f"dropped {name}: {reason}")
-    return 1 if not args.list and failed else 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
