@@ -3,10 +3,12 @@
 # and install what they need.
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# The speech recipes' synthesisers, tools and texts (recipes/en_speech: free voices only), then the
+# The speech recipes' synthesisers, tools and texts (recipes/en_speech: free voices only; g++ builds
+# pyworld, which has no wheel, for recipes/en_speech/morph.py), then the
 # OCR recipe's font packages (one list, in recipes/synth_ocr/fonts.py).
 SPEECH_DEBS := espeak-ng flite sox ffmpeg festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts \
-               fortunes fortunes-min python3-doc jargon-text doc-debian dict-gcide dict-devil wordnet-base wamerican
+               fortunes fortunes-min python3-doc jargon-text doc-debian dict-gcide dict-devil wordnet-base wamerican \
+               g++
 # The browser page (export/web/): Debian's chromium, which its test drives (never a downloaded browser).
 WEB_DEBS := chromium nodejs
 DEBS := $(SPEECH_DEBS) $(shell python3 recipes/synth_ocr/fonts.py --packages) $(WEB_DEBS)
