@@ -190,3 +190,26 @@ def test_prepare_trains_on_google_faces_and_keeps_dev_and_test(recipe, tmp_path)
     proc = subprocess.run([sys.executable, str(RECIPE / "prepare.py"), "--out", str(tmp_path / "x"),
                            "--google-fonts", str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0 and "nowhere" in proc.stderr and "families.json" in proc.stderr
+
+
+def test_script_share_draws_handwriting_faces_for_google_lines_only():
+    import numpy as np
+
+    with recipe_modules(RECIPE, "texts", "fonts", "google_fonts", "prepare") as m:
+        google = m.google_fonts.GOOGLE_PACKAGE
+        faces = ([m.fonts.Face(f"/d{i}.ttf", f"D{i}", "Regular", f"D{i}", "sans", "fonts-d") for i in range(3)]
+                 + [m.fonts.Face(f"/g{i}.ttf", f"G{i}", "Regular", f"G{i}", "sans", f"{google}g{i}") for i in range(8)]
+                 + [m.fonts.Face("/s.ttf", "S", "Regular", "S", "script", f"{google}s")])
+
+        def picks(script_share: float | None) -> list[str]:
+            return [m.prepare.pick_face(faces, np.random.default_rng([0, i]), 0.5, np.random.default_rng([1, i]),
+                                        script_share).name for i in range(2000)]
+
+        plain, scripted = picks(None), picks(0.5)
+    in_google = [name for name in scripted if not name.startswith("D")]
+    assert 0.4 < in_google.count("S/Regular") / len(in_google) < 0.6  # one group of nine, drawn half the time
+    assert 0.05 < plain.count("S/Regular") / sum(not n.startswith("D") for n in plain) < 0.17  # one in nine
+    # the Debian lines are the same lines in the same faces: the share moves no other draw
+    assert [a for a in plain if a.startswith("D")] == [b for b in scripted if b.startswith("D")]
+    assert [i for i, a in enumerate(plain) if a.startswith("D")] == [i for i, b in enumerate(scripted)
+                                                                     if b.startswith("D")]

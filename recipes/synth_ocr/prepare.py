@@ -604,15 +604,20 @@ def _init_worker() -> None:
 
 
 def pick_face(faces: list[Face], rng: np.random.Generator, google_share: float | None = None,
-              coin: np.random.Generator | None = None) -> Face:
+              coin: np.random.Generator | None = None, script_share: float | None = None) -> Face:
     """A design group uniformly (so big families do not dominate), then a face in it, plain
     styles twice as likely. With ``google_share`` (training lines of a corpus made with
     --google-fonts), first the Google Fonts faces with that probability, else the Debian ones,
-    drawn from ``coin``, so that ``rng`` makes the same draws as without them."""
+    drawn from ``coin``, so that ``rng`` makes the same draws as without them. With
+    ``script_share`` too, a Google line is in a handwriting (script) face with that probability,
+    a second draw from ``coin``, else in one of the other categories."""
     if google_share is not None:
         assert coin is not None, "google_share needs its coin"
         google = bool(coin.random() < google_share)
         faces = [f for f in faces if f.package.startswith(GOOGLE_PACKAGE) == google]
+        if google and script_share is not None:
+            script = bool(coin.random() < script_share)
+            faces = [f for f in faces if (f.category == "script") == script]
     groups = sorted({f.group for f in faces})
     group = groups[int(rng.integers(len(groups)))]
     members = [f for f in faces if f.group == group]
@@ -627,7 +632,8 @@ def make_job(split: str, index: int, text: str, faces: list[Face], args: argpars
     rng = np.random.default_rng([args.seed, SPLIT_CODES[split], index])
     google = split == "train" and args.google_fonts
     coin = np.random.default_rng([args.seed, SPLIT_CODES[split], index, GOOGLE_COIN]) if google else None
-    face = pick_face(faces, rng, args.google_share if google else None, coin)
+    face = pick_face(faces, rng, args.google_share if google else None, coin,
+                     args.google_script_share if google else None)
     degrade = bool(rng.random() < args.degrade_prob)
     render_seed = int(rng.integers(2**63))
     heavy = split == "train" and bool(rng.random() < args.heavy_share)
@@ -673,6 +679,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "the Debian fonts")
     p.add_argument("--google-share", type=float, default=0.5,
                    help="with --google-fonts: the share of training lines in those faces")
+    p.add_argument("--google-script-share", type=float, default=None,
+                   help="with --google-fonts: the share of those lines in handwriting (script) faces; by default "
+                        "each design group is as likely as another (178 of 1,018 groups are script)")
     p.add_argument("--min-size", type=int, default=20, help="smallest font size of printed lines (px)")
     p.add_argument("--max-size", type=int, default=48, help="largest font size of printed lines (px)")
     args = p.parse_args(argv)
@@ -681,6 +690,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("counts must be >= 0, --workers >= 1 and --degrade-prob and --heavy-share in [0, 1]")
     if not 0 < args.google_share < 1:
         p.error(f"--google-share must be in (0, 1), got {args.google_share}")
+    if args.google_script_share is not None and not 0 < args.google_script_share < 1:
+        p.error(f"--google-script-share must be in (0, 1), got {args.google_script_share}")
     if not 0 <= args.train_from <= args.num_train:
         p.error(f"--train-from must be in [0, --num-train], got {args.train_from}")
     if not 8 <= args.min_size <= args.max_size:
@@ -721,6 +732,10 @@ def main(argv: list[str] | None = None) -> int:
         faces["train"] = faces["train"] + google
         extra = {"google_fonts": {"metadata": read_lock()["metadata"], "share": args.google_share,
                                   "probe_model": probe_model(args.google_fonts)}}
+        if args.google_script_share is not None:  # recorded only when set: folders made before it still match
+            extra["google_fonts"]["script_share"] = args.google_script_share
+        if args.google_script_share is not None and not any(f.category == "script" for f in google):
+            sys.exit(f"error: {args.google_fonts}: --google-script-share, but no handwriting face is among its faces")
     config = {
         "version": CONFIG_VERSION,
         "seed": args.seed,
