@@ -39,7 +39,7 @@ import numpy as np
 import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root, for recipes.common
-from recipes.common import atomic_write, check_config, report, run_jobs  # noqa: E402
+from recipes.common import atomic_write, check_config, report, run_jobs, write_manifests  # noqa: E402
 
 NATURAL_ENGINES = ("flite", "festival", "pico", "rhvoice")  # espeak-ng is formant synthesis
 F0_RANGE_HZ = (80.0, 280.0)
@@ -111,6 +111,10 @@ class Job:
     out: Path
     speaker: Draw
 
+    @property
+    def rel_path(self) -> str:
+        return f"wavs/train/{self.index:06d}.wav"
+
 
 @dataclass(frozen=True)
 class Result:
@@ -119,7 +123,7 @@ class Result:
     duration: float = 0.0
     error: str = ""
 
-    split = "train"  # what recipes.common.report reads
+    split = "train"  # what recipes.common.report and write_manifests read
 
     @property
     def index(self) -> int:
@@ -127,7 +131,7 @@ class Result:
 
     @property
     def rel_path(self) -> str:
-        return f"wavs/train/{self.job.index:06d}.wav"
+        return self.job.rel_path
 
     @property
     def text(self) -> str:
@@ -136,7 +140,7 @@ class Result:
 
 def process(job: Job) -> Result:
     """Make (or reuse) one morphed wav."""
-    out = job.out / Result(job, "").rel_path
+    out = job.out / job.rel_path
     try:
         if out.exists():
             info = sf.info(out)
@@ -201,11 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     check_config(args.out, {"version": CONFIG_VERSION, "data": str(args.data.resolve()), "train_rows": len(rows),
                             "per_voice": args.per_voice, "seed": args.seed})
     start = time.monotonic()
-    results = sorted(run_jobs(jobs, process, args.workers, min_step=200, chunksize=4), key=lambda r: r.job.index)
-    with atomic_write(args.out / "train.jsonl") as tmp:
-        tmp.write_text("".join(json.dumps(manifest_row(r)) + "\n" for r in results if r.status != "failed"),
-                       encoding="utf-8")
+    results = run_jobs(jobs, process, args.workers, min_step=200, chunksize=4)
     report(results, time.monotonic() - start, lambda r: r.job.row["voice"])
+    write_manifests(args.out, results, manifest_row, splits=(Result.split,))
     return 1 if any(r.status == "failed" for r in results) else 0
 
 

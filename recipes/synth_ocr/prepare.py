@@ -733,9 +733,10 @@ def main(argv: list[str] | None = None) -> int:
         extra = {"google_fonts": {"metadata": read_lock()["metadata"], "share": args.google_share,
                                   "probe_model": probe_model(args.google_fonts)}}
         if args.google_script_share is not None:  # recorded only when set: folders made before it still match
+            if not any(f.category == "script" for f in google):
+                sys.exit(f"error: {args.google_fonts}: --google-script-share, but no handwriting face is among its "
+                         "faces")
             extra["google_fonts"]["script_share"] = args.google_script_share
-        if args.google_script_share is not None and not any(f.category == "script" for f in google):
-            sys.exit(f"error: {args.google_fonts}: --google-script-share, but no handwriting face is among its faces")
     config = {
         "version": CONFIG_VERSION,
         "seed": args.seed,
