@@ -190,6 +190,12 @@ def test_prepare_trains_on_google_faces_and_keeps_dev_and_test(recipe, tmp_path)
     proc = subprocess.run([sys.executable, str(RECIPE / "prepare.py"), "--out", str(tmp_path / "x"),
                            "--google-fonts", str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0 and "nowhere" in proc.stderr and "families.json" in proc.stderr
+    # A script share needs both kinds of Google face: this folder's one face is a sans.
+    proc = subprocess.run([sys.executable, str(RECIPE / "prepare.py"), "--out", str(tmp_path / "y"),
+                           "--google-fonts", str(folder), "--google-script-share", "0.4"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0 and str(folder) in proc.stderr and "0 of its 1 faces" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "y").exists()
 
 
 def test_script_share_draws_handwriting_faces_for_google_lines_only():

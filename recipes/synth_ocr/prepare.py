@@ -733,9 +733,10 @@ def main(argv: list[str] | None = None) -> int:
         extra = {"google_fonts": {"metadata": read_lock()["metadata"], "share": args.google_share,
                                   "probe_model": probe_model(args.google_fonts)}}
         if args.google_script_share is not None:  # recorded only when set: folders made before it still match
-            if not any(f.category == "script" for f in google):
-                sys.exit(f"error: {args.google_fonts}: --google-script-share, but no handwriting face is among its "
-                         "faces")
+            scripts = sum(f.category == "script" for f in google)
+            if scripts in (0, len(google)):  # both kinds are drawn from
+                sys.exit(f"error: {args.google_fonts}: --google-script-share needs handwriting and other faces, but "
+                         f"{scripts} of its {len(google)} faces are handwriting")
             extra["google_fonts"]["script_share"] = args.google_script_share
     config = {
         "version": CONFIG_VERSION,
