@@ -112,7 +112,9 @@ def test_one_package_list_for_the_makefile_run_sh_and_prepare(recipe):
     assert out.returncode == 0 and out.stdout.split() == list(packages)
     debs = next(line for line in (ROOT / "Makefile").read_text().splitlines() if line.startswith("DEBS :="))
     assert "recipes/synth_ocr/fonts.py --packages" in debs
-    assert "fonts.py --missing" in (RECIPE / "run.sh").read_text()
+    assert "fonts.py --missing" in (RECIPE / "install_fonts.sh").read_text()
+    for script in ("run.sh", "continue.sh"):  # both recipe scripts install the missing packages first
+        assert "bash recipes/synth_ocr/install_fonts.sh" in (RECIPE / script).read_text(), script
 
 
 def test_missing_package_stops_prepare_naming_it(recipe, tmp_path, monkeypatch):

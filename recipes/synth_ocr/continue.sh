@@ -8,8 +8,9 @@
 #   FROM=500000 SEED=29 bash recipes/synth_ocr/continue.sh   # lines 500,000-559,999 into runs/latin_lines_v29
 #   bash recipes/synth_ocr/continue.sh --ckpt_path runs/latin_lines_v29/checkpoints/last.ckpt   # resume
 #
-# Every step reuses what a step before it left on disk (about 35 min from a clone on one core,
-# 1 h 30 min of training, one thread; the other core stays free).
+# Run from the repository root with recog installed and .venv/bin on PATH (as `make recipe-ocr` runs
+# run.sh). Every step reuses what a step before it left on disk: from a clone, about 25 min of data on
+# one core (session 47), then 1 h 30 min of training on one thread; the other core stays free.
 #   FROM          first recipe line of this run (each run takes the next LINES lines)
 #   LINES         60000
 #   SEED          the run's seed and number (runs/latin_lines_v$SEED)
@@ -22,33 +23,33 @@ from=${FROM:?FROM: the first recipe line of this run}; lines=${LINES:-60000}; se
 script_share=${SCRIPT_SHARE-0.4}; max_time=${MAX_TIME:-00:01:30:00}; init=${INIT_FROM:-latin-lines}
 run=runs/latin_lines_v$seed; mix=data/latin_lines_mix_v$seed
 export OMP_NUM_THREADS=1
-py=python
 
-echo "== 1/5 fonts: Debian packages (prepare.py names any missing), Google Fonts faces (pinned)"
-$py recipes/synth_ocr/google_fonts.py --out data/fonts/google
+echo "== 1/5 fonts: the Debian packages that are missing, the Google Fonts faces (pinned)"
+bash recipes/synth_ocr/install_fonts.sh
+python recipes/synth_ocr/google_fonts.py --out data/fonts/google
 
 echo "== 2/5 the fixed evaluation lines and the short lines (recipe corpus v2)"
 # dev, test and test_degraded do not depend on the training range; lines 200,000-259,999 give the
 # 156 lines of one or two characters every mix repeats three times.
-$py recipes/synth_ocr/prepare.py --out data/synth_ocr_v2 --num-train 260000 --train-from 200000 \
+python recipes/synth_ocr/prepare.py --out data/synth_ocr_v2 --num-train 260000 --train-from 200000 \
   --heavy-share 0.15 --workers 1
 short=data/synth_ocr_v2/train_short.jsonl
-[ -s "$short" ] || $py -c 'import json,sys; [sys.stdout.write(l) for l in open(sys.argv[1]) if len(json.loads(l)["text"]) <= 2]' \
+[ -s "$short" ] || python -c 'import json,sys; [sys.stdout.write(l) for l in open(sys.argv[1]) if len(json.loads(l)["text"]) <= 2]' \
   data/synth_ocr_v2/train.jsonl > "$short"
 
 echo "== 3/5 page crops: true boxes and latin-det's boxes of the page recipe's training pages"
-$py recipes/synth_pages/prepare.py --out data/synth_pages_v2 --workers 1
+python recipes/synth_pages/prepare.py --out data/synth_pages_v2 --workers 1
 pages=data/synth_pages_v2
-[ -s $pages/lines_train.jsonl ] || $py recipes/synth_pages/crops.py --pages $pages --split train --max-lines 20000
-[ -s $pages/lines_train_found.jsonl ] || $py recipes/synth_pages/crops.py --pages $pages --split train \
+[ -s $pages/lines_train.jsonl ] || python recipes/synth_pages/crops.py --pages $pages --split train --max-lines 20000
+[ -s $pages/lines_train_found.jsonl ] || python recipes/synth_pages/crops.py --pages $pages --split train \
   --kinds screenshot,sign,receipt --max-lines 15000 --detector latin-det --negatives --out-name train_found
 
 echo "== 4/5 lines $from-$((from + lines - 1)), half in Google faces; train $max_time from $init into $run"
 share=(); [ -n "$script_share" ] && share=(--google-script-share "$script_share")
 corpus=data/synth_ocr_from$from
-$py recipes/synth_ocr/prepare.py --out "$corpus" --num-train $((from + lines)) --train-from "$from" \
+python recipes/synth_ocr/prepare.py --out "$corpus" --num-train $((from + lines)) --train-from "$from" \
   --heavy-share 0.15 --workers 1 --google-fonts data/fonts/google "${share[@]}"
-$py tools/mix_manifests.py "$corpus/train.jsonl" $pages/lines_train.jsonl $pages/lines_train_found.jsonl \
+python tools/mix_manifests.py "$corpus/train.jsonl" $pages/lines_train.jsonl $pages/lines_train_found.jsonl \
   "$short" "$short" "$short" --out "$mix/train.jsonl"
 recog train --config configs/latin_lines.yaml --trainer.max_time "$max_time" --run_dir "$run" \
   --data.train_manifest "$mix/train.jsonl" --model.lr 3e-4 --model.init_from "$init" --seed_everything "$seed" \

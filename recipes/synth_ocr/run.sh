@@ -18,18 +18,7 @@ init=()
 [ -n "${INIT_FROM:-}" ] && init=(--model.init_from "$INIT_FROM" --model.lr "${LR:-5.0e-4}" --model.warmup_steps 100)
 
 echo "== 0/3 Debian font packages (recipes/synth_ocr/fonts.py lists them)"
-mapfile -t missing < <(python recipes/synth_ocr/fonts.py --missing)
-if ((${#missing[@]})); then
-  echo "installing ${#missing[@]} font packages: ${missing[*]}"
-  if [ "$(id -u)" = 0 ]; then sudo=();
-  elif command -v sudo >/dev/null; then sudo=(sudo);
-  else
-    echo "error: not root and no sudo; install them as root: apt-get install -y ${missing[*]}" >&2
-    exit 1
-  fi
-  "${sudo[@]}" apt-get update -q
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
-fi
+bash recipes/synth_ocr/install_fonts.sh
 
 google=()
 if [ -n "${GOOGLE_FONTS:-}" ]; then
