@@ -20,15 +20,15 @@ import argparse
 import hashlib
 import json
 import multiprocessing
-import os
 import random
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
+
+from recog_edge.files import atomic_path, write_text_atomic
 
 SPLITS = ("train", "dev", "test")
 # Part of every per-file seed so the three splits never share random streams.
@@ -90,21 +90,10 @@ def split_texts(make: Callable[[int, int], list[str]], args: argparse.Namespace)
 # ---------------------------------------------------------------------------------------------
 
 
-@contextmanager
-def atomic_write(path: Path) -> Iterator[Path]:
-    """Yield a temporary ``.NAME.part`` path beside ``path`` to write to; it replaces ``path`` when
-    the block succeeds, so a killed run leaves no half file."""
-    part = path.with_name(f".{path.name}.part")
-    yield part
-    os.replace(part, path)
-
-
 def write_lm_text(path: Path, texts: list[str]) -> None:
     """Write a recipe's training texts, one per line, for ``recog lm --text`` (the ``--lm-text``
     of the recipes' ``texts.py``)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(path) as part:
-        part.write_text("".join(t + "\n" for t in texts), encoding="utf-8")
+    write_text_atomic(path, "".join(t + "\n" for t in texts))
 
 
 def check_config(out: Path, config: dict, later_keys: Iterable[str] = ()) -> None:
@@ -121,8 +110,7 @@ def check_config(out: Path, config: dict, later_keys: Iterable[str] = ()) -> Non
                 "use a new --out folder or delete it"
             )
     out.mkdir(parents=True, exist_ok=True)
-    with atomic_write(out / CONFIG_NAME) as part:
-        part.write_text(json.dumps(config, indent=1) + "\n")
+    write_text_atomic(out / CONFIG_NAME, json.dumps(config, indent=1) + "\n")
 
 
 def recorded_config(out: Path) -> dict | None:
@@ -138,7 +126,7 @@ def write_manifests(out: Path, results: list[Any], row: Callable[[Any], dict],
     for split in splits:
         path = out / f"{split}.jsonl"
         rows = sorted((r for r in results if r.split == split and r.status != "failed"), key=lambda r: r.index)
-        with atomic_write(path) as part, part.open("w", encoding="utf-8") as f:
+        with atomic_path(path) as part, part.open("w", encoding="utf-8") as f:
             for r in rows:
                 f.write(json.dumps(row(r)) + "\n")
         print(f"{path}: {len(rows)} rows")

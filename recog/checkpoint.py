@@ -18,8 +18,6 @@ building the model.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -28,6 +26,7 @@ import torch
 from recog.detection.model import TextDetector
 from recog.model import Recognizer
 from recog.text import tokenizer_from_state
+from recog_edge.files import atomic_path, write_text_atomic
 
 FORMAT_VERSION = 1  # of config.json: a newer one is refused with a clear message
 CONFIG_FILE = "config.json"
@@ -69,7 +68,8 @@ def save_checkpoint(model: Recognizer | TextDetector, path: str | Path) -> Path:
     conversions); ``recog train`` writes the full Lightning checkpoint itself."""
     path = Path(path)
     state = {f"{PREFIX}{k}": v for k, v in model.state_dict().items()}
-    _atomic(path, lambda tmp: torch.save({"recog": checkpoint_section(model), "state_dict": state}, tmp))
+    with atomic_path(path) as tmp:
+        torch.save({"recog": checkpoint_section(model), "state_dict": state}, tmp)
     return path
 
 
@@ -84,8 +84,9 @@ def save_model(model: Recognizer | TextDetector, folder: str | Path, half: bool 
     weights = {k: (v.half() if half and v.is_floating_point() else v).contiguous().cpu()
                for k, v in model.state_dict().items()}
     config = {"format": FORMAT_VERSION, **checkpoint_section(model), "info": info or {}}
-    _atomic(folder / WEIGHTS_FILE, lambda tmp: save_file(weights, str(tmp)))
-    _atomic(folder / CONFIG_FILE, lambda tmp: Path(tmp).write_text(json.dumps(config, indent=1) + "\n"))
+    with atomic_path(folder / WEIGHTS_FILE) as tmp:
+        save_file(weights, str(tmp))
+    write_text_atomic(folder / CONFIG_FILE, json.dumps(config, indent=1) + "\n")
     return folder
 
 
@@ -172,17 +173,3 @@ def load_detector(path: str | Path, device: str | torch.device = "cpu") -> tuple
     if not is_detector(parts):
         raise ModelFormatError(f"{path}: a recogniser, not a text detector")
     return build_model(parts, path).to(device), parts.info
-
-
-def _atomic(path: Path, write: Any) -> None:
-    """``write(tmp)`` to a temporary file beside ``path``, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a model file is read by whoever uses it
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from recog.segments import FORMATS
-from recog_edge.files import expand_inputs
+from recog_edge.files import expand_inputs, write_text_atomic
 from recog_edge.fusion import (
     ILME_WEIGHT_HELP,
     ILME_WITHOUT_LM,
@@ -180,7 +180,6 @@ def _finish(args: argparse.Namespace, rows: list[dict], formats: str, failures: 
 def write_formats(result, formats: Sequence[str], output_dir: str | None, names: set[str]) -> None:  # noqa: ANN001
     """One input's result in each of ``formats``: files ``<output_dir>/<input name>.<format>`` (a
     repeated name gets -2, -3, ...), or printed where there is no ``output_dir``."""
-    from recog.data import write_text_atomic
     from recog.segments import render
 
     segments = result.segments()
@@ -379,7 +378,6 @@ def _page_reader(args: argparse.Namespace, options: dict[str, object]):  # noqa:
 
 def _write_pages(args: argparse.Namespace, results: Iterable, total: int, failures: list[tuple[str, str]]) -> int:
     """Print or write each page or line result as ``recog ocr``'s flags ask."""
-    from recog.data import write_text_atomic
     from recog.image import load_image, load_pdf_pages
     from recog.pages import Page, draw_page
 

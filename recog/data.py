@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,6 +23,7 @@ from recog.audio import SAMPLE_RATE, change_speed, load_audio
 from recog.image import ImageConfig, ImageError, load_image, target_size
 from recog.noise import COLOURS, coloured_noise, mix_at_snr
 from recog.text import UNK, Tokenizer
+from recog_edge.files import atomic_path
 
 AUDIO_KEY = "audio_filepath"
 IMAGE_KEY = "image_filepath"
@@ -287,34 +285,11 @@ class ImageDataset(Dataset):
                 "path": entry.path}
 
 
-@contextmanager
-def atomic_text_file(path: str | Path) -> Iterator[TextIO]:
-    """A text file written beside ``path`` and renamed into place when the block ends, so a crash
-    never leaves a half-written output (nothing is left where the block raises)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            yield f
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; an output file is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_jsonl_atomic(path: str | Path, rows: Iterable[dict]) -> None:
-    """JSON lines, written atomically (``atomic_text_file``)."""
-    with atomic_text_file(path) as f:
+    """JSON lines, written whole or not at all (``recog_edge.files.atomic_path``)."""
+    with atomic_path(path) as temporary, temporary.open("w", encoding="utf-8") as f:
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
-def write_text_atomic(path: str | Path, text: str) -> None:
-    """A text, written atomically (``atomic_text_file``)."""
-    with atomic_text_file(path) as f:
-        f.write(text)
 
 
 def pad_sequences(items: Sequence[torch.Tensor], value: float = 0) -> tuple[torch.Tensor, torch.Tensor]:

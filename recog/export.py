@@ -45,6 +45,7 @@ from recog.detection.model import TextDetector
 from recog.heads.base import ExportPart
 from recog.model import Recognizer
 from recog_edge.boxes import DetectOptions
+from recog_edge.files import atomic_path
 
 TOLERANCE = 1e-4
 # Opset 23: scaled dot-product attention exports as one ONNX Attention node, which onnxruntime runs
@@ -178,10 +179,8 @@ def _export_graph(module: nn.Module, args: tuple, names_in: list[str], names_out
                   if a.dtype.kind == "f"]
         print(f"{path.name}: int8 against float32 on the check inputs, largest difference: {', '.join(errors)}",
               file=sys.stderr)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".onnx.tmp")
-    onnx.save(proto, str(tmp))
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        onnx.save(proto, str(tmp))
 
 
 def export_streaming(model: Recognizer, out_dir: str | Path, att_context: tuple[int, int] | None = None,
@@ -413,7 +412,7 @@ def quantize_int8(paths: list[Path]) -> list[Path]:
     the edge runtime loads it unchanged; for graphs already exported (``export_*(int8=True)``
     quantizes while exporting and prints the difference)."""
     for path in paths:
-        tmp = path.with_suffix(".int8.tmp")
-        onnx.save(int8_graph(onnx.load(str(path))), str(tmp))
-        tmp.replace(path)
+        graph = int8_graph(onnx.load(str(path)))
+        with atomic_path(path) as tmp:
+            onnx.save(graph, str(tmp))
     return paths

@@ -423,7 +423,7 @@ def test_prepare_writes_manifests_and_images(corpus):
         assert all("/" in r["font"] for r in rows)
     assert not texts["train"] & texts["test"] and not texts["train"] & texts["dev"] and not texts["dev"] & texts["test"]
     assert not fonts["test"] & fonts["train"] and not fonts["dev"] & fonts["train"]
-    assert not list(out.rglob("*.part"))  # atomic writes leave no temporary files
+    assert not list(out.rglob(".*.tmp"))  # atomic writes leave no temporary files
     assert json.loads((out / "prepare_config.json").read_text())["seed"] == 3
 
 

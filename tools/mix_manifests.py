@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # recog when not installed
 from recog.data import ManifestError, read_manifest  # noqa: E402
+from recog_edge.files import write_text_atomic  # noqa: E402
 
 
 def mix(manifests: list[Path], out: Path) -> int:
@@ -34,9 +35,7 @@ def mix(manifests: list[Path], out: Path) -> int:
             row = json.loads(lines[entry.line - 1])
             row[entry.key] = os.path.relpath(Path(entry.path).resolve(), out.parent.resolve())
             rows.append(row)
-    tmp = out.with_suffix(".jsonl.tmp")
-    tmp.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-    tmp.replace(out)
+    write_text_atomic(out, "".join(json.dumps(row) + "\n" for row in rows))
     return len(rows)
 
 

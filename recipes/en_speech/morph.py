@@ -39,7 +39,7 @@ import numpy as np
 import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root, for recipes.common
-from recipes.common import atomic_write, check_config, report, run_jobs, write_manifests  # noqa: E402
+from recipes.common import atomic_path, check_config, report, run_jobs, write_manifests  # noqa: E402
 
 NATURAL_ENGINES = ("flite", "festival", "pico", "rhvoice")  # espeak-ng is formant synthesis
 F0_RANGE_HZ = (80.0, 280.0)
@@ -149,7 +149,7 @@ def process(job: Job) -> Result:
         audio, rate = sf.read(job.data / job.row["audio_filepath"], dtype="float32")
         y = morph(audio, rate, job.speaker)
         out.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_write(out) as tmp:
+        with atomic_path(out) as tmp:
             sf.write(tmp, y, rate, format="WAV", subtype="PCM_16")
         return Result(job, "made", len(y) / rate)
     except (ValueError, RuntimeError, OSError, sf.LibsndfileError) as e:

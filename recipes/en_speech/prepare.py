@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root, f
 from recipes.common import (  # noqa: E402
     SPLIT_CODES,
     SPLITS,
-    atomic_write,
+    atomic_path,
     check_config,
     recorded_config,
     report,
@@ -451,7 +451,7 @@ def write_variant_manifests(out: Path, results: list[Result]) -> None:
     for name in TEST_VARIANTS:
         rows = sorted((r for r in results if r.split == name and r.status != "failed"), key=lambda r: r.index)
         path = out / f"{name}.jsonl"
-        with atomic_write(path) as part, part.open("w", encoding="utf-8") as f:
+        with atomic_path(path) as part, part.open("w", encoding="utf-8") as f:
             f.writelines(json.dumps(manifest_row(r)) + "\n" for r in rows)
         print(f"{path}: {len(rows)} rows")
 
@@ -590,7 +590,7 @@ def main(argv: list[str] | None = None) -> int:
 
     splits = texts.make_splits(args.num_train, args.num_dev, args.num_test, args.seed, root)
     stats = texts.text_stats(splits)
-    with atomic_write(out / "text_stats.json") as part:
+    with atomic_path(out / "text_stats.json") as part:
         part.write_text(json.dumps(stats, indent=1) + "\n")
     test = stats["test"]
     print(

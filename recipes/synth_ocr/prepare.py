@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # recipes.common; 
 from recipes.common import (  # noqa: E402
     SPLIT_CODES,
     SPLITS,
-    atomic_write,
+    atomic_path,
     check_config,
     recorded_config,
     report,
@@ -585,7 +585,7 @@ def process(job: Job) -> Result:
         if image.shape[0] < MIN_IMAGE_HEIGHT:
             raise RuntimeError(f"image too small {image.shape}")
         out.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_write(out) as part:
+        with atomic_path(out) as part:
             to_pil(image).save(part, format="PNG")
         result.status = "made"
     except (RuntimeError, OSError, ValueError, cv2.error) as err:

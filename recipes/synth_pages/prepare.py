@@ -62,7 +62,7 @@ from fonts import Face, MissingPackagesError, check_packages, face_split
 from PIL import Image
 from scenes import receipt, screenshot, sign
 
-from recipes.common import SPLIT_CODES, SPLITS, atomic_write, check_config, report, run_jobs, write_manifests
+from recipes.common import SPLIT_CODES, SPLITS, atomic_path, check_config, report, run_jobs, write_manifests
 
 # Bump when the rendering changes, so that old images are not silently reused (2: receipts' drawn rules
 # solid or long-dashed, not short dashes that look like a row of hyphens).
@@ -151,10 +151,10 @@ def save_image(image: np.ndarray, path: Path, kind: str) -> None:
     """PNG (grayscale when the image has no colour) or, for JPEG_KINDS, JPEG; written atomically."""
     if kind in JPEG_KINDS:
         pil = Image.fromarray(image, "RGB")
-        with atomic_write(path) as part:
+        with atomic_path(path) as part:
             pil.save(part, format="JPEG", quality=JPEG_KINDS[kind])
     else:
-        with atomic_write(path) as part:
+        with atomic_path(path) as part:
             line_recipe.to_pil(image).save(part, format="PNG", compress_level=4)
 
 
@@ -185,7 +185,7 @@ def process(job: Job) -> Result:
         row = manifest_row(page, job.rel_path)
         image_path.parent.mkdir(parents=True, exist_ok=True)
         save_image(page.image, image_path, job.kind)
-        with atomic_write(row_path) as part:
+        with atomic_path(row_path) as part:
             part.write_text(json.dumps(row) + "\n", encoding="utf-8")
         result.row, result.status = row, "made"
     except (RuntimeError, OSError, ValueError, cv2.error) as err:

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root, f
 from recipes.common import (  # noqa: E402
     SPLIT_CODES,
     SPLITS,
-    atomic_write,
+    atomic_path,
     check_config,
     report,
     run_jobs,
@@ -393,7 +393,7 @@ def make_wav(result: Any, out: Path, max_duration: float, make: Callable[[], np.
             if len(audio) > max_duration * SAMPLE_RATE:
                 raise RuntimeError(f"too long ({len(audio) / SAMPLE_RATE:.2f} s)")
             out.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_write(out) as part:
+            with atomic_path(out) as part:
                 sf.write(str(part), audio, SAMPLE_RATE, subtype="PCM_16", format="WAV")
             result.status = "made"
         result.duration = sf.info(str(out)).frames / SAMPLE_RATE

@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root, f
 from recipes.corpora import Skip, report_skips  # noqa: E402
 from recog.data import write_jsonl_atomic  # noqa: E402
 from recog.image import ImageError, load_image  # noqa: E402
+from recog_edge.files import atomic_path  # noqa: E402
 
 SPLITS = ("train", "dev", "test")
 CHUNK = 2048  # LMDB records read (into memory) per batch handed to the worker threads
@@ -169,10 +170,8 @@ def write_image(out_dir: Path, index: int, data: bytes) -> tuple[Path | None, st
         return None, "unreadable image: not in an image format Pillow knows"
     path = out_dir / f"{index // SHARD:04d}" / f"{index:09d}.{FORMAT_SUFFIX.get(fmt, fmt.lower() or 'img')}"
     if not (path.is_file() and path.stat().st_size == len(data)):
-        path.parent.mkdir(exist_ok=True)
-        part = path.with_name(f".{path.name}.part")
-        part.write_bytes(data)
-        part.replace(path)
+        with atomic_path(path) as part:
+            part.write_bytes(data)
     problem = check(path)
     if problem:
         path.unlink()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif", ".au"})
@@ -32,17 +33,27 @@ def expand_inputs(items: Iterable[str], suffixes: Iterable[str]) -> tuple[list[s
     return paths, problems
 
 
-def write_text_atomic(path: str | Path, text: str) -> None:
-    """``text`` written to a temporary file beside ``path``, then renamed over it: never half a
-    file, whatever stops the writing. The file is readable by all (0644), as a plain write leaves it."""
+@contextmanager
+def atomic_path(path: str | Path, suffix: str = ".tmp") -> Iterator[Path]:
+    """Yield a fresh temporary path beside ``path`` to write to; it is renamed over ``path`` when the
+    block ends, and removed where the block raises: never half a file, whatever stops the writing.
+    Each call has its own temporary name, so two processes writing the same file at once (two
+    recipe runs side by side) do not trip over each other; the last rename wins. The file is
+    readable by all (0644), as a plain write leaves it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(handle)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as f:
-            f.write(text)
+        yield Path(temporary)
         os.chmod(temporary, 0o644)  # mkstemp's 0600 would hide a results file from other users
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """``text`` written whole to ``path`` (``atomic_path``)."""
+    with atomic_path(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")
