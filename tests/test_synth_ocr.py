@@ -471,6 +471,25 @@ def test_train_from_renders_only_the_later_training_lines_as_a_full_run_does(cor
     assert run_prepare(tmp_path / "bad", "--train-from", "9").returncode != 0  # past --num-train
 
 
+def test_train_max_chars_renders_only_the_short_training_lines_as_a_full_run_does(corpus, tmp_path):
+    out, _ = corpus
+    full = read_rows(out, "train")
+    limit = sorted(len(r["text"]) for r in full)[len(full) // 2]  # about half the lines are this short
+    short = [r for r in full[2:] if len(r["text"]) <= limit]
+    assert 0 < len(short) < len(full) - 2
+    few = tmp_path / "short"
+    proc = run_prepare(few, "--workers", "1", "--train-from", "2", "--train-max-chars", str(limit))
+    assert proc.returncode == 0, proc.stderr
+    assert read_rows(few, "train") == short
+    assert sorted(p.name for p in (few / "images" / "train").iterdir()) == [
+        Path(r["image_filepath"]).name for r in short]
+    for row in short:
+        assert (few / row["image_filepath"]).read_bytes() == (out / row["image_filepath"]).read_bytes()
+    for split in ("dev", "test", "test_degraded"):
+        assert read_rows(few, split) == read_rows(out, split)
+    assert run_prepare(tmp_path / "bad", "--train-max-chars", "0").returncode != 0
+
+
 def test_heavy_share_degrades_training_lines_as_test_degraded_and_leaves_other_draws(recipe, corpus, tmp_path):
     """--heavy-share draws a heavy flag for training lines after every earlier draw: font, degrade
     flag and render seed stay those of a corpus made without it, dev and test never get it, and

@@ -29,10 +29,10 @@ bash recipes/synth_ocr/install_fonts.sh
 python recipes/synth_ocr/google_fonts.py --out data/fonts/google
 
 echo "== 2/5 the fixed evaluation lines and the short lines (recipe corpus v2)"
-# dev, test and test_degraded do not depend on the training range; lines 200,000-259,999 give the
-# 156 lines of one or two characters every mix repeats three times.
+# dev, test and test_degraded do not depend on the training range; of lines 200,000-259,999 only the
+# 156 of one or two characters are rendered, the short lines every mix repeats three times.
 python recipes/synth_ocr/prepare.py --out data/synth_ocr_v2 --num-train 260000 --train-from 200000 \
-  --heavy-share 0.15 --workers 1
+  --train-max-chars 2 --heavy-share 0.15 --workers 1
 short=data/synth_ocr_v2/train_short.jsonl
 [ -s "$short" ] || python -c 'import json,sys; [sys.stdout.write(l) for l in open(sys.argv[1]) if len(json.loads(l)["text"]) <= 2]' \
   data/synth_ocr_v2/train.jsonl > "$short"

@@ -667,6 +667,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--train-from", type=int, default=0,
                    help="render and list only training lines from this index on (the same lines a full run "
                         "makes there): fresh lines for the next run without the ones before")
+    p.add_argument("--train-max-chars", type=int, default=None, metavar="N",
+                   help="render and list only the training lines of at most N characters (the same lines a full "
+                        "run makes): the short lines of a range without rendering the rest")
     p.add_argument("--num-dev", type=int, default=500)
     p.add_argument("--num-test", type=int, default=1000, help="lines of test, and of test_degraded")
     p.add_argument("--seed", type=int, default=0, help="texts, font split and rendering")
@@ -694,6 +697,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--google-script-share must be in (0, 1), got {args.google_script_share}")
     if not 0 <= args.train_from <= args.num_train:
         p.error(f"--train-from must be in [0, --num-train], got {args.train_from}")
+    if args.train_max_chars is not None and args.train_max_chars < 1:
+        p.error(f"--train-max-chars must be >= 1, got {args.train_max_chars}")
     if not 8 <= args.min_size <= args.max_size:
         p.error("need 8 <= --min-size <= --max-size")
     return args
@@ -761,8 +766,9 @@ def main(argv: list[str] | None = None) -> int:
 
     texts = split_texts(make_texts, args)
     width = max(6, len(str(max(args.num_train, args.num_dev, args.num_test))))
+    longest = args.train_max_chars or max(map(len, texts["train"]), default=0)
     jobs = [make_job(s, i, t, faces[s], args, width) for s in SPLITS for i, t in enumerate(texts[s])
-            if s != "train" or i >= args.train_from]
+            if s != "train" or (i >= args.train_from and len(t) <= longest)]
     jobs += [degraded_job(j, args, width) for j in jobs if j.split == "test"]
     print(f"rendering {len(jobs)} lines with {args.workers} workers")
     start = time.monotonic()
