@@ -34,7 +34,7 @@ def expand_inputs(items: Iterable[str], suffixes: Iterable[str]) -> tuple[list[s
 
 
 @contextmanager
-def atomic_path(path: str | Path, suffix: str = ".tmp") -> Iterator[Path]:
+def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a fresh temporary path beside ``path`` to write to; it is renamed over ``path`` when the
     block ends, and removed where the block raises: never half a file, whatever stops the writing.
     Each call has its own temporary name, so two processes writing the same file at once (two
@@ -42,7 +42,7 @@ def atomic_path(path: str | Path, suffix: str = ".tmp") -> Iterator[Path]:
     readable by all (0644), as a plain write leaves it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
     try:
         yield Path(temporary)
