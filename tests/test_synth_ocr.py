@@ -1,6 +1,7 @@
 """Tests for the synthetic OCR recipe (recipes/synth_ocr): the text generator, the font packages,
 the reserved fonts and the font split, the renderer's looks and degradations, prepare.py end to
-end on a tiny corpus, and benchmarks/ocr_peers.py without its peers."""
+end on a tiny corpus, the held-out evaluation lines (heldout.py), and benchmarks/ocr_peers.py
+without its peers."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ JETBRAINS = "/usr/share/fonts/truetype/jetbrains-mono/JetBrainsMono-Regular.ttf"
 
 @pytest.fixture(scope="module")
 def recipe():
-    with recipe_modules(RECIPE, "texts", "fonts", "google_fonts", "prepare") as modules:
+    with recipe_modules(RECIPE, "texts", "fonts", "google_fonts", "prepare", "heldout") as modules:
         yield modules
 
 
@@ -526,6 +527,51 @@ def test_prepare_refuses_changed_settings(corpus):
 # ---------------------------------------------------------------------------------------------
 # benchmarks/ocr_peers.py
 # ---------------------------------------------------------------------------------------------
+
+
+# ---------------------------------------------------------------------------------------------
+# heldout.py: the test lines again, in the reserved fonts
+# ---------------------------------------------------------------------------------------------
+
+
+def test_heldout_drops_faces_that_set_lower_case_as_capitals(recipe):
+    draws_capitals = recipe.heldout.draws_capitals
+    assert draws_capitals(font_file("/usr/share/fonts/fonts-go/Go-Smallcaps.ttf"))
+    assert not draws_capitals(font_file("/usr/share/fonts/fonts-go/Go-Regular.ttf"))
+    assert not draws_capitals(font_file(DEJAVU)) and not draws_capitals(font_file(JETBRAINS))
+
+
+def test_heldout_design_groups(recipe):
+    group_of = recipe.heldout.group_of
+    assert group_of("LM Roman 10", "fonts-lmodern") == group_of("CMU Serif", "fonts-cmu") == "Computer Modern serif"
+    assert group_of("CMU Typewriter Text", "fonts-cmu") == group_of("LM Mono 10", "fonts-lmodern")
+    assert group_of("CMU Bright", "fonts-cmu") == "Computer Modern sans"
+    assert group_of("Linux Libertine Display O", "fonts-linuxlibertine") == "Linux Libertine"
+    assert group_of("Walkway Oblique Bold", "trdg") == "Walkway" and group_of("Roboto Condensed", "trdg") == "Roboto"
+
+
+def test_heldout_refuses_a_trdg_wheel_of_another_hash(recipe, tmp_path):
+    (tmp_path / recipe.heldout.TRDG_WHEEL).write_bytes(b"not the wheel")
+    with pytest.raises(ValueError, match="sha256"):
+        recipe.heldout.trdg_fonts(tmp_path)
+
+
+def test_heldout_lines_are_the_test_lines_in_other_fonts(recipe, corpus, faces, tmp_path, monkeypatch):
+    """Line i is the recipe's test line i (text, look, degradations) in a held-out face; the
+    degraded file is test_degraded's lines so drawn."""
+    out, _ = corpus
+    reserved = [f for f in faces if f.group == faces[0].group]  # stand-ins: the reserved fonts need apt and PyPI
+    monkeypatch.setattr(recipe.heldout, "ensure_packages", lambda: None)
+    monkeypatch.setattr(recipe.heldout, "heldout_faces", lambda folder: (reserved, []))
+    assert recipe.heldout.main(["--out", str(tmp_path), "--num-test", str(COUNTS["test"]), "--seed", "3"]) == 0
+    names = {f.name for f in reserved}
+    for split in ("test", "test_degraded"):
+        ours, theirs = read_rows(tmp_path, split), read_rows(out, split)
+        assert len(ours) == len(theirs) == COUNTS["test"]
+        for a, b in zip(ours, theirs, strict=True):
+            assert a["font"] in names
+            assert {k: v for k, v in a.items() if k != "font"} == {k: v for k, v in b.items() if k != "font"}
+            assert (tmp_path / a["image_filepath"]).is_file()
 
 
 def test_ocr_peers_prints_recog_and_skips_missing_peers(corpus, monkeypatch, capsys):

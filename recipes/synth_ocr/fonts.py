@@ -815,21 +815,22 @@ def category_of(family: str, path: str) -> str:
     return "other"
 
 
+def inspect_files(files: list[tuple[str, str]]) -> tuple[list[tuple[str, str, str, str]], list[tuple[str, str]]]:
+    """(package, path, family, style) of the (package, path) ``files`` that inspect_font accepts,
+    and (path, reason) of the others."""
+    infos = inspect_fonts([path for _, path in files])
+    usable = [(package, path, *infos[path][:2]) for package, path in files if not isinstance(infos[path], str)]
+    return usable, [(path, infos[path]) for _, path in files if isinstance(infos[path], str)]
+
+
 @functools.lru_cache(maxsize=4)
 def discover_fonts(packages: tuple[str, ...]) -> tuple[tuple[Face, ...], tuple[tuple[str, str], ...]]:
     """(usable faces, (path, reason) of the rejected files), from the packages' files. Raises
     MissingPackagesError when any package is not installed."""
     check_packages(packages)
     faces: list[Face] = []
-    rejected: list[tuple[str, str]] = []
-    files = [pf for package in packages for pf in package_font_files(package)]
-    infos = inspect_fonts([path for _, path in files])
-    for pkg, path in files:
-        info = infos[path]
-        if isinstance(info, str):
-            rejected.append((path, info))
-            continue
-        family, style, _ = info
+    usable, rejected = inspect_files([pf for package in packages for pf in package_font_files(package)])
+    for pkg, path, family, style in usable:
         reason = reserved_reason(family, pkg)
         if reason:
             rejected.append((path, f"reserved for the held-out evaluation: {reason}"))
