@@ -109,7 +109,6 @@ def check_config(out: Path, config: dict, later_keys: Iterable[str] = ()) -> Non
                 f"error: {out} was prepared with different settings ({', '.join(diff)}); "
                 "use a new --out folder or delete it"
             )
-    out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out / CONFIG_NAME, json.dumps(config, indent=1) + "\n")
 
 

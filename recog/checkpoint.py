@@ -80,7 +80,6 @@ def save_model(model: Recognizer | TextDetector, folder: str | Path, half: bool 
     from safetensors.torch import save_file
 
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     weights = {k: (v.half() if half and v.is_floating_point() else v).contiguous().cpu()
                for k, v in model.state_dict().items()}
     config = {"format": FORMAT_VERSION, **checkpoint_section(model), "info": info or {}}

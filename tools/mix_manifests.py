@@ -24,7 +24,6 @@ from recog_edge.files import write_text_atomic  # noqa: E402
 
 def mix(manifests: list[Path], out: Path) -> int:
     """Write the rows of ``manifests`` to ``out`` with paths relative to its folder; the row count."""
-    out.parent.mkdir(parents=True, exist_ok=True)
     rows, keys = [], set()
     for manifest in manifests:
         lines = manifest.read_bytes().split(b"\n")

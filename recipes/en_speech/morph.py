@@ -148,7 +148,6 @@ def process(job: Job) -> Result:
                 return Result(job, "reused", info.frames / info.samplerate)
         audio, rate = sf.read(job.data / job.row["audio_filepath"], dtype="float32")
         y = morph(audio, rate, job.speaker)
-        out.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(out) as tmp:
             sf.write(tmp, y, rate, format="WAV", subtype="PCM_16")
         return Result(job, "made", len(y) / rate)

@@ -46,12 +46,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root, f
 from recipes.common import (  # noqa: E402
     SPLIT_CODES,
     SPLITS,
-    atomic_path,
     check_config,
     recorded_config,
     report,
     run_jobs,
     write_manifests,
+    write_text_atomic,
 )
 
 SAMPLE_RATE = synth.SAMPLE_RATE
@@ -446,16 +446,6 @@ def manifest_row(r: Result) -> dict:
     }
 
 
-def write_variant_manifests(out: Path, results: list[Result]) -> None:
-    """OUT/<variant>.jsonl for every test variant, as ``write_manifests`` writes the splits."""
-    for name in TEST_VARIANTS:
-        rows = sorted((r for r in results if r.split == name and r.status != "failed"), key=lambda r: r.index)
-        path = out / f"{name}.jsonl"
-        with atomic_path(path) as part, part.open("w", encoding="utf-8") as f:
-            f.writelines(json.dumps(manifest_row(r)) + "\n" for r in rows)
-        print(f"{path}: {len(rows)} rows")
-
-
 def engine_shares(text: str) -> dict[str, float]:
     """``espeak=0.3,flite=0.7`` -> {"espeak": 0.3, "flite": 0.7}; engines of voices.ENGINES, shares >= 0."""
     try:
@@ -590,8 +580,7 @@ def main(argv: list[str] | None = None) -> int:
 
     splits = texts.make_splits(args.num_train, args.num_dev, args.num_test, args.seed, root)
     stats = texts.text_stats(splits)
-    with atomic_path(out / "text_stats.json") as part:
-        part.write_text(json.dumps(stats, indent=1) + "\n")
+    write_text_atomic(out / "text_stats.json", json.dumps(stats, indent=1) + "\n")
     test = stats["test"]
     print(
         f"texts: {stats['distinct_train_words']} distinct training words; test OOV "
@@ -618,7 +607,7 @@ def main(argv: list[str] | None = None) -> int:
     report(results + variant_results, time.monotonic() - start, lambda r: r.voice)
     extra = ("dev_natural",) * bool(natural) + ("dev_unseen",) * args.dev_unseen
     write_manifests(out, results, manifest_row, (*SPLITS, *extra))
-    write_variant_manifests(out, variant_results)
+    write_manifests(out, variant_results, manifest_row, TEST_VARIANTS)
     return 0 if not jobs or any(r.status != "failed" for r in results) else 1
 
 

@@ -66,7 +66,7 @@ import numpy as np
 from fonts import DESIGN_GROUPS, FAMILY_TO_GROUP, Face, face_split, inspect_fonts, reserved_reason
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # recipes.common; recog when not installed
-from recipes.common import atomic_path  # noqa: E402
+from recipes.common import write_text_atomic  # noqa: E402
 
 REGISTRY = "https://registry.npmjs.org"
 GOOGLE_PACKAGE = "@fontsource/"  # Face.package of a Google Fonts face starts so
@@ -212,8 +212,7 @@ def fetch(out: Path, lock: dict, workers: int = 8) -> list[tuple[str, str]]:
         failed = [r for r in pool.map(one, items) if r]
     families = {i: {"family": meta[i]["family"], "category": CATEGORIES[meta[i]["category"]], "version": v}
                 for i, v in items}
-    with atomic_path(out / "families.json") as part:
-        part.write_text(json.dumps(families, indent=0, sort_keys=True), encoding="utf-8")
+    write_text_atomic(out / "families.json", json.dumps(families, indent=0, sort_keys=True))
     return failed
 
 
@@ -291,8 +290,7 @@ def probe(faces: list[Face], folder: Path, model: str = "latin-lines") -> dict[s
                 upper = sum(c.isupper() for c in letters) / max(1, len(letters))
                 cer = char_edits(PROBE_TEXT, result.text.lower()) / len(PROBE_TEXT)
                 known["faces"][probe_key(face.path, folder)] = [round(cer, 4), round(upper, 4)]
-        with atomic_path(file) as part:
-            part.write_text(json.dumps(known, indent=0, sort_keys=True), encoding="utf-8")
+        write_text_atomic(file, json.dumps(known, indent=0, sort_keys=True))
     return {key: (float(v[0]), float(v[1])) for key, v in known["faces"].items()}
 
 
@@ -433,8 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.lock:
         lock = make_lock(args.workers)
-        with atomic_path(LOCK_FILE) as part:
-            part.write_text(json.dumps(lock, indent=0, sort_keys=True) + "\n", encoding="utf-8")
+        write_text_atomic(LOCK_FILE, json.dumps(lock, indent=0, sort_keys=True) + "\n")
         print(f"{LOCK_FILE}: google-font-metadata {lock['metadata']}, {len(lock['packages'])} packages")
         return 0
     if not args.out:

@@ -584,7 +584,6 @@ def process(job: Job) -> Result:
         image = render(job, result.plan)
         if image.shape[0] < MIN_IMAGE_HEIGHT:
             raise RuntimeError(f"image too small {image.shape}")
-        out.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(out) as part:
             to_pil(image).save(part, format="PNG")
         result.status = "made"

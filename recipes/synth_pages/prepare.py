@@ -62,7 +62,16 @@ from fonts import Face, MissingPackagesError, check_packages, face_split
 from PIL import Image
 from scenes import receipt, screenshot, sign
 
-from recipes.common import SPLIT_CODES, SPLITS, atomic_path, check_config, report, run_jobs, write_manifests
+from recipes.common import (
+    SPLIT_CODES,
+    SPLITS,
+    atomic_path,
+    check_config,
+    report,
+    run_jobs,
+    write_manifests,
+    write_text_atomic,
+)
 
 # Bump when the rendering changes, so that old images are not silently reused (2: receipts' drawn rules
 # solid or long-dashed, not short dashes that look like a row of hyphens).
@@ -183,10 +192,8 @@ def process(job: Job) -> Result:
             return result
         page = render(job)
         row = manifest_row(page, job.rel_path)
-        image_path.parent.mkdir(parents=True, exist_ok=True)
         save_image(page.image, image_path, job.kind)
-        with atomic_path(row_path) as part:
-            part.write_text(json.dumps(row) + "\n", encoding="utf-8")
+        write_text_atomic(row_path, json.dumps(row) + "\n")
         result.row, result.status = row, "made"
     except (RuntimeError, OSError, ValueError, cv2.error) as err:
         result.error = f"{type(err).__name__}: {err}"

@@ -392,7 +392,6 @@ def make_wav(result: Any, out: Path, max_duration: float, make: Callable[[], np.
             audio = make()
             if len(audio) > max_duration * SAMPLE_RATE:
                 raise RuntimeError(f"too long ({len(audio) / SAMPLE_RATE:.2f} s)")
-            out.parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(out) as part:
                 sf.write(str(part), audio, SAMPLE_RATE, subtype="PCM_16", format="WAV")
             result.status = "made"
