@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
-import os
 import subprocess
 import sys
 import time
@@ -54,6 +53,7 @@ from fonts import (
 from PIL import ImageFont
 from prepare import CONFIG_VERSION, Job, degraded_job, make_job, manifest_row, pick_face, process
 from prepare import _init_worker as init_worker
+from prepare import parse_args as prepare_args
 from texts import make_texts
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # recipes.common; recog when not installed
@@ -74,18 +74,13 @@ HELDOUT_CODE = 5  # seeds a line's held-out face (prepare.py: train, dev, test 0
 
 
 def ensure_packages() -> None:
-    """Install the Debian packages of PACKAGES that are missing (as root, else through sudo), or
-    stop naming them."""
+    """Install the Debian packages of PACKAGES that are missing (``install_fonts.sh``: as root, else
+    through sudo), or stop naming them."""
     missing = missing_packages(PACKAGES)
     if not missing:
         return
-    names = " ".join(missing)
-    print(f"installing {names}")
-    sudo = [] if os.geteuid() == 0 else ["sudo"]
-    env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
     try:
-        subprocess.run([*sudo, "apt-get", "update", "-q"], check=True, env=env)
-        subprocess.run([*sudo, "apt-get", "install", "-y", "-q", *missing], check=True, env=env)
+        subprocess.run(["bash", str(Path(__file__).with_name("install_fonts.sh")), *missing], check=True)
     except (OSError, subprocess.CalledProcessError) as err:
         raise MissingPackagesError(missing) from err
 
@@ -177,10 +172,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.num_test < 1 or args.workers < 1:
         p.error("--num-test and --workers must be >= 1")
-    # The line recipe's settings for its test lines (prepare.py's defaults), for make_job.
-    args.num_dev, args.num_train, args.degrade_prob, args.heavy_share = 500, 0, 0.5, 0.0
-    args.min_size, args.max_size, args.google_fonts = 20, 48, None
-    return args
+    # The line recipe's own settings (prepare.py's defaults: dev lines, degrade share, sizes, ...), for
+    # split_texts and make_job, with these options over them.
+    recipe = prepare_args(["--out", args.out, "--seed", str(args.seed), "--num-test", str(args.num_test),
+                           "--num-train", "0"])
+    return argparse.Namespace(**{**vars(recipe), **vars(args)})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -208,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     test_faces = face_split(args.seed)["test"]
     jobs = [heldout_job(make_job("test", i, text, test_faces, args, width), faces, args.seed)
             for i, text in enumerate(texts)]
-    jobs += [degraded_job(job, args, width) for job in list(jobs)]
+    jobs += [degraded_job(job, args, width) for job in jobs]
     print(f"rendering {len(jobs)} lines with {args.workers} workers")
     start = time.monotonic()
     results = run_jobs(jobs, process, args.workers, min_step=50, chunksize=16, initializer=init_worker)

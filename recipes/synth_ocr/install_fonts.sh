@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Install the Debian font packages of recipes/synth_ocr/fonts.py that are missing (apt-get as root,
-# else through sudo, else stop naming them). Used by run.sh and continue.sh.
+# Install the Debian font packages of recipes/synth_ocr/fonts.py that are missing, or the packages
+# given as arguments (apt-get as root, else through sudo, else stop naming them). Used by run.sh,
+# continue.sh and heldout.py (with the held-out fonts' packages).
 set -euo pipefail
-mapfile -t missing < <(python recipes/synth_ocr/fonts.py --missing)
+if (($#)); then missing=("$@"); else mapfile -t missing < <(python recipes/synth_ocr/fonts.py --missing); fi
 if ((${#missing[@]})); then
   echo "installing ${#missing[@]} font packages: ${missing[*]}"
   if [ "$(id -u)" = 0 ]; then sudo=();
