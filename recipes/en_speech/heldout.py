@@ -16,7 +16,7 @@ recipe writes them (``test_silence``, ``test_noise10``, ``test_reverb``, ``test_
 its noise inside the model, so a second run writes audio that differs in the last bits (the same
 words at the same rate); existing valid wavs are reused::
 
-    python recipes/en_speech/heldout.py --out data/en_speech_heldout --install   # ~6 min on one core
+    python recipes/en_speech/heldout.py --out data/en_speech_heldout --install   # ~3 min on one core
     recog eval --manifest data/en_speech_heldout/test.jsonl --model en-speech --threads 1
 """
 
