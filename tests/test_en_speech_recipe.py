@@ -800,6 +800,14 @@ def test_heldout_piper_speaks_slower_at_a_larger_length_scale(recipe, tmp_path):
 
 
 @needs_piper
+def test_heldout_text_piper_cannot_say_fails_that_utterance_only(recipe, tmp_path):
+    held, args = recipe.heldout, recipe.heldout.parse_args(["--out", str(tmp_path)])
+    silent = held.heldout_job(0, recipe.texts.Text("", "", "wordnet"), args, 6)
+    result = recipe.prepare.process(silent, held.piper_synthesise)
+    assert result.status == "failed" and "no audio" in result.error
+
+
+@needs_piper
 def test_heldout_writes_the_test_sentences_and_their_variants(recipe, text_root, tmp_path):
     cmd = [sys.executable, str(RECIPE / "heldout.py"), "--out", str(tmp_path), "--num-test", "2",
            "--text-root", str(text_root)]  # fmt: skip

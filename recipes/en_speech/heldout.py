@@ -99,8 +99,11 @@ def piper_synthesise(job: PiperJob, tmp: Path) -> Path:
     from piper import SynthesisConfig
 
     raw = tmp / "raw.wav"
-    with wave.open(str(raw), "wb") as out:
-        piper_voice().synthesize_wav(job.speak, out, SynthesisConfig(length_scale=job.length_scale))
+    try:
+        with wave.open(str(raw), "wb") as out:
+            piper_voice().synthesize_wav(job.speak, out, SynthesisConfig(length_scale=job.length_scale))
+    except wave.Error as err:  # no audio chunk came: the wav header was never set
+        raise RuntimeError(f"piper wrote no audio ({err})") from err
     return raw
 
 
