@@ -17,6 +17,10 @@ on the test split with ``benchmarks/speech_eval.py --lm ... --lm-weight W --lm-b
 keeps it beside the LM file (``lm.npz`` -> ``lm.fusion.json``) for the head tuned, beside the other
 heads' settings: every search of that head that fuses that LM without being given weights then uses
 it (``recog transcribe --lm``, recog-edge, the Python API); another head keeps its own or the defaults.
+A setting already there (measured too, if the grid lacks it) is replaced only when the best pair
+beats it measurably: fewer edits in at least ``--confidence`` (0.95) of paired bootstrap resamples
+of the inputs (word edits; character edits where the two tie on WER). A dev set of a few hundred
+lines tells pairs a few edits apart by chance, and a pair chosen so can read unseen data worse.
 Works for text-line models too (give an OCR manifest).
 """
 
@@ -43,9 +47,24 @@ from benchmarks.common import (  # noqa: E402
 from recog.decoding.ctc import greedy_decode, prefix_beam_search  # noqa: E402
 from recog.decoding.fusion import PrefixFusion  # noqa: E402
 from recog.decoding.internal_lm import InternalLMFusion  # noqa: E402
-from recog.metrics import char_error_rate, exact_match_rate, word_error_rate  # noqa: E402
+from recog.metrics import (  # noqa: E402
+    char_edits,
+    char_error_rate,
+    exact_match_rate,
+    paired_bootstrap,
+    word_edits,
+    word_error_rate,
+)
 from recog.models import is_name, resolve_lm  # noqa: E402
-from recog_edge.lm import write_fusion_setting  # noqa: E402
+from recog_edge.lm import ANY_HEAD, read_fusion_setting, write_fusion_setting  # noqa: E402
+
+
+def beats(refs: list[str], best: list[str], old: list[str], best_rates: tuple, old_rates: tuple) -> float:
+    """Share of paired bootstrap resamples in which hypotheses ``best`` make fewer edits than ``old``:
+    word edits, or character edits where the two read the same WER (``*_rates``: (WER, CER, ...))."""
+    edits = word_edits if best_rates[0] != old_rates[0] else char_edits
+    return paired_bootstrap([edits(r, h) for r, h in zip(refs, best, strict=True)],
+                            [edits(r, h) for r, h in zip(refs, old, strict=True)])
 
 
 def main() -> None:
@@ -63,7 +82,12 @@ def main() -> None:
                              "estimation), a third axis of the grid (default 0: none)")
     parser.add_argument("--write", action="store_true",
                         help="write the best pair beside the LM file as its fusion setting tuned for --head "
-                             "(LM.fusion.json; the other heads' settings stay)")
+                             "(LM.fusion.json; the other heads' settings stay), unless it fails to beat the "
+                             "setting there by --confidence")
+    parser.add_argument("--confidence", type=float, default=0.95,
+                        help="with --write: the share of paired bootstrap resamples of the inputs in which the best "
+                             "pair must make fewer edits than the setting already written for it to be replaced "
+                             "(0: always write the best)")
     add_threads(parser, default=2)
     args = parse_args(parser)
     internal = args.lm == "internal"
@@ -95,9 +119,17 @@ def main() -> None:
         return (prefix_beam_search(lp, beam, fusion).tokens if beam > 1
                 else greedy_decode(torch.from_numpy(lp)[None], torch.tensor([len(lp)]))[0].tokens)
 
-    def run(fusion: PrefixFusion | None, beam: int) -> tuple[float, float, float]:
+    hyps_of = {}  # grid point -> its hypotheses
+
+    def run(fusion: PrefixFusion | None, beam: int, key: tuple | None = None) -> tuple[float, float, float]:
         hyps = [recognizer.tokenizer.decode(tokens(i, fusion, beam)) for i in range(len(entries))]
+        if key is not None:
+            hyps_of[key] = hyps
         return 100 * word_error_rate(refs, hyps), 100 * char_error_rate(refs, hyps), 100 * exact_match_rate(refs, hyps)
+
+    def fusion_at(weight: float, bonus: float, ilme: float) -> PrefixFusion:
+        return (internal_lm.reweighted(weight, bonus) if internal_lm
+                else recognizer.lm_fusion(lm, weight, bonus, args.head, ilme))
 
     print(f"{args.manifest}: {len(entries)} inputs; model {args.model}, head {args.head}; "
           f"LM {args.lm}" + ("" if internal else f" (order {lm.order})"))
@@ -105,9 +137,7 @@ def main() -> None:
         print(f"{name:<22}WER {wer:6.2f} %  CER {cer:6.2f} %  exact {exact:6.2f} %", flush=True)
     results = {}
     for weight, bonus, ilme in itertools.product(args.weights, args.bonuses, args.ilme_weights):
-        fusion = (internal_lm.reweighted(weight, bonus) if internal_lm
-                  else recognizer.lm_fusion(lm, weight, bonus, args.head, ilme))
-        results[weight, bonus, ilme] = run(fusion, args.beam)
+        results[weight, bonus, ilme] = run(fusion_at(weight, bonus, ilme), args.beam, (weight, bonus, ilme))
         wer, cer, exact = results[weight, bonus, ilme]
         print(f"weight {weight:<4} bonus {bonus:<4}" + (f" ilme {ilme:<4}" if len(args.ilme_weights) > 1 else "")
               + f"  WER {wer:6.2f} %  CER {cer:6.2f} %  exact {exact:6.2f} %", flush=True)
@@ -116,6 +146,20 @@ def main() -> None:
     print(f"best: {flag}-weight {weight} {flag}-bonus {bonus}" + (f" --ilme-weight {ilme}" if ilme else "")
           + f" (WER {wer:.2f} %, CER {cer:.2f} %)")
     if args.write:
+        written = (read_fusion_setting(resolve_lm(args.lm)) or {})
+        old = written.get(args.head) or written.get(ANY_HEAD)
+        key = None if old is None else (old["weight"], old["bonus"], old.get("ilme_weight", 0.0))
+        if key is not None and key != (weight, bonus, ilme):
+            if key not in results:
+                results[key] = run(fusion_at(*key), args.beam, key)
+            share = beats(refs, hyps_of[weight, bonus, ilme], hyps_of[key], results[weight, bonus, ilme], results[key])
+            if share < args.confidence:
+                print(f"kept the setting written before (weight {key[0]}, bonus {key[1]}"
+                      + (f", ilme weight {key[2]}" if key[2] else "") + f": WER {results[key][0]:.2f} %, CER "
+                      f"{results[key][1]:.2f} %): the best pair beats it in {share:.0%} of paired bootstrap "
+                      f"resamples, under --confidence {args.confidence:.0%}")
+                return
+            print(f"the best pair beats the setting written before in {share:.0%} of paired bootstrap resamples")
         grid = f"weights {','.join(map(str, args.weights))}, bonuses {','.join(map(str, args.bonuses))}"
         if any(args.ilme_weights):
             grid += f", ilme weights {','.join(map(str, args.ilme_weights))}"
