@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -59,12 +60,16 @@ from recog.models import is_name, resolve_lm  # noqa: E402
 from recog_edge.lm import ANY_HEAD, read_fusion_setting, write_fusion_setting  # noqa: E402
 
 
-def beats(refs: list[str], best: list[str], old: list[str], best_rates: tuple, old_rates: tuple) -> float:
+def beats(refs: list[str], best: list[str], old: list[str]) -> float:
     """Share of paired bootstrap resamples in which hypotheses ``best`` make fewer edits than ``old``:
-    word edits, or character edits where the two read the same WER (``*_rates``: (WER, CER, ...))."""
-    edits = word_edits if best_rates[0] != old_rates[0] else char_edits
-    return paired_bootstrap([edits(r, h) for r, h in zip(refs, best, strict=True)],
-                            [edits(r, h) for r, h in zip(refs, old, strict=True)])
+    word edits, or character edits where the two make as many word edits (the same WER)."""
+    def per_input(edits: Callable[[str, str], int], hyps: list[str]) -> list[int]:
+        return [edits(r, h) for r, h in zip(refs, hyps, strict=True)]
+
+    a, b = per_input(word_edits, best), per_input(word_edits, old)
+    if sum(a) == sum(b):
+        a, b = per_input(char_edits, best), per_input(char_edits, old)
+    return paired_bootstrap(a, b)
 
 
 def main() -> None:
@@ -146,13 +151,13 @@ def main() -> None:
     print(f"best: {flag}-weight {weight} {flag}-bonus {bonus}" + (f" --ilme-weight {ilme}" if ilme else "")
           + f" (WER {wer:.2f} %, CER {cer:.2f} %)")
     if args.write:
-        written = (read_fusion_setting(resolve_lm(args.lm)) or {})
+        written = read_fusion_setting(resolve_lm(args.lm)) or {}
         old = written.get(args.head) or written.get(ANY_HEAD)
         key = None if old is None else (old["weight"], old["bonus"], old.get("ilme_weight", 0.0))
         if key is not None and key != (weight, bonus, ilme):
             if key not in results:
                 results[key] = run(fusion_at(*key), args.beam, key)
-            share = beats(refs, hyps_of[weight, bonus, ilme], hyps_of[key], results[weight, bonus, ilme], results[key])
+            share = beats(refs, hyps_of[weight, bonus, ilme], hyps_of[key])
             if share < args.confidence:
                 print(f"kept the setting written before (weight {key[0]}, bonus {key[1]}"
                       + (f", ilme weight {key[2]}" if key[2] else "") + f": WER {results[key][0]:.2f} %, CER "
