@@ -164,11 +164,11 @@ def test_prepare_trains_on_google_faces_and_keeps_dev_and_test(recipe, tmp_path)
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stderr
         return {s: [json.loads(x) for x in (out / f"{s}.jsonl").read_text().splitlines()]
-                for s in ("train", "dev", "test", "test_degraded")}
+                for s in ("train", "dev", "test", "dev_degraded", "test_degraded")}
 
     plain = prepare(tmp_path / "plain")
     google = prepare(tmp_path / "google_corpus", "--google-fonts", str(folder), "--google-share", "0.5")
-    for split in ("dev", "test", "test_degraded"):
+    for split in ("dev", "test", "dev_degraded", "test_degraded"):
         assert google[split] == plain[split], split
         for row in google[split]:
             same = (tmp_path / "plain" / row["image_filepath"]).read_bytes()

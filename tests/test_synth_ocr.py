@@ -428,12 +428,13 @@ def test_prepare_writes_manifests_and_images(corpus):
     assert json.loads((out / "prepare_config.json").read_text())["seed"] == 3
 
 
-def test_degraded_split_is_the_test_split_heavily_degraded(corpus, recipe):
+@pytest.mark.parametrize("split", ["dev", "test"])
+def test_degraded_split_is_its_split_heavily_degraded(corpus, recipe, split):
     out, _ = corpus
-    test, degraded = read_rows(out, "test"), read_rows(out, "test_degraded")
-    assert len(degraded) == len(test) == COUNTS["test"]
-    for i, (a, b) in enumerate(zip(test, degraded, strict=True)):
-        assert b["image_filepath"] == f"images/test_degraded/{i:06d}.png"
+    plain, degraded = read_rows(out, split), read_rows(out, f"{split}_degraded")
+    assert len(degraded) == len(plain) == COUNTS[split]
+    for i, (a, b) in enumerate(zip(plain, degraded, strict=True)):
+        assert b["image_filepath"] == f"images/{split}_degraded/{i:06d}.png"
         assert (a["text"], a["font"]) == (b["text"], b["font"])  # same texts, same fonts
         assert b["degraded"] and 3 <= len(b["ops"]) <= 5 and set(b["ops"]) <= set(recipe.prepare.HEAVY_OPS)
         x, y = read_image(out, a), read_image(out, b)
@@ -445,7 +446,7 @@ def test_prepare_is_resumable_and_deterministic(corpus, tmp_path):
     before = {p: p.read_bytes() for p in sorted(out.rglob("*.png"))}
     proc = run_prepare(out, "--workers", "1")
     assert proc.returncode == 0, proc.stderr
-    assert "0 made, 14 reused, 0 failed" in proc.stdout  # 12 lines and 2 degraded test lines
+    assert "0 made, 16 reused, 0 failed" in proc.stdout  # 12 lines, 2 degraded dev and 2 degraded test lines
     # A fresh run with two workers renders the very same bytes.
     other = tmp_path / "again"
     proc = run_prepare(other, "--workers", "2")
@@ -453,7 +454,7 @@ def test_prepare_is_resumable_and_deterministic(corpus, tmp_path):
     after = {p: p.read_bytes() for p in sorted(other.rglob("*.png"))}
     assert [p.relative_to(out) for p in before] == [p.relative_to(other) for p in after]
     assert list(before.values()) == list(after.values())
-    for split in (*COUNTS, "test_degraded"):
+    for split in (*COUNTS, "dev_degraded", "test_degraded"):
         assert read_rows(out, split) == read_rows(other, split)
 
 
@@ -467,7 +468,7 @@ def test_train_from_renders_only_the_later_training_lines_as_a_full_run_does(cor
     assert sorted(p.name for p in (later / "images" / "train").iterdir()) == [f"{i:06d}.png" for i in range(5, 8)]
     for row in full[5:]:
         assert (later / row["image_filepath"]).read_bytes() == (out / row["image_filepath"]).read_bytes()
-    for split in ("dev", "test", "test_degraded"):
+    for split in ("dev", "test", "dev_degraded", "test_degraded"):
         assert read_rows(later, split) == read_rows(out, split)
     assert run_prepare(tmp_path / "bad", "--train-from", "9").returncode != 0  # past --num-train
 
@@ -486,7 +487,7 @@ def test_train_max_chars_renders_only_the_short_training_lines_as_a_full_run_doe
         Path(r["image_filepath"]).name for r in short]
     for row in short:
         assert (few / row["image_filepath"]).read_bytes() == (out / row["image_filepath"]).read_bytes()
-    for split in ("dev", "test", "test_degraded"):
+    for split in ("dev", "test", "dev_degraded", "test_degraded"):
         assert read_rows(few, split) == read_rows(out, split)
     assert run_prepare(tmp_path / "bad", "--train-max-chars", "0").returncode != 0
 

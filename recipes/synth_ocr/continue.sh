@@ -2,8 +2,8 @@
 # The next fine-tuning of the shipped latin-lines, from nothing but a clone: the run that makes each
 # new version (recog/models/latin-lines/MODEL_CARD.md). It renders what the run needs, trains from
 # the shipped model on recipe lines it has never seen, and reads the run beside the shipped model on
-# the fixed dev, test and test_degraded lines. Shipping stays a decision: dev chooses, then
-# tools/ship_model.py (the card's latest "Figures" section lists the rest).
+# the fixed dev, dev_degraded, test and test_degraded lines. Shipping stays a decision: dev and
+# dev_degraded choose, then tools/ship_model.py (the card's latest "Figures" section lists the rest).
 #
 #   FROM=500000 SEED=29 bash recipes/synth_ocr/continue.sh   # lines 500,000-559,999 into runs/latin_lines_v29
 #   bash recipes/synth_ocr/continue.sh --ckpt_path runs/latin_lines_v29/checkpoints/last.ckpt   # resume
@@ -29,8 +29,8 @@ bash recipes/synth_ocr/install_fonts.sh
 python recipes/synth_ocr/google_fonts.py --out data/fonts/google
 
 echo "== 2/5 the fixed evaluation lines and the short lines (recipe corpus v2)"
-# dev, test and test_degraded do not depend on the training range; of lines 200,000-259,999 only the
-# 156 of one or two characters are rendered, the short lines every mix repeats three times.
+# dev, test and their degraded copies do not depend on the training range; of lines 200,000-259,999
+# only the 156 of one or two characters are rendered, the short lines every mix repeats three times.
 python recipes/synth_ocr/prepare.py --out data/synth_ocr_v2 --num-train 260000 --train-from 200000 \
   --train-max-chars 2 --heavy-share 0.15 --workers 1
 short=data/synth_ocr_v2/train_short.jsonl
@@ -57,7 +57,7 @@ recog train --config configs/latin_lines.yaml --trainer.max_time "$max_time" --r
 
 echo "== 5/5 greedy CER, this run's best against $init"
 best=$(ls -t "$run"/checkpoints/best-*.ckpt | head -n 1)
-for split in dev test test_degraded; do
+for split in dev dev_degraded test test_degraded; do
   for model in "$best" "$init"; do
     printf '%s %s: ' "$split" "$model"
     recog eval --manifest "data/synth_ocr_v2/$split.jsonl" --model "$model" --threads 1 --quiet | grep -E '^(CER|exact)' | paste -sd ' '

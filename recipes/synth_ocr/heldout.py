@@ -70,7 +70,7 @@ TRDG_FONTS = "trdg/fonts/latin/"
 ASCENDERS, X_HEIGHT = "bdhkl", "acemnorsuvwxz"
 MIN_ASCENDER_RATIO = 1.15
 OUTPUTS = ("test", "test_degraded")
-HELDOUT_CODE = 5  # seeds a line's held-out face (prepare.py: train, dev, test 0-2, test_degraded 3)
+HELDOUT_CODE = 5  # seeds a line's held-out face (prepare.py: train, dev, test 0-2, test_degraded 3, dev_degraded 4)
 
 
 def ensure_packages() -> None:

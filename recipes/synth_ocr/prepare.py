@@ -10,10 +10,11 @@ underlined. Then the degradations of real inputs: for --degrade-prob of the line
 from ``recog.augment`` (rotation, perspective, light, blur, noise, JPEG, ...), and for some printed
 lines a hard shadow, a scanned look (binarised, with speckle) or a low resolution (12-24 px line
 height). Beside train/dev/test, ``test_degraded`` holds the test texts in the test fonts again,
-every line heavily degraded (3-5 ops at stronger settings).
+every line heavily degraded (3-5 ops at stronger settings), and ``dev_degraded`` the dev lines so
+degraded: with dev, it is what versions and LM settings are chosen on, never test.
 
 Images are PNG (grayscale when the result has no colour) in DIR/images/<split>/<index>.png; the
-manifests DIR/{train,dev,test,test_degraded}.jsonl hold one JSON object per line,
+manifests DIR/{train,dev,test,dev_degraded,test_degraded}.jsonl hold one JSON object per line,
 ``image_filepath`` relative to DIR. Texts are disjoint across train, dev and test. Everything is
 deterministic given --seed (the same bytes come out whatever --workers is); existing valid PNGs
 are reused, so an interrupted run can simply be restarted.
@@ -67,8 +68,9 @@ GOOGLE_COIN = 71  # seeds the draw of Google or Debian faces apart from a line's
 # Code draw "!=" as a not-equal sign and "->" as an arrow, the ADF fonts draw "ae" as a-e ligature).
 FEATURES = ["-liga", "-clig", "-calt", "-rlig", "-dlig", "-hlig"]
 
-DEGRADED = "test_degraded"  # the test texts and fonts again, every line heavily degraded
-SPLIT_CODE_DEGRADED = 3
+# The heavily degraded copies of dev and test: split -> (its copy, the copy's seed code). The same
+# texts and fonts again, every line heavily degraded with a render seed of its own.
+DEGRADED = {"dev": ("dev_degraded", 4), "test": ("test_degraded", 3)}
 
 # Looks, as shares of the lines of train, dev and test.
 P_SCREEN = 0.10  # screenshot look (else printed)
@@ -80,7 +82,7 @@ P_UNDERLINE = 0.08
 # Extra degradations of printed lines (beside --degrade-prob's recog.augment ops).
 P_SHADOW, P_SCAN, P_LOWRES = 0.08, 0.10, 0.12
 LOW_HEIGHTS = (12, 24)  # line height (font size) of the low-resolution lines, px
-# test_degraded: 3-5 of these ops per line, in this order, picked by weight (one blur at most).
+# The degraded splits: 3-5 of these ops per line, in this order, picked by weight (one blur at most).
 HEAVY_OPS = {
     "rotate": 1.0,
     "perspective": 1.0,
@@ -123,7 +125,7 @@ class Job:
     font_path: str
     font_name: str
     degrade: bool  # mild recog.augment ops
-    heavy: bool  # heavy ops: test_degraded, and --heavy-share of the training lines
+    heavy: bool  # heavy ops: the degraded splits, and --heavy-share of the training lines
     render_seed: int
     min_size: int
     max_size: int
@@ -441,7 +443,7 @@ def strong_noise(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def apply_op(name: str, image: np.ndarray, rng: np.random.Generator, plan: Plan, heavy: bool) -> np.ndarray:
-    """One degradation of ``plan.ops``; ``heavy`` for test_degraded's stronger settings."""
+    """One degradation of ``plan.ops``; ``heavy`` for the degraded splits' stronger settings."""
     if not heavy:
         if name == "shadow":
             return shadow(image, rng)
@@ -641,13 +643,13 @@ def make_job(split: str, index: int, text: str, faces: list[Face], args: argpars
                render_seed, args.min_size, args.max_size)
 
 
-def degraded_job(test_job: Job, args: argparse.Namespace, width: int) -> Job:
-    """test_degraded's line ``test_job.index``: the same text and face, its own render seed."""
-    rng = np.random.default_rng([args.seed, SPLIT_CODE_DEGRADED, test_job.index])
-    rel_path = f"images/{DEGRADED}/{test_job.index:0{width}d}.png"
-    return Job(DEGRADED, test_job.index, rel_path, str(Path(args.out) / rel_path), test_job.text,
-               test_job.font_path, test_job.font_name, True, True, int(rng.integers(2**63)), args.min_size,
-               args.max_size)
+def degraded_job(job: Job, args: argparse.Namespace, width: int) -> Job:
+    """The degraded copy of dev or test line ``job``: the same text and face, its own render seed."""
+    split, code = DEGRADED[job.split]
+    rng = np.random.default_rng([args.seed, code, job.index])
+    rel_path = f"images/{split}/{job.index:0{width}d}.png"
+    return Job(split, job.index, rel_path, str(Path(args.out) / rel_path), job.text, job.font_path, job.font_name,
+               True, True, int(rng.integers(2**63)), args.min_size, args.max_size)
 
 
 def manifest_row(r: Result) -> dict:
@@ -669,7 +671,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--train-max-chars", type=int, default=None, metavar="N",
                    help="render and list only the training lines of at most N characters (the same lines a full "
                         "run makes): the short lines of a range without rendering the rest")
-    p.add_argument("--num-dev", type=int, default=500)
+    p.add_argument("--num-dev", type=int, default=500, help="lines of dev, and of dev_degraded")
     p.add_argument("--num-test", type=int, default=1000, help="lines of test, and of test_degraded")
     p.add_argument("--seed", type=int, default=0, help="texts, font split and rendering")
     p.add_argument("--workers", type=int, default=2, help="rendering processes")
@@ -768,13 +770,13 @@ def main(argv: list[str] | None = None) -> int:
     longest = args.train_max_chars or max(map(len, texts["train"]), default=0)
     jobs = [make_job(s, i, t, faces[s], args, width) for s in SPLITS for i, t in enumerate(texts[s])
             if s != "train" or (i >= args.train_from and len(t) <= longest)]
-    jobs += [degraded_job(j, args, width) for j in jobs if j.split == "test"]
+    jobs += [degraded_job(j, args, width) for j in jobs if j.split in DEGRADED]
     print(f"rendering {len(jobs)} lines with {args.workers} workers")
     start = time.monotonic()
     results = run_jobs(jobs, process, args.workers, min_step=50, chunksize=16, initializer=_init_worker)
     report(results, time.monotonic() - start, lambda r: r.font)
     write_manifests(out, results, manifest_row)
-    write_manifests(out, results, manifest_row, splits=(DEGRADED,))
+    write_manifests(out, results, manifest_row, splits=[split for split, _ in DEGRADED.values()])
     return 0 if not jobs or any(r.status != "failed" for r in results) else 1
 
 
