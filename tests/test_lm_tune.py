@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from recog.metrics import char_edits, paired_bootstrap, word_edits
-from recog_edge.lm import read_fusion_setting, write_fusion_setting
+from recog_edge.lm import fusion_setting_path, read_fusion_setting, write_fusion_setting
 
 ROOT = Path(__file__).resolve().parents[1]
 LM = ROOT / "recog" / "models" / "latin-lines" / "lm.npz"
@@ -37,21 +37,27 @@ def test_paired_bootstrap_tells_a_steady_lead_from_noise():
         paired_bootstrap([1, 2], [1])
 
 
-def tune(lm: Path, manifest: Path, *flags: str) -> str:
+def tune(lm: Path, manifest: Path | list[Path], *flags: str) -> str:
+    manifests = [str(m) for m in (manifest if isinstance(manifest, list) else [manifest])]
     cmd = [sys.executable, str(ROOT / "tools" / "lm_tune.py"), "--model", "latin-lines", "--lm", str(lm),
-           "--manifest", str(manifest), "--head", "ctc", "--beam", "4", "--threads", "1", "--write", *flags]
+           "--manifest", *manifests, "--head", "ctc", "--beam", "4", "--threads", "1", "--write", *flags]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
 
 
+def example_lines(path: Path, rows: slice = slice(None)) -> Path:
+    """The example text lines (``rows`` of them) as a manifest at ``path``, with absolute image paths."""
+    lines = (ROOT / "examples" / "lines.jsonl").read_text().splitlines()[rows]
+    path.write_text("".join(json.dumps(r | {"image_filepath": str(ROOT / "examples" / r["image_filepath"])}) + "\n"
+                            for r in map(json.loads, lines)))
+    return path
+
+
 def test_write_keeps_the_written_setting_unless_the_best_pair_beats_it_measurably(tmp_path):
     lm = tmp_path / "lm.npz"
     shutil.copyfile(LM, lm)
-    manifest = tmp_path / "lines.jsonl"
-    rows = [json.loads(line) for line in (ROOT / "examples" / "lines.jsonl").read_text().splitlines()]
-    manifest.write_text("".join(json.dumps(r | {"image_filepath": str(ROOT / "examples" / r["image_filepath"])})
-                                + "\n" for r in rows))
+    manifest = example_lines(tmp_path / "lines.jsonl")
     # A sound setting against a grid of one LM weight so strong it rewrites the lines: kept.
     write_fusion_setting(lm, 0.5, 1.5, "by hand, for this test", head="ctc")
     out = tune(lm, manifest, "--weights", "8", "--bonuses", "0")
@@ -64,3 +70,15 @@ def test_write_keeps_the_written_setting_unless_the_best_pair_beats_it_measurabl
     out = tune(lm, manifest, "--weights", "0.5", "--bonuses", "1.5", "--confidence", "0.5")
     assert "beats the setting written before" in out
     assert read_fusion_setting(lm)["ctc"] == {"weight": 0.5, "bonus": 1.5}
+
+
+def test_several_manifests_are_tuned_on_as_one_set(tmp_path):
+    lm = tmp_path / "lm.npz"
+    shutil.copyfile(LM, lm)
+    total = len((ROOT / "examples" / "lines.jsonl").read_text().splitlines())
+    first = example_lines(tmp_path / "first.jsonl", slice(0, 2))
+    rest = example_lines(tmp_path / "rest.jsonl", slice(2, None))
+    out = tune(lm, [first, rest], "--weights", "0.5", "--bonuses", "1.5", "--confidence", "0")
+    assert f"{first} + {rest}: {total} inputs;" in out
+    setting = json.loads(fusion_setting_path(lm).read_text())["heads"]["ctc"]
+    assert f"on {first} + {rest} ({total} inputs" in setting["tuned"]

@@ -1,4 +1,4 @@
-"""Tune the shallow-fusion weights of a character LM for a CTC or transducer head on a dev manifest.
+"""Tune the shallow-fusion weights of a character LM for a CTC or transducer head on dev manifests.
 
     python tools/lm_tune.py --model runs/synth_speech_ctc/checkpoints/last.ckpt \
         --lm runs/lm/synth_speech_char8.npz --manifest data/synth_speech/dev.jsonl
@@ -8,6 +8,8 @@
         --beam 4 --lm internal --manifest data/synth_speech/dev.jsonl   # the hybrid's own predictor
     python tools/lm_tune.py --model en-speech --head rnnt --beam 8 --lm en-speech \
         --manifest data/en_speech/dev.jsonl --ilme-weights 0,0.1,0.2   # and the internal LM subtracted
+    python tools/lm_tune.py --model latin-lines --lm latin-lines \
+        --manifest data/synth_ocr_v2/dev.jsonl data/synth_ocr_v2/dev_degraded.jsonl   # tuned on both together
 
 The encoder runs once per utterance; prefix beam search (CTC) or modified beam search (RNNT) then
 runs for every (weight, bonus) pair of the grid on the cached CTC log-probabilities or encoder
@@ -36,7 +38,6 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for benchmarks.common
 from benchmarks.common import (  # noqa: E402
-    add_manifest,
     add_model,
     add_threads,
     encode_manifest,
@@ -77,7 +78,8 @@ def main() -> None:
     add_model(parser)
     parser.add_argument("--lm", required=True, help="character LM from `recog lm`, or 'internal': a hybrid "
                         "model's rnnt predictor fused into its ctc head (the --ilm-weight/--ilm-bonus search)")
-    add_manifest(parser, help="dev manifest (not the test split)")
+    parser.add_argument("--manifest", nargs="+", required=True,
+                        help="dev manifests (not test splits), tuned on together as one set of inputs")
     parser.add_argument("--head", default="ctc", choices=("ctc", "rnnt"))
     parser.add_argument("--beam", type=int, default=8)
     parser.add_argument("--weights", type=floats, default=floats("0.2,0.35,0.5,0.7,0.9"))
@@ -107,7 +109,8 @@ def main() -> None:
     if internal and not {"ctc", "rnnt"} <= set(recognizer.heads):
         parser.error(f"--lm internal needs a model with ctc and rnnt heads; {args.model} has {list(recognizer.heads)}")
     internal_lm = InternalLMFusion(recognizer.heads["rnnt"]) if internal else None
-    entries = read_entries(args.manifest)
+    entries = [e for manifest in args.manifest for e in read_entries(manifest)]
+    manifests = " + ".join(args.manifest)
     head = recognizer.heads[args.head]
     cached = {}  # per input: CTC log-probs (T, V) or encoder output (T, D)
     for batch, h, h_lengths in encode_manifest(model, entries):
@@ -136,7 +139,7 @@ def main() -> None:
         return (internal_lm.reweighted(weight, bonus) if internal_lm
                 else recognizer.lm_fusion(lm, weight, bonus, args.head, ilme))
 
-    print(f"{args.manifest}: {len(entries)} inputs; model {args.model}, head {args.head}; "
+    print(f"{manifests}: {len(entries)} inputs; model {args.model}, head {args.head}; "
           f"LM {args.lm}" + ("" if internal else f" (order {lm.order})"))
     for name, (wer, cer, exact) in (("greedy", run(None, 1)), (f"beam {args.beam} no LM", run(None, args.beam))):
         print(f"{name:<22}WER {wer:6.2f} %  CER {cer:6.2f} %  exact {exact:6.2f} %", flush=True)
@@ -168,7 +171,7 @@ def main() -> None:
         grid = f"weights {','.join(map(str, args.weights))}, bonuses {','.join(map(str, args.bonuses))}"
         if any(args.ilme_weights):
             grid += f", ilme weights {','.join(map(str, args.ilme_weights))}"
-        tuned = (f"on {args.manifest} ({len(entries)} inputs, WER {wer:.2f} %, CER {cer:.2f} %) with model "
+        tuned = (f"on {manifests} ({len(entries)} inputs, WER {wer:.2f} %, CER {cer:.2f} %) with model "
                  f"{args.model}, head {args.head}, beam {args.beam}; tools/lm_tune.py grid {grid}")
         print(f"wrote {write_fusion_setting(resolve_lm(args.lm), weight, bonus, tuned, ilme, head=args.head)}"
               + (f" (recog-edge's copy: python tools/ship_edge.py {args.lm})" if is_name(args.lm) else ""))
