@@ -5,6 +5,7 @@ without its peers."""
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import importlib.util
 import json
@@ -439,6 +440,18 @@ def test_degraded_split_is_its_split_heavily_degraded(corpus, recipe, split):
         assert b["degraded"] and 3 <= len(b["ops"]) <= 5 and set(b["ops"]) <= set(recipe.prepare.HEAVY_OPS)
         x, y = read_image(out, a), read_image(out, b)
         assert x.shape != y.shape or (x != y).any()  # a different image for every line
+
+
+def test_degraded_copies_draw_with_seed_codes_of_their_own(recipe):
+    prep = recipe.prepare
+    args = argparse.Namespace(seed=3, out="corpus", min_size=20, max_size=48)
+    line = prep.Job("test", 7, "images/test/000007.png", "corpus/images/test/000007.png", "text", "f.ttf", "F/Regular",
+                    False, False, 0, 20, 48)
+    seeds = {s: prep.degraded_job(dataclasses.replace(line, split=s), args, 6).render_seed for s in ("dev", "test")}
+    assert seeds["test"] == int(np.random.default_rng([3, 3, 7]).integers(2**63))  # test_degraded as it always was
+    assert seeds["dev"] != seeds["test"]  # dev_degraded's line 7 is not test_degraded's line 7 drawn again
+    codes = [*prep.SPLIT_CODES.values(), *(code for _, code in prep.DEGRADED.values()), recipe.heldout.HELDOUT_CODE]
+    assert len(set(codes)) == len(codes)
 
 
 def test_prepare_is_resumable_and_deterministic(corpus, tmp_path):

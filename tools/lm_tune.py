@@ -78,7 +78,7 @@ def main() -> None:
     add_model(parser)
     parser.add_argument("--lm", required=True, help="character LM from `recog lm`, or 'internal': a hybrid "
                         "model's rnnt predictor fused into its ctc head (the --ilm-weight/--ilm-bonus search)")
-    parser.add_argument("--manifest", nargs="+", required=True,
+    parser.add_argument("--manifest", nargs="+", action="extend", required=True,
                         help="dev manifests (not test splits), tuned on together as one set of inputs")
     parser.add_argument("--head", default="ctc", choices=("ctc", "rnnt"))
     parser.add_argument("--beam", type=int, default=8)
@@ -109,7 +109,11 @@ def main() -> None:
     if internal and not {"ctc", "rnnt"} <= set(recognizer.heads):
         parser.error(f"--lm internal needs a model with ctc and rnnt heads; {args.model} has {list(recognizer.heads)}")
     internal_lm = InternalLMFusion(recognizer.heads["rnnt"]) if internal else None
+    if len(set(args.manifest)) < len(args.manifest):
+        parser.error("--manifest: a manifest given twice would count its inputs twice")
     entries = [e for manifest in args.manifest for e in read_entries(manifest)]
+    if len({e.key for e in entries}) > 1:
+        parser.error("--manifest: audio and image manifests cannot be tuned on together")
     manifests = " + ".join(args.manifest)
     head = recognizer.heads[args.head]
     cached = {}  # per input: CTC log-probs (T, V) or encoder output (T, D)

@@ -663,7 +663,7 @@ def manifest_row(r: Result) -> dict:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", required=True, help="output folder (images/ and the four manifests)")
+    p.add_argument("--out", required=True, help="output folder (images/ and the manifests)")
     p.add_argument("--num-train", type=int, default=20000)
     p.add_argument("--train-from", type=int, default=0,
                    help="render and list only training lines from this index on (the same lines a full run "

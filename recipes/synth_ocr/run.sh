@@ -39,11 +39,11 @@ recog train --config configs/synth_ocr.yaml --trainer.max_time "$max_time" --tra
 
 echo "== 3/3 evaluate on $data/test.jsonl (fonts not seen in training) and $data/test_degraded.jsonl"
 best=$(ls -t "$run"/checkpoints/best-*.ckpt | head -n 1)
-# and the CTC head with a character 6-gram LM from the training texts, its weights tuned on dev
+# and the CTC head with a character 6-gram LM from the training texts, its weights tuned on dev and dev_degraded
 recog lm --manifest "$data/train.jsonl" --order 6 --out "$run/lm_char6.npz"
 # (to a file, not `tee /dev/stderr`: with stderr redirected to a log, tee would reopen and truncate it)
 python tools/lm_tune.py --model "$best" --lm "$run/lm_char6.npz" --manifest "$data/dev.jsonl" \
-  --threads "$(nproc)" --weights 0.2,0.4,0.7 --bonuses 0,1,2 > "$run/lm_tune.txt"
+  "$data/dev_degraded.jsonl" --threads "$(nproc)" --weights 0.2,0.4,0.7 --bonuses 0,1,2 > "$run/lm_tune.txt"
 cat "$run/lm_tune.txt"
 best_pair=$(sed -n 's/^best: \(--lm-weight [0-9.]* --lm-bonus [0-9.]*\).*/\1/p' "$run/lm_tune.txt")
 # A peer that is not installed is skipped with one line saying how to install it.
