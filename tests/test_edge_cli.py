@@ -18,6 +18,7 @@ import recog_edge.models
 from recog.checkpoint import save_checkpoint
 from recog.cli import main as recog_main
 from recog.models import ROOT as RECOG_MODELS
+from recog.models import shipped
 from recog_edge.cli import main as edge_main
 from recog_edge.lm import write_fusion_setting
 from tests.conftest import speak
@@ -179,6 +180,19 @@ def test_transcribe_with_the_shipped_lm_reads_what_recog_reads_with_it(capsys: p
     assert errors["lm"] < errors["greedy"]
     shipped_lm = RECOG_MODELS / "en-speech" / "lm.npz"
     assert recog_edge.models.resolve_lm("en-speech").read_bytes() == shipped_lm.read_bytes()
+
+
+def test_every_edge_model_carries_its_recog_models_card_summary_and_lm_files() -> None:
+    """tools/ship_edge.py copies the card's summary and the LM files when it runs: a recog model
+    shipped, or its card or LM pair changed, without running it again leaves the edge copy behind."""
+    recog_models = {m.name: m for m in shipped()}
+    assert recog_edge.models.shipped()
+    for name in recog_edge.models.shipped():
+        edge = recog_edge.models.ROOT / name
+        assert recog_models[name].summary in (edge / "MODEL_CARD.md").read_text(encoding="utf-8"), name
+        for file in ("lm.npz", "lm.fusion.json"):
+            if (RECOG_MODELS / name / file).is_file():
+                assert (edge / file).read_bytes() == (RECOG_MODELS / name / file).read_bytes(), (name, file)
 
 
 def test_a_stream_with_an_lm_and_endpoints_follows_recogs_stream_chunk_by_chunk(speech: tuple, speech_lm: Path) -> None:
