@@ -82,7 +82,8 @@ def test_several_manifests_are_tuned_on_as_one_set(tmp_path):
     assert f"{first} + {rest}: {total} inputs;" in out
     setting = json.loads(fusion_setting_path(lm).read_text())["heads"]["ctc"]
     assert f"on {first} + {rest} ({total} inputs" in setting["tuned"]
+    same = f"{first.parent}/./{first.name}"  # the same file by another path
     cmd = [sys.executable, str(ROOT / "tools" / "lm_tune.py"), "--model", "latin-lines", "--lm", str(lm),
-           "--manifest", str(first), "--manifest", str(first)]  # the flag twice extends the list
+           "--manifest", str(first), "--manifest", same]  # the flag twice extends the list
     twice = subprocess.run(cmd, capture_output=True, text=True, check=False)
     assert twice.returncode == 2 and "given twice" in twice.stderr

@@ -109,7 +109,7 @@ def main() -> None:
     if internal and not {"ctc", "rnnt"} <= set(recognizer.heads):
         parser.error(f"--lm internal needs a model with ctc and rnnt heads; {args.model} has {list(recognizer.heads)}")
     internal_lm = InternalLMFusion(recognizer.heads["rnnt"]) if internal else None
-    if len(set(args.manifest)) < len(args.manifest):
+    if len({Path(m).resolve() for m in args.manifest}) < len(args.manifest):
         parser.error("--manifest: a manifest given twice would count its inputs twice")
     entries = [e for manifest in args.manifest for e in read_entries(manifest)]
     if len({e.key for e in entries}) > 1:
