@@ -58,7 +58,8 @@ from recog.metrics import (  # noqa: E402
     word_error_rate,
 )
 from recog.models import is_name, resolve_lm  # noqa: E402
-from recog_edge.lm import ANY_HEAD, read_fusion_setting, write_fusion_setting  # noqa: E402
+from recog_edge.fusion import tuned_setting  # noqa: E402
+from recog_edge.lm import write_fusion_setting  # noqa: E402
 
 
 def beats(refs: list[str], best: list[str], old: list[str]) -> float:
@@ -158,9 +159,8 @@ def main() -> None:
     print(f"best: {flag}-weight {weight} {flag}-bonus {bonus}" + (f" --ilme-weight {ilme}" if ilme else "")
           + f" (WER {wer:.2f} %, CER {cer:.2f} %)")
     if args.write:
-        written = read_fusion_setting(resolve_lm(args.lm)) or {}
-        old = written.get(args.head) or written.get(ANY_HEAD)
-        key = None if old is None else (old["weight"], old["bonus"], old.get("ilme_weight", 0.0))
+        old = tuned_setting(lm, args.head)  # what the LM file came with for this head ({}: none)
+        key = (old["weight"], old["bonus"], old.get("ilme_weight", 0.0)) if old else None
         if key is not None and key != (weight, bonus, ilme):
             if key not in results:
                 results[key] = run(fusion_at(*key), args.beam, key)
