@@ -73,7 +73,7 @@ def english_phonemes(sentences: list[str], variant: str = "en-us") -> list[list[
     out = [line for line in proc.stdout.splitlines() if line.strip()]
     if len(out) != len(lines):
         if len(lines) == 1:
-            out = [" ".join(out)]
+            out = ["  ".join(out)]  # words are two spaces apart
         else:
             return [english_phonemes([line], variant)[0] for line in lines]
     return [[_phonemes(word) for word in line.split("  ") if word.strip()] for line in out]
