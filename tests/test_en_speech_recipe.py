@@ -17,7 +17,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -299,15 +298,13 @@ def test_missing_text_source_names_its_package(recipe, tmp_path):
 
 
 def installed_everything(voices, monkeypatch):
-    """Pretend every MBROLA, flite, festival (accent voices too), Pico and RHVoice voice is installed
-    (espeak-ng is real)."""
+    """Pretend every MBROLA, flite, festival, Pico and RHVoice voice is installed (espeak-ng is real)."""
     v = voices
     monkeypatch.setattr(
         v, "installed_mbrola_voices", lambda: {n.removesuffix("-en") for s in v.MBROLA_SPLITS.values() for n in s}
     )
     monkeypatch.setattr(v, "installed_flite_voices", lambda: {n for s in v.FLITE_SPLITS.values() for n in s})
-    monkeypatch.setattr(v, "installed_festival_voices", lambda: {n for s in v.FESTIVAL_SPLITS.values() for n in s}
-                        | {a.festival for a in v.accents.VOICES.values()})
+    monkeypatch.setattr(v, "installed_festival_voices", lambda: {n for s in v.FESTIVAL_SPLITS.values() for n in s})
     monkeypatch.setattr(v, "installed_pico_voices", lambda: {n for s in v.PICO_SPLITS.values() for n in s})
     monkeypatch.setattr(v, "installed_rhvoice_voices", lambda: {n for s in v.RHVOICE_SPLITS.values() for n in s})
     real_which = shutil.which
@@ -361,8 +358,6 @@ def test_training_engine_shares_change_the_training_voices_only(recipe, monkeypa
 @pytest.mark.parametrize(("engine", "new_voices", "share"), [
     ("pico", ["pico:en-US", "pico:en-GB"], 0.30 / 1.00),
     ("rhvoice", ["rhvoice:alan", "rhvoice:bdl", "rhvoice:clb"], 0.30 / 1.30),
-    ("accent", ["accent:it_lp", "accent:it_pc", "accent:cs_dita", "accent:cs_krb", "accent:cs_machac", "accent:cs_ph",
-                "accent:fi_lj", "accent:fi_mv", "accent:ru_nsh", "accent:hi_nsk"], 0.60 / 1.90),
 ])  # fmt: skip
 def test_an_engine_joining_later_leaves_the_earlier_training_voices_as_they_were(
     recipe, monkeypatch, engine, new_voices, share
@@ -453,10 +448,6 @@ def test_missing_voice_stops_with_a_message_naming_it(recipe, monkeypatch):
     monkeypatch.setattr(v, "installed_rhvoice_voices", lambda: {"alan", "slt", "lyubov"})
     with pytest.raises(SystemExit, match=r"rhvoice:bdl, rhvoice:clb.*rhvoice rhvoice-english.*non-free"):
         v.check_installed("rhvoice")
-    monkeypatch.setattr(v, "installed_festival_voices", lambda: {"lp_diphone", "czech_dita"})
-    with pytest.raises(SystemExit, match=r"accent:it_pc, accent:cs_krb.*festvox-czech-krb.*festvox-itapc16k") as err:
-        v.check_installed("accent")
-    assert "accent:it_lp" not in str(err.value)
 
 
 def test_synth_commands_take_the_text_and_vary_prosody(recipe):
@@ -473,64 +464,6 @@ def test_synth_commands_take_the_text_and_vary_prosody(recipe):
     rh = cmds["rhvoice:clb"]
     assert rh[:3] == ["RHVoice-test", "-p", "clb"] and rh[rh.index("-i") + 1] == "{txt}" and "{wav}" in rh
     assert 83 <= int(rh[rh.index("-r") + 1]) <= 111 and 80 <= int(rh[rh.index("-t") + 1]) <= 130
-
-
-def test_accent_spellers_write_english_sounds_as_each_language_reads_them(recipe):
-    a = recipe.voices.accents
-    she, kit, did, yes = ["ʃ", "iː"], ["k", "ɪ", "t"], ["d", "ɪ", "d"], ["j", "ɛ", "s"]
-    strap = ["s", "t", "ɹ", "æ", "p"]
-    assert [a.spell_italian(w) for w in (she, kit, ["ʃ", "uː"], ["h", "ɑː", "t"], ["θ", "ɪ", "ŋ", "k"],
-                                         ["s", "k", "j", "uː"])] == [
-        "sci", "chit", "sciu", "at", "tinc", "schiu"]  # c/g soften before i and e; no h; /θ/ as t
-    assert [a.spell_czech(w) for w in (she, did, ["ɜː", "θ"], ["ə"], ["w", "uː", "ɪ"])] == [
-        "ší", "dyd", "ert", "a", "vui"]  # y keeps d hard; no long vowel first or before a vowel
-    assert [a.spell_finnish(w) for w in (she, strap, ["b", "ɑː", "b"], kit)] == ["sii", "sträpi", "baabi", "kit"]
-    assert [a.spell_russian(w) for w in (she, yes, ["j", "uː"], ["d", "ʒ", "ʌ", "ŋ"])] == ["ши", "ес", "ю", "джанг"]
-    assert [a.spell_hindi(w) for w in (strap, ["ə", "b", "aɪ", "d"], kit)] == ["स्ट्रैप", "अबाइड", "किट"]
-
-
-@needs_espeak
-def test_accent_voices_spell_every_phoneme_espeak_gives(recipe):
-    """espeak-ng's phonemes of varied English, one entry per sentence, every phoneme spelt by
-    every language in the encoding its voice reads."""
-    a = recipe.voices.accents
-    sentences = ["the quick brown fox jumps over the lazy dog", "she sells sea shells by the sea shore",
-                 "judge the measure of your thoughts and pleasures", "hello, there. how are you today",
-                 "an hour of rhythm and the year nineteen ninety", "oil boils in the pure azure air"]
-    words = a.english_phonemes(sentences)
-    assert len(words) == len(sentences) and [len(w) for w in words][:4] == [9, 8, 8, 6]  # 4th: two clauses
-    assert words[1][0] == ["ʃ", "iː"]
-    for name, voice in a.VOICES.items():
-        spelt = a.spell(sentences, voice.language)
-        assert len(spelt) == len(sentences) and all(s.endswith(".") for s in spelt)
-        for s in spelt:
-            s.encode(voice.encoding)  # raises where the voice could not read it
-        assert recipe.voices.text_file(f"accent:{name}", sentences[0]) == (spelt[0] + "\n").encode(voice.encoding)
-    assert recipe.voices.text_file("festival:kal_diphone", "hello there") == b"hello there\n"
-    with pytest.raises(ValueError, match="empty sentence"):
-        a.english_phonemes([" "])
-
-
-@pytest.mark.skipif(not shutil.which("text2wave"), reason="festival is required")
-def test_accent_voices_say_the_sentence_without_gaps(recipe, tmp_path):
-    """Each installed accent voice reads a sentence through prepare's own synthesis step: audio of
-    a sentence's length, and a sentence the voice lacks a diphone for fails that utterance."""
-    v, prep = recipe.voices, recipe.prepare
-    have = v.installed_festival_voices()
-    names = [n for n, a in v.accents.VOICES.items() if a.festival in have]
-    if not names:
-        pytest.skip("no accent voice installed (festvox-italp16k and the others in accents.VOICES)")
-    for name in names:
-        voice = f"accent:{name}"
-        job = SimpleNamespace(voice=voice, speak="she started the soup while it was still hot",
-                              synth_cmd=v.synth_command(voice, "unused", np.random.default_rng(0)))
-        audio, sr = soundfile.read(prep.run_synth_command(job, tmp_path))
-        assert 1.5 < len(audio) / sr < 6 and np.abs(audio).max() > 0.05, name
-    job = SimpleNamespace(voice="accent:cs_dita", speak="unfortunate",  # czech_dita lacks n-f
-                          synth_cmd=v.synth_command("accent:cs_dita", "unused", np.random.default_rng(0)))
-    if "czech_dita" in have:
-        with pytest.raises(RuntimeError, match="lacks diphone"):
-            prep.run_synth_command(job, tmp_path)
 
 
 @pytest.mark.skipif(not shutil.which("RHVoice-test"), reason="RHVoice-test (rhvoice) is required")

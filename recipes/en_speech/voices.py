@@ -18,11 +18,6 @@ Engines (voice ids in brackets):
   ``pico2wave`` (libttspico-utils). Apache-2.0, but in Debian's non-free section because the
   voice data ships without its sources; ``prepare.py --install`` fetches it from there. Added
   after corpora were made, it joins the training draw at utterance ``ENGINE_JOINS_AT["pico"]``.
-- Festival's Italian, Czech, Finnish, Russian and Hindi voices reading English (``accent:NAME``,
-  ``accents.VOICES``): espeak-ng's English phonemes of the sentence spelt as the voice's language
-  writes those sounds, so ten more natural speakers (two Italian, four Czech, one a boy, two
-  Finnish, one Russian, one Hindi) say the label's words with their own accents. They join the
-  training draw at ``ENGINE_JOINS_AT["accent"]``.
 - RHVoice (``rhvoice:NAME``): its English voices alan (Scottish), bdl (US) and clb (US, a woman),
   statistical-parametric voices trained on the CMU ARCTIC recordings of those speakers, through
   ``RHVoice-test`` (packages rhvoice, rhvoice-english). LGPL-2.1+ with the rest of RHVoice's
@@ -49,7 +44,6 @@ import sys
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-import accents
 import numpy as np
 
 sys.path.append(str(Path(__file__).resolve().parents[1] / "synth_speech"))  # for its sentences module
@@ -70,15 +64,13 @@ def _load_synth_prepare():  # noqa: ANN202
 
 synth = _load_synth_prepare()
 
-ENGINES = ("espeak", "mbrola", "flite", "festival", "pico", "rhvoice", "accent")
+ENGINES = ("espeak", "mbrola", "flite", "festival", "pico", "rhvoice")
 NON_FREE = ("mbrola",)  # its voice licence forbids use in a product that is sold; opt in with --engines
-TRIAL = ("accent",)  # out of the default corpus until a training run shows it helps; opt in with --engines
 # Share of utterances per engine, renormalised over the engines a split has voices of.
-ENGINE_SHARE = {"espeak": 0.40, "mbrola": 0.30, "flite": 0.15, "festival": 0.15, "pico": 0.30, "rhvoice": 0.30,
-                "accent": 0.60}
+ENGINE_SHARE = {"espeak": 0.40, "mbrola": 0.30, "flite": 0.15, "festival": 0.15, "pico": 0.30, "rhvoice": 0.30}
 # An engine added after corpora were made joins the training draw at this utterance index, so the
 # training utterances before it keep their voices (and dev and test, which it has no voices in).
-ENGINE_JOINS_AT = {"pico": 64_000, "rhvoice": 96_000, "accent": 128_000}
+ENGINE_JOINS_AT = {"pico": 64_000, "rhvoice": 96_000}
 TEST_SPEAKER = "slt"
 # dev_unseen (prepare.py --dev-unseen): natural speakers that no training split without MBROLA
 # hears, for choosing versions by how they read new speakers without looking at test. Evaluation
@@ -112,7 +104,6 @@ RHVOICE_EXCLUDED = {
     "evgeniy-eng": "CC BY-NC-ND 4.0: no commercial use",
     "lyubov": "CC BY-NC-ND 4.0: no commercial use",
 }
-ACCENT_SPLITS = {"train": tuple(accents.VOICES), "dev": (), "test": ()}
 RHVOICE_VOICE_DIR = Path("/usr/share/RHVoice/voices")
 EXCLUDED = {"flite": FLITE_EXCLUDED, "rhvoice": RHVOICE_EXCLUDED}  # split_voices refuses these, naming why
 # Default mean F0 (Hz) of the festival diphone voices, for a relative target; HTS voices keep theirs.
@@ -131,7 +122,6 @@ ENGINE_PACKAGES = {
     "festival": ("festival", *FESTIVAL_PACKAGES.values()),
     "pico": ("libttspico-utils",),
     "rhvoice": ("rhvoice", "rhvoice-english"),
-    "accent": ("festival", "espeak-ng", *(v.package for v in accents.VOICES.values())),
 }
 # Packages outside Debian's main section: install() adds contrib and non-free for them.
 NON_MAIN_PACKAGES = frozenset(ENGINE_PACKAGES["mbrola"] + ENGINE_PACKAGES["pico"] + ENGINE_PACKAGES["rhvoice"])
@@ -264,12 +254,6 @@ def check_installed(engine: str) -> None:
             raise missing([f"rhvoice:{v}" for v in absent], list(ENGINE_PACKAGES["rhvoice"]), RHVOICE_NOTE)
         return
     have = installed_festival_voices() if shutil.which("festival") and shutil.which("text2wave") else set()
-    if engine == "accent":
-        absent = [n for vs in ACCENT_SPLITS.values() for n in vs if accents.VOICES[n].festival not in have]
-        if absent or shutil.which("espeak-ng") is None:
-            raise missing([f"accent:{n}" for n in absent] or ["espeak-ng (every accent voice)"],
-                          ["festival", "espeak-ng"] + [accents.VOICES[n].package for n in absent])
-        return
     absent = [v for vs in FESTIVAL_SPLITS.values() for v in vs if v not in have]
     if absent:
         raise missing([f"festival:{v}" for v in absent], ["festival"] + [FESTIVAL_PACKAGES[v] for v in absent])
@@ -295,7 +279,7 @@ def split_voices(engines: tuple[str, ...]) -> dict[str, list[str]]:
         for split, ids in espeak_voices().items():
             voices[split] += ids
     tables = {"mbrola": MBROLA_SPLITS, "flite": FLITE_SPLITS, "festival": FESTIVAL_SPLITS, "pico": PICO_SPLITS,
-              "rhvoice": RHVOICE_SPLITS, "accent": ACCENT_SPLITS}
+              "rhvoice": RHVOICE_SPLITS}
     for engine in engines:
         if engine in tables:
             for split, names in tables[engine].items():
@@ -349,11 +333,10 @@ def synth_command(voice: str, text: str, rng: np.random.Generator) -> list[str]:
     Duration_Stretch 0.9-1.2 and, for the diphone voices, a mean F0 0.8-1.3 times the voice's and
     an F0 spread of 10-25 Hz. Pico reads the text inside speed and pitch tags, and RHVoice with its
     rate and pitch options (percentages of the voice's own): 1 / the stretch and the same 0.8-1.3
-    times its pitch. The accent voices are festival voices reading ``text_file``'s spelling, at
-    the same Duration_Stretch (the Russian unit-selection voice keeps its own rate) and their own
-    pitch. Every engine draws the same random values, so the stream does not depend on the voice."""
+    times its pitch. Every engine draws the same random values, so the stream does not depend on
+    the voice."""
     engine, name = voice.split(":", 1)
-    espeak_or_flite = "espeak:en" if engine in ("festival", "accent") else voice.replace("mbrola:", "espeak:mb-")
+    espeak_or_flite = voice.replace("mbrola:", "espeak:mb-") if engine != "festival" else "espeak:en"
     base = synth.synth_command(espeak_or_flite, text, "{wav}", rng)
     stretch, f0, f0_std = float(rng.uniform(0.9, 1.2)), float(rng.uniform(0.8, 1.3)), float(rng.uniform(10, 25))
     if engine == "pico":
@@ -362,23 +345,12 @@ def synth_command(voice: str, text: str, rng: np.random.Generator) -> list[str]:
     if engine == "rhvoice":
         return ["RHVoice-test", "-p", name, "-r", f"{100 / stretch:.0f}", "-t", f"{100 * f0:.0f}", "-i", "{txt}",
                 "-o", "{wav}"]
-    if engine not in ("festival", "accent"):
+    if engine != "festival":
         return base
-    festival_name = accents.VOICES[name].festival if engine == "accent" else name
-    settings = [f"(voice_{festival_name})", f"(Parameter.set 'Duration_Stretch {stretch:.3f})"]
+    settings = [f"(voice_{name})", f"(Parameter.set 'Duration_Stretch {stretch:.3f})"]
     if name in FESTIVAL_F0:
         settings.append(
             f"(set! int_lr_params '((target_f0_mean {FESTIVAL_F0[name] * f0:.1f}) (target_f0_std {f0_std:.1f}) "
             "(model_f0_mean 170) (model_f0_std 34)))"
         )
     return ["text2wave", "-eval", f"(begin {' '.join(settings)})", "-o", "{wav}", "{txt}"]
-
-
-def text_file(voice: str, speak: str) -> bytes:
-    """What the synthesiser's "{txt}" file holds for ``voice`` saying ``speak``: the text in UTF-8,
-    or for an accent voice its language's spelling of the English sounds, in the encoding its
-    front end reads."""
-    if engine_of(voice) != "accent":
-        return (speak + "\n").encode("utf-8")
-    accent = accents.VOICES[voice.split(":", 1)[1]]
-    return (accents.spell([speak], accent.language)[0] + "\n").encode(accent.encoding)
