@@ -232,3 +232,46 @@ def test_the_subsampling_first_conv_as_a_patch_matmul_equals_the_convolution(cau
     torch.testing.assert_close(sub(x, lengths)[0], out, rtol=0, atol=0)  # with autograd: the masks multiply
     alone = sub(x[2:, :9], lengths[2:])[0]
     torch.testing.assert_close(out[2:, :2], alone, rtol=1e-5, atol=1e-5)
+
+
+def test_a_grown_conformer_keeps_the_trained_layers_and_its_new_blocks_add_nothing_until_trained(tmp_path) -> None:
+    """tools/grow_model.py --insert-after: each new block is a copy of the layer it follows with its
+    residual branches zeroed, so its output is its input through the copied output LayerNorm; the
+    trained layers keep their weights in their new places; the zeroed layers get gradients."""
+    from recog.checkpoint import save_model
+    from tools.grow_model import grow
+
+    encoder = tiny_encoder(causal=True, conv_norm="layer", n_layers=3)
+    model = Recognizer(CharTokenizer("abc"), encoder={"name": "conformer", **TINY, "causal": True,
+                                                      "conv_norm": "layer", "n_layers": 3}, heads={"ctc": {}})
+    model.encoder.load_state_dict(encoder.state_dict())
+    save_model(model.eval(), tmp_path / "small")
+    grown = grow(tmp_path / "small", insert_after=[0, 2, 2])
+    layers = grown.encoder.layers
+    assert len(layers) == 6
+    for j, i in enumerate([0, 0, 1, 2, 2, 2]):  # the source layer each grown layer copies
+        for (name, p), q in zip(layers[j].state_dict().items(), encoder.layers[i].state_dict().values(), strict=True):
+            if j in (1, 4, 5) and name.rsplit(".", 1)[0] in ("ff1.4", "att.out", "conv.pointwise2", "ff2.4"):
+                assert not p.any(), (j, name)
+            else:
+                assert torch.equal(p, q), (j, name)
+
+    x = torch.randn(2, 50, 80, generator=torch.Generator().manual_seed(2))
+    lengths = torch.tensor([50, 33])
+    seen: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+    hooks = [layers[j].register_forward_hook(lambda m, args, out, j=j: seen.__setitem__(j, (args[0], out)))
+             for j in (1, 4)]
+    with torch.no_grad():
+        grown.encoder(x, lengths)
+    for hook in hooks:
+        hook.remove()
+    for j in (1, 4):
+        block_in, block_out = seen[j]
+        torch.testing.assert_close(block_out, layers[j].norm_out(block_in), rtol=0, atol=1e-6)
+
+    grown.train()
+    out, _ = grown.encoder(x, lengths)
+    out.square().sum().backward()
+    for j in (1, 4, 5):
+        for layer in (layers[j].ff1[4], layers[j].att.out, layers[j].conv.pointwise2, layers[j].ff2[4]):
+            assert layer.weight.grad is not None and layer.weight.grad.abs().sum() > 0, j

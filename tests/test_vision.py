@@ -163,7 +163,7 @@ def test_grown_model_reads_as_before_and_trains_its_new_blocks(tmp_path) -> None
     model = Recognizer(CharTokenizer("abc"), encoder={"name": "vision", **TINY, "local_blocks": [2, 0, 0]},
                        heads={"ctc": {}}, frontend="image").eval()
     save_model(model, tmp_path / "small")
-    grown = grow(tmp_path / "small", [2, 1, 2])
+    grown = grow(tmp_path / "small", depths=[2, 1, 2])
     assert grown.encoder.config.depths == [2, 1, 2]
     assert [type(b).__name__ for b in grown.encoder.stages[0]] == ["LocalBlock", "LocalBlock"]
     assert [type(b).__name__ for b in grown.encoder.stages[2]] == ["GlobalBlock", "GlobalBlock"]
