@@ -33,6 +33,7 @@ from recog.metrics import char_error_rate, exact_match_rate, word_error_rate
 from recog.model import Recognizer
 from recog.models import resolve
 from recog.text import Tokenizer, build_tokenizer, tokenizer_from_state
+from recog.train_args import config_files, dict_options, fold_dict_options
 
 
 def tokenizer_from_spec(spec: dict[str, Any]) -> Tokenizer:
@@ -466,9 +467,7 @@ def trains_detector(args: list[str]) -> bool:
     those train with recog.detection.training's system and data module, the rest as recognisers."""
     import yaml
 
-    configs = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "--config"]
-    configs += [a.split("=", 1)[1] for a in args if a.startswith("--config=")]
-    for config in configs:
+    for config in config_files(args):
         try:
             content = yaml.safe_load(Path(config).read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError):
@@ -496,6 +495,7 @@ def run_training(args: list[str]) -> None:
         from recog.detection.training import DetectorSystem, PageDataModule
 
         system, data = DetectorSystem, PageDataModule
+    args = fold_dict_options(args, {**dict_options(system, "model"), **dict_options(data, "data")})
     cli = RecogCLI(system, data, args=args, run=False, save_config_kwargs={"overwrite": True},
                    parser_kwargs={"prog": "recog train", "description": "Train a recog model from YAML configs "
                                   "(later --config files override earlier keys; any key can be given as a flag)."})

@@ -311,6 +311,27 @@ def test_stacked_configs_fine_tune_a_model_on_joined_utterances(trained_model: P
     assert data["join_prob"] == 1.0 and list(data["join_gap"]) == [0.1, 0.2] and data["max_frames"] == 100_000
 
 
+def test_a_key_deep_inside_a_dict_option_changes_that_key_alone(trained_model: Path, speech_dir: Path,
+                                                                 tmp_path: Path) -> None:
+    """`--model.model.encoder.n_layers 3` and a later config setting one key of the encoder change
+    that key and keep the encoder's others (jsonargparse alone replaces the encoder with the one key,
+    and the model cannot be built); a grown model (tools/grow_model.py) trains this way."""
+    import torch
+
+    config = tiny_config(tmp_path, speech_dir / "train.jsonl")
+    config["trainer"].update({"max_steps": 2, "limit_val_batches": 0})
+    base = tmp_path / "base.yaml"
+    base.write_text(yaml.safe_dump(config))
+    stage = tmp_path / "stage.yaml"
+    stage.write_text(yaml.safe_dump({"model": {"model": {"encoder": {"d_model": 32}}}}))
+    assert main(["train", "--config", str(base), "--config", str(stage), "--model.model.encoder.n_layers", "3",
+                 "--model.model.heads.ctc.weight=0.5", "--model.tokenizer.kind", "char"]) == 0
+    saved = torch.load(tmp_path / "ckpt" / "last.ckpt", map_location="cpu", weights_only=False)["recog"]
+    encoder = {**config["model"]["model"]["encoder"], "d_model": 32, "n_layers": 3}
+    assert {k: saved["model"]["encoder"][k] for k in encoder} == encoder
+    assert saved["model"]["heads"] == {"ctc": {"weight": 0.5}}
+
+
 def test_manifest_segments_by_offset_are_transcribed_evaluated_and_trained_on_alone(
         trained_model: Path, speech_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     import json
