@@ -3,11 +3,11 @@ nested keys of dict-valued options merged key by key.
 
 jsonargparse merges a dict-valued option (``model.model``, ``model.tokenizer``) one level deep and
 replaces whatever lies below: ``--model.model.encoder.n_layers 8`` after ``--config
-configs/en_speech.yaml`` leaves an encoder of ``{"n_layers": 8}`` and nothing else. The same holds
-for a later ``--config`` that sets one key of the encoder. ``fold_dict_options`` deep-merges every
-source of such an option in command-line order (the class default, each config file, each flag,
-dotted or whole) and appends the result as one last flag, so every key can be given on its own, as
-``recog train --help`` promises, and ``--print_config`` shows what trains.
+configs/en_speech.yaml`` leaves an encoder of ``{"n_layers": 8}`` and nothing else, and the model
+cannot be built. ``fold_dict_options`` sets such a flag's one key in place and hands LightningCLI
+the whole value, so every key can be given on its own, as ``recog train --help`` promises, and
+``--print_config`` shows what trains. What replaces stays as it was: a later config or
+``--model.model.heads`` replaces the keys it names (a stacked config can drop a head).
 """
 
 from __future__ import annotations
@@ -47,16 +47,6 @@ def dict_options(cls: type, group: str) -> dict[str, Any]:
     return options
 
 
-def deep_merge(base: Any, update: Any) -> Any:
-    """``update`` over ``base``: dicts merge key by key at every depth; anything else replaces."""
-    if isinstance(base, dict) and isinstance(update, dict):
-        merged = dict(base)
-        for key, value in update.items():
-            merged[key] = deep_merge(base.get(key), value)
-        return merged
-    return update
-
-
 def _flags(args: list[str]) -> list[tuple[int, int, str, str]]:
     """Each ``--key value`` / ``--key=value`` of ``args``: (first index, count of items, key, value)."""
     flags, i = [], 0
@@ -89,12 +79,19 @@ def _nest(keys: list[str], value: Any) -> Any:
 
 
 def fold_dict_options(args: list[str], options: dict[str, Any]) -> list[str]:
-    """``args`` with every flag below a dict-valued option of ``options`` (``{"model.model":
-    default}``) removed and, per option that any config or flag sets, one ``--option JSON`` flag
-    appended: the deep merge of its default, the config files and the flags, in their order. A
-    file that cannot be read is left to LightningCLI to report."""
+    """``args`` with the flags that reach below a key of a dict-valued option of ``options``
+    (``{"model.model": default}``; e.g. ``--model.model.encoder.n_layers 8``) setting that value
+    alone. Where any does, that option's flags are removed and one ``--option JSON`` flag is
+    appended: its default, then in command-line order each config file and flag as jsonargparse
+    merges them (a config, a whole value or ``--option.key`` replaces the keys it names), and each
+    deeper flag set in place, keeping its siblings. Other arguments pass through unchanged; a file
+    that cannot be read is left to LightningCLI to report."""
     flags = _flags(args)
-    merged: dict[str, Any] = {}
+    deep = {option for _, _, key, _ in flags for option in options
+            if key.startswith(option + ".") and "." in key[len(option) + 1:]}
+    if not deep:
+        return list(args)
+    merged: dict[str, Any] = {option: options[option] or {} for option in deep}
     drop: set[int] = set()
     for i, count, key, value in flags:
         if key == "config":
@@ -102,16 +99,35 @@ def fold_dict_options(args: list[str], options: dict[str, Any]) -> list[str]:
                 content = yaml.safe_load(Path(value).read_text(encoding="utf-8"))
             except (OSError, yaml.YAMLError):
                 continue
-            for option, default in options.items():
+            for option in deep:
                 found, part = _lookup(content, option)
-                if found:
-                    merged[option] = deep_merge(merged.get(option, default), part)
+                if found and isinstance(part, dict):
+                    merged[option] = {**merged[option], **part}
             continue
-        for option, default in options.items():
-            if key == option or key.startswith(option + "."):
-                part = yaml.safe_load(value)
-                nested = _nest(key[len(option) + 1:].split("."), part) if key != option else part
-                merged[option] = deep_merge(merged.get(option, default), nested)
-                drop.update(range(i, i + count))
+        for option in deep:
+            if key != option and not key.startswith(option + "."):
+                continue
+            part = _yaml_value(value)
+            keys = key[len(option) + 1:].split(".") if key != option else []
+            if not keys:
+                merged[option] = {**merged[option], **part} if isinstance(part, dict) else part
+            else:
+                merged[option] = _set_in(merged[option], keys, part)
+            drop.update(range(i, i + count))
     kept = [a for i, a in enumerate(args) if i not in drop]
-    return kept + [arg for option, value in merged.items() for arg in (f"--{option}", json.dumps(value))]
+    return kept + [arg for option in sorted(deep) for arg in (f"--{option}", json.dumps(merged[option]))]
+
+
+def _yaml_value(text: str) -> Any:
+    """A flag's value as jsonargparse reads it: YAML, else the text itself."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def _set_in(tree: Any, keys: list[str], value: Any) -> dict[str, Any]:
+    """A copy of ``tree`` (a dict, or nothing yet) with ``value`` at the path ``keys``."""
+    out = dict(tree) if isinstance(tree, dict) else {}
+    out[keys[0]] = value if len(keys) == 1 else _set_in(out.get(keys[0]), keys[1:], value)
+    return out

@@ -313,9 +313,9 @@ def test_stacked_configs_fine_tune_a_model_on_joined_utterances(trained_model: P
 
 def test_a_key_deep_inside_a_dict_option_changes_that_key_alone(trained_model: Path, speech_dir: Path,
                                                                  tmp_path: Path) -> None:
-    """`--model.model.encoder.n_layers 3` and a later config setting one key of the encoder change
-    that key and keep the encoder's others (jsonargparse alone replaces the encoder with the one key,
-    and the model cannot be built); a grown model (tools/grow_model.py) trains this way."""
+    """`--model.model.encoder.n_layers 3` changes that key and keeps the encoder's others
+    (jsonargparse alone replaces the encoder with the one key, and the model cannot be built); a
+    later config still replaces the keys it names. A grown model (tools/grow_model.py) trains this way."""
     import torch
 
     config = tiny_config(tmp_path, speech_dir / "train.jsonl")
@@ -323,13 +323,13 @@ def test_a_key_deep_inside_a_dict_option_changes_that_key_alone(trained_model: P
     base = tmp_path / "base.yaml"
     base.write_text(yaml.safe_dump(config))
     stage = tmp_path / "stage.yaml"
-    stage.write_text(yaml.safe_dump({"model": {"model": {"encoder": {"d_model": 32}}}}))
-    assert main(["train", "--config", str(base), "--config", str(stage), "--model.model.encoder.n_layers", "3",
-                 "--model.model.heads.ctc.weight=0.5", "--model.tokenizer.kind", "char"]) == 0
+    stage.write_text(yaml.safe_dump({"model": {"model": {"heads": {"ctc": {"weight": 0.7}}}}}))
+    assert main(["train", "--config", str(base), "--model.model.encoder.n_layers", "3", "--config", str(stage),
+                 "--model.model.encoder.d_model=32"]) == 0
     saved = torch.load(tmp_path / "ckpt" / "last.ckpt", map_location="cpu", weights_only=False)["recog"]
     encoder = {**config["model"]["model"]["encoder"], "d_model": 32, "n_layers": 3}
     assert {k: saved["model"]["encoder"][k] for k in encoder} == encoder
-    assert saved["model"]["heads"] == {"ctc": {"weight": 0.5}}
+    assert saved["model"]["heads"] == {"ctc": {"weight": 0.7}}
 
 
 def test_manifest_segments_by_offset_are_transcribed_evaluated_and_trained_on_alone(
