@@ -33,7 +33,7 @@ from recog.metrics import char_error_rate, exact_match_rate, word_error_rate
 from recog.model import Recognizer
 from recog.models import resolve
 from recog.text import Tokenizer, build_tokenizer, tokenizer_from_state
-from recog.train_args import config_files, dict_options, fold_dict_options
+from recog.train_args import config_files, dict_options, fold_dict_options, lookup, read_config
 
 
 def tokenizer_from_spec(spec: dict[str, Any]) -> Tokenizer:
@@ -465,17 +465,7 @@ def finish_interrupted_epoch(trainer: L.Trainer, system: RecognizerSystem, datam
 def trains_detector(args: list[str]) -> bool:
     """Whether the ``--config`` files among ``args`` describe a text detector (``model.model.detector``):
     those train with recog.detection.training's system and data module, the rest as recognisers."""
-    import yaml
-
-    for config in config_files(args):
-        try:
-            content = yaml.safe_load(Path(config).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError):
-            continue  # LightningCLI reports it
-        model = content.get("model") if isinstance(content, dict) else None
-        if isinstance(model, dict) and isinstance(model.get("model"), dict) and "detector" in model["model"]:
-            return True
-    return False
+    return any(lookup(read_config(config), "model.model.detector")[0] for config in config_files(args))
 
 
 def run_training(args: list[str]) -> None:

@@ -24,13 +24,15 @@ import yaml
 
 def config_files(args: list[str]) -> list[str]:
     """The ``--config`` files of ``args``, in order (``--config F`` and ``--config=F``)."""
-    files = []
-    for i, arg in enumerate(args):
-        if arg == "--config" and i + 1 < len(args):
-            files.append(args[i + 1])
-        elif arg.startswith("--config="):
-            files.append(arg.split("=", 1)[1])
-    return files
+    return [value for _, _, key, value in _flags(args) if key == "config"]
+
+
+def read_config(path: str) -> Any:
+    """A config file's YAML, or None where it cannot be read (LightningCLI reports that itself)."""
+    try:
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
 
 
 def dict_options(cls: type, group: str) -> dict[str, Any]:
@@ -64,18 +66,13 @@ def _flags(args: list[str]) -> list[tuple[int, int, str, str]]:
     return flags
 
 
-def _lookup(tree: Any, dotted: str) -> tuple[bool, Any]:
+def lookup(tree: Any, dotted: str) -> tuple[bool, Any]:
+    """Whether ``tree`` (nested dicts) has the ``dotted`` key path, and its value there."""
     for key in dotted.split("."):
         if not isinstance(tree, dict) or key not in tree:
             return False, None
         tree = tree[key]
     return True, tree
-
-
-def _nest(keys: list[str], value: Any) -> Any:
-    for key in reversed(keys):
-        value = {key: value}
-    return value
 
 
 def fold_dict_options(args: list[str], options: dict[str, Any]) -> list[str]:
@@ -95,12 +92,9 @@ def fold_dict_options(args: list[str], options: dict[str, Any]) -> list[str]:
     drop: set[int] = set()
     for i, count, key, value in flags:
         if key == "config":
-            try:
-                content = yaml.safe_load(Path(value).read_text(encoding="utf-8"))
-            except (OSError, yaml.YAMLError):
-                continue
+            content = read_config(value)
             for option in deep:
-                found, part = _lookup(content, option)
+                found, part = lookup(content, option)
                 if found and isinstance(part, dict):
                     merged[option] = {**merged[option], **part}
             continue
