@@ -1,5 +1,5 @@
-"""recog.train_args: the --config files of recog train's arguments, and dict-valued options merged
-key by key across configs and flags."""
+"""recog.train_args: the --config files of recog train's arguments, and flags deep inside a
+dict-valued option folded into its whole value."""
 
 from __future__ import annotations
 

@@ -311,8 +311,7 @@ def test_stacked_configs_fine_tune_a_model_on_joined_utterances(trained_model: P
     assert data["join_prob"] == 1.0 and list(data["join_gap"]) == [0.1, 0.2] and data["max_frames"] == 100_000
 
 
-def test_a_key_deep_inside_a_dict_option_changes_that_key_alone(trained_model: Path, speech_dir: Path,
-                                                                 tmp_path: Path) -> None:
+def test_a_key_deep_inside_a_dict_option_changes_that_key_alone(speech_dir: Path, tmp_path: Path) -> None:
     """`--model.model.encoder.n_layers 3` changes that key and keeps the encoder's others
     (jsonargparse alone replaces the encoder with the one key, and the model cannot be built); a
     later config still replaces the keys it names. A grown model (tools/grow_model.py) trains this way."""
