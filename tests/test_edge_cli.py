@@ -195,6 +195,38 @@ def test_every_edge_model_carries_its_recog_models_card_summary_and_lm_files() -
                 assert (edge / file).read_bytes() == (RECOG_MODELS / name / file).read_bytes(), (name, file)
 
 
+
+def test_ship_edge_card_only_rewrites_each_edge_card_from_recogs_summary_and_nothing_else(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """``tools/ship_edge.py --card-only`` (a recog card's summary changed, its weights did not): the
+    edge card takes the new summary, no model is exported and no other file is written; for today's
+    summaries it writes the committed edge cards byte for byte."""
+    from dataclasses import replace
+
+    from tools import ship_edge
+
+    recog_models = {m.name: m for m in shipped()}
+    for name in recog_edge.models.shipped():
+        folder = recog_edge.models.ROOT / name
+        sizes = json.loads((folder / "edge.json").read_text(encoding="utf-8"))["files"]
+        written = ship_edge.write_card(tmp_path, name, recog_models[name].task, recog_models[name].summary, sizes)
+        assert written.read_bytes() == (folder / "MODEL_CARD.md").read_bytes(), name
+
+    edge = tmp_path / "edge"
+    (edge / "latin-lines").mkdir(parents=True)
+    shutil.copy(recog_edge.models.ROOT / "latin-lines" / "edge.json", edge / "latin-lines")
+    monkeypatch.setattr(ship_edge, "EDGE_ROOT", edge)
+    monkeypatch.setattr(ship_edge, "shipped", lambda: [replace(m, summary="A new summary.") for m in shipped()])
+    monkeypatch.setattr(ship_edge, "export_model", lambda *args, **kwargs: pytest.fail("--card-only exported"))
+    monkeypatch.setattr(sys, "argv", ["ship_edge.py", "latin-lines", "--card-only"])
+    assert ship_edge.main() == 0
+    assert sorted(p.name for p in (edge / "latin-lines").iterdir()) == ["MODEL_CARD.md", "edge.json"]
+    card = (edge / "latin-lines" / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert card.split("\n")[2] == "A new summary." and "- `lines.onnx`: " in card
+    monkeypatch.setattr(sys, "argv", ["ship_edge.py", "latin-det", "--card-only"])  # no edge folder to rewrite
+    assert ship_edge.main() == 2
+    assert "latin-det: no edge model in" in capsys.readouterr().err
+
 def test_a_stream_with_an_lm_and_endpoints_follows_recogs_stream_chunk_by_chunk(speech: tuple, speech_lm: Path) -> None:
     """Beam search with the LM fused, endpoints that fire within the file: after every 80 ms, the
     edge stream's text, stable text (shorter than the text at times), timestamps and finished

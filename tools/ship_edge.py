@@ -10,7 +10,8 @@ the same folder (``recog-edge stream``).
     python tools/ship_edge.py --all                     # every model recog ships
 
 Run it again whenever a recog model is re-shipped: a test checks that each edge model was
-written from the weights recog ships now.
+written from the weights recog ships now. Where only a recog card's summary changed,
+``--card-only`` rewrites the edge cards without exporting again.
 """
 
 from __future__ import annotations
@@ -42,13 +43,36 @@ def weights_sha256(name: str) -> str:
     return hashlib.sha256((ROOT / name / WEIGHTS_FILE).read_bytes()).hexdigest()
 
 
+def write_card(folder: Path, name: str, task: str, summary: str, sizes: dict[str, int]) -> Path:
+    """An edge folder's short ``MODEL_CARD.md``: recog's card summary for ``name``, what the export
+    is, and its files (``sizes``: file name -> bytes, as ``edge.json`` lists them); the card's path."""
+    listing = "\n".join(f"- `{file}`: " + (f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size:,} bytes")
+                        for file, size in sizes.items())
+    setting = next((file for file in sizes if file.endswith(".fusion.json")), None)
+    card = folder / "MODEL_CARD.md"
+    card.write_text(
+        f"# {name} (edge, int8 ONNX)\n\n{summary}\n\n"
+        f"The int8 ONNX export of recog's shipped `{name}` (`recog/models/{name}/MODEL_CARD.md` has its "
+        f"training data and measured accuracy; int8 against float32 figures are in docs/results.md), for "
+        f"`recog-edge` without PyTorch. Graphs run once per step on one row (a transducer's predictor and "
+        f"joiner) stay float32: int8 made them slower. Written by "
+        f"`python tools/ship_edge.py {name}`."
+        + (f" `{LM_FILE}` is the character LM recog's `{name}` ships, for `recog-edge "
+           f"{'transcribe' if task == 'speech' else 'ocr'} --lm {name}`."
+           if LM_FILE in sizes else "")
+        + (f" `{setting}` is the fusion settings tuned for it (a weight and bonus per head), as recog's."
+           if setting else "") + f"\n\n{listing}\n",
+        encoding="utf-8")
+    return card
+
+
 def ship(name: str, task: str, summary: str) -> Path:
     """Export recog's shipped model ``name`` as int8 ONNX into its edge folder; the folder."""
     model = load(name)
     work = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=EDGE_ROOT))
     try:
         written = export_model(model, work, int8=True)
-        streaming, setting = None, None
+        streaming = None
         if task == "speech":
             try:
                 written += export_model(model, work, streaming=True, int8=True)
@@ -71,21 +95,7 @@ def ship(name: str, task: str, summary: str) -> Path:
         if streaming is not None:
             info["streaming"] = streaming
         (work / INFO_FILE).write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
-        listing = "\n".join(f"- `{file}`: " + (f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size:,} bytes")
-                            for file, size in sizes.items())
-        (work / "MODEL_CARD.md").write_text(
-            f"# {name} (edge, int8 ONNX)\n\n{summary}\n\n"
-            f"The int8 ONNX export of recog's shipped `{name}` (`recog/models/{name}/MODEL_CARD.md` has its "
-            f"training data and measured accuracy; int8 against float32 figures are in docs/results.md), for "
-            f"`recog-edge` without PyTorch. Graphs run once per step on one row (a transducer's predictor and "
-            f"joiner) stay float32: int8 made them slower. Written by "
-            f"`python tools/ship_edge.py {name}`."
-            + (f" `{LM_FILE}` is the character LM recog's `{name}` ships, for `recog-edge "
-               f"{'transcribe' if task == 'speech' else 'ocr'} --lm {name}`."
-               if LM_FILE in sizes else "")
-            + (f" `{setting.name}` is the fusion settings tuned for it (a weight and bonus per head), as recog's."
-               if setting else "") + f"\n\n{listing}\n",
-            encoding="utf-8")
+        write_card(work, name, task, summary, sizes)
         folder = EDGE_ROOT / name
         shutil.rmtree(folder, ignore_errors=True)
         work.chmod(0o755)  # mkdtemp makes it private
@@ -99,6 +109,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", help="shipped recog model names (recog models), e.g. latin-lines")
     parser.add_argument("--all", action="store_true", help="every model recog ships")
+    parser.add_argument("--card-only", action="store_true",
+                        help="rewrite only each edge folder's MODEL_CARD.md from recog's card (its summary "
+                        "changed, the weights did not); no export")
     args = parser.parse_args()
     models = {m.name: m for m in shipped()}
     names = list(models) if args.all else args.names
@@ -109,6 +122,15 @@ def main() -> int:
             print(f"error: {name}: recog ships no such model (shipped: {', '.join(models) or 'none'})",
                   file=sys.stderr)
             return 2
+        if args.card_only:
+            folder = EDGE_ROOT / name
+            if not (folder / INFO_FILE).is_file():
+                print(f"error: {name}: no edge model in {folder}; run python tools/ship_edge.py {name}",
+                      file=sys.stderr)
+                return 2
+            sizes = json.loads((folder / INFO_FILE).read_text(encoding="utf-8"))["files"]
+            print(f"wrote {write_card(folder, name, models[name].task, models[name].summary, sizes)}")
+            continue
         try:
             folder = ship(name, models[name].task, models[name].summary)
         except ValueError as err:
