@@ -195,7 +195,6 @@ def test_every_edge_model_carries_its_recog_models_card_summary_and_lm_files() -
                 assert (edge / file).read_bytes() == (RECOG_MODELS / name / file).read_bytes(), (name, file)
 
 
-
 def test_ship_edge_card_only_rewrites_each_edge_card_from_recogs_summary_and_nothing_else(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     """``tools/ship_edge.py --card-only`` (a recog card's summary changed, its weights did not): the
@@ -221,11 +220,22 @@ def test_ship_edge_card_only_rewrites_each_edge_card_from_recogs_summary_and_not
     monkeypatch.setattr(sys, "argv", ["ship_edge.py", "latin-lines", "--card-only"])
     assert ship_edge.main() == 0
     assert sorted(p.name for p in (edge / "latin-lines").iterdir()) == ["MODEL_CARD.md", "edge.json"]
+    shipped_info = recog_edge.models.ROOT / "latin-lines" / "edge.json"
+    assert (edge / "latin-lines" / "edge.json").read_bytes() == shipped_info.read_bytes()
     card = (edge / "latin-lines" / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert card.split("\n")[2] == "A new summary." and "- `lines.onnx`: " in card
-    monkeypatch.setattr(sys, "argv", ["ship_edge.py", "latin-det", "--card-only"])  # no edge folder to rewrite
+    monkeypatch.setattr(ship_edge, "shipped", lambda: [replace(m, summary="Another.") for m in shipped()])
+    monkeypatch.setattr(sys, "argv", ["ship_edge.py", "latin-lines", "latin-det", "--card-only"])  # no latin-det
     assert ship_edge.main() == 2
     assert "latin-det: no edge model in" in capsys.readouterr().err
+    assert (edge / "latin-lines" / "MODEL_CARD.md").read_text(encoding="utf-8") == card  # refused before writing
+    info = json.loads((edge / "latin-lines" / "edge.json").read_text(encoding="utf-8"))
+    info["source"]["weights_sha256"] = "0" * 64  # written from other weights: export it again instead
+    (edge / "latin-lines" / "edge.json").write_text(json.dumps(info), encoding="utf-8")
+    monkeypatch.setattr(sys, "argv", ["ship_edge.py", "latin-lines", "--card-only"])
+    assert ship_edge.main() == 2
+    assert "latin-lines: the edge model was written from other weights" in capsys.readouterr().err
+
 
 def test_a_stream_with_an_lm_and_endpoints_follows_recogs_stream_chunk_by_chunk(speech: tuple, speech_lm: Path) -> None:
     """Beam search with the LM fused, endpoints that fire within the file: after every 80 ms, the

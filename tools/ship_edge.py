@@ -31,7 +31,7 @@ from recog.checkpoint import WEIGHTS_FILE  # noqa: E402
 from recog.cli import export_model  # noqa: E402
 from recog.inference import load  # noqa: E402
 from recog.models import ROOT, shipped  # noqa: E402
-from recog_edge.lm import copy_fusion_setting  # noqa: E402
+from recog_edge.lm import FUSION_SUFFIX, copy_fusion_setting  # noqa: E402
 from recog_edge.models import INFO_FILE, LM_FILE  # noqa: E402
 from recog_edge.models import ROOT as EDGE_ROOT  # noqa: E402
 
@@ -48,7 +48,7 @@ def write_card(folder: Path, name: str, task: str, summary: str, sizes: dict[str
     is, and its files (``sizes``: file name -> bytes, as ``edge.json`` lists them); the card's path."""
     listing = "\n".join(f"- `{file}`: " + (f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size:,} bytes")
                         for file, size in sizes.items())
-    setting = next((file for file in sizes if file.endswith(".fusion.json")), None)
+    setting = next((file for file in sizes if file.endswith(FUSION_SUFFIX)), None)
     card = folder / "MODEL_CARD.md"
     card.write_text(
         f"# {name} (edge, int8 ONNX)\n\n{summary}\n\n"
@@ -64,6 +64,17 @@ def write_card(folder: Path, name: str, task: str, summary: str, sizes: dict[str
            if setting else "") + f"\n\n{listing}\n",
         encoding="utf-8")
     return card
+
+
+def card_only_refusal(name: str) -> str | None:
+    """Why ``--card-only`` cannot rewrite ``name``'s edge card (no edge model, or one written from
+    other weights than recog ships now: export it again), or None."""
+    info_file = EDGE_ROOT / name / INFO_FILE
+    if not info_file.is_file():
+        return f"{name}: no edge model in {info_file.parent}; run python tools/ship_edge.py {name}"
+    if json.loads(info_file.read_text(encoding="utf-8"))["source"]["weights_sha256"] != weights_sha256(name):
+        return f"{name}: the edge model was written from other weights; run python tools/ship_edge.py {name}"
+    return None
 
 
 def ship(name: str, task: str, summary: str) -> Path:
@@ -117,20 +128,21 @@ def main() -> int:
     names = list(models) if args.all else args.names
     if not names:
         parser.error("give model names or --all")
-    for name in names:
-        if name not in models:
-            print(f"error: {name}: recog ships no such model (shipped: {', '.join(models) or 'none'})",
-                  file=sys.stderr)
+    unknown = [name for name in names if name not in models]
+    if unknown:
+        print(f"error: {unknown[0]}: recog ships no such model (shipped: {', '.join(models) or 'none'})",
+              file=sys.stderr)
+        return 2
+    if args.card_only:  # every name checked before any card is written
+        stale = [card_only_refusal(name) for name in names]
+        if any(stale):
+            print(f"error: {next(s for s in stale if s)}", file=sys.stderr)
             return 2
-        if args.card_only:
-            folder = EDGE_ROOT / name
-            if not (folder / INFO_FILE).is_file():
-                print(f"error: {name}: no edge model in {folder}; run python tools/ship_edge.py {name}",
-                      file=sys.stderr)
-                return 2
-            sizes = json.loads((folder / INFO_FILE).read_text(encoding="utf-8"))["files"]
-            print(f"wrote {write_card(folder, name, models[name].task, models[name].summary, sizes)}")
-            continue
+        for name in names:
+            sizes = json.loads((EDGE_ROOT / name / INFO_FILE).read_text(encoding="utf-8"))["files"]
+            print(f"wrote {write_card(EDGE_ROOT / name, name, models[name].task, models[name].summary, sizes)}")
+        return 0
+    for name in names:
         try:
             folder = ship(name, models[name].task, models[name].summary)
         except ValueError as err:
