@@ -66,13 +66,18 @@ def write_card(folder: Path, name: str, task: str, summary: str, sizes: dict[str
     return card
 
 
-def card_only_refusal(name: str) -> str | None:
-    """Why ``--card-only`` cannot rewrite ``name``'s edge card (no edge model, or one written from
-    other weights than recog ships now: export it again), or None."""
-    info_file = EDGE_ROOT / name / INFO_FILE
-    if not info_file.is_file():
-        return f"{name}: no edge model in {info_file.parent}; run python tools/ship_edge.py {name}"
-    if json.loads(info_file.read_text(encoding="utf-8"))["source"]["weights_sha256"] != weights_sha256(name):
+def edge_info(name: str) -> dict | None:
+    """The ``edge.json`` of ``name``'s edge model, or None where there is none."""
+    path = EDGE_ROOT / name / INFO_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def card_only_refusal(name: str, info: dict | None) -> str | None:
+    """Why ``--card-only`` cannot rewrite ``name``'s edge card, given its ``edge.json`` (no edge
+    model, or one written from other weights than recog ships now: export it again), or None."""
+    if info is None:
+        return f"{name}: no edge model in {EDGE_ROOT / name}; run python tools/ship_edge.py {name}"
+    if info["source"]["weights_sha256"] != weights_sha256(name):
         return f"{name}: the edge model was written from other weights; run python tools/ship_edge.py {name}"
     return None
 
@@ -134,13 +139,14 @@ def main() -> int:
               file=sys.stderr)
         return 2
     if args.card_only:  # every name checked before any card is written
-        stale = [card_only_refusal(name) for name in names]
-        if any(stale):
-            print(f"error: {next(s for s in stale if s)}", file=sys.stderr)
+        infos = {name: edge_info(name) for name in names}
+        refusals = [why for name in names if (why := card_only_refusal(name, infos[name]))]
+        if refusals:
+            print(f"error: {refusals[0]}", file=sys.stderr)
             return 2
         for name in names:
-            sizes = json.loads((EDGE_ROOT / name / INFO_FILE).read_text(encoding="utf-8"))["files"]
-            print(f"wrote {write_card(EDGE_ROOT / name, name, models[name].task, models[name].summary, sizes)}")
+            card = write_card(EDGE_ROOT / name, name, models[name].task, models[name].summary, infos[name]["files"])
+            print(f"wrote {card}")
         return 0
     for name in names:
         try:
