@@ -55,11 +55,7 @@ recog train --config configs/latin_lines.yaml --trainer.max_time "$max_time" --r
   --data.train_manifest "$mix/train.jsonl" --model.lr 3e-4 --model.init_from "$init" --seed_everything "$seed" \
   --data.letterform_prob 0.25 --trainer.precision bf16-mixed "$@"
 
-echo "== 5/5 greedy CER, this run's best against $init"
+echo "== 5/5 character edits on dev and dev_degraded, which choose: this run's best against $init"
 best=$(ls -t "$run"/checkpoints/best-*.ckpt | head -n 1)
-for split in dev dev_degraded test test_degraded; do
-  for model in "$best" "$init"; do
-    printf '%s %s: ' "$split" "$model"
-    recog eval --manifest "data/synth_ocr_v2/$split.jsonl" --model "$model" --threads 1 --quiet | grep -E '^(CER|exact)' | paste -sd ' '
-  done
-done
+python tools/compare_models.py --models "$init" "$best" --manifest data/synth_ocr_v2/dev.jsonl \
+  data/synth_ocr_v2/dev_degraded.jsonl --outputs runs/compare --threads 1
