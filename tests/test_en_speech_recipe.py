@@ -632,6 +632,26 @@ def test_babble_donors_are_earlier_clean_training_utterances(recipe):
     assert jobs[-1].augment == "clean" and not jobs[-1].babble_donors
 
 
+def test_train_part_is_every_nth_utterance_with_its_babble_donors(recipe):
+    prep, text = recipe.prepare, recipe.texts.Text("a b c.", "a b c", "fortunes")
+    args = prep.parse_args(["--out", "unused", "--babble-share", "0.5", "--train-part", "1/4"])
+    assert args.train_part == (1, 4)
+    jobs = [prep.make_job("train", i, text, ["espeak:en"], args, 6) for i in range(80)]
+    jobs = prep.plan_babble(jobs + [prep.make_job("test", 0, text, ["flite:slt"], args, 6)], args.seed)
+    part = prep.select_train_part(jobs, 1, 4)
+    train = {j.index: j for j in part if j.split == "train"}
+    assert {i for i in train if i % 4 == 1} == set(range(1, 80, 4))
+    donors = {d for j in train.values() if j.index % 4 == 1 for d in j.babble_donors}
+    assert donors and {j.out_path for j in train.values() if j.index % 4 != 1} == donors - {
+        j.out_path for j in train.values() if j.index % 4 == 1}
+    assert all(train[i].augment == "clean" for i in train if i % 4 != 1)  # donors only, never their donors
+    assert [j for j in part if j.split == "test"] == [jobs[-1]]
+    assert all(j in jobs for j in part)  # the same plans as the whole corpus's
+    for bad in ("4/4", "-1/4", "1", "a/b"):
+        with pytest.raises(SystemExit):
+            prep.parse_args(["--out", "unused", "--train-part", bad])
+
+
 # ---------------------------------------------------------------------------------------------
 # prepare.py end to end
 # ---------------------------------------------------------------------------------------------
@@ -715,6 +735,16 @@ def test_prepare_tiny_corpus(recipe, text_root, tmp_path):
             assert path.read_bytes() == (other / path.relative_to(out)).read_bytes(), path
     again = run_prepare(out, text_root, workers=2)  # 12 utterances, 2 of dev_natural, 8 test variants
     assert again.returncode == 0 and "0 made, 22 reused, 0 failed" in again.stdout, again.stdout + again.stderr
+
+    # a part of the training split is the same files as the whole corpus's
+    part = tmp_path / "c"
+    assert run_prepare(part, text_root, 1, "--train-part", "1/2").returncode == 0
+    part_rows = read_rows(part / "train.jsonl")
+    odd = [r for r in rows["train"] if int(Path(r["audio_filepath"]).stem) % 2]
+    assert all(r in part_rows for r in odd) and all(r in rows["train"] for r in part_rows)
+    assert len(part_rows) < 8 and all(r in odd or r["augment"] == "clean" for r in part_rows)  # + babble donors
+    for row in part_rows:
+        assert (part / row["audio_filepath"]).read_bytes() == (out / row["audio_filepath"]).read_bytes()
 
 
 def test_dev_unseen_is_dev_read_by_speakers_no_training_split_has(recipe, monkeypatch):
