@@ -2,8 +2,8 @@
 # The next fine-tuning of the shipped latin-lines, from nothing but a clone: the run that makes each
 # new version (recog/models/latin-lines/MODEL_CARD.md). It renders what the run needs, trains from
 # the shipped model on recipe lines it has never seen, and reads the run beside the shipped model on
-# the fixed dev, dev_degraded, test and test_degraded lines. Shipping stays a decision: dev and
-# dev_degraded choose, then tools/ship_model.py (the card's latest "Figures" section lists the rest).
+# the fixed dev and dev_degraded lines, which choose (tools/compare_models.py). Shipping stays a
+# decision: then tools/ship_model.py (the card's latest "Figures" section lists the rest).
 #
 #   FROM=500000 SEED=29 bash recipes/synth_ocr/continue.sh   # lines 500,000-559,999 into runs/latin_lines_v29
 #   bash recipes/synth_ocr/continue.sh --ckpt_path runs/latin_lines_v29/checkpoints/last.ckpt   # resume
@@ -44,6 +44,9 @@ pages=data/synth_pages_v2
 [ -s $pages/lines_train_found.jsonl ] || python recipes/synth_pages/crops.py --pages $pages --split train \
   --kinds screenshot,sign,receipt --max-lines 15000 --detector latin-det --negatives --out-name train_found
 
+# bf16 where the CPU has it natively (AMX or AVX512-BF16), else float32: emulated bf16 trained the
+# OCR run 2.6x slower than float32 on a CPU without them (session 54)
+precision=$(python -c "from recog.train import training_precision; print(training_precision())")
 echo "== 4/5 lines $from-$((from + lines - 1)), half in Google faces; train $max_time from $init into $run"
 share=(); [ -n "$script_share" ] && share=(--google-script-share "$script_share")
 corpus=data/synth_ocr_from$from
@@ -53,7 +56,7 @@ python tools/mix_manifests.py "$corpus/train.jsonl" $pages/lines_train.jsonl $pa
   "$short" "$short" "$short" --out "$mix/train.jsonl"
 recog train --config configs/latin_lines.yaml --trainer.max_time "$max_time" --run_dir "$run" \
   --data.train_manifest "$mix/train.jsonl" --model.lr 3e-4 --model.init_from "$init" --seed_everything "$seed" \
-  --data.letterform_prob 0.25 --trainer.precision bf16-mixed "$@"
+  --data.letterform_prob 0.25 --trainer.precision "$precision" "$@"
 
 echo "== 5/5 character edits on dev and dev_degraded, which choose: this run's best against $init"
 best=$(ls -t "$run"/checkpoints/best-*.ckpt | head -n 1)
