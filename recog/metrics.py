@@ -50,6 +50,13 @@ def word_edits(reference: str, hypothesis: str) -> int:
     return counts.substitutions + counts.deletions + counts.insertions
 
 
+def edits_per_input(references: Sequence[str], hypotheses: Sequence[str], unit: str) -> list[int]:
+    """Each input's edits, ``unit`` "word" (:func:`word_edits`) or "char" (:func:`char_edits`): the
+    lists :func:`paired_bootstrap` compares."""
+    edits = {"word": word_edits, "char": char_edits}[unit]
+    return [edits(r, h) for r, h in zip(references, hypotheses, strict=True)]
+
+
 def paired_bootstrap(edits_a: Sequence[int], edits_b: Sequence[int], resamples: int = 2000, seed: int = 0) -> float:
     """Share of bootstrap resamples of the inputs (drawn with replacement, the same draw for both
     systems) in which system A makes fewer edits in all than system B (Koehn 2004's paired

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -50,11 +49,10 @@ from recog.decoding.ctc import greedy_decode, prefix_beam_search  # noqa: E402
 from recog.decoding.fusion import PrefixFusion  # noqa: E402
 from recog.decoding.internal_lm import InternalLMFusion  # noqa: E402
 from recog.metrics import (  # noqa: E402
-    char_edits,
     char_error_rate,
+    edits_per_input,
     exact_match_rate,
     paired_bootstrap,
-    word_edits,
     word_error_rate,
 )
 from recog.models import is_name, resolve_lm  # noqa: E402
@@ -65,12 +63,9 @@ from recog_edge.lm import write_fusion_setting  # noqa: E402
 def beats(refs: list[str], best: list[str], old: list[str]) -> float:
     """Share of paired bootstrap resamples in which hypotheses ``best`` make fewer edits than ``old``:
     word edits, or character edits where the two make as many word edits (the same WER)."""
-    def per_input(edits: Callable[[str, str], int], hyps: list[str]) -> list[int]:
-        return [edits(r, h) for r, h in zip(refs, hyps, strict=True)]
-
-    a, b = per_input(word_edits, best), per_input(word_edits, old)
+    a, b = edits_per_input(refs, best, "word"), edits_per_input(refs, old, "word")
     if sum(a) == sum(b):
-        a, b = per_input(char_edits, best), per_input(char_edits, old)
+        a, b = edits_per_input(refs, best, "char"), edits_per_input(refs, old, "char")
     return paired_bootstrap(a, b)
 
 
