@@ -736,15 +736,18 @@ def test_prepare_tiny_corpus(recipe, text_root, tmp_path):
     again = run_prepare(out, text_root, workers=2)  # 12 utterances, 2 of dev_natural, 8 test variants
     assert again.returncode == 0 and "0 made, 22 reused, 0 failed" in again.stdout, again.stdout + again.stderr
 
-    # a part of the training split is the same files as the whole corpus's
+    # a part of the training split is the same files as the whole corpus's, its babble donors rendered, not listed
     part = tmp_path / "c"
     assert run_prepare(part, text_root, 1, "--train-part", "1/2").returncode == 0
-    part_rows = read_rows(part / "train.jsonl")
-    odd = [r for r in rows["train"] if int(Path(r["audio_filepath"]).stem) % 2]
-    assert all(r in part_rows for r in odd) and all(r in rows["train"] for r in part_rows)
-    assert len(part_rows) < 8 and all(r in odd or r["augment"] == "clean" for r in part_rows)  # + babble donors
-    for row in part_rows:
-        assert (part / row["audio_filepath"]).read_bytes() == (out / row["audio_filepath"]).read_bytes()
+    assert not (part / "train.jsonl").exists()
+    part_rows = read_rows(part / "train_part1of2.jsonl")
+    assert part_rows == [r for r in rows["train"] if int(Path(r["audio_filepath"]).stem) % 2]
+    made = {int(p.stem) for p in (part / "wavs" / "train").glob("*.wav")}
+    donors = made - {int(Path(r["audio_filepath"]).stem) for r in part_rows}
+    assert any("babble" in r["augment"] for r in part_rows) and donors and all(i % 2 == 0 for i in donors)
+    assert len(made) < len(rows["train"])  # the other part's utterances that no babble needs are not made
+    for path in (part / "wavs" / "train").glob("*.wav"):
+        assert path.read_bytes() == (out / "wavs" / "train" / path.name).read_bytes()
 
 
 def test_dev_unseen_is_dev_read_by_speakers_no_training_split_has(recipe, monkeypatch):

@@ -12,10 +12,11 @@
 #
 # Run from the repository root with recog installed and .venv/bin on PATH.
 #   PART       which part (0 to PARTS - 1); a later run takes another part, so runs see new utterances
-#   PARTS      8 (about 23,000 files: 16,000 of the part, 7,300 babble donors)
+#   PARTS      8 (16,000 training utterances, and 7,300 babble donors rendered for them)
 #   SEED       the run's seed and name (runs/en_speech_c$SEED)
 #   MAX_TIME   00:01:15:00
 #   INIT_FROM  en-speech (the shipped model; a folder or checkpoint to start elsewhere)
+#   PRECISION  bf16-mixed where the CPU has native bf16, else 32 (recog.train.training_precision)
 # Arguments after the variables go to `recog train` (e.g. --ckpt_path to resume).
 set -euo pipefail
 part=${PART:?PART: which part of the training corpus (0 to PARTS - 1)}; parts=${PARTS:-8}
@@ -27,14 +28,15 @@ echo "== 1/3 part $part of $parts of the training utterances, dev, dev_natural, 
 python recipes/en_speech/prepare.py --out "$data" --num-train 128000 --num-dev 300 --num-test 500 --workers 1 \
   --dev-unseen --engines espeak,flite,festival,pico,rhvoice --train-part "$part/$parts" --install
 python tools/mix_manifests.py "$data/dev.jsonl" "$data/dev_natural.jsonl" --out "$data/dev_all/dev.jsonl"
+train="$data/train_part${part}of$parts.jsonl"  # the part's own utterances (the whole corpus's train.jsonl stays)
 
 # bf16 where the CPU has it natively (AMX or AVX512-BF16), else float32: emulated bf16 trained the
 # OCR run 2.6x slower than float32 on a CPU without them (session 54)
-precision=$(python -c "from recog.train import training_precision; print(training_precision())")
+precision=${PRECISION:-$(python -c "from recog.train import training_precision; print(training_precision())")}
 echo "== 2/3 train $max_time from $init into $run"
 recog train --config configs/en_speech.yaml --trainer.max_time "$max_time" --trainer.precision "$precision" \
-  --run_dir "$run" --model.tokenizer.manifest "$data/train.jsonl" \
-  --data.train_manifest "$data/train.jsonl" --data.val_manifest "$data/dev_all/dev.jsonl" \
+  --run_dir "$run" --model.tokenizer.manifest "$train" \
+  --data.train_manifest "$train" --data.val_manifest "$data/dev_all/dev.jsonl" \
   --model.model.vtlp "[0.85, 1.15]" --data.join_prob 0.2 --data.leading_silence "[0.0, 1.0]" \
   --data.leading_silence_prob 0.3 --data.noise_prob 0.5 --data.noise_snr "[5.0, 30.0]" \
   --model.init_from "$init" --model.lr 5.0e-4 --model.warmup_steps 200 --seed_everything "$seed" \

@@ -268,17 +268,26 @@ def train_part(text: str) -> tuple[int, int]:
     return part, parts
 
 
+def in_train_part(job: Job | Result, part: int, parts: int) -> bool:
+    """Whether ``job`` belongs to part ``part`` of ``parts``: a training utterance whose index is
+    ``part`` modulo ``parts``, or an utterance of any other split (those stay whole)."""
+    return job.split != "train" or job.index % parts == part
+
+
 def select_train_part(jobs: list[Job], part: int, parts: int) -> list[Job]:
-    """Keep the training utterances whose index is ``part`` modulo ``parts``, and the clean ones
-    their babble is mixed from; dev, test and the other splits stay whole. Every utterance is
+    """The jobs of a part (``in_train_part``) and the clean training utterances their babble is
+    mixed from, which are rendered but not listed in the part's manifest. Every utterance is
     planned from the whole corpus first, so each kept file is the same as in the whole corpus:
     the part is a sample of it (every engine, text source and augmentation in its share) that a
     fresh machine renders in a fraction of the time."""
-    def in_part(job: Job) -> bool:
-        return job.split != "train" or job.index % parts == part
+    donors = {d for j in jobs if in_train_part(j, part, parts) for d in j.babble_donors}
+    return [j for j in jobs if in_train_part(j, part, parts) or j.out_path in donors]
 
-    donors = {d for j in jobs if in_part(j) for d in j.babble_donors}
-    return [j for j in jobs if in_part(j) or j.out_path in donors]
+
+def part_manifest_name(part: int, parts: int) -> str:
+    """The training manifest's name for a part (``train_part0of8``): the whole corpus's
+    ``train.jsonl`` in the same folder stays as it is."""
+    return f"train_part{part}of{parts}"
 
 
 def variant_jobs(test_results: list[Result], out: Path, seed: int) -> list[VariantJob]:
@@ -547,7 +556,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         + ", natural speakers no training split without mbrola hears (evaluation only)")
     p.add_argument("--train-part", type=train_part, default=None, metavar="PART/PARTS",
                    help="render only the training utterances whose index is PART modulo PARTS (and the clean "
-                        "utterances their babble mixes in): the same files as the whole corpus, a sample of it")
+                        "utterances their babble mixes in, not listed) into train_partPARTofPARTS.jsonl: the "
+                        "same files as the whole corpus, a sample of it")
     p.add_argument("--clean-share", type=float, default=CLEAN_SHARE, help="training utterances kept clean")
     for name, share in AUGMENTS.items():
         p.add_argument(f"--{name}-share", type=float, default=share, help=f"share of training utterances with {name}")
@@ -641,7 +651,12 @@ def main(argv: list[str] | None = None) -> int:
     variant_results = run_jobs(variants, process, args.workers, min_step=25, chunksize=8) if variants else []
     report(results + variant_results, time.monotonic() - start, lambda r: r.voice)
     extra = ("dev_natural",) * bool(natural) + ("dev_unseen",) * args.dev_unseen
-    write_manifests(out, results, manifest_row, (*SPLITS, *extra))
+    listed, train_name = results, "train"
+    if args.train_part is not None:  # the part's own utterances, not the babble donors rendered for it
+        train_name = part_manifest_name(*args.train_part)
+        listed = [r if r.split != "train" else replace(r, split=train_name)
+                  for r in results if in_train_part(r, *args.train_part)]
+    write_manifests(out, listed, manifest_row, (train_name, *SPLITS[1:], *extra))
     write_manifests(out, variant_results, manifest_row, TEST_VARIANTS)
     return 0 if not jobs or any(r.status != "failed" for r in results) else 1
 

@@ -17,6 +17,7 @@
 #   SCRIPT_SHARE  share of the Google-face lines in handwriting faces (0.4; "" for none)
 #   MAX_TIME      00:01:30:00
 #   INIT_FROM     latin-lines (the shipped model; a folder or checkpoint to start elsewhere)
+#   PRECISION     bf16-mixed where the CPU has native bf16, else 32 (recog.train.training_precision)
 # Arguments after the variables go to `recog train` (e.g. --ckpt_path to resume).
 set -euo pipefail
 from=${FROM:?FROM: the first recipe line of this run}; lines=${LINES:-60000}; seed=${SEED:?SEED: the run number}
@@ -46,7 +47,7 @@ pages=data/synth_pages_v2
 
 # bf16 where the CPU has it natively (AMX or AVX512-BF16), else float32: emulated bf16 trained the
 # OCR run 2.6x slower than float32 on a CPU without them (session 54)
-precision=$(python -c "from recog.train import training_precision; print(training_precision())")
+precision=${PRECISION:-$(python -c "from recog.train import training_precision; print(training_precision())")}
 echo "== 4/5 lines $from-$((from + lines - 1)), half in Google faces; train $max_time from $init into $run"
 share=(); [ -n "$script_share" ] && share=(--google-script-share "$script_share")
 corpus=data/synth_ocr_from$from
