@@ -78,6 +78,9 @@ def hypotheses(model: str, sets: dict[str, list[Entry]], outputs: Path | None,
     digest = model_digest(model) if folder else ""
     fresh = folder is not None and (folder / "model.json").is_file() and json.loads(
         (folder / "model.json").read_text()).get("sha256") == digest
+    if folder is not None and not fresh:  # another model's outputs, or none: none of them may be read back
+        for stale in folder.glob("*.jsonl"):
+            stale.unlink()
     hyps, loaded = {}, None
     for name, entries in sets.items():
         kept = read_kept(folder / f"{name}.jsonl", entries) if fresh else None
