@@ -63,8 +63,8 @@ def read_kept(path: Path, entries: list[Entry]) -> list[str] | None:
     if not path.is_file():
         return None
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    if [(r.get(e.key), r.get("reference")) for r, e in zip(rows, entries, strict=False)] != [
-            (str(e.path), e.text) for e in entries] or len(rows) != len(entries):
+    if len(rows) != len(entries) or any((r.get(e.key), r.get("reference")) != (str(e.path), e.text)
+                                        for r, e in zip(rows, entries, strict=True)):
         return None
     return [r["text"] for r in rows]
 
