@@ -3,6 +3,8 @@
 # and install what they need.
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# Where pip's configured indexes would give torch's CUDA build: TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
 # The speech recipes' synthesisers, tools and texts (recipes/en_speech: free voices only; g++ builds
 # pyworld, which has no wheel, for recipes/en_speech/morph.py), then the
 # OCR recipe's font packages (one list, in recipes/synth_ocr/fonts.py).
@@ -19,7 +21,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 $(VENV)/.installed: pyproject.toml export/python/pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q torch==2.13.0  # the CPU wheel of this machine; pyproject admits newer ones
+	$(PY) -m pip install -q torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))  # pyproject admits newer ones
 	$(PY) -m pip install -q -e ./export/python  # recog-edge, which recog depends on (not on PyPI)
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@

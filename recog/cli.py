@@ -144,7 +144,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         return 2
     model = _load_for(args, args.command)
     rows: list[dict] = []
-    fmt = args.format or ("all" if args.output_dir else None)
+    fmt = args.format or (("all" if args.command == "transcribe" else "json") if args.output_dir else None)
     formats = FORMATS if fmt == "all" else (fmt,) if fmt else ()
     names: set[str] = set()
     long_files = LongFileProgress(args.quiet)
@@ -382,9 +382,7 @@ def _write_pages(args: argparse.Namespace, results: Iterable, total: int, failur
     from recog.pages import Page, draw_page
 
     rows: list[dict] = []
-    fmt = args.format or ("json" if args.output_dir else None)
-    if fmt not in (None, "txt", "json"):
-        raise ValueError(f"--format {fmt}: pages are written as txt or json")
+    fmt = args.format or ("json" if args.output_dir else None)  # the parser admits txt and json only
     for name, result in progress(results, total, args.quiet):
         if isinstance(result, Exception):
             failures.append((name, str(result)))
@@ -474,11 +472,18 @@ def build_parser() -> argparse.ArgumentParser:
         add_search_flags(recognise)
         recognise.add_argument("--output", help="write JSON lines here (- for standard output) instead of "
                                "printing path<TAB>text")
-        recognise.add_argument("--format", choices=[*FORMATS, "all"],
-                               help="also write each input as txt, srt, vtt, tsv (segments with start and end) or "
-                                    "json (with segments and word times), or all: files in --output-dir, else printed")
+        if command == "transcribe":
+            recognise.add_argument("--format", choices=[*FORMATS, "all"],
+                                   help="also write each input as txt, srt, vtt, tsv (segments with start and end) "
+                                        "or json (with segments and word times), or all: files in --output-dir, "
+                                        "else printed")
+        else:
+            recognise.add_argument("--format", choices=["txt", "json"],
+                                   help="also write each image or PDF page as its text or its JSON result (lines, "
+                                        "boxes, confidences): files in --output-dir, else printed")
         recognise.add_argument("--output-dir", help="folder for the --format files, one per input and format, named "
-                               "after the input (default format with it: all)")
+                               "after the input (default format with it: "
+                               + ("all)" if command == "transcribe" else "json)"))
         if command == "transcribe":
             recognise.add_argument("--context", type=parse_context,
                                    help="attention context LEFT,RIGHT (limited-context models)")

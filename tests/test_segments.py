@@ -85,3 +85,21 @@ def test_cli_writes_each_input_in_each_format(tmp_path: Path, capsys: pytest.Cap
     capsys.readouterr()
     assert main(["transcribe", str(examples / "hello.wav"), "--model", str(model), "--format", "vtt"]) == 0
     assert capsys.readouterr().out.startswith("WEBVTT")
+
+
+def test_ocr_writes_line_images_as_json_and_refuses_subtitle_formats(tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture) -> None:
+    from recog.checkpoint import save_model
+    from recog.cli import main
+    from tests.helpers import tiny_line_recognizer
+
+    model = save_model(tiny_line_recognizer({"ctc": {}}), tmp_path / "m")
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    out = tmp_path / "lines"
+    assert main(["ocr", str(examples / "price.png"), str(examples / "sentence.jpg"), "--model", str(model),
+                 "--output-dir", str(out), "--quiet"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["price.json", "sentence.json"]
+    assert json.loads((out / "price.json").read_text())["image_filepath"].endswith("price.png")
+    with pytest.raises(SystemExit):
+        main(["ocr", str(examples / "price.png"), "--model", str(model), "--format", "srt"])
+    assert "invalid choice: 'srt'" in capsys.readouterr().err
