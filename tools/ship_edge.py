@@ -60,7 +60,8 @@ def write_card(folder: Path, name: str, task: str, summary: str, sizes: dict[str
         + (f" `{LM_FILE}` is the character LM recog's `{name}` ships, for `recog-edge "
            f"{'transcribe' if task == 'speech' else 'ocr'} --lm {name}`."
            if LM_FILE in sizes else "")
-        + (f" `{setting}` is the fusion settings tuned for it (a weight and bonus per head), as recog's."
+        + (f" `{setting}` is the fusion settings tuned for it (a weight and bonus per head; for a "
+           f"transducer also the internal LM's weight it subtracts), as recog's."
            if setting else "") + f"\n\n{listing}\n",
         encoding="utf-8")
     return card
