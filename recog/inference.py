@@ -27,6 +27,7 @@ from recog.lm import CharNgramLM
 from recog.model import Recognizer
 from recog.models import default_model, resolve, resolve_lm
 from recog.segments import Segment, Word, segments_of, words_of
+from recog_edge.vad import LONG_SECONDS
 
 if TYPE_CHECKING:
     from recog.pages import PageReader
@@ -127,7 +128,7 @@ class RecognitionModel:
     """
 
     CHUNK_INPUTS = 64  # inputs read, batched and decoded at a time: memory stays bounded, results come early
-    LONG_SECONDS = 60.0  # longer audio files are read in pieces cut at pauses (transcribe_long)
+    LONG_SECONDS = LONG_SECONDS  # longer audio files are read in pieces cut at pauses (transcribe_long)
 
     def __init__(self, model: Recognizer, lm: CharNgramLM | None = None) -> None:
         self.model = model
@@ -205,13 +206,13 @@ class RecognitionModel:
     def transcribe_long(self, source: str | Path | Entry, head: str | None, options: DecodingOptions,
                         progress: Callable[[str, float, float], None] | None = None) -> Recognition:
         """A long recording in bounded memory and linear time: read from the file in blocks, cut
-        into pieces of at most 30 s at pauses (``recog.vad``), each decoded offline (the model's
+        into pieces of at most 30 s at pauses (``recog_edge.vad``), each decoded offline (the model's
         own context and search), joined into one result with file times. A file that stops
         decoding after some audio was read gives the text of what was read and a warning;
         ``progress(path, seconds read, seconds in all)`` follows the pieces."""
         from recog.audio import audio_blocks
-        from recog.vad import cut_at_pauses, is_steady_noise, trim_silence
         from recog_edge.features import WaveformIntake
+        from recog_edge.vad import cut_at_pauses, is_steady_noise, trim_silence
 
         path = source.path if isinstance(source, Entry) else str(source)
         offset = source.offset if isinstance(source, Entry) else None

@@ -182,6 +182,27 @@ def test_transcribe_with_the_shipped_lm_reads_what_recog_reads_with_it(capsys: p
     assert recog_edge.models.resolve_lm("en-speech").read_bytes() == shipped_lm.read_bytes()
 
 
+def test_a_long_recording_is_read_in_pieces_cut_at_pauses_as_recog_reads_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shipped edge model reads the talk (over LONG_SECONDS) piece by piece: the file's result
+    is its pieces' texts joined, with times in the file; read in one pass it is another text."""
+    import soundfile
+
+    from recog_edge import EdgeModel
+
+    model = EdgeModel(recog_edge.models.resolve("en-speech"))
+    talk = EXAMPLES / "talk.ogg"
+    samples, rate = soundfile.read(str(talk), dtype="float32")
+    assert len(samples) > model.LONG_SECONDS * rate
+    pieces = model.pieces(samples, rate)
+    assert len(pieces) >= 5 and all(b[0] > a[0] for a, b in zip(pieces, pieces[1:], strict=False))
+    result = model.transcribe_file(talk)
+    assert result.text == " ".join(model.detokenize(d.tokens) for _, d in pieces)
+    assert result.timestamps == sorted(result.timestamps) and 100 < result.timestamps[-1] < len(samples) / rate
+    monkeypatch.setattr(EdgeModel, "LONG_SECONDS", 1e9)
+    assert model.transcribe_file(talk).text != result.text
+
+
 def test_every_edge_model_carries_its_recog_models_card_summary_and_lm_files() -> None:
     """tools/ship_edge.py copies the card's summary and the LM files when it runs: a recog model
     shipped, or its card or LM pair changed, without running it again leaves the edge copy behind."""

@@ -136,7 +136,7 @@ def test_a_long_recording_is_read_in_blocks_and_pieces_as_offline_decoding_reads
 
 
 def test_long_audio_is_cut_in_its_pauses() -> None:
-    from recog.vad import cut_at_pauses
+    from recog_edge.vad import cut_at_pauses
 
     rng = np.random.default_rng(5)
     rate, bursts, pause = 16000, [], np.zeros(8000, dtype=np.float32)  # 3 s of noise, 0.5 s of silence

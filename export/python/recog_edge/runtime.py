@@ -49,6 +49,7 @@ from recog_edge.search import (
     zeros_for_one,
 )
 from recog_edge.sessions import open_export
+from recog_edge.vad import LONG_SECONDS, cut_at_pauses, is_steady_noise, trim_silence
 
 SPACE = "\u2581"  # SentencePiece's word-boundary mark
 PARTS = {"rnnt": ("predictor", "joiner"), "attention": ("decoder",), "cassnat": ("cassnat",)}  # head -> graphs
@@ -65,6 +66,8 @@ class EdgeModel:
     defaults), less ``ilme`` times the transducer's internal LM (``TransducerInternalLM``; None: the
     LM's tuned ``ilme_weight``, else 0), so that ``recog transcribe --lm`` with the same settings reads the same
     text."""
+
+    LONG_SECONDS = LONG_SECONDS  # longer files are read in pieces cut at pauses (transcribe_file)
 
     def __init__(self, folder: str | Path, head: str | None = None, threads: int = 1,
                  endpoint: EndpointConfig | None = None, beam: int | None = None,
@@ -131,23 +134,43 @@ class EdgeModel:
 
     def transcribe_file(self, path: str | Path) -> SpeechResult:
         """An audio file (any rate; channels averaged) -> its result with the fields of ``recog
-        transcribe``'s JSON lines; ValueError naming the file where it cannot be read or is empty."""
+        transcribe``'s JSON lines; ValueError naming the file where it cannot be read or is empty.
+        A file longer than ``LONG_SECONDS`` is cut at pauses and read piece by piece, as recog reads
+        it (``recog_edge.vad``): models trained on utterances read minutes in one pass worse."""
         import soundfile
 
         try:
             samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
         except (OSError, RuntimeError, soundfile.LibsndfileError) as err:
             raise ValueError(f"{path}: not readable as audio ({str(err).splitlines()[0]})") from None
+        samples = samples.mean(axis=1)
         try:
-            decoded = self.recognize_signal(samples.mean(axis=1), rate)
+            pieces = self.pieces(samples, rate) if len(samples) > self.LONG_SECONDS * rate \
+                else [(0.0, self.recognize_signal(samples, rate))]
         except ValueError as err:
             raise ValueError(f"{path}: {err}") from None
         seconds = self.meta["frame_seconds"]
+        weights = [len(d.tokens) or 1 for _, d in pieces]
         return SpeechResult(
-            audio_filepath=str(path), text=self.detokenize(decoded.tokens),
-            tokens=[self.vocabulary[t] for t in decoded.tokens],
-            timestamps=[round(t * seconds, 3) for t in decoded.stamps], confidence=round(decoded.confidence, 4),
-            token_confidences=[round(p, 4) for p in decoded.probs], score=round(decoded.score, 4))
+            audio_filepath=str(path), text=" ".join(t for _, d in pieces if (t := self.detokenize(d.tokens))),
+            tokens=[self.vocabulary[t] for _, d in pieces for t in d.tokens],
+            timestamps=[round(start + t * seconds, 3) for start, d in pieces for t in d.stamps],
+            confidence=round(float(np.average([d.confidence for _, d in pieces], weights=weights)), 4)
+            if pieces else 0.0,
+            token_confidences=[round(p, 4) for _, d in pieces for p in d.probs],
+            score=round(sum(d.score for _, d in pieces), 4))
+
+    def pieces(self, samples: np.ndarray, sample_rate: int) -> list[tuple[float, Decoded]]:
+        """A long mono signal cut at pauses (``recog_edge.vad.cut_at_pauses``, pieces of at most 30
+        s) -> each piece's start in seconds (its leading silence trimmed) and its search result;
+        pieces of silence or steady noise are skipped, as recog skips them."""
+        samples = self.at_model_rate(samples, sample_rate)
+        out = []
+        for start, piece in cut_at_pauses([samples], self.sample_rate):
+            lead, speech = trim_silence(piece, self.sample_rate)
+            if len(speech) and not is_steady_noise(speech, self.sample_rate):
+                out.append((start + lead, self.recognize_signal(speech, self.sample_rate)))
+        return out
 
     def recognize_signal(self, samples: np.ndarray, sample_rate: int | None = None) -> Decoded:
         """The search's result for a whole mono signal (as ``transcribe``): tokens, their encoder
@@ -164,6 +187,13 @@ class EdgeModel:
     def features(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
         """A whole signal -> its log-mel frames (T, n_mels), resampled as ``recog.audio.load_audio``
         resamples (soxr, HQ)."""
+        samples = self.at_model_rate(samples, sample_rate)
+        frames = FeatureStream(self.logmel)
+        return np.concatenate([frames.accept(samples), frames.finish()])
+
+    def at_model_rate(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
+        """A mono signal (float or int16) as float32 at the model's rate, resampled as
+        ``recog.audio.load_audio`` resamples (soxr, HQ); ValueError where it is empty."""
         samples = as_float_samples(samples)
         if len(samples) == 0:
             raise ValueError("empty audio (0 samples)")
@@ -171,8 +201,7 @@ class EdgeModel:
             import soxr
 
             samples = soxr.resample(samples, sample_rate, self.sample_rate, quality="HQ").astype(np.float32)
-        frames = FeatureStream(self.logmel)
-        return np.concatenate([frames.accept(samples), frames.finish()])
+        return samples
 
     def recognize(self, features: np.ndarray) -> Decoded:
         """Log-mel frames (T, n_mels) through ``offline.onnx`` and the head's search: greedy, or with

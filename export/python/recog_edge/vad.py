@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+LONG_SECONDS = 60.0  # recog and recog-edge read audio files longer than this in pieces cut at pauses
 FRAME_SECONDS = 0.02
 SILENCE_DB = -30.0  # a frame this far below the loudest frame so far is silence
 # Steady noise: the 95th and 5th percentiles of a piece's frame energies in the speech band lie
