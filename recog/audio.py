@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from recog_edge.features import mel_filterbank
+from recog_edge.vad import BLOCK_SECONDS
 
 SAMPLE_RATE = 16_000
 
@@ -74,7 +75,7 @@ def audio_seconds(path: str | Path) -> float:
     return info.frames / info.samplerate if info.samplerate else 0.0
 
 
-def audio_blocks(path: str | Path, seconds: float = 10.0, offset: float = 0.0, duration: float | None = None
+def audio_blocks(path: str | Path, seconds: float = BLOCK_SECONDS, offset: float = 0.0, duration: float | None = None
                  ) -> Iterator[tuple[int, np.ndarray]]:
     """A file (or its segment of ``duration`` seconds from ``offset``) read ``seconds`` at a time,
     mono float32 at the file's own rate: (rate, samples) pairs, so any length is read in bounded

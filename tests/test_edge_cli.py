@@ -184,10 +184,12 @@ def test_transcribe_with_the_shipped_lm_reads_what_recog_reads_with_it(capsys: p
 
 def test_a_long_recording_is_read_in_pieces_cut_at_pauses_as_recog_reads_it(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """The shipped edge model reads the talk (over LONG_SECONDS) piece by piece: the file's result
-    is its pieces' texts joined, with times in the file; read in one pass it is another text."""
+    """The shipped edge model reads the talk (over LONG_SECONDS) piece by piece, cut where recog
+    cuts it: the file's result is its pieces' texts joined, with times in the file; read in one pass
+    it is another text."""
     import soundfile
 
+    import recog
     from recog_edge import EdgeModel
 
     model = EdgeModel(recog_edge.models.resolve("en-speech"))
@@ -196,6 +198,11 @@ def test_a_long_recording_is_read_in_pieces_cut_at_pauses_as_recog_reads_it(
     assert len(samples) > model.LONG_SECONDS * rate
     pieces = model.pieces(samples, rate)
     assert len(pieces) >= 5 and all(b[0] > a[0] for a, b in zip(pieces, pieces[1:], strict=False))
+    # recog's breaks: where each piece's speech starts (its silence trimmed whole; the edge keeps 0.15 s,
+    # to one 20 ms frame)
+    breaks = sorted(recog.load("en-speech").transcribe([talk])[0].breaks.values())
+    assert len(breaks) == len(pieces)
+    assert all(0 <= onset - start <= 0.15 + 0.02 + 1e-6 for (start, _), onset in zip(pieces, breaks, strict=True))
     result = model.transcribe_file(talk)
     assert result.text == " ".join(model.detokenize(d.tokens) for _, d in pieces)
     assert result.timestamps == sorted(result.timestamps) and 100 < result.timestamps[-1] < len(samples) / rate

@@ -26,6 +26,7 @@ LM fused (``beam``, ``lm``), as recog's ``transcribe --lm`` and ``stream --lm`` 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,7 @@ from recog_edge.search import (
     zeros_for_one,
 )
 from recog_edge.sessions import open_export
-from recog_edge.vad import LONG_SECONDS, cut_at_pauses, is_steady_noise, trim_silence
+from recog_edge.vad import BLOCK_SECONDS, LONG_SECONDS, cut_at_pauses, is_steady_noise, trim_silence
 
 SPACE = "\u2581"  # SentencePiece's word-boundary mark
 PARTS = {"rnnt": ("predictor", "joiner"), "attention": ("decoder",), "cassnat": ("cassnat",)}  # head -> graphs
@@ -150,23 +151,33 @@ class EdgeModel:
         except ValueError as err:
             raise ValueError(f"{path}: {err}") from None
         seconds = self.meta["frame_seconds"]
-        weights = [len(d.tokens) or 1 for _, d in pieces]
+        weights = [len(d.tokens) or 1 for _, d in pieces]  # each piece's values rounded first, as recog's
         return SpeechResult(
             audio_filepath=str(path), text=" ".join(t for _, d in pieces if (t := self.detokenize(d.tokens))),
             tokens=[self.vocabulary[t] for _, d in pieces for t in d.tokens],
             timestamps=[round(start + t * seconds, 3) for start, d in pieces for t in d.stamps],
-            confidence=round(float(np.average([d.confidence for _, d in pieces], weights=weights)), 4)
+            confidence=round(float(np.average([round(d.confidence, 4) for _, d in pieces], weights=weights)), 4)
             if pieces else 0.0,
             token_confidences=[round(p, 4) for _, d in pieces for p in d.probs],
-            score=round(sum(d.score for _, d in pieces), 4))
+            score=round(sum(round(d.score, 4) for _, d in pieces), 4))
 
     def pieces(self, samples: np.ndarray, sample_rate: int) -> list[tuple[float, Decoded]]:
-        """A long mono signal cut at pauses (``recog_edge.vad.cut_at_pauses``, pieces of at most 30
-        s) -> each piece's start in seconds (its leading silence trimmed) and its search result;
+        """A long mono signal cut at pauses as recog cuts a file (``recog_edge.vad.cut_at_pauses``
+        over blocks of ``BLOCK_SECONDS`` at the file's rate, resampled as they come; pieces of at most
+        30 s) -> each piece's start in seconds (its leading silence trimmed) and its search result;
         pieces of silence or steady noise are skipped, as recog skips them."""
-        samples = self.at_model_rate(samples, sample_rate)
+        samples = as_float_samples(samples)
+        if len(samples) == 0:
+            raise ValueError("empty audio (0 samples)")
+        intake, step = WaveformIntake(self.sample_rate), max(1, int(BLOCK_SECONDS * sample_rate))
+
+        def blocks() -> Iterator[np.ndarray]:
+            for begin in range(0, len(samples), step):
+                yield intake.accept(sample_rate, samples[begin: begin + step])
+            yield intake.finish()
+
         out = []
-        for start, piece in cut_at_pauses([samples], self.sample_rate):
+        for start, piece in cut_at_pauses(blocks(), self.sample_rate):
             lead, speech = trim_silence(piece, self.sample_rate)
             if len(speech) and not is_steady_noise(speech, self.sample_rate):
                 out.append((start + lead, self.recognize_signal(speech, self.sample_rate)))

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 LONG_SECONDS = 60.0  # recog and recog-edge read audio files longer than this in pieces cut at pauses
+BLOCK_SECONDS = 10.0  # ... read and cut this many seconds at a time (where a pause is cut depends on it)
 FRAME_SECONDS = 0.02
 SILENCE_DB = -30.0  # a frame this far below the loudest frame so far is silence
 # Steady noise: the 95th and 5th percentiles of a piece's frame energies in the speech band lie
