@@ -156,7 +156,14 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         rows.append(result.to_json())
         if result.warning:
             print(f"warning: {path}: {result.warning}", file=sys.stderr)
-        if formats:
+        if formats and args.command == "ocr":  # a text line: its text or its JSON result, as a page's
+            if args.output_dir:
+                write_text_atomic(Path(args.output_dir) / f"{unique_stem(result, names)}.{fmt}",
+                                  ocr_file_content(fmt, result.text, rows[-1]))
+            else:
+                print(f"{path}\t{result.text}" if fmt == "txt" else json.dumps(rows[-1], ensure_ascii=False),
+                      flush=True)
+        elif formats:
             write_formats(result, formats, args.output_dir, names)
         elif args.output == "-":
             print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
@@ -187,14 +194,26 @@ def write_formats(result, formats: Sequence[str], output_dir: str | None, names:
         for fmt in formats:
             print(render(fmt, segments, result.text, result.to_json()), end="", flush=True)
         return
+    name = unique_stem(result, names)
+    for fmt in formats:
+        write_text_atomic(Path(output_dir) / f"{name}.{fmt}", render(fmt, segments, result.text, result.to_json()))
+
+
+def unique_stem(result, names: set[str]) -> str:  # noqa: ANN001 - a Recognition
+    """The file name stem of ``result``'s output files: its input's stem (and segment offset), with
+    -2, -3, ... where ``names`` holds it already; added to ``names``."""
     stem = Path(result.path).stem + (f"@{result.offset:g}" if result.offset is not None else "")
     name, n = stem, 1
     while name in names:
         n += 1
         name = f"{stem}-{n}"
     names.add(name)
-    for fmt in formats:
-        write_text_atomic(Path(output_dir) / f"{name}.{fmt}", render(fmt, segments, result.text, result.to_json()))
+    return name
+
+
+def ocr_file_content(fmt: str, text: str, row: dict) -> str:
+    """A text line's or page's ``--format`` file for ``recog ocr``: its text, or its JSON result."""
+    return text + "\n" if fmt == "txt" else json.dumps(row, ensure_ascii=False, indent=1) + "\n"
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -398,8 +417,7 @@ def _write_pages(args: argparse.Namespace, results: Iterable, total: int, failur
             Path(args.draw).mkdir(parents=True, exist_ok=True)
             Image.fromarray(draw_page(image, result)).save(Path(args.draw) / f"{stem}.png")
         if args.output_dir:
-            content = result.text + "\n" if fmt == "txt" else json.dumps(row, ensure_ascii=False, indent=1) + "\n"
-            write_text_atomic(Path(args.output_dir) / f"{stem}.{fmt}", content)
+            write_text_atomic(Path(args.output_dir) / f"{stem}.{fmt}", ocr_file_content(fmt, result.text, row))
         elif fmt == "txt" or (not args.output and isinstance(result, Page)):
             where = f"{result.path}" + (f" (page {result.page})" if isinstance(result, Page) and result.page else "")
             print(f"==> {where} <==\n{result.text}\n" if isinstance(result, Page) else f"{result.path}\t{result.text}",

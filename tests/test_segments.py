@@ -99,7 +99,11 @@ def test_ocr_writes_line_images_as_json_and_refuses_subtitle_formats(tmp_path: P
     assert main(["ocr", str(examples / "price.png"), str(examples / "sentence.jpg"), "--model", str(model),
                  "--output-dir", str(out), "--quiet"]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["price.json", "sentence.json"]
-    assert json.loads((out / "price.json").read_text())["image_filepath"].endswith("price.png")
+    row = json.loads((out / "price.json").read_text())
+    assert row["image_filepath"].endswith("price.png") and "segments" not in row  # no subtitle times in pixels
+    assert main(["ocr", str(examples / "price.png"), "--model", str(model), "--format", "txt", "--output-dir",
+                 str(out), "--quiet"]) == 0
+    assert (out / "price.txt").read_text() == row["text"] + "\n"  # the line's text, not a word per line
     with pytest.raises(SystemExit):
         main(["ocr", str(examples / "price.png"), "--model", str(model), "--format", "srt"])
     assert "invalid choice: 'srt'" in capsys.readouterr().err
