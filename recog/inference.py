@@ -212,30 +212,28 @@ class RecognitionModel:
         ``progress(path, seconds read, seconds in all)`` follows the pieces."""
         from recog.audio import audio_blocks
         from recog_edge.features import WaveformIntake
-        from recog_edge.vad import cut_at_pauses, is_steady_noise, trim_silence
+        from recog_edge.vad import speech_pieces, trim_silence
 
         path = source.path if isinstance(source, Entry) else str(source)
         offset = source.offset if isinstance(source, Entry) else None
         segment = {"offset": offset, "duration": source.duration} if offset is not None else {}
-        intake, read, warning = WaveformIntake(SAMPLE_RATE), [0.0], []
+        read, warning = [0.0], []
         total = source.duration if offset is not None else audio_seconds(path)
 
-        def blocks() -> Iterator[np.ndarray]:
+        def blocks() -> Iterator[tuple[int, np.ndarray]]:
             try:
                 for rate, samples in audio_blocks(path, **segment):
                     read[0] += len(samples) / rate
-                    yield intake.accept(rate, samples)
+                    yield rate, samples
             except AudioError as err:
                 if not read[0]:
                     raise
                 warning.append(f"truncated: read the first {read[0]:.1f} s, then {str(err).removeprefix(f'{path}: ')}")
-            yield intake.finish()
 
         parts, words, breaks = [], [], {}
-        for start, piece in cut_at_pauses(blocks(), SAMPLE_RATE):
-            lead, speech = trim_silence(piece, SAMPLE_RATE)
-            if len(speech) and not is_steady_noise(speech, SAMPLE_RATE):  # silence or steady noise says nothing
-                item = Loaded(speech, offset=(offset or 0.0) + start + lead)
+        for start, end, speech in speech_pieces(WaveformIntake(SAMPLE_RATE).resampled(blocks()), SAMPLE_RATE):
+            if speech is not None:  # silence or steady noise says nothing
+                item = Loaded(speech, offset=(offset or 0.0) + start)
                 [part] = self.transcribe_arrays([speech], [path], head=head, options=options, items=[item])
                 if part.words:  # its segment starts with its speech; its words keep the model's times, but
                     # none starts before that speech (a model may emit in the silence kept before it)
@@ -247,7 +245,7 @@ class RecognitionModel:
                 parts.append(part)
                 words += part.words
             if progress is not None:
-                progress(path, start + len(piece) / SAMPLE_RATE, total)
+                progress(path, end, total)
         weights = [len(r.tokens) or 1 for r in parts]
         return Recognition(
             path=path, text=" ".join(r.text for r in parts if r.text), tokens=[t for r in parts for t in r.tokens],

@@ -4,7 +4,7 @@ filterbank from here), computed without torch for the edge runtime."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Protocol
 
 import numpy as np
@@ -166,6 +166,13 @@ class WaveformIntake:
         if self._resampler is None:
             return np.zeros(0, dtype=np.float32)
         return self._resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+
+    def resampled(self, blocks: Iterable[tuple[int, np.ndarray]]) -> Iterator[np.ndarray]:
+        """Each ``(sample_rate, samples)`` block of a whole signal accepted, then the resampler's
+        last samples: the signal at the target rate, a block at a time."""
+        for sample_rate, samples in blocks:
+            yield self.accept(sample_rate, samples)
+        yield self.finish()
 
 
 class ChunkQueue:

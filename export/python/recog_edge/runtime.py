@@ -26,7 +26,6 @@ LM fused (``beam``, ``lm``), as recog's ``transcribe --lm`` and ``stream --lm`` 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +49,7 @@ from recog_edge.search import (
     zeros_for_one,
 )
 from recog_edge.sessions import open_export
-from recog_edge.vad import BLOCK_SECONDS, LONG_SECONDS, cut_at_pauses, is_steady_noise, trim_silence
+from recog_edge.vad import BLOCK_SECONDS, LONG_SECONDS, speech_pieces
 
 SPACE = "\u2581"  # SentencePiece's word-boundary mark
 PARTS = {"rnnt": ("predictor", "joiner"), "attention": ("decoder",), "cassnat": ("cassnat",)}  # head -> graphs
@@ -162,26 +161,18 @@ class EdgeModel:
             score=round(sum(round(d.score, 4) for _, d in pieces), 4))
 
     def pieces(self, samples: np.ndarray, sample_rate: int) -> list[tuple[float, Decoded]]:
-        """A long mono signal cut at pauses as recog cuts a file (``recog_edge.vad.cut_at_pauses``
+        """A long mono signal cut at pauses as recog cuts a file (``recog_edge.vad.speech_pieces``
         over blocks of ``BLOCK_SECONDS`` at the file's rate, resampled as they come; pieces of at most
         30 s) -> each piece's start in seconds (its leading silence trimmed) and its search result;
         pieces of silence or steady noise are skipped, as recog skips them."""
         samples = as_float_samples(samples)
         if len(samples) == 0:
             raise ValueError("empty audio (0 samples)")
-        intake, step = WaveformIntake(self.sample_rate), max(1, int(BLOCK_SECONDS * sample_rate))
-
-        def blocks() -> Iterator[np.ndarray]:
-            for begin in range(0, len(samples), step):
-                yield intake.accept(sample_rate, samples[begin: begin + step])
-            yield intake.finish()
-
-        out = []
-        for start, piece in cut_at_pauses(blocks(), self.sample_rate):
-            lead, speech = trim_silence(piece, self.sample_rate)
-            if len(speech) and not is_steady_noise(speech, self.sample_rate):
-                out.append((start + lead, self.recognize_signal(speech, self.sample_rate)))
-        return out
+        step = max(1, int(BLOCK_SECONDS * sample_rate))
+        blocks = ((sample_rate, samples[begin: begin + step]) for begin in range(0, len(samples), step))
+        return [(onset, self.recognize_signal(speech, self.sample_rate)) for onset, _, speech
+                in speech_pieces(WaveformIntake(self.sample_rate).resampled(blocks), self.sample_rate)
+                if speech is not None]
 
     def recognize_signal(self, samples: np.ndarray, sample_rate: int | None = None) -> Decoded:
         """The search's result for a whole mono signal (as ``transcribe``): tokens, their encoder
@@ -198,13 +189,6 @@ class EdgeModel:
     def features(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
         """A whole signal -> its log-mel frames (T, n_mels), resampled as ``recog.audio.load_audio``
         resamples (soxr, HQ)."""
-        samples = self.at_model_rate(samples, sample_rate)
-        frames = FeatureStream(self.logmel)
-        return np.concatenate([frames.accept(samples), frames.finish()])
-
-    def at_model_rate(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
-        """A mono signal (float or int16) as float32 at the model's rate, resampled as
-        ``recog.audio.load_audio`` resamples (soxr, HQ); ValueError where it is empty."""
         samples = as_float_samples(samples)
         if len(samples) == 0:
             raise ValueError("empty audio (0 samples)")
@@ -212,7 +196,8 @@ class EdgeModel:
             import soxr
 
             samples = soxr.resample(samples, sample_rate, self.sample_rate, quality="HQ").astype(np.float32)
-        return samples
+        frames = FeatureStream(self.logmel)
+        return np.concatenate([frames.accept(samples), frames.finish()])
 
     def recognize(self, features: np.ndarray) -> Decoded:
         """Log-mel frames (T, n_mels) through ``offline.onnx`` and the head's search: greedy, or with

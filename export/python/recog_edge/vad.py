@@ -66,6 +66,17 @@ def cut_at_pauses(blocks: Iterable[np.ndarray], sample_rate: int, max_seconds: f
         yield start / sample_rate, pending
 
 
+def speech_pieces(blocks: Iterable[np.ndarray], sample_rate: int) -> Iterator[tuple[float, float, np.ndarray | None]]:
+    """``cut_at_pauses``' pieces of ``blocks`` as each one's onset (its start in seconds plus the
+    leading silence ``trim_silence`` drops), its end in seconds and its trimmed speech, or None in
+    place of a piece of silence or steady noise, which says nothing: what recog and recog-edge
+    decode of a long recording."""
+    for start, piece in cut_at_pauses(blocks, sample_rate):
+        lead, speech = trim_silence(piece, sample_rate)
+        end = start + len(piece) / sample_rate
+        yield start + lead, end, speech if len(speech) and not is_steady_noise(speech, sample_rate) else None
+
+
 def trim_silence(piece: np.ndarray, sample_rate: int, keep_seconds: float = 0.15) -> tuple[float, np.ndarray]:
     """A piece without its silence before and after speech (frames 30 dB below its loudest), but
     ``keep_seconds`` of it: (seconds removed at the start, samples). Models trained on utterances
