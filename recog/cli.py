@@ -156,18 +156,14 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         rows.append(result.to_json())
         if result.warning:
             print(f"warning: {path}: {result.warning}", file=sys.stderr)
-        if formats and args.command == "ocr":  # a text line: its text or its JSON result, as a page's
-            if args.output_dir:
-                write_text_atomic(Path(args.output_dir) / f"{unique_stem(result, names)}.{fmt}",
-                                  ocr_file_content(fmt, result.text, rows[-1]))
-            else:
-                print(f"{path}\t{result.text}" if fmt == "txt" else json.dumps(rows[-1], ensure_ascii=False),
-                      flush=True)
-        elif formats:
+        if formats and args.command == "transcribe":
             write_formats(result, formats, args.output_dir, names)
-        elif args.output == "-":
+        elif args.output_dir:  # recog ocr: a text line's file is its text or its JSON result, as a page's
+            write_text_atomic(Path(args.output_dir) / f"{unique_stem(result, names)}.{fmt}",
+                              ocr_file_content(fmt, result.text, rows[-1]))
+        elif args.output == "-" or fmt == "json":
             print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
-        elif not args.output:
+        elif not args.output or fmt == "txt":
             print(f"{path}\t{result.text}", flush=True)
     return _finish(args, rows, ", ".join(formats), failures)
 
