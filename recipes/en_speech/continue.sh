@@ -8,8 +8,9 @@
 # that choose a version.
 # Shipping stays a decision (recog/models/en-speech/MODEL_CARD.md lists the commands).
 #
-#   PART=1 SEED=57 bash recipes/en_speech/continue.sh     # part 1 of 8 into runs/en_speech_c57
-#   PART=1 SEED=57 bash recipes/en_speech/continue.sh --ckpt_path runs/en_speech_c57/checkpoints/last.ckpt  # resume
+#   PART=2 SEED=58 MAX_TIME=00:04:00:00 bash recipes/en_speech/continue.sh   # part 2 of 8 into runs/en_speech_c58
+#   PART=2 SEED=58 MAX_TIME=00:04:00:00 bash recipes/en_speech/continue.sh --ckpt_path runs/en_speech_c58/checkpoints/last.ckpt  # resume
+# (runs of the default 1 h 15 min stopped gaining at c57: recipes/en_speech/README.md, Findings)
 #
 # Run from the repository root with recog installed and .venv/bin on PATH.
 #   PART       which part (0 to PARTS - 1); a later run takes another part, so runs see new utterances

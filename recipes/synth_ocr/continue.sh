@@ -5,8 +5,10 @@
 # the fixed dev and dev_degraded lines, which choose (tools/compare_models.py). Shipping stays a
 # decision: then tools/ship_model.py (the card's latest "Figures" section lists the rest).
 #
-#   FROM=500000 SEED=29 bash recipes/synth_ocr/continue.sh   # lines 500,000-559,999 into runs/latin_lines_v29
-#   bash recipes/synth_ocr/continue.sh --ckpt_path runs/latin_lines_v29/checkpoints/last.ckpt   # resume
+#   FROM=1220000 LINES=120000 SEED=41 MAX_TIME=00:04:00:00 bash recipes/synth_ocr/continue.sh   # into runs/latin_lines_v41
+#   FROM=1220000 LINES=120000 SEED=41 MAX_TIME=00:04:00:00 bash recipes/synth_ocr/continue.sh \
+#     --ckpt_path runs/latin_lines_v41/checkpoints/last.ckpt   # resume, the same variables
+# (runs of the default 1 h 30 min stopped gaining at run 40: recipes/synth_ocr/README.md, Experiments)
 #
 # Run from the repository root with recog installed and .venv/bin on PATH (as `make recipe-ocr` runs
 # run.sh). Every step reuses what a step before it left on disk: from a clone, about 25 min of data on
