@@ -181,6 +181,41 @@ def test_a_run_stopped_by_time_resumes_with_the_next_whole_epoch(speech_dir: Pat
     assert step_of(last) == 10  # epoch 3 whole: 7 + 3
 
 
+def test_a_time_limited_run_resumed_goes_on_with_its_timer_and_cosine_schedule(speech_dir: Path,
+                                                                             tmp_path: Path) -> None:
+    """A run limited by ``trainer.max_time`` (2 h) and stopped after 4 steps, as a session ends, is
+    resumed with the time it had trained (here an hour, written into its checkpoint): the timer
+    goes on from there, and the cosine schedule, which follows the share of the time spent, is half
+    way down (``recipes/*/continue.sh`` run over several sessions). A timer that started afresh would
+    put the rate back near its peak."""
+    run = config(tmp_path, speech_dir / "train.jsonl")
+    run["trainer"].update(max_steps=-1, max_time="00:02:00:00")
+    run["model"]["schedule"] = "cosine"
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump(run))
+
+    def callbacks(step: int) -> str:
+        return json.dumps([{"class_path": "tests.test_resume.StopAtStep", "init_args": {"step": step}},
+                           {"class_path": "lightning.pytorch.callbacks.ModelCheckpoint",
+                            "init_args": {"dirpath": str(tmp_path / "ckpt"), "save_last": True}}])
+
+    assert main(["train", "--config", str(tmp_path / "run.yaml"), "--trainer.callbacks", callbacks(4)]) == 0
+    last = tmp_path / "ckpt" / "last.ckpt"
+    state = torch.load(last, map_location="cpu", weights_only=True)
+    timer_key = next(key for key in state["callbacks"] if key.startswith("Timer"))
+    assert 0 < state["callbacks"][timer_key]["time_elapsed"]["train"] < 3600
+    state["callbacks"][timer_key]["time_elapsed"]["train"] = 3600.0  # an hour trained before the stop
+    torch.save(state, last)
+
+    assert main(["train", "--config", str(tmp_path / "run.yaml"), "--trainer.callbacks", callbacks(6),
+                 "--ckpt_path", str(last)]) == 0
+    state = torch.load(last, map_location="cpu", weights_only=True)
+    assert state["global_step"] == 6
+    assert state["callbacks"][timer_key]["time_elapsed"]["train"] > 3600
+    peak = run["model"]["lr"]
+    rate = state["optimizer_states"][0]["param_groups"][0]["lr"]
+    assert 0.45 * peak < rate < 0.55 * peak  # cos(pi * ~0.5): half the peak
+
+
 def test_the_sampler_resumes_inside_an_epoch() -> None:
     lengths = [float(n) for n in range(10, 50)]
     sampler = BucketingBatchSampler(lengths, max_frames=100, seed=3)
