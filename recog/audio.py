@@ -6,57 +6,32 @@ beside the CPU torch, so the feature pipeline must not need it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import soundfile
 import soxr
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from recog_edge.audio_file import AudioError, read_audio
 from recog_edge.features import mel_filterbank
-from recog_edge.vad import BLOCK_SECONDS
 
 SAMPLE_RATE = 16_000
 
 
-class AudioError(ValueError):
-    """A file that cannot be used as audio; the message names the file and the reason."""
-
-
 def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, offset: float = 0.0,
                duration: float | None = None) -> np.ndarray:
-    """Read any soundfile-readable file (WAV/FLAC/OGG, 8/16/24/32-bit int or float, any rate,
-    any channel count) and return float32 mono samples at ``sample_rate`` in [-1, 1]; with
+    """Read an audio file (WAV/FLAC/OGG/MP3 and libsndfile's other formats, 8/16/24/32-bit int or
+    float, any rate, any channel count; M4A, AAC, WMA and videos' sound where ffmpeg is installed:
+    ``recog_edge.audio_file``) and return float32 mono samples at ``sample_rate`` in [-1, 1]; with
     ``offset`` and ``duration`` (seconds), only that segment (a NeMo manifest's offset/duration).
 
     Raises AudioError naming the file for missing, unreadable, truncated or empty files, and for a
     segment that starts past the end of the file.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise AudioError(f"{path}: no such file")
-    try:
-        if offset or duration is not None:
-            with soundfile.SoundFile(str(path)) as f:
-                start = int(round(offset * f.samplerate))
-                if start >= f.frames:
-                    raise AudioError(f"{path}: offset {offset:g} s is past the end of the audio "
-                                     f"({f.frames / f.samplerate:.3f} s)")
-                f.seek(start)
-                frames = -1 if duration is None else int(round(duration * f.samplerate))
-                samples, file_rate = f.read(frames, dtype="float32", always_2d=True), f.samplerate  # (N, C)
-        else:
-            samples, file_rate = soundfile.read(str(path), dtype="float32", always_2d=True)  # (N, C)
-    except AudioError:
-        raise
-    except Exception as err:  # soundfile raises LibsndfileError, RuntimeError, TypeError...
-        reason = str(err).split("\n")[0] or type(err).__name__
-        raise AudioError(f"{path}: not readable as audio ({reason})") from None
-    mono = samples.mean(axis=1) if samples.shape[1] > 1 else samples[:, 0]
+    mono, file_rate = read_audio(path, offset, duration)
     if file_rate != sample_rate and len(mono):
         mono = soxr.resample(mono, file_rate, sample_rate, quality="HQ").astype(np.float32)
     if len(mono) == 0:  # checked after resampling: a 1-sample file can resample to nothing
@@ -64,38 +39,6 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, offset: float =
     if not np.isfinite(mono).all():
         raise AudioError(f"{path}: audio contains NaN or infinite samples")
     return np.ascontiguousarray(mono, dtype=np.float32)
-
-
-def audio_seconds(path: str | Path) -> float:
-    """A file's length in seconds from its header (0 where it cannot be read: loading says why)."""
-    try:
-        info = soundfile.info(str(path))
-    except Exception:  # noqa: BLE001 - unreadable files get their error from load_audio
-        return 0.0
-    return info.frames / info.samplerate if info.samplerate else 0.0
-
-
-def audio_blocks(path: str | Path, seconds: float = BLOCK_SECONDS, offset: float = 0.0, duration: float | None = None
-                 ) -> Iterator[tuple[int, np.ndarray]]:
-    """A file (or its segment of ``duration`` seconds from ``offset``) read ``seconds`` at a time,
-    mono float32 at the file's own rate: (rate, samples) pairs, so any length is read in bounded
-    memory."""
-    path = Path(path)
-    try:
-        with soundfile.SoundFile(str(path)) as f:
-            rate, start = f.samplerate, int(round(offset * f.samplerate))
-            if start >= f.frames:
-                raise AudioError(f"{path}: offset {offset:g} s is past the end of the audio ({f.frames / rate:.3f} s)")
-            f.seek(start)
-            frames = -1 if duration is None else int(round(duration * rate))
-            for block in f.blocks(blocksize=max(1, int(seconds * rate)), frames=frames, dtype="float32",
-                                  always_2d=True):
-                yield rate, np.ascontiguousarray(block.mean(axis=1) if block.shape[1] > 1 else block[:, 0])
-    except AudioError:
-        raise
-    except Exception as err:  # noqa: BLE001 - LibsndfileError, RuntimeError...
-        reason = str(err).split("\n")[0] or type(err).__name__
-        raise AudioError(f"{path}: not readable as audio ({reason})") from None
 
 
 def audio_from_array(samples: np.ndarray, sample_rate: int, name: str = "array") -> np.ndarray:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from recog.audio import SAMPLE_RATE, AudioError, audio_seconds
+from recog.audio import SAMPLE_RATE, AudioError
 from recog.checkpoint import build_model, is_detector, read_model
 from recog.data import BucketingBatchSampler, Entry
 from recog.decoding.hypothesis import Hypothesis
@@ -27,6 +27,7 @@ from recog.lm import CharNgramLM
 from recog.model import Recognizer
 from recog.models import default_model, resolve, resolve_lm
 from recog.segments import Segment, Word, segments_of, words_of
+from recog_edge.audio_file import audio_blocks, audio_seconds
 from recog_edge.vad import LONG_SECONDS
 
 if TYPE_CHECKING:
@@ -210,9 +211,8 @@ class RecognitionModel:
         own context and search), joined into one result with file times. A file that stops
         decoding after some audio was read gives the text of what was read and a warning;
         ``progress(path, seconds read, seconds in all)`` follows the pieces."""
-        from recog.audio import audio_blocks
         from recog_edge.features import WaveformIntake
-        from recog_edge.vad import speech_pieces, trim_silence
+        from recog_edge.vad import BLOCK_SECONDS, speech_pieces, trim_silence
 
         path = source.path if isinstance(source, Entry) else str(source)
         offset = source.offset if isinstance(source, Entry) else None
@@ -222,7 +222,7 @@ class RecognitionModel:
 
         def blocks() -> Iterator[tuple[int, np.ndarray]]:
             try:
-                for rate, samples in audio_blocks(path, **segment):
+                for rate, samples in audio_blocks(path, BLOCK_SECONDS, **segment):
                     read[0] += len(samples) / rate
                     yield rate, samples
             except AudioError as err:

@@ -114,7 +114,7 @@ def test_transcribe_manifest_needs_no_duration(speech: tuple, tmp_path: Path, ca
 
 def test_a_long_recording_is_read_in_blocks_and_pieces_as_offline_decoding_reads_them(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import recog.audio
+    import recog.inference
     from recog.inference import RecognitionModel
 
     rng = np.random.default_rng(3)
@@ -124,8 +124,8 @@ def test_a_long_recording_is_read_in_blocks_and_pieces_as_offline_decoding_reads
     model = RecognitionModel(tiny_recognizer([[-1, -1], [8, 3]]))
     monkeypatch.setattr(RecognitionModel, "LONG_SECONDS", 10.0)
     read_blocks = []
-    real_blocks = recog.audio.audio_blocks
-    monkeypatch.setattr(recog.audio, "audio_blocks", lambda *a, **k: (read_blocks.append(1) or b
+    real_blocks = recog.inference.audio_blocks
+    monkeypatch.setattr(recog.inference, "audio_blocks", lambda *a, **k: (read_blocks.append(1) or b
                                                                        for b in real_blocks(*a, **k)))
     [long] = model.transcribe([tmp_path / "long.wav"])
     assert len(read_blocks) > 1  # read block by block, not whole

@@ -110,8 +110,8 @@ def cmd_stream(args: argparse.Namespace) -> int:
     """One audio file fed to a streaming export ``--chunk-ms`` at a time: each new partial text and
     each finished utterance as it comes, then the whole text (``recog stream``'s lines)."""
     import numpy as np
-    import soundfile
 
+    from recog_edge.audio_file import read_audio
     from recog_edge.endpoint import EndpointConfig
     from recog_edge.runtime import EdgeModel
 
@@ -119,11 +119,7 @@ def cmd_stream(args: argparse.Namespace) -> int:
                       threads=args.threads, endpoint=EndpointConfig(enabled=not args.no_endpoint), beam=args.beam,
                       **lm_options(args))
     stream = model.create_stream()
-    try:
-        samples, rate = soundfile.read(args.file, dtype="float32", always_2d=True)
-    except (OSError, RuntimeError, soundfile.LibsndfileError) as err:
-        raise ValueError(f"{args.file}: not readable as audio ({str(err).splitlines()[0]})") from None
-    samples = samples.mean(axis=1)
+    samples, rate = read_audio(args.file)
     if len(samples) == 0:
         raise ValueError(f"{args.file}: empty audio (0 samples)")
     block = max(1, int(rate * args.chunk_ms / 1000))

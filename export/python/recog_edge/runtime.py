@@ -133,17 +133,16 @@ class EdgeModel:
         return self.detokenize(self.recognize_signal(samples, sample_rate).tokens)
 
     def transcribe_file(self, path: str | Path) -> SpeechResult:
-        """An audio file (any rate; channels averaged) -> its result with the fields of ``recog
-        transcribe``'s JSON lines; ValueError naming the file where it cannot be read or is empty.
+        """An audio file (any rate; channels averaged; the formats of ``recog_edge.audio_file``) -> its
+        result with the fields of ``recog transcribe``'s JSON lines; ValueError naming the file where
+        it cannot be read or is empty.
         A file longer than ``LONG_SECONDS`` is cut at pauses and read piece by piece, as recog reads
         it (``recog_edge.vad``): models trained on utterances read minutes in one pass worse."""
-        import soundfile
+        from recog_edge.audio_file import read_audio
 
-        try:
-            samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
-        except (OSError, RuntimeError, soundfile.LibsndfileError) as err:
-            raise ValueError(f"{path}: not readable as audio ({str(err).splitlines()[0]})") from None
-        samples = samples.mean(axis=1)
+        samples, rate = read_audio(path)
+        if len(samples) == 0:
+            raise ValueError(f"{path}: empty audio (0 samples)")
         try:
             pieces = self.pieces(samples, rate) if len(samples) > self.LONG_SECONDS * rate \
                 else [(0.0, self.recognize_signal(samples, rate))]
