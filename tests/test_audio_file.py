@@ -90,6 +90,20 @@ def test_an_m4a_file_read_in_blocks_is_the_file_read_whole(tone_m4a: Path) -> No
     np.testing.assert_array_equal(np.concatenate([b for _, b in blocks]), whole)
 
 
+def test_a_file_whose_header_has_no_length_is_measured_by_decoding_it(tmp_path: Path) -> None:
+    """WebM written to a pipe (a live recording) carries no duration: ffprobe says N/A, so the
+    length is counted from ffmpeg's blocks."""
+    live = tmp_path / "live.webm"
+    with live.open("wb") as out:
+        subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(EXAMPLES / "weather.flac"), "-c:a",
+                        "libopus", "-f", "webm", "pipe:1"], stdout=out, check=True)
+    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(live)],
+                           capture_output=True, text=True, check=True)
+    assert probe.stdout.strip() == "N/A"
+
+    assert audio_seconds(live) == pytest.approx(soundfile.info(str(EXAMPLES / "weather.flac")).duration, abs=0.03)
+
+
 @pytest.mark.parametrize("make", ["random_bytes", "video_without_sound"])
 def test_what_neither_reads_is_one_error_naming_the_file_with_both_reasons(tmp_path: Path, make: str) -> None:
     path = tmp_path / ("noise.m4a" if make == "random_bytes" else "silent.mp4")

@@ -80,11 +80,10 @@ def audio_seconds(path: str | Path) -> float:
     try:
         return float(probe.stdout.strip())
     except ValueError:  # "N/A" (a raw stream without a duration) or nothing (unreadable)
-        try:
-            samples, rate = read_audio(path)
+        try:  # counted block by block: a raw stream of hours stays in bounded memory
+            return sum(len(samples) / rate for rate, samples in audio_blocks(path, 60.0))
         except AudioError:
             return 0.0
-        return len(samples) / rate
 
 
 def _ffmpeg_blocks(path: Path, seconds: float, offset: float, duration: float | None, why: str
