@@ -1,4 +1,5 @@
-"""Images in: loading any common file (and PDF pages) into RGB, and SVTRv2's multi-size resizing.
+"""Images in: PDF pages rendered to RGB (image files: ``recog_edge.image_file``, which both runtimes
+read them with), and SVTRv2's multi-size resizing.
 
 A text line of aspect ratio r = round(w / h) goes to one of a few fixed sizes (W x H):
 1 -> 64x64, 2 -> 96x48, 3 -> 112x40, 4 -> 128x32, r > 4 -> 32r x 32, so glyphs keep their
@@ -19,42 +20,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 from torch import nn
 
 from recog_edge import lines
+from recog_edge.image_file import MAX_PIXELS, ImageError, load_image, to_rgb  # noqa: F401 - one reader for both runtimes
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
-MAX_PIXELS = 64_000_000  # refuse decompression bombs before decoding
 PDF_DPI = 150  # PDF pages are rendered at this resolution unless told otherwise
-
-
-class ImageError(ValueError):
-    """An image that cannot be used; the message names the file and the reason."""
-
-
-def load_image(path: str | Path) -> np.ndarray:
-    """Read an image file as uint8 RGB (H, W, 3): EXIF orientation applied; modes 1, L, LA, P,
-    RGB, RGBA, I;16 / I, F and CMYK converted (alpha composited on white, 16-bit scaled to 8);
-    animated files use their first frame."""
-    path = Path(path)
-    if not path.is_file():
-        raise ImageError(f"{path}: no such file")
-    try:
-        with Image.open(path) as img:
-            width, height = img.size
-            if width == 0 or height == 0:
-                raise ImageError(f"{path}: empty image ({width}x{height})")
-            if width * height > MAX_PIXELS:
-                raise ImageError(f"{path}: image too large ({width}x{height} > {MAX_PIXELS} pixels)")
-            img.seek(0)
-            img = ImageOps.exif_transpose(img)
-            return _to_rgb(img)
-    except ImageError:
-        raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
-        reason = str(err).split("\n")[0] or type(err).__name__
-        raise ImageError(f"{path}: not readable as an image ({reason})") from None
 
 
 def is_pdf(path: str | Path) -> bool:
@@ -87,7 +59,7 @@ def load_pdf_pages(path: str | Path, dpi: float = PDF_DPI, numbers: Iterable[int
                 if width_pt * height_pt * scale**2 > MAX_PIXELS:
                     scale = (MAX_PIXELS / (width_pt * height_pt)) ** 0.5 * 0.999
                 bitmap = page.render(scale=scale)
-                yield index + 1, _to_rgb(bitmap.to_pil())
+                yield index + 1, to_rgb(bitmap.to_pil())
             except (pdfium.PdfiumError, ValueError, OSError) as err:
                 yield index + 1, ImageError(f"{path}: page {index + 1}: cannot be rendered ({err})")
 
@@ -134,21 +106,7 @@ def image_from_array(array: np.ndarray, name: str = "array") -> np.ndarray:
         array = (np.clip(array, 0.0, 1.0) * 255).round().astype(np.uint8)
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
-    return _to_rgb(Image.fromarray(array))
-
-
-def _to_rgb(img: Image.Image) -> np.ndarray:
-    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        values = np.asarray(img, dtype=np.float64)
-        low, high = float(values.min()), float(values.max())
-        scaled = (values - low) / (high - low) * 255 if high > low else np.zeros_like(values)
-        gray = scaled.astype(np.uint8)
-        return np.repeat(gray[:, :, None], 3, axis=2)
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        rgba = img.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return np.asarray(Image.alpha_composite(background, rgba).convert("RGB"))
-    return np.asarray(img.convert("RGB"))
+    return to_rgb(Image.fromarray(array))
 
 
 @dataclass(frozen=True)

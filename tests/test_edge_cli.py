@@ -397,8 +397,27 @@ def test_a_bad_image_is_one_line_and_the_batch_goes_on(tmp_path: Path, capsys: p
     assert edge_main(["ocr", str(broken), good, str(missing)]) == 1
     out, err = capsys.readouterr()
     assert out.splitlines() == [f"{good}\tTotal: $1,249.50 (incl. VAT)"]
-    assert err.splitlines() == ["2 file(s) failed:", f"  {broken}: not readable as an image",
-                                f"  {missing}: not readable as an image"]
+    assert err.splitlines() == ["2 file(s) failed:", f"  {broken}: not readable as an image (cannot identify "
+                                f"image file '{broken}')", f"  {missing}: no such file"]
+    assert recog_main(["ocr", str(broken), good, str(missing)]) == 1
+    assert capsys.readouterr() == (out, err)  # recog's lines: one reader for both
+
+
+def test_both_runtimes_read_black_ink_on_a_transparent_background_as_printed(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """A line whose ink is all alpha (a logo, a design tool's export) is composited on white, as
+    recog_edge.image_file reads it: without that, its transparent black reads as black on black."""
+    import numpy as np
+    from PIL import Image
+
+    price = EXAMPLES / "price.png"
+    transparent = tmp_path / "price_transparent.png"
+    ink = 255 - np.asarray(Image.open(price).convert("L"))
+    Image.fromarray(np.dstack([np.zeros_like(ink)] * 3 + [ink]), "RGBA").save(transparent)
+    for main in (edge_main, recog_main):
+        assert main(["ocr", str(transparent), str(price)]) == 0
+        out = capsys.readouterr().out.splitlines()
+        assert out == [f"{transparent}\tTotal: $1,249.50 (incl. VAT)", f"{price}\tTotal: $1,249.50 (incl. VAT)"]
 
 
 def test_without_a_shipped_model_a_command_says_so_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

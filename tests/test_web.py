@@ -338,13 +338,17 @@ def test_the_page_reads_lines_and_pages_like_the_edge_runtime(models: dict[str, 
     assert expected[upside_down].text.split() == expected[EXAMPLES / "memo.png"].text.split()  # it turns
     assert sum(len(cut_columns(crop_box(image, np.array(line.box, np.float32)))) > 0
                for line in expected[long_lines].lines) == 2
+    transparent = tmp_path / "price_transparent.png"  # black ink whose alpha is the print's darkness: read on white
+    ink = 255 - np.asarray(Image.open(EXAMPLES / "price.png").convert("L"))
+    Image.fromarray(np.dstack([np.zeros_like(ink)] * 3 + [ink]), "RGBA").save(transparent)
+    assert lines.read([transparent])[0].text == lines.read([EXAMPLES / "price.png"])[0].text
     page = open_page(browser, server)
     page.check("#line-mode")
-    for name in LINES:
+    for path in [EXAMPLES / name for name in LINES] + [transparent]:
         page.evaluate("document.getElementById('ocr').dataset.state = 'ready'")
-        page.set_input_files("#image-file", str(EXAMPLES / name))
+        page.set_input_files("#image-file", str(path))
         run_until_done(page, "ocr")
-        assert page.text_content("#ocr-text") == lines.read([EXAMPLES / name])[0].text
+        assert page.text_content("#ocr-text") == lines.read([path])[0].text
     page.uncheck("#line-mode")
     for path, edge in expected.items():
         page.evaluate("document.getElementById('ocr').dataset.state = 'ready'")

@@ -49,16 +49,15 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 def cmd_ocr(args: argparse.Namespace) -> int:
     """Images: line-shaped ones (or all, with --lines) read as one text line each, the others (or
     all, with --detect) detected in and read as pages, as ``recog ocr`` decides."""
-    import cv2
     import numpy as np
 
+    from recog_edge.image_file import load_image
     from recog_edge.lines import EdgeLineModel
     from recog_edge.pages import EdgePageReader, is_line_image
 
     paths, failures = expand_inputs(args.inputs, IMAGE_SUFFIXES | {".pdf"})
     if not paths:
         return _no_inputs(failures, "images or folders")
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # an unreadable file: our one line, not its
     if args.lm is None and args.beam is not None:
         raise ValueError("--beam goes with --lm (without it lines are read greedily)")
     lines = EdgeLineModel(resolve(args.model) if args.model else default_model("text-line"), head=args.head,
@@ -86,16 +85,14 @@ def cmd_ocr(args: argparse.Namespace) -> int:
             try:
                 if Path(path).suffix.lower() == ".pdf":
                     raise ValueError(f"{path}: PDF pages are read by `recog ocr` (it renders them), not recog-edge")
-                bgr = cv2.imread(path, cv2.IMREAD_COLOR)
-                if bgr is None:
-                    raise ValueError(f"{path}: not readable as an image")
-                if args.lines or (not args.detect and is_line_image(*bgr.shape[:2])):
-                    waiting.append((path, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)))
+                rgb = load_image(path)
+                if args.lines or (not args.detect and is_line_image(*rgb.shape[:2])):
+                    waiting.append((path, rgb))
                     if len(waiting) == LINE_GROUP:
                         yield from read_lines(waiting)
                     continue
                 yield from read_lines(waiting)  # the lines before this page come out before it
-                page = page_reader().read(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), name=path)
+                page = page_reader().read(rgb, name=path)
                 text = page.text if args.format == "txt" else f"==> {path} <==\n{page.text}\n"
                 yield path, page.to_json(), text
             except ValueError as err:

@@ -125,13 +125,10 @@ class EdgeLineModel:
             return list(pool.map(self._read_one, images, names))
 
     def _read_one(self, image: str | Path | np.ndarray, name: str) -> LineResult:
-        import cv2
+        from recog_edge.image_file import load_image
 
         if not isinstance(image, np.ndarray):
-            bgr = cv2.imread(str(image), cv2.IMREAD_COLOR)
-            if bgr is None:
-                raise ValueError(f"{image}: not readable as an image")
-            image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            image = load_image(image)
         config = self.meta["image"]
         resized = resize_line(image, config["height"], config["max_width"], config.get("width_scale", 1.0))
         feeds = {"images": resized[None], "widths": np.array([resized.shape[1]], dtype=np.int64)}

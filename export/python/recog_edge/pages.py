@@ -193,13 +193,10 @@ class EdgePageReader:
 
     def read(self, image: str | Path | np.ndarray, name: str | None = None) -> Page:
         """An image file or uint8 RGB array (H, W, 3) -> its Page; ValueError naming an unreadable file."""
-        import cv2
+        from recog_edge.image_file import load_image
 
         if not isinstance(image, np.ndarray):
-            bgr = cv2.imread(str(image), cv2.IMREAD_COLOR)
-            if bgr is None:
-                raise ValueError(f"{image}: not readable as an image")
-            name, image = name or str(image), cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            name, image = name or str(image), load_image(image)
 
         def read(crops: list[np.ndarray]) -> list[tuple[str, float]]:
             return [(r.text, r.confidence) for r in self.lines.read(crops)]

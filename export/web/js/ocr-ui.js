@@ -19,6 +19,8 @@ async function decodeImage(file) {
   }
   const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
   const context = canvas.getContext("2d", { willReadFrequently: true });
+  context.fillStyle = "#fff"; // transparency on white, as recog_edge.image_file reads it
+  context.fillRect(0, 0, bitmap.width, bitmap.height);
   context.drawImage(bitmap, 0, 0);
   const rgba = context.getImageData(0, 0, bitmap.width, bitmap.height).data;
   const data = new Uint8Array(bitmap.width * bitmap.height * 3);
