@@ -44,9 +44,11 @@ def audio_blocks(path: str | Path, seconds: float, offset: float = 0.0, duration
     if not path.is_file():
         raise AudioError(f"{path}: {'a folder, not an audio file' if path.is_dir() else 'no such file'}")
     try:
-        sound = soundfile.SoundFile(str(path))
+        sound, why = soundfile.SoundFile(str(path)), ""
     except Exception as err:  # noqa: BLE001 - LibsndfileError, RuntimeError, TypeError...: not libsndfile's format
-        yield from _ffmpeg_blocks(path, seconds, offset, duration, _reason(err))
+        sound, why = None, _reason(err)
+    if sound is None:  # outside the except block: ffmpeg's errors are not chained to libsndfile's
+        yield from _ffmpeg_blocks(path, seconds, offset, duration, why)
         return
     try:
         with sound:
