@@ -68,14 +68,14 @@ def speech_graph_difference(model: RecognitionModel, folder: Path, audio: list[n
 def lines_graph_difference(model: RecognitionModel, folder: Path, paths: list[str]) -> tuple[float, float]:
     """Largest |lines.onnx - PyTorch| over the line images ``paths`` resized alike: (encoder
     frames, CTC log-probs)."""
-    import cv2
+    from recog_edge.image_file import load_image
 
     edge = EdgeLineModel(folder)
     names = [o.name for o in edge.session.get_outputs()]
     config = model.model.frontend.config
     worst_h = worst = 0.0
     for path in paths:
-        image = resize_line(cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB), config.height, config.max_width)
+        image = resize_line(load_image(path), config.height, config.max_width)
         widths = np.array([image.shape[1]], dtype=np.int64)
         out = dict(zip(names, edge.session.run(None, {"images": image[None], "widths": widths}), strict=True))
         with torch.no_grad():

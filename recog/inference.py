@@ -180,8 +180,8 @@ class RecognitionModel:
             items: dict[int, Loaded] = {}
             for i in chunk:
                 try:
-                    if self.is_long(sources[i]):
-                        outcomes[i] = self.transcribe_long(sources[i], head, options, progress)
+                    if (seconds := self.source_seconds(sources[i])) > self.LONG_SECONDS:
+                        outcomes[i] = self.transcribe_long(sources[i], head, options, progress, seconds)
                     else:
                         items[i] = self.input.load(sources[i], sample_rate, paths[i])
                 except InputError as err:
@@ -194,23 +194,24 @@ class RecognitionModel:
             for i in chunk:
                 yield paths[i], outcomes[i]
 
-    def is_long(self, source: Source) -> bool:
-        """Whether ``source`` is an audio file (or manifest entry) longer than ``LONG_SECONDS``, read
-        in pieces (``transcribe_long``)."""
+    def source_seconds(self, source: Source) -> float:
+        """The length of an audio file (or manifest entry's segment) in seconds, which decides whether
+        it is read in pieces (``transcribe_long``, over ``LONG_SECONDS``); 0 for arrays and images."""
         if not isinstance(source, str | Path | Entry) or self.model.kind != "logmel":
-            return False
-        seconds = source.duration if isinstance(source, Entry) and source.offset is not None else None
-        if seconds is None:
-            seconds = audio_seconds(source.path if isinstance(source, Entry) else source)
-        return seconds > self.LONG_SECONDS
+            return 0.0
+        if isinstance(source, Entry) and source.offset is not None and source.duration is not None:
+            return source.duration
+        return audio_seconds(source.path if isinstance(source, Entry) else source)
 
     def transcribe_long(self, source: str | Path | Entry, head: str | None, options: DecodingOptions,
-                        progress: Callable[[str, float, float], None] | None = None) -> Recognition:
+                        progress: Callable[[str, float, float], None] | None = None,
+                        total: float | None = None) -> Recognition:
         """A long recording in bounded memory and linear time: read from the file in blocks, cut
         into pieces of at most 30 s at pauses (``recog_edge.vad``), each decoded offline (the model's
         own context and search), joined into one result with file times. A file that stops
         decoding after some audio was read gives the text of what was read and a warning;
-        ``progress(path, seconds read, seconds in all)`` follows the pieces."""
+        ``progress(path, seconds read, seconds in all)`` follows the pieces; ``total``: the seconds
+        in all where known (``source_seconds``)."""
         from recog_edge.features import WaveformIntake
         from recog_edge.vad import BLOCK_SECONDS, speech_pieces, trim_silence
 
@@ -218,7 +219,7 @@ class RecognitionModel:
         offset = source.offset if isinstance(source, Entry) else None
         segment = {"offset": offset, "duration": source.duration} if offset is not None else {}
         read, warning = [0.0], []
-        total = source.duration if offset is not None else audio_seconds(path)
+        total = self.source_seconds(source) if total is None else total
 
         def blocks() -> Iterator[tuple[int, np.ndarray]]:
             try:

@@ -159,3 +159,31 @@ def test_a_long_m4a_recording_is_read_in_pieces_as_the_ogg_is(tmp_path: Path) ->
     assert audio_seconds(talk) > model.LONG_SECONDS
     assert len(aac.breaks) >= 5 and len(aac.breaks) == len(ogg.breaks)
     assert char_error_rate([ogg.text], [aac.text]) < 0.02
+
+
+def test_an_mp3_whose_header_promises_more_frames_than_it_has_reads_only_what_it_has(tmp_path: Path) -> None:
+    """A VBR MP3 without a Xing header: libsndfile's frame count is an overestimate, so reads must
+    stop where the audio does (as soundfile.read trims), whole and in blocks, not pad or repeat."""
+    mp3 = tmp_path / "vbr.mp3"
+    ffmpeg("-i", str(EXAMPLES / "weather.flac"), "-c:a", "libmp3lame", "-q:a", "4", "-write_xing", "0", str(mp3))
+    truth, rate = soundfile.read(str(mp3), dtype="float32")
+    assert soundfile.info(str(mp3)).frames > 1.5 * len(truth)  # the header's count, which must not be believed
+
+    whole, got_rate = read_audio(mp3)
+    blocks = [b for _, b in audio_blocks(mp3, 0.5)]
+
+    assert got_rate == rate
+    np.testing.assert_array_equal(whole, truth)
+    np.testing.assert_allclose(np.concatenate(blocks), truth, atol=1e-4)  # mpg123 read in pieces: its rounding
+
+
+def test_a_reader_that_stops_early_leaves_no_ffmpeg_behind(tone_m4a: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    started = []
+    popen = subprocess.Popen
+    monkeypatch.setattr(recog_edge.audio_file.subprocess, "Popen",
+                        lambda *a, **k: started.append(popen(*a, **k)) or started[-1])
+    blocks = audio_blocks(tone_m4a, 0.1)
+    next(blocks)
+    blocks.close()
+
+    assert len(started) == 1 and started[0].returncode is not None  # ended and reaped, not a zombie

@@ -27,7 +27,7 @@ class AudioError(ValueError):
 
 def read_audio(path: str | Path, offset: float = 0.0, duration: float | None = None) -> tuple[np.ndarray, int]:
     """A whole file, or its ``duration`` seconds from ``offset``, as (mono float32 samples (N,), rate).
-    Channels are averaged; a file with no samples gives (0 samples, its rate or 0). AudioError for a
+    Channels are averaged; a file with no samples gives (0 samples, rate 0). AudioError for a
     missing or unreadable file and for an offset past the end."""
     blocks = list(audio_blocks(path, float("inf"), offset, duration))
     if not blocks:
@@ -56,10 +56,16 @@ def audio_blocks(path: str | Path, seconds: float, offset: float = 0.0, duration
             if offset and start >= sound.frames:
                 raise AudioError(_past_end(path, offset, sound.frames / rate))
             sound.seek(start)
-            frames = -1 if duration is None else int(round(duration * rate))
-            size = sound.frames if seconds == float("inf") else max(1, int(seconds * rate))
-            for block in sound.blocks(blocksize=max(1, size), frames=frames, dtype="float32", always_2d=True):
-                yield rate, _mono(block)
+            left = -1 if duration is None else int(round(duration * rate))  # frames still wanted; -1: to the end
+            size = -1 if seconds == float("inf") else max(1, int(seconds * rate))  # -1: all in one read
+            while left != 0:
+                want = size if left < 0 else left if size < 0 else min(size, left)
+                block = sound.read(want, dtype="float32", always_2d=True)  # trimmed where the header promised more
+                if len(block):
+                    yield rate, _mono(block)
+                if len(block) < want or want < 0:
+                    break
+                left = max(left - len(block), 0) if left > 0 else left
     except AudioError:
         raise
     except Exception as err:  # noqa: BLE001 - a file that opened but does not decode
@@ -78,14 +84,17 @@ def audio_seconds(path: str | Path) -> float:
         return 0.0
     probe = subprocess.run(["ffprobe", "-v", "error", "-protocol_whitelist", "file", "-show_entries",
                             "format=duration", "-of", "default=noprint_wrappers=1:nokey=1", f"file:{path}"],
-                           capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    try:
-        return float(probe.stdout.strip())
-    except ValueError:  # "N/A" (a raw stream without a duration) or nothing (unreadable)
-        try:  # counted block by block: a raw stream of hours stays in bounded memory
-            return sum(len(samples) / rate for rate, samples in audio_blocks(path, 60.0))
-        except AudioError:
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    said = probe.stdout.decode(errors="replace").strip()
+    if said != "N/A":  # a length, or nothing: not readable (reading it says why)
+        try:
+            return float(said)
+        except ValueError:
             return 0.0
+    try:  # a stream without a length in its header (live WebM, raw AAC): counted block by block, in bounded memory
+        return sum(len(samples) / rate for rate, samples in audio_blocks(path, 60.0))
+    except AudioError:
+        return 0.0
 
 
 def _ffmpeg_blocks(path: Path, seconds: float, offset: float, duration: float | None, why: str
@@ -99,7 +108,7 @@ def _ffmpeg_blocks(path: Path, seconds: float, offset: float, duration: float | 
     command += ["-t", f"{duration:.6f}"] if duration is not None else []
     command += ["-i", f"file:{path}", "-vn", "-ac", "1", "-ar", str(FFMPEG_RATE), "-f", "f32le", "pipe:1"]
     size = 1 << 22 if seconds == float("inf") else max(1, int(seconds * FFMPEG_RATE))
-    got = 0
+    got, finished = 0, False
     with tempfile.TemporaryFile() as errors:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors)
         try:
@@ -108,9 +117,10 @@ def _ffmpeg_blocks(path: Path, seconds: float, offset: float, duration: float | 
                 got += len(block)
                 if len(block):
                     yield FFMPEG_RATE, block
+            finished = True
         finally:
             process.stdout.close()
-            if process.poll() is None:
+            if not finished:  # the reader stopped early (or failed): ffmpeg need not decode the rest
                 process.kill()
             process.wait()
         if process.returncode != 0:

@@ -12,7 +12,7 @@ async function decodeImage(file) {
   }
   let bitmap;
   try {
-    // As decoded, without colour management, as OpenCV reads files.
+    // As decoded, without colour management, as Pillow reads files (recog_edge.image_file).
     bitmap = await createImageBitmap(file, { colorSpaceConversion: "none", premultiplyAlpha: "none" });
   } catch (err) {
     throw new Error(`${file.name || "the pasted data"}: not readable as an image (${err.message || err})`);
