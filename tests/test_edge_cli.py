@@ -403,6 +403,20 @@ def test_a_bad_image_is_one_line_and_the_batch_goes_on(tmp_path: Path, capsys: p
     assert capsys.readouterr() == (out, err)  # recog's lines: one reader for both
 
 
+def test_both_runtimes_find_and_read_avif_jpeg2000_and_netpbm_lines_in_a_folder(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from PIL import Image, features
+
+    suffixes = [".jp2", ".ppm", ".pgm"] + ([".avif"] if features.check("avif") else [])
+    with Image.open(EXAMPLES / "price.png") as price:
+        for suffix in suffixes:
+            (price.convert("L") if suffix == ".pgm" else price).save(tmp_path / f"price{suffix}")
+    for main in (edge_main, recog_main):
+        assert main(["ocr", str(tmp_path)]) == 0
+        out = capsys.readouterr().out.splitlines()
+        assert out == [f"{tmp_path / f'price{s}'}\tTotal: $1,249.50 (incl. VAT)" for s in sorted(suffixes)]
+
+
 def test_both_runtimes_read_black_ink_on_a_transparent_background_as_printed(
         tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     """A line whose ink is all alpha (a logo, a design tool's export) is composited on white, as

@@ -12,7 +12,8 @@ from pathlib import Path
 # libsndfile's formats, then those read through ffmpeg where it is installed (recog_edge.audio_file)
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif", ".au",
                             ".m4a", ".aac", ".wma", ".amr", ".mp4", ".mov", ".mkv", ".webm"})
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"})
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".avif", ".jp2",
+                            ".ppm", ".pgm", ".pbm"})  # what Pillow reads (recog_edge.image_file)
 
 
 def expand_inputs(items: Iterable[str], suffixes: Iterable[str]) -> tuple[list[str], list[tuple[str, str]]]:
