@@ -1,5 +1,5 @@
-"""Images in: PDF pages rendered to RGB (image files: ``recog_edge.image_file``, which both runtimes
-read them with), and SVTRv2's multi-size resizing.
+"""Images in: arrays checked and converted to RGB, and SVTRv2's multi-size resizing (image files and
+PDF pages are read by ``recog_edge.image_file``, which both runtimes use).
 
 A text line of aspect ratio r = round(w / h) goes to one of a few fixed sizes (W x H):
 1 -> 64x64, 2 -> 96x48, 3 -> 112x40, 4 -> 128x32, r > 4 -> 32r x 32, so glyphs keep their
@@ -14,9 +14,7 @@ than that (e.g. 20000 x 20) are squashed to max_width, which also bounds memory.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -24,69 +22,14 @@ from PIL import Image
 from torch import nn
 
 from recog_edge import lines
-from recog_edge.image_file import MAX_PIXELS, ImageError, load_image, to_rgb  # noqa: F401 - one reader for both runtimes
-
-PDF_DPI = 150  # PDF pages are rendered at this resolution unless told otherwise
-
-
-def is_pdf(path: str | Path) -> bool:
-    """Whether ``path`` names a PDF (by its suffix)."""
-    return Path(path).suffix.lower() == ".pdf"
-
-
-def pdf_page_count(path: str | Path) -> int:
-    """The number of pages of a PDF; ImageError (naming it) where it cannot be opened or has none."""
-    with _open_pdf(path) as pdf:
-        return len(pdf)
-
-
-def load_pdf_pages(path: str | Path, dpi: float = PDF_DPI, numbers: Iterable[int] | None = None
-                   ) -> Iterator[tuple[int, np.ndarray | ImageError]]:
-    """Render a PDF's pages (or only the pages ``numbers``, from 1) with pdfium: ``(page number
-    from 1, uint8 RGB (H, W, 3))`` each, one at a time (memory holds one page). A page that would
-    pass MAX_PIXELS at ``dpi`` is rendered at the largest resolution under it; a page that fails to
-    render gives an ImageError naming the file and page in place of its image, and the others
-    still come. A file that cannot be opened (corrupt, encrypted, no pages) raises ImageError."""
-    import pypdfium2 as pdfium
-
-    with _open_pdf(path) as pdf:
-        wanted = range(len(pdf)) if numbers is None else [n - 1 for n in numbers if 0 < n <= len(pdf)]
-        for index in wanted:
-            try:
-                page = pdf[index]
-                width_pt, height_pt = page.get_size()
-                scale = dpi / 72
-                if width_pt * height_pt * scale**2 > MAX_PIXELS:
-                    scale = (MAX_PIXELS / (width_pt * height_pt)) ** 0.5 * 0.999
-                bitmap = page.render(scale=scale)
-                yield index + 1, to_rgb(bitmap.to_pil())
-            except (pdfium.PdfiumError, ValueError, OSError) as err:
-                yield index + 1, ImageError(f"{path}: page {index + 1}: cannot be rendered ({err})")
-
-
-class _open_pdf:  # noqa: N801 - used as a context manager like open()
-    """A pypdfium2 document, closed on exit; ImageError naming the file where it cannot be opened."""
-
-    def __init__(self, path: str | Path) -> None:
-        import pypdfium2 as pdfium
-
-        path = Path(path)
-        if not path.is_file():
-            raise ImageError(f"{path}: no such file")
-        try:
-            self.pdf = pdfium.PdfDocument(str(path))
-        except pdfium.PdfiumError as err:
-            reason = "encrypted (needs a password)" if "password" in str(err).lower() else f"not a readable PDF ({err})"
-            raise ImageError(f"{path}: {reason}") from None
-        if len(self.pdf) == 0:
-            self.pdf.close()
-            raise ImageError(f"{path}: the PDF has no pages")
-
-    def __enter__(self):  # noqa: ANN204
-        return self.pdf
-
-    def __exit__(self, *exc: object) -> None:
-        self.pdf.close()
+from recog_edge.image_file import (  # noqa: F401 - one reader of image files and PDF pages for both runtimes
+    MAX_PIXELS,
+    ImageError,
+    is_pdf,
+    load_image,
+    load_pdf_pages,
+    to_rgb,
+)
 
 
 def image_from_array(array: np.ndarray, name: str = "array") -> np.ndarray:

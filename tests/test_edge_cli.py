@@ -417,6 +417,35 @@ def test_both_runtimes_find_and_read_avif_jpeg2000_and_netpbm_lines_in_a_folder(
         assert out == [f"{tmp_path / f'price{s}'}\tTotal: $1,249.50 (incl. VAT)" for s in sorted(suffixes)]
 
 
+def test_recog_edge_reads_pdf_pages_as_recog_does(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every page of a PDF rendered at --dpi and read as a page, numbered, with recog's lines and JSON;
+    a corrupt PDF is one line naming it; without pypdfium2 one line says what reads PDFs."""
+    from PIL import Image
+
+    pdf = tmp_path / "doc.pdf"
+    with Image.open(EXAMPLES / "memo.png") as memo, Image.open(EXAMPLES / "invoice.png") as invoice:
+        memo.convert("RGB").save(pdf, save_all=True, append_images=[invoice.convert("RGB")], resolution=150)
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4 not really")
+    argv = ["ocr", str(pdf), str(broken), str(EXAMPLES / "price.png")]
+    assert recog_main([*argv, "--quiet"]) == 1
+    want = capsys.readouterr()
+    assert edge_main(argv) == 1
+    got = capsys.readouterr()
+    assert got == want and f"==> {pdf} (page 2) <==" in got.out and "Quarterly Report" in got.out
+    assert got.err.splitlines()[1].startswith(f"  {broken}: not a readable PDF")
+    rows = json_rows(edge_main, ["ocr", str(pdf), "--output", "-"], capsys)
+    assert [(r["page"], r["text"]) for r in rows] == [(r["page"], r["text"]) for r in
+                                                      json_rows(recog_main, ["ocr", str(pdf), "--output", "-"], capsys)]
+    assert [r["page"] for r in rows] == [1, 2]
+
+    monkeypatch.setitem(sys.modules, "pypdfium2", None)  # not installed: import fails
+    assert edge_main(["ocr", str(pdf)]) == 1
+    message = f"  {pdf}: reading PDF pages needs pypdfium2 (pip install pypdfium2)"
+    assert capsys.readouterr().err.splitlines()[1] == message
+
+
 def test_both_runtimes_read_black_ink_on_a_transparent_background_as_printed(
         tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     """A line whose ink is all alpha (a logo, a design tool's export) is composited on white, as

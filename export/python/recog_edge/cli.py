@@ -12,11 +12,11 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 from recog_edge.files import AUDIO_SUFFIXES, IMAGE_SUFFIXES, expand_inputs, write_text_atomic
 from recog_edge.fusion import ILME_WEIGHT_HELP, ILME_WITHOUT_LM, LM_BEAM, LM_BONUS_HELP, LM_WEIGHT_HELP
+from recog_edge.image_file import PDF_DPI
 from recog_edge.models import default_model, resolve, resolve_lm
 from recog_edge.pieces import PIECE, PIECES_HELP, piece_width
 
@@ -48,16 +48,16 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
 def cmd_ocr(args: argparse.Namespace) -> int:
     """Images: line-shaped ones (or all, with --lines) read as one text line each, the others (or
-    all, with --detect) detected in and read as pages, as ``recog ocr`` decides."""
+    all, with --detect) and every PDF page detected in and read as pages, as ``recog ocr`` decides."""
     import numpy as np
 
-    from recog_edge.image_file import load_image
+    from recog_edge.image_file import ImageError, is_pdf, load_image, load_pdf_pages
     from recog_edge.lines import EdgeLineModel
     from recog_edge.pages import EdgePageReader, is_line_image
 
     paths, failures = expand_inputs(args.inputs, IMAGE_SUFFIXES | {".pdf"})
     if not paths:
-        return _no_inputs(failures, "images or folders")
+        return _no_inputs(failures, "images, PDFs or folders")
     if args.lm is None and args.beam is not None:
         raise ValueError("--beam goes with --lm (without it lines are read greedily)")
     lines = EdgeLineModel(resolve(args.model) if args.model else default_model("text-line"), head=args.head,
@@ -79,12 +79,25 @@ def cmd_ocr(args: argparse.Namespace) -> int:
             line.image_filepath = path
             yield path, line.to_json(), f"{path}\t{line.text}"
 
+    def read_pdf(path: str) -> Iterator[Row]:
+        """Each page of a PDF rendered at --dpi and read as a page (``path#N`` where one fails)."""
+        for number, image in load_pdf_pages(path, args.dpi):
+            if isinstance(image, ImageError):
+                yield f"{path}#{number}", None, image
+                continue
+            page = page_reader().read(image, name=path)
+            page.page = number
+            text = page.text if args.format == "txt" else f"==> {path} (page {number}) <==\n{page.text}\n"
+            yield f"{path}#{number}", page.to_json(), text
+
     def rows() -> Iterator[Row]:
         waiting: list[tuple[str, np.ndarray]] = []  # line images not yet read
         for path in paths:
             try:
-                if Path(path).suffix.lower() == ".pdf":
-                    raise ValueError(f"{path}: PDF pages are read by `recog ocr` (it renders them), not recog-edge")
+                if is_pdf(path):  # every page read as a page, as recog ocr reads it
+                    yield from read_lines(waiting)
+                    yield from read_pdf(path)
+                    continue
                 rgb = load_image(path)
                 if args.lines or (not args.detect and is_line_image(*rgb.shape[:2])):
                     waiting.append((path, rgb))
@@ -208,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_argument("--no-endpoint", action="store_true", help="one utterance: no endpoint detection")
 
     ocr = sub.add_parser("ocr", help="text-line images and whole images (pages, screenshots, photos) to text")
-    ocr.add_argument("inputs", nargs="*", help="images or folders of them")
+    ocr.add_argument("inputs", nargs="*", help="images, PDFs or folders of them")
     ocr.add_argument("--model", help="the text-line model: " + model_help.format("latin-lines"))
     ocr.add_argument("--detector", help="the text detector for whole images: " + model_help.format("latin-det"))
     ocr.add_argument("--head", help="text-line head: ctc or parallel (default: the model's)")
@@ -221,6 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     ocr.add_argument("--format", choices=["txt", "json"], help="print pages as their text only, or every result "
                      "as a JSON line")
     ocr.add_argument("--pieces", type=piece_width, default=PIECE, help=PIECES_HELP)
+    ocr.add_argument("--dpi", type=float, default=PDF_DPI, help=f"resolution PDF pages are rendered at (default "
+                     f"{PDF_DPI:g}; needs pypdfium2: pip install 'recog-edge[pdf]')")
 
     for command in (transcribe, ocr):
         command.add_argument("--output", help="write JSON lines here (- for standard output) instead of printing "
