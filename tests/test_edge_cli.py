@@ -403,6 +403,27 @@ def test_a_bad_image_is_one_line_and_the_batch_goes_on(tmp_path: Path, capsys: p
     assert capsys.readouterr() == (out, err)  # recog's lines: one reader for both
 
 
+def test_format_json_prints_every_result_as_json_and_lines_mode_refuses_a_pdf_alike(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from PIL import Image
+
+    files = [str(EXAMPLES / "memo.png"), str(EXAMPLES / "price.png")]  # a page, a line
+    texts = []
+    for main in (recog_main, edge_main):
+        assert main(["ocr", *files, "--format", "json"]) == 0
+        texts.append([json.loads(line)["text"] for line in capsys.readouterr().out.splitlines()])
+    assert texts[0] == texts[1] and len(texts[0]) == 2 and texts[0][1] == "Total: $1,249.50 (incl. VAT)"
+
+    pdf = tmp_path / "doc.pdf"
+    Image.open(EXAMPLES / "price.png").convert("RGB").save(pdf)
+    errors = []
+    for main in (recog_main, edge_main):
+        assert main(["ocr", "--lines", str(pdf)]) == 1
+        errors.append(capsys.readouterr().err.splitlines())
+    assert errors[0] == errors[1] == ["1 file(s) failed:", f"  {pdf}: a PDF, not an image (its pages are read as "
+                                      "pages, not as text lines)"]
+
+
 def test_both_runtimes_find_and_read_avif_jpeg2000_and_netpbm_lines_in_a_folder(
         tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from PIL import Image, features
@@ -410,7 +431,7 @@ def test_both_runtimes_find_and_read_avif_jpeg2000_and_netpbm_lines_in_a_folder(
     suffixes = [".jp2", ".ppm", ".pgm"] + ([".avif"] if features.check("avif") else [])
     with Image.open(EXAMPLES / "price.png") as price:
         for suffix in suffixes:
-            (price.convert("L") if suffix == ".pgm" else price).save(tmp_path / f"price{suffix}")
+            (price.convert("L") if suffix == ".pgm" else price).save(tmp_path / f"price{suffix}", lossless=True)
     for main in (edge_main, recog_main):
         assert main(["ocr", str(tmp_path)]) == 0
         out = capsys.readouterr().out.splitlines()
@@ -428,21 +449,25 @@ def test_recog_edge_reads_pdf_pages_as_recog_does(tmp_path: Path, capsys: pytest
         memo.convert("RGB").save(pdf, save_all=True, append_images=[invoice.convert("RGB")], resolution=150)
     broken = tmp_path / "broken.pdf"
     broken.write_bytes(b"%PDF-1.4 not really")
-    argv = ["ocr", str(pdf), str(broken), str(EXAMPLES / "price.png")]
+    price = EXAMPLES / "price.png"  # a line waiting in its batch comes out before the PDF's pages
+    argv = ["ocr", str(price), str(pdf), str(broken), str(price)]
     assert recog_main([*argv, "--quiet"]) == 1
     want = capsys.readouterr()
     assert edge_main(argv) == 1
     got = capsys.readouterr()
-    assert got == want and f"==> {pdf} (page 2) <==" in got.out and "Quarterly Report" in got.out
+    assert got == want and got.out.startswith(f"{price}\t") and f"==> {pdf} (page 2) <==" in got.out
+    assert "Quarterly Report" in got.out and got.out.endswith(f"{price}\tTotal: $1,249.50 (incl. VAT)\n")
     assert got.err.splitlines()[1].startswith(f"  {broken}: not a readable PDF")
-    rows = json_rows(edge_main, ["ocr", str(pdf), "--output", "-"], capsys)
-    assert [(r["page"], r["text"]) for r in rows] == [(r["page"], r["text"]) for r in
-                                                      json_rows(recog_main, ["ocr", str(pdf), "--output", "-"], capsys)]
-    assert [r["page"] for r in rows] == [1, 2]
+    for dpi in ("150", "75"):  # rendered at half the resolution, every width and height halves
+        rows = json_rows(edge_main, ["ocr", str(pdf), "--output", "-", "--dpi", dpi], capsys)
+        want_rows = json_rows(recog_main, ["ocr", str(pdf), "--output", "-", "--dpi", dpi, "--quiet"], capsys)
+        fields = [[(r["page"], r["width"], r["text"]) for r in rs] for rs in (rows, want_rows)]
+        assert fields[0] == fields[1] and [r["page"] for r in rows] == [1, 2]
+    assert abs(rows[0]["width"] * 2 - Image.open(EXAMPLES / "memo.png").width) <= 2
 
     monkeypatch.setitem(sys.modules, "pypdfium2", None)  # not installed: import fails
     assert edge_main(["ocr", str(pdf)]) == 1
-    message = f"  {pdf}: reading PDF pages needs pypdfium2 (pip install pypdfium2)"
+    message = f"  {pdf}: reading PDF pages needs pypdfium2 (pip install pypdfium2, or recog-edge[pdf])"
     assert capsys.readouterr().err.splitlines()[1] == message
 
 

@@ -55,7 +55,7 @@ def cmd_ocr(args: argparse.Namespace) -> int:
     from recog_edge.lines import EdgeLineModel
     from recog_edge.pages import EdgePageReader, is_line_image
 
-    paths, failures = expand_inputs(args.inputs, IMAGE_SUFFIXES | {".pdf"})
+    paths, failures = expand_inputs(args.inputs, IMAGE_SUFFIXES | (set() if args.lines else {".pdf"}))
     if not paths:
         return _no_inputs(failures, "images, PDFs or folders")
     if args.lm is None and args.beam is not None:
@@ -94,7 +94,7 @@ def cmd_ocr(args: argparse.Namespace) -> int:
         waiting: list[tuple[str, np.ndarray]] = []  # line images not yet read
         for path in paths:
             try:
-                if is_pdf(path):  # every page read as a page, as recog ocr reads it
+                if is_pdf(path) and not args.lines:  # every page read as a page, as recog ocr reads it
                     yield from read_lines(waiting)
                     yield from read_pdf(path)
                     continue

@@ -28,6 +28,8 @@ def load_image(path: str | Path) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise ImageError(f"{path}: {'a folder, not an image' if path.is_dir() else 'no such file'}")
+    if is_pdf(path):
+        raise ImageError(f"{path}: a PDF, not an image (its pages are read as pages, not as text lines)")
     try:
         with Image.open(path) as img:
             width, height = img.size
@@ -118,5 +120,6 @@ def _pdfium(path: Path):  # noqa: ANN202 - the pypdfium2 module
     try:
         import pypdfium2
     except ImportError:
-        raise ImageError(f"{path}: reading PDF pages needs pypdfium2 (pip install pypdfium2)") from None
+        raise ImageError(f"{path}: reading PDF pages needs pypdfium2 (pip install pypdfium2, or "
+                         "recog-edge[pdf])") from None
     return pypdfium2
