@@ -464,6 +464,8 @@ def test_recog_edge_reads_pdf_pages_as_recog_does(tmp_path: Path, capsys: pytest
         fields = [[(r["page"], r["width"], r["text"]) for r in rs] for rs in (rows, want_rows)]
         assert fields[0] == fields[1] and [r["page"] for r in rows] == [1, 2]
     assert abs(rows[0]["width"] * 2 - Image.open(EXAMPLES / "memo.png").width) <= 2
+    assert edge_main(["ocr", str(pdf), "--format", "txt", "--dpi", "75"]) == 0  # text only: pages end in a form feed
+    assert capsys.readouterr().out.split("\f\n") == [rows[0]["text"], rows[1]["text"], ""]
 
     monkeypatch.setitem(sys.modules, "pypdfium2", None)  # not installed: import fails
     assert edge_main(["ocr", str(pdf)]) == 1

@@ -87,7 +87,7 @@ def cmd_ocr(args: argparse.Namespace) -> int:
                 continue
             page = page_reader().read(image, name=path)
             page.page = number
-            text = page.text if args.format == "txt" else f"==> {path} (page {number}) <==\n{page.text}\n"
+            text = f"{page.text}\f" if args.format == "txt" else f"==> {path} (page {number}) <==\n{page.text}\n"
             yield f"{path}#{number}", page.to_json(), text
 
     def rows() -> Iterator[Row]:
@@ -231,8 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
                       "(default: images at most 100 px tall, or 240 px and 5x as wide, are lines)")
     add_lm_options(ocr, "CTC prefix beam search", "latin-lines")
     ocr.add_argument("--beam", type=int, help=f"with --lm: the beam width (default {LM_BEAM})")
-    ocr.add_argument("--format", choices=["txt", "json"], help="print pages as their text only, or every result "
-                     "as a JSON line")
+    ocr.add_argument("--format", choices=["txt", "json"], help="print pages as their text only (a PDF page's "
+                     "ended by a form feed, as pdftotext ends it), or every result as a JSON line")
     ocr.add_argument("--pieces", type=piece_width, default=PIECE, help=PIECES_HELP)
     ocr.add_argument("--dpi", type=float, default=PDF_DPI, help=f"resolution PDF pages are rendered at (default "
                      f"{PDF_DPI:g}; needs pypdfium2: pip install 'recog-edge[pdf]')")
