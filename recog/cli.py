@@ -323,7 +323,8 @@ def parse_context(value: str) -> tuple[int, int]:
 def cmd_stream(args: argparse.Namespace) -> int:
     """Stream a file (or the microphone) through a cache-aware model, printing partial results."""
     from recog.audio import SAMPLE_RATE, load_audio
-    from recog.streaming import EndpointConfig, StreamingRecognizer, file_blocks, microphone_blocks, stream_blocks
+    from recog.streaming import EndpointConfig, StreamingRecognizer
+    from recog_edge.stream_feed import file_blocks, microphone_blocks, stream_blocks, update_printer
 
     if not args.mic and not args.file:
         print("error: give an audio FILE or --mic", file=sys.stderr)
@@ -334,22 +335,12 @@ def cmd_stream(args: argparse.Namespace) -> int:
                                      lm_weight=args.lm_weight, lm_bonus=args.lm_bonus, ilme_weight=args.ilme_weight)
     print(f"chunk {recognizer.chunk_seconds * 1000:.0f} ms of audio per encoder step "
           f"(context {list(recognizer.model.encoder.att_context)})", file=sys.stderr)
-    shown = ["", 0]
-
-    def show(result) -> None:  # noqa: ANN001 - a recog.streaming.StreamResult
-        if (result.text, len(result.segments)) != tuple(shown):
-            for segment in result.segments[shown[1]:]:
-                print(f"final: {segment}", flush=True)
-            if result.text:
-                print(f"partial: {result.text}", flush=True)
-            shown[:] = [result.text, len(result.segments)]
-
     if args.mic:
         print("listening; Ctrl-C to stop", file=sys.stderr)
         blocks = microphone_blocks(SAMPLE_RATE, args.chunk_ms / 1000)
     else:
         blocks = file_blocks(load_audio(args.file), SAMPLE_RATE, args.chunk_ms / 1000, realtime=args.realtime)
-    stream = stream_blocks(recognizer, blocks, SAMPLE_RATE, show)
+    stream = stream_blocks(recognizer, blocks, SAMPLE_RATE, update_printer())
     print(f"text: {stream.final_text()}", flush=True)
     return 0
 

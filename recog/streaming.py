@@ -24,9 +24,6 @@ and the search restarts; the encoder keeps its caches.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable, Iterator
-
 import numpy as np
 import torch
 
@@ -263,55 +260,3 @@ def split_cache(cache: StreamingCache) -> list[StreamingCache]:
     return [StreamingCache(subsampling=[s[i: i + 1] for s in cache.subsampling],
                            last_channel=cache.last_channel[:, i: i + 1], last_time=cache.last_time[:, i: i + 1],
                            length=cache.length[i: i + 1]) for i in range(len(cache.length))]
-
-
-def file_blocks(samples: np.ndarray, sample_rate: int, block_seconds: float, realtime: bool = False
-                ) -> Iterator[np.ndarray]:
-    """``samples`` in blocks of ``block_seconds``; with ``realtime``, each block no sooner than
-    its audio would have arrived from a live source."""
-    block = max(1, int(sample_rate * block_seconds))
-    start_time = time.perf_counter()
-    for start in range(0, len(samples), block):
-        if realtime:
-            time.sleep(max(0.0, start / sample_rate - (time.perf_counter() - start_time)))
-        yield np.asarray(samples[start: start + block])
-
-
-def microphone_blocks(sample_rate: int, block_seconds: float) -> Iterator[np.ndarray]:
-    """Mono float32 blocks of ``block_seconds`` from the default input device, without end (the
-    caller stops, e.g. on Ctrl-C). Needs the optional package ``sounddevice``: its absence is an
-    error at once, not at the first block."""
-    try:
-        import sounddevice
-    except ImportError:
-        raise ValueError("the microphone needs the optional package sounddevice (pip install sounddevice)") from None
-    block = int(sample_rate * block_seconds)
-
-    def blocks() -> Iterator[np.ndarray]:
-        with sounddevice.InputStream(samplerate=sample_rate, channels=1, dtype="float32", blocksize=block) as mic:
-            while True:
-                samples, _ = mic.read(block)
-                yield samples[:, 0]
-
-    return blocks()
-
-
-def stream_blocks(recognizer: StreamingRecognizer, blocks: Iterable[np.ndarray], sample_rate: int,
-                  on_update: Callable[[StreamResult], None] | None = None) -> Stream:
-    """Feed ``blocks`` of audio at ``sample_rate`` through a new stream of ``recognizer``, decoding
-    as chunks complete and calling ``on_update`` with the result after each block and at the end;
-    returns the finished stream. Ctrl-C ends the input (the stream still finishes)."""
-    stream = recognizer.create_stream()
-    try:
-        for samples in blocks:
-            stream.accept_waveform(sample_rate, samples)
-            recognizer.decode(stream)
-            if on_update is not None:
-                on_update(stream.result)
-    except KeyboardInterrupt:
-        pass
-    stream.input_finished()
-    recognizer.decode(stream)
-    if on_update is not None:
-        on_update(stream.result)
-    return stream

@@ -91,6 +91,52 @@ def test_stream_ends_on_recog_streams_text(speech: tuple, capsys: pytest.Capture
     assert len([line for line in got if line.startswith("partial: ")]) > 1
 
 
+def test_stream_from_the_microphone_reads_what_the_file_reads_in_both_runtimes(
+        capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--mic through a stand-in for sounddevice that plays examples/weather.flac and then is stopped
+    (Ctrl-C): the same lines as streaming the file, in recog and recog-edge; without sounddevice
+    one line says what the microphone needs."""
+    import types
+
+    import numpy as np
+    import soundfile
+
+    weather = EXAMPLES / "weather.flac"
+    samples, rate = soundfile.read(str(weather), dtype="float32")
+    assert rate == 16000
+
+    class InputStream:  # sounddevice.InputStream's calls that recog_edge.stream_feed makes
+        def __init__(self, samplerate: int, channels: int, dtype: str, blocksize: int) -> None:
+            assert (samplerate, channels, dtype) == (16000, 1, "float32")
+            self.played = 0
+
+        def __enter__(self) -> InputStream:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+        def read(self, frames: int) -> tuple[np.ndarray, bool]:
+            if self.played >= len(samples):
+                raise KeyboardInterrupt  # the user stops it
+            block = samples[self.played: self.played + frames]
+            self.played += frames
+            return block[:, None], False
+
+    for main in (recog_main, edge_main):
+        assert main(["stream", str(weather)]) == 0
+        from_file = capsys.readouterr().out
+        monkeypatch.setitem(sys.modules, "sounddevice", types.SimpleNamespace(InputStream=InputStream))
+        assert main(["stream", "--mic"]) == 0
+        out, err = capsys.readouterr()
+        assert out == from_file and out.endswith("text: the weather will be sunny with a light breeze\n")
+        assert "listening; Ctrl-C to stop" in err
+        monkeypatch.setitem(sys.modules, "sounddevice", None)
+        assert main(["stream", "--mic"]) == 2
+        assert capsys.readouterr().err.strip().endswith("the microphone needs the optional package sounddevice "
+                                                       "(pip install sounddevice)")
+
+
 @pytest.fixture(scope="module")
 def speech_lm(speech: tuple, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A character LM of the words the test wavs say (and others), for fusion."""

@@ -117,37 +117,29 @@ def cmd_ocr(args: argparse.Namespace) -> int:
 
 
 def cmd_stream(args: argparse.Namespace) -> int:
-    """One audio file fed to a streaming export ``--chunk-ms`` at a time: each new partial text and
-    each finished utterance as it comes, then the whole text (``recog stream``'s lines)."""
-    import numpy as np
-
+    """An audio file (or the microphone) fed to a streaming export ``--chunk-ms`` at a time: each
+    new partial text and each finished utterance as it comes, then the whole text (``recog
+    stream``'s lines)."""
     from recog_edge.audio_file import read_audio
     from recog_edge.endpoint import EndpointConfig
     from recog_edge.runtime import EdgeModel
+    from recog_edge.stream_feed import file_blocks, microphone_blocks, stream_blocks, update_printer
 
+    if args.mic == bool(args.file):
+        raise ValueError("give an audio FILE or --mic")
     model = EdgeModel(resolve(args.model) if args.model else default_model("speech"), head=args.head,
                       threads=args.threads, endpoint=EndpointConfig(enabled=not args.no_endpoint), beam=args.beam,
                       **lm_options(args))
-    stream = model.create_stream()
-    samples, rate = read_audio(args.file)
-    if len(samples) == 0:
-        raise ValueError(f"{args.file}: empty audio (0 samples)")
-    block = max(1, int(rate * args.chunk_ms / 1000))
-    shown = ("", 0)
-    for start in range(0, len(samples) + block, block):
-        piece = samples[start: start + block]
-        if len(piece):
-            stream.accept_waveform(rate, np.ascontiguousarray(piece))
-        else:
-            stream.input_finished()
-        model.decode(stream)
-        result = stream.result
-        if (result.text, len(result.segments)) != shown:
-            for segment in result.segments[shown[1]:]:
-                print(f"final: {segment}", flush=True)
-            if result.text:
-                print(f"partial: {result.text}", flush=True)
-            shown = (result.text, len(result.segments))
+    if args.mic:
+        rate = model.sample_rate
+        blocks = microphone_blocks(rate, args.chunk_ms / 1000)
+        print("listening; Ctrl-C to stop", file=sys.stderr)
+    else:
+        samples, rate = read_audio(args.file)
+        if len(samples) == 0:
+            raise ValueError(f"{args.file}: empty audio (0 samples)")
+        blocks = file_blocks(samples, rate, args.chunk_ms / 1000, realtime=args.realtime)
+    stream = stream_blocks(model, blocks, rate, update_printer())
     print(f"text: {stream.final_text()}", flush=True)
     return 0
 
@@ -214,7 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     transcribe.add_argument("--head", help="ctc, rnnt, attention or cassnat (default: the model's)")
 
     stream = sub.add_parser("stream", help="one audio file streamed through a streaming export (encoder.onnx)")
-    stream.add_argument("file", help="audio file (any rate; fed in --chunk-ms pieces)")
+    stream.add_argument("file", nargs="?", help="audio file (any rate; fed in --chunk-ms pieces)")
+    stream.add_argument("--mic", action="store_true", help="read the microphone instead (needs sounddevice)")
+    stream.add_argument("--realtime", action="store_true", help="feed the file no faster than it plays")
     stream.add_argument("--model", help=model_help.format("en-speech"))
     stream.add_argument("--head", help="ctc or rnnt (default: the model's)")
     stream.add_argument("--chunk-ms", type=float, default=100.0, help="audio fed per call, in ms (default 100)")
