@@ -137,6 +137,23 @@ def test_stream_from_the_microphone_reads_what_the_file_reads_in_both_runtimes(
                                                        "(pip install sounddevice)")
 
 
+def test_realtime_streaming_feeds_each_block_when_its_audio_would_have_arrived(
+        capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--realtime: block i (of --chunk-ms) waits until i x chunk seconds after the start; the clock
+    stands still here, so the waits are exactly those; without the flag nothing waits."""
+    import recog_edge.stream_feed
+
+    waits: list[float] = []
+    monkeypatch.setattr(recog_edge.stream_feed.time, "perf_counter", lambda: 100.0)
+    monkeypatch.setattr(recog_edge.stream_feed.time, "sleep", waits.append)
+    weather = EXAMPLES / "weather.flac"
+    assert edge_main(["stream", str(weather), "--chunk-ms", "500"]) == 0
+    assert waits == []
+    assert edge_main(["stream", str(weather), "--chunk-ms", "500", "--realtime"]) == 0
+    assert waits == pytest.approx([0.5 * i for i in range(6)])  # 2.6 s of audio: 6 blocks
+    assert capsys.readouterr().out.endswith("text: the weather will be sunny with a light breeze\n")
+
+
 @pytest.fixture(scope="module")
 def speech_lm(speech: tuple, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A character LM of the words the test wavs say (and others), for fusion."""
