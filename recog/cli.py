@@ -326,8 +326,8 @@ def cmd_stream(args: argparse.Namespace) -> int:
     from recog.streaming import EndpointConfig, StreamingRecognizer
     from recog_edge.stream_feed import file_blocks, microphone_blocks, stream_blocks, update_printer
 
-    if not args.mic and not args.file:
-        print("error: give an audio FILE or --mic", file=sys.stderr)
+    if args.mic == bool(args.file):
+        print("error: give an audio FILE or --mic, not both", file=sys.stderr)
         return 2
     model = _load_for(args, "transcribe")
     recognizer = StreamingRecognizer(model, head=args.head, beam=args.beam or (LM_BEAM if args.lm else 1),
@@ -336,8 +336,8 @@ def cmd_stream(args: argparse.Namespace) -> int:
     print(f"chunk {recognizer.chunk_seconds * 1000:.0f} ms of audio per encoder step "
           f"(context {list(recognizer.model.encoder.att_context)})", file=sys.stderr)
     if args.mic:
+        blocks = microphone_blocks(SAMPLE_RATE, args.chunk_ms / 1000)  # without sounddevice: its error first
         print("listening; Ctrl-C to stop", file=sys.stderr)
-        blocks = microphone_blocks(SAMPLE_RATE, args.chunk_ms / 1000)
     else:
         blocks = file_blocks(load_audio(args.file), SAMPLE_RATE, args.chunk_ms / 1000, realtime=args.realtime)
     stream = stream_blocks(recognizer, blocks, SAMPLE_RATE, update_printer())

@@ -135,17 +135,22 @@ def test_stream_from_the_microphone_reads_what_the_file_reads_in_both_runtimes(
         assert main(["stream", "--mic"]) == 2
         assert capsys.readouterr().err.strip().endswith("the microphone needs the optional package sounddevice "
                                                        "(pip install sounddevice)")
+        for argv in (["stream"], ["stream", str(weather), "--mic"]):
+            assert main(argv) == 2
+            assert capsys.readouterr().err == "error: give an audio FILE or --mic, not both\n"
 
 
 def test_realtime_streaming_feeds_each_block_when_its_audio_would_have_arrived(
         capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     """--realtime: block i (of --chunk-ms) waits until i x chunk seconds after the start; the clock
     stands still here, so the waits are exactly those; without the flag nothing waits."""
+    import types
+
     import recog_edge.stream_feed
 
-    waits: list[float] = []
-    monkeypatch.setattr(recog_edge.stream_feed.time, "perf_counter", lambda: 100.0)
-    monkeypatch.setattr(recog_edge.stream_feed.time, "sleep", waits.append)
+    waits: list[float] = []  # stream_feed's clock alone, not the time module everyone shares
+    monkeypatch.setattr(recog_edge.stream_feed, "time", types.SimpleNamespace(perf_counter=lambda: 100.0,
+                                                                              sleep=waits.append))
     weather = EXAMPLES / "weather.flac"
     assert edge_main(["stream", str(weather), "--chunk-ms", "500"]) == 0
     assert waits == []

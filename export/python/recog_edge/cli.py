@@ -1,5 +1,5 @@
-"""The ``recog-edge`` command: ``transcribe`` (audio files), ``stream`` (one audio file fed in
-pieces, partial and final text) and ``ocr`` (text-line images and whole pages), on exported models
+"""The ``recog-edge`` command: ``transcribe`` (audio files), ``stream`` (an audio file or the
+microphone fed in pieces, partial and final text) and ``ocr`` (text-line images and whole pages), on exported models
 with numpy and onnxruntime only. Without ``--model`` each command takes the edge model that ships
 for its task (``recog_edge.models``). Its output is ``recog``'s: ``path<TAB>text`` lines (pages:
 ``==> path <==`` and the page text), or with ``--output -`` (or a file) JSON lines with the fields
@@ -126,7 +126,7 @@ def cmd_stream(args: argparse.Namespace) -> int:
     from recog_edge.stream_feed import file_blocks, microphone_blocks, stream_blocks, update_printer
 
     if args.mic == bool(args.file):
-        raise ValueError("give an audio FILE or --mic")
+        raise ValueError("give an audio FILE or --mic, not both")
     model = EdgeModel(resolve(args.model) if args.model else default_model("speech"), head=args.head,
                       threads=args.threads, endpoint=EndpointConfig(enabled=not args.no_endpoint), beam=args.beam,
                       **lm_options(args))
@@ -205,7 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     transcribe.add_argument("--model", help=model_help.format("en-speech"))
     transcribe.add_argument("--head", help="ctc, rnnt, attention or cassnat (default: the model's)")
 
-    stream = sub.add_parser("stream", help="one audio file streamed through a streaming export (encoder.onnx)")
+    stream = sub.add_parser("stream", help="an audio file or the microphone streamed through a streaming export "
+                            "(encoder.onnx)")
     stream.add_argument("file", nargs="?", help="audio file (any rate; fed in --chunk-ms pieces)")
     stream.add_argument("--mic", action="store_true", help="read the microphone instead (needs sounddevice)")
     stream.add_argument("--realtime", action="store_true", help="feed the file no faster than it plays")
