@@ -32,13 +32,7 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, offset: float =
     segment that starts past the end of the file.
     """
     mono, file_rate = read_audio(path, offset, duration)
-    if file_rate != sample_rate and len(mono):
-        mono = soxr.resample(mono, file_rate, sample_rate, quality="HQ").astype(np.float32)
-    if len(mono) == 0:  # checked after resampling: a 1-sample file can resample to nothing
-        raise AudioError(f"{path}: empty audio (0 samples at {sample_rate} Hz)")
-    if not np.isfinite(mono).all():
-        raise AudioError(f"{path}: audio contains NaN or infinite samples")
-    return np.ascontiguousarray(mono, dtype=np.float32)
+    return _checked_at_rate(mono, file_rate, sample_rate, str(path))
 
 
 def audio_from_array(samples: np.ndarray, sample_rate: int, name: str = "array") -> np.ndarray:
@@ -52,14 +46,19 @@ def audio_from_array(samples: np.ndarray, sample_rate: int, name: str = "array")
     elif not np.issubdtype(samples.dtype, np.floating):
         raise AudioError(f"{name}: expected float or int16 samples, got {samples.dtype}")
     mono = samples.mean(axis=1) if samples.ndim == 2 else samples
-    mono = mono.astype(np.float32)
-    if len(mono) and sample_rate != SAMPLE_RATE:
-        mono = soxr.resample(mono, sample_rate, SAMPLE_RATE, quality="HQ").astype(np.float32)
-    if len(mono) == 0:
-        raise AudioError(f"{name}: empty audio (0 samples at {SAMPLE_RATE} Hz)")
+    return _checked_at_rate(mono.astype(np.float32), sample_rate, SAMPLE_RATE, name)
+
+
+def _checked_at_rate(mono: np.ndarray, rate: int, target: int, name: str) -> np.ndarray:
+    """Mono float32 samples at ``rate`` -> contiguous float32 at ``target`` (soxr), refused with an
+    AudioError naming ``name`` where none are left or some are NaN or infinite."""
+    if rate != target and len(mono):
+        mono = soxr.resample(mono, rate, target, quality="HQ").astype(np.float32)
+    if len(mono) == 0:  # checked after resampling: a 1-sample file can resample to nothing
+        raise AudioError(f"{name}: empty audio (0 samples at {target} Hz)")
     if not np.isfinite(mono).all():
         raise AudioError(f"{name}: audio contains NaN or infinite samples")
-    return np.ascontiguousarray(mono)
+    return np.ascontiguousarray(mono, dtype=np.float32)
 
 
 def change_speed(samples: np.ndarray, factor: float) -> np.ndarray:

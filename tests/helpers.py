@@ -180,3 +180,16 @@ def train_head(head, h, h_lengths, targets, target_lengths, steps: int, lr: floa
         optimizer.step()
         losses.append(loss.item())
     return losses
+
+
+def transparent_ink(source: Path, out: Path) -> Path:
+    """``source`` as black ink on a transparent background (a logo, a design tool's export): RGBA
+    whose alpha is each pixel's darkness, written to ``out``. Read on white it is ``source`` again;
+    read without its alpha, black on black."""
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(source) as image:
+        ink = 255 - np.asarray(image.convert("L"))
+    Image.fromarray(np.dstack([np.zeros_like(ink)] * 3 + [ink]), "RGBA").save(out)
+    return out

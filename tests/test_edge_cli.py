@@ -22,7 +22,7 @@ from recog.models import shipped
 from recog_edge.cli import main as edge_main
 from recog_edge.lm import write_fusion_setting
 from tests.conftest import speak
-from tests.helpers import tiny_recognizer
+from tests.helpers import tiny_recognizer, transparent_ink
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -545,13 +545,8 @@ def test_both_runtimes_read_black_ink_on_a_transparent_background_as_printed(
         tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     """A line whose ink is all alpha (a logo, a design tool's export) is composited on white, as
     recog_edge.image_file reads it: without that, its transparent black reads as black on black."""
-    import numpy as np
-    from PIL import Image
-
     price = EXAMPLES / "price.png"
-    transparent = tmp_path / "price_transparent.png"
-    ink = 255 - np.asarray(Image.open(price).convert("L"))
-    Image.fromarray(np.dstack([np.zeros_like(ink)] * 3 + [ink]), "RGBA").save(transparent)
+    transparent = transparent_ink(price, tmp_path / "price_transparent.png")
     for main in (edge_main, recog_main):
         assert main(["ocr", str(transparent), str(price)]) == 0
         out = capsys.readouterr().out.splitlines()

@@ -18,7 +18,7 @@ import soundfile
 from recog.cli import main
 from recog.web import WEB_ROOT, make_server
 from recog_edge.features import FeatureStream, NumpyLogMel, WaveformIntake
-from tests.helpers import tiny_recognizer
+from tests.helpers import tiny_recognizer, transparent_ink
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -338,9 +338,7 @@ def test_the_page_reads_lines_and_pages_like_the_edge_runtime(models: dict[str, 
     assert expected[upside_down].text.split() == expected[EXAMPLES / "memo.png"].text.split()  # it turns
     assert sum(len(cut_columns(crop_box(image, np.array(line.box, np.float32)))) > 0
                for line in expected[long_lines].lines) == 2
-    transparent = tmp_path / "price_transparent.png"  # black ink whose alpha is the print's darkness: read on white
-    ink = 255 - np.asarray(Image.open(EXAMPLES / "price.png").convert("L"))
-    Image.fromarray(np.dstack([np.zeros_like(ink)] * 3 + [ink]), "RGBA").save(transparent)
+    transparent = transparent_ink(EXAMPLES / "price.png", tmp_path / "price_transparent.png")  # read on white
     assert lines.read([transparent])[0].text == lines.read([EXAMPLES / "price.png"])[0].text
     page = open_page(browser, server)
     page.check("#line-mode")
