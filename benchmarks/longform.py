@@ -34,7 +34,7 @@ from recog.data import Entry  # noqa: E402
 from recog.decoding.ctc import ctc_forced_align  # noqa: E402
 from recog.inference import RecognitionModel  # noqa: E402
 from recog.metrics import inverse_real_time_factor, word_error_rate  # noqa: E402
-from recog.segments import words_of  # noqa: E402
+from recog_edge.segments import words_of  # noqa: E402
 from recog_edge.vad import trim_silence  # noqa: E402
 
 CHILD = """

@@ -6,10 +6,9 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 
-from recog.segments import FORMATS
 from recog_edge.files import expand_inputs, write_text_atomic
 from recog_edge.fusion import (
     ILME_WEIGHT_HELP,
@@ -19,6 +18,7 @@ from recog_edge.fusion import (
     LM_WEIGHT_HELP,
 )
 from recog_edge.pieces import PIECE, PIECES_HELP, piece_width
+from recog_edge.segments import FORMATS, unique_stem, write_formats
 
 
 def progress(items: Iterable, total: int, quiet: bool = False) -> Iterable:
@@ -157,9 +157,10 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         if result.warning:
             print(f"warning: {path}: {result.warning}", file=sys.stderr)
         if formats and args.command == "transcribe":
-            write_formats(result, formats, args.output_dir, names)
+            name = unique_stem(result.path, result.offset, names) if args.output_dir else ""
+            write_formats(formats, result.segments(), result.text, rows[-1], name, args.output_dir)
         elif args.output_dir:  # recog ocr: a text line's file is its text or its JSON result, as a page's
-            write_text_atomic(Path(args.output_dir) / f"{unique_stem(result, names)}.{fmt}",
+            write_text_atomic(Path(args.output_dir) / f"{unique_stem(result.path, result.offset, names)}.{fmt}",
                               ocr_file_content(fmt, result.text, rows[-1]))
         elif args.output == "-" or fmt == "json":
             print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
@@ -178,33 +179,6 @@ def _finish(args: argparse.Namespace, rows: list[dict], formats: str, failures: 
     if args.output_dir:
         print(f"wrote {len(rows)} result(s) as {formats} to {args.output_dir}", file=sys.stderr)
     return _report_failures(failures)
-
-
-def write_formats(result, formats: Sequence[str], output_dir: str | None, names: set[str]) -> None:  # noqa: ANN001
-    """One input's result in each of ``formats``: files ``<output_dir>/<input name>.<format>`` (a
-    repeated name gets -2, -3, ...), or printed where there is no ``output_dir``."""
-    from recog.segments import render
-
-    segments = result.segments()
-    if output_dir is None:
-        for fmt in formats:
-            print(render(fmt, segments, result.text, result.to_json()), end="", flush=True)
-        return
-    name = unique_stem(result, names)
-    for fmt in formats:
-        write_text_atomic(Path(output_dir) / f"{name}.{fmt}", render(fmt, segments, result.text, result.to_json()))
-
-
-def unique_stem(result, names: set[str]) -> str:  # noqa: ANN001 - a Recognition
-    """The file name stem of ``result``'s output files: its input's stem (and segment offset), with
-    -2, -3, ... where ``names`` holds it already; added to ``names``."""
-    stem = Path(result.path).stem + (f"@{result.offset:g}" if result.offset is not None else "")
-    name, n = stem, 1
-    while name in names:
-        n += 1
-        name = f"{stem}-{n}"
-    names.add(name)
-    return name
 
 
 def ocr_file_content(fmt: str, text: str, row: dict) -> str:

@@ -26,8 +26,8 @@ from recog.inputs import InputKind, Loaded, Source, input_kind
 from recog.lm import CharNgramLM
 from recog.model import Recognizer
 from recog.models import default_model, resolve, resolve_lm
-from recog.segments import Segment, Word, segments_of, words_of
 from recog_edge.audio_file import audio_blocks, audio_seconds
+from recog_edge.segments import Segment, Word, add_piece, segments_of, words_of
 from recog_edge.vad import LONG_SECONDS
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ class Recognition:
     def segments(self, max_gap: float = 0.8, max_seconds: float = 8.0, max_chars: int = 84) -> list[Segment]:
         """The words grouped as subtitles: a new segment after a pause of ``max_gap`` seconds, at
         each pause a long recording was cut at, or before one would pass ``max_seconds`` or
-        ``max_chars`` (``recog.segments``)."""
+        ``max_chars`` (``recog_edge.segments``)."""
         return segments_of(self.words, max_gap, max_seconds, max_chars, self.breaks)
 
     def to_json(self) -> dict[str, Any]:
@@ -231,20 +231,16 @@ class RecognitionModel:
                     raise
                 warning.append(f"truncated: read the first {read[0]:.1f} s, then {str(err).removeprefix(f'{path}: ')}")
 
-        parts, words, breaks = [], [], {}
+        parts: list[Recognition] = []
+        words: list[Word] = []
+        breaks: dict[int, float] = {}
         for start, end, speech in speech_pieces(WaveformIntake(SAMPLE_RATE).resampled(blocks()), SAMPLE_RATE):
             if speech is not None:  # silence or steady noise says nothing
                 item = Loaded(speech, offset=(offset or 0.0) + start)
                 [part] = self.transcribe_arrays([speech], [path], head=head, options=options, items=[item])
-                if part.words:  # its segment starts with its speech; its words keep the model's times, but
-                    # none starts before that speech (a model may emit in the silence kept before it)
-                    onset = round(item.offset + trim_silence(speech, SAMPLE_RATE, keep_seconds=0.0)[0], 3)
-                    first = part.words[0]
-                    first.start = max(first.start, onset)
-                    first.end = max(first.end, first.start)
-                    breaks[len(words)] = onset
+                onset = round(item.offset + trim_silence(speech, SAMPLE_RATE, keep_seconds=0.0)[0], 3)
+                add_piece(words, breaks, part.words, onset)  # its segment starts where its speech does
                 parts.append(part)
-                words += part.words
             if progress is not None:
                 progress(path, end, total)
         weights = [len(r.tokens) or 1 for r in parts]

@@ -80,6 +80,38 @@ def test_transcribe_json_lines_equal_recogs_field_for_field(speech: tuple, head:
     assert_same_rows(got, want, numbers=2e-3)
 
 
+@pytest.mark.parametrize("head", ["ctc", "rnnt"])
+def test_transcribe_writes_recogs_subtitle_and_text_files(speech: tuple, head: str, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture) -> None:
+    """--output-dir: every format, a file each named after the input, the same as recog's (times to
+    the millisecond; a word's confidence to ONNX's arithmetic); --format without it prints them."""
+    checkpoint, folder, wavs = speech
+    files = [str(w) for w in wavs]
+    assert recog_main(["transcribe", *files, "--model", str(checkpoint), "--head", head, "--output-dir",
+                       str(tmp_path / "recog"), "--quiet"]) == 0
+    assert edge_main(["transcribe", *files, "--model", str(folder), "--head", head, "--output-dir",
+                      str(tmp_path / "edge")]) == 0
+    assert "wrote 2 result(s) as txt, srt, vtt, tsv, json to" in capsys.readouterr().err
+    names = sorted(p.name for p in (tmp_path / "recog").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "edge").iterdir()) and len(names) == 10
+    for name in names:
+        want, got = ((tmp_path / side / name).read_text() for side in ("recog", "edge"))
+        if name.endswith(".json"):
+            want, got = json.loads(want), json.loads(got)
+            want_words, got_words = ([w for s in row.pop("segments") for w in s["words"]] for row in (want, got))
+            assert_same_rows([got], [want], numbers=2e-3)
+            assert [[w["text"], w["start"], w["end"]] for w in got_words] == \
+                [[w["text"], w["start"], w["end"]] for w in want_words] and want_words
+            assert [w["confidence"] for w in got_words] == pytest.approx([w["confidence"] for w in want_words],
+                                                                         abs=2e-3)
+        else:
+            assert got == want, name
+    srt = (tmp_path / "edge" / "a.srt").read_text()
+    assert " --> " in srt and (tmp_path / "edge" / "a.txt").read_text().strip()
+    assert edge_main(["transcribe", files[0], "--model", str(folder), "--head", head, "--format", "srt"]) == 0
+    assert capsys.readouterr().out == srt
+
+
 def test_stream_ends_on_recog_streams_text(speech: tuple, capsys: pytest.CaptureFixture) -> None:
     checkpoint, folder, wavs = speech
     flags = ["--chunk-ms", "80", "--no-endpoint", "--head", "rnnt"]
@@ -266,13 +298,16 @@ def test_a_long_recording_is_read_in_pieces_cut_at_pauses_as_recog_reads_it(
     assert len(samples) > model.LONG_SECONDS * rate
     pieces = model.pieces(samples, rate)
     assert len(pieces) >= 5 and all(b[0] > a[0] for a, b in zip(pieces, pieces[1:], strict=False))
-    # recog's breaks: where each piece's speech starts (its silence trimmed whole; the edge keeps 0.15 s,
-    # to one 20 ms frame)
-    breaks = sorted(recog.load("en-speech").transcribe([talk])[0].breaks.values())
+    # recog's breaks: where each piece's speech starts (its silence trimmed whole; a piece keeps 0.15 s,
+    # to one 20 ms frame); the edge result's subtitles break there too
+    want = recog.load("en-speech").transcribe([talk])[0]
+    breaks = sorted(want.breaks.values())
     assert len(breaks) == len(pieces)
-    assert all(0 <= onset - start <= 0.15 + 0.02 + 1e-6 for (start, _), onset in zip(pieces, breaks, strict=True))
+    assert all(0 <= onset - start <= 0.15 + 0.02 + 1e-6 for (start, _, _), onset in zip(pieces, breaks, strict=True))
     result = model.transcribe_file(talk)
-    assert result.text == " ".join(model.detokenize(d.tokens) for _, d in pieces)
+    assert [onset for _, onset, _ in pieces] == breaks == sorted(result.breaks.values())
+    assert {s.start for s in result.segments()} >= set(breaks)
+    assert result.text == " ".join(model.detokenize(d.tokens) for *_, d in pieces)
     assert result.timestamps == sorted(result.timestamps) and 100 < result.timestamps[-1] < len(samples) / rate
     monkeypatch.setattr(EdgeModel, "LONG_SECONDS", 1e9)
     assert model.transcribe_file(talk).text != result.text

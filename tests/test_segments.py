@@ -1,4 +1,4 @@
-"""Words and segments from tokens, and the subtitle formats (recog.segments; recog transcribe
+"""Words and segments from tokens, and the subtitle formats (recog_edge.segments; recog transcribe
 --format / --output-dir)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from recog.segments import Word, render, segments_of, words_of
+from recog_edge.segments import Word, render, segments_of, words_of
 
 CHARS = list("hello world")
 CHAR_STARTS = [0.1, 0.14, 0.18, 0.22, 0.26, 0.4, 0.5, 0.54, 0.58, 0.62, 0.66]

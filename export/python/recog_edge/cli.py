@@ -3,7 +3,8 @@ microphone fed in pieces, partial and final text) and ``ocr`` (text-line images 
 with numpy and onnxruntime only. Without ``--model`` each command takes the edge model that ships
 for its task (``recog_edge.models``). Its output is ``recog``'s: ``path<TAB>text`` lines (pages:
 ``==> path <==`` and the page text), or with ``--output -`` (or a file) JSON lines with the fields
-of ``recog transcribe --output -`` / ``recog ocr --format json``. A file that cannot be read is
+of ``recog transcribe --output -`` / ``recog ocr --format json``, or subtitles and text files
+(``transcribe --format`` / ``--output-dir``, ``recog_edge.segments``). A file that cannot be read is
 reported in one line naming it; the others are still read, and the exit status is 1."""
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from recog_edge.fusion import ILME_WEIGHT_HELP, ILME_WITHOUT_LM, LM_BEAM, LM_BON
 from recog_edge.image_file import PDF_DPI
 from recog_edge.models import default_model, resolve, resolve_lm
 from recog_edge.pieces import PIECE, PIECES_HELP, piece_width
+from recog_edge.segments import FORMATS, unique_stem, write_formats
 
 LINE_GROUP = 64  # line images `ocr` reads together, so that --threads of them run side by side
 
-Row = tuple[str, dict[str, Any] | None, str | Exception]  # (path, JSON row, plain text or the file's error)
+# (path, JSON row, plain text or the file's error, or None where the result is written already)
+Row = tuple[str, dict[str, Any] | None, str | Exception | None]
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
@@ -35,15 +38,24 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     model = EdgeModel(resolve(args.model) if args.model else default_model("speech"), head=args.head,
                       threads=args.threads, beam=args.beam, **lm_options(args))
 
+    fmt = args.format or ("all" if args.output_dir else None)
+    formats = FORMATS if fmt == "all" else (fmt,) if fmt else ()
+    names: set[str] = set()
+
     def rows() -> Iterator[Row]:
         for path in paths:
             try:
                 result = model.transcribe_file(path)
-                yield path, result.to_json(), f"{path}\t{result.text}"
             except ValueError as err:
                 yield path, None, err
+                continue
+            row = result.to_json()
+            if formats:  # printed or written here, as recog transcribe --format writes them
+                name = unique_stem(path, None, names) if args.output_dir else ""
+                write_formats(formats, result.segments(), result.text, row, name, args.output_dir)
+            yield path, row, None if formats else f"{path}\t{result.text}"
 
-    return _write(args, rows(), failures)
+    return _write(args, rows(), failures, formats)
 
 
 def cmd_ocr(args: argparse.Namespace) -> int:
@@ -172,22 +184,26 @@ def _no_inputs(failures: list[tuple[str, str]], what: str) -> int:
     return 2
 
 
-def _write(args: argparse.Namespace, rows: Iterator[Row], failures: list[tuple[str, str]]) -> int:
+def _write(args: argparse.Namespace, rows: Iterator[Row], failures: list[tuple[str, str]],
+           formats: tuple[str, ...] = ()) -> int:
     """Print each result (text, or JSON with ``--output -`` / ``--format json``), or write them all
-    to the JSON-lines file ``--output`` once every input is read; the failures last."""
+    to the JSON-lines file ``--output`` once every input is read; say where ``--output-dir`` got
+    the ``formats``; the failures last."""
     to_file = args.output not in (None, "-")
     as_json = args.output == "-" or getattr(args, "format", None) == "json"
     written: list[dict[str, Any]] = []
     for path, row, shown in rows:
         if row is None:
             failures.append((path, str(shown)))
-        elif to_file:
-            written.append(row)
-        else:
+            continue
+        written.append(row)
+        if shown is not None and not to_file:
             print(json.dumps(row, ensure_ascii=False) if as_json else shown, flush=True)
     if to_file:
         write_text_atomic(args.output, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in written))
         print(f"wrote {len(written)} result(s) to {args.output}", file=sys.stderr)
+    if getattr(args, "output_dir", None):
+        print(f"wrote {len(written)} result(s) as {', '.join(formats)} to {args.output_dir}", file=sys.stderr)
     if failures:
         print(f"{len(failures)} file(s) failed:", file=sys.stderr)
         for _, message in failures:
@@ -204,6 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
     transcribe.add_argument("inputs", nargs="*", help="audio files or folders of them")
     transcribe.add_argument("--model", help=model_help.format("en-speech"))
     transcribe.add_argument("--head", help="ctc, rnnt, attention or cassnat (default: the model's)")
+    transcribe.add_argument("--format", choices=[*FORMATS, "all"], help="also write each file as txt, srt, vtt, tsv "
+                            "(segments with start and end) or json (with segments and word times), or all: files in "
+                            "--output-dir, else printed (recog transcribe's files)")
+    transcribe.add_argument("--output-dir", help="folder for the --format files, one per input and format, named "
+                            "after the input (default format with it: all)")
 
     stream = sub.add_parser("stream", help="an audio file or the microphone streamed through a streaming export "
                             "(encoder.onnx)")

@@ -48,10 +48,10 @@ from recog_edge.search import (
     prefix_beam_search,
     zeros_for_one,
 )
+from recog_edge.segments import SPACE, Word, add_piece, words_of
 from recog_edge.sessions import open_export
-from recog_edge.vad import BLOCK_SECONDS, LONG_SECONDS, speech_pieces
+from recog_edge.vad import BLOCK_SECONDS, LONG_SECONDS, speech_pieces, trim_silence
 
-SPACE = "\u2581"  # SentencePiece's word-boundary mark
 PARTS = {"rnnt": ("predictor", "joiner"), "attention": ("decoder",), "cassnat": ("cassnat",)}  # head -> graphs
 
 
@@ -145,31 +145,42 @@ class EdgeModel:
             raise ValueError(f"{path}: empty audio (0 samples)")
         try:
             pieces = self.pieces(samples, rate) if len(samples) > self.LONG_SECONDS * rate \
-                else [(0.0, self.recognize_signal(samples, rate))]
+                else [(0.0, None, self.recognize_signal(samples, rate))]
         except ValueError as err:
             raise ValueError(f"{path}: {err}") from None
         seconds = self.meta["frame_seconds"]
-        weights = [len(d.tokens) or 1 for _, d in pieces]  # each piece's values rounded first, as recog's
+        words: list[Word] = []
+        breaks: dict[int, float] = {}
+        for start, onset, decoded in pieces:
+            piece = words_of([self.vocabulary[t] for t in decoded.tokens],
+                             [round(start + t * seconds, 3) for t in decoded.stamps], decoded.probs, seconds)
+            if onset is None:  # the whole file in one piece: no cut, no break
+                words += piece
+            else:
+                add_piece(words, breaks, piece, onset)
+        weights = [len(d.tokens) or 1 for *_, d in pieces]  # each piece's values rounded first, as recog's
         return SpeechResult(
-            audio_filepath=str(path), text=" ".join(t for _, d in pieces if (t := self.detokenize(d.tokens))),
-            tokens=[self.vocabulary[t] for _, d in pieces for t in d.tokens],
-            timestamps=[round(start + t * seconds, 3) for start, d in pieces for t in d.stamps],
-            confidence=round(float(np.average([round(d.confidence, 4) for _, d in pieces], weights=weights)), 4)
+            audio_filepath=str(path), text=" ".join(t for *_, d in pieces if (t := self.detokenize(d.tokens))),
+            tokens=[self.vocabulary[t] for *_, d in pieces for t in d.tokens],
+            timestamps=[round(start + t * seconds, 3) for start, _, d in pieces for t in d.stamps],
+            confidence=round(float(np.average([round(d.confidence, 4) for *_, d in pieces], weights=weights)), 4)
             if pieces else 0.0,
-            token_confidences=[round(p, 4) for _, d in pieces for p in d.probs],
-            score=round(sum(round(d.score, 4) for _, d in pieces), 4))
+            token_confidences=[round(p, 4) for *_, d in pieces for p in d.probs],
+            score=round(sum(round(d.score, 4) for *_, d in pieces), 4), words=words, breaks=breaks)
 
-    def pieces(self, samples: np.ndarray, sample_rate: int) -> list[tuple[float, Decoded]]:
+    def pieces(self, samples: np.ndarray, sample_rate: int) -> list[tuple[float, float, Decoded]]:
         """A long mono signal cut at pauses as recog cuts a file (``recog_edge.vad.speech_pieces``
         over blocks of ``BLOCK_SECONDS`` at the file's rate, resampled as they come; pieces of at most
-        30 s) -> each piece's start in seconds (its leading silence trimmed) and its search result;
+        30 s) -> each piece's start in seconds (its leading silence trimmed, but for 0.15 s), where its
+        speech starts (silence trimmed whole: its subtitle's start, as recog's) and its search result;
         pieces of silence or steady noise are skipped, as recog skips them."""
         samples = as_float_samples(samples)
         if len(samples) == 0:
             raise ValueError("empty audio (0 samples)")
         step = max(1, int(BLOCK_SECONDS * sample_rate))
         blocks = ((sample_rate, samples[begin: begin + step]) for begin in range(0, len(samples), step))
-        return [(onset, self.recognize_signal(speech, self.sample_rate)) for onset, _, speech
+        return [(start, round(start + trim_silence(speech, self.sample_rate, keep_seconds=0.0)[0], 3),
+                 self.recognize_signal(speech, self.sample_rate)) for start, _, speech
                 in speech_pieces(WaveformIntake(self.sample_rate).resampled(blocks), self.sample_rate)
                 if speech is not None]
 

@@ -1,5 +1,6 @@
 """Words and segments from a result's tokens, and the subtitle and text formats Whisper's CLI
-writes (txt, srt, vtt, tsv, json).
+writes (txt, srt, vtt, tsv, json): one implementation for ``recog transcribe`` and ``recog-edge
+transcribe`` (numpy-free, torch-free).
 
 A word is the run of tokens between word boundaries (a SentencePiece piece starting with "▁", or
 a space token of a character tokenizer). It starts where its first token was emitted (the CTC
@@ -13,6 +14,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from recog_edge.files import write_text_atomic
 
 SPACE = "\u2581"  # SentencePiece's word-boundary mark
 FORMATS = ("txt", "srt", "vtt", "tsv", "json")
@@ -66,6 +70,20 @@ def words_of(pieces: Sequence[str], starts: Sequence[float], confidences: Sequen
     return words
 
 
+def add_piece(words: list[Word], breaks: dict[int, float], piece: Sequence[Word], onset: float) -> None:
+    """Append the ``piece`` words of one piece of a long recording (cut at a pause,
+    ``recog_edge.vad``) to ``words``, and its ``onset`` (where its speech starts, in the file's
+    seconds) to ``breaks`` at its first word: its segment starts there. Its words keep the model's
+    times, but none starts before that speech (a model may emit in the silence kept before it)."""
+    if not piece:
+        return
+    first = piece[0]
+    first.start = max(first.start, onset)
+    first.end = max(first.end, first.start)
+    breaks[len(words)] = onset
+    words.extend(piece)
+
+
 def segments_of(words: Sequence[Word], max_gap: float = 0.8, max_seconds: float = 8.0, max_chars: int = 84,
                 breaks: Mapping[int, float] | None = None) -> list[Segment]:
     """Words grouped into segments: a new one after a pause of ``max_gap`` seconds between words,
@@ -111,3 +129,27 @@ def render(fmt: str, segments: Sequence[Segment], text: str, row: dict | None = 
         return json.dumps({**(row or {"text": text}), "segments": [asdict(s) for s in segments]},
                           ensure_ascii=False) + "\n"
     raise ValueError(f"format must be one of {FORMATS} or 'all', got {fmt!r}")
+
+
+def unique_stem(path: str, offset: float | None, names: set[str]) -> str:
+    """The file name stem of an input's output files: the stem of its ``path`` (and ``@offset``
+    for a manifest segment), with -2, -3, ... where ``names`` holds it already; added to ``names``."""
+    stem = Path(path).stem + (f"@{offset:g}" if offset is not None else "")
+    name, n = stem, 1
+    while name in names:
+        n += 1
+        name = f"{stem}-{n}"
+    names.add(name)
+    return name
+
+
+def write_formats(formats: Sequence[str], segments: Sequence[Segment], text: str, row: dict, name: str,
+                  output_dir: str | Path | None) -> None:
+    """One input's result (its ``segments``, ``text`` and JSON ``row``) in each of ``formats``:
+    files ``<output_dir>/<name>.<format>``, or printed where there is no ``output_dir``."""
+    for fmt in formats:
+        content = render(fmt, segments, text, row)
+        if output_dir is None:
+            print(content, end="", flush=True)
+        else:
+            write_text_atomic(Path(output_dir) / f"{name}.{fmt}", content)
