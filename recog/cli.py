@@ -380,8 +380,7 @@ def _write_pages(args: argparse.Namespace, results: Iterable, total: int, failur
         if args.output_dir:
             write_text_atomic(Path(args.output_dir) / f"{stem}.{fmt}", ocr_file_content(fmt, result.text, row))
         elif fmt == "txt" or (fmt is None and not args.output and isinstance(result, Page)):
-            where = f"{result.path}" + (f" (page {result.page})" if isinstance(result, Page) and result.page else "")
-            print(f"==> {where} <==\n{result.text}\n" if isinstance(result, Page) else f"{result.path}\t{result.text}",
+            print(result.printed(plain=fmt == "txt") if isinstance(result, Page) else f"{result.path}\t{result.text}",
                   flush=True)
         elif fmt == "json" or args.output == "-":
             print(json.dumps(row, ensure_ascii=False), flush=True)

@@ -561,6 +561,11 @@ def test_recog_edge_reads_pdf_pages_as_recog_does(tmp_path: Path, capsys: pytest
     assert got == want and got.out.startswith(f"{price}\t") and f"==> {pdf} (page 2) <==" in got.out
     assert "Quarterly Report" in got.out and got.out.endswith(f"{price}\tTotal: $1,249.50 (incl. VAT)\n")
     assert got.err.splitlines()[1].startswith(f"  {broken}: not a readable PDF")
+    assert recog_main([*argv, "--quiet", "--format", "txt"]) == 1  # the text alone, each PDF page ended by \f
+    want = capsys.readouterr()
+    assert edge_main([*argv, "--format", "txt"]) == 1
+    got = capsys.readouterr()
+    assert got.out == want.out and got.out.count("\f\n") == 2 and "==>" not in got.out and "Quarterly" in got.out
     for dpi in ("150", "75"):  # rendered at half the resolution, every width and height halves
         rows = json_rows(edge_main, ["ocr", str(pdf), "--output", "-", "--dpi", dpi], capsys)
         want_rows = json_rows(recog_main, ["ocr", str(pdf), "--output", "-", "--dpi", dpi, "--quiet"], capsys)

@@ -99,8 +99,7 @@ def cmd_ocr(args: argparse.Namespace) -> int:
                 continue
             page = page_reader().read(image, name=path)
             page.page = number
-            text = f"{page.text}\f" if args.format == "txt" else f"==> {path} (page {number}) <==\n{page.text}\n"
-            yield f"{path}#{number}", page.to_json(), text
+            yield f"{path}#{number}", page.to_json(), page.printed(plain=args.format == "txt")
 
     def rows() -> Iterator[Row]:
         waiting: list[tuple[str, np.ndarray]] = []  # line images not yet read
@@ -118,8 +117,7 @@ def cmd_ocr(args: argparse.Namespace) -> int:
                     continue
                 yield from read_lines(waiting)  # the lines before this page come out before it
                 page = page_reader().read(rgb, name=path)
-                text = page.text if args.format == "txt" else f"==> {path} <==\n{page.text}\n"
-                yield path, page.to_json(), text
+                yield path, page.to_json(), page.printed(plain=args.format == "txt")
             except ValueError as err:
                 yield from read_lines(waiting)
                 yield path, None, err

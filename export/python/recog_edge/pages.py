@@ -73,6 +73,14 @@ class Page:
                 "width": self.width, "height": self.height, "text": self.text,
                 "lines": [line.to_json() for line in self.lines]}
 
+    def printed(self, plain: bool = False) -> str:
+        """How ``recog ocr`` and ``recog-edge ocr`` print the page (a line follows): its text under a
+        ``==> path <==`` header (``(page N)`` for a PDF page) with a blank line after, or with ``plain``
+        (``--format txt``) its text alone, a PDF page's ended by a form feed as pdftotext ends it."""
+        if plain:
+            return self.text + ("\f" if self.page is not None else "")
+        return f"==> {self.path}{f' (page {self.page})' if self.page is not None else ''} <==\n{self.text}\n"
+
 
 def is_line_image(height: int, width: int) -> bool:
     """Whether an image of this size is a single text line (read directly, not detected in)."""
