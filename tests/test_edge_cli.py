@@ -307,6 +307,9 @@ def test_a_long_recording_is_read_in_pieces_cut_at_pauses_as_recog_reads_it(
     result = model.transcribe_file(talk)
     assert [onset for _, onset, _ in pieces] == breaks == sorted(result.breaks.values())
     assert {s.start for s in result.segments()} >= set(breaks)
+    # each word starts at its first token's time, or where its piece's speech starts; together they are the text
+    assert all(w.start in set(result.timestamps) | set(breaks) for w in result.words)
+    assert " ".join(w.text for w in result.words) == result.text
     assert result.text == " ".join(model.detokenize(d.tokens) for *_, d in pieces)
     assert result.timestamps == sorted(result.timestamps) and 100 < result.timestamps[-1] < len(samples) / rate
     monkeypatch.setattr(EdgeModel, "LONG_SECONDS", 1e9)
@@ -561,11 +564,14 @@ def test_recog_edge_reads_pdf_pages_as_recog_does(tmp_path: Path, capsys: pytest
     assert got == want and got.out.startswith(f"{price}\t") and f"==> {pdf} (page 2) <==" in got.out
     assert "Quarterly Report" in got.out and got.out.endswith(f"{price}\tTotal: $1,249.50 (incl. VAT)\n")
     assert got.err.splitlines()[1].startswith(f"  {broken}: not a readable PDF")
-    assert recog_main([*argv, "--quiet", "--format", "txt"]) == 1  # the text alone, each PDF page ended by \f
+    memo = EXAMPLES / "memo.png"  # a page image: its text alone, no form feed
+    txt = [*argv, str(memo), "--format", "txt"]  # the text alone, each PDF page ended by \f
+    assert recog_main([*txt, "--quiet"]) == 1
     want = capsys.readouterr()
-    assert edge_main([*argv, "--format", "txt"]) == 1
+    assert edge_main(txt) == 1
     got = capsys.readouterr()
-    assert got.out == want.out and got.out.count("\f\n") == 2 and "==>" not in got.out and "Quarterly" in got.out
+    assert got.out == want.out and got.out.count("\f") == 2 and "==>" not in got.out
+    assert got.out.count("Quarterly Report") == 2 and got.out.endswith("South 980 1,112\n")
     for dpi in ("150", "75"):  # rendered at half the resolution, every width and height halves
         rows = json_rows(edge_main, ["ocr", str(pdf), "--output", "-", "--dpi", dpi], capsys)
         want_rows = json_rows(recog_main, ["ocr", str(pdf), "--output", "-", "--dpi", dpi, "--quiet"], capsys)

@@ -189,19 +189,22 @@ def _write(args: argparse.Namespace, rows: Iterator[Row], failures: list[tuple[s
     the ``formats``; the failures last."""
     to_file = args.output not in (None, "-")
     as_json = args.output == "-" or getattr(args, "format", None) == "json"
-    written: list[dict[str, Any]] = []
+    written: list[dict[str, Any]] = []  # the rows for --output FILE (only then kept)
+    done = 0
     for path, row, shown in rows:
         if row is None:
             failures.append((path, str(shown)))
             continue
-        written.append(row)
-        if shown is not None and not to_file:
+        done += 1
+        if to_file:
+            written.append(row)
+        elif shown is not None:
             print(json.dumps(row, ensure_ascii=False) if as_json else shown, flush=True)
     if to_file:
         write_text_atomic(args.output, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in written))
-        print(f"wrote {len(written)} result(s) to {args.output}", file=sys.stderr)
+        print(f"wrote {done} result(s) to {args.output}", file=sys.stderr)
     if getattr(args, "output_dir", None):
-        print(f"wrote {len(written)} result(s) as {', '.join(formats)} to {args.output_dir}", file=sys.stderr)
+        print(f"wrote {done} result(s) as {', '.join(formats)} to {args.output_dir}", file=sys.stderr)
     if failures:
         print(f"{len(failures)} file(s) failed:", file=sys.stderr)
         for _, message in failures:

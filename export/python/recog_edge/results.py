@@ -49,6 +49,7 @@ class SpeechResult:
         return segments_of(self.words, max_gap, max_seconds, max_chars, self.breaks)
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON line ``recog transcribe --output`` writes (words and breaks are not in it)."""
         return {"audio_filepath": self.audio_filepath, "text": self.text, "tokens": self.tokens,
                 "timestamps": self.timestamps, "confidence": self.confidence,
                 "token_confidences": self.token_confidences, "score": self.score}

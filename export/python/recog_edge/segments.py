@@ -1,6 +1,6 @@
 """Words and segments from a result's tokens, and the subtitle and text formats Whisper's CLI
 writes (txt, srt, vtt, tsv, json): one implementation for ``recog transcribe`` and ``recog-edge
-transcribe`` (numpy-free, torch-free).
+transcribe`` (torch-free; it imports no numpy itself).
 
 A word is the run of tokens between word boundaries (a SentencePiece piece starting with "▁", or
 a space token of a character tokenizer). It starts where its first token was emitted (the CTC
@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from recog_edge.files import write_text_atomic
 
@@ -111,7 +112,7 @@ def _clock(seconds: float, separator: str) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
 
 
-def render(fmt: str, segments: Sequence[Segment], text: str, row: dict | None = None) -> str:
+def render(fmt: str, segments: Sequence[Segment], text: str, row: dict[str, Any] | None = None) -> str:
     """One input's result in format ``fmt`` (one of FORMATS): plain text, SubRip, WebVTT, TSV
     (start and end in integer milliseconds, as Whisper writes it), or the JSON row with its segments."""
     if fmt == "txt":
@@ -143,7 +144,7 @@ def unique_stem(path: str, offset: float | None, names: set[str]) -> str:
     return name
 
 
-def write_formats(formats: Sequence[str], segments: Sequence[Segment], text: str, row: dict, name: str,
+def write_formats(formats: Sequence[str], segments: Sequence[Segment], text: str, row: dict[str, Any], name: str,
                   output_dir: str | Path | None) -> None:
     """One input's result (its ``segments``, ``text`` and JSON ``row``) in each of ``formats``:
     files ``<output_dir>/<name>.<format>``, or printed where there is no ``output_dir``."""
