@@ -572,6 +572,12 @@ def test_recog_edge_reads_pdf_pages_as_recog_does(tmp_path: Path, capsys: pytest
     got = capsys.readouterr()
     assert got.out == want.out and got.out.count("\f") == 2 and "==>" not in got.out
     assert got.out.count("Quarterly Report") == 2 and got.out.endswith("South 980 1,112\n")
+    for side, main in (("recog", recog_main), ("edge", edge_main)):  # --format prints beside --output FILE
+        assert main([*txt, "--output", str(tmp_path / f"{side}.jsonl"), *(["--quiet"] if side == "recog" else [])]) == 1
+        assert capsys.readouterr().out == want.out
+    rows = [[json.loads(line) for line in (tmp_path / f"{side}.jsonl").read_text().splitlines()]
+            for side in ("recog", "edge")]
+    assert [r["text"] for r in rows[0]] == [r["text"] for r in rows[1]] and len(rows[0]) == 5
     for dpi in ("150", "75"):  # rendered at half the resolution, every width and height halves
         rows = json_rows(edge_main, ["ocr", str(pdf), "--output", "-", "--dpi", dpi], capsys)
         want_rows = json_rows(recog_main, ["ocr", str(pdf), "--output", "-", "--dpi", dpi, "--quiet"], capsys)

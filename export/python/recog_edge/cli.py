@@ -184,9 +184,9 @@ def _no_inputs(failures: list[tuple[str, str]], what: str) -> int:
 
 def _write(args: argparse.Namespace, rows: Iterator[Row], failures: list[tuple[str, str]],
            formats: tuple[str, ...] = ()) -> int:
-    """Print each result (text, or JSON with ``--output -`` / ``--format json``), or write them all
-    to the JSON-lines file ``--output`` once every input is read; say where ``--output-dir`` got
-    the ``formats``; the failures last."""
+    """Print each result (text, or JSON with ``--output -`` / ``--format json``), and write them all
+    to the JSON-lines file ``--output`` once every input is read (printing then only with
+    ``--format``, as recog does); say where ``--output-dir`` got the ``formats``; the failures last."""
     to_file = args.output not in (None, "-")
     as_json = args.output == "-" or getattr(args, "format", None) == "json"
     written: list[dict[str, Any]] = []  # the rows for --output FILE (only then kept)
@@ -198,7 +198,7 @@ def _write(args: argparse.Namespace, rows: Iterator[Row], failures: list[tuple[s
         done += 1
         if to_file:
             written.append(row)
-        elif shown is not None:
+        if shown is not None and (not to_file or getattr(args, "format", None)):  # --format prints, as recog's
             print(json.dumps(row, ensure_ascii=False) if as_json else shown, flush=True)
     if to_file:
         write_text_atomic(args.output, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in written))
