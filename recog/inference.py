@@ -213,7 +213,7 @@ class RecognitionModel:
         ``progress(path, seconds read, seconds in all)`` follows the pieces; ``total``: the seconds
         in all where known (``source_seconds``)."""
         from recog_edge.features import WaveformIntake
-        from recog_edge.vad import BLOCK_SECONDS, speech_pieces, trim_silence
+        from recog_edge.vad import BLOCK_SECONDS, speech_pieces
 
         path = source.path if isinstance(source, Entry) else str(source)
         offset = source.offset if isinstance(source, Entry) else None
@@ -234,12 +234,12 @@ class RecognitionModel:
         parts: list[Recognition] = []
         words: list[Word] = []
         breaks: dict[int, float] = {}
-        for start, end, speech in speech_pieces(WaveformIntake(SAMPLE_RATE).resampled(blocks()), SAMPLE_RATE):
+        pieces = speech_pieces(WaveformIntake(SAMPLE_RATE).resampled(blocks()), SAMPLE_RATE)
+        for start, end, speech, lead in pieces:
             if speech is not None:  # silence or steady noise says nothing
                 item = Loaded(speech, offset=(offset or 0.0) + start)
                 [part] = self.transcribe_arrays([speech], [path], head=head, options=options, items=[item])
-                onset = round(item.offset + trim_silence(speech, SAMPLE_RATE, keep_seconds=0.0)[0], 3)
-                add_piece(words, breaks, part.words, onset)  # its segment starts where its speech does
+                add_piece(words, breaks, part.words, round(item.offset + lead, 3))  # its segment starts with its speech
                 parts.append(part)
             if progress is not None:
                 progress(path, end, total)

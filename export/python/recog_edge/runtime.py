@@ -50,7 +50,7 @@ from recog_edge.search import (
 )
 from recog_edge.segments import SPACE, Word, add_piece, words_of
 from recog_edge.sessions import open_export
-from recog_edge.vad import BLOCK_SECONDS, LONG_SECONDS, speech_pieces, trim_silence
+from recog_edge.vad import BLOCK_SECONDS, LONG_SECONDS, speech_pieces
 
 PARTS = {"rnnt": ("predictor", "joiner"), "attention": ("decoder",), "cassnat": ("cassnat",)}  # head -> graphs
 
@@ -149,11 +149,16 @@ class EdgeModel:
         except ValueError as err:
             raise ValueError(f"{path}: {err}") from None
         seconds = self.meta["frame_seconds"]
+        tokens: list[str] = []
+        timestamps: list[float] = []
         words: list[Word] = []
         breaks: dict[int, float] = {}
         for start, onset, decoded in pieces:
-            piece = words_of([self.vocabulary[t] for t in decoded.tokens],
-                             [round(start + t * seconds, 3) for t in decoded.stamps], decoded.probs, seconds)
+            piece_tokens = [self.vocabulary[t] for t in decoded.tokens]
+            stamps = [round(start + t * seconds, 3) for t in decoded.stamps]
+            tokens += piece_tokens
+            timestamps += stamps
+            piece = words_of(piece_tokens, stamps, decoded.probs, seconds)
             if onset is None:  # the whole file in one piece: no cut, no break
                 words += piece
             else:
@@ -161,8 +166,7 @@ class EdgeModel:
         weights = [len(d.tokens) or 1 for *_, d in pieces]  # each piece's values rounded first, as recog's
         return SpeechResult(
             audio_filepath=str(path), text=" ".join(t for *_, d in pieces if (t := self.detokenize(d.tokens))),
-            tokens=[self.vocabulary[t] for *_, d in pieces for t in d.tokens],
-            timestamps=[round(start + t * seconds, 3) for start, _, d in pieces for t in d.stamps],
+            tokens=tokens, timestamps=timestamps,
             confidence=round(float(np.average([round(d.confidence, 4) for *_, d in pieces], weights=weights)), 4)
             if pieces else 0.0,
             token_confidences=[round(p, 4) for *_, d in pieces for p in d.probs],
@@ -179,9 +183,9 @@ class EdgeModel:
             raise ValueError("empty audio (0 samples)")
         step = max(1, int(BLOCK_SECONDS * sample_rate))
         blocks = ((sample_rate, samples[begin: begin + step]) for begin in range(0, len(samples), step))
-        return [(start, round(start + trim_silence(speech, self.sample_rate, keep_seconds=0.0)[0], 3),
-                 self.recognize_signal(speech, self.sample_rate)) for start, _, speech
-                in speech_pieces(WaveformIntake(self.sample_rate).resampled(blocks), self.sample_rate)
+        return [(start, round(start + lead, 3), self.recognize_signal(speech, self.sample_rate))
+                for start, _, speech, lead in speech_pieces(WaveformIntake(self.sample_rate).resampled(blocks),
+                                                            self.sample_rate)
                 if speech is not None]
 
     def recognize_signal(self, samples: np.ndarray, sample_rate: int | None = None) -> Decoded:

@@ -66,15 +66,20 @@ def cut_at_pauses(blocks: Iterable[np.ndarray], sample_rate: int, max_seconds: f
         yield start / sample_rate, pending
 
 
-def speech_pieces(blocks: Iterable[np.ndarray], sample_rate: int) -> Iterator[tuple[float, float, np.ndarray | None]]:
+def speech_pieces(blocks: Iterable[np.ndarray], sample_rate: int
+                  ) -> Iterator[tuple[float, float, np.ndarray | None, float]]:
     """``cut_at_pauses``' pieces of ``blocks`` as each one's onset (its start in seconds plus the
-    leading silence ``trim_silence`` drops), its end in seconds and its trimmed speech, or None in
-    place of a piece of silence or steady noise, which says nothing: what recog and recog-edge
-    decode of a long recording."""
+    leading silence ``trim_silence`` drops), its end in seconds, its trimmed speech, or None in
+    place of a piece of silence or steady noise, which says nothing, and the seconds of silence
+    left before the speech (where its subtitle starts: the onset plus these; 0.0 for None): what
+    recog and recog-edge decode of a long recording."""
     for start, piece in cut_at_pauses(blocks, sample_rate):
         lead, speech = trim_silence(piece, sample_rate)
         end = start + len(piece) / sample_rate
-        yield start + lead, end, speech if len(speech) and not is_steady_noise(speech, sample_rate) else None
+        if len(speech) and not is_steady_noise(speech, sample_rate):
+            yield start + lead, end, speech, trim_silence(speech, sample_rate, keep_seconds=0.0)[0]
+        else:
+            yield start + lead, end, None, 0.0
 
 
 def trim_silence(piece: np.ndarray, sample_rate: int, keep_seconds: float = 0.15) -> tuple[float, np.ndarray]:
