@@ -298,11 +298,9 @@ def cmd_stream(args: argparse.Namespace) -> int:
     """Stream a file (or the microphone) through a cache-aware model, printing partial results."""
     from recog.audio import SAMPLE_RATE, load_audio
     from recog.streaming import EndpointConfig, StreamingRecognizer
-    from recog_edge.stream_feed import file_blocks, microphone_blocks, stream_blocks, update_printer
+    from recog_edge.stream_feed import check_source, file_blocks, microphone_blocks, stream_blocks, update_printer
 
-    if args.mic == bool(args.file):
-        print("error: give an audio FILE or --mic, not both", file=sys.stderr)
-        return 2
+    check_source(args.file, args.mic)
     model = _load_for(args, "transcribe")
     recognizer = StreamingRecognizer(model, head=args.head, beam=args.beam or (LM_BEAM if args.lm else 1),
                                      endpoint=EndpointConfig(enabled=not args.no_endpoint),

@@ -133,10 +133,9 @@ def cmd_stream(args: argparse.Namespace) -> int:
     from recog_edge.audio_file import read_audio
     from recog_edge.endpoint import EndpointConfig
     from recog_edge.runtime import EdgeModel
-    from recog_edge.stream_feed import file_blocks, microphone_blocks, stream_blocks, update_printer
+    from recog_edge.stream_feed import check_source, file_blocks, microphone_blocks, stream_blocks, update_printer
 
-    if args.mic == bool(args.file):
-        raise ValueError("give an audio FILE or --mic, not both")
+    check_source(args.file, args.mic)
     model = EdgeModel(resolve(args.model) if args.model else default_model("speech"), head=args.head,
                       threads=args.threads, endpoint=EndpointConfig(enabled=not args.no_endpoint), beam=args.beam,
                       **lm_options(args))

@@ -1,7 +1,8 @@
-"""Audio fed to a streaming recogniser block by block, for recog and recog-edge alike: a signal's
-blocks (at the pace of a live source on request), the microphone's blocks, the loop that feeds
-them to any recogniser with ``create_stream`` and ``decode`` (recog's ``StreamingRecognizer`` and
-``EdgeModel``), and the printer of the ``partial:`` / ``final:`` lines both commands show."""
+"""Audio fed to a streaming recogniser block by block, for recog and recog-edge alike: the check
+that a command has one source, a signal's blocks (at the pace of a live source on request), the
+microphone's blocks, the loop that feeds them to any recogniser with ``create_stream`` and
+``decode`` (recog's ``StreamingRecognizer`` and ``EdgeModel``), and the printer of the
+``partial:`` / ``final:`` lines both commands show."""
 
 from __future__ import annotations
 
@@ -12,6 +13,13 @@ from typing import Any
 import numpy as np
 
 from recog_edge.results import StreamResult
+
+
+def check_source(file: str | None, mic: bool) -> None:
+    """What ``recog stream`` and ``recog-edge stream`` read: an audio ``file`` or the microphone
+    (``mic``), exactly one; ValueError where both or neither are given."""
+    if mic == bool(file):
+        raise ValueError("give an audio FILE or --mic, not both")
 
 
 def file_blocks(samples: np.ndarray, sample_rate: int, block_seconds: float, realtime: bool = False
